@@ -1,0 +1,1 @@
+//! HA log (placeholder: being written).

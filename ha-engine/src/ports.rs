@@ -1,0 +1,287 @@
+//! The ports the engine is driven through: a PKCS#11-shaped [`Member`], a [`Calendar`] that turns
+//! the engine's virtual instants into local civil time for the HA log, and a [`LogSink`] that
+//! stores HA log files. The engine never names an implementation of any of them.
+
+use std::fmt;
+
+use crate::ckr::Ckr;
+
+/// Milliseconds since the start of a run (virtual time in simulation, monotonic time in real use).
+pub type Millis = u64;
+
+/// A session handle as one member issued it (`CK_SESSION_HANDLE`).
+pub type SessionHandle = u64;
+
+/// An object handle as one member issued it (`CK_OBJECT_HANDLE`). Handles are not identities:
+/// a member may reissue them after a logout or a reconnect, so the engine finds objects by
+/// [`ObjectId`].
+pub type ObjectHandle = u64;
+
+/// The group-wide unique id the engine gives every replicated object (the model's OUID; a
+/// `CKA_ID` value on a real PKCS#11 member).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct ObjectId(pub Vec<u8>);
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+/// A credential (CO password or PIN). It never prints: `Debug` and `Display` show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a credential.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The credential itself, for the one call that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Key types the virtual slot can generate.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum KeyKind {
+    /// AES, 128-bit.
+    Aes128,
+    /// AES, 256-bit.
+    Aes256,
+    /// RSA 2048-bit key pair.
+    Rsa2048,
+    /// EC key pair on P-256.
+    EcP256,
+}
+
+impl KeyKind {
+    /// True for key pairs (a private and a public object).
+    pub fn is_pair(self) -> bool {
+        matches!(self, KeyKind::Rsa2048 | KeyKind::EcP256)
+    }
+}
+
+/// PKCS#11 object classes hasim uses.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum ObjectClass {
+    /// `CKO_DATA`
+    Data,
+    /// `CKO_SECRET_KEY`
+    SecretKey,
+    /// `CKO_PRIVATE_KEY`
+    PrivateKey,
+    /// `CKO_PUBLIC_KEY`
+    PublicKey,
+}
+
+/// What `C_GenerateKey` / `C_GenerateKeyPair` is asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyGenRequest {
+    /// Key type.
+    pub kind: KeyKind,
+    /// The engine-assigned id (`CKA_ID`), shared by both halves of a pair.
+    pub id: ObjectId,
+    /// `CKA_LABEL`.
+    pub label: String,
+    /// `CKA_TOKEN`: a token object (persistent) or a session object.
+    pub token: bool,
+}
+
+/// What `C_CreateObject` of a data object is asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataObjectRequest {
+    /// The engine-assigned id (`CKA_ID`).
+    pub id: ObjectId,
+    /// `CKA_LABEL`.
+    pub label: String,
+    /// `CKA_VALUE`.
+    pub value: Vec<u8>,
+    /// `CKA_TOKEN`.
+    pub token: bool,
+}
+
+/// A `C_FindObjects` template: every `Some` field must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectQuery {
+    /// `CKA_ID`.
+    pub id: Option<ObjectId>,
+    /// `CKA_CLASS`.
+    pub class: Option<ObjectClass>,
+    /// `CKA_TOKEN`.
+    pub token: Option<bool>,
+}
+
+/// The attributes of one object the engine reads back (`C_GetAttributeValue`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// `CKA_ID`.
+    pub id: ObjectId,
+    /// `CKA_CLASS`.
+    pub class: ObjectClass,
+    /// `CKA_LABEL`.
+    pub label: String,
+    /// `CKA_TOKEN`.
+    pub token: bool,
+}
+
+/// `C_GetTokenInfo`, with the storage figures Luna's `partition showinfo` prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Token serial number (opaque string).
+    pub serial: String,
+    /// Token label.
+    pub label: String,
+    /// Total storage, bytes.
+    pub total_storage: u64,
+    /// Used storage, bytes.
+    pub used_storage: u64,
+    /// Free storage, bytes.
+    pub free_storage: u64,
+    /// Number of token objects.
+    pub object_count: u64,
+    /// Storage overhead, bytes.
+    pub overhead: u64,
+}
+
+/// An object in transit between two members of one cloning domain (Luna's cloning protocol;
+/// wrap/unwrap under a domain key on a generic PKCS#11 token). Opaque to the engine.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CloneBlob(pub Vec<u8>);
+
+impl fmt::Debug for CloneBlob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CloneBlob({} bytes)", self.0.len())
+    }
+}
+
+/// Result of a member call: the value, or the `CK_RV` the member returned.
+pub type MemberResult<T> = Result<T, Ckr>;
+
+/// One physical partition as the HA client sees it through PKCS#11. A transport failure is
+/// reported as `CKR_DEVICE_ERROR`. Implemented by the in-process model adapter, the fault
+/// injector (which wraps any `Member`) and, later, a `cryptoki` session.
+pub trait Member: Send {
+    /// The serial of the token this slot holds. Known without a call (it is how the client
+    /// addresses the slot), so it never fails.
+    fn serial(&self) -> &str;
+    /// `C_GetTokenInfo`.
+    fn token_info(&mut self) -> MemberResult<TokenInfo>;
+    /// `C_OpenSession` (read/write).
+    fn open_session(&mut self) -> MemberResult<SessionHandle>;
+    /// `C_CloseSession`.
+    fn close_session(&mut self, session: SessionHandle) -> MemberResult<()>;
+    /// `C_CloseAllSessions` for this slot.
+    fn close_all_sessions(&mut self) -> MemberResult<()>;
+    /// `C_Login` as Crypto Officer / user. Login state is per token: a second login answers
+    /// `CKR_USER_ALREADY_LOGGED_IN`.
+    fn login(&mut self, session: SessionHandle, pin: &Secret) -> MemberResult<()>;
+    /// `C_Logout`.
+    fn logout(&mut self, session: SessionHandle) -> MemberResult<()>;
+    /// `C_GenerateKey` / `C_GenerateKeyPair`; a pair returns `[private, public]`.
+    fn generate_key(
+        &mut self,
+        session: SessionHandle,
+        request: &KeyGenRequest,
+    ) -> MemberResult<Vec<ObjectHandle>>;
+    /// `C_CreateObject` of a data object.
+    fn create_data(
+        &mut self,
+        session: SessionHandle,
+        request: &DataObjectRequest,
+    ) -> MemberResult<ObjectHandle>;
+    /// `C_FindObjectsInit` / `C_FindObjects` / `C_FindObjectsFinal`.
+    fn find_objects(
+        &mut self,
+        session: SessionHandle,
+        query: &ObjectQuery,
+    ) -> MemberResult<Vec<ObjectHandle>>;
+    /// `C_GetAttributeValue` of id, class, label and token.
+    fn object_info(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+    ) -> MemberResult<ObjectInfo>;
+    /// `C_DestroyObject`.
+    fn destroy_object(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()>;
+    /// `C_SignInit` + `C_Sign`.
+    fn sign(
+        &mut self,
+        session: SessionHandle,
+        key: ObjectHandle,
+        data: &[u8],
+    ) -> MemberResult<Vec<u8>>;
+    /// `C_EncryptInit` + `C_Encrypt`.
+    fn encrypt(
+        &mut self,
+        session: SessionHandle,
+        key: ObjectHandle,
+        data: &[u8],
+    ) -> MemberResult<Vec<u8>>;
+    /// Source side of a clone (Luna cloning protocol / `C_WrapKey` under the domain key).
+    fn export_clone(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+    ) -> MemberResult<CloneBlob>;
+    /// Target side of a clone (`C_UnwrapKey` / `C_CreateObject`); refused outside the domain.
+    fn import_clone(&mut self, session: SessionHandle, blob: &CloneBlob)
+    -> MemberResult<ObjectHandle>;
+}
+
+/// Local civil time, as `ctime()` prints it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CivilTime {
+    /// Year, e.g. 2017.
+    pub year: i32,
+    /// Month, 1..=12.
+    pub month: u8,
+    /// Day of month, 1..=31.
+    pub day: u8,
+    /// Hour, 0..=23.
+    pub hour: u8,
+    /// Minute, 0..=59.
+    pub minute: u8,
+    /// Second, 0..=59.
+    pub second: u8,
+    /// Day of week, 0 = Sunday.
+    pub weekday: u8,
+}
+
+/// Turns an engine instant into local civil time (the HA log's clock, D15: no zone conversion).
+pub trait Calendar: Send {
+    /// Local time at `now`.
+    fn local_time(&self, now: Millis) -> CivilTime;
+}
+
+/// Error from a [`LogSink`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct SinkError {
+    /// The path concerned.
+    pub path: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// Where HA log files live: an in-memory file system in simulation, the disk in real use.
+pub trait LogSink: Send {
+    /// True when `dir` is an existing directory.
+    fn dir_exists(&self, dir: &str) -> bool;
+    /// True when `path` is an existing file.
+    fn file_exists(&self, path: &str) -> bool;
+    /// Size of `path` in bytes (0 when it does not exist).
+    fn file_len(&self, path: &str) -> u64;
+    /// Appends `text` to `path`, creating the file.
+    fn append(&mut self, path: &str, text: &str) -> Result<(), SinkError>;
+    /// Renames `from` to `to`; `to` must not exist.
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), SinkError>;
+}

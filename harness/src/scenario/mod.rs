@@ -1,0 +1,1 @@
+//! scenario language (placeholder: being written).

@@ -1,0 +1,1 @@
+//! hsm-model (placeholder: being written).

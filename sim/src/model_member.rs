@@ -1,0 +1,1 @@
+//! model_member (placeholder: being written).
