@@ -117,13 +117,19 @@ mod tests {
     #[test]
     fn log_code_follows_d15() {
         assert_eq!(Ckr::CKR_DEVICE_ERROR.log_code(), "0x30 : CKR_DEVICE_ERROR");
-        assert_eq!(Ckr::CKR_USER_NOT_LOGGED_IN.log_code(), "0x101 : CKR_USER_NOT_LOGGED_IN");
+        assert_eq!(
+            Ckr::CKR_USER_NOT_LOGGED_IN.log_code(),
+            "0x101 : CKR_USER_NOT_LOGGED_IN"
+        );
         assert_eq!(Ckr(0x8000_0001).name(), "CKR_0x80000001");
     }
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Ckr::from_name("CKR_PIN_INCORRECT"), Some(Ckr::CKR_PIN_INCORRECT));
+        assert_eq!(
+            Ckr::from_name("CKR_PIN_INCORRECT"),
+            Some(Ckr::CKR_PIN_INCORRECT)
+        );
         assert_eq!(Ckr::from_name("CKR_NOPE"), None);
     }
 

@@ -4,12 +4,36 @@
 //! never sleeps and never spawns a thread. Time comes in as `now` on every entry point; background
 //! work (recovery attempts) is a deadline reported by `next_deadline()` and done in `on_timer(now)`.
 //!
-//! Crate map:
-//! - [`ckr`]: PKCS#11 return values and their log rendering.
+//! Crate map (one job per module):
 //! - [`ports`]: what the engine is driven through: `Member`, `Calendar`, `LogSink`.
+//! - [`ckr`]: PKCS#11 return values and their log rendering.
+//! - [`error`]: typed errors for application calls and admin commands.
+//! - [`config`]: the client configuration (groups, members, recovery settings).
+//! - [`state`]: runtime state after `C_Initialize` (members, liveness, objects, sessions).
+//! - [`engine`]: `HaEngine`: lifecycle, dropping members, HA log plumbing.
+//! - [`session`]: virtual sessions and login (B16, B17).
+//! - [`replication`]: create on the primary, clone to every member, destroy (B18, D7, D18).
+//! - [`balance`]: least-busy member choice (B25, D6).
+//! - [`failover`]: begin / call / complete with transparent re-dispatch (B29, D3, D4).
+//! - [`recovery`]: auto-recovery attempts and reintroduction (B43, B44, D9).
+//! - [`hagroup`]: LunaCM `hagroup` commands and their output.
 //! - [`log`]: the HA log: message catalogue, ctime prefix, file writer with rotation.
 #![forbid(unsafe_code)]
 
+pub mod balance;
 pub mod ckr;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod failover;
+pub mod hagroup;
 pub mod log;
 pub mod ports;
+pub mod recovery;
+pub mod replication;
+pub mod session;
+pub mod state;
+
+pub use ckr::Ckr;
+pub use engine::{EngineEvent, HaEngine};
+pub use error::{CommandError, EngineError};

@@ -150,6 +150,9 @@ pub struct TokenInfo {
     pub object_count: u64,
     /// Storage overhead, bytes.
     pub overhead: u64,
+    /// `CKF_PROTECTED_AUTHENTICATION_PATH`: the token authenticates with a PED / multifactor
+    /// quorum instead of a password.
+    pub protected_auth_path: bool,
 }
 
 /// An object in transit between two members of one cloning domain (Luna's cloning protocol;
@@ -233,8 +236,11 @@ pub trait Member: Send {
         object: ObjectHandle,
     ) -> MemberResult<CloneBlob>;
     /// Target side of a clone (`C_UnwrapKey` / `C_CreateObject`); refused outside the domain.
-    fn import_clone(&mut self, session: SessionHandle, blob: &CloneBlob)
-    -> MemberResult<ObjectHandle>;
+    fn import_clone(
+        &mut self,
+        session: SessionHandle,
+        blob: &CloneBlob,
+    ) -> MemberResult<ObjectHandle>;
 }
 
 /// Local civil time, as `ctime()` prints it.

@@ -2,10 +2,16 @@
 //!
 //! Module map:
 //! - [`clock`]: the virtual calendar (scenario start time + virtual milliseconds).
+//! - [`rng`]: one seed, named ChaCha child streams.
 //! - [`memfs`]: the in-memory file system the HA log is written to.
 //! - [`model_member`]: the adapter that makes an `hsm-model` partition a `ha_engine::ports::Member`.
+//! - [`fault`]: the fault vocabulary and the injector that applies it below the `Member` port.
+//! - [`world`]: one simulated client machine: clock, HSMs, injectors, file system, engine.
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod fault;
 pub mod memfs;
 pub mod model_member;
+pub mod rng;
+pub mod world;

@@ -1,1 +1,178 @@
-fn main() {}
+//! The `hasim` command line: run scenarios, check determinism, benchmark.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use harness::suite::{self, SuiteError};
+
+#[derive(Parser)]
+#[command(
+    name = "hasim",
+    version,
+    about = "Deterministic HSM high-availability failover simulator"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one scenario (prints its transcript) or every scenario under a folder (one line each
+    /// and a summary). Exit 0: all passed; 1: an expectation failed; 2: a file is malformed.
+    Run {
+        /// A `.ron` scenario file or a folder of them.
+        path: PathBuf,
+    },
+    /// Run a scenario twice and compare the transcripts byte for byte.
+    CheckDeterminism {
+        /// A `.ron` scenario file.
+        path: PathBuf,
+    },
+    /// Measure simulated sign throughput and recovery-campaign time compression.
+    Bench(harness::bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { path } => run(&path),
+        Command::CheckDeterminism { path } => check_determinism(&path),
+        Command::Bench(args) => match harness::bench::run(&args) {
+            Ok(report) => {
+                print!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hasim bench: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+/// Tracing goes to stderr, without time, and only when `RUST_LOG` is set.
+fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_none() {
+        return;
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .without_time()
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run(path: &Path) -> ExitCode {
+    if path.is_file() {
+        return run_one(path);
+    }
+    let files = match suite::discover(path) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("hasim run: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if files.is_empty() {
+        eprintln!("hasim run: no .ron scenario files under {}", path.display());
+        return ExitCode::from(2);
+    }
+    let (mut passed, mut failed, mut malformed) = (0, 0, 0);
+    for file in &files {
+        let name = file
+            .strip_prefix(path)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        match suite::run_file(file) {
+            Ok(outcome) if outcome.passed() => {
+                passed += 1;
+                println!("ok      {name}");
+            }
+            Ok(outcome) => {
+                failed += 1;
+                println!("FAILED  {name}");
+                for f in &outcome.failures {
+                    for line in f.lines() {
+                        println!("        {line}");
+                    }
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                malformed += 1;
+                println!("ERROR   {name}");
+                println!("        {e}");
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if malformed > 0 {
+        ExitCode::from(2)
+    } else if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run_one(path: &Path) -> ExitCode {
+    match suite::run_file(path) {
+        Ok(outcome) => {
+            print!("{}", outcome.transcript);
+            if outcome.passed() {
+                println!("\nPASSED: every expectation holds");
+                ExitCode::SUCCESS
+            } else {
+                println!(
+                    "\nFAILED: {} expectation(s) do not hold",
+                    outcome.failures.len()
+                );
+                for f in &outcome.failures {
+                    println!("{f}");
+                }
+                ExitCode::from(1)
+            }
+        }
+        Err(e @ SuiteError::Load(_)) | Err(e @ SuiteError::Io { .. }) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+        Err(e @ SuiteError::Topology { .. }) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check_determinism(path: &Path) -> ExitCode {
+    let first = suite::run_file(path);
+    let second = suite::run_file(path);
+    match (first, second) {
+        (Ok(a), Ok(b)) => {
+            if a.transcript == b.transcript {
+                println!(
+                    "deterministic: two runs gave identical transcripts ({} bytes)",
+                    a.transcript.len()
+                );
+                ExitCode::SUCCESS
+            } else {
+                let line = a
+                    .transcript
+                    .lines()
+                    .zip(b.transcript.lines())
+                    .position(|(x, y)| x != y)
+                    .map_or(0, |i| i + 1);
+                println!("NOT deterministic: the transcripts first differ at line {line}");
+                ExitCode::from(1)
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,13 @@
-//! scenario language (placeholder: being written).
+//! Owns the RON scenario language v1: its serde types ([`ast`]), serial numbers ([`serial`])
+//! and the loader with `file:line:col` errors and post-parse validation ([`load`]).
+
+pub mod ast;
+pub mod load;
+pub mod serial;
+
+pub use ast::{
+    AppOp, Auth, CallKind, ClockSpec, Credentials, Expect, Fault, HsmDecl, HsmForm, KeyKind,
+    NegativeCase, NegativeInput, PartitionDecl, SCENARIO_VERSION, Scenario, Step,
+};
+pub use load::{LoadError, load_file, parse_str, validate};
+pub use serial::Serial;

@@ -1,0 +1,367 @@
+//! [`HaEngine`]: the client-side HA layer. Owns the physical slots the client sees, the client
+//! configuration, the HA log writer and, after `C_Initialize`, the runtime state.
+//!
+//! Call order (quinn-proto style): build with [`HaEngine::new`]; configure with `hagroup`
+//! commands ([`crate::hagroup::execute`]); [`HaEngine::initialize`]; then application calls
+//! (`open_session`, `login`, `generate_key`, `sign`, ... or the split `begin` / `call` /
+//! `complete`), interleaved with [`HaEngine::next_deadline`] / [`HaEngine::on_timer`] driven by
+//! whoever owns time; [`HaEngine::finalize`] at the end. [`HaEngine::poll_event`] drains what
+//! happened (log records) for observers.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::ckr::Ckr;
+use crate::config::ClientConfig;
+use crate::error::EngineError;
+use crate::log::{HaLogMessage, HaLogSettings, HaLogWriter};
+use crate::ports::{Calendar, LogSink, Member, Millis, Secret};
+use crate::state::{
+    Down, DownReason, GroupRuntime, Liveness, MemberRuntime, VObject, VObjectHandle, VSession,
+    VSessionHandle,
+};
+
+/// Something the engine did that an observer may want (the harness's coverage, tracing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineEvent {
+    /// An HA log record was produced for a group (whether or not a file received it).
+    Log {
+        /// When.
+        at: Millis,
+        /// The group serial in the prefix.
+        group_serial: String,
+        /// The message.
+        message: HaLogMessage,
+    },
+}
+
+/// A physical slot as the client discovered it.
+pub(crate) struct Slot {
+    pub(crate) member: Box<dyn Member>,
+}
+
+/// State that exists between `C_Initialize` and `C_Finalize`.
+#[derive(Debug, Default)]
+pub(crate) struct Runtime {
+    pub(crate) groups: Vec<GroupRuntime>,
+    pub(crate) sessions: BTreeMap<VSessionHandle, VSession>,
+    pub(crate) objects: BTreeMap<VObjectHandle, VObject>,
+    pub(crate) next_handle: u64,
+    /// The credential the application logged in with, held for recovery (B43).
+    pub(crate) credential: Option<Secret>,
+}
+
+impl Runtime {
+    pub(crate) fn next_handle(&mut self) -> u64 {
+        self.next_handle += 1;
+        self.next_handle
+    }
+}
+
+/// The HA engine.
+pub struct HaEngine {
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) config: ClientConfig,
+    pub(crate) log: HaLogWriter,
+    calendar: Box<dyn Calendar>,
+    sink: Box<dyn LogSink>,
+    pid: u32,
+    pub(crate) runtime: Option<Runtime>,
+    pub(crate) next_object_id: u64,
+    pub(crate) next_ticket: u64,
+    events: VecDeque<EngineEvent>,
+}
+
+impl HaEngine {
+    /// An engine over the physical slots the client discovered, in discovery order (D14).
+    pub fn new(
+        members: Vec<Box<dyn Member>>,
+        calendar: Box<dyn Calendar>,
+        sink: Box<dyn LogSink>,
+        pid: u32,
+    ) -> Self {
+        HaEngine {
+            slots: members.into_iter().map(|member| Slot { member }).collect(),
+            config: ClientConfig::default(),
+            log: HaLogWriter::new(HaLogSettings::default()),
+            calendar,
+            sink,
+            pid,
+            runtime: None,
+            next_object_id: 0,
+            next_ticket: 0,
+            events: VecDeque::new(),
+        }
+    }
+
+    // ---- getters ------------------------------------------------------------------------
+
+    /// The client configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The HA log settings.
+    pub fn log_settings(&self) -> &HaLogSettings {
+        self.log.settings()
+    }
+
+    /// Serials of the physical slots, in slot order.
+    pub fn slot_serials(&self) -> Vec<String> {
+        self.slots
+            .iter()
+            .map(|s| s.member.serial().to_string())
+            .collect()
+    }
+
+    /// True between `initialize` and `finalize`.
+    pub fn is_initialized(&self) -> bool {
+        self.runtime.is_some()
+    }
+
+    /// Serials of the members the engine currently counts as alive, per group label.
+    pub fn alive_members(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out = BTreeMap::new();
+        if let Some(rt) = &self.runtime {
+            for g in &rt.groups {
+                out.insert(
+                    g.label.clone(),
+                    g.members
+                        .iter()
+                        .filter(|m| m.is_alive())
+                        .map(|m| m.serial.clone())
+                        .collect(),
+                );
+            }
+        }
+        out
+    }
+
+    /// Drains one observed event.
+    pub fn poll_event(&mut self) -> Option<EngineEvent> {
+        self.events.pop_front()
+    }
+
+    // ---- lifecycle ----------------------------------------------------------------------
+
+    /// `C_Initialize`: builds the runtime from the configuration, starts each group's
+    /// management thread (B55, D16) and probes every member; a member that cannot be reached
+    /// is logged `HALOG_DROPUNRECOVERABLE` and left to recovery (B46).
+    pub fn initialize(&mut self, now: Millis) -> Result<(), EngineError> {
+        if self.runtime.is_some() {
+            return Err(EngineError::new(
+                Ckr::CKR_CRYPTOKI_ALREADY_INITIALIZED,
+                "C_Initialize",
+            ));
+        }
+        let mut groups = Vec::new();
+        for (index, gc) in self.config.groups.iter().enumerate() {
+            let mut members = Vec::new();
+            for serial in &gc.members {
+                if let Some(slot) = self.slot_index(serial) {
+                    members.push(MemberRuntime::new(
+                        slot,
+                        serial.clone(),
+                        gc.standby.contains(serial),
+                    ));
+                }
+            }
+            groups.push(GroupRuntime {
+                index,
+                label: gc.label.clone(),
+                members,
+                objects: BTreeMap::new(),
+                last_chosen: None,
+                offline: false,
+                loss_generation: 0,
+                device_type_logged: false,
+            });
+        }
+        self.runtime = Some(Runtime {
+            groups,
+            ..Runtime::default()
+        });
+        let group_count = self.group_count();
+        for g in 0..group_count {
+            self.log_group(g, now, HaLogMessage::MgmtThreadStart);
+            for m in 0..self.member_count(g) {
+                let slot = self.member_slot(g, m);
+                let probe = self.slots[slot].member.token_info();
+                if let Err(rv) = probe {
+                    tracing::debug!(group = g, member = m, rv = %rv, "member unreachable at initialise");
+                    let serial = self.member_serial(g, m);
+                    self.mark_down(g, m, now, DownReason::Unreachable);
+                    self.log_group(g, now, HaLogMessage::DropUnrecoverable { serial });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `C_Finalize`: closes every member session and stops the management threads (D16).
+    /// The record of what members missed is lost with the process (D20).
+    pub fn finalize(&mut self, now: Millis) -> Result<(), EngineError> {
+        let Some(rt) = self.runtime.as_ref() else {
+            return Err(EngineError::new(
+                Ckr::CKR_CRYPTOKI_NOT_INITIALIZED,
+                "C_Finalize",
+            ));
+        };
+        let mut to_close = Vec::new();
+        for g in &rt.groups {
+            for m in &g.members {
+                if m.is_alive() {
+                    let mut sessions: Vec<_> = m.sessions.values().copied().collect();
+                    sessions.extend(m.mgmt);
+                    to_close.push((m.slot, sessions));
+                }
+            }
+        }
+        for (slot, sessions) in to_close {
+            for s in sessions {
+                // A failure to close on the way out changes nothing the application can see.
+                let _ = self.slots[slot].member.close_session(s);
+            }
+        }
+        for g in 0..self.group_count() {
+            self.log_group(g, now, HaLogMessage::MgmtThreadTerminate);
+        }
+        self.runtime = None;
+        Ok(())
+    }
+
+    // ---- shared helpers -----------------------------------------------------------------
+
+    pub(crate) fn slot_index(&self, serial: &str) -> Option<usize> {
+        self.slots.iter().position(|s| s.member.serial() == serial)
+    }
+
+    pub(crate) fn rt(&self) -> &Runtime {
+        // Callers check initialisation first; an empty runtime keeps this total.
+        static EMPTY: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
+        match &self.runtime {
+            Some(rt) => rt,
+            None => EMPTY.get_or_init(Runtime::default),
+        }
+    }
+
+    pub(crate) fn rt_mut(&mut self, function: &'static str) -> Result<&mut Runtime, EngineError> {
+        self.runtime.as_mut().ok_or(EngineError::new(
+            Ckr::CKR_CRYPTOKI_NOT_INITIALIZED,
+            function,
+        ))
+    }
+
+    pub(crate) fn group_count(&self) -> usize {
+        self.rt().groups.len()
+    }
+
+    pub(crate) fn member_count(&self, g: usize) -> usize {
+        self.rt().groups.get(g).map_or(0, |gr| gr.members.len())
+    }
+
+    pub(crate) fn group(&self, g: usize) -> &GroupRuntime {
+        &self.rt().groups[g]
+    }
+
+    pub(crate) fn member(&self, g: usize, m: usize) -> &MemberRuntime {
+        &self.rt().groups[g].members[m]
+    }
+
+    pub(crate) fn member_mut(&mut self, g: usize, m: usize) -> &mut MemberRuntime {
+        let rt = self.runtime.get_or_insert_with(Runtime::default);
+        &mut rt.groups[g].members[m]
+    }
+
+    pub(crate) fn group_mut(&mut self, g: usize) -> &mut GroupRuntime {
+        let rt = self.runtime.get_or_insert_with(Runtime::default);
+        &mut rt.groups[g]
+    }
+
+    pub(crate) fn member_slot(&self, g: usize, m: usize) -> usize {
+        self.member(g, m).slot
+    }
+
+    pub(crate) fn member_serial(&self, g: usize, m: usize) -> String {
+        self.member(g, m).serial.clone()
+    }
+
+    /// The serial the group has now (B4: it follows the first configured member).
+    pub(crate) fn group_serial(&self, g: usize) -> String {
+        let index = self.group(g).index;
+        self.config
+            .groups
+            .get(index)
+            .map_or_else(|| "1".to_string(), |gc| gc.serial())
+    }
+
+    /// Writes one HA log record for group `g` (B63) and records the event.
+    pub(crate) fn log_group(&mut self, g: usize, now: Millis, message: HaLogMessage) {
+        let serial = self.group_serial(g);
+        self.log_line(&serial, now, message);
+    }
+
+    pub(crate) fn log_line(&mut self, group_serial: &str, now: Millis, message: HaLogMessage) {
+        let civil = self.calendar.local_time(now);
+        if let Err(err) =
+            self.log
+                .write(self.sink.as_mut(), &civil, self.pid, group_serial, &message)
+        {
+            tracing::warn!(error = %err, "HA log write failed");
+        }
+        self.events.push_back(EngineEvent::Log {
+            at: now,
+            group_serial: group_serial.to_string(),
+            message,
+        });
+    }
+
+    /// Takes member `m` out of the available list and schedules its recovery (D9).
+    pub(crate) fn mark_down(&mut self, g: usize, m: usize, now: Millis, reason: DownReason) {
+        let retry = self.config.retry;
+        let next_attempt = if retry.exhausted_by(0) {
+            None
+        } else {
+            Some(now + self.config.interval_s * 1000)
+        };
+        let member = self.member_mut(g, m);
+        member.forget_connection();
+        member.in_flight = 0;
+        member.liveness = Liveness::Down(Down {
+            reason,
+            attempts: 0,
+            next_attempt,
+            exhausted: false,
+        });
+    }
+
+    /// B29, D3: drops member `m` after a failed call, logs it, and if it was the last one
+    /// logs `HALOG_MEMBERS_OFFLINE` once (B53, D4).
+    pub(crate) fn drop_member(&mut self, g: usize, m: usize, now: Millis, rv: Ckr) {
+        if !self.member(g, m).is_alive() {
+            return;
+        }
+        let serial = self.member_serial(g, m);
+        tracing::debug!(group = g, member = %serial, rv = %rv, "dropping member after failed call");
+        self.mark_down(g, m, now, DownReason::Dropped);
+        self.log_group(g, now, HaLogMessage::DropMember { serial });
+        self.note_if_all_offline(g, now);
+    }
+
+    pub(crate) fn note_if_all_offline(&mut self, g: usize, now: Millis) {
+        let group = self.group(g);
+        if group.offline || group.members.iter().any(|m| m.is_alive()) {
+            return;
+        }
+        let gr = self.group_mut(g);
+        gr.offline = true;
+        gr.loss_generation += 1;
+        self.log_group(g, now, HaLogMessage::MembersOffline);
+    }
+}
+
+impl HaEngine {
+    /// True when the log sink has this directory (B62: `halog -path` needs an existing one).
+    pub(crate) fn sink_dir_exists(&self, dir: &str) -> bool {
+        self.sink.dir_exists(dir)
+    }
+}

@@ -1,0 +1,437 @@
+//! Object replication (B18, B19, D7, D18): creation runs on the primary (the first usable
+//! member, B30) and is cloned to every other alive member, standby included, before success
+//! is returned; destroy goes to every alive member and is remembered for the ones that are down.
+
+use crate::ckr::Ckr;
+use crate::engine::HaEngine;
+use crate::error::EngineError;
+use crate::ports::{
+    DataObjectRequest, KeyGenRequest, KeyKind, MemberResult, Millis, ObjectClass, ObjectHandle,
+    ObjectId, ObjectQuery,
+};
+use crate::state::{GroupObject, VObject, VObjectHandle, VSessionHandle};
+
+/// What to create on the primary.
+enum Creation<'a> {
+    Key {
+        kind: KeyKind,
+        label: &'a str,
+        token: bool,
+    },
+    Data {
+        label: &'a str,
+        value: &'a [u8],
+        token: bool,
+    },
+}
+
+impl Creation<'_> {
+    fn classes(&self) -> Vec<ObjectClass> {
+        match self {
+            Creation::Key { kind, .. } if kind.is_pair() => {
+                vec![ObjectClass::PrivateKey, ObjectClass::PublicKey]
+            }
+            Creation::Key { .. } => vec![ObjectClass::SecretKey],
+            Creation::Data { .. } => vec![ObjectClass::Data],
+        }
+    }
+
+    fn token(&self) -> bool {
+        match self {
+            Creation::Key { token, .. } | Creation::Data { token, .. } => *token,
+        }
+    }
+}
+
+impl HaEngine {
+    /// `C_GenerateKey` / `C_GenerateKeyPair` on the virtual slot. Returns the virtual handles:
+    /// `[secret]` or `[private, public]`.
+    pub fn generate_key(
+        &mut self,
+        now: Millis,
+        vs: VSessionHandle,
+        kind: KeyKind,
+        label: &str,
+        token: bool,
+    ) -> Result<Vec<VObjectHandle>, EngineError> {
+        let function = if kind.is_pair() {
+            "C_GenerateKeyPair"
+        } else {
+            "C_GenerateKey"
+        };
+        self.create_replicated(now, vs, Creation::Key { kind, label, token }, function)
+    }
+
+    /// `C_CreateObject` of a data object on the virtual slot.
+    pub fn create_data(
+        &mut self,
+        now: Millis,
+        vs: VSessionHandle,
+        label: &str,
+        value: &[u8],
+        token: bool,
+    ) -> Result<VObjectHandle, EngineError> {
+        let handles = self.create_replicated(
+            now,
+            vs,
+            Creation::Data {
+                label,
+                value,
+                token,
+            },
+            "C_CreateObject",
+        )?;
+        handles
+            .first()
+            .copied()
+            .ok_or(EngineError::new(Ckr::CKR_GENERAL_ERROR, "C_CreateObject"))
+    }
+
+    /// `C_DestroyObject` on the virtual slot: destroys the object on every alive member and
+    /// remembers the deletion for the members that are down (D7).
+    pub fn destroy_object(
+        &mut self,
+        now: Millis,
+        vs: VSessionHandle,
+        object: VObjectHandle,
+    ) -> Result<(), EngineError> {
+        const F: &str = "C_DestroyObject";
+        let g = self.session_group(vs, F)?;
+        let target = self.virtual_object(object, g, F)?;
+        let mut destroyed = false;
+        for m in self.group(g).alive() {
+            match self.destroy_on_member(g, m, vs, &target.id, target.class) {
+                Ok(()) => destroyed = true,
+                Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
+                Err(rv) => return Err(EngineError::new(rv, F)),
+            }
+        }
+        if !destroyed {
+            self.note_if_all_offline(g, now);
+            return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, F));
+        }
+        let token = self
+            .group(g)
+            .objects
+            .get(&(target.id.clone(), target.class))
+            .is_some_and(|o| o.token);
+        let gr = self.group_mut(g);
+        gr.objects.remove(&(target.id.clone(), target.class));
+        let still_held = gr.objects.keys().any(|(id, _)| *id == target.id);
+        for member in &mut gr.members {
+            if !member.is_alive() && token && !still_held {
+                member.pending_deletes.insert(target.id.clone());
+            }
+        }
+        if let Some(rt) = self.runtime.as_mut() {
+            rt.objects.remove(&object);
+        }
+        Ok(())
+    }
+
+    /// The virtual object behind a handle, checked to belong to group `g`.
+    pub(crate) fn virtual_object(
+        &self,
+        object: VObjectHandle,
+        g: usize,
+        function: &'static str,
+    ) -> Result<VObject, EngineError> {
+        match self.rt().objects.get(&object) {
+            Some(o) if o.group == g => Ok(o.clone()),
+            _ => Err(EngineError::new(Ckr::CKR_OBJECT_HANDLE_INVALID, function)),
+        }
+    }
+
+    /// The member's handle for (id, class), looked up by id when not cached (handles are not
+    /// identities: members reissue them).
+    pub(crate) fn member_handle(
+        &mut self,
+        g: usize,
+        m: usize,
+        session: crate::ports::SessionHandle,
+        id: &ObjectId,
+        class: ObjectClass,
+    ) -> MemberResult<ObjectHandle> {
+        if let Some(h) = self.member(g, m).handles.get(&(id.clone(), class)) {
+            return Ok(*h);
+        }
+        let slot = self.member_slot(g, m);
+        let query = ObjectQuery {
+            id: Some(id.clone()),
+            class: Some(class),
+            token: None,
+        };
+        let found = self.slots[slot].member.find_objects(session, &query)?;
+        let h = *found.first().ok_or(Ckr::CKR_OBJECT_HANDLE_INVALID)?;
+        self.member_mut(g, m).handles.insert((id.clone(), class), h);
+        Ok(h)
+    }
+
+    fn destroy_on_member(
+        &mut self,
+        g: usize,
+        m: usize,
+        vs: VSessionHandle,
+        id: &ObjectId,
+        class: ObjectClass,
+    ) -> MemberResult<()> {
+        let s = self.ensure_session(g, m, vs)?;
+        let h = match self.member_handle(g, m, s, id, class) {
+            Ok(h) => h,
+            // Already gone there: the goal of a destroy is met.
+            Err(Ckr::CKR_OBJECT_HANDLE_INVALID) => return Ok(()),
+            Err(rv) => return Err(rv),
+        };
+        let slot = self.member_slot(g, m);
+        let r = self.slots[slot].member.destroy_object(s, h);
+        self.member_mut(g, m).handles.remove(&(id.clone(), class));
+        r
+    }
+
+    fn next_object_id(&mut self) -> ObjectId {
+        self.next_object_id += 1;
+        ObjectId(format!("hasim-{:08}", self.next_object_id).into_bytes())
+    }
+
+    /// B18/D7/D4: create on the primary, re-dispatching to the next member when the primary
+    /// drops, then clone to every other alive member.
+    fn create_replicated(
+        &mut self,
+        now: Millis,
+        vs: VSessionHandle,
+        what: Creation<'_>,
+        function: &'static str,
+    ) -> Result<Vec<VObjectHandle>, EngineError> {
+        let g = self.session_group(vs, function)?;
+        if !self.rt().sessions.get(&vs).is_some_and(|s| s.logged_in) {
+            return Err(EngineError::new(Ckr::CKR_USER_NOT_LOGGED_IN, function));
+        }
+        let classes = what.classes();
+        loop {
+            let Some(primary) = self.group(g).usable().first().copied() else {
+                self.note_if_all_offline(g, now);
+                return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
+            };
+            let id = self.next_object_id();
+            let handles = match self.create_on(g, primary, vs, &id, &what) {
+                Ok(h) => h,
+                Err(rv) if rv.drops_member() => {
+                    self.drop_member(g, primary, now, rv);
+                    continue;
+                }
+                Err(rv) => return Err(EngineError::new(rv, function)),
+            };
+            tracing::debug!(group = g, primary = %self.member_serial(g, primary), id = %id, "created on primary");
+            for (class, h) in classes.iter().zip(&handles) {
+                self.member_mut(g, primary)
+                    .handles
+                    .insert((id.clone(), *class), *h);
+            }
+            match self.clone_to_others(now, g, primary, vs, &id, &classes) {
+                CloneOutcome::Done => {}
+                CloneOutcome::PrimaryLost(rv) => {
+                    // The source went away mid-replication: the copies made so far are
+                    // orphans; undo them and start again on the next member (D4, D18).
+                    self.undo_creation(g, vs, &id, &classes, Some(primary));
+                    self.drop_member(g, primary, now, rv);
+                    self.member_mut(g, primary)
+                        .pending_deletes
+                        .insert(id.clone());
+                    continue;
+                }
+                CloneOutcome::Refused(rv) => {
+                    self.undo_creation(g, vs, &id, &classes, None);
+                    return Err(EngineError::new(rv, function));
+                }
+            }
+            return Ok(self.register(g, vs, id, &classes, what.token()));
+        }
+    }
+
+    fn create_on(
+        &mut self,
+        g: usize,
+        m: usize,
+        vs: VSessionHandle,
+        id: &ObjectId,
+        what: &Creation<'_>,
+    ) -> MemberResult<Vec<ObjectHandle>> {
+        let s = self.ensure_session(g, m, vs)?;
+        let slot = self.member_slot(g, m);
+        let member = &mut self.slots[slot].member;
+        match what {
+            Creation::Key { kind, label, token } => member.generate_key(
+                s,
+                &KeyGenRequest {
+                    kind: *kind,
+                    id: id.clone(),
+                    label: label.to_string(),
+                    token: *token,
+                },
+            ),
+            Creation::Data {
+                label,
+                value,
+                token,
+            } => member
+                .create_data(
+                    s,
+                    &DataObjectRequest {
+                        id: id.clone(),
+                        label: label.to_string(),
+                        value: value.to_vec(),
+                        token: *token,
+                    },
+                )
+                .map(|h| vec![h]),
+        }
+    }
+
+    /// Clones every class of object `id` from `source` to every other alive member.
+    fn clone_to_others(
+        &mut self,
+        now: Millis,
+        g: usize,
+        source: usize,
+        vs: VSessionHandle,
+        id: &ObjectId,
+        classes: &[ObjectClass],
+    ) -> CloneOutcome {
+        for target in self.group(g).alive() {
+            if target == source {
+                continue;
+            }
+            for class in classes {
+                match self.clone_one(g, source, target, Some(vs), id, *class) {
+                    Ok(_) => {}
+                    Err(CloneError::Source(rv)) if rv.drops_member() => {
+                        return CloneOutcome::PrimaryLost(rv);
+                    }
+                    Err(CloneError::Target(rv)) if rv.drops_member() => {
+                        // B19: the target missed it; recovery reintroduces it.
+                        self.drop_member(g, target, now, rv);
+                        break;
+                    }
+                    Err(CloneError::Source(rv) | CloneError::Target(rv)) => {
+                        return CloneOutcome::Refused(rv);
+                    }
+                }
+            }
+        }
+        CloneOutcome::Done
+    }
+
+    /// One clone of (id, class) from `source` to `target`. With `vs`, the copy lives in that
+    /// virtual session's member session (session objects stay with their session); without,
+    /// in the engine's own session (recovery).
+    pub(crate) fn clone_one(
+        &mut self,
+        g: usize,
+        source: usize,
+        target: usize,
+        vs: Option<VSessionHandle>,
+        id: &ObjectId,
+        class: ObjectClass,
+    ) -> Result<ObjectHandle, CloneError> {
+        let src_session = match vs {
+            Some(vs) => self.ensure_session(g, source, vs),
+            None => self.ensure_mgmt(g, source),
+        }
+        .map_err(CloneError::Source)?;
+        let h = self
+            .member_handle(g, source, src_session, id, class)
+            .map_err(CloneError::Source)?;
+        let src_slot = self.member_slot(g, source);
+        let blob = self.slots[src_slot]
+            .member
+            .export_clone(src_session, h)
+            .map_err(CloneError::Source)?;
+        let dst_session = match vs {
+            Some(vs) => self.ensure_session(g, target, vs),
+            None => self.ensure_mgmt(g, target),
+        }
+        .map_err(CloneError::Target)?;
+        let dst_slot = self.member_slot(g, target);
+        let new = self.slots[dst_slot]
+            .member
+            .import_clone(dst_session, &blob)
+            .map_err(CloneError::Target)?;
+        self.member_mut(g, target)
+            .handles
+            .insert((id.clone(), class), new);
+        Ok(new)
+    }
+
+    /// D18: removes a partial object from the alive members that got it (skipping `except`).
+    fn undo_creation(
+        &mut self,
+        g: usize,
+        vs: VSessionHandle,
+        id: &ObjectId,
+        classes: &[ObjectClass],
+        except: Option<usize>,
+    ) {
+        for m in self.group(g).alive() {
+            if Some(m) == except {
+                continue;
+            }
+            for class in classes {
+                if let Err(rv) = self.destroy_on_member(g, m, vs, id, *class) {
+                    tracing::debug!(member = m, rv = %rv, "undo of a partial object failed");
+                }
+            }
+        }
+    }
+
+    fn register(
+        &mut self,
+        g: usize,
+        vs: VSessionHandle,
+        id: ObjectId,
+        classes: &[ObjectClass],
+        token: bool,
+    ) -> Vec<VObjectHandle> {
+        let owner = if token { None } else { Some(vs) };
+        let mut out = Vec::new();
+        for class in classes {
+            self.group_mut(g).objects.insert(
+                (id.clone(), *class),
+                GroupObject {
+                    id: id.clone(),
+                    class: *class,
+                    token,
+                    owner,
+                },
+            );
+            if let Some(rt) = self.runtime.as_mut() {
+                let h = rt.next_handle();
+                rt.objects.insert(
+                    h,
+                    VObject {
+                        group: g,
+                        id: id.clone(),
+                        class: *class,
+                    },
+                );
+                out.push(h);
+            }
+        }
+        out
+    }
+}
+
+/// Result of cloning a new object to the other members.
+enum CloneOutcome {
+    Done,
+    PrimaryLost(Ckr),
+    Refused(Ckr),
+}
+
+/// Which side of a clone failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloneError {
+    /// Reading the object from the source member.
+    Source(Ckr),
+    /// Writing it to the target member.
+    Target(Ckr),
+}

@@ -1,0 +1,252 @@
+//! Virtual sessions (B16, B17): `C_OpenSession`, `C_CloseSession`, `C_Login`, `C_Logout` on the
+//! virtual slot, each fanned out to every alive member, and the per-member sessions behind them.
+
+use crate::ckr::Ckr;
+use crate::engine::HaEngine;
+use crate::error::EngineError;
+use crate::log::HaLogMessage;
+use crate::ports::{MemberResult, Millis, Secret, SessionHandle};
+use crate::state::{VSession, VSessionHandle};
+
+impl HaEngine {
+    /// `C_OpenSession` on the virtual slot of group `group` (in configuration order): opens a
+    /// session on every alive member, standby included (B17).
+    pub fn open_session(
+        &mut self,
+        now: Millis,
+        group: usize,
+    ) -> Result<VSessionHandle, EngineError> {
+        const F: &str = "C_OpenSession";
+        let rt = self.rt_mut(F)?;
+        let Some(gr) = rt.groups.get(group) else {
+            return Err(EngineError::new(Ckr::CKR_SLOT_ID_INVALID, F));
+        };
+        let generation = gr.loss_generation;
+        let vs = rt.next_handle();
+        rt.sessions.insert(
+            vs,
+            VSession {
+                group,
+                generation,
+                logged_in: false,
+            },
+        );
+        for m in self.group(group).alive() {
+            if let Err(rv) = self.ensure_session(group, m, vs) {
+                self.handle_member_error(group, m, now, rv);
+            }
+        }
+        if self.group(group).alive().is_empty() {
+            self.note_if_all_offline(group, now);
+            self.rt_mut(F)?.sessions.remove(&vs);
+            return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, F));
+        }
+        Ok(vs)
+    }
+
+    /// `C_CloseSession`: closes the member sessions; the session's objects go with it.
+    pub fn close_session(&mut self, _now: Millis, vs: VSessionHandle) -> Result<(), EngineError> {
+        const F: &str = "C_CloseSession";
+        let g = self.session_group(vs, F)?;
+        let mut closing = Vec::new();
+        for member in &mut self.group_mut(g).members {
+            if let Some(s) = member.sessions.remove(&vs) {
+                closing.push((member.slot, s));
+            }
+        }
+        for (slot, s) in closing {
+            // The member may be unreachable; the virtual session is closed either way.
+            let _ = self.slots[slot].member.close_session(s);
+        }
+        let gr = self.group_mut(g);
+        gr.objects.retain(|_, o| o.owner != Some(vs));
+        let rt = self.rt_mut(F)?;
+        rt.sessions.remove(&vs);
+        rt.objects
+            .retain(|_, o| o.group != g || rt_object_alive(&rt.groups[g], o));
+        if !rt.sessions.values().any(|s| s.logged_in) {
+            rt.credential = None;
+        }
+        Ok(())
+    }
+
+    /// `C_Login` on the virtual slot: logs in on every alive member (B17); the credential is
+    /// held for recovery (B43). The first login of a group logs its device type (B10).
+    pub fn login(
+        &mut self,
+        now: Millis,
+        vs: VSessionHandle,
+        pin: &Secret,
+    ) -> Result<(), EngineError> {
+        const F: &str = "C_Login";
+        let g = self.session_group(vs, F)?;
+        if self.rt().sessions.get(&vs).is_some_and(|s| s.logged_in) {
+            return Err(EngineError::new(Ckr::CKR_USER_ALREADY_LOGGED_IN, F));
+        }
+        let mut logged = false;
+        let mut protected_path = false;
+        for m in self.group(g).alive() {
+            match self.login_member(g, m, vs, pin) {
+                Ok(pp) => {
+                    logged = true;
+                    protected_path |= pp;
+                }
+                Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
+                Err(rv) => return Err(EngineError::new(rv, F)),
+            }
+        }
+        if !logged {
+            self.note_if_all_offline(g, now);
+            return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, F));
+        }
+        let rt = self.rt_mut(F)?;
+        rt.credential = Some(pin.clone());
+        if let Some(s) = rt.sessions.get_mut(&vs) {
+            s.logged_in = true;
+        }
+        if !self.group(g).device_type_logged {
+            self.group_mut(g).device_type_logged = true;
+            let message = if protected_path {
+                HaLogMessage::ConfiguredAsPed
+            } else {
+                HaLogMessage::ConfiguredAsPassword
+            };
+            self.log_group(g, now, message);
+        }
+        Ok(())
+    }
+
+    /// `C_Logout` on the virtual slot.
+    pub fn logout(&mut self, now: Millis, vs: VSessionHandle) -> Result<(), EngineError> {
+        const F: &str = "C_Logout";
+        let g = self.session_group(vs, F)?;
+        if !self.rt().sessions.get(&vs).is_some_and(|s| s.logged_in) {
+            return Err(EngineError::new(Ckr::CKR_USER_NOT_LOGGED_IN, F));
+        }
+        for m in self.group(g).alive() {
+            let Some(s) = self.member(g, m).sessions.get(&vs).copied() else {
+                continue;
+            };
+            let slot = self.member_slot(g, m);
+            match self.slots[slot].member.logout(s) {
+                Ok(()) | Err(Ckr::CKR_USER_NOT_LOGGED_IN) => {}
+                Err(rv) => self.handle_member_error(g, m, now, rv),
+            }
+            // Logging out reissues member handles (SoftHSM semantics): look them up again.
+            self.member_mut(g, m).handles.clear();
+        }
+        let rt = self.rt_mut(F)?;
+        if let Some(s) = rt.sessions.get_mut(&vs) {
+            s.logged_in = false;
+        }
+        rt.credential = None;
+        Ok(())
+    }
+
+    /// The group of a valid virtual session. Under activeBasic a session opened before every
+    /// member was lost is invalid (D11).
+    pub(crate) fn session_group(
+        &self,
+        vs: VSessionHandle,
+        function: &'static str,
+    ) -> Result<usize, EngineError> {
+        let Some(rt) = self.runtime.as_ref() else {
+            return Err(EngineError::new(
+                Ckr::CKR_CRYPTOKI_NOT_INITIALIZED,
+                function,
+            ));
+        };
+        let Some(session) = rt.sessions.get(&vs) else {
+            return Err(EngineError::new(Ckr::CKR_SESSION_HANDLE_INVALID, function));
+        };
+        let group = &rt.groups[session.group];
+        if self.config.mode == crate::config::RecoveryMode::ActiveBasic
+            && session.generation != group.loss_generation
+        {
+            return Err(EngineError::new(Ckr::CKR_SESSION_HANDLE_INVALID, function));
+        }
+        Ok(session.group)
+    }
+
+    /// The member session behind virtual session `vs` on member `m`, opened (and logged in,
+    /// if the virtual session is) on first use after a reconnect.
+    pub(crate) fn ensure_session(
+        &mut self,
+        g: usize,
+        m: usize,
+        vs: VSessionHandle,
+    ) -> MemberResult<SessionHandle> {
+        if let Some(s) = self.member(g, m).sessions.get(&vs) {
+            return Ok(*s);
+        }
+        let slot = self.member_slot(g, m);
+        let s = self.slots[slot].member.open_session()?;
+        self.member_mut(g, m).sessions.insert(vs, s);
+        let logged_in = self.rt().sessions.get(&vs).is_some_and(|v| v.logged_in);
+        if logged_in {
+            self.login_with_held_credential(slot, s)?;
+        }
+        Ok(s)
+    }
+
+    /// The engine's own session on member `m` (cloning, recovery), logged in when the
+    /// application is.
+    pub(crate) fn ensure_mgmt(&mut self, g: usize, m: usize) -> MemberResult<SessionHandle> {
+        if let Some(s) = self.member(g, m).mgmt {
+            return Ok(s);
+        }
+        let slot = self.member_slot(g, m);
+        let s = self.slots[slot].member.open_session()?;
+        self.member_mut(g, m).mgmt = Some(s);
+        self.login_with_held_credential(slot, s)?;
+        Ok(s)
+    }
+
+    fn login_with_held_credential(&mut self, slot: usize, s: SessionHandle) -> MemberResult<()> {
+        let Some(pin) = self.rt().credential.clone() else {
+            return Ok(());
+        };
+        match self.slots[slot].member.login(s, &pin) {
+            Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => Ok(()),
+            Err(rv) => Err(rv),
+        }
+    }
+
+    /// Logs member `m` in through the member session of `vs`; returns whether the token uses a
+    /// protected authentication path (PED).
+    fn login_member(
+        &mut self,
+        g: usize,
+        m: usize,
+        vs: VSessionHandle,
+        pin: &Secret,
+    ) -> MemberResult<bool> {
+        let s = self.ensure_session(g, m, vs)?;
+        let slot = self.member_slot(g, m);
+        match self.slots[slot].member.login(s, pin) {
+            Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => {}
+            Err(rv) => return Err(rv),
+        }
+        let info = self.slots[slot].member.token_info()?;
+        Ok(info.protected_auth_path)
+    }
+
+    /// What to do with a member's error outside the dispatch loop: drop on D3 codes.
+    pub(crate) fn handle_member_error(
+        &mut self,
+        g: usize,
+        m: usize,
+        now: Millis,
+        rv: crate::ckr::Ckr,
+    ) {
+        if rv.drops_member() {
+            self.drop_member(g, m, now, rv);
+        } else {
+            tracing::debug!(group = g, member = m, rv = %rv, "member call failed without a drop");
+        }
+    }
+}
+
+fn rt_object_alive(group: &crate::state::GroupRuntime, o: &crate::state::VObject) -> bool {
+    group.objects.contains_key(&(o.id.clone(), o.class))
+}

@@ -1,0 +1,179 @@
+//! The engine's runtime state after `C_Initialize`: per group the members with their liveness and
+//! recovery counters, the group's object table, and the application's virtual sessions and
+//! virtual object handles. Pure data; the behaviour lives in the modules named after it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::ports::{Millis, ObjectClass, ObjectHandle, ObjectId, SessionHandle};
+
+/// A virtual session handle as the application sees it.
+pub type VSessionHandle = u64;
+/// A virtual object handle as the application sees it.
+pub type VObjectHandle = u64;
+
+/// Why a member is out of the group's available list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DownReason {
+    /// A call failed with a drop code (B29, D3).
+    Dropped,
+    /// Unreachable at `C_Initialize` (B46).
+    Unreachable,
+}
+
+/// A member that is down, with its recovery counters (B44, D9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Down {
+    /// Why it went down.
+    pub reason: DownReason,
+    /// Failed attempts in this outage.
+    pub attempts: u32,
+    /// When the next automatic attempt is due; `None` when auto-recovery is off or exhausted.
+    pub next_attempt: Option<Millis>,
+    /// The exhaustion line was logged; only manual recovery remains.
+    pub exhausted: bool,
+}
+
+/// Liveness of one member as the engine believes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Liveness {
+    /// In the available list.
+    Alive,
+    /// Dropped or unreachable.
+    Down(Down),
+}
+
+/// One member of a group at run time.
+#[derive(Debug)]
+pub struct MemberRuntime {
+    /// Index of the physical slot in the engine's slot list.
+    pub slot: usize,
+    /// Token serial.
+    pub serial: String,
+    /// Configured as standby (B35).
+    pub standby: bool,
+    /// Alive or down.
+    pub liveness: Liveness,
+    /// The engine's own session on this member (cloning, recovery).
+    pub mgmt: Option<SessionHandle>,
+    /// The member session behind each virtual session.
+    pub sessions: BTreeMap<VSessionHandle, SessionHandle>,
+    /// Member object handles found so far, by (id, class); cleared on every reconnect.
+    pub handles: BTreeMap<(ObjectId, ObjectClass), ObjectHandle>,
+    /// Calls dispatched to this member and not yet completed (B25).
+    pub in_flight: u32,
+    /// Deletions (and aborted creations) this member missed while down (D7).
+    pub pending_deletes: BTreeSet<ObjectId>,
+}
+
+impl MemberRuntime {
+    /// A member as found at initialisation, before it is probed.
+    pub fn new(slot: usize, serial: String, standby: bool) -> Self {
+        MemberRuntime {
+            slot,
+            serial,
+            standby,
+            liveness: Liveness::Alive,
+            mgmt: None,
+            sessions: BTreeMap::new(),
+            handles: BTreeMap::new(),
+            in_flight: 0,
+            pending_deletes: BTreeSet::new(),
+        }
+    }
+
+    /// True when in the available list.
+    pub fn is_alive(&self) -> bool {
+        matches!(self.liveness, Liveness::Alive)
+    }
+
+    /// Forgets every member-issued handle (the connection they lived on is gone).
+    pub fn forget_connection(&mut self) {
+        self.mgmt = None;
+        self.sessions.clear();
+        self.handles.clear();
+    }
+}
+
+/// One replicated object the group holds (a key pair has one entry per half).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupObject {
+    /// Group-wide id (D8).
+    pub id: ObjectId,
+    /// Class of this half.
+    pub class: ObjectClass,
+    /// Token object (reintroduced on recovery) or session object (never reintroduced, D7).
+    pub token: bool,
+    /// The virtual session that owns a session object.
+    pub owner: Option<VSessionHandle>,
+}
+
+/// One HA group at run time.
+#[derive(Debug)]
+pub struct GroupRuntime {
+    /// Index in the client configuration (`NN`).
+    pub index: usize,
+    /// Group label.
+    pub label: String,
+    /// Members in configuration order; the first usable one is the primary (B5, B30).
+    pub members: Vec<MemberRuntime>,
+    /// Objects the group holds, by (id, class).
+    pub objects: BTreeMap<(ObjectId, ObjectClass), GroupObject>,
+    /// The member index chosen last by load balancing (D6 tie-break).
+    pub last_chosen: Option<usize>,
+    /// `HALOG_MEMBERS_OFFLINE` was logged and no member has returned since (B53, D4).
+    pub offline: bool,
+    /// Incremented every time every member was lost (D11: activeBasic invalidates sessions).
+    pub loss_generation: u64,
+    /// The `configured as ...` line was logged (B10).
+    pub device_type_logged: bool,
+}
+
+impl GroupRuntime {
+    /// True when the member may serve application calls now: alive and either active, or
+    /// standby while no active member is alive (B35, B36, D12).
+    pub fn is_usable(&self, m: usize) -> bool {
+        let Some(member) = self.members.get(m) else {
+            return false;
+        };
+        if !member.is_alive() {
+            return false;
+        }
+        !member.standby || !self.members.iter().any(|o| !o.standby && o.is_alive())
+    }
+
+    /// Usable members in order.
+    pub fn usable(&self) -> Vec<usize> {
+        (0..self.members.len())
+            .filter(|&m| self.is_usable(m))
+            .collect()
+    }
+
+    /// Alive members in order (usable ones and standby ones: replication goes to all, B18).
+    pub fn alive(&self) -> Vec<usize> {
+        (0..self.members.len())
+            .filter(|&m| self.members[m].is_alive())
+            .collect()
+    }
+}
+
+/// A virtual session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VSession {
+    /// The group (virtual slot) it was opened on.
+    pub group: usize,
+    /// The group's loss generation when it was opened (D11).
+    pub generation: u64,
+    /// The application logged in on it.
+    pub logged_in: bool,
+}
+
+/// A virtual object handle's target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VObject {
+    /// The group.
+    pub group: usize,
+    /// Group-wide id.
+    pub id: ObjectId,
+    /// Class (selects the half of a pair).
+    pub class: ObjectClass,
+}

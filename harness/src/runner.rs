@@ -1,0 +1,614 @@
+//! Runs a scenario against a `sim::World` and records everything in a [`Transcript`]; the
+//! observations the verdict needs (HA log lines, command outputs, application results, object
+//! counts at checkpoints, a negative case's outcome) are kept beside it in a [`Run`].
+
+use std::collections::BTreeMap;
+
+use ha_engine::ports::{KeyKind as PortKeyKind, Millis, Secret};
+use ha_engine::state::{VObjectHandle, VSessionHandle};
+use ha_engine::{EngineError, hagroup};
+use sim::fault::{CallKind as SimCallKind, Fault as SimFault};
+use sim::memfs::FsEvent;
+use sim::world::World;
+
+use crate::scenario::{self, AppOp, CallKind, Fault, KeyKind, NegativeInput, Scenario, Step};
+use crate::topology::{TopologyError, build_world};
+use crate::transcript::{Entry, Transcript};
+
+/// Everything a run observed.
+#[derive(Debug, Default)]
+pub struct Run {
+    /// The rendered record.
+    pub transcript: Transcript,
+    /// Every HA log line written, in order, without the newline.
+    pub log_lines: Vec<String>,
+    /// Every command output line, in order.
+    pub output_lines: Vec<String>,
+    /// Every application call result by CKR name, in order.
+    pub app_results: Vec<String>,
+    /// Object counts per member at each checkpoint, in checkpoint order.
+    pub checkpoints: Vec<(String, BTreeMap<String, u64>)>,
+    /// Object counts per member at the end.
+    pub final_counts: BTreeMap<String, u64>,
+    /// A negative case's outcome, if the scenario is one.
+    pub negative: Option<NegativeOutcome>,
+    /// A problem that stopped the run (not an expectation failure).
+    pub aborted: Option<String>,
+}
+
+/// What happened to a negative case's input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NegativeOutcome {
+    /// The refusal text, or `None` when the input was accepted.
+    pub refusal: Option<String>,
+    /// State before the input.
+    pub state_before: String,
+    /// State after the input.
+    pub state_after: String,
+}
+
+/// The runner's failure to start at all.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct RunError(#[from] TopologyError);
+
+/// The application's view: its session and the objects it created, by label.
+#[derive(Default)]
+struct App {
+    session: Option<VSessionHandle>,
+    keys: BTreeMap<String, VObjectHandle>,
+}
+
+struct Runner<'a> {
+    scenario: &'a Scenario,
+    world: World,
+    run: Run,
+    app: App,
+    credential: Secret,
+}
+
+/// Runs a scenario from start to end.
+pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
+    let world = build_world(scenario)?;
+    let mut runner = Runner {
+        scenario,
+        world,
+        run: Run::default(),
+        app: App::default(),
+        credential: Secret::new(scenario.credentials.co.clone()),
+    };
+    runner.header();
+    if let Err(message) = runner.execute() {
+        let now = runner.world.now();
+        runner
+            .run
+            .transcript
+            .push(now, Entry::Note(vec![format!("ABORTED: {message}")]));
+        runner.run.aborted = Some(message);
+    }
+    runner.finish();
+    Ok(runner.run)
+}
+
+fn key_kind(kind: KeyKind) -> PortKeyKind {
+    match kind {
+        KeyKind::Aes128 => PortKeyKind::Aes128,
+        KeyKind::Aes256 => PortKeyKind::Aes256,
+        KeyKind::Rsa2048 => PortKeyKind::Rsa2048,
+        KeyKind::EcP256 => PortKeyKind::EcP256,
+    }
+}
+
+fn sim_fault(fault: &Fault) -> SimFault {
+    match fault {
+        Fault::Drop(_) => SimFault::Drop,
+        Fault::Restore(_) => SimFault::Restore,
+        Fault::Deactivate(_) => SimFault::Deactivate,
+        Fault::Activate(_) => SimFault::Activate,
+        Fault::Revoke(_) => SimFault::Revoke,
+        Fault::LoginFailure(_) => SimFault::LoginFailure,
+        Fault::Slow { ms, .. } => SimFault::Slow { ms: *ms },
+        Fault::MemberAdded(_) => SimFault::MemberAdded,
+    }
+}
+
+fn sim_call(call: CallKind) -> SimCallKind {
+    match call {
+        CallKind::Any => SimCallKind::Any,
+        CallKind::OpenSession => SimCallKind::OpenSession,
+        CallKind::CloseSession => SimCallKind::CloseSession,
+        CallKind::Login => SimCallKind::Login,
+        CallKind::Logout => SimCallKind::Logout,
+        CallKind::GenerateKey => SimCallKind::GenerateKey,
+        CallKind::CreateData => SimCallKind::CreateData,
+        CallKind::FindObjects => SimCallKind::FindObjects,
+        CallKind::ObjectInfo => SimCallKind::ObjectInfo,
+        CallKind::Destroy => SimCallKind::Destroy,
+        CallKind::Sign => SimCallKind::Sign,
+        CallKind::Encrypt => SimCallKind::Encrypt,
+        CallKind::ExportClone => SimCallKind::ExportClone,
+        CallKind::ImportClone => SimCallKind::ImportClone,
+        CallKind::TokenInfo => SimCallKind::TokenInfo,
+    }
+}
+
+fn rv_name(result: &Result<(), EngineError>) -> String {
+    match result {
+        Ok(()) => "CKR_OK".to_string(),
+        Err(e) => e.rv.name(),
+    }
+}
+
+impl Runner<'_> {
+    fn header(&mut self) {
+        let s = self.scenario;
+        let t = &mut self.run.transcript;
+        t.header(format!("scenario: {}", s.name));
+        t.header(format!("rules: {}", s.rules.join(" ")));
+        t.header(format!("seed: {} ({})", s.seed, sim::rng::GENERATOR));
+        t.header(format!("clock: {}, pid {}", s.clock.start, s.clock.pid));
+        t.header(format!("slots: {}", self.world.serials().join(", ")));
+    }
+
+    fn now(&self) -> Millis {
+        self.world.now()
+    }
+
+    /// Moves what the engine wrote to the HA log into the transcript.
+    fn drain(&mut self) {
+        while self.world.engine().poll_event().is_some() {}
+        let journal = match self.world.fs().lock() {
+            Ok(mut fs) => fs.take_journal(),
+            Err(_) => Vec::new(),
+        };
+        let now = self.now();
+        for event in journal {
+            match event {
+                FsEvent::Append { text, .. } => {
+                    for line in text.lines() {
+                        self.run.log_lines.push(line.to_string());
+                        self.run.transcript.push(now, Entry::Log(line.to_string()));
+                    }
+                }
+                FsEvent::Rename { from, to } => {
+                    self.run
+                        .transcript
+                        .push(now, Entry::File(format!("rotated {from} -> {to}")));
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, line: &str) -> hagroup::CommandOutput {
+        let now = self.now();
+        let out = hagroup::execute(self.world.engine(), now, line, Some(&self.credential));
+        let text = out.render();
+        self.run
+            .output_lines
+            .extend(text.lines().map(str::to_string));
+        self.run.transcript.push(
+            now,
+            Entry::Command {
+                line: line.to_string(),
+                output: text,
+            },
+        );
+        self.drain();
+        out
+    }
+
+    fn execute(&mut self) -> Result<(), String> {
+        let scenario = self.scenario;
+        let now = self.now();
+        self.run
+            .transcript
+            .push(now, Entry::Section("setup".into()));
+        for line in &scenario.setup {
+            self.command(line);
+        }
+        self.run
+            .transcript
+            .push(self.now(), Entry::Section("steps".into()));
+        for (i, step) in scenario.steps.iter().enumerate() {
+            self.step(step).map_err(|e| format!("steps[{i}]: {e}"))?;
+            self.drain();
+        }
+        if let Some(negative) = &scenario.negative {
+            self.negative(&negative.input)?;
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, step: &Step) -> Result<(), String> {
+        match step {
+            Step::App(op) => self.app(op),
+            Step::Command(line) => {
+                self.command(line);
+                Ok(())
+            }
+            Step::Fault(fault) => self.fault(fault),
+            Step::At(seconds, fault) => {
+                self.advance_to(seconds * 1000)?;
+                self.fault(fault)
+            }
+            Step::OnCall {
+                member,
+                call,
+                nth,
+                fault,
+            } => {
+                self.world
+                    .arm(member.as_str(), sim_call(*call), *nth, sim_fault(fault))
+                    .map_err(|e| e.to_string())?;
+                let text = format!(
+                    "armed {} {} at its call #{nth} of kind {call:?}",
+                    fault.kind_name(),
+                    member
+                );
+                self.run.transcript.push(self.now(), Entry::Fault(text));
+                Ok(())
+            }
+            Step::Advance(seconds) => {
+                let to = self.now() + seconds * 1000;
+                self.advance_to(to)
+            }
+            Step::Checkpoint(label) => {
+                self.checkpoint(label);
+                Ok(())
+            }
+        }
+    }
+
+    /// Advances time deadline by deadline so each log line carries its own time.
+    fn advance_to(&mut self, to: Millis) -> Result<(), String> {
+        while let Some(deadline) = self.world.engine().next_deadline() {
+            if deadline > to || deadline < self.now() {
+                break;
+            }
+            self.world.advance_to(deadline).map_err(|e| e.to_string())?;
+            self.drain();
+        }
+        self.world.advance_to(to).map_err(|e| e.to_string())?;
+        self.drain();
+        Ok(())
+    }
+
+    fn fault(&mut self, fault: &Fault) -> Result<(), String> {
+        self.world
+            .apply(fault.member().as_str(), &sim_fault(fault))
+            .map_err(|e| e.to_string())?;
+        let text = format!("{} {}", fault.kind_name(), fault.member());
+        self.run.transcript.push(self.now(), Entry::Fault(text));
+        Ok(())
+    }
+
+    fn checkpoint(&mut self, label: &str) {
+        let infos = self.world.token_infos();
+        let alive = self.world.engine().alive_members();
+        let alive: Vec<String> = alive.into_values().flatten().collect();
+        let mut lines = vec![format!("checkpoint \"{label}\"")];
+        let mut counts = BTreeMap::new();
+        for serial in self.world.serials().to_vec() {
+            let Some(info) = infos.get(&serial) else {
+                continue;
+            };
+            let record = self.world.record(&serial);
+            let engine_view = if !self.world.engine().is_initialized() {
+                "-"
+            } else if alive.contains(&serial) {
+                "alive"
+            } else {
+                "down"
+            };
+            lines.push(format!(
+                "{serial:>16}  objects {:>3}  used {:>7}  free {:>7}  engine {engine_view:<5}  served sign {} encrypt {}",
+                info.object_count,
+                info.used_storage,
+                info.free_storage,
+                record.served(SimCallKind::Sign),
+                record.served(SimCallKind::Encrypt),
+            ));
+            counts.insert(serial, info.object_count);
+        }
+        self.run.transcript.push(self.now(), Entry::Note(lines));
+        self.run.checkpoints.push((label.to_string(), counts));
+    }
+
+    fn record_app(&mut self, text: String, result: String) {
+        self.run.app_results.push(result.clone());
+        self.run
+            .transcript
+            .push(self.now(), Entry::App(format!("{text} -> {result}")));
+    }
+
+    fn ensure_initialized(&mut self) {
+        if self.world.engine().is_initialized() {
+            return;
+        }
+        let now = self.now();
+        let r = self.world.engine().initialize(now);
+        self.record_app("C_Initialize (implicit)".into(), rv_name(&r));
+        self.drain();
+    }
+
+    fn session(&self) -> Result<VSessionHandle, String> {
+        self.app.session.ok_or_else(|| {
+            "the application has no open session (add App(OpenSession) first)".to_string()
+        })
+    }
+
+    fn key(&self, label: &str) -> Result<VObjectHandle, String> {
+        self.app
+            .keys
+            .get(label)
+            .copied()
+            .ok_or_else(|| format!("no object labelled '{label}' was created by the application"))
+    }
+
+    fn app(&mut self, op: &AppOp) -> Result<(), String> {
+        if !matches!(op, AppOp::Initialize | AppOp::Finalize) {
+            self.ensure_initialized();
+        }
+        let now = self.now();
+        match op {
+            AppOp::Initialize => {
+                let r = self.world.engine().initialize(now);
+                self.record_app("C_Initialize".into(), rv_name(&r));
+            }
+            AppOp::Finalize => {
+                let r = self.world.engine().finalize(now);
+                self.app = App::default();
+                self.record_app("C_Finalize".into(), rv_name(&r));
+            }
+            AppOp::OpenSession => {
+                let r = self.world.engine().open_session(now, 0);
+                if let Ok(vs) = r {
+                    self.app.session = Some(vs);
+                }
+                self.record_app("C_OpenSession".into(), rv_name(&r.map(|_| ())));
+            }
+            AppOp::CloseSession => {
+                let vs = self.session()?;
+                let r = self.world.engine().close_session(now, vs);
+                self.app.session = None;
+                self.record_app("C_CloseSession".into(), rv_name(&r));
+            }
+            AppOp::Login => {
+                let vs = self.session()?;
+                let pin = self.credential.clone();
+                let r = self.world.engine().login(now, vs, &pin);
+                self.record_app("C_Login".into(), rv_name(&r));
+            }
+            AppOp::Logout => {
+                let vs = self.session()?;
+                let r = self.world.engine().logout(now, vs);
+                self.record_app("C_Logout".into(), rv_name(&r));
+            }
+            AppOp::GenerateKey { label, kind } | AppOp::GenerateSessionKey { label, kind } => {
+                let token = matches!(op, AppOp::GenerateKey { .. });
+                let vs = self.session()?;
+                let r = self
+                    .world
+                    .engine()
+                    .generate_key(now, vs, key_kind(*kind), label, token);
+                if let Ok(handles) = &r {
+                    if let Some(first) = handles.first() {
+                        self.app.keys.insert(label.clone(), *first);
+                    }
+                }
+                let what = if token {
+                    "GenerateKey"
+                } else {
+                    "GenerateSessionKey"
+                };
+                self.record_app(
+                    format!("{what}({label}, {kind:?})"),
+                    rv_name(&r.map(|_| ())),
+                );
+            }
+            AppOp::CreateData { label, size } => {
+                let vs = self.session()?;
+                let value = self.world.workload_bytes(*size as usize);
+                let r = self
+                    .world
+                    .engine()
+                    .create_data(now, vs, label, &value, true);
+                if let Ok(h) = r {
+                    self.app.keys.insert(label.clone(), h);
+                }
+                self.record_app(
+                    format!("CreateData({label}, {size} bytes)"),
+                    rv_name(&r.map(|_| ())),
+                );
+            }
+            AppOp::Sign { key, times } => self.crypto(true, key, *times)?,
+            AppOp::Encrypt { key, times } => self.crypto(false, key, *times)?,
+            AppOp::Destroy { key } => {
+                let vs = self.session()?;
+                let h = self.key(key)?;
+                let r = self.world.engine().destroy_object(now, vs, h);
+                if r.is_ok() {
+                    self.app.keys.remove(key);
+                }
+                self.record_app(format!("Destroy({key})"), rv_name(&r));
+            }
+            AppOp::CountObjects => {
+                let counts = self.world.object_counts();
+                let text: Vec<String> = counts.iter().map(|(s, n)| format!("{s}={n}")).collect();
+                self.run.transcript.push(
+                    now,
+                    Entry::App(format!("CountObjects -> {}", text.join(" "))),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `times` identical calls; consecutive calls are summarised together until an HA log
+    /// line appears, so every log line stays where it happened.
+    fn crypto(&mut self, sign: bool, key: &str, times: u32) -> Result<(), String> {
+        let vs = self.session()?;
+        let h = self.key(key)?;
+        let name = if sign { "Sign" } else { "Encrypt" };
+        let kind = if sign {
+            SimCallKind::Sign
+        } else {
+            SimCallKind::Encrypt
+        };
+        let mut first = 1;
+        let mut results: Vec<String> = Vec::new();
+        let mut served_before = self.served(kind);
+        for i in 1..=times {
+            let now = self.now();
+            let data = self.world.workload_bytes(32);
+            let r = if sign {
+                self.world.engine().sign(now, vs, h, &data)
+            } else {
+                self.world.engine().encrypt(now, vs, h, &data)
+            };
+            let rv = rv_name(&r.map(|_| ()));
+            self.run.app_results.push(rv.clone());
+            results.push(rv);
+            let has_log = self
+                .world
+                .fs()
+                .lock()
+                .is_ok_and(|fs| !fs.journal().is_empty());
+            if has_log || i == times {
+                let served_now = self.served(kind);
+                let line = summarise(name, key, first, i, &results, &served_before, &served_now);
+                self.run.transcript.push(now, Entry::App(line));
+                self.drain();
+                served_before = served_now;
+                results.clear();
+                first = i + 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn served(&self, kind: SimCallKind) -> BTreeMap<String, u64> {
+        self.world
+            .serials()
+            .iter()
+            .map(|s| (s.clone(), self.world.record(s).served(kind)))
+            .collect()
+    }
+
+    fn state_snapshot(&mut self) -> String {
+        let now = self.now();
+        let listing = hagroup::execute(
+            self.world.engine(),
+            now,
+            "hagroup listgroups",
+            Some(&self.credential),
+        );
+        let counts = self.world.object_counts();
+        let mut out = listing.render();
+        for (serial, n) in counts {
+            out.push_str(&format!("objects {serial} = {n}\n"));
+        }
+        out
+    }
+
+    fn negative(&mut self, input: &NegativeInput) -> Result<(), String> {
+        self.run
+            .transcript
+            .push(self.now(), Entry::Section("negative case".into()));
+        let before = self.state_snapshot();
+        let refusal = match input {
+            NegativeInput::Command(line) => {
+                let out = self.command(line);
+                out.result.err().map(|e| e.to_string())
+            }
+            NegativeInput::ScenarioText(text) => {
+                let r = scenario::parse_str(text, "<embedded>");
+                let refusal = r.err().map(|e| e.to_string());
+                self.run.transcript.push(
+                    self.now(),
+                    Entry::Note(vec![format!(
+                        "embedded scenario text -> {}",
+                        refusal.as_deref().unwrap_or("accepted")
+                    )]),
+                );
+                refusal
+            }
+            NegativeInput::Conf(_) => {
+                return Err("negative case input Conf(...) needs Chrystoki.conf support, which this version of hasim does not have yet".into());
+            }
+        };
+        let after = self.state_snapshot();
+        self.run.transcript.push(
+            self.now(),
+            Entry::Note(vec![format!(
+                "state (listgroups, object counts) unchanged: {}",
+                if before == after { "yes" } else { "NO" }
+            )]),
+        );
+        self.run.negative = Some(NegativeOutcome {
+            refusal,
+            state_before: before,
+            state_after: after,
+        });
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        self.drain();
+        let now = self.now();
+        self.run.final_counts = self.world.object_counts();
+        let mut lines = vec!["end".to_string()];
+        for (serial, n) in &self.run.final_counts {
+            lines.push(format!("{serial:>16}  objects {n:>3}"));
+        }
+        if let Ok(fs) = self.world.fs().lock() {
+            for (path, contents) in fs.files() {
+                lines.push(format!(
+                    "file {path}: {} bytes, {} lines",
+                    contents.len(),
+                    contents.lines().count()
+                ));
+            }
+        }
+        self.run.transcript.push(now, Entry::Section("end".into()));
+        self.run.transcript.push(now, Entry::Note(lines));
+    }
+}
+
+/// One transcript line for calls `first..=last` of a repeated operation.
+fn summarise(
+    name: &str,
+    key: &str,
+    first: u32,
+    last: u32,
+    results: &[String],
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> String {
+    let range = if first == last {
+        format!("#{first}")
+    } else {
+        format!("#{first}-{last}")
+    };
+    let mut runs: Vec<(String, u32)> = Vec::new();
+    for r in results {
+        match runs.last_mut() {
+            Some((last, n)) if last == r => *n += 1,
+            _ => runs.push((r.clone(), 1)),
+        }
+    }
+    let results: Vec<String> = runs.iter().map(|(r, n)| format!("{r} x{n}")).collect();
+    let served: Vec<String> = after
+        .iter()
+        .filter_map(|(serial, n)| {
+            let d = n - before.get(serial).copied().unwrap_or(0);
+            (d > 0).then(|| format!("{serial} x{d}"))
+        })
+        .collect();
+    let served = if served.is_empty() {
+        String::new()
+    } else {
+        format!("  [served by {}]", served.join(", "))
+    };
+    format!("{name}({key}) {range} -> {}{served}", results.join(", "))
+}

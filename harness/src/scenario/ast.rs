@@ -1,0 +1,471 @@
+//! Owns the serde types of the scenario language v1: what a `.ron` scenario file may say.
+//!
+//! Every struct (and every struct-like variant) refuses unknown fields. Defaults are given
+//! by the `default_*` functions below, so a file only states what differs from them.
+//! Checks that serde cannot express (unique serials, known members, a stated verdict, ...)
+//! live in [`super::load`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::serial::Serial;
+
+/// The only scenario language version this hasim reads.
+pub const SCENARIO_VERSION: u32 = 1;
+
+/// The CO password used when a scenario states none (a test fixture, never printed).
+pub const DEFAULT_CO_PASSWORD: &str = "hasim-fixture-co";
+
+/// The virtual clock's start when a scenario states none.
+pub const DEFAULT_CLOCK_START: &str = "2017-10-04 16:29:21";
+
+/// The application's process id (printed in HA log lines) when a scenario states none.
+pub const DEFAULT_PID: u32 = 17469;
+
+/// A whole scenario file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Language version; must be [`SCENARIO_VERSION`].
+    pub version: u32,
+    /// One line saying what the scenario shows.
+    pub name: String,
+    /// The behaviour rules (e.g. `"B18"`) this scenario exercises.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Whether the scenario may also run against a real PKCS#11 member.
+    #[serde(default)]
+    pub portable: bool,
+    /// Seed of the simulator's deterministic randomness.
+    #[serde(default)]
+    pub seed: u64,
+    /// Virtual clock start and process id.
+    #[serde(default)]
+    pub clock: ClockSpec,
+    /// Fixture credentials (never printed).
+    #[serde(default)]
+    pub credentials: Credentials,
+    /// HSMs declared explicitly; a partition without `hsm` gets an implicit HSM of its own.
+    #[serde(default)]
+    pub hsms: Vec<HsmDecl>,
+    /// The partitions (members); at least one.
+    pub partitions: Vec<PartitionDecl>,
+    /// LunaCM command lines run before the application starts.
+    #[serde(default)]
+    pub setup: Vec<String>,
+    /// What happens while the application runs, in order.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// A negative case: an input that must be refused with an exact error.
+    #[serde(default)]
+    pub negative: Option<NegativeCase>,
+    /// The scenario's own verdict.
+    #[serde(default)]
+    pub expect: Vec<Expect>,
+}
+
+/// Virtual clock settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSpec {
+    /// Start of virtual time, `YYYY-MM-DD HH:MM:SS`.
+    #[serde(default = "default_clock_start")]
+    pub start: String,
+    /// Process id of the simulated application.
+    #[serde(default = "default_pid")]
+    pub pid: u32,
+}
+
+impl Default for ClockSpec {
+    fn default() -> Self {
+        Self {
+            start: default_clock_start(),
+            pid: DEFAULT_PID,
+        }
+    }
+}
+
+/// Fixture credentials. `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// The Crypto Officer password of every partition that does not state its own.
+    #[serde(default = "default_co")]
+    pub co: String,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Self { co: default_co() }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("co", &"<hidden>")
+            .finish()
+    }
+}
+
+/// Physical form of an HSM.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum HsmForm {
+    /// Luna Network HSM (SA).
+    #[default]
+    Network,
+    /// Luna PCIe HSM.
+    Pcie,
+    /// Luna USB HSM.
+    Usb,
+    /// Luna Cloud HSM service.
+    Cloud,
+}
+
+/// How an HSM authenticates its roles.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Auth {
+    /// Password authentication.
+    #[default]
+    Password,
+    /// PED (trusted path) authentication.
+    Ped,
+}
+
+/// A declared HSM.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HsmDecl {
+    /// The HSM's serial.
+    pub serial: Serial,
+    /// Physical form.
+    #[serde(default)]
+    pub form: HsmForm,
+    /// Firmware version, e.g. `"7.7.0"`.
+    #[serde(default = "default_firmware")]
+    pub firmware: String,
+    /// Authentication kind.
+    #[serde(default)]
+    pub auth: Auth,
+    /// HSM policy number → value, overriding the model's defaults.
+    #[serde(default)]
+    pub policies: BTreeMap<u32, u32>,
+}
+
+/// A declared partition (a potential HA member).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionDecl {
+    /// The partition's serial.
+    pub serial: Serial,
+    /// The partition's label.
+    pub label: String,
+    /// Cloning domain.
+    #[serde(default = "default_domain")]
+    pub domain: String,
+    /// The declared HSM holding it; `None` = an implicit HSM of its own.
+    #[serde(default)]
+    pub hsm: Option<Serial>,
+    /// Partition policy number → value, overriding the model's defaults.
+    #[serde(default)]
+    pub policies: BTreeMap<u32, u32>,
+    /// Storage size in bytes; `None` = the model's default.
+    #[serde(default)]
+    pub storage: Option<u64>,
+    /// This partition's own CO password; `None` = `credentials.co`. Hidden by `Debug`.
+    #[serde(default)]
+    pub co: Option<String>,
+    /// Whether the partition starts activated.
+    #[serde(default = "default_true")]
+    pub activated: bool,
+}
+
+impl fmt::Debug for PartitionDecl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartitionDecl")
+            .field("serial", &self.serial)
+            .field("label", &self.label)
+            .field("domain", &self.domain)
+            .field("hsm", &self.hsm)
+            .field("policies", &self.policies)
+            .field("storage", &self.storage)
+            .field("co", &self.co.as_ref().map(|_| "<hidden>"))
+            .field("activated", &self.activated)
+            .finish()
+    }
+}
+
+/// Key types an application can generate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum KeyKind {
+    /// AES, 128-bit.
+    Aes128,
+    /// AES, 256-bit.
+    Aes256,
+    /// RSA key pair, 2048-bit.
+    Rsa2048,
+    /// EC key pair on P-256.
+    EcP256,
+}
+
+/// One thing that happens while the application runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Step {
+    /// An application PKCS#11 call on the virtual slot.
+    App(AppOp),
+    /// A LunaCM command line typed while the application runs.
+    Command(String),
+    /// Apply a fault now.
+    Fault(Fault),
+    /// Advance virtual time to this absolute second (running everything due), then apply the fault.
+    At(u64, Fault),
+    /// Arm a fault: apply it just before `member`'s `nth` call of kind `call` from now on.
+    OnCall {
+        /// The member whose call triggers the fault.
+        member: Serial,
+        /// Which calls are counted.
+        call: CallKind,
+        /// Which one (counted from 1).
+        nth: u32,
+        /// The fault to apply.
+        fault: Fault,
+    },
+    /// Advance virtual time by this many seconds.
+    Advance(u64),
+    /// Record object counts per member under this label.
+    Checkpoint(String),
+}
+
+/// An application PKCS#11 operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum AppOp {
+    /// `C_Initialize`.
+    Initialize,
+    /// `C_Finalize`.
+    Finalize,
+    /// `C_OpenSession`.
+    OpenSession,
+    /// `C_CloseSession`.
+    CloseSession,
+    /// `C_Login` as CO.
+    Login,
+    /// `C_Logout`.
+    Logout,
+    /// Generate a token (persistent) key.
+    GenerateKey {
+        /// Object label.
+        label: String,
+        /// Key type.
+        kind: KeyKind,
+    },
+    /// Generate a session key.
+    GenerateSessionKey {
+        /// Object label.
+        label: String,
+        /// Key type.
+        kind: KeyKind,
+    },
+    /// Create a token data object.
+    CreateData {
+        /// Object label.
+        label: String,
+        /// Value size in bytes (default 32).
+        #[serde(default = "default_data_size")]
+        size: u32,
+    },
+    /// Sign with the key labelled `key`, `times` times.
+    Sign {
+        /// Key label.
+        key: String,
+        /// How many operations (default 1).
+        #[serde(default = "default_times")]
+        times: u32,
+    },
+    /// Encrypt with the key labelled `key`, `times` times.
+    Encrypt {
+        /// Key label.
+        key: String,
+        /// How many operations (default 1).
+        #[serde(default = "default_times")]
+        times: u32,
+    },
+    /// Destroy the object labelled `key`.
+    Destroy {
+        /// Object label.
+        key: String,
+    },
+    /// Count the token objects visible through the virtual slot.
+    CountObjects,
+}
+
+/// A fault injected into a member. The whole vocabulary is parsed; engines may implement a subset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Fault {
+    /// The member becomes unreachable.
+    Drop(Serial),
+    /// The member becomes reachable again.
+    Restore(Serial),
+    /// The partition is deactivated.
+    Deactivate(Serial),
+    /// The partition is activated.
+    Activate(Serial),
+    /// The partition's activation is revoked.
+    Revoke(Serial),
+    /// The member refuses the next login.
+    LoginFailure(Serial),
+    /// Every call to the member takes `ms` milliseconds longer.
+    Slow {
+        /// The slowed member.
+        member: Serial,
+        /// Added latency in milliseconds.
+        ms: u64,
+    },
+    /// The partition is added to the group behind the application's back.
+    MemberAdded(Serial),
+}
+
+impl Fault {
+    /// The member this fault applies to.
+    pub fn member(&self) -> &Serial {
+        match self {
+            Fault::Drop(s)
+            | Fault::Restore(s)
+            | Fault::Deactivate(s)
+            | Fault::Activate(s)
+            | Fault::Revoke(s)
+            | Fault::LoginFailure(s)
+            | Fault::MemberAdded(s)
+            | Fault::Slow { member: s, .. } => s,
+        }
+    }
+
+    /// The variant's name as written in a scenario, e.g. `"Drop"`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Fault::Drop(_) => "Drop",
+            Fault::Restore(_) => "Restore",
+            Fault::Deactivate(_) => "Deactivate",
+            Fault::Activate(_) => "Activate",
+            Fault::Revoke(_) => "Revoke",
+            Fault::LoginFailure(_) => "LoginFailure",
+            Fault::Slow { .. } => "Slow",
+            Fault::MemberAdded(_) => "MemberAdded",
+        }
+    }
+}
+
+/// Kinds of member calls counted by [`Step::OnCall`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CallKind {
+    /// Every call, whatever its kind.
+    Any,
+    /// Open a session.
+    OpenSession,
+    /// Close a session.
+    CloseSession,
+    /// Log in.
+    Login,
+    /// Log out.
+    Logout,
+    /// Generate a key.
+    GenerateKey,
+    /// Create a data object.
+    CreateData,
+    /// Find objects.
+    FindObjects,
+    /// Read an object's attributes.
+    ObjectInfo,
+    /// Destroy an object.
+    Destroy,
+    /// Sign.
+    Sign,
+    /// Encrypt.
+    Encrypt,
+    /// Export an object for cloning (replication source).
+    ExportClone,
+    /// Import a cloned object (replication target).
+    ImportClone,
+    /// Read token information.
+    TokenInfo,
+}
+
+/// One expectation of the scenario's verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Expect {
+    /// A full HA log line; all `Log` expectations appear in this order (as a subsequence).
+    Log(String),
+    /// This exact full line appears exactly this many times in the HA log.
+    LogCount(String, u32),
+    /// No HA log line contains this text.
+    NoLogContaining(String),
+    /// Token object count per member at the end of the run.
+    ObjectCounts(BTreeMap<Serial, u64>),
+    /// Token object count per member at the named checkpoint.
+    ObjectCountsAt(String, BTreeMap<Serial, u64>),
+    /// The application saw no failure.
+    NoAppErrors,
+    /// Exact count of application failures by CKR name, e.g. `{"CKR_DEVICE_ERROR": 4}`.
+    AppErrors(BTreeMap<String, u32>),
+    /// A line that must appear in some command's output.
+    Output(String),
+}
+
+/// A negative case: `input` must be refused with exactly `error`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NegativeCase {
+    /// The refused input.
+    pub input: NegativeInput,
+    /// The exact error text.
+    pub error: String,
+}
+
+/// What kind of input a negative case feeds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum NegativeInput {
+    /// A LunaCM command line.
+    Command(String),
+    /// The text of a `Chrystoki.conf`.
+    Conf(String),
+    /// The text of a scenario file.
+    ScenarioText(String),
+}
+
+fn default_clock_start() -> String {
+    DEFAULT_CLOCK_START.to_owned()
+}
+
+fn default_pid() -> u32 {
+    DEFAULT_PID
+}
+
+fn default_co() -> String {
+    DEFAULT_CO_PASSWORD.to_owned()
+}
+
+fn default_firmware() -> String {
+    "7.7.0".to_owned()
+}
+
+fn default_domain() -> String {
+    "dom1".to_owned()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_data_size() -> u32 {
+    32
+}
+
+fn default_times() -> u32 {
+    1
+}

@@ -1,0 +1,808 @@
+//! Owns reading a scenario: RON text → [`Scenario`], then the checks serde cannot express.
+//!
+//! Syntax and type errors come from `ron` and are reported as `file:line:col: message`: the
+//! start of ron's span (moved past any leading whitespace) and ron's own message. Validation
+//! errors name the place in the file (`steps[3]`, `partitions[1].hsm`, ...) and the rule
+//! broken; ron gives no positions after parsing, so they carry none.
+//!
+//! RON options: the `IMPLICIT_SOME` extension is enabled, so an optional field may be written
+//! without `Some(...)` (`hsm: 900001`, `negative: (input: ..., error: ...)`); `Some(x)` and
+//! `None` keep working. No other extension is enabled.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use ron::extensions::Extensions;
+use serde::Deserialize;
+
+use super::ast::{Expect, Fault, SCENARIO_VERSION, Scenario, Step};
+use super::serial::Serial;
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// The text is not a well-formed v1 scenario (RON syntax, a wrong type, an unknown field...).
+    #[error("{file}:{line}:{col}: {message}")]
+    Syntax {
+        /// Where the text came from (a path or an origin name).
+        file: String,
+        /// 1-based line where the offending token starts (see the module doc).
+        line: usize,
+        /// 1-based column (in characters) where the offending token starts.
+        col: usize,
+        /// ron's message.
+        message: String,
+    },
+    /// The scenario parsed but breaks a rule of the language.
+    #[error("{file}{}: {message}", position_suffix(*.line, *.col))]
+    Invalid {
+        /// Where the text came from.
+        file: String,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// 1-based column, when known.
+        col: Option<usize>,
+        /// The place in the scenario and the rule broken.
+        message: String,
+    },
+    /// The file could not be read.
+    #[error("{file}: {message}")]
+    Io {
+        /// The path.
+        file: String,
+        /// The operating system's message.
+        message: String,
+    },
+}
+
+/// `:line:col` when both are known, else nothing.
+fn position_suffix(line: Option<usize>, col: Option<usize>) -> String {
+    match (line, col) {
+        (Some(line), Some(col)) => format!(":{line}:{col}"),
+        (Some(line), None) => format!(":{line}"),
+        _ => String::new(),
+    }
+}
+
+/// The RON options every scenario is read with (see the module doc).
+fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME)
+}
+
+/// Just the version, read leniently, to refuse other versions with a clear message even when
+/// the rest of the file is not v1.
+#[derive(Deserialize)]
+#[serde(rename = "Scenario")]
+struct VersionProbe {
+    version: u32,
+}
+
+/// Parse and validate a scenario from text; `origin` names it in errors (usually its path).
+pub fn parse_str(text: &str, origin: &str) -> Result<Scenario, LoadError> {
+    let options = ron_options();
+    let scenario: Scenario = match options.from_str(text) {
+        Ok(scenario) => scenario,
+        Err(error) => {
+            if let Ok(probe) = options.from_str::<VersionProbe>(text)
+                && probe.version != SCENARIO_VERSION
+            {
+                return Err(unsupported_version(origin, probe.version));
+            }
+            let (line, col) = token_start(text, &error.span);
+            return Err(LoadError::Syntax {
+                file: origin.to_owned(),
+                line,
+                col,
+                message: error.code.to_string(),
+            });
+        }
+    };
+    validate(&scenario, origin)?;
+    Ok(scenario)
+}
+
+/// Read, parse and validate a scenario file; errors name the file by its path as given.
+pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Io {
+        file: file.clone(),
+        message: error.to_string(),
+    })?;
+    parse_str(&text, &file)
+}
+
+/// The start of ron's span, moved forward over whitespace (never past the span's end): ron
+/// sometimes starts a span just after the previous token, e.g. at the blank between `seed:`
+/// and a misplaced `"7"`; the reported column is then the offending token's first character.
+fn token_start(text: &str, span: &ron::error::Span) -> (usize, usize) {
+    let start = (span.start.line, span.start.col);
+    let end = (span.end.line, span.end.col);
+    let (mut line, mut col) = (1, 1);
+    for c in text.chars() {
+        if (line, col) >= start && (!c.is_whitespace() || (line, col) >= end) {
+            return (line, col);
+        }
+        if c == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    start
+}
+
+fn unsupported_version(origin: &str, version: u32) -> LoadError {
+    invalid(
+        origin,
+        format!(
+            "unsupported scenario version {version} (this hasim reads version {SCENARIO_VERSION})"
+        ),
+    )
+}
+
+fn invalid(origin: &str, message: String) -> LoadError {
+    LoadError::Invalid {
+        file: origin.to_owned(),
+        line: None,
+        col: None,
+        message,
+    }
+}
+
+/// Check the rules of the language that serde cannot express. `parse_str` and `load_file`
+/// already call this; it is public for scenarios built in code. The first broken rule is reported.
+///
+/// Rules: version is 1; `clock.start` has the shape `YYYY-MM-DD HH:MM:SS`; no CO password is
+/// empty; HSM serials are unique; at least one partition; partition serials are unique; a
+/// partition's `hsm` names a declared HSM; every serial in a step names a declared partition;
+/// `OnCall` `nth` >= 1; checkpoint labels are unique; `ObjectCounts`/`ObjectCountsAt` name
+/// declared partitions and `ObjectCountsAt` a recorded checkpoint; a scenario without
+/// `negative` states its own verdict (at least one `Log` and one `ObjectCounts`/`ObjectCountsAt`).
+pub fn validate(scenario: &Scenario, origin: &str) -> Result<(), LoadError> {
+    let fail = |message: String| Err(invalid(origin, message));
+
+    if scenario.version != SCENARIO_VERSION {
+        return Err(unsupported_version(origin, scenario.version));
+    }
+    if !is_timestamp_shape(&scenario.clock.start) {
+        return fail(format!(
+            "clock.start: {:?} does not have the shape YYYY-MM-DD HH:MM:SS",
+            scenario.clock.start
+        ));
+    }
+    if scenario.credentials.co.is_empty() {
+        return fail("credentials.co: the CO password must not be empty".to_owned());
+    }
+
+    let mut hsms: BTreeMap<&Serial, usize> = BTreeMap::new();
+    for (index, hsm) in scenario.hsms.iter().enumerate() {
+        if let Some(first) = hsms.insert(&hsm.serial, index) {
+            return fail(format!(
+                "hsms[{index}]: HSM serial {} is already declared by hsms[{first}]; HSM serials must be unique",
+                hsm.serial
+            ));
+        }
+    }
+
+    if scenario.partitions.is_empty() {
+        return fail("partitions: at least one partition must be declared".to_owned());
+    }
+    let mut partitions: BTreeMap<&Serial, usize> = BTreeMap::new();
+    for (index, partition) in scenario.partitions.iter().enumerate() {
+        if let Some(&first) = partitions.get(&partition.serial) {
+            return fail(format!(
+                "partitions[{index}]: partition serial {} is already declared by partitions[{first}]; partition serials must be unique",
+                partition.serial
+            ));
+        }
+        partitions.insert(&partition.serial, index);
+        if let Some(hsm) = &partition.hsm
+            && !hsms.contains_key(hsm)
+        {
+            return fail(format!(
+                "partitions[{index}].hsm: HSM {hsm} is not declared in hsms ({})",
+                listing(hsms.keys().copied())
+            ));
+        }
+        if partition.co.as_ref().is_some_and(String::is_empty) {
+            return fail(format!(
+                "partitions[{index}].co: the CO password must not be empty"
+            ));
+        }
+    }
+    let undeclared = |place: String, what: &str, serial: &Serial| {
+        invalid(
+            origin,
+            format!(
+                "{place}: {what} names {serial}, which is not a declared partition ({})",
+                listing(partitions.keys().copied())
+            ),
+        )
+    };
+
+    let mut checkpoints: BTreeMap<&str, usize> = BTreeMap::new();
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let place = format!("steps[{index}]");
+        let check_fault = |fault: &Fault| {
+            if partitions.contains_key(fault.member()) {
+                Ok(())
+            } else {
+                Err(undeclared(
+                    place.clone(),
+                    &format!("fault {}", fault.kind_name()),
+                    fault.member(),
+                ))
+            }
+        };
+        match step {
+            Step::Fault(fault) | Step::At(_, fault) => check_fault(fault)?,
+            Step::OnCall {
+                member, nth, fault, ..
+            } => {
+                if !partitions.contains_key(member) {
+                    return Err(undeclared(place, "OnCall member", member));
+                }
+                if *nth == 0 {
+                    return fail(format!(
+                        "{place}: OnCall nth is 0; calls are counted from 1 (nth >= 1)"
+                    ));
+                }
+                check_fault(fault)?;
+            }
+            Step::Checkpoint(label) => {
+                if let Some(first) = checkpoints.insert(label, index) {
+                    return fail(format!(
+                        "{place}: checkpoint {label:?} is already recorded by steps[{first}]; checkpoint labels must be unique"
+                    ));
+                }
+            }
+            Step::App(_) | Step::Command(_) | Step::Advance(_) => {}
+        }
+    }
+
+    let mut has_log = false;
+    let mut has_counts = false;
+    for (index, expect) in scenario.expect.iter().enumerate() {
+        let place = format!("expect[{index}]");
+        let counts = match expect {
+            Expect::Log(_) => {
+                has_log = true;
+                continue;
+            }
+            Expect::ObjectCounts(counts) => counts,
+            Expect::ObjectCountsAt(label, counts) => {
+                if !checkpoints.contains_key(label.as_str()) {
+                    return fail(format!(
+                        "{place}: ObjectCountsAt names checkpoint {label:?}, which no Checkpoint step records"
+                    ));
+                }
+                counts
+            }
+            Expect::LogCount(..)
+            | Expect::NoLogContaining(_)
+            | Expect::NoAppErrors
+            | Expect::AppErrors(_)
+            | Expect::Output(_) => continue,
+        };
+        has_counts = true;
+        if let Some(serial) = counts.keys().find(|s| !partitions.contains_key(s)) {
+            return Err(undeclared(place, "an object count", serial));
+        }
+    }
+    if scenario.negative.is_none() {
+        if !has_log {
+            return fail(
+                "expect: no Log(...) expectation; every scenario states its own verdict \
+                 (a scenario without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
+                    .to_owned(),
+            );
+        }
+        if !has_counts {
+            return fail(
+                "expect: no ObjectCounts(...)/ObjectCountsAt(...) expectation; every scenario states its own verdict \
+                 (a scenario without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
+                    .to_owned(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `declared: a, b` or `none declared`.
+fn listing<'a>(serials: impl Iterator<Item = &'a Serial>) -> String {
+    let mut out = String::new();
+    for serial in serials {
+        out.push_str(if out.is_empty() { "declared: " } else { ", " });
+        let _ = write!(out, "{serial}");
+    }
+    if out.is_empty() {
+        out.push_str("none declared");
+    }
+    out
+}
+
+/// `YYYY-MM-DD HH:MM:SS` by shape only: digits and separators in the right places.
+fn is_timestamp_shape(text: &str) -> bool {
+    const SHAPE: &[u8] = b"dddd-dd-dd dd:dd:dd";
+    text.len() == SHAPE.len()
+        && text.bytes().zip(SHAPE).all(|(byte, &want)| match want {
+            b'd' => byte.is_ascii_digit(),
+            separator => byte == separator,
+        })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::{LoadError, parse_str};
+    use crate::scenario::ast::{
+        AppOp, Auth, CallKind, Expect, Fault, HsmForm, KeyKind, NegativeInput, Scenario, Step,
+    };
+    use crate::scenario::serial::Serial;
+
+    const FULL: &str = r#"Scenario(
+    version: 1,
+    name: "two members: drop one; objects made meanwhile are reintroduced on recovery",
+    rules: ["B2", "B18", "B29"],
+    portable: true,
+    seed: 7,
+    clock: (start: "2017-10-04 16:29:21", pid: 17469),
+    credentials: (co: "fixture-co-password"),
+    hsms: [ (serial: 900001, form: Network, firmware: "7.7.0", auth: Password, policies: {12: 1}) ],
+    partitions: [
+        (serial: 1234840370164, label: "par0", domain: "dom1"),
+        (serial: "1234924189183", label: "par1", domain: "dom1", hsm: 900001, policies: {0: 0}, storage: 400000, co: "other-co", activated: true),
+    ],
+    setup: [ "hagroup creategroup -label haGroup1 -serialnumber 1234840370164" ],
+    steps: [
+        App(Initialize),
+        App(OpenSession),
+        App(Login),
+        App(GenerateKey(label: "k1", kind: Aes256)),
+        Checkpoint("before"),
+        Fault(Drop(1234924189183)),
+        App(CreateData(label: "d1")),
+        App(Sign(key: "k1")),
+        App(Encrypt(key: "k1", times: 3)),
+        OnCall(member: "1234924189183", call: ImportClone, nth: 2, fault: Slow(member: 1234924189183, ms: 250)),
+        At(60, Restore(1234924189183)),
+        Advance(5),
+        Command("hagroup listgroups"),
+        App(CountObjects),
+        Checkpoint("after"),
+    ],
+    negative: None,
+    expect: [
+        Log("HA group 1234840370164 has been recovered"),
+        LogCount("some line", 2),
+        NoLogContaining("error"),
+        ObjectCounts({1234840370164: 2, "1234924189183": 2}),
+        ObjectCountsAt("before", {1234840370164: 1, 1234924189183: 1}),
+        AppErrors({"CKR_DEVICE_ERROR": 4}),
+        Output("Command Result : No Error"),
+    ],
+)
+"#;
+
+    /// A minimal valid scenario; `{steps}` and `{expect}` are replaced by tests.
+    const MINIMAL: &str = r#"Scenario(
+    version: 1,
+    name: "minimal",
+    partitions: [(serial: 11, label: "a"), (serial: 22, label: "b")],
+    steps: [STEPS],
+    expect: [EXPECT],
+)"#;
+
+    const VERDICT: &str = r#"Log("line"), ObjectCounts({11: 0})"#;
+
+    fn minimal(steps: &str, expect: &str) -> String {
+        MINIMAL.replace("STEPS", steps).replace("EXPECT", expect)
+    }
+
+    fn error_text(text: &str) -> String {
+        parse_str(text, "t.ron").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn full_example_parses() {
+        let s: Scenario = parse_str(FULL, "full.ron").unwrap();
+        assert_eq!(s.version, 1);
+        assert_eq!(s.rules, ["B2", "B18", "B29"]);
+        assert!(s.portable);
+        assert_eq!(s.seed, 7);
+        assert_eq!(s.clock.start, "2017-10-04 16:29:21");
+        assert_eq!(s.clock.pid, 17469);
+        assert_eq!(s.credentials.co, "fixture-co-password");
+        assert_eq!(s.hsms.len(), 1);
+        assert_eq!(s.hsms[0].serial, Serial::from("900001"));
+        assert_eq!(s.hsms[0].form, HsmForm::Network);
+        assert_eq!(s.hsms[0].auth, Auth::Password);
+        assert_eq!(s.hsms[0].policies, BTreeMap::from([(12, 1)]));
+        let p0 = &s.partitions[0];
+        assert_eq!(p0.serial, Serial::from("1234840370164"));
+        assert_eq!(
+            (p0.hsm.as_ref(), p0.storage, p0.co.as_ref()),
+            (None, None, None)
+        );
+        assert!(p0.activated);
+        let p1 = &s.partitions[1];
+        assert_eq!(p1.hsm, Some(Serial::from("900001")));
+        assert_eq!(p1.storage, Some(400_000));
+        assert_eq!(p1.co.as_deref(), Some("other-co"));
+        assert_eq!(s.setup.len(), 1);
+        assert_eq!(s.steps.len(), 15);
+        assert_eq!(
+            s.steps[3],
+            Step::App(AppOp::GenerateKey {
+                label: "k1".into(),
+                kind: KeyKind::Aes256
+            })
+        );
+        assert_eq!(
+            s.steps[6],
+            Step::App(AppOp::CreateData {
+                label: "d1".into(),
+                size: 32
+            })
+        );
+        assert_eq!(
+            s.steps[9],
+            Step::OnCall {
+                member: Serial::from("1234924189183"),
+                call: CallKind::ImportClone,
+                nth: 2,
+                fault: Fault::Slow {
+                    member: Serial::from("1234924189183"),
+                    ms: 250
+                },
+            }
+        );
+        assert_eq!(
+            s.steps[10],
+            Step::At(60, Fault::Restore(Serial::from("1234924189183")))
+        );
+        assert_eq!(s.negative, None);
+        assert_eq!(
+            s.expect[3],
+            Expect::ObjectCounts(BTreeMap::from([
+                (Serial::from("1234840370164"), 2),
+                (Serial::from("1234924189183"), 2)
+            ]))
+        );
+        assert_eq!(
+            s.expect[5],
+            Expect::AppErrors(BTreeMap::from([("CKR_DEVICE_ERROR".to_owned(), 4)]))
+        );
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let s = parse_str(&minimal("", VERDICT), "t.ron").unwrap();
+        assert_eq!(s.rules, Vec::<String>::new());
+        assert!(!s.portable);
+        assert_eq!(s.seed, 0);
+        assert_eq!(s.clock.start, "2017-10-04 16:29:21");
+        assert_eq!(s.clock.pid, 17469);
+        assert_eq!(s.credentials.co, "hasim-fixture-co");
+        assert!(s.hsms.is_empty() && s.setup.is_empty());
+        let p = &s.partitions[0];
+        assert_eq!(p.domain, "dom1");
+        assert!(p.activated && p.policies.is_empty() && p.hsm.is_none());
+    }
+
+    #[test]
+    fn hsm_defaults_apply() {
+        let text =
+            minimal("", VERDICT).replace("name: \"minimal\",", "name: \"m\", hsms: [(serial: 5)],");
+        let s = parse_str(&text, "t.ron").unwrap();
+        let h = &s.hsms[0];
+        assert_eq!(
+            (h.form, h.auth, h.firmware.as_str()),
+            (HsmForm::Network, Auth::Password, "7.7.0")
+        );
+    }
+
+    #[test]
+    fn sign_and_encrypt_default_to_one_time() {
+        let s = parse_str(
+            &minimal(r#"App(Sign(key: "k")), App(Encrypt(key: "k"))"#, VERDICT),
+            "t.ron",
+        )
+        .unwrap();
+        assert_eq!(
+            s.steps,
+            [
+                Step::App(AppOp::Sign {
+                    key: "k".into(),
+                    times: 1
+                }),
+                Step::App(AppOp::Encrypt {
+                    key: "k".into(),
+                    times: 1
+                })
+            ]
+        );
+    }
+
+    #[test]
+    fn serial_int_and_string_are_equal() {
+        let a = parse_str(&minimal("Fault(Drop(22))", VERDICT), "t.ron").unwrap();
+        let b = parse_str(&minimal(r#"Fault(Drop("22"))"#, VERDICT), "t.ron").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.steps[0], Step::Fault(Fault::Drop(Serial::from("22"))));
+    }
+
+    #[test]
+    fn fault_member_and_kind_name() {
+        let slow = Fault::Slow {
+            member: Serial::from("9"),
+            ms: 1,
+        };
+        assert_eq!((slow.member().as_str(), slow.kind_name()), ("9", "Slow"));
+        let added = Fault::MemberAdded(Serial::from("8"));
+        assert_eq!(
+            (added.member().as_str(), added.kind_name()),
+            ("8", "MemberAdded")
+        );
+    }
+
+    #[test]
+    fn negative_case_without_some_and_without_verdict() {
+        let text = minimal("", "").replace(
+            "expect: [],",
+            r#"negative: (input: Command("hagroup retry -count 501"), error: "exact error text"),"#,
+        );
+        let s = parse_str(&text, "t.ron").unwrap();
+        let negative = s.negative.unwrap();
+        assert_eq!(
+            negative.input,
+            NegativeInput::Command("hagroup retry -count 501".into())
+        );
+        assert_eq!(negative.error, "exact error text");
+    }
+
+    #[test]
+    fn credentials_are_hidden_from_debug() {
+        let s = parse_str(FULL, "full.ron").unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("fixture-co-password"), "{debug}");
+        assert!(!debug.contains("other-co"), "{debug}");
+        assert!(debug.contains("<hidden>"));
+    }
+
+    #[test]
+    fn string_where_integer_expected_points_at_the_string() {
+        let text = "Scenario(\n    version: 1,\n    seed: \"7\",\n)";
+        assert_eq!(error_text(text), "t.ron:3:11: Expected integer");
+        let Err(LoadError::Syntax { line, col, .. }) = parse_str(text, "t.ron") else {
+            panic!("expected a syntax error");
+        };
+        assert_eq!((line, col), (3, 11));
+    }
+
+    #[test]
+    fn missing_comma_is_reported_where_the_next_field_starts() {
+        let text = "Scenario(\n    version: 1,\n    name: \"x\"\n    partitions: [],\n)";
+        assert_eq!(error_text(text), "t.ron:4:5: Expected comma");
+    }
+
+    #[test]
+    fn unknown_field_is_named_with_alternatives() {
+        let text = minimal("", VERDICT).replace("label: \"a\"", "label: \"a\", colour: 3");
+        assert_eq!(
+            error_text(&text),
+            "t.ron:4:43: Unexpected field named `colour` in `PartitionDecl`, expected one of \
+             `serial`, `label`, `domain`, `hsm`, `policies`, `storage`, `co`, or `activated` instead"
+        );
+    }
+
+    #[test]
+    fn unknown_field_in_struct_variant_is_refused() {
+        let text = minimal(r#"App(Sign(key: "k", tims: 2))"#, VERDICT);
+        assert_eq!(
+            error_text(&text),
+            "t.ron:5:32: Unexpected field named `tims` in `Sign`, expected either `key` or `times` instead"
+        );
+    }
+
+    #[test]
+    fn missing_partitions_is_a_syntax_error() {
+        let text = "Scenario(\n    version: 1,\n    name: \"x\",\n)";
+        assert_eq!(
+            error_text(text),
+            "t.ron:4:1: Unexpected missing field named `partitions` in `Scenario`"
+        );
+    }
+
+    #[test]
+    fn version_2_is_refused() {
+        let text = minimal("", VERDICT).replace("version: 1", "version: 2");
+        assert_eq!(
+            error_text(&text),
+            "t.ron: unsupported scenario version 2 (this hasim reads version 1)"
+        );
+    }
+
+    #[test]
+    fn version_2_is_refused_even_when_the_rest_is_not_v1() {
+        let text = "Scenario(version: 2, flavour: Spicy(3))";
+        assert_eq!(
+            error_text(text),
+            "t.ron: unsupported scenario version 2 (this hasim reads version 1)"
+        );
+    }
+
+    #[test]
+    fn unknown_serial_in_a_step_is_refused() {
+        let text = minimal("App(Initialize), Fault(Drop(99))", VERDICT);
+        assert_eq!(
+            error_text(&text),
+            "t.ron: steps[1]: fault Drop names 99, which is not a declared partition (declared: 11, 22)"
+        );
+        let text = minimal(
+            "OnCall(member: 99, call: Any, nth: 1, fault: Drop(11))",
+            VERDICT,
+        );
+        assert_eq!(
+            error_text(&text),
+            "t.ron: steps[0]: OnCall member names 99, which is not a declared partition (declared: 11, 22)"
+        );
+        let text = minimal("At(5, Restore(\"011\"))", VERDICT);
+        assert_eq!(
+            error_text(&text),
+            "t.ron: steps[0]: fault Restore names 011, which is not a declared partition (declared: 11, 22)"
+        );
+    }
+
+    #[test]
+    fn duplicate_partition_serial_is_refused() {
+        let text = minimal("", VERDICT).replace(
+            "(serial: 22, label: \"b\")",
+            "(serial: \"11\", label: \"b\")",
+        );
+        assert_eq!(
+            error_text(&text),
+            "t.ron: partitions[1]: partition serial 11 is already declared by partitions[0]; partition serials must be unique"
+        );
+    }
+
+    #[test]
+    fn empty_partitions_are_refused() {
+        let text = minimal("", VERDICT).replace(
+            "[(serial: 11, label: \"a\"), (serial: 22, label: \"b\")]",
+            "[]",
+        );
+        assert_eq!(
+            error_text(&text),
+            "t.ron: partitions: at least one partition must be declared"
+        );
+    }
+
+    #[test]
+    fn duplicate_hsm_and_undeclared_hsm_are_refused() {
+        let text = minimal("", VERDICT).replace(
+            "name: \"minimal\",",
+            "name: \"m\", hsms: [(serial: 5), (serial: 5)],",
+        );
+        assert_eq!(
+            error_text(&text),
+            "t.ron: hsms[1]: HSM serial 5 is already declared by hsms[0]; HSM serials must be unique"
+        );
+        let text = minimal("", VERDICT).replace("label: \"b\"", "label: \"b\", hsm: 6");
+        assert_eq!(
+            error_text(&text),
+            "t.ron: partitions[1].hsm: HSM 6 is not declared in hsms (none declared)"
+        );
+    }
+
+    #[test]
+    fn on_call_nth_zero_is_refused() {
+        let text = minimal(
+            "App(Initialize), App(Login), OnCall(member: 22, call: ImportClone, nth: 0, fault: Drop(22))",
+            VERDICT,
+        );
+        assert_eq!(
+            error_text(&text),
+            "t.ron: steps[2]: OnCall nth is 0; calls are counted from 1 (nth >= 1)"
+        );
+    }
+
+    #[test]
+    fn missing_verdict_is_refused() {
+        assert_eq!(
+            error_text(&minimal("", "ObjectCounts({11: 0})")),
+            "t.ron: expect: no Log(...) expectation; every scenario states its own verdict \
+             (a scenario without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
+        );
+        assert_eq!(
+            error_text(&minimal("", "Log(\"x\"), NoAppErrors")),
+            "t.ron: expect: no ObjectCounts(...)/ObjectCountsAt(...) expectation; every scenario \
+             states its own verdict (a scenario without `negative` needs at least one Log and one \
+             ObjectCounts/ObjectCountsAt)"
+        );
+    }
+
+    #[test]
+    fn object_counts_at_needs_a_recorded_checkpoint() {
+        let ok = minimal(
+            "Checkpoint(\"c\")",
+            "Log(\"x\"), ObjectCountsAt(\"c\", {22: 1})",
+        );
+        assert!(parse_str(&ok, "t.ron").is_ok());
+        assert_eq!(
+            error_text(&minimal(
+                "Checkpoint(\"c\")",
+                "Log(\"x\"), ObjectCountsAt(\"d\", {22: 1})"
+            )),
+            "t.ron: expect[1]: ObjectCountsAt names checkpoint \"d\", which no Checkpoint step records"
+        );
+        assert_eq!(
+            error_text(&minimal("Checkpoint(\"c\"), Checkpoint(\"c\")", VERDICT)),
+            "t.ron: steps[1]: checkpoint \"c\" is already recorded by steps[0]; checkpoint labels must be unique"
+        );
+    }
+
+    #[test]
+    fn object_counts_name_declared_partitions() {
+        assert_eq!(
+            error_text(&minimal("", "Log(\"x\"), ObjectCounts({11: 0, 33: 1})")),
+            "t.ron: expect[1]: an object count names 33, which is not a declared partition (declared: 11, 22)"
+        );
+    }
+
+    #[test]
+    fn clock_shape_and_empty_credentials_are_refused() {
+        let text = minimal("", VERDICT).replace(
+            "name: \"minimal\",",
+            "name: \"m\", clock: (start: \"2017-10-4 16:29:21\"),",
+        );
+        assert_eq!(
+            error_text(&text),
+            "t.ron: clock.start: \"2017-10-4 16:29:21\" does not have the shape YYYY-MM-DD HH:MM:SS"
+        );
+        let text =
+            minimal("", VERDICT).replace("name: \"minimal\",", "name: \"m\", clock: (pid: 1),");
+        assert_eq!(
+            parse_str(&text, "t.ron").unwrap().clock.start,
+            "2017-10-04 16:29:21"
+        );
+        let text = minimal("", VERDICT).replace(
+            "name: \"minimal\",",
+            "name: \"m\", credentials: (co: \"\"),",
+        );
+        assert_eq!(
+            error_text(&text),
+            "t.ron: credentials.co: the CO password must not be empty"
+        );
+        let text = minimal("", VERDICT).replace("label: \"a\"", "label: \"a\", co: \"\"");
+        assert_eq!(
+            error_text(&text),
+            "t.ron: partitions[0].co: the CO password must not be empty"
+        );
+    }
+
+    #[test]
+    fn invalid_with_a_position_displays_it() {
+        let e = LoadError::Invalid {
+            file: "f.ron".into(),
+            line: Some(3),
+            col: Some(4),
+            message: "m".into(),
+        };
+        assert_eq!(e.to_string(), "f.ron:3:4: m");
+    }
+
+    #[test]
+    fn serialized_scenario_reads_back() {
+        let s = parse_str(FULL, "full.ron").unwrap();
+        let text = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+            .to_string(&s)
+            .unwrap();
+        assert_eq!(parse_str(&text, "again.ron").unwrap(), s);
+    }
+}

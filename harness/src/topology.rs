@@ -1,0 +1,85 @@
+//! Turns a scenario's topology (HSMs, partitions, clock, seed) into a `sim::World`.
+
+use hsm_model::{AuthMethod, Firmware, HsmForm as ModelForm, HsmSpec, PartitionSpec};
+use sim::clock::parse_civil;
+use sim::world::{World, WorldConfig};
+
+use crate::scenario::{Auth, HsmForm, Scenario};
+
+/// A topology the model cannot build.
+#[derive(Debug, thiserror::Error)]
+#[error("{place}: {message}")]
+pub struct TopologyError {
+    /// Where in the scenario (e.g. `hsms[0].firmware`).
+    pub place: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err(place: impl Into<String>, message: impl ToString) -> TopologyError {
+    TopologyError {
+        place: place.into(),
+        message: message.to_string(),
+    }
+}
+
+/// The serial of the implicit HSM of a partition declared without `hsm`.
+pub fn implicit_hsm_serial(partition: &str) -> String {
+    format!("hsm-{partition}")
+}
+
+/// Builds the world a scenario describes.
+pub fn build_world(scenario: &Scenario) -> Result<World, TopologyError> {
+    let start = parse_civil(&scenario.clock.start).map_err(|e| err("clock.start", e))?;
+    let mut hsms = Vec::new();
+    for (i, decl) in scenario.hsms.iter().enumerate() {
+        let mut spec = HsmSpec::new(decl.serial.as_str());
+        spec.form = match decl.form {
+            HsmForm::Network => ModelForm::Network,
+            HsmForm::Pcie => ModelForm::Pcie,
+            HsmForm::Usb => ModelForm::Usb,
+            HsmForm::Cloud => ModelForm::Cloud,
+        };
+        spec.firmware =
+            Firmware::parse(&decl.firmware).map_err(|e| err(format!("hsms[{i}].firmware"), e))?;
+        spec.auth = match decl.auth {
+            Auth::Password => AuthMethod::Password,
+            Auth::Ped => AuthMethod::Ped,
+        };
+        for (n, v) in &decl.policies {
+            spec.policies.insert(*n, u64::from(*v));
+        }
+        hsms.push(spec);
+    }
+    let mut partitions = Vec::new();
+    for decl in &scenario.partitions {
+        let serial = decl.serial.as_str().to_string();
+        let hsm = match &decl.hsm {
+            Some(h) => h.as_str().to_string(),
+            None => {
+                let implicit = implicit_hsm_serial(&serial);
+                hsms.push(HsmSpec::new(implicit.as_str()));
+                implicit
+            }
+        };
+        let co = decl.co.as_deref().unwrap_or(&scenario.credentials.co);
+        let mut spec =
+            PartitionSpec::new(serial, decl.label.as_str(), hsm, decl.domain.as_str(), co);
+        for (n, v) in &decl.policies {
+            spec.policies.insert(*n, u64::from(*v));
+        }
+        if let Some(total) = decl.storage {
+            spec.total_storage = total;
+        }
+        spec.activated = decl.activated;
+        partitions.push(spec);
+    }
+    World::new(WorldConfig {
+        seed: scenario.seed,
+        start,
+        pid: scenario.clock.pid,
+        hsms,
+        partitions,
+    })
+    .map_err(|e| err("partitions", e))
+}

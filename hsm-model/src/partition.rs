@@ -1,0 +1,614 @@
+//! Partitions: one PKCS#11 token as seen by a single application (SoftHSM semantics). Owns
+//! [`PartitionSpec`] and [`Partition`]: sessions, the per-partition login state, objects and
+//! their handles, key generation, stand-in crypto calls, storage accounting and the two halves
+//! of cloning.
+//!
+//! Token semantics the model keeps:
+//! - Session handles come from a monotonic counter and are never reused; a closed or unknown
+//!   session answers `SessionHandleInvalid` on every call that takes one.
+//! - Login state is per partition: a second login (from any session) answers
+//!   `UserAlreadyLoggedIn`.
+//! - Object handles are reissued (SoftHSM does this) after a logout, after `close_all_sessions`,
+//!   when the last open session closes, and on deactivation: every object gets a fresh number
+//!   from a monotonic counter, so an old handle answers `ObjectHandleInvalid`.
+//! - Session objects are destroyed when their owning session closes; private session objects
+//!   are also destroyed on logout (PKCS#11 `C_Logout`).
+//! - Private objects (secret and private keys) and every key-using call need login. Public
+//!   objects (public keys, data) can be found, read, created and destroyed without login.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use rand::Rng;
+use rand_chacha::ChaCha20Rng;
+
+use crate::clone::{self, ClonedObject};
+use crate::crypto;
+use crate::error::{ModelError, ModelResult};
+use crate::hsm::Hsm;
+use crate::object::{KeyKind, ObjectClass, ObjectRecord, ObjectView, Query};
+use crate::policy;
+use crate::storage::{self, StorageInfo};
+
+/// What to build a partition from. `Debug` never shows the CO credential.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PartitionSpec {
+    /// The partition serial (unique across the model).
+    pub serial: String,
+    /// The partition label.
+    pub label: String,
+    /// Serial of the HSM that holds the partition (must exist).
+    pub hsm: String,
+    /// The cloning domain.
+    pub domain: String,
+    /// The Crypto Officer credential (password). Never printed.
+    pub co_credential: String,
+    /// Partition policies. When the partition is added these override the defaults
+    /// ([`policy::default_partition_policies`]).
+    pub policies: BTreeMap<u32, u64>,
+    /// Total storage space, bytes.
+    pub total_storage: u64,
+    /// Fixed storage overhead, bytes (counted in used storage).
+    pub overhead: u64,
+    /// Whether the partition starts activated.
+    pub activated: bool,
+    /// Whether the CO credential has been changed since initialisation (matters when HSM
+    /// policy 21, force PIN change, is on).
+    pub co_credential_changed: bool,
+}
+
+impl PartitionSpec {
+    /// A partition with the defaults: policies 0→1, 4→1, 22→0; 325896 bytes of storage with
+    /// 9648 bytes overhead; activated; CO credential already changed.
+    pub fn new(
+        serial: impl Into<String>,
+        label: impl Into<String>,
+        hsm: impl Into<String>,
+        domain: impl Into<String>,
+        co_credential: impl Into<String>,
+    ) -> Self {
+        PartitionSpec {
+            serial: serial.into(),
+            label: label.into(),
+            hsm: hsm.into(),
+            domain: domain.into(),
+            co_credential: co_credential.into(),
+            policies: policy::default_partition_policies(),
+            total_storage: 325_896,
+            overhead: 9648,
+            activated: true,
+            co_credential_changed: true,
+        }
+    }
+
+    /// Sets one policy (builder style).
+    pub fn with_policy(mut self, number: u32, value: u64) -> Self {
+        self.policies.insert(number, value);
+        self
+    }
+}
+
+impl fmt::Debug for PartitionSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartitionSpec")
+            .field("serial", &self.serial)
+            .field("label", &self.label)
+            .field("hsm", &self.hsm)
+            .field("domain", &self.domain)
+            .field("co_credential", &"***")
+            .field("policies", &self.policies)
+            .field("total_storage", &self.total_storage)
+            .field("overhead", &self.overhead)
+            .field("activated", &self.activated)
+            .field("co_credential_changed", &self.co_credential_changed)
+            .finish()
+    }
+}
+
+/// A credential held by a partition; it never prints.
+#[derive(Clone, PartialEq, Eq)]
+struct Credential(String);
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// A partition: a token with one application attached. See the module doc for the semantics.
+pub struct Partition {
+    serial: String,
+    label: String,
+    hsm_serial: String,
+    domain: String,
+    credential: Credential,
+    co_credential_changed: bool,
+    policies: BTreeMap<u32, u64>,
+    /// A copy of the holding HSM's policies, kept in step by the model.
+    hsm_policies: BTreeMap<u32, u64>,
+    total_storage: u64,
+    overhead: u64,
+    activated: bool,
+    rng: ChaCha20Rng,
+    sessions: BTreeSet<u64>,
+    next_session: u64,
+    logged_in: bool,
+    objects: BTreeMap<u64, ObjectRecord>,
+    next_handle: u64,
+}
+
+impl fmt::Debug for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Partition")
+            .field("serial", &self.serial)
+            .field("label", &self.label)
+            .field("hsm_serial", &self.hsm_serial)
+            .field("domain", &self.domain)
+            .field("credential", &self.credential)
+            .field("policies", &self.policies)
+            .field("activated", &self.activated)
+            .field("sessions", &self.sessions)
+            .field("logged_in", &self.logged_in)
+            .field("objects", &self.objects.values().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Partition {
+    /// Builds the partition on `hsm`; `seed` is the model seed its RNG derives from.
+    pub(crate) fn from_spec(spec: PartitionSpec, seed: u64, hsm: &Hsm) -> ModelResult<Self> {
+        if spec.overhead > spec.total_storage {
+            return Err(ModelError::InvalidSpec(format!(
+                "partition {}: overhead {} exceeds total storage {}",
+                spec.serial, spec.overhead, spec.total_storage
+            )));
+        }
+        Ok(Partition {
+            rng: crypto::partition_rng(seed, &spec.serial),
+            policies: policy::merged(policy::default_partition_policies(), &spec.policies),
+            hsm_policies: hsm.policies().clone(),
+            serial: spec.serial,
+            label: spec.label,
+            hsm_serial: spec.hsm,
+            domain: spec.domain,
+            credential: Credential(spec.co_credential),
+            co_credential_changed: spec.co_credential_changed,
+            total_storage: spec.total_storage,
+            overhead: spec.overhead,
+            activated: spec.activated,
+            sessions: BTreeSet::new(),
+            next_session: 1,
+            logged_in: false,
+            objects: BTreeMap::new(),
+            next_handle: 1,
+        })
+    }
+
+    /// Refreshes the copy of the holding HSM's policies.
+    pub(crate) fn set_hsm_policies(&mut self, policies: BTreeMap<u32, u64>) {
+        self.hsm_policies = policies;
+    }
+
+    // ----- identity and configuration -------------------------------------------------
+
+    /// The partition serial.
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    /// The partition label.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Serial of the HSM holding the partition.
+    pub fn hsm_serial(&self) -> &str {
+        &self.hsm_serial
+    }
+
+    /// The cloning domain.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// Partition policy `number` (0 when unset).
+    pub fn policy(&self, number: u32) -> u64 {
+        policy::read(&self.policies, number)
+    }
+
+    /// All partition policies, in number order.
+    pub fn policies(&self) -> &BTreeMap<u32, u64> {
+        &self.policies
+    }
+
+    /// Sets partition policy `number`.
+    pub fn set_policy(&mut self, number: u32, value: u64) {
+        self.policies.insert(number, value);
+    }
+
+    /// Policy `number` of the holding HSM (0 when unset).
+    pub fn hsm_policy(&self, number: u32) -> u64 {
+        policy::read(&self.hsm_policies, number)
+    }
+
+    /// True when the partition is activated.
+    pub fn is_activated(&self) -> bool {
+        self.activated
+    }
+
+    /// Activates or deactivates the partition. Deactivation drops the login state exactly as a
+    /// logout does (handles reissued, private session objects destroyed); sessions stay open.
+    pub fn set_activated(&mut self, activated: bool) {
+        self.activated = activated;
+        if !activated && self.logged_in {
+            self.end_login();
+        }
+    }
+
+    /// Replaces the CO credential (e.g. changed while a member was down) and marks it changed.
+    /// The current login state is kept.
+    pub fn set_co_credential(&mut self, new: &str) {
+        self.credential = Credential(new.to_string());
+        self.co_credential_changed = true;
+    }
+
+    /// True when the CO credential has been changed since initialisation.
+    pub fn co_credential_changed(&self) -> bool {
+        self.co_credential_changed
+    }
+
+    /// True when the application is logged in.
+    pub fn is_logged_in(&self) -> bool {
+        self.logged_in
+    }
+
+    /// Number of open sessions.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    // ----- admin views (no session, no login) -----------------------------------------
+
+    /// The storage figures of `partition showinfo`. Session objects are excluded from both
+    /// `used` and `object_count`.
+    pub fn storage(&self) -> StorageInfo {
+        StorageInfo::compute(
+            self.total_storage,
+            self.overhead,
+            self.objects.values().filter(|o| o.token).map(|o| o.size),
+        )
+    }
+
+    /// Every token object, sorted by (id, class).
+    pub fn token_objects(&self) -> Vec<ObjectView> {
+        let mut views: Vec<ObjectView> = self
+            .objects
+            .values()
+            .filter(|o| o.token)
+            .map(ObjectRecord::view)
+            .collect();
+        views.sort_by(|a, b| (&a.id, a.class).cmp(&(&b.id, b.class)));
+        views
+    }
+
+    /// Every object (token and session), in handle order.
+    pub fn objects(&self) -> impl Iterator<Item = &ObjectRecord> {
+        self.objects.values()
+    }
+
+    // ----- sessions and login ---------------------------------------------------------
+
+    /// Opens a session (`C_OpenSession`). Handles are never reused.
+    pub fn open_session(&mut self) -> ModelResult<u64> {
+        let handle = self.next_session;
+        self.next_session += 1;
+        self.sessions.insert(handle);
+        Ok(handle)
+    }
+
+    /// Closes a session, destroying its session objects. Closing the last session logs out
+    /// and reissues every object handle.
+    pub fn close_session(&mut self, session: u64) -> ModelResult<()> {
+        if !self.sessions.remove(&session) {
+            return Err(ModelError::SessionHandleInvalid);
+        }
+        self.objects.retain(|_, o| o.owner_session != Some(session));
+        if self.sessions.is_empty() {
+            self.logged_in = false;
+            self.reissue_handles();
+        }
+        Ok(())
+    }
+
+    /// Closes every session (`C_CloseAllSessions`): all session objects are destroyed, the
+    /// partition is logged out and every object handle is reissued.
+    pub fn close_all_sessions(&mut self) -> ModelResult<()> {
+        self.sessions.clear();
+        self.objects.retain(|_, o| o.token);
+        self.logged_in = false;
+        self.reissue_handles();
+        Ok(())
+    }
+
+    /// Logs the Crypto Officer in (`C_Login`). Checks, in order: the session, activation,
+    /// an existing login, the credential, then HSM policy 21 (force PIN change) against a
+    /// credential never changed (`PinExpired`).
+    pub fn login(&mut self, session: u64, pin: &str) -> ModelResult<()> {
+        self.check_session(session)?;
+        if !self.activated {
+            return Err(ModelError::NotActivated);
+        }
+        if self.logged_in {
+            return Err(ModelError::UserAlreadyLoggedIn);
+        }
+        if pin != self.credential.0 {
+            return Err(ModelError::PinIncorrect);
+        }
+        if self.hsm_policy(policy::HSM_FORCE_PIN_CHANGE) != 0 && !self.co_credential_changed {
+            return Err(ModelError::PinExpired);
+        }
+        self.logged_in = true;
+        Ok(())
+    }
+
+    /// Logs out (`C_Logout`): private session objects are destroyed and every object handle
+    /// is reissued.
+    pub fn logout(&mut self, session: u64) -> ModelResult<()> {
+        self.check_session(session)?;
+        if !self.logged_in {
+            return Err(ModelError::UserNotLoggedIn);
+        }
+        self.end_login();
+        Ok(())
+    }
+
+    // ----- objects --------------------------------------------------------------------
+
+    /// Generates a key (`C_GenerateKey` / `C_GenerateKeyPair`): AES gives one secret key, RSA
+    /// and EC give `[private, public]` sharing `id`. Needs login. The key material is 32 bytes
+    /// from the partition's RNG (drawn only when the key will be stored).
+    pub fn generate_key(
+        &mut self,
+        session: u64,
+        kind: KeyKind,
+        id: &[u8],
+        label: &str,
+        token: bool,
+    ) -> ModelResult<Vec<u64>> {
+        self.check_session(session)?;
+        self.check_login()?;
+        let classes: &[ObjectClass] = if kind.is_pair() {
+            &[ObjectClass::PrivateKey, ObjectClass::PublicKey]
+        } else {
+            &[ObjectClass::SecretKey]
+        };
+        let mut sizes = Vec::with_capacity(classes.len());
+        for class in classes {
+            sizes.push(
+                storage::object_size(*class, Some(kind), 0)
+                    .ok_or(ModelError::KeyTypeInconsistent)?,
+            );
+        }
+        if token {
+            self.check_fits(sizes.iter().sum())?;
+        }
+        let mut secret = vec![0u8; crypto::SECRET_LEN];
+        self.rng.fill_bytes(&mut secret);
+        let mut handles = Vec::with_capacity(classes.len());
+        for (class, size) in classes.iter().zip(sizes) {
+            let material = if *class == ObjectClass::PublicKey {
+                crypto::public_from_private(&secret)
+            } else {
+                secret.clone()
+            };
+            handles.push(self.insert(ObjectRecord {
+                handle: 0,
+                id: id.to_vec(),
+                label: label.to_string(),
+                class: *class,
+                kind: Some(kind),
+                token,
+                private: class.is_private(),
+                secret: material,
+                value: Vec::new(),
+                size,
+                owner_session: (!token).then_some(session),
+            }));
+        }
+        Ok(handles)
+    }
+
+    /// Creates a (public) data object (`C_CreateObject`). Needs no login, as on a PKCS#11
+    /// token.
+    pub fn create_data(
+        &mut self,
+        session: u64,
+        id: &[u8],
+        label: &str,
+        value: &[u8],
+        token: bool,
+    ) -> ModelResult<u64> {
+        self.check_session(session)?;
+        let size = storage::object_size(ObjectClass::Data, None, value.len())
+            .ok_or(ModelError::DeviceMemory)?;
+        if token {
+            self.check_fits(size)?;
+        }
+        Ok(self.insert(ObjectRecord {
+            handle: 0,
+            id: id.to_vec(),
+            label: label.to_string(),
+            class: ObjectClass::Data,
+            kind: None,
+            token,
+            private: false,
+            secret: Vec::new(),
+            value: value.to_vec(),
+            size,
+            owner_session: (!token).then_some(session),
+        }))
+    }
+
+    /// Finds objects matching `query` (`C_FindObjects*`), in handle order. Without login only
+    /// public objects are returned.
+    pub fn find_objects(&self, session: u64, query: &Query) -> ModelResult<Vec<u64>> {
+        self.check_session(session)?;
+        Ok(self
+            .objects
+            .values()
+            .filter(|o| (self.logged_in || !o.private) && o.matches(query))
+            .map(|o| o.handle)
+            .collect())
+    }
+
+    /// Reads id, class, label and token of an object (`C_GetAttributeValue`).
+    pub fn object_info(&self, session: u64, handle: u64) -> ModelResult<ObjectView> {
+        self.check_session(session)?;
+        Ok(self.object(handle)?.view())
+    }
+
+    /// Destroys an object (`C_DestroyObject`).
+    pub fn destroy_object(&mut self, session: u64, handle: u64) -> ModelResult<()> {
+        self.check_session(session)?;
+        self.object(handle)?;
+        self.objects.remove(&handle);
+        Ok(())
+    }
+
+    // ----- stand-in crypto ------------------------------------------------------------
+
+    /// Signs `data` (stand-in, see [`crypto::sign`]) with a secret or private key. Needs login.
+    /// Public keys and data objects answer `KeyFunctionNotPermitted`.
+    pub fn sign(&self, session: u64, key: u64, data: &[u8]) -> ModelResult<Vec<u8>> {
+        self.check_session(session)?;
+        self.check_login()?;
+        let object = self.object(key)?;
+        match object.class {
+            ObjectClass::SecretKey | ObjectClass::PrivateKey => {
+                Ok(crypto::sign(&object.secret, data))
+            }
+            ObjectClass::PublicKey | ObjectClass::Data => Err(ModelError::KeyFunctionNotPermitted),
+        }
+    }
+
+    /// Encrypts `data` (stand-in, see [`crypto::encrypt`]) with an AES key. Needs login. Any
+    /// other object answers `KeyTypeInconsistent`.
+    pub fn encrypt(&self, session: u64, key: u64, data: &[u8]) -> ModelResult<Vec<u8>> {
+        self.check_session(session)?;
+        self.check_login()?;
+        let object = self.object(key)?;
+        match (object.class, object.kind) {
+            (ObjectClass::SecretKey, Some(kind)) if kind.is_aes() => {
+                Ok(crypto::encrypt(&object.secret, data))
+            }
+            _ => Err(ModelError::KeyTypeInconsistent),
+        }
+    }
+
+    // ----- cloning --------------------------------------------------------------------
+
+    /// Source half of a clone: seals the object into a blob for this partition's cloning
+    /// domain. Needs login. Refused (`CloningNotAllowed`) when HSM policy 7 is 0, or for a
+    /// private key when partition policy 0 is 0, or for a secret key when partition policy 4
+    /// is 0; public keys and data objects need only HSM policy 7.
+    pub fn export_clone(&self, session: u64, handle: u64) -> ModelResult<Vec<u8>> {
+        self.check_session(session)?;
+        self.check_login()?;
+        let object = self.object(handle)?;
+        if self.hsm_policy(policy::HSM_ALLOW_CLONING) == 0 {
+            return Err(ModelError::CloningNotAllowed);
+        }
+        let class_policy = match object.class {
+            ObjectClass::PrivateKey => Some(policy::PARTITION_ALLOW_PRIVATE_KEY_CLONING),
+            ObjectClass::SecretKey => Some(policy::PARTITION_ALLOW_SECRET_KEY_CLONING),
+            ObjectClass::PublicKey | ObjectClass::Data => None,
+        };
+        if class_policy.is_some_and(|p| self.policy(p) == 0) {
+            return Err(ModelError::CloningNotAllowed);
+        }
+        Ok(clone::seal(
+            &ClonedObject::from_record(object),
+            &self.domain,
+        ))
+    }
+
+    /// Target half of a clone: opens the blob with this partition's own domain key and stores
+    /// the copy under a fresh handle (same id, label, class and key material). Needs login.
+    /// Checks, in order: HSM policy 7 (`CloningNotAllowed`), blob framing (`CloneBlobInvalid`),
+    /// the domain tag (`CloneDomainMismatch`), the payload (`CloneBlobInvalid`), storage
+    /// (`DeviceMemory`). A session object is owned by `session`.
+    pub fn import_clone(&mut self, session: u64, blob: &[u8]) -> ModelResult<u64> {
+        self.check_session(session)?;
+        self.check_login()?;
+        if self.hsm_policy(policy::HSM_ALLOW_CLONING) == 0 {
+            return Err(ModelError::CloningNotAllowed);
+        }
+        let cloned = clone::open(blob, &self.domain)?;
+        if cloned.token {
+            self.check_fits(cloned.size)?;
+        }
+        let owner = (!cloned.token).then_some(session);
+        Ok(self.insert(cloned.into_record(0, owner)))
+    }
+
+    // ----- internals ------------------------------------------------------------------
+
+    fn check_session(&self, session: u64) -> ModelResult<()> {
+        if self.sessions.contains(&session) {
+            Ok(())
+        } else {
+            Err(ModelError::SessionHandleInvalid)
+        }
+    }
+
+    fn check_login(&self) -> ModelResult<()> {
+        if self.logged_in {
+            Ok(())
+        } else {
+            Err(ModelError::UserNotLoggedIn)
+        }
+    }
+
+    /// The object behind a live handle; a private object needs login.
+    fn object(&self, handle: u64) -> ModelResult<&ObjectRecord> {
+        let object = self
+            .objects
+            .get(&handle)
+            .ok_or(ModelError::ObjectHandleInvalid)?;
+        if object.private && !self.logged_in {
+            return Err(ModelError::UserNotLoggedIn);
+        }
+        Ok(object)
+    }
+
+    fn check_fits(&self, extra: u64) -> ModelResult<()> {
+        if self.storage().fits(extra) {
+            Ok(())
+        } else {
+            Err(ModelError::DeviceMemory)
+        }
+    }
+
+    /// Stores `record` under a fresh handle and returns it.
+    fn insert(&mut self, mut record: ObjectRecord) -> u64 {
+        let handle = self.next_handle;
+        self.next_handle += 1;
+        record.handle = handle;
+        self.objects.insert(handle, record);
+        handle
+    }
+
+    fn end_login(&mut self) {
+        self.logged_in = false;
+        self.objects.retain(|_, o| o.token || !o.private);
+        self.reissue_handles();
+    }
+
+    /// Gives every object a fresh handle, in the order of the old handles.
+    fn reissue_handles(&mut self) {
+        let old = std::mem::take(&mut self.objects);
+        for record in old.into_values() {
+            self.insert(record);
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The fault-injecting `Member` wrapper. It sits below the port, so the engine only finds out
+//! about a fault the way a real client does: a call fails (D19). Its [`CallRecord`] is the
+//! observers' source of truth for which member served what.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ha_engine::Ckr;
+use ha_engine::ports::{
+    CloneBlob, DataObjectRequest, KeyGenRequest, Member, MemberResult, ObjectHandle, ObjectInfo,
+    ObjectQuery, Secret, SessionHandle, TokenInfo,
+};
+
+use crate::fault::kind::{CallKind, Fault};
+
+/// Calls a member received, by kind: attempted (reached the wrapper) and served (answered OK).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallRecord {
+    /// Calls that reached the member's wrapper.
+    pub attempted: BTreeMap<CallKind, u64>,
+    /// Calls the member answered with `CKR_OK`.
+    pub served: BTreeMap<CallKind, u64>,
+}
+
+impl CallRecord {
+    /// Served calls of one kind.
+    pub fn served(&self, kind: CallKind) -> u64 {
+        self.served.get(&kind).copied().unwrap_or(0)
+    }
+}
+
+#[derive(Debug)]
+struct Armed {
+    call: CallKind,
+    remaining: u32,
+    fault: Fault,
+}
+
+/// The injector's state for one member, shared between the wrapper and the world.
+#[derive(Debug, Default)]
+struct FaultState {
+    disconnected: bool,
+    /// Set at a drop; the member side is cleaned up at the first call after the restore.
+    needs_reset: bool,
+    open_sessions: BTreeSet<SessionHandle>,
+    /// Sessions that lived on a connection that was lost: every call on them fails.
+    dead_sessions: BTreeSet<SessionHandle>,
+    armed: Vec<Armed>,
+    record: CallRecord,
+}
+
+impl FaultState {
+    fn apply(&mut self, fault: &Fault) {
+        match fault {
+            Fault::Drop => {
+                self.disconnected = true;
+                self.needs_reset = true;
+                let open = std::mem::take(&mut self.open_sessions);
+                self.dead_sessions.extend(open);
+            }
+            Fault::Restore => self.disconnected = false,
+            // Not injectable yet; `FaultControl::apply` refuses them before they get here.
+            _ => {}
+        }
+    }
+}
+
+/// The world's handle on one member's injector.
+#[derive(Clone, Debug, Default)]
+pub struct FaultControl(Arc<Mutex<FaultState>>);
+
+/// A fault that cannot be injected (yet).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("fault {0} is not implemented by this version of hasim (implemented: Drop, Restore)")]
+pub struct UnsupportedFault(pub &'static str);
+
+impl FaultControl {
+    fn state(&self) -> MutexGuard<'_, FaultState> {
+        // The state holds plain data; a panic elsewhere cannot leave it half-updated.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies a fault now.
+    pub fn apply(&self, fault: &Fault) -> Result<(), UnsupportedFault> {
+        if !fault.implemented() {
+            return Err(UnsupportedFault(fault.name()));
+        }
+        self.state().apply(fault);
+        Ok(())
+    }
+
+    /// Arms `fault` to be applied just before the member's `nth` call of kind `call`.
+    pub fn arm(&self, call: CallKind, nth: u32, fault: Fault) -> Result<(), UnsupportedFault> {
+        if !fault.implemented() {
+            return Err(UnsupportedFault(fault.name()));
+        }
+        self.state().armed.push(Armed {
+            call,
+            remaining: nth.max(1),
+            fault,
+        });
+        Ok(())
+    }
+
+    /// True while the connection is down.
+    pub fn is_disconnected(&self) -> bool {
+        self.state().disconnected
+    }
+
+    /// What the member received so far.
+    pub fn record(&self) -> CallRecord {
+        self.state().record.clone()
+    }
+}
+
+/// A `Member` with faults injected below the port.
+pub struct FaultyMember {
+    inner: Box<dyn Member>,
+    control: FaultControl,
+}
+
+impl FaultyMember {
+    /// Wraps `inner`; the returned control applies faults to it.
+    pub fn new(inner: Box<dyn Member>) -> (Self, FaultControl) {
+        let control = FaultControl::default();
+        (
+            FaultyMember {
+                inner,
+                control: control.clone(),
+            },
+            control,
+        )
+    }
+
+    /// Runs the checks every call goes through, then `f` on the inner member.
+    fn guarded<T>(
+        &mut self,
+        kind: CallKind,
+        session: Option<SessionHandle>,
+        f: impl FnOnce(&mut dyn Member) -> MemberResult<T>,
+    ) -> MemberResult<T> {
+        let needs_reset = {
+            let mut st = self.control.state();
+            *st.record.attempted.entry(kind).or_default() += 1;
+            let mut fire = Vec::new();
+            st.armed.retain_mut(|a| {
+                if a.call == kind || a.call == CallKind::Any {
+                    a.remaining -= 1;
+                    if a.remaining == 0 {
+                        fire.push(a.fault.clone());
+                        return false;
+                    }
+                }
+                true
+            });
+            for fault in &fire {
+                st.apply(fault);
+            }
+            if st.disconnected {
+                return Err(Ckr::CKR_DEVICE_ERROR);
+            }
+            if session.is_some_and(|s| st.dead_sessions.contains(&s)) {
+                return Err(Ckr::CKR_DEVICE_ERROR);
+            }
+            std::mem::take(&mut st.needs_reset)
+        };
+        if needs_reset {
+            // The old connection's sessions are gone on the member side too.
+            self.inner.close_all_sessions()?;
+        }
+        let result = f(self.inner.as_mut());
+        if result.is_ok() {
+            *self.control.state().record.served.entry(kind).or_default() += 1;
+        }
+        result
+    }
+}
+
+impl Member for FaultyMember {
+    fn serial(&self) -> &str {
+        self.inner.serial()
+    }
+
+    fn token_info(&mut self) -> MemberResult<TokenInfo> {
+        self.guarded(CallKind::TokenInfo, None, |m| m.token_info())
+    }
+
+    fn open_session(&mut self) -> MemberResult<SessionHandle> {
+        let s = self.guarded(CallKind::OpenSession, None, |m| m.open_session())?;
+        self.control.state().open_sessions.insert(s);
+        Ok(s)
+    }
+
+    fn close_session(&mut self, session: SessionHandle) -> MemberResult<()> {
+        self.guarded(CallKind::CloseSession, Some(session), |m| {
+            m.close_session(session)
+        })?;
+        self.control.state().open_sessions.remove(&session);
+        Ok(())
+    }
+
+    fn close_all_sessions(&mut self) -> MemberResult<()> {
+        self.guarded(CallKind::CloseSession, None, |m| m.close_all_sessions())?;
+        let mut st = self.control.state();
+        st.open_sessions.clear();
+        st.dead_sessions.clear();
+        Ok(())
+    }
+
+    fn login(&mut self, session: SessionHandle, pin: &Secret) -> MemberResult<()> {
+        self.guarded(CallKind::Login, Some(session), |m| m.login(session, pin))
+    }
+
+    fn logout(&mut self, session: SessionHandle) -> MemberResult<()> {
+        self.guarded(CallKind::Logout, Some(session), |m| m.logout(session))
+    }
+
+    fn generate_key(
+        &mut self,
+        session: SessionHandle,
+        request: &KeyGenRequest,
+    ) -> MemberResult<Vec<ObjectHandle>> {
+        self.guarded(CallKind::GenerateKey, Some(session), |m| {
+            m.generate_key(session, request)
+        })
+    }
+
+    fn create_data(
+        &mut self,
+        session: SessionHandle,
+        request: &DataObjectRequest,
+    ) -> MemberResult<ObjectHandle> {
+        self.guarded(CallKind::CreateData, Some(session), |m| {
+            m.create_data(session, request)
+        })
+    }
+
+    fn find_objects(
+        &mut self,
+        session: SessionHandle,
+        query: &ObjectQuery,
+    ) -> MemberResult<Vec<ObjectHandle>> {
+        self.guarded(CallKind::FindObjects, Some(session), |m| {
+            m.find_objects(session, query)
+        })
+    }
+
+    fn object_info(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+    ) -> MemberResult<ObjectInfo> {
+        self.guarded(CallKind::ObjectInfo, Some(session), |m| {
+            m.object_info(session, object)
+        })
+    }
+
+    fn destroy_object(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()> {
+        self.guarded(CallKind::Destroy, Some(session), |m| {
+            m.destroy_object(session, object)
+        })
+    }
+
+    fn sign(
+        &mut self,
+        session: SessionHandle,
+        key: ObjectHandle,
+        data: &[u8],
+    ) -> MemberResult<Vec<u8>> {
+        self.guarded(CallKind::Sign, Some(session), |m| {
+            m.sign(session, key, data)
+        })
+    }
+
+    fn encrypt(
+        &mut self,
+        session: SessionHandle,
+        key: ObjectHandle,
+        data: &[u8],
+    ) -> MemberResult<Vec<u8>> {
+        self.guarded(CallKind::Encrypt, Some(session), |m| {
+            m.encrypt(session, key, data)
+        })
+    }
+
+    fn export_clone(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+    ) -> MemberResult<CloneBlob> {
+        self.guarded(CallKind::ExportClone, Some(session), |m| {
+            m.export_clone(session, object)
+        })
+    }
+
+    fn import_clone(
+        &mut self,
+        session: SessionHandle,
+        blob: &CloneBlob,
+    ) -> MemberResult<ObjectHandle> {
+        self.guarded(CallKind::ImportClone, Some(session), |m| {
+            m.import_clone(session, blob)
+        })
+    }
+}

@@ -1,0 +1,8 @@
+//! Faults: the vocabulary ([`kind`]), and the injector that applies them below the `Member`
+//! port ([`injector`]). The engine is never told a member failed (D19).
+
+pub mod injector;
+pub mod kind;
+
+pub use injector::{CallRecord, FaultControl, FaultyMember};
+pub use kind::{CallKind, Fault};
