@@ -391,10 +391,8 @@ impl Runner<'_> {
                     .world
                     .engine()
                     .generate_key(now, vs, key_kind(*kind), label, token);
-                if let Ok(handles) = &r {
-                    if let Some(first) = handles.first() {
-                        self.app.keys.insert(label.clone(), *first);
-                    }
+                if let Some(first) = r.as_ref().ok().and_then(|h| h.first()) {
+                    self.app.keys.insert(label.clone(), *first);
                 }
                 let what = if token {
                     "GenerateKey"
