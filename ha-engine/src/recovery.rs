@@ -45,6 +45,29 @@ impl HaEngine {
         }
     }
 
+    /// A retry count changed while members are down: the new count applies at once. Members
+    /// waiting for nothing get an attempt one interval from now; with retry 0 none is scheduled.
+    /// Exhausted members stay exhausted (only manual recovery resets them, D9).
+    pub fn reschedule_recovery(&mut self, now: Millis) {
+        let disabled = self.config.retry.exhausted_by(0);
+        let next = now + self.config.interval_s * 1000;
+        let Some(rt) = self.runtime.as_mut() else {
+            return;
+        };
+        for member in rt.groups.iter_mut().flat_map(|g| g.members.iter_mut()) {
+            if let Liveness::Down(down) = &mut member.liveness {
+                if down.exhausted {
+                    continue;
+                }
+                if disabled {
+                    down.next_attempt = None;
+                } else if down.next_attempt.is_none() {
+                    down.next_attempt = Some(next);
+                }
+            }
+        }
+    }
+
     fn attempt_recovery(&mut self, g: usize, m: usize, now: Millis) {
         let Liveness::Down(down) = self.member(g, m).liveness.clone() else {
             return;

@@ -144,7 +144,12 @@ impl Runner<'_> {
         let s = self.scenario;
         let t = &mut self.run.transcript;
         t.header(format!("scenario: {}", s.name));
-        t.header(format!("rules: {}", s.rules.join(" ")));
+        let rules = if s.rules.is_empty() {
+            "(none)".to_string()
+        } else {
+            s.rules.join(" ")
+        };
+        t.header(format!("rules: {rules}"));
         t.header(format!("seed: {} ({})", s.seed, sim::rng::GENERATOR));
         t.header(format!("clock: {}, pid {}", s.clock.start, s.clock.pid));
         t.header(format!("slots: {}", self.world.serials().join(", ")));
@@ -315,10 +320,14 @@ impl Runner<'_> {
     }
 
     fn record_app(&mut self, text: String, result: String) {
-        self.run.app_results.push(result.clone());
-        self.run
-            .transcript
-            .push(self.now(), Entry::App(format!("{text} -> {result}")));
+        self.record_app_noted(text, result, "");
+    }
+
+    /// Records a call's result, with a note for the transcript (not part of the result).
+    fn record_app_noted(&mut self, text: String, result: String, note: &str) {
+        let line = format!("{text} -> {result}{note}");
+        self.run.app_results.push(result);
+        self.run.transcript.push(self.now(), Entry::App(line));
     }
 
     fn ensure_initialized(&mut self) {
@@ -387,6 +396,7 @@ impl Runner<'_> {
             AppOp::GenerateKey { label, kind } | AppOp::GenerateSessionKey { label, kind } => {
                 let token = matches!(op, AppOp::GenerateKey { .. });
                 let vs = self.session()?;
+                let before = self.creation_record();
                 let r = self
                     .world
                     .engine()
@@ -399,14 +409,17 @@ impl Runner<'_> {
                 } else {
                     "GenerateSessionKey"
                 };
-                self.record_app(
+                let placed = self.placement(&before);
+                self.record_app_noted(
                     format!("{what}({label}, {kind:?})"),
                     rv_name(&r.map(|_| ())),
+                    &placed,
                 );
             }
             AppOp::CreateData { label, size } => {
                 let vs = self.session()?;
                 let value = self.world.workload_bytes(*size as usize);
+                let before = self.creation_record();
                 let r = self
                     .world
                     .engine()
@@ -414,9 +427,11 @@ impl Runner<'_> {
                 if let Ok(h) = r {
                     self.app.keys.insert(label.clone(), h);
                 }
-                self.record_app(
+                let placed = self.placement(&before);
+                self.record_app_noted(
                     format!("CreateData({label}, {size} bytes)"),
                     rv_name(&r.map(|_| ())),
+                    &placed,
                 );
             }
             AppOp::Sign { key, times } => self.crypto(true, key, *times)?,
@@ -483,6 +498,45 @@ impl Runner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Served creations and clone imports per member (from the injectors' records).
+    fn creation_record(&self) -> BTreeMap<String, (u64, u64)> {
+        self.world
+            .serials()
+            .iter()
+            .map(|s| {
+                let r = self.world.record(s);
+                let created =
+                    r.served(SimCallKind::GenerateKey) + r.served(SimCallKind::CreateData);
+                (s.clone(), (created, r.served(SimCallKind::ImportClone)))
+            })
+            .collect()
+    }
+
+    /// `  [created on A; cloned to B, C]`: where an object creation actually went (B18, B30).
+    fn placement(&self, before: &BTreeMap<String, (u64, u64)>) -> String {
+        let after = self.creation_record();
+        let mut created = Vec::new();
+        let mut cloned = Vec::new();
+        for (serial, (c, i)) in &after {
+            let (c0, i0) = before.get(serial).copied().unwrap_or_default();
+            if *c > c0 {
+                created.push(serial.clone());
+            }
+            if *i > i0 {
+                cloned.push(serial.clone());
+            }
+        }
+        if created.is_empty() {
+            return String::new();
+        }
+        let cloned = if cloned.is_empty() {
+            "none".to_string()
+        } else {
+            cloned.join(", ")
+        };
+        format!("  [created on {}; cloned to {cloned}]", created.join(", "))
     }
 
     fn served(&self, kind: SimCallKind) -> BTreeMap<String, u64> {

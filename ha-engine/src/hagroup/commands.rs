@@ -128,6 +128,7 @@ fn dispatch(
                 ))
             })?;
             engine.config.retry = limit;
+            engine.reschedule_recovery(now);
             Ok(vec![format!("HA Auto Recovery Count has been set to {n}")])
         }
         "interval" => {
