@@ -68,6 +68,8 @@ pub struct HaEngine {
     pub(crate) runtime: Option<Runtime>,
     pub(crate) next_object_id: u64,
     pub(crate) next_ticket: u64,
+    /// A manual recovery is waiting for the application's next call (B45).
+    pub(crate) manual_pending: bool,
     events: VecDeque<EngineEvent>,
 }
 
@@ -89,6 +91,7 @@ impl HaEngine {
             runtime: None,
             next_object_id: 0,
             next_ticket: 0,
+            manual_pending: false,
             events: VecDeque::new(),
         }
     }
@@ -134,6 +137,13 @@ impl HaEngine {
             }
         }
         out
+    }
+
+    /// The client configuration changed while the application runs (standby flags, members):
+    /// the runtime follows it. Standby changes apply at once (B38); a member added to a group is
+    /// picked up at the next recovery pass (B54) and a removed one leaves the group now (B24).
+    pub fn config_changed(&mut self, now: Millis) {
+        crate::membership::follow_config(self, now);
     }
 
     /// Drains one observed event.

@@ -69,6 +69,7 @@ impl HaEngine {
         data: &[u8],
     ) -> Result<Dispatch, EngineError> {
         let function = op.function();
+        self.drive_pending(now);
         let g = self.session_group(vs, function)?;
         let target = self.virtual_object(key, g, function)?;
         self.next_ticket += 1;

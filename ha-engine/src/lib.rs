@@ -15,7 +15,8 @@
 //! - [`replication`]: create on the primary, clone to every member, destroy (B18, D7, D18).
 //! - [`balance`]: least-busy member choice (B25, D6).
 //! - [`failover`]: begin / call / complete with transparent re-dispatch (B29, D3, D4).
-//! - [`recovery`]: auto-recovery attempts and reintroduction (B43, B44, D9).
+//! - [`recovery`]: auto-recovery attempts and reintroduction (B43, B44, D9), manual recovery (B45).
+//! - [`membership`]: the runtime following configuration changes (standby, new and removed members).
 //! - [`hagroup`]: LunaCM `hagroup` commands and their output.
 //! - [`log`]: the HA log: message catalogue, ctime prefix, file writer with rotation.
 #![forbid(unsafe_code)]
@@ -28,6 +29,7 @@ pub mod error;
 pub mod failover;
 pub mod hagroup;
 pub mod log;
+pub mod membership;
 pub mod ports;
 pub mod recovery;
 pub mod replication;

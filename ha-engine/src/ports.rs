@@ -166,6 +166,57 @@ impl fmt::Debug for CloneBlob {
     }
 }
 
+/// How an HSM is attached (B11: PCIe and network partitions cannot be mixed; B15 cloud).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HsmForm {
+    /// Network-attached appliance.
+    Network,
+    /// PCIe card.
+    Pcie,
+    /// USB device.
+    Usb,
+    /// Cloud HSM service.
+    Cloud,
+}
+
+/// How the partition's roles authenticate (B9, B10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AuthKind {
+    /// Password.
+    Password,
+    /// PED / multifactor quorum.
+    Ped,
+}
+
+/// What LunaCM reads about a partition and its HSM through the vendor extensions (HSM and
+/// partition policies, firmware, authentication): the facts the HA prerequisites (B9–B15) are
+/// checked against. Never carries a secret: the cloning domain and the activation challenge are
+/// represented by fingerprints only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberProperties {
+    /// Serial of the HSM holding the partition.
+    pub hsm_serial: String,
+    /// Attachment.
+    pub form: HsmForm,
+    /// Firmware version `(major, minor, patch)`.
+    pub firmware: (u32, u32, u32),
+    /// Authentication method.
+    pub auth: AuthKind,
+    /// HSM policies by number (7 cloning, 12 non-FIPS algorithms, 16 network replication, 21
+    /// force PIN change).
+    pub hsm_policies: std::collections::BTreeMap<u32, u64>,
+    /// Partition policies by number (0 private key cloning, 4 secret key cloning, 22 activation).
+    pub partition_policies: std::collections::BTreeMap<u32, u64>,
+    /// A fingerprint of the cloning domain (equal domains, equal fingerprints).
+    pub domain_fingerprint: String,
+    /// The partition is activated (PED partitions, B50).
+    pub activated: bool,
+    /// The initial CO credential has been changed (HSM policy 21).
+    pub co_credential_changed: bool,
+    /// A V1 partition (its SMK is overwritten by the primary's, B13).
+    pub v1: bool,
+}
+
 /// Result of a member call: the value, or the `CK_RV` the member returned.
 pub type MemberResult<T> = Result<T, Ckr>;
 
@@ -241,6 +292,11 @@ pub trait Member: Send {
         session: SessionHandle,
         blob: &CloneBlob,
     ) -> MemberResult<ObjectHandle>;
+    /// Vendor extension: the partition's and its HSM's properties (no session needed). A
+    /// generic PKCS#11 token does not have it.
+    fn properties(&mut self) -> MemberResult<MemberProperties> {
+        Err(Ckr::CKR_FUNCTION_NOT_SUPPORTED)
+    }
 }
 
 /// Local civil time, as `ctime()` prints it.

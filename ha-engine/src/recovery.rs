@@ -205,3 +205,35 @@ impl HaEngine {
         Ok(count)
     }
 }
+
+impl HaEngine {
+    /// `hagroup recover` (B45, D9): every down member of the group (all groups with `None`) gets
+    /// a fresh attempt counter, exhausted ones included, and an attempt the next time the
+    /// application uses the group (or time is driven).
+    pub fn request_recovery(&mut self, now: Millis, group: Option<usize>) {
+        let Some(rt) = self.runtime.as_mut() else {
+            return;
+        };
+        for g in rt.groups.iter_mut() {
+            if group.is_some_and(|i| i != g.index) {
+                continue;
+            }
+            for member in &mut g.members {
+                if let Liveness::Down(down) = &mut member.liveness {
+                    down.attempts = 0;
+                    down.exhausted = false;
+                    down.next_attempt = Some(now);
+                }
+            }
+        }
+        self.manual_pending = true;
+    }
+
+    /// Runs recovery that a manual request made due, before an application call (B45).
+    pub(crate) fn drive_pending(&mut self, now: Millis) {
+        if self.manual_pending {
+            self.manual_pending = false;
+            self.on_timer(now);
+        }
+    }
+}

@@ -96,6 +96,7 @@ impl HaEngine {
         object: VObjectHandle,
     ) -> Result<(), EngineError> {
         const F: &str = "C_DestroyObject";
+        self.drive_pending(now);
         let g = self.session_group(vs, F)?;
         let target = self.virtual_object(object, g, F)?;
         let mut destroyed = false;
@@ -202,6 +203,7 @@ impl HaEngine {
         what: Creation<'_>,
         function: &'static str,
     ) -> Result<Vec<VObjectHandle>, EngineError> {
+        self.drive_pending(now);
         let g = self.session_group(vs, function)?;
         if !self.rt().sessions.get(&vs).is_some_and(|s| s.logged_in) {
             return Err(EngineError::new(Ckr::CKR_USER_NOT_LOGGED_IN, function));

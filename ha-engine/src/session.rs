@@ -17,6 +17,7 @@ impl HaEngine {
         group: usize,
     ) -> Result<VSessionHandle, EngineError> {
         const F: &str = "C_OpenSession";
+        self.drive_pending(now);
         let rt = self.rt_mut(F)?;
         let Some(gr) = rt.groups.get(group) else {
             return Err(EngineError::new(Ckr::CKR_SLOT_ID_INVALID, F));
@@ -79,6 +80,7 @@ impl HaEngine {
         pin: &Secret,
     ) -> Result<(), EngineError> {
         const F: &str = "C_Login";
+        self.drive_pending(now);
         let g = self.session_group(vs, F)?;
         if self.rt().sessions.get(&vs).is_some_and(|s| s.logged_in) {
             return Err(EngineError::new(Ckr::CKR_USER_ALREADY_LOGGED_IN, F));

@@ -8,9 +8,11 @@
 //! - [`verdict`]: the scenario's own expectations checked against the run.
 //! - [`bench`]: `hasim bench` measurements.
 //! - [`suite`]: finding scenario files and running one file end to end.
+//! - [`coverage`]: `hasim coverage`: HA log templates emitted and spec rules named by the scenarios.
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod coverage;
 pub mod runner;
 pub mod scenario;
 pub mod suite;

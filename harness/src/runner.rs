@@ -2,11 +2,11 @@
 //! observations the verdict needs (HA log lines, command outputs, application results, object
 //! counts at checkpoints, a negative case's outcome) are kept beside it in a [`Run`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ha_engine::ports::{KeyKind as PortKeyKind, Millis, Secret};
 use ha_engine::state::{VObjectHandle, VSessionHandle};
-use ha_engine::{EngineError, hagroup};
+use ha_engine::{EngineError, EngineEvent, hagroup};
 use sim::fault::{CallKind as SimCallKind, Fault as SimFault};
 use sim::memfs::FsEvent;
 use sim::world::World;
@@ -22,6 +22,9 @@ pub struct Run {
     pub transcript: Transcript,
     /// Every HA log line written, in order, without the newline.
     pub log_lines: Vec<String>,
+    /// Ids of the HA log templates the engine emitted (`HALOG_DROPMEMBER`, ...), whether or
+    /// not a log file received them.
+    pub emitted_templates: BTreeSet<String>,
     /// Every command output line, in order.
     pub output_lines: Vec<String>,
     /// Every application call result by CKR name, in order.
@@ -161,7 +164,13 @@ impl Runner<'_> {
 
     /// Moves what the engine wrote to the HA log into the transcript.
     fn drain(&mut self) {
-        while self.world.engine().poll_event().is_some() {}
+        while let Some(event) = self.world.engine().poll_event() {
+            match event {
+                EngineEvent::Log { message, .. } => {
+                    self.run.emitted_templates.insert(message.id().to_string());
+                }
+            }
+        }
         let journal = match self.world.fs().lock() {
             Ok(mut fs) => fs.take_journal(),
             Err(_) => Vec::new(),

@@ -55,6 +55,8 @@ pub struct PartitionSpec {
     /// Whether the CO credential has been changed since initialisation (matters when HSM
     /// policy 21, force PIN change, is on).
     pub co_credential_changed: bool,
+    /// A V1 partition (with an SMK that an HA primary overwrites, B13 of the HA spec).
+    pub v1: bool,
 }
 
 impl PartitionSpec {
@@ -78,6 +80,7 @@ impl PartitionSpec {
             overhead: 9648,
             activated: true,
             co_credential_changed: true,
+            v1: false,
         }
     }
 
@@ -101,6 +104,7 @@ impl fmt::Debug for PartitionSpec {
             .field("overhead", &self.overhead)
             .field("activated", &self.activated)
             .field("co_credential_changed", &self.co_credential_changed)
+            .field("v1", &self.v1)
             .finish()
     }
 }
@@ -123,6 +127,7 @@ pub struct Partition {
     domain: String,
     credential: Credential,
     co_credential_changed: bool,
+    v1: bool,
     policies: BTreeMap<u32, u64>,
     /// A copy of the holding HSM's policies, kept in step by the model.
     hsm_policies: BTreeMap<u32, u64>,
@@ -173,6 +178,7 @@ impl Partition {
             domain: spec.domain,
             credential: Credential(spec.co_credential),
             co_credential_changed: spec.co_credential_changed,
+            v1: spec.v1,
             total_storage: spec.total_storage,
             overhead: spec.overhead,
             activated: spec.activated,
@@ -255,6 +261,19 @@ impl Partition {
     /// True when the CO credential has been changed since initialisation.
     pub fn co_credential_changed(&self) -> bool {
         self.co_credential_changed
+    }
+
+    /// True for a V1 partition.
+    pub fn is_v1(&self) -> bool {
+        self.v1
+    }
+
+    /// A fingerprint of the cloning domain: equal domains give equal fingerprints; the domain
+    /// itself cannot be read back from it.
+    pub fn domain_fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("hasim-domain-fingerprint:{}", self.domain).as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
     /// True when the application is logged in.

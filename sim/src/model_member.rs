@@ -9,6 +9,7 @@ use ha_engine::ports::{
     self, CloneBlob, DataObjectRequest, KeyGenRequest, Member, MemberResult, ObjectHandle,
     ObjectId, ObjectInfo, ObjectQuery, Secret, SessionHandle, TokenInfo,
 };
+use ha_engine::ports::{AuthKind, HsmForm as PortForm, MemberProperties};
 use hsm_model::{AuthMethod, HsmModel, ModelError, ObjectView, Partition, Query};
 
 /// One partition of a shared [`HsmModel`], seen through the [`Member`] port.
@@ -275,6 +276,37 @@ impl Member for ModelMember {
         blob: &CloneBlob,
     ) -> MemberResult<ObjectHandle> {
         self.with(|p| p.import_clone(session, &blob.0))
+    }
+
+    fn properties(&mut self) -> MemberResult<MemberProperties> {
+        let model = self.model.lock().map_err(|_| Ckr::CKR_GENERAL_ERROR)?;
+        let partition = model
+            .partition(&self.serial)
+            .ok_or(Ckr::CKR_TOKEN_NOT_PRESENT)?;
+        let hsm = model
+            .hsm_of(&self.serial)
+            .ok_or(Ckr::CKR_TOKEN_NOT_PRESENT)?;
+        let fw = hsm.firmware();
+        Ok(MemberProperties {
+            hsm_serial: hsm.serial().to_string(),
+            form: match hsm.form() {
+                hsm_model::HsmForm::Network => PortForm::Network,
+                hsm_model::HsmForm::Pcie => PortForm::Pcie,
+                hsm_model::HsmForm::Usb => PortForm::Usb,
+                hsm_model::HsmForm::Cloud => PortForm::Cloud,
+            },
+            firmware: (fw.major, fw.minor, fw.patch),
+            auth: match hsm.auth() {
+                AuthMethod::Password => AuthKind::Password,
+                AuthMethod::Ped => AuthKind::Ped,
+            },
+            hsm_policies: hsm.policies().clone(),
+            partition_policies: partition.policies().clone(),
+            domain_fingerprint: partition.domain_fingerprint(),
+            activated: partition.is_activated(),
+            co_credential_changed: partition.co_credential_changed(),
+            v1: partition.is_v1(),
+        })
     }
 }
 

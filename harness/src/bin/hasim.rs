@@ -30,6 +30,13 @@ enum Command {
         /// A `.ron` scenario file.
         path: PathBuf,
     },
+    /// Run every scenario under a folder and report which HA log templates the engine emitted
+    /// and which spec rules the scenarios name. Exit 0: every non-deprecated template and every
+    /// required rule is covered; 1: something is uncovered; 2: a file is malformed.
+    Coverage {
+        /// A folder of `.ron` scenarios (or one file).
+        path: PathBuf,
+    },
     /// Measure simulated sign throughput and recovery-campaign time compression.
     Bench(harness::bench::BenchArgs),
 }
@@ -40,6 +47,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run { path } => run(&path),
         Command::CheckDeterminism { path } => check_determinism(&path),
+        Command::Coverage { path } => coverage(&path),
         Command::Bench(args) => match harness::bench::run(&args) {
             Ok(report) => {
                 print!("{report}");
@@ -142,6 +150,23 @@ fn run_one(path: &Path) -> ExitCode {
             ExitCode::from(2)
         }
         Err(e @ SuiteError::Topology { .. }) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn coverage(path: &Path) -> ExitCode {
+    match harness::coverage::compute(path) {
+        Ok(report) => {
+            print!("{}", report.render());
+            if report.verdict() == harness::coverage::Verdict::Complete {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
             eprintln!("{e}");
             ExitCode::from(2)
         }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ha_engine::Ckr;
 use ha_engine::ports::{
-    CloneBlob, DataObjectRequest, KeyGenRequest, Member, MemberResult, ObjectHandle, ObjectInfo,
-    ObjectQuery, Secret, SessionHandle, TokenInfo,
+    CloneBlob, DataObjectRequest, KeyGenRequest, Member, MemberProperties, MemberResult,
+    ObjectHandle, ObjectInfo, ObjectQuery, Secret, SessionHandle, TokenInfo,
 };
 
 use crate::fault::kind::{CallKind, Fault};
@@ -303,5 +303,9 @@ impl Member for FaultyMember {
         self.guarded(CallKind::ImportClone, Some(session), |m| {
             m.import_clone(session, blob)
         })
+    }
+
+    fn properties(&mut self) -> MemberResult<MemberProperties> {
+        self.guarded(CallKind::Properties, None, |m| m.properties())
     }
 }

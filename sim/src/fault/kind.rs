@@ -81,6 +81,8 @@ pub enum CallKind {
     ExportClone,
     /// Target side of a clone.
     ImportClone,
+    /// Vendor extension: partition and HSM properties.
+    Properties,
 }
 
 impl fmt::Display for CallKind {
