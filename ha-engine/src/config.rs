@@ -103,6 +103,19 @@ pub struct ClientConfig {
     pub mode: RecoveryMode,
     /// `HAOnly` (D1 default off).
     pub ha_only: bool,
+    /// Group labels with `[HASynchronize] <label> = 1` (B60).
+    pub auto_sync: BTreeSet<String>,
+    /// `[Toggles] lunacm_cv_ha_ui`: `true` (the default) adds a Cloud HSM member as standby;
+    /// `false` (`= 0`) lets it be active (B15).
+    pub cloud_members_standby: bool,
+    /// `[HAConfiguration] failover_on_deactivation = 1` (B33, D17).
+    pub failover_on_deactivation: bool,
+    /// `[LunaSA Client] ReceiveTimeout`, milliseconds (B28; default 20000).
+    pub receive_timeout_ms: u64,
+    /// `ProbeTimeout`, milliseconds, when set (B32).
+    pub probe_timeout_ms: Option<u64>,
+    /// `[HARecovery] <label> = N`: the legacy manual-recovery counters (B45).
+    pub legacy_recovery: std::collections::BTreeMap<String, u64>,
 }
 
 impl Default for ClientConfig {
@@ -113,6 +126,12 @@ impl Default for ClientConfig {
             interval_s: 60,
             mode: RecoveryMode::ActiveBasic,
             ha_only: false,
+            auto_sync: BTreeSet::new(),
+            cloud_members_standby: true,
+            failover_on_deactivation: false,
+            receive_timeout_ms: 20_000,
+            probe_timeout_ms: None,
+            legacy_recovery: std::collections::BTreeMap::new(),
         }
     }
 }
