@@ -191,7 +191,7 @@ impl Coverage {
                 rule: rule.clone(),
                 scenarios: runs
                     .iter()
-                    .filter(|run| run.rules.iter().any(|id| *id == rule.id))
+                    .filter(|run| run.rules.contains(&rule.id))
                     .map(|run| run.name.clone())
                     .collect(),
             })
