@@ -44,6 +44,7 @@ mod tests {
             offline: false,
             loss_generation: 0,
             device_type_logged: false,
+            logged_in: false,
         }
     }
 

@@ -71,6 +71,10 @@ pub struct HaEngine {
     /// A manual recovery is waiting for the application's next call (B45).
     pub(crate) manual_pending: bool,
     events: VecDeque<EngineEvent>,
+    /// LunaCM's own state (current slot) for [`crate::lunacm::execute`].
+    pub(crate) lunacm: crate::lunacm::LunaCmState,
+    /// The configuration file (`Chrystoki.conf`), kept in step with `config` ([`crate::chrystoki`]).
+    pub(crate) conf: crate::chrystoki::Document,
 }
 
 impl HaEngine {
@@ -93,6 +97,11 @@ impl HaEngine {
             next_ticket: 0,
             manual_pending: false,
             events: VecDeque::new(),
+            lunacm: crate::lunacm::LunaCmState::default(),
+            conf: crate::chrystoki::Document::empty(
+                crate::chrystoki::Format::Conf,
+                crate::chrystoki::DEFAULT_ORIGIN,
+            ),
         }
     }
 
@@ -184,6 +193,7 @@ impl HaEngine {
                 offline: false,
                 loss_generation: 0,
                 device_type_logged: false,
+                logged_in: false,
             });
         }
         self.runtime = Some(Runtime {
@@ -196,7 +206,17 @@ impl HaEngine {
             for m in 0..self.member_count(g) {
                 let slot = self.member_slot(g, m);
                 let probe = self.slots[slot].member.token_info();
-                if let Err(rv) = probe {
+                let inactive = probe.is_ok()
+                    && self.slots[slot]
+                        .member
+                        .properties()
+                        .is_ok_and(|p| !p.activated);
+                if inactive {
+                    // B51: excluded until a recovery attempt finds it activated.
+                    let serial = self.member_serial(g, m);
+                    self.mark_down(g, m, now, DownReason::NotActivated);
+                    self.log_group(g, now, HaLogMessage::NotActivatedExcluded { serial });
+                } else if let Err(rv) = probe {
                     tracing::debug!(group = g, member = m, rv = %rv, "member unreachable at initialise");
                     let serial = self.member_serial(g, m);
                     self.mark_down(g, m, now, DownReason::Unreachable);
@@ -357,14 +377,35 @@ impl HaEngine {
         self.note_if_all_offline(g, now);
     }
 
+    /// D17: a member answering `CKR_USER_NOT_LOGGED_IN` while the application is logged in has
+    /// lost its activation: log it, take it out and leave it to the recovery probe (B51).
+    /// Returns true when that is what `rv` meant.
+    pub(crate) fn check_deactivated(&mut self, g: usize, m: usize, now: Millis, rv: Ckr) -> bool {
+        if rv != Ckr::CKR_USER_NOT_LOGGED_IN || !self.group(g).logged_in || !self.member(g, m).is_alive() {
+            return false;
+        }
+        let serial = self.member_serial(g, m);
+        tracing::debug!(group = g, member = %serial, "member deactivated");
+        self.mark_down(g, m, now, DownReason::Deactivated);
+        self.log_group(g, now, HaLogMessage::MemberDeactivated { serial });
+        self.note_if_all_offline(g, now);
+        true
+    }
+
     pub(crate) fn note_if_all_offline(&mut self, g: usize, now: Millis) {
         let group = self.group(g);
         if group.offline || group.members.iter().any(|m| m.is_alive()) {
             return;
         }
+        let basic = self.config.mode == crate::config::RecoveryMode::ActiveBasic;
         let gr = self.group_mut(g);
         gr.offline = true;
         gr.loss_generation += 1;
+        if basic {
+            // D11, B53: under activeBasic the authenticated state is lost with the last member;
+            // the application must open a session and log in again.
+            gr.logged_in = false;
+        }
         self.log_group(g, now, HaLogMessage::MembersOffline);
     }
 }

@@ -127,6 +127,16 @@ impl HaEngine {
                     Err(e) => Completion::Done(Err(e)),
                 }
             }
+            Err(rv) if self.check_deactivated(g, m, now, rv) => {
+                if !self.config.failover_on_deactivation {
+                    // D17 without failover_on_deactivation: this one call sees the code.
+                    return Completion::Done(Err(EngineError::new(rv, d.op.function())));
+                }
+                match self.dispatch_to_next(now, d) {
+                    Ok(next) => Completion::Redispatch(next),
+                    Err(e) => Completion::Done(Err(e)),
+                }
+            }
             Err(rv) => Completion::Done(Err(EngineError::new(rv, d.op.function()))),
         }
     }

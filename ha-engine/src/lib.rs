@@ -18,10 +18,17 @@
 //! - [`recovery`]: auto-recovery attempts and reintroduction (B43, B44, D9), manual recovery (B45).
 //! - [`membership`]: the runtime following configuration changes (standby, new and removed members).
 //! - [`hagroup`]: LunaCM `hagroup` commands and their output.
+//! - [`chrystoki`]: `Chrystoki.conf` / `crystoki.ini`: lossless document, mapping to the configuration.
+//! - [`prereq`]: HA group prerequisites checked at creategroup / addmember (B9–B15).
+//! - [`sync`]: `hagroup synchronize`: union of the members' token objects (B61, D8, B14).
+//! - [`lunacm`]: LunaCM beyond `hagroup` (`slot list|set`, `partition showinfo|clear`,
+//!   `multitoken`); routes `hagroup ...` lines to [`hagroup::execute`].
+//! - [`slots`]: the application's slot list (D14, B34, B56–B59).
 //! - [`log`]: the HA log: message catalogue, ctime prefix, file writer with rotation.
 #![forbid(unsafe_code)]
 
 pub mod balance;
+pub mod chrystoki;
 pub mod ckr;
 pub mod config;
 pub mod engine;
@@ -29,12 +36,18 @@ pub mod error;
 pub mod failover;
 pub mod hagroup;
 pub mod log;
+pub mod lunacm;
 pub mod membership;
 pub mod ports;
+pub mod prereq;
 pub mod recovery;
 pub mod replication;
 pub mod session;
+pub mod slots;
 pub mod state;
+#[cfg(test)]
+pub(crate) mod test_support;
+pub mod sync;
 
 pub use ckr::Ckr;
 pub use engine::{EngineEvent, HaEngine};

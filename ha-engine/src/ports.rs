@@ -227,6 +227,11 @@ pub trait Member: Send {
     /// The serial of the token this slot holds. Known without a call (it is how the client
     /// addresses the slot), so it never fails.
     fn serial(&self) -> &str;
+    /// The token label the client learned when it discovered the slot; like the serial, known
+    /// without a call (slot listings use it, D14). `None` when the backend does not keep it.
+    fn label(&self) -> Option<&str> {
+        None
+    }
     /// `C_GetTokenInfo`.
     fn token_info(&mut self) -> MemberResult<TokenInfo>;
     /// `C_OpenSession` (read/write).

@@ -13,7 +13,20 @@ use crate::engine::HaEngine;
 use crate::log::HaLogMessage;
 use crate::ports::{Millis, ObjectClass, ObjectId, ObjectQuery};
 use crate::replication::CloneError;
-use crate::state::{Down, Liveness};
+use crate::state::{Down, DownReason, Liveness};
+
+/// Why a recovery attempt failed, which decides its log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// The member did not answer or refused (`HALOG_RECOVERYFAILED`).
+    Member(Ckr),
+    /// The member is revoked (`HALOG_MEMBER_REVOKED`, D10).
+    Revoked,
+    /// The partition is not activated (B51).
+    NotActivated,
+    /// Logging in failed (`HALOG_LOGINFAILED`, B49): auto-recovery stops for the member.
+    Login(Ckr),
+}
 
 impl HaEngine {
     /// The earliest instant at which `on_timer` has work, if any.
@@ -24,7 +37,7 @@ impl HaEngine {
             .flat_map(|g| g.members.iter())
             .filter_map(|m| match &m.liveness {
                 Liveness::Down(d) => d.next_attempt,
-                Liveness::Alive => None,
+                Liveness::Alive | Liveness::Removed => None,
             })
             .min()
     }
@@ -36,7 +49,7 @@ impl HaEngine {
             for m in 0..self.member_count(g) {
                 let due = match &self.member(g, m).liveness {
                     Liveness::Down(d) => d.next_attempt.is_some_and(|t| t <= now),
-                    Liveness::Alive => false,
+                    Liveness::Alive | Liveness::Removed => false,
                 };
                 if due {
                     self.attempt_recovery(g, m, now);
@@ -56,7 +69,7 @@ impl HaEngine {
         };
         for member in rt.groups.iter_mut().flat_map(|g| g.members.iter_mut()) {
             if let Liveness::Down(down) = &mut member.liveness {
-                if down.exhausted {
+                if down.exhausted || down.reason == DownReason::LoginFailed {
                     continue;
                 }
                 if disabled {
@@ -74,22 +87,40 @@ impl HaEngine {
         };
         let attempt = down.attempts + 1;
         let serial = self.member_serial(g, m);
-        match self.try_reconnect(g, m) {
-            Ok(()) => {}
-            Err(rv) => {
-                tracing::debug!(group = g, member = %serial, attempt, rv = %rv, "recovery attempt failed");
-                self.fail_attempt(g, m, now, down, rv);
-                return;
-            }
+        if down.reason == DownReason::New && down.attempts == 0 {
+            self.log_group(g, now, HaLogMessage::NewMember { serial: serial.clone() });
+        }
+        if let Err(failure) = self.try_reconnect(g, m) {
+            tracing::debug!(group = g, member = %serial, attempt, failure = ?failure, "recovery attempt failed");
+            self.fail_attempt(g, m, now, down, failure);
+            return;
+        }
+        if matches!(down.reason, DownReason::NotActivated | DownReason::Deactivated) {
+            self.log_group(g, now, HaLogMessage::RecoveryNowActivated { serial: serial.clone() });
+            self.log_group(
+                g,
+                now,
+                HaLogMessage::MemberNowActivated {
+                    attempt,
+                    serial: serial.clone(),
+                },
+            );
         }
         let reintroduced = match self.reconcile(g, m, now) {
             Ok(n) => n,
             Err(rv) => {
                 self.member_mut(g, m).forget_connection();
-                self.fail_attempt(g, m, now, down, rv);
+                self.fail_attempt(g, m, now, down, Failure::Member(rv));
                 return;
             }
         };
+        self.member_mut(g, m).liveness = Liveness::Alive;
+        self.group_mut(g).offline = false;
+        tracing::debug!(group = g, member = %serial, attempt, reintroduced, "member rejoined");
+        if down.reason == DownReason::New {
+            // A new member is replicated to and scheduled (B54); it was never lost.
+            return;
+        }
         if reintroduced > 0 {
             self.log_group(
                 g,
@@ -101,47 +132,83 @@ impl HaEngine {
                 },
             );
         }
-        self.member_mut(g, m).liveness = Liveness::Alive;
-        self.group_mut(g).offline = false;
-        tracing::debug!(group = g, member = %serial, attempt, reintroduced, "member recovered");
         self.log_group(g, now, HaLogMessage::Recovered { attempt, serial });
     }
 
-    fn fail_attempt(&mut self, g: usize, m: usize, now: Millis, down: Down, rv: Ckr) {
-        let attempts = down.attempts + 1;
+    fn fail_attempt(&mut self, g: usize, m: usize, now: Millis, down: Down, failure: Failure) {
         let serial = self.member_serial(g, m);
-        let retry = self.config.retry;
-        let exhausted = retry.exhausted_by(attempts);
+        if let Failure::Login(code) = failure {
+            // B49, D10: no further automatic attempts until `hagroup recover`.
+            self.member_mut(g, m).liveness = Liveness::Down(Down {
+                reason: DownReason::LoginFailed,
+                next_attempt: None,
+                ..down
+            });
+            self.log_group(g, now, HaLogMessage::LoginFailed { serial, code });
+            return;
+        }
+        let attempts = down.attempts + 1;
+        let exhausted = self.config.retry.exhausted_by(attempts);
         let next_attempt = (!exhausted).then_some(now + self.config.interval_s * 1000);
+        let reason = match failure {
+            Failure::NotActivated if down.reason != DownReason::Deactivated => DownReason::NotActivated,
+            _ => down.reason,
+        };
         self.member_mut(g, m).liveness = Liveness::Down(Down {
+            reason,
             attempts,
             next_attempt,
             exhausted,
-            ..down
         });
-        self.log_group(
-            g,
-            now,
-            HaLogMessage::RecoveryFailed {
+        let message = match failure {
+            Failure::Member(code) => HaLogMessage::RecoveryFailed {
                 attempt: attempts,
                 serial: serial.clone(),
-                code: rv,
+                code,
             },
-        );
+            // D10: revocation is logged as such and counts as a failed attempt.
+            Failure::Revoked => HaLogMessage::MemberRevoked {
+                serial: serial.clone(),
+            },
+            Failure::NotActivated => HaLogMessage::RecoveryNotActivated {
+                serial: serial.clone(),
+            },
+            Failure::Login(_) => return,
+        };
+        self.log_group(g, now, message);
         if exhausted {
             self.log_group(g, now, HaLogMessage::RecoveryExhausted { serial });
         }
     }
 
-    /// Probe, clean up the old connection, open the engine's session and log in.
-    fn try_reconnect(&mut self, g: usize, m: usize) -> Result<(), Ckr> {
+    /// Probe, activation check, clean up the old connection, open the engine's session and log in.
+    fn try_reconnect(&mut self, g: usize, m: usize) -> Result<(), Failure> {
         let slot = self.member_slot(g, m);
-        self.slots[slot].member.token_info()?;
+        let member = &mut self.slots[slot].member;
+        match member.token_info() {
+            Ok(_) => {}
+            Err(Ckr::CKR_DEVICE_REMOVED) => return Err(Failure::Revoked),
+            Err(rv) => return Err(Failure::Member(rv)),
+        }
+        // The vendor extension tells activation without a login (B51); a generic token does
+        // not have it, and then the login below tells.
+        if member.properties().is_ok_and(|p| !p.activated) {
+            return Err(Failure::NotActivated);
+        }
         // Sessions from before the outage are dead; clear them on the member side too.
-        self.slots[slot].member.close_all_sessions()?;
+        member.close_all_sessions().map_err(Failure::Member)?;
         self.member_mut(g, m).forget_connection();
-        self.ensure_mgmt(g, m)?;
-        Ok(())
+        let s = self.slots[slot].member.open_session().map_err(Failure::Member)?;
+        self.member_mut(g, m).mgmt = Some(s);
+        let Some(pin) = self.rt().credential.clone() else {
+            return Ok(());
+        };
+        match self.slots[slot].member.login(s, &pin) {
+            Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => Ok(()),
+            Err(Ckr::CKR_TOKEN_NOT_RECOGNIZED) => Err(Failure::NotActivated),
+            Err(rv) if rv.drops_member() => Err(Failure::Member(rv)),
+            Err(rv) => Err(Failure::Login(rv)),
+        }
     }
 
     /// Applies missed deletions and clones missed token objects from an alive member (D7).
@@ -223,6 +290,9 @@ impl HaEngine {
                     down.attempts = 0;
                     down.exhausted = false;
                     down.next_attempt = Some(now);
+                    if down.reason == DownReason::LoginFailed {
+                        down.reason = DownReason::Dropped;
+                    }
                 }
             }
         }

@@ -205,7 +205,7 @@ impl HaEngine {
     ) -> Result<Vec<VObjectHandle>, EngineError> {
         self.drive_pending(now);
         let g = self.session_group(vs, function)?;
-        if !self.rt().sessions.get(&vs).is_some_and(|s| s.logged_in) {
+        if !self.group(g).logged_in {
             return Err(EngineError::new(Ckr::CKR_USER_NOT_LOGGED_IN, function));
         }
         let classes = what.classes();
@@ -220,6 +220,12 @@ impl HaEngine {
                 Err(rv) if rv.drops_member() => {
                     self.drop_member(g, primary, now, rv);
                     continue;
+                }
+                Err(rv) if self.check_deactivated(g, primary, now, rv) => {
+                    if self.config.failover_on_deactivation {
+                        continue;
+                    }
+                    return Err(EngineError::new(rv, function));
                 }
                 Err(rv) => return Err(EngineError::new(rv, function)),
             };
@@ -312,6 +318,11 @@ impl HaEngine {
                     Err(CloneError::Target(rv)) if rv.drops_member() => {
                         // B19: the target missed it; recovery reintroduces it.
                         self.drop_member(g, target, now, rv);
+                        break;
+                    }
+                    Err(CloneError::Target(rv)) if self.check_deactivated(g, target, now, rv) => {
+                        // A deactivated target is out like a dropped one; it gets the object
+                        // when it is activated and recovered.
                         break;
                     }
                     Err(CloneError::Source(rv) | CloneError::Target(rv)) => {

@@ -26,11 +26,7 @@ impl HaEngine {
         let vs = rt.next_handle();
         rt.sessions.insert(
             vs,
-            VSession {
-                group,
-                generation,
-                logged_in: false,
-            },
+            VSession { group, generation },
         );
         for m in self.group(group).alive() {
             if let Err(rv) = self.ensure_session(group, m, vs) {
@@ -65,8 +61,12 @@ impl HaEngine {
         rt.sessions.remove(&vs);
         rt.objects
             .retain(|_, o| o.group != g || rt_object_alive(&rt.groups[g], o));
-        if !rt.sessions.values().any(|s| s.logged_in) {
-            rt.credential = None;
+        if !rt.sessions.values().any(|s| s.group == g) {
+            // Closing the last session of a token logs the application out (PKCS#11).
+            rt.groups[g].logged_in = false;
+            if !rt.groups.iter().any(|gr| gr.logged_in) {
+                rt.credential = None;
+            }
         }
         Ok(())
     }
@@ -82,11 +82,12 @@ impl HaEngine {
         const F: &str = "C_Login";
         self.drive_pending(now);
         let g = self.session_group(vs, F)?;
-        if self.rt().sessions.get(&vs).is_some_and(|s| s.logged_in) {
+        if self.group(g).logged_in {
             return Err(EngineError::new(Ckr::CKR_USER_ALREADY_LOGGED_IN, F));
         }
         let mut logged = false;
         let mut protected_path = false;
+        let mut refused = Vec::new();
         for m in self.group(g).alive() {
             match self.login_member(g, m, vs, pin) {
                 Ok(pp) => {
@@ -94,18 +95,29 @@ impl HaEngine {
                     protected_path |= pp;
                 }
                 Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
-                Err(rv) => return Err(EngineError::new(rv, F)),
+                Err(rv) => refused.push((m, rv)),
             }
         }
         if !logged {
+            if let Some((_, rv)) = refused.first() {
+                // Every member refused: the application's credential is wrong; nothing to log.
+                return Err(EngineError::new(*rv, F));
+            }
             self.note_if_all_offline(g, now);
             return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, F));
         }
+        for (m, code) in refused {
+            // B49, D10: this member's credential differs from the group's.
+            let serial = self.member_serial(g, m);
+            self.mark_down(g, m, now, crate::state::DownReason::LoginFailed);
+            if let crate::state::Liveness::Down(down) = &mut self.member_mut(g, m).liveness {
+                down.next_attempt = None;
+            }
+            self.log_group(g, now, HaLogMessage::LoginFailed { serial, code });
+        }
         let rt = self.rt_mut(F)?;
         rt.credential = Some(pin.clone());
-        if let Some(s) = rt.sessions.get_mut(&vs) {
-            s.logged_in = true;
-        }
+        rt.groups[g].logged_in = true;
         if !self.group(g).device_type_logged {
             self.group_mut(g).device_type_logged = true;
             let message = if protected_path {
@@ -122,7 +134,7 @@ impl HaEngine {
     pub fn logout(&mut self, now: Millis, vs: VSessionHandle) -> Result<(), EngineError> {
         const F: &str = "C_Logout";
         let g = self.session_group(vs, F)?;
-        if !self.rt().sessions.get(&vs).is_some_and(|s| s.logged_in) {
+        if !self.group(g).logged_in {
             return Err(EngineError::new(Ckr::CKR_USER_NOT_LOGGED_IN, F));
         }
         for m in self.group(g).alive() {
@@ -138,10 +150,10 @@ impl HaEngine {
             self.member_mut(g, m).handles.clear();
         }
         let rt = self.rt_mut(F)?;
-        if let Some(s) = rt.sessions.get_mut(&vs) {
-            s.logged_in = false;
+        rt.groups[g].logged_in = false;
+        if !rt.groups.iter().any(|gr| gr.logged_in) {
+            rt.credential = None;
         }
-        rt.credential = None;
         Ok(())
     }
 
@@ -184,8 +196,7 @@ impl HaEngine {
         let slot = self.member_slot(g, m);
         let s = self.slots[slot].member.open_session()?;
         self.member_mut(g, m).sessions.insert(vs, s);
-        let logged_in = self.rt().sessions.get(&vs).is_some_and(|v| v.logged_in);
-        if logged_in {
+        if self.group(g).logged_in {
             self.login_with_held_credential(slot, s)?;
         }
         Ok(s)

@@ -18,6 +18,14 @@ pub enum DownReason {
     Dropped,
     /// Unreachable at `C_Initialize` (B46).
     Unreachable,
+    /// Not activated at `C_Initialize`, or still not activated at a recovery attempt (B51).
+    NotActivated,
+    /// Found deactivated after a failed command (B33, D17).
+    Deactivated,
+    /// Logging in failed; no automatic attempts until `hagroup recover` (B49, D10).
+    LoginFailed,
+    /// Added to the group while the application runs, not yet brought in (B54).
+    New,
 }
 
 /// A member that is down, with its recovery counters (B44, D9).
@@ -40,6 +48,8 @@ pub enum Liveness {
     Alive,
     /// Dropped or unreachable.
     Down(Down),
+    /// Removed from the group's configuration while the application runs (B24).
+    Removed,
 }
 
 /// One member of a group at run time.
@@ -126,6 +136,9 @@ pub struct GroupRuntime {
     pub loss_generation: u64,
     /// The `configured as ...` line was logged (B10).
     pub device_type_logged: bool,
+    /// The application is logged in to the virtual slot (login is per application and token,
+    /// so every session of the group shares it).
+    pub logged_in: bool,
 }
 
 impl GroupRuntime {
@@ -163,8 +176,6 @@ pub struct VSession {
     pub group: usize,
     /// The group's loss generation when it was opened (D11).
     pub generation: u64,
-    /// The application logged in on it.
-    pub logged_in: bool,
 }
 
 /// A virtual object handle's target.

@@ -64,7 +64,8 @@ fn setup(world: &mut World, extra: &[String]) -> Result<(), BenchError> {
     ];
     lines.extend_from_slice(extra);
     for line in lines {
-        let out = hagroup::execute(world.engine(), 0, &line, None);
+        // LunaCM checks the CO credential at creategroup / addmember (B9).
+        let out = hagroup::execute(world.engine(), 0, &line, Some(&Secret::new(CO)));
         if let Err(e) = out.result {
             return Err(BenchError(format!("{line}: {e}")));
         }

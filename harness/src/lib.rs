@@ -7,12 +7,14 @@
 //! - [`transcript`]: the plain-text record every snapshot and tool reads.
 //! - [`verdict`]: the scenario's own expectations checked against the run.
 //! - [`bench`]: `hasim bench` measurements.
+//! - [`lunacm_prompt`]: `hasim lunacm`: a LunaCM prompt over a scenario's topology.
 //! - [`suite`]: finding scenario files and running one file end to end.
 //! - [`coverage`]: `hasim coverage`: HA log templates emitted and spec rules named by the scenarios.
 #![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod coverage;
+pub mod lunacm_prompt;
 pub mod runner;
 pub mod scenario;
 pub mod suite;

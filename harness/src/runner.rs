@@ -6,12 +6,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ha_engine::ports::{KeyKind as PortKeyKind, Millis, Secret};
 use ha_engine::state::{VObjectHandle, VSessionHandle};
+use ha_engine::failover::CryptoOp;
 use ha_engine::{EngineError, EngineEvent, hagroup};
 use sim::fault::{CallKind as SimCallKind, Fault as SimFault};
 use sim::memfs::FsEvent;
 use sim::world::World;
 
-use crate::scenario::{self, AppOp, CallKind, Fault, KeyKind, NegativeInput, Scenario, Step};
+use crate::scenario::{
+    self, AppOp, CallKind, Fault, KeyKind, NegativeInput, Scenario, Step, ThreadOp,
+};
+use sim::scheduler::{CallOutcome, ThreadCall, TimedFault, run_threads};
 use crate::topology::{TopologyError, build_world};
 use crate::transcript::{Entry, Transcript};
 
@@ -164,38 +168,13 @@ impl Runner<'_> {
 
     /// Moves what the engine wrote to the HA log into the transcript.
     fn drain(&mut self) {
-        while let Some(event) = self.world.engine().poll_event() {
-            match event {
-                EngineEvent::Log { message, .. } => {
-                    self.run.emitted_templates.insert(message.id().to_string());
-                }
-            }
-        }
-        let journal = match self.world.fs().lock() {
-            Ok(mut fs) => fs.take_journal(),
-            Err(_) => Vec::new(),
-        };
-        let now = self.now();
-        for event in journal {
-            match event {
-                FsEvent::Append { text, .. } => {
-                    for line in text.lines() {
-                        self.run.log_lines.push(line.to_string());
-                        self.run.transcript.push(now, Entry::Log(line.to_string()));
-                    }
-                }
-                FsEvent::Rename { from, to } => {
-                    self.run
-                        .transcript
-                        .push(now, Entry::File(format!("rotated {from} -> {to}")));
-                }
-            }
-        }
+        drain(&mut self.world, &mut self.run);
     }
 
     fn command(&mut self, line: &str) -> hagroup::CommandOutput {
         let now = self.now();
-        let out = hagroup::execute(self.world.engine(), now, line, Some(&self.credential));
+        let out =
+            ha_engine::lunacm::execute(self.world.engine(), now, line, Some(&self.credential));
         let text = out.render();
         self.run
             .output_lines
@@ -235,7 +214,16 @@ impl Runner<'_> {
 
     fn step(&mut self, step: &Step) -> Result<(), String> {
         match step {
-            Step::App(op) => self.app(op),
+            Step::App(op) => {
+                self.app(op)?;
+                // Calls to slow members took virtual time (B28): the clock moves by it.
+                let spent = self.world.take_elapsed();
+                if spent > 0 {
+                    let to = self.now() + spent;
+                    self.advance_to(to)?;
+                }
+                Ok(())
+            }
             Step::Command(line) => {
                 self.command(line);
                 Ok(())
@@ -270,6 +258,7 @@ impl Runner<'_> {
                 self.checkpoint(label);
                 Ok(())
             }
+            Step::Threads { threads, faults } => self.threads(threads, faults),
         }
     }
 
@@ -288,11 +277,119 @@ impl Runner<'_> {
     }
 
     fn fault(&mut self, fault: &Fault) -> Result<(), String> {
+        let text = match fault {
+            Fault::Slow { member, ms } => format!("Slow {member} {ms} ms per call"),
+            _ => format!("{} {}", fault.kind_name(), fault.member()),
+        };
+        self.run.transcript.push(self.now(), Entry::Fault(text));
+        if let Fault::MemberAdded(serial) = fault {
+            // An operator adds the partition to the group with LunaCM while the application
+            // runs (B24, B54): the first group, as `hagroup addmember` would.
+            let label = self
+                .world
+                .engine()
+                .config()
+                .groups
+                .first()
+                .map(|g| g.label.clone())
+                .ok_or("MemberAdded needs a configured group")?;
+            let out = self.command(&format!("hagroup addmember -group {label} -serialnumber {serial}"));
+            return out.result.map_err(|e| e.to_string());
+        }
         self.world
             .apply(fault.member().as_str(), &sim_fault(fault))
+            .map_err(|e| e.to_string())
+    }
+
+    /// A `Threads` step: each thread gets its own virtual session; one transcript line per call,
+    /// in the order the calls finished, with the member(s) that served it.
+    fn threads(&mut self, programs: &[Vec<ThreadOp>], faults: &[(u64, Fault)]) -> Result<(), String> {
+        self.ensure_initialized();
+        let mut calls = Vec::new();
+        for program in programs {
+            let mut thread_calls = Vec::new();
+            for op in program {
+                let (crypto, key, times, name) = match op {
+                    ThreadOp::Sign { key, times } => (CryptoOp::Sign, key, *times, "Sign"),
+                    ThreadOp::Encrypt { key, times } => (CryptoOp::Encrypt, key, *times, "Encrypt"),
+                };
+                let handle = self.key(key)?;
+                for _ in 0..times {
+                    thread_calls.push(ThreadCall {
+                        op: crypto.clone(),
+                        key: handle,
+                        label: format!("{name}({key})"),
+                    });
+                }
+            }
+            calls.push(thread_calls);
+        }
+        let mut timed = Vec::new();
+        for (second, fault) in faults {
+            if matches!(fault, Fault::MemberAdded(_)) {
+                return Err("MemberAdded cannot be scheduled inside Threads; use a step".into());
+            }
+            timed.push(TimedFault {
+                at: second * 1000,
+                member: fault.member().as_str().to_string(),
+                fault: sim_fault(fault),
+            });
+        }
+        let mut sessions = Vec::new();
+        for _ in 0..calls.len() {
+            let now = self.now();
+            let vs = self
+                .world
+                .engine()
+                .open_session(now, 0)
+                .map_err(|e| format!("a thread could not open its session: {e}"))?;
+            sessions.push(vs);
+        }
+        let text = format!(
+            "{} threads start ({} calls in all)",
+            calls.len(),
+            calls.iter().map(Vec::len).sum::<usize>()
+        );
+        self.run.transcript.push(self.now(), Entry::App(text));
+        for f in &timed {
+            let text = format!(
+                "{} {} scheduled at {} during the threads",
+                f.fault.name(),
+                f.member,
+                crate::transcript::seconds(f.at)
+            );
+            self.run.transcript.push(self.now(), Entry::Fault(text));
+        }
+        let run = &mut self.run;
+        // After every scheduler event: record the call that finished, then what was logged,
+        // so HA log lines stand where they happened among the calls.
+        let mut observe = |world: &mut World, outcome: Option<&CallOutcome>| {
+            if let Some(o) = outcome {
+                let rv = rv_name(&o.result);
+                let served = if o.members.is_empty() {
+                    "none".to_string()
+                } else {
+                    o.members.join(" then ")
+                };
+                let line = format!(
+                    "thread {} {} #{} -> {rv}  [{} .. {}, served by {served}]",
+                    o.thread,
+                    o.label,
+                    o.index,
+                    crate::transcript::seconds(o.started),
+                    crate::transcript::seconds(o.finished),
+                );
+                run.app_results.push(rv);
+                run.transcript.push(o.finished, Entry::App(line));
+            }
+            drain(world, run);
+        };
+        run_threads(&mut self.world, sessions.clone(), calls, timed, &mut observe)
             .map_err(|e| e.to_string())?;
-        let text = format!("{} {}", fault.kind_name(), fault.member());
-        self.run.transcript.push(self.now(), Entry::Fault(text));
+        for vs in sessions {
+            let now = self.now();
+            let _ = self.world.engine().close_session(now, vs);
+        }
         Ok(())
     }
 
@@ -462,6 +559,13 @@ impl Runner<'_> {
                     Entry::App(format!("CountObjects -> {}", text.join(" "))),
                 );
             }
+            AppOp::SlotList => {
+                // D14, B34, B56-B59: the application's view, one line per slot.
+                let slots = self.world.engine().app_slot_list();
+                let mut lines = vec![format!("app   C_GetSlotList -> {} slots", slots.len())];
+                lines.extend(slots.iter().map(|s| format!("      {}", s.render())));
+                self.run.transcript.push(now, Entry::Note(lines));
+            }
         }
         Ok(())
     }
@@ -481,13 +585,10 @@ impl Runner<'_> {
         let mut results: Vec<String> = Vec::new();
         let mut served_before = self.served(kind);
         for i in 1..=times {
-            let now = self.now();
             let data = self.world.workload_bytes(32);
-            let r = if sign {
-                self.world.engine().sign(now, vs, h, &data)
-            } else {
-                self.world.engine().encrypt(now, vs, h, &data)
-            };
+            let op = if sign { CryptoOp::Sign } else { CryptoOp::Encrypt };
+            let r = self.world.crypto_call(vs, op, h, &data);
+            let now = self.now();
             let rv = rv_name(&r.map(|_| ()));
             self.run.app_results.push(rv.clone());
             results.push(rv);
@@ -633,6 +734,36 @@ impl Runner<'_> {
         }
         self.run.transcript.push(now, Entry::Section("end".into()));
         self.run.transcript.push(now, Entry::Note(lines));
+    }
+}
+
+/// Moves what the engine wrote to the HA log into the run's record.
+fn drain(world: &mut World, run: &mut Run) {
+    while let Some(event) = world.engine().poll_event() {
+        match event {
+            EngineEvent::Log { message, .. } => {
+                run.emitted_templates.insert(message.id().to_string());
+            }
+        }
+    }
+    let journal = match world.fs().lock() {
+        Ok(mut fs) => fs.take_journal(),
+        Err(_) => Vec::new(),
+    };
+    let now = world.now();
+    for event in journal {
+        match event {
+            FsEvent::Append { text, .. } => {
+                for line in text.lines() {
+                    run.log_lines.push(line.to_string());
+                    run.transcript.push(now, Entry::Log(line.to_string()));
+                }
+            }
+            FsEvent::Rename { from, to } => {
+                run.transcript
+                    .push(now, Entry::File(format!("rotated {from} -> {to}")));
+            }
+        }
     }
 }
 

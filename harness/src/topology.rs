@@ -72,14 +72,24 @@ pub fn build_world(scenario: &Scenario) -> Result<World, TopologyError> {
             spec.total_storage = total;
         }
         spec.activated = decl.activated;
+        spec.v1 = decl.v1;
+        spec.co_credential_changed = decl.co_changed;
         partitions.push(spec);
     }
-    World::new(WorldConfig {
+    let mut world = World::new(WorldConfig {
         seed: scenario.seed,
         start,
         pid: scenario.clock.pid,
         hsms,
         partitions,
     })
-    .map_err(|e| err("partitions", e))
+    .map_err(|e| err("partitions", e))?;
+    for (i, decl) in scenario.partitions.iter().enumerate() {
+        if decl.call_ms > 0 {
+            world
+                .set_call_ms(decl.serial.as_str(), decl.call_ms)
+                .map_err(|e| err(format!("partitions[{i}].call_ms"), e))?;
+        }
+    }
+    Ok(world)
 }

@@ -7,6 +7,7 @@
 //! - [`model_member`]: the adapter that makes an `hsm-model` partition a `ha_engine::ports::Member`.
 //! - [`fault`]: the fault vocabulary and the injector that applies it below the `Member` port.
 //! - [`world`]: one simulated client machine: clock, HSMs, injectors, file system, engine.
+//! - [`scheduler`]: several application threads with overlapping calls, interleaved by the seed.
 #![forbid(unsafe_code)]
 
 pub mod clock;
@@ -14,4 +15,5 @@ pub mod fault;
 pub mod memfs;
 pub mod model_member;
 pub mod rng;
+pub mod scheduler;
 pub mod world;

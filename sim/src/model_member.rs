@@ -21,14 +21,22 @@ use hsm_model::{AuthMethod, HsmModel, ModelError, ObjectView, Partition, Query};
 pub struct ModelMember {
     model: Arc<Mutex<HsmModel>>,
     serial: String,
+    /// The partition's label as discovered with the slot (`Member::label`).
+    label: Option<String>,
 }
 
 impl ModelMember {
     /// The member for partition `serial` of `model`.
     pub fn new(model: Arc<Mutex<HsmModel>>, serial: impl Into<String>) -> Self {
+        let serial = serial.into();
+        let label = model
+            .lock()
+            .ok()
+            .and_then(|m| m.partition(&serial).map(|p| p.label().to_string()));
         ModelMember {
             model,
-            serial: serial.into(),
+            serial,
+            label,
         }
     }
 
@@ -150,6 +158,10 @@ pub fn info_from_model(view: ObjectView) -> ObjectInfo {
 impl Member for ModelMember {
     fn serial(&self) -> &str {
         &self.serial
+    }
+
+    fn label(&self) -> Option<&str> {
+        self.label.as_deref()
     }
 
     fn token_info(&mut self) -> MemberResult<TokenInfo> {

@@ -67,6 +67,7 @@ pub struct World {
     fs: SharedMemFs,
     root: SeedRoot,
     workload: ChaCha20Rng,
+    ties: ChaCha20Rng,
 }
 
 impl World {
@@ -107,6 +108,7 @@ impl World {
             serials,
             fs,
             workload: root.stream(Stream::Workload),
+            ties: root.stream(Stream::Ties),
             root,
         })
     }
@@ -147,6 +149,8 @@ impl World {
             }
             self.now = self.now.max(deadline);
             self.engine.on_timer(self.now);
+            // Calls made by the engine's own work (recovery) take no virtual time.
+            let _ = self.take_elapsed();
         }
         self.now = to;
         Ok(())
@@ -166,8 +170,81 @@ impl World {
             at = self.now,
             "fault applied"
         );
-        self.control(serial)?.apply(fault)?;
+        if fault.at_transport() {
+            let timeout = self.engine.config().receive_timeout_ms;
+            let control = self.control(serial)?;
+            control.set_timeout(timeout);
+            control.apply(fault)?;
+            return Ok(());
+        }
+        let mut model = self
+            .model
+            .lock()
+            .map_err(|_| WorldError::UnknownMember(serial.to_string()))?;
+        let partition = model
+            .partition_mut(serial)
+            .ok_or_else(|| WorldError::UnknownMember(serial.to_string()))?;
+        match fault {
+            Fault::Deactivate => partition.set_activated(false),
+            Fault::Activate => partition.set_activated(true),
+            // The CO credential changes on the partition (e.g. while it was out of the group),
+            // so the group's credential no longer logs in (B49).
+            Fault::LoginFailure => partition.set_co_credential(&format!("changed-{serial}")),
+            _ => return Err(WorldError::Unsupported(UnsupportedFault(fault.name()))),
+        }
         Ok(())
+    }
+
+    /// One single-part crypto call through the split dispatch (architecture "calls in flight"):
+    /// the engine decides, the call takes the serving member's virtual duration (a slow member,
+    /// B28) during which time moves and recovery may run, then the engine completes it, which
+    /// may re-dispatch (B29, D4).
+    pub fn crypto_call(
+        &mut self,
+        vs: ha_engine::state::VSessionHandle,
+        op: ha_engine::failover::CryptoOp,
+        key: ha_engine::state::VObjectHandle,
+        data: &[u8],
+    ) -> Result<Vec<u8>, ha_engine::EngineError> {
+        use ha_engine::failover::Completion;
+        let mut d = self.engine.begin(self.now, vs, op, key, data)?;
+        loop {
+            let (duration, _) = self
+                .controls
+                .get(&d.serial)
+                .map_or((0, false), FaultControl::next_call_duration);
+            if duration > 0 {
+                // Cannot go backwards: the target is later than now.
+                let _ = self.advance_to(self.now + duration);
+            }
+            let result = self.engine.call(&d);
+            // The duration is already on the clock.
+            let _ = self.take_elapsed();
+            match self.engine.complete(self.now, d, result) {
+                Completion::Done(r) => return r,
+                Completion::Redispatch(next) => d = next,
+            }
+        }
+    }
+
+    /// How long the member's next call takes: its own processing time (`set_call_ms`) plus a
+    /// slow fault's delay, capped by the receive timeout (B28).
+    pub fn call_duration(&self, serial: &str) -> Millis {
+        self.controls
+            .get(serial)
+            .map_or(0, |c| c.next_call_duration().0)
+    }
+
+    /// Gives a member's calls a processing time (the HSM answers with heartbeats, so this never
+    /// times out, B28).
+    pub fn set_call_ms(&mut self, serial: &str, ms: Millis) -> Result<(), WorldError> {
+        self.control(serial)?.set_base_ms(ms);
+        Ok(())
+    }
+
+    /// Virtual time the last calls spent in slow members; the caller advances the clock by it.
+    pub fn take_elapsed(&mut self) -> Millis {
+        self.controls.values().map(FaultControl::take_elapsed).sum()
     }
 
     /// Arms a fault for the member's `nth` call of kind `call`.
@@ -209,6 +286,11 @@ impl World {
             .into_iter()
             .map(|(serial, info)| (serial, info.object_count))
             .collect()
+    }
+
+    /// The tie-break stream (simultaneous events, `scheduler`).
+    pub fn ties(&mut self) -> &mut ChaCha20Rng {
+        &mut self.ties
     }
 
     /// `n` bytes of application data from the workload stream.

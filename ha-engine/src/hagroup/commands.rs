@@ -1,18 +1,22 @@
-//! Execution of `hagroup` commands against the client configuration (B1–B5, B39, B62–B65).
+//! The single entry point [`execute`]: tokenises a LunaCM line, dispatches the `hagroup`
+//! subcommand to its family module ([`super::groups`], [`super::members`], [`super::settings`],
+//! [`super::recover`], [`super::listgroups`]) and renders LunaCM's `Command Result :` footer.
 //! Each command validates everything first and changes the configuration only when valid.
+//!
+//! Also holds what the families share: [`Refusal`] (an error with the lines printed before it)
+//! and the option helpers for `-password`, `-slot` / `-serialnumber` and group labels.
 
-use std::collections::BTreeSet;
-
-use crate::config::{GroupConfig, INTERVAL_RANGE_S, RecoveryMode, RetryLimit};
 use crate::engine::HaEngine;
 use crate::error::CommandError;
 use crate::hagroup::args::{self, OptSpec, flag, value};
+use crate::hagroup::slots::SlotView;
+use crate::hagroup::{groups, listgroups, members, recover, settings};
 use crate::ports::{Millis, Secret};
 
 /// What a command printed and whether it succeeded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandOutput {
-    /// Lines printed before the result footer.
+    /// Lines printed before the result footer (before the error line on a refusal).
     pub lines: Vec<String>,
     /// `Ok` or the refusal.
     pub result: Result<(), CommandError>,
@@ -23,13 +27,6 @@ impl CommandOutput {
         CommandOutput {
             lines,
             result: Ok(()),
-        }
-    }
-
-    fn error(e: CommandError) -> Self {
-        CommandOutput {
-            lines: Vec::new(),
-            result: Err(e),
         }
     }
 
@@ -58,8 +55,29 @@ impl CommandOutput {
     }
 }
 
-/// Executes one LunaCM command line. `credential` is the CO credential LunaCM would prompt for
-/// (used only to read sync data); it is never printed.
+/// A refused command: the error and what LunaCM printed before it (e.g. a prompt).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// Lines printed before the error.
+    pub lines: Vec<String>,
+    /// The error.
+    pub error: CommandError,
+}
+
+impl From<CommandError> for Refusal {
+    fn from(error: CommandError) -> Self {
+        Refusal {
+            lines: Vec::new(),
+            error,
+        }
+    }
+}
+
+/// What a command family returns: the lines printed, or the refusal.
+pub type Outcome = Result<Vec<String>, Refusal>;
+
+/// Executes one LunaCM command line. `credential` is the Crypto Officer credential LunaCM
+/// would prompt for (prerequisite checks, synchronisation, sync data); it is never printed.
 pub fn execute(
     engine: &mut HaEngine,
     now: Millis,
@@ -68,19 +86,22 @@ pub fn execute(
 ) -> CommandOutput {
     match dispatch(engine, now, line, credential) {
         Ok(lines) => CommandOutput::ok(lines),
-        Err(e) => CommandOutput::error(e),
+        Err(refusal) => CommandOutput {
+            lines: refusal.lines,
+            result: Err(refusal.error),
+        },
     }
 }
 
-const SUBCOMMANDS: &str =
-    "creategroup, addmember, retry, interval, recoverymode, halog, listgroups";
+/// The supported subcommands, as error messages list them.
+pub const SUBCOMMANDS: &str = "creategroup, deletegroup, addmember, removemember, addstandby, removestandby, synchronize, recover, retry, interval, recoverymode, haonly, halog, listgroups";
 
 fn dispatch(
     engine: &mut HaEngine,
     now: Millis,
     line: &str,
     credential: Option<&Secret>,
-) -> Result<Vec<String>, CommandError> {
+) -> Outcome {
     let tokens = args::tokenize(line)?;
     let (first, rest) = tokens
         .split_first()
@@ -88,7 +109,8 @@ fn dispatch(
     if !first.eq_ignore_ascii_case("hagroup") {
         return Err(CommandError::Syntax(format!(
             "unknown command '{first}' (supported: hagroup)"
-        )));
+        ))
+        .into());
     }
     let (sub, opts) = rest.split_first().ok_or_else(|| {
         CommandError::Syntax(format!(
@@ -98,6 +120,7 @@ fn dispatch(
     let sub = sub.to_ascii_lowercase();
     let command = format!("hagroup {sub}");
     let parse = |specs: &[OptSpec]| args::parse(&command, opts, specs);
+    let c = command.as_str();
     match sub.as_str() {
         "creategroup" => {
             let p = parse(&[
@@ -106,7 +129,11 @@ fn dispatch(
                 value("serialnumber"),
                 value("password"),
             ])?;
-            create_group(engine, &command, &p)
+            groups::create_group(engine, c, &p, credential)
+        }
+        "deletegroup" => {
+            let p = parse(&[value("label")])?;
+            groups::delete_group(engine, c, &p)
         }
         "addmember" => {
             let p = parse(&[
@@ -114,59 +141,45 @@ fn dispatch(
                 value("slot"),
                 value("group"),
                 value("password"),
+                value("answer"),
             ])?;
-            add_member(engine, &command, &p)
+            members::add_member(engine, now, c, &p, credential)
+        }
+        "removemember" => {
+            let p = parse(&[value("group"), value("serialnumber")])?;
+            members::remove_member(engine, now, c, &p)
+        }
+        "addstandby" => {
+            let p = parse(&[value("group"), value("serialnumber")])?;
+            members::set_standby(engine, now, c, &p, true)
+        }
+        "removestandby" => {
+            let p = parse(&[value("group"), value("serialnumber")])?;
+            members::set_standby(engine, now, c, &p, false)
+        }
+        "synchronize" => {
+            let p = parse(&[value("group"), value("password")])?;
+            recover::synchronize(engine, c, &p, credential)
+        }
+        "recover" => {
+            let p = parse(&[value("group")])?;
+            recover::recover(engine, now, c, &p)
         }
         "retry" => {
             let p = parse(&[value("count")])?;
-            let raw = args::required(&command, &p, "count")?;
-            let n = args::integer(&command, "count", raw)?;
-            let limit = RetryLimit::from_count(n).ok_or_else(|| {
-                CommandError::OutOfRange(format!(
-                    "{command}: -count {n} is out of range: allowed 0 (disable), -1 (unlimited) or 1..{} (B39)",
-                    RetryLimit::MAX
-                ))
-            })?;
-            engine.config.retry = limit;
-            engine.reschedule_recovery(now);
-            Ok(vec![format!("HA Auto Recovery Count has been set to {n}")])
+            settings::retry(engine, now, c, &p)
         }
         "interval" => {
             let p = parse(&[value("interval")])?;
-            let raw = args::required(&command, &p, "interval")?;
-            let n = args::integer(&command, "interval", raw)?;
-            let s = u64::try_from(n)
-                .ok()
-                .filter(|s| INTERVAL_RANGE_S.contains(s))
-                .ok_or_else(|| {
-                    CommandError::OutOfRange(format!(
-                        "{command}: -interval {n} is out of range: allowed {}..{} seconds (B39)",
-                        INTERVAL_RANGE_S.start(),
-                        INTERVAL_RANGE_S.end()
-                    ))
-                })?;
-            engine.config.interval_s = s;
-            Ok(vec![format!(
-                "HA Auto Recovery Interval has been set to {s} seconds"
-            )])
+            settings::interval(engine, c, &p)
         }
         "recoverymode" => {
             let p = parse(&[value("mode")])?;
-            let raw = args::required(&command, &p, "mode")?;
-            let mode = if raw.eq_ignore_ascii_case("activeBasic") {
-                RecoveryMode::ActiveBasic
-            } else if raw.eq_ignore_ascii_case("activeEnhanced") {
-                RecoveryMode::ActiveEnhanced
-            } else {
-                return Err(CommandError::Syntax(format!(
-                    "{command}: -mode '{raw}' is not a recovery mode (expected activeBasic or activeEnhanced)"
-                )));
-            };
-            engine.config.mode = mode;
-            Ok(vec![format!(
-                "HA Recovery mode has been set to {}",
-                mode.as_str()
-            )])
+            settings::recovery_mode(engine, c, &p)
+        }
+        "haonly" => {
+            let p = parse(&[flag("enable"), flag("disable"), flag("show")])?;
+            settings::ha_only(engine, c, &p)
         }
         "halog" => {
             let p = parse(&[
@@ -176,19 +189,21 @@ fn dispatch(
                 flag("disable"),
                 flag("show"),
             ])?;
-            halog(engine, &command, &p)
+            settings::halog(engine, c, &p)
         }
         "listgroups" => {
             parse(&[])?;
-            Ok(crate::hagroup::listgroups::render(engine, now, credential))
+            Ok(listgroups::render(engine, now, credential))
         }
         other => Err(CommandError::Syntax(format!(
             "hagroup: unknown subcommand '{other}' (one of: {SUBCOMMANDS})"
-        ))),
+        ))
+        .into()),
     }
 }
 
-fn refuse_password(command: &str, p: &args::Parsed) -> Result<(), CommandError> {
+/// `-password` is refused: the credential comes from the scenario, never a command line.
+pub(crate) fn refuse_password(command: &str, p: &args::Parsed) -> Result<(), CommandError> {
     if p.has("password") {
         return Err(CommandError::Refused(format!(
             "{command}: -password is not accepted on a command line in hasim; the credential comes from the scenario's credentials (secrets never appear on a command line)"
@@ -197,9 +212,35 @@ fn refuse_password(command: &str, p: &args::Parsed) -> Result<(), CommandError> 
     Ok(())
 }
 
-/// Resolves `-slot` / `-serialnumber` (exactly one) to a visible partition serial.
-fn member_serial(
+/// The credential LunaCM prompts for, or a refusal naming why it is needed.
+pub(crate) fn need_credential<'a>(
+    command: &str,
+    credential: Option<&'a Secret>,
+    why: &str,
+) -> Result<&'a Secret, CommandError> {
+    credential.ok_or_else(|| {
+        CommandError::Refused(format!(
+            "{command}: the Crypto Officer credential is needed {why}; LunaCM prompts for it and hasim takes it from the scenario's credentials"
+        ))
+    })
+}
+
+/// The index of the group labelled `label` (case-insensitive, B3), or a refusal.
+pub(crate) fn group_index(
     engine: &HaEngine,
+    command: &str,
+    label: &str,
+) -> Result<usize, CommandError> {
+    engine
+        .config
+        .group_index(label)
+        .ok_or_else(|| CommandError::Refused(format!("{command}: no group labelled '{label}'")))
+}
+
+/// Resolves `-slot` / `-serialnumber` (exactly one) to a partition serial. `-slot N` counts
+/// the slots LunaCM sees now (D14); `-serialnumber` names any slot the client has.
+pub(crate) fn member_serial(
+    engine: &mut HaEngine,
     command: &str,
     p: &args::Parsed,
 ) -> Result<String, CommandError> {
@@ -212,14 +253,16 @@ fn member_serial(
         ))),
         (Some(slot), None) => {
             let n = args::integer(command, "slot", slot)?;
+            let view = SlotView::probe(engine);
             let serials = engine.slot_serials();
             usize::try_from(n)
                 .ok()
+                .and_then(|number| view.slot_at(number))
                 .and_then(|i| serials.get(i).cloned())
                 .ok_or_else(|| {
                     CommandError::Refused(format!(
                         "{command}: -slot {n} is not a partition slot (slots 0..{} are visible)",
-                        serials.len().saturating_sub(1)
+                        view.present_count().saturating_sub(1)
                     ))
                 })
         }
@@ -231,131 +274,6 @@ fn member_serial(
                     "{command}: no visible partition has serial number {serial}"
                 )))
             }
-        }
-    }
-}
-
-fn create_group(
-    engine: &mut HaEngine,
-    command: &str,
-    p: &args::Parsed,
-) -> Result<Vec<String>, CommandError> {
-    refuse_password(command, p)?;
-    let label = args::required(command, p, "label")?.to_string();
-    if label.is_empty() {
-        return Err(CommandError::Refused(format!(
-            "{command}: the group label must not be empty (B3)"
-        )));
-    }
-    if label.eq_ignore_ascii_case("HA") {
-        return Err(CommandError::Refused(format!(
-            "{command}: the label '{label}' is reserved; a group cannot be called HA (B3)"
-        )));
-    }
-    if engine.config.group(&label).is_some() {
-        return Err(CommandError::Refused(format!(
-            "{command}: a group labelled '{label}' already exists (B3)"
-        )));
-    }
-    let serial = member_serial(engine, command, p)?;
-    if let Some(g) = engine.config.group_of_member(&serial) {
-        return Err(CommandError::Refused(format!(
-            "{command}: partition {serial} is already a member of group '{}'",
-            g.label
-        )));
-    }
-    let group = GroupConfig {
-        label: label.clone(),
-        members: vec![serial],
-        standby: BTreeSet::new(),
-    };
-    let number = group.serial();
-    engine.config.groups.push(group);
-    Ok(vec![format!(
-        "New group with label \"{label}\" created with group number {number}."
-    )])
-}
-
-fn add_member(
-    engine: &mut HaEngine,
-    command: &str,
-    p: &args::Parsed,
-) -> Result<Vec<String>, CommandError> {
-    refuse_password(command, p)?;
-    let label = args::required(command, p, "group")?;
-    let Some(index) = engine.config.group_index(label) else {
-        return Err(CommandError::Refused(format!(
-            "{command}: no group labelled '{label}'"
-        )));
-    };
-    let serial = member_serial(engine, command, p)?;
-    if let Some(g) = engine.config.group_of_member(&serial) {
-        return Err(CommandError::Refused(format!(
-            "{command}: partition {serial} is already a member of group '{}'",
-            g.label
-        )));
-    }
-    let group = &mut engine.config.groups[index];
-    group.members.push(serial.clone());
-    Ok(vec![format!(
-        "Member {serial} successfully added to group {}.",
-        group.label
-    )])
-}
-
-fn halog(
-    engine: &mut HaEngine,
-    command: &str,
-    p: &args::Parsed,
-) -> Result<Vec<String>, CommandError> {
-    let given = p.given();
-    if given.len() != 1 {
-        return Err(CommandError::Syntax(format!(
-            "{command}: give exactly one of -path, -maxlength, -enable, -disable, -show"
-        )));
-    }
-    match given[0] {
-        "path" => {
-            let path = p.get("path").unwrap_or_default().to_string();
-            if !engine.sink_dir_exists(&path) {
-                return Err(CommandError::Refused(format!(
-                    "{command}: -path {path} is not an existing directory (B62)"
-                )));
-            }
-            engine.log.set_path(Some(path.clone()));
-            Ok(vec![format!("HA Log path has been set to {path}")])
-        }
-        "maxlength" => {
-            let raw = p.get("maxlength").unwrap_or_default();
-            let n = args::integer(command, "maxlength", raw)?;
-            let n = u64::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
-                CommandError::OutOfRange(format!(
-                    "{command}: -maxlength {n} is out of range: a positive number of bytes (B64)"
-                ))
-            })?;
-            engine.log.set_max_len(n);
-            Ok(vec![format!(
-                "HA Log maximum length has been set to {n} bytes"
-            )])
-        }
-        "enable" => {
-            engine.log.set_enabled(true);
-            Ok(vec!["HA Logging has been enabled".to_string()])
-        }
-        "disable" => {
-            engine.log.set_enabled(false);
-            Ok(vec!["HA Logging has been disabled".to_string()])
-        }
-        _ => {
-            let s = engine.log.settings();
-            Ok(vec![
-                format!(
-                    "HA Log Status: {}",
-                    if s.enabled { "enabled" } else { "disabled" }
-                ),
-                format!("HA Log Path: {}", s.path.as_deref().unwrap_or("<not set>")),
-                format!("Max HA Log Length: {} bytes", s.max_len),
-            ])
         }
     }
 }

@@ -39,6 +39,12 @@ enum Command {
     },
     /// Measure simulated sign throughput and recovery-campaign time compression.
     Bench(harness::bench::BenchArgs),
+    /// A LunaCM prompt over a scenario's topology: runs its `setup`, then reads command lines
+    /// from stdin (`exit`, `quit` or end of input ends it). Exit 2: the file is malformed.
+    Lunacm {
+        /// A `.ron` scenario file.
+        path: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -48,6 +54,13 @@ fn main() -> ExitCode {
         Command::Run { path } => run(&path),
         Command::CheckDeterminism { path } => check_determinism(&path),
         Command::Coverage { path } => coverage(&path),
+        Command::Lunacm { path } => match harness::lunacm_prompt::run_file(&path) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Bench(args) => match harness::bench::run(&args) {
             Ok(report) => {
                 print!("{report}");

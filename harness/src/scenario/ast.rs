@@ -180,6 +180,17 @@ pub struct PartitionDecl {
     /// Whether the partition starts activated.
     #[serde(default = "default_true")]
     pub activated: bool,
+    /// Processing time of every call to this member, virtual milliseconds (answered with
+    /// heartbeats, so never a timeout, B28). Default 0.
+    #[serde(default)]
+    pub call_ms: u64,
+    /// A V1 partition: an HA primary's SMK overwrites its SMK when it joins (B13). Default false.
+    #[serde(default)]
+    pub v1: bool,
+    /// Whether the initial CO credential has been changed (matters under HSM policy 21, B9).
+    /// Default true.
+    #[serde(default = "default_true")]
+    pub co_changed: bool,
 }
 
 impl fmt::Debug for PartitionDecl {
@@ -193,6 +204,8 @@ impl fmt::Debug for PartitionDecl {
             .field("storage", &self.storage)
             .field("co", &self.co.as_ref().map(|_| "<hidden>"))
             .field("activated", &self.activated)
+            .field("v1", &self.v1)
+            .field("co_changed", &self.co_changed)
             .finish()
     }
 }
@@ -237,6 +250,38 @@ pub enum Step {
     Advance(u64),
     /// Record object counts per member under this label.
     Checkpoint(String),
+    /// Several application threads, each with its own virtual session, whose calls overlap in
+    /// virtual time; `faults` are applied at absolute virtual seconds while they run. The seed
+    /// decides the order of simultaneous events.
+    Threads {
+        /// One program per thread.
+        threads: Vec<Vec<ThreadOp>>,
+        /// `(second, fault)` pairs applied during the run.
+        #[serde(default)]
+        faults: Vec<(u64, Fault)>,
+    },
+}
+
+/// A call an application thread makes in a `Threads` step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum ThreadOp {
+    /// `C_Sign` with the key of this label, `times` calls in a row.
+    Sign {
+        /// Key label.
+        key: String,
+        /// Number of calls.
+        #[serde(default = "default_times")]
+        times: u32,
+    },
+    /// `C_Encrypt` with the key of this label, `times` calls in a row.
+    Encrypt {
+        /// Key label.
+        key: String,
+        /// Number of calls.
+        #[serde(default = "default_times")]
+        times: u32,
+    },
 }
 
 /// An application PKCS#11 operation.
@@ -300,6 +345,9 @@ pub enum AppOp {
     },
     /// Count the token objects visible through the virtual slot.
     CountObjects,
+    /// `C_GetSlotList` (+ slot and token info): record the application's slot list, one
+    /// transcript line per slot (D14, B34, B56-B59).
+    SlotList,
 }
 
 /// A fault injected into a member. The whole vocabulary is parsed; engines may implement a subset.

@@ -258,6 +258,14 @@ pub fn validate(scenario: &Scenario, origin: &str) -> Result<(), LoadError> {
                     ));
                 }
             }
+            Step::Threads { threads, faults } => {
+                if threads.is_empty() {
+                    return fail(format!("{place}: Threads needs at least one thread"));
+                }
+                for (_, fault) in faults {
+                    check_fault(fault)?;
+                }
+            }
             Step::App(_) | Step::Command(_) | Step::Advance(_) => {}
         }
     }

@@ -40,6 +40,16 @@ struct Armed {
 #[derive(Debug, Default)]
 struct FaultState {
     disconnected: bool,
+    /// Revoked: every call fails with `CKR_DEVICE_REMOVED` until restored.
+    revoked: bool,
+    /// Each call hangs this long; `timeout_ms` is the client's `ReceiveTimeout` (B28).
+    slow: Option<Slow>,
+    /// Virtual time the calls took since the world last asked.
+    elapsed_ms: u64,
+    /// The client's receive timeout (B28).
+    timeout_ms: u64,
+    /// Processing time of every call (answered with heartbeats: never a timeout).
+    base_ms: u64,
     /// Set at a drop; the member side is cleaned up at the first call after the restore.
     needs_reset: bool,
     open_sessions: BTreeSet<SessionHandle>,
@@ -58,11 +68,34 @@ impl FaultState {
                 let open = std::mem::take(&mut self.open_sessions);
                 self.dead_sessions.extend(open);
             }
-            Fault::Restore => self.disconnected = false,
-            // Not injectable yet; `FaultControl::apply` refuses them before they get here.
-            _ => {}
+            Fault::Restore => {
+                self.disconnected = false;
+                self.revoked = false;
+                self.slow = None;
+            }
+            Fault::Revoke => self.revoked = true,
+            Fault::Slow { ms } => {
+                let timeout_ms = if self.timeout_ms == 0 {
+                    DEFAULT_TIMEOUT_MS
+                } else {
+                    self.timeout_ms
+                };
+                self.slow = Some(Slow { ms: *ms, timeout_ms });
+            }
+            // Partition-side and configuration faults are applied by the world.
+            Fault::Deactivate | Fault::Activate | Fault::LoginFailure | Fault::MemberAdded => {}
         }
     }
+}
+
+/// The client's receive timeout when the world has not said otherwise (B28: 20 s).
+pub const DEFAULT_TIMEOUT_MS: u64 = 20_000;
+
+/// A member whose calls hang.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slow {
+    ms: u64,
+    timeout_ms: u64,
 }
 
 /// The world's handle on one member's injector.
@@ -71,7 +104,7 @@ pub struct FaultControl(Arc<Mutex<FaultState>>);
 
 /// A fault that cannot be injected (yet).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("fault {0} is not implemented by this version of hasim (implemented: Drop, Restore)")]
+#[error("fault {0} does not act on the transport; the world applies it")]
 pub struct UnsupportedFault(pub &'static str);
 
 impl FaultControl {
@@ -84,7 +117,7 @@ impl FaultControl {
 
     /// Applies a fault now.
     pub fn apply(&self, fault: &Fault) -> Result<(), UnsupportedFault> {
-        if !fault.implemented() {
+        if !fault.at_transport() {
             return Err(UnsupportedFault(fault.name()));
         }
         self.state().apply(fault);
@@ -93,7 +126,7 @@ impl FaultControl {
 
     /// Arms `fault` to be applied just before the member's `nth` call of kind `call`.
     pub fn arm(&self, call: CallKind, nth: u32, fault: Fault) -> Result<(), UnsupportedFault> {
-        if !fault.implemented() {
+        if !fault.at_transport() {
             return Err(UnsupportedFault(fault.name()));
         }
         self.state().armed.push(Armed {
@@ -102,6 +135,35 @@ impl FaultControl {
             fault,
         });
         Ok(())
+    }
+
+    /// Sets the client's receive timeout the transport gives up after (B28).
+    pub fn set_timeout(&self, timeout_ms: u64) {
+        let mut st = self.state();
+        if let Some(slow) = &mut st.slow {
+            slow.timeout_ms = timeout_ms;
+        }
+        st.timeout_ms = timeout_ms;
+    }
+
+    /// Virtual time the member's calls took since the last call of this method.
+    pub fn take_elapsed(&self) -> u64 {
+        std::mem::take(&mut self.state().elapsed_ms)
+    }
+
+    /// How long the next call would take, and whether it would time out (B28).
+    pub fn next_call_duration(&self) -> (u64, bool) {
+        let st = self.state();
+        match st.slow {
+            Some(slow) if slow.ms > slow.timeout_ms => (slow.timeout_ms, true),
+            Some(slow) => (st.base_ms + slow.ms, false),
+            None => (st.base_ms, false),
+        }
+    }
+
+    /// Sets the processing time of every call.
+    pub fn set_base_ms(&self, ms: u64) {
+        self.state().base_ms = ms;
     }
 
     /// True while the connection is down.
@@ -161,6 +223,17 @@ impl FaultyMember {
             if st.disconnected {
                 return Err(Ckr::CKR_DEVICE_ERROR);
             }
+            if st.revoked {
+                return Err(Ckr::CKR_DEVICE_REMOVED);
+            }
+            if let Some(slow) = st.slow {
+                if slow.ms > slow.timeout_ms {
+                    // B28: no answer within the receive timeout: a transport failure.
+                    st.elapsed_ms += slow.timeout_ms;
+                    return Err(Ckr::CKR_DEVICE_ERROR);
+                }
+                st.elapsed_ms += slow.ms;
+            }
             if session.is_some_and(|s| st.dead_sessions.contains(&s)) {
                 return Err(Ckr::CKR_DEVICE_ERROR);
             }
@@ -181,6 +254,10 @@ impl FaultyMember {
 impl Member for FaultyMember {
     fn serial(&self) -> &str {
         self.inner.serial()
+    }
+
+    fn label(&self) -> Option<&str> {
+        self.inner.label()
     }
 
     fn token_info(&mut self) -> MemberResult<TokenInfo> {

@@ -42,9 +42,10 @@ impl Fault {
         }
     }
 
-    /// True when this version of hasim can inject it on the model backend.
-    pub fn implemented(&self) -> bool {
-        matches!(self, Fault::Drop | Fault::Restore)
+    /// True when the injector itself applies it (the others act on the partition, or on the
+    /// client configuration, and are applied by the world or the harness).
+    pub fn at_transport(&self) -> bool {
+        matches!(self, Fault::Drop | Fault::Restore | Fault::Revoke | Fault::Slow { .. })
     }
 }
 

@@ -1,0 +1,366 @@
+//! `partition showinfo` and `partition clear` on LunaCM's current slot.
+//!
+//! `showinfo` prints the storage block of §3.5 exactly (indentation and the value column at
+//! 22 characters after the label's indent) from `C_GetTokenInfo` of the current slot. On an HA
+//! virtual slot the figures are those of the group's primary (B5, B30): the first member in
+//! configuration order that the engine does not count as down and that answers LunaCM. The
+//! §3.5 verification rule (every member's `Object Count` and `Used Storage Space` match after
+//! objects were made through the virtual slot) is checked by setting each member's slot in turn.
+//!
+//! `clear` destroys every token object of an HA virtual slot's group on every member that
+//! LunaCM reaches, logging in with the Crypto Officer credential. It is refused on a physical
+//! slot: an operation on a member's own slot bypasses HA (B21) and would leave the group
+//! diverged. The running application's engine forgets the cleared objects; a member that could
+//! not be cleared gets the deletions when it recovers (D7).
+
+use std::collections::BTreeSet;
+
+use crate::ckr::Ckr;
+use crate::engine::HaEngine;
+use crate::lunacm::slot::current;
+use crate::lunacm::{Failure, LunaCmError, Outcome, SlotRef};
+use crate::ports::{MemberResult, ObjectId, ObjectQuery, Secret, TokenInfo};
+
+/// Width of the label column of the storage block (§3.5).
+const LABEL_WIDTH: usize = 22;
+
+/// The storage block of §3.5 for one token.
+pub fn storage_block(info: &TokenInfo) -> Vec<String> {
+    let row = |label: &str, value: u64| format!("                {label:<LABEL_WIDTH$}{value}");
+    vec![
+        String::new(),
+        "        Partition Storage:".to_string(),
+        row("Total Storage Space:", info.total_storage),
+        row("Used Storage Space:", info.used_storage),
+        row("Free Storage Space:", info.free_storage),
+        row("Object Count:", info.object_count),
+        row("Overhead:", info.overhead),
+    ]
+}
+
+/// `partition showinfo`.
+pub(crate) fn showinfo(engine: &mut HaEngine) -> Result<Vec<String>, LunaCmError> {
+    const C: &str = "partition showinfo";
+    let info = match current(engine, C)? {
+        SlotRef::Partition(serial) => partition_info(engine, C, &serial)?,
+        SlotRef::Group(label) => primary_info(engine, C, &label)?,
+    };
+    Ok(storage_block(&info))
+}
+
+fn partition_info(
+    engine: &mut HaEngine,
+    command: &'static str,
+    serial: &str,
+) -> Result<TokenInfo, LunaCmError> {
+    let answer = match engine.slot_index(serial) {
+        Some(i) => engine.slots[i].member.token_info(),
+        None => Err(Ckr::CKR_TOKEN_NOT_PRESENT),
+    };
+    answer.map_err(|rv| LunaCmError::SlotUnreachable {
+        command,
+        serial: serial.to_string(),
+        rv,
+    })
+}
+
+/// The token information of the group's primary: the first configured member the engine does
+/// not count as down that answers.
+fn primary_info(
+    engine: &mut HaEngine,
+    command: &'static str,
+    label: &str,
+) -> Result<TokenInfo, LunaCmError> {
+    let members = engine
+        .config
+        .group(label)
+        .map(|g| g.members.clone())
+        .ok_or_else(|| LunaCmError::GroupGone {
+            command,
+            label: label.to_string(),
+        })?;
+    for serial in &members {
+        let Some(i) = engine.slot_index(serial) else {
+            continue;
+        };
+        if engine.counted_down(i) {
+            continue;
+        }
+        if let Ok(info) = engine.slots[i].member.token_info() {
+            return Ok(info);
+        }
+    }
+    Err(LunaCmError::NoPrimary {
+        command,
+        label: label.to_string(),
+    })
+}
+
+/// `partition clear`.
+pub(crate) fn clear(engine: &mut HaEngine, credential: Option<&Secret>) -> Outcome {
+    const C: &str = "partition clear";
+    let label = match current(engine, C)? {
+        SlotRef::Partition(serial) => return Err(LunaCmError::ClearOnPhysical { serial }.into()),
+        SlotRef::Group(label) => label,
+    };
+    let pin = credential.ok_or(LunaCmError::NoCredential { command: C })?;
+    let members = engine
+        .config
+        .group(&label)
+        .map(|g| g.members.clone())
+        .ok_or_else(|| LunaCmError::GroupGone {
+            command: C,
+            label: label.clone(),
+        })?;
+    let remembered = engine.is_initialized();
+    let mut lines = vec![String::new()];
+    let mut not_cleared = Vec::new();
+    let mut detail = Vec::new();
+    for serial in &members {
+        let result = match engine.slot_index(serial) {
+            Some(i) => clear_member(engine, i, pin),
+            None => Err(Ckr::CKR_TOKEN_NOT_PRESENT),
+        };
+        match result {
+            Ok(n) => lines.push(format!(
+                "        Member {serial}:  {n} token objects destroyed"
+            )),
+            Err(rv) => {
+                let after = if remembered {
+                    "the application's HA engine destroys them when the member recovers (D7)"
+                } else {
+                    "its objects remain until it is cleared or synchronised"
+                };
+                lines.push(format!(
+                    "        Member {serial}:  not cleared ({rv}); {after}"
+                ));
+                detail.push(format!("{serial}: {rv}"));
+                not_cleared.push(serial.clone());
+            }
+        }
+    }
+    if not_cleared.len() == members.len() {
+        return Err(Failure::after(
+            lines,
+            LunaCmError::ClearReachedNone {
+                label,
+                detail: detail.join(", "),
+            },
+        ));
+    }
+    engine.forget_cleared_objects(&label, &not_cleared);
+    Ok(lines)
+}
+
+/// Logs in on member slot `slot` with LunaCM's own session and destroys every token object.
+/// Returns how many were destroyed.
+fn clear_member(engine: &mut HaEngine, slot: usize, pin: &Secret) -> MemberResult<u64> {
+    let member = &mut engine.slots[slot].member;
+    let s = member.open_session()?;
+    let result = (|| {
+        match member.login(s, pin) {
+            Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => {}
+            Err(rv) => return Err(rv),
+        }
+        let query = ObjectQuery {
+            token: Some(true),
+            ..ObjectQuery::default()
+        };
+        let mut n = 0;
+        for h in member.find_objects(s, &query)? {
+            member.destroy_object(s, h)?;
+            n += 1;
+        }
+        Ok(n)
+    })();
+    // LunaCM's session ends either way; a member that stopped answering changes nothing here.
+    let _ = member.close_session(s);
+    result
+}
+
+impl HaEngine {
+    /// After `partition clear` on group `label`: the running application's engine forgets the
+    /// group's token objects (their virtual handles become invalid) and remembers the deletions
+    /// for the members in `not_cleared`, applied when they recover (D7).
+    pub(crate) fn forget_cleared_objects(&mut self, label: &str, not_cleared: &[String]) {
+        let Some(rt) = self.runtime.as_mut() else {
+            return;
+        };
+        let Some(g) = rt
+            .groups
+            .iter()
+            .position(|gr| gr.label.eq_ignore_ascii_case(label))
+        else {
+            return;
+        };
+        let group = &mut rt.groups[g];
+        let ids: BTreeSet<ObjectId> = group
+            .objects
+            .values()
+            .filter(|o| o.token)
+            .map(|o| o.id.clone())
+            .collect();
+        group.objects.retain(|_, o| !o.token);
+        for member in &mut group.members {
+            member.handles.retain(|(id, _), _| !ids.contains(id));
+            if not_cleared.contains(&member.serial) {
+                member.pending_deletes.extend(ids.iter().cloned());
+            }
+        }
+        rt.objects
+            .retain(|_, o| o.group != g || !ids.contains(&o.id));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+mod tests {
+    use crate::ports::{KeyKind, Secret};
+    use crate::test_support::{FIXTURE_CO, fixture, lines};
+
+    const BLOCK_EMPTY: [&str; 9] = [
+        "",
+        "        Partition Storage:",
+        "                Total Storage Space:  325896",
+        "                Used Storage Space:   9648",
+        "                Free Storage Space:   316248",
+        "                Object Count:         0",
+        "                Overhead:             9648",
+        "",
+        "Command Result : No Error",
+    ];
+
+    #[test]
+    fn showinfo_prints_the_storage_block_of_3_5() {
+        let mut f = fixture(&["11"]);
+        let out = lines(&mut f.engine, "partition showinfo");
+        assert_eq!(out, BLOCK_EMPTY);
+    }
+
+    fn group_with_keys(f: &mut crate::test_support::Fixture, keys: usize) {
+        lines(
+            &mut f.engine,
+            "hagroup creategroup -label g -serialnumber 11",
+        );
+        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 22");
+        f.engine.initialize(0).expect("initialize");
+        let vs = f.engine.open_session(0, 0).expect("open");
+        f.engine
+            .login(0, vs, &Secret::new(FIXTURE_CO))
+            .expect("login");
+        for i in 0..keys {
+            f.engine
+                .generate_key(0, vs, KeyKind::Aes256, &format!("k{i}"), true)
+                .expect("generate");
+        }
+    }
+
+    #[test]
+    fn every_member_and_the_virtual_slot_show_the_same_figures_b18() {
+        let mut f = fixture(&["11", "22"]);
+        group_with_keys(&mut f, 3);
+        let mut blocks = Vec::new();
+        for slot in 0..3 {
+            lines(&mut f.engine, &format!("slot set -slot {slot}"));
+            blocks.push(lines(&mut f.engine, "partition showinfo"));
+        }
+        assert_eq!(blocks[0][3], "                Used Storage Space:   11232");
+        assert_eq!(blocks[0][5], "                Object Count:         3");
+        assert_eq!(blocks[1], blocks[0]);
+        assert_eq!(blocks[2], blocks[0]);
+    }
+
+    #[test]
+    fn the_virtual_slot_reports_the_next_member_when_the_primary_is_down() {
+        let mut f = fixture(&["11", "22"]);
+        group_with_keys(&mut f, 1);
+        f.engine
+            .drop_member(0, 0, 0, crate::ckr::Ckr::CKR_DEVICE_ERROR);
+        lines(&mut f.engine, "slot set -slot 2");
+        // The engine counts 11 down, so the primary is 22 (B30) although 11 still answers.
+        f.controls[1].set_reachable(false);
+        assert_eq!(
+            lines(&mut f.engine, "partition showinfo"),
+            [
+                "Error: partition showinfo: no member of HA group 'g' answers, so its virtual slot has no primary (B5, B30)",
+                "",
+                "Command Result : Operation Failed",
+            ]
+        );
+        f.controls[1].set_reachable(true);
+        assert_eq!(
+            lines(&mut f.engine, "partition showinfo")[5],
+            "                Object Count:         1"
+        );
+    }
+
+    #[test]
+    fn clear_on_the_virtual_slot_empties_every_reachable_member() {
+        let mut f = fixture(&["11", "22", "33"]);
+        lines(
+            &mut f.engine,
+            "hagroup creategroup -label g -serialnumber 11",
+        );
+        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 22");
+        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 33");
+        f.engine.initialize(0).expect("initialize");
+        let vs = f.engine.open_session(0, 0).expect("open");
+        f.engine
+            .login(0, vs, &Secret::new(FIXTURE_CO))
+            .expect("login");
+        let key = f
+            .engine
+            .generate_key(0, vs, KeyKind::EcP256, "pair", true)
+            .expect("generate");
+        f.controls[2].set_reachable(false);
+        lines(&mut f.engine, "slot set -slot 2");
+        assert_eq!(
+            lines(&mut f.engine, "partition clear"),
+            [
+                "",
+                "        Member 11:  2 token objects destroyed",
+                "        Member 22:  2 token objects destroyed",
+                "        Member 33:  not cleared (CKR_DEVICE_ERROR); the application's HA engine destroys them when the member recovers (D7)",
+                "",
+                "Command Result : No Error",
+            ]
+        );
+        assert_eq!(
+            (
+                f.controls[0].token_objects(),
+                f.controls[1].token_objects(),
+                f.controls[2].token_objects()
+            ),
+            (0, 0, 2)
+        );
+        // The application's handle to the cleared key is gone.
+        let err = f.engine.sign(0, vs, key[0], b"x").expect_err("cleared");
+        assert_eq!(err.rv, crate::ckr::Ckr::CKR_OBJECT_HANDLE_INVALID);
+        let rt = f.engine.runtime.as_ref().expect("runtime");
+        assert_eq!(rt.groups[0].members[2].pending_deletes.len(), 1);
+        assert!(rt.groups[0].objects.is_empty());
+    }
+
+    #[test]
+    fn clear_is_refused_on_a_physical_slot_and_without_a_credential() {
+        let mut f = fixture(&["11"]);
+        lines(
+            &mut f.engine,
+            "hagroup creategroup -label g -serialnumber 11",
+        );
+        assert_eq!(
+            lines(&mut f.engine, "partition clear"),
+            [
+                "Error: partition clear: the current slot is partition 11, a physical slot; hasim clears only an HA virtual slot (an operation on a member's own slot bypasses HA, B21, and would leave the group diverged)",
+                "",
+                "Command Result : Operation Failed",
+            ]
+        );
+        lines(&mut f.engine, "slot set -slot 1");
+        let out = crate::lunacm::execute(&mut f.engine, 0, "partition clear", None);
+        assert_eq!(
+            out.result.expect_err("no credential").to_string(),
+            "partition clear: needs the Crypto Officer credential (LunaCM prompts for it; hasim takes it from the scenario's credentials)"
+        );
+    }
+}
