@@ -48,6 +48,8 @@ pub(crate) struct Runtime {
     pub(crate) next_handle: u64,
     /// The credential the application logged in with, held for recovery (B43).
     pub(crate) credential: Option<Secret>,
+    /// Multi-part operations in progress: the member each is pinned to (B27, D5).
+    pub(crate) multipart: BTreeMap<VSessionHandle, usize>,
 }
 
 impl Runtime {
@@ -381,7 +383,10 @@ impl HaEngine {
     /// lost its activation: log it, take it out and leave it to the recovery probe (B51).
     /// Returns true when that is what `rv` meant.
     pub(crate) fn check_deactivated(&mut self, g: usize, m: usize, now: Millis, rv: Ckr) -> bool {
-        if rv != Ckr::CKR_USER_NOT_LOGGED_IN || !self.group(g).logged_in || !self.member(g, m).is_alive() {
+        if rv != Ckr::CKR_USER_NOT_LOGGED_IN
+            || !self.group(g).logged_in
+            || !self.member(g, m).is_alive()
+        {
             return false;
         }
         let serial = self.member_serial(g, m);

@@ -15,6 +15,8 @@
 //! - [`replication`]: create on the primary, clone to every member, destroy (B18, D7, D18).
 //! - [`balance`]: least-busy member choice (B25, D6).
 //! - [`failover`]: begin / call / complete with transparent re-dispatch (B29, D3, D4).
+//! - [`multipart`]: multi-part operations pinned to one member (B27, D5).
+//! - [`direct`]: the application writing to a physical member slot, bypassing HA (B21).
 //! - [`recovery`]: auto-recovery attempts and reintroduction (B43, B44, D9), manual recovery (B45).
 //! - [`membership`]: the runtime following configuration changes (standby, new and removed members).
 //! - [`hagroup`]: LunaCM `hagroup` commands and their output.
@@ -31,6 +33,7 @@ pub mod balance;
 pub mod chrystoki;
 pub mod ckr;
 pub mod config;
+pub mod direct;
 pub mod engine;
 pub mod error;
 pub mod failover;
@@ -38,6 +41,7 @@ pub mod hagroup;
 pub mod log;
 pub mod lunacm;
 pub mod membership;
+pub mod multipart;
 pub mod ports;
 pub mod prereq;
 pub mod recovery;
@@ -45,9 +49,9 @@ pub mod replication;
 pub mod session;
 pub mod slots;
 pub mod state;
+pub mod sync;
 #[cfg(test)]
 pub(crate) mod test_support;
-pub mod sync;
 
 pub use ckr::Ckr;
 pub use engine::{EngineEvent, HaEngine};

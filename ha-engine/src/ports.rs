@@ -297,6 +297,21 @@ pub trait Member: Send {
         session: SessionHandle,
         blob: &CloneBlob,
     ) -> MemberResult<ObjectHandle>;
+    /// `C_SignInit`: starts a multi-part signature on the session.
+    fn sign_init(&mut self, session: SessionHandle, key: ObjectHandle) -> MemberResult<()> {
+        let _ = (session, key);
+        Err(Ckr::CKR_FUNCTION_NOT_SUPPORTED)
+    }
+    /// `C_SignUpdate`.
+    fn sign_update(&mut self, session: SessionHandle, data: &[u8]) -> MemberResult<()> {
+        let _ = (session, data);
+        Err(Ckr::CKR_FUNCTION_NOT_SUPPORTED)
+    }
+    /// `C_SignFinal`.
+    fn sign_final(&mut self, session: SessionHandle) -> MemberResult<Vec<u8>> {
+        let _ = session;
+        Err(Ckr::CKR_FUNCTION_NOT_SUPPORTED)
+    }
     /// Vendor extension: the partition's and its HSM's properties (no session needed). A
     /// generic PKCS#11 token does not have it.
     fn properties(&mut self) -> MemberResult<MemberProperties> {

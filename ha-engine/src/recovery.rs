@@ -88,15 +88,30 @@ impl HaEngine {
         let attempt = down.attempts + 1;
         let serial = self.member_serial(g, m);
         if down.reason == DownReason::New && down.attempts == 0 {
-            self.log_group(g, now, HaLogMessage::NewMember { serial: serial.clone() });
+            self.log_group(
+                g,
+                now,
+                HaLogMessage::NewMember {
+                    serial: serial.clone(),
+                },
+            );
         }
         if let Err(failure) = self.try_reconnect(g, m) {
             tracing::debug!(group = g, member = %serial, attempt, failure = ?failure, "recovery attempt failed");
             self.fail_attempt(g, m, now, down, failure);
             return;
         }
-        if matches!(down.reason, DownReason::NotActivated | DownReason::Deactivated) {
-            self.log_group(g, now, HaLogMessage::RecoveryNowActivated { serial: serial.clone() });
+        if matches!(
+            down.reason,
+            DownReason::NotActivated | DownReason::Deactivated
+        ) {
+            self.log_group(
+                g,
+                now,
+                HaLogMessage::RecoveryNowActivated {
+                    serial: serial.clone(),
+                },
+            );
             self.log_group(
                 g,
                 now,
@@ -151,7 +166,9 @@ impl HaEngine {
         let exhausted = self.config.retry.exhausted_by(attempts);
         let next_attempt = (!exhausted).then_some(now + self.config.interval_s * 1000);
         let reason = match failure {
-            Failure::NotActivated if down.reason != DownReason::Deactivated => DownReason::NotActivated,
+            Failure::NotActivated if down.reason != DownReason::Deactivated => {
+                DownReason::NotActivated
+            }
             _ => down.reason,
         };
         self.member_mut(g, m).liveness = Liveness::Down(Down {
@@ -198,7 +215,10 @@ impl HaEngine {
         // Sessions from before the outage are dead; clear them on the member side too.
         member.close_all_sessions().map_err(Failure::Member)?;
         self.member_mut(g, m).forget_connection();
-        let s = self.slots[slot].member.open_session().map_err(Failure::Member)?;
+        let s = self.slots[slot]
+            .member
+            .open_session()
+            .map_err(Failure::Member)?;
         self.member_mut(g, m).mgmt = Some(s);
         let Some(pin) = self.rt().credential.clone() else {
             return Ok(());

@@ -24,10 +24,7 @@ impl HaEngine {
         };
         let generation = gr.loss_generation;
         let vs = rt.next_handle();
-        rt.sessions.insert(
-            vs,
-            VSession { group, generation },
-        );
+        rt.sessions.insert(vs, VSession { group, generation });
         for m in self.group(group).alive() {
             if let Err(rv) = self.ensure_session(group, m, vs) {
                 self.handle_member_error(group, m, now, rv);
@@ -59,6 +56,7 @@ impl HaEngine {
         gr.objects.retain(|_, o| o.owner != Some(vs));
         let rt = self.rt_mut(F)?;
         rt.sessions.remove(&vs);
+        rt.multipart.remove(&vs);
         rt.objects
             .retain(|_, o| o.group != g || rt_object_alive(&rt.groups[g], o));
         if !rt.sessions.values().any(|s| s.group == g) {

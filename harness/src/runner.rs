@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ha_engine::failover::CryptoOp;
 use ha_engine::ports::{KeyKind as PortKeyKind, Millis, Secret};
 use ha_engine::state::{VObjectHandle, VSessionHandle};
-use ha_engine::failover::CryptoOp;
 use ha_engine::{EngineError, EngineEvent, hagroup};
 use sim::fault::{CallKind as SimCallKind, Fault as SimFault};
 use sim::memfs::FsEvent;
@@ -15,9 +15,11 @@ use sim::world::World;
 use crate::scenario::{
     self, AppOp, CallKind, Fault, KeyKind, NegativeInput, Scenario, Step, ThreadOp,
 };
-use sim::scheduler::{CallOutcome, ThreadCall, TimedFault, run_threads};
 use crate::topology::{TopologyError, build_world};
 use crate::transcript::{Entry, Transcript};
+use sim::scheduler::{CallOutcome, ThreadCall, TimedFault, run_threads};
+
+mod conf;
 
 /// Everything a run observed.
 #[derive(Debug, Default)]
@@ -196,6 +198,7 @@ impl Runner<'_> {
         self.run
             .transcript
             .push(now, Entry::Section("setup".into()));
+        self.load_initial_conf()?;
         for line in &scenario.setup {
             self.command(line);
         }
@@ -258,6 +261,7 @@ impl Runner<'_> {
                 self.checkpoint(label);
                 Ok(())
             }
+            Step::EditConf(text) => self.edit_conf(text),
             Step::Threads { threads, faults } => self.threads(threads, faults),
         }
     }
@@ -293,7 +297,9 @@ impl Runner<'_> {
                 .first()
                 .map(|g| g.label.clone())
                 .ok_or("MemberAdded needs a configured group")?;
-            let out = self.command(&format!("hagroup addmember -group {label} -serialnumber {serial}"));
+            let out = self.command(&format!(
+                "hagroup addmember -group {label} -serialnumber {serial}"
+            ));
             return out.result.map_err(|e| e.to_string());
         }
         self.world
@@ -303,7 +309,11 @@ impl Runner<'_> {
 
     /// A `Threads` step: each thread gets its own virtual session; one transcript line per call,
     /// in the order the calls finished, with the member(s) that served it.
-    fn threads(&mut self, programs: &[Vec<ThreadOp>], faults: &[(u64, Fault)]) -> Result<(), String> {
+    fn threads(
+        &mut self,
+        programs: &[Vec<ThreadOp>],
+        faults: &[(u64, Fault)],
+    ) -> Result<(), String> {
         self.ensure_initialized();
         let mut calls = Vec::new();
         for program in programs {
@@ -384,8 +394,14 @@ impl Runner<'_> {
             }
             drain(world, run);
         };
-        run_threads(&mut self.world, sessions.clone(), calls, timed, &mut observe)
-            .map_err(|e| e.to_string())?;
+        run_threads(
+            &mut self.world,
+            sessions.clone(),
+            calls,
+            timed,
+            &mut observe,
+        )
+        .map_err(|e| e.to_string())?;
         for vs in sessions {
             let now = self.now();
             let _ = self.world.engine().close_session(now, vs);
@@ -551,6 +567,59 @@ impl Runner<'_> {
                 }
                 self.record_app(format!("Destroy({key})"), rv_name(&r));
             }
+            AppOp::SignInit { key } => {
+                let vs = self.session()?;
+                let h = self.key(key)?;
+                let before = self.multipart_counts();
+                let r = self.world.engine().sign_init(now, vs, h);
+                let placed = self.multipart_member(&before);
+                self.record_app_noted(format!("C_SignInit({key})"), rv_name(&r), &placed);
+            }
+            AppOp::SignUpdate { size } => {
+                let vs = self.session()?;
+                let data = self.world.workload_bytes(*size as usize);
+                let r = self.world.engine().sign_update(now, vs, &data);
+                self.record_app(format!("C_SignUpdate({size} bytes)"), rv_name(&r));
+            }
+            AppOp::SignFinal => {
+                let vs = self.session()?;
+                let r = self.world.engine().sign_final(now, vs);
+                self.record_app("C_SignFinal".into(), rv_name(&r.map(|_| ())));
+            }
+            AppOp::OpenSessionOn(label) => {
+                let group = self
+                    .world
+                    .engine()
+                    .config()
+                    .group_index(label)
+                    .ok_or_else(|| format!("OpenSessionOn: no group labelled '{label}'"))?;
+                let r = self.world.engine().open_session(now, group);
+                if let Ok(vs) = r {
+                    self.app.session = Some(vs);
+                    self.app.keys.clear();
+                }
+                self.record_app(format!("C_OpenSession({label})"), rv_name(&r.map(|_| ())));
+            }
+            AppOp::GenerateKeyOnSlot {
+                serial,
+                label,
+                kind,
+            } => {
+                let pin = self.credential.clone();
+                let r = self.world.engine().direct_generate_key(
+                    serial.as_str(),
+                    &pin,
+                    key_kind(*kind),
+                    label,
+                );
+                self.record_app(
+                    format!("GenerateKeyOnSlot({serial}, {label}, {kind:?})"),
+                    rv_name(
+                        &r.map(|_| ())
+                            .map_err(|rv| EngineError::new(rv, "C_GenerateKey")),
+                    ),
+                );
+            }
             AppOp::CountObjects => {
                 let counts = self.world.object_counts();
                 let text: Vec<String> = counts.iter().map(|(s, n)| format!("{s}={n}")).collect();
@@ -562,7 +631,11 @@ impl Runner<'_> {
             AppOp::SlotList => {
                 // D14, B34, B56-B59: the application's view, one line per slot.
                 let slots = self.world.engine().app_slot_list();
-                let mut lines = vec![format!("app   C_GetSlotList -> {} slots", slots.len())];
+                let plural = if slots.len() == 1 { "" } else { "s" };
+                let mut lines = vec![format!(
+                    "app   C_GetSlotList -> {} slot{plural}",
+                    slots.len()
+                )];
                 lines.extend(slots.iter().map(|s| format!("      {}", s.render())));
                 self.run.transcript.push(now, Entry::Note(lines));
             }
@@ -586,7 +659,11 @@ impl Runner<'_> {
         let mut served_before = self.served(kind);
         for i in 1..=times {
             let data = self.world.workload_bytes(32);
-            let op = if sign { CryptoOp::Sign } else { CryptoOp::Encrypt };
+            let op = if sign {
+                CryptoOp::Sign
+            } else {
+                CryptoOp::Encrypt
+            };
             let r = self.world.crypto_call(vs, op, h, &data);
             let now = self.now();
             let rv = rv_name(&r.map(|_| ()));
@@ -608,6 +685,35 @@ impl Runner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Multi-part calls served per member (from the injectors' records).
+    fn multipart_counts(&self) -> BTreeMap<String, u64> {
+        self.world
+            .serials()
+            .iter()
+            .map(|s| {
+                (
+                    s.clone(),
+                    self.world.record(s).served(SimCallKind::SignMultipart),
+                )
+            })
+            .collect()
+    }
+
+    /// `  [on S]`: the member that took the `C_SignInit` (whose multi-part count grew).
+    fn multipart_member(&self, before: &BTreeMap<String, u64>) -> String {
+        let changed: Vec<String> = self
+            .multipart_counts()
+            .into_iter()
+            .filter(|(s, n)| before.get(s).copied().unwrap_or(0) != *n)
+            .map(|(s, _)| s)
+            .collect();
+        if changed.is_empty() {
+            String::new()
+        } else {
+            format!("  [on {}]", changed.join(", "))
+        }
     }
 
     /// Served creations and clone imports per member (from the injectors' records).
@@ -670,6 +776,7 @@ impl Runner<'_> {
         for (serial, n) in counts {
             out.push_str(&format!("objects {serial} = {n}\n"));
         }
+        out.push_str(&self.conf_state());
         out
     }
 
@@ -695,15 +802,13 @@ impl Runner<'_> {
                 );
                 refusal
             }
-            NegativeInput::Conf(_) => {
-                return Err("negative case input Conf(...) needs Chrystoki.conf support, which this version of hasim does not have yet".into());
-            }
+            NegativeInput::Conf(text) => self.negative_conf(text),
         };
         let after = self.state_snapshot();
         self.run.transcript.push(
             self.now(),
             Entry::Note(vec![format!(
-                "state (listgroups, object counts) unchanged: {}",
+                "state (listgroups, object counts, configuration file) unchanged: {}",
                 if before == after { "yes" } else { "NO" }
             )]),
         );
@@ -734,6 +839,7 @@ impl Runner<'_> {
         }
         self.run.transcript.push(now, Entry::Section("end".into()));
         self.run.transcript.push(now, Entry::Note(lines));
+        self.conf_section();
     }
 }
 

@@ -27,6 +27,9 @@ pub enum Entry {
     File(String),
     /// A checkpoint or other observation (already formatted lines).
     Note(Vec<String>),
+    /// Plain text lines written as they are, without time stamp or indentation (a file's
+    /// contents, e.g. the final Chrystoki.conf).
+    Text(Vec<String>),
 }
 
 /// Entries with their virtual time.
@@ -92,6 +95,11 @@ impl Transcript {
                 }
                 Entry::File(text) => {
                     let _ = writeln!(out, "{stamp} file  {text}");
+                }
+                Entry::Text(lines) => {
+                    for l in lines {
+                        let _ = writeln!(out, "{l}");
+                    }
                 }
                 Entry::Note(lines) => {
                     for (i, l) in lines.iter().enumerate() {

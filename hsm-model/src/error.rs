@@ -8,6 +8,12 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ModelError {
+    /// A multi-part operation is already active on the session.
+    #[error("operation active")]
+    OperationActive,
+    /// No multi-part operation was initialised on the session.
+    #[error("operation not initialized")]
+    OperationNotInitialized,
     /// The session handle is unknown or the session was closed.
     #[error("session handle invalid")]
     SessionHandleInvalid,

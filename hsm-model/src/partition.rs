@@ -136,6 +136,8 @@ pub struct Partition {
     activated: bool,
     rng: ChaCha20Rng,
     sessions: BTreeSet<u64>,
+    /// Active multi-part sign operations: session → (key handle, data so far).
+    sign_ops: BTreeMap<u64, (u64, Vec<u8>)>,
     next_session: u64,
     logged_in: bool,
     objects: BTreeMap<u64, ObjectRecord>,
@@ -183,6 +185,7 @@ impl Partition {
             overhead: spec.overhead,
             activated: spec.activated,
             sessions: BTreeSet::new(),
+            sign_ops: BTreeMap::new(),
             next_session: 1,
             logged_in: false,
             objects: BTreeMap::new(),
@@ -332,6 +335,7 @@ impl Partition {
             return Err(ModelError::SessionHandleInvalid);
         }
         self.objects.retain(|_, o| o.owner_session != Some(session));
+        self.sign_ops.remove(&session);
         if self.sessions.is_empty() {
             self.logged_in = false;
             self.reissue_handles();
@@ -343,6 +347,7 @@ impl Partition {
     /// partition is logged out and every object handle is reissued.
     pub fn close_all_sessions(&mut self) -> ModelResult<()> {
         self.sessions.clear();
+        self.sign_ops.clear();
         self.objects.retain(|_, o| o.token);
         self.logged_in = false;
         self.reissue_handles();
@@ -508,6 +513,47 @@ impl Partition {
             }
             ObjectClass::PublicKey | ObjectClass::Data => Err(ModelError::KeyFunctionNotPermitted),
         }
+    }
+
+    /// `C_SignInit`: starts a multi-part signature on the session. Needs login; one operation
+    /// per session (`OperationActive`).
+    pub fn sign_init(&mut self, session: u64, key: u64) -> ModelResult<()> {
+        self.check_session(session)?;
+        self.check_login()?;
+        if self.sign_ops.contains_key(&session) {
+            return Err(ModelError::OperationActive);
+        }
+        let object = self.object(key)?;
+        if !matches!(
+            object.class,
+            ObjectClass::SecretKey | ObjectClass::PrivateKey
+        ) {
+            return Err(ModelError::KeyFunctionNotPermitted);
+        }
+        self.sign_ops.insert(session, (key, Vec::new()));
+        Ok(())
+    }
+
+    /// `C_SignUpdate`: adds data to the session's multi-part signature.
+    pub fn sign_update(&mut self, session: u64, data: &[u8]) -> ModelResult<()> {
+        self.check_session(session)?;
+        let (_, buffer) = self
+            .sign_ops
+            .get_mut(&session)
+            .ok_or(ModelError::OperationNotInitialized)?;
+        buffer.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// `C_SignFinal`: the signature over everything given, equal to a single-part `sign` of
+    /// the concatenation. Ends the operation.
+    pub fn sign_final(&mut self, session: u64) -> ModelResult<Vec<u8>> {
+        self.check_session(session)?;
+        let (key, buffer) = self
+            .sign_ops
+            .remove(&session)
+            .ok_or(ModelError::OperationNotInitialized)?;
+        self.sign(session, key, &buffer)
     }
 
     /// Encrypts `data` (stand-in, see [`crypto::encrypt`]) with an AES key. Needs login. Any

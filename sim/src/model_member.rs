@@ -83,6 +83,8 @@ pub fn ckr_of(error: &ModelError) -> Ckr {
         ModelError::UserNotLoggedIn => Ckr::CKR_USER_NOT_LOGGED_IN,
         ModelError::PinIncorrect => Ckr::CKR_PIN_INCORRECT,
         ModelError::PinExpired => Ckr::CKR_PIN_EXPIRED,
+        ModelError::OperationActive => Ckr::CKR_OPERATION_ACTIVE,
+        ModelError::OperationNotInitialized => Ckr::CKR_OPERATION_NOT_INITIALIZED,
         ModelError::NotActivated => Ckr::CKR_TOKEN_NOT_RECOGNIZED,
         ModelError::ObjectHandleInvalid => Ckr::CKR_OBJECT_HANDLE_INVALID,
         ModelError::KeyTypeInconsistent => Ckr::CKR_KEY_TYPE_INCONSISTENT,
@@ -288,6 +290,18 @@ impl Member for ModelMember {
         blob: &CloneBlob,
     ) -> MemberResult<ObjectHandle> {
         self.with(|p| p.import_clone(session, &blob.0))
+    }
+
+    fn sign_init(&mut self, session: SessionHandle, key: ObjectHandle) -> MemberResult<()> {
+        self.with(|p| p.sign_init(session, key))
+    }
+
+    fn sign_update(&mut self, session: SessionHandle, data: &[u8]) -> MemberResult<()> {
+        self.with(|p| p.sign_update(session, data))
+    }
+
+    fn sign_final(&mut self, session: SessionHandle) -> MemberResult<Vec<u8>> {
+        self.with(|p| p.sign_final(session))
     }
 
     fn properties(&mut self) -> MemberResult<MemberProperties> {

@@ -116,7 +116,10 @@ fn run_with(
     // Key: (time, tie-break draw, sequence) — the draw orders simultaneous events by the seed.
     let mut queue: BTreeMap<(Millis, u64, u64), Event> = BTreeMap::new();
     let mut seq = 0u64;
-    let mut push = |queue: &mut BTreeMap<(Millis, u64, u64), Event>, at: Millis, ev: Event, ties: &mut ChaCha20Rng| {
+    let mut push = |queue: &mut BTreeMap<(Millis, u64, u64), Event>,
+                    at: Millis,
+                    ev: Event,
+                    ties: &mut ChaCha20Rng| {
         seq += 1;
         queue.insert((at, ties.random::<u64>(), seq), ev);
     };
@@ -145,14 +148,32 @@ fn run_with(
                 t.started = at;
                 t.members.clear();
                 let data = world.workload_bytes(32);
-                match world.engine().begin(at, t.session, call.op.clone(), call.key, &data) {
+                match world
+                    .engine()
+                    .begin(at, t.session, call.op.clone(), call.key, &data)
+                {
                     Ok(d) => {
                         let end = at + world.call_duration(&d.serial);
                         threads[thread].members.push(d.serial.clone());
-                        push(&mut queue, end, Event::Finish { thread, dispatch: d }, ties);
+                        push(
+                            &mut queue,
+                            end,
+                            Event::Finish {
+                                thread,
+                                dispatch: d,
+                            },
+                            ties,
+                        );
                     }
                     Err(e) => {
-                        finish(&mut threads[thread], thread, at, Err(e), &call, &mut outcomes);
+                        finish(
+                            &mut threads[thread],
+                            thread,
+                            at,
+                            Err(e),
+                            &call,
+                            &mut outcomes,
+                        );
                         push(&mut queue, at, Event::Issue { thread }, ties);
                     }
                 }
@@ -163,13 +184,28 @@ fn run_with(
                 let call = threads[thread].program[threads[thread].next].clone();
                 match world.engine().complete(at, dispatch, result) {
                     Completion::Done(r) => {
-                        finish(&mut threads[thread], thread, at, r.map(|_| ()), &call, &mut outcomes);
+                        finish(
+                            &mut threads[thread],
+                            thread,
+                            at,
+                            r.map(|_| ()),
+                            &call,
+                            &mut outcomes,
+                        );
                         push(&mut queue, at, Event::Issue { thread }, ties);
                     }
                     Completion::Redispatch(d) => {
                         let end = at + world.call_duration(&d.serial);
                         threads[thread].members.push(d.serial.clone());
-                        push(&mut queue, end, Event::Finish { thread, dispatch: d }, ties);
+                        push(
+                            &mut queue,
+                            end,
+                            Event::Finish {
+                                thread,
+                                dispatch: d,
+                            },
+                            ties,
+                        );
                     }
                 }
             }

@@ -194,7 +194,9 @@ pub enum WriteError {
     #[error("it needs single quotes but contains a single quote")]
     QuoteInQuoted,
     /// The key is not a single word the format can read back.
-    #[error("'{0}' is not usable as a key (a key is one word without '=', ';', '{{', '}}' or quotes)")]
+    #[error(
+        "'{0}' is not usable as a key (a key is one word without '=', ';', '{{', '}}' or quotes)"
+    )]
     Key(String),
 }
 
@@ -574,8 +576,10 @@ impl Document {
                     };
                     let (same_line, rest) = after.split_at(cut);
                     let (same_line, rest) = (same_line.to_string(), rest.to_string());
-                    s.body
-                        .splice(last + 1..last + 2, [Body::Trivia(same_line), Body::Trivia(rest)]);
+                    s.body.splice(
+                        last + 1..last + 2,
+                        [Body::Trivia(same_line), Body::Trivia(rest)],
+                    );
                     at = last + 2;
                 }
                 s.body
@@ -596,7 +600,11 @@ impl Document {
                         Body::Entry(entry),
                     ]
                 } else {
-                    let rest = if rest.is_empty() { " ".to_string() } else { rest };
+                    let rest = if rest.is_empty() {
+                        " ".to_string()
+                    } else {
+                        rest
+                    };
                     vec![
                         Body::Trivia(" ".to_string()),
                         Body::Entry(entry),
@@ -719,14 +727,20 @@ LunaSA Client = {\n   ReceiveTimeout = 20000;\n   ServerHtl00 = ;\n   ServerName
     #[test]
     fn lookups_are_case_insensitive_and_unquote() {
         let d = doc(CONF);
-        assert_eq!(d.value("lunasa client", "servername00"), Some("hsm one.example"));
+        assert_eq!(
+            d.value("lunasa client", "servername00"),
+            Some("hsm one.example")
+        );
         assert_eq!(
             d.get("LunaSA Client", "ServerName00").unwrap().raw_value(),
             "'hsm one.example'"
         );
         assert_eq!(d.value("LunaSA Client", "ServerHtl00"), Some(""));
         assert_eq!(d.value("LunaSA Client", "Nope"), None);
-        assert_eq!(d.value_position("LunaSA Client", "ReceiveTimeout"), Some((7, 21)));
+        assert_eq!(
+            d.value_position("LunaSA Client", "ReceiveTimeout"),
+            Some((7, 21))
+        );
         assert_eq!(d.value_position("Chrystoki2", "LibUNIX"), Some((3, 14)));
     }
 
@@ -820,7 +834,10 @@ LunaSA Client = {\n   ReceiveTimeout = 20000;\n   ServerHtl00 = ;\n   ServerName
             "A = {\n   x = 1;\n   // keep me\n   y = 2; // trailing\n}\n"
         );
         assert!(d.remove("A", "x"));
-        assert_eq!(d.to_text(), "A = {\n   // keep me\n   y = 2; // trailing\n}\n");
+        assert_eq!(
+            d.to_text(),
+            "A = {\n   // keep me\n   y = 2; // trailing\n}\n"
+        );
         assert!(!d.remove("A", "x"));
         assert!(d.remove("A", "y"));
         assert_eq!(d.to_text(), "A = {\n   // keep me\n   // trailing\n}\n");

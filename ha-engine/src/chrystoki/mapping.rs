@@ -64,23 +64,8 @@ pub enum ConfError {
     #[error(transparent)]
     Parse(#[from] ParseError),
     /// A known key has a value the engine refuses.
-    #[error("{origin}:{line}:{col}: [{section}] {key} = {} {problem}", shown(.raw))]
-    Value {
-        /// The file.
-        origin: String,
-        /// 1-based line of the value.
-        line: usize,
-        /// 1-based column of the value.
-        col: usize,
-        /// The section, as spelled in the file.
-        section: String,
-        /// The key, as spelled in the file.
-        key: String,
-        /// The value as written.
-        raw: String,
-        /// What is wrong, with the rule.
-        problem: String,
-    },
+    #[error(transparent)]
+    Value(Box<ValueError>),
     /// A configuration value cannot be written in the file's format.
     #[error("{origin}: cannot write [{section}] {key}: {reason}")]
     Unwritable {
@@ -93,6 +78,26 @@ pub enum ConfError {
         /// Why.
         reason: WriteError,
     },
+}
+
+/// A known key whose value the engine refuses: where, which key, and the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}:{line}:{col}: [{section}] {key} = {} {problem}", shown(.raw))]
+pub struct ValueError {
+    /// The file.
+    pub origin: String,
+    /// 1-based line of the value.
+    pub line: usize,
+    /// 1-based column of the value.
+    pub col: usize,
+    /// The section, as spelled in the file.
+    pub section: String,
+    /// The key, as spelled in the file.
+    pub key: String,
+    /// The value as written.
+    pub raw: String,
+    /// What is wrong, with the rule.
+    pub problem: String,
 }
 
 fn shown(raw: &str) -> &str {
@@ -131,7 +136,7 @@ impl Reader<'_> {
     fn fail(&self, section: &str, key: &str, problem: String) -> ConfError {
         let (line, col) = self.doc.value_position(section, key).unwrap_or((0, 0));
         let entry = self.doc.get(section, key);
-        ConfError::Value {
+        ConfError::Value(Box::new(ValueError {
             origin: self.doc.origin().to_string(),
             line,
             col,
@@ -144,7 +149,7 @@ impl Reader<'_> {
             key: entry.map_or(key, |e| e.key()).to_string(),
             raw: entry.map_or("", |e| e.raw_value()).to_string(),
             problem,
-        }
+        }))
     }
 
     fn value(&self, section: &str, key: &str) -> Option<&str> {
@@ -377,7 +382,11 @@ fn read_groups(r: &Reader<'_>) -> Result<Vec<GroupConfig>, ConfError> {
             return Err(r.fail(vt, &other, format!("has no {label_key} (B5)")));
         };
         if label.is_empty() {
-            return Err(r.fail(vt, &label_key, "is empty: a group needs a label (B3)".into()));
+            return Err(r.fail(
+                vt,
+                &label_key,
+                "is empty: a group needs a label (B3)".into(),
+            ));
         }
         if label.eq_ignore_ascii_case("HA") {
             return Err(r.fail(
@@ -594,8 +603,18 @@ pub fn write_config(
                 nn
             }
         };
-        w.apply(vt, &group_key(&nn, "Label"), Kind::Text, value(&g.label, None))?;
-        w.apply(vt, &group_key(&nn, "SN"), Kind::Text, value(g.serial(), None))?;
+        w.apply(
+            vt,
+            &group_key(&nn, "Label"),
+            Kind::Text,
+            value(&g.label, None),
+        )?;
+        w.apply(
+            vt,
+            &group_key(&nn, "SN"),
+            Kind::Text,
+            value(g.serial(), None),
+        )?;
         w.apply(
             vt,
             &group_key(&nn, "Members"),
@@ -625,27 +644,46 @@ pub fn write_config(
 
     // HASynchronize: configured labels = 1; other labels that say 1 become 0.
     for label in &cfg.auto_sync {
-        w.apply(SECTION_HA_SYNCHRONIZE, label, Kind::Number, value("1", None))?;
+        w.apply(
+            SECTION_HA_SYNCHRONIZE,
+            label,
+            Kind::Number,
+            value("1", None),
+        )?;
     }
     let stale: Vec<String> = w
         .doc
         .entries_of(SECTION_HA_SYNCHRONIZE)
         .filter(|e| e.value().trim() == "1")
-        .filter(|e| !cfg.auto_sync.iter().any(|l| l.eq_ignore_ascii_case(e.key())))
+        .filter(|e| {
+            !cfg.auto_sync
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(e.key()))
+        })
         .map(|e| e.key().to_string())
         .collect();
     for key in stale {
         w.apply(SECTION_HA_SYNCHRONIZE, &key, Kind::Number, value("0", None))?;
     }
 
-    w.apply(hc, KEY_HA_ONLY, Kind::Number, value(flag(cfg.ha_only), Some("0")))?;
+    w.apply(
+        hc,
+        KEY_HA_ONLY,
+        Kind::Number,
+        value(flag(cfg.ha_only), Some("0")),
+    )?;
     let path = match log.path.as_deref().filter(|p| !p.is_empty()) {
         Some(p) => value(p, None),
         None => Want::Absent,
     };
     w.apply(hc, KEY_LOG_PATH, Kind::Text, path)?;
     let status = if log.enabled { "enabled" } else { "disabled" };
-    w.apply(hc, KEY_LOG_STATUS, Kind::Word, value(status, Some("enabled")))?;
+    w.apply(
+        hc,
+        KEY_LOG_STATUS,
+        Kind::Word,
+        value(status, Some("enabled")),
+    )?;
     w.apply(
         hc,
         KEY_LOG_LEN,
@@ -689,7 +727,12 @@ pub fn write_config(
 
     // HARecovery: configured counters; others go.
     for (label, n) in &cfg.legacy_recovery {
-        w.apply(SECTION_HA_RECOVERY, label, Kind::Number, value(n.to_string(), None))?;
+        w.apply(
+            SECTION_HA_RECOVERY,
+            label,
+            Kind::Number,
+            value(n.to_string(), None),
+        )?;
     }
     let gone: Vec<String> = w
         .doc
@@ -802,7 +845,10 @@ Misc = {
         assert!(!cfg.failover_on_deactivation);
         assert_eq!(cfg.receive_timeout_ms, 20_000);
         assert_eq!(cfg.probe_timeout_ms, None);
-        assert_eq!(cfg.legacy_recovery, BTreeMap::from([("haGroup1".to_string(), 4)]));
+        assert_eq!(
+            cfg.legacy_recovery,
+            BTreeMap::from([("haGroup1".to_string(), 4)])
+        );
         assert_eq!(
             log,
             HaLogSettings {

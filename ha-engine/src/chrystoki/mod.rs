@@ -17,7 +17,7 @@ pub mod parse;
 mod proptests;
 
 pub use document::{Document, Entry, Format, Section, WriteError};
-pub use mapping::{ConfError, KEY_INTERVAL, read_config, write_config};
+pub use mapping::{ConfError, KEY_INTERVAL, ValueError, read_config, write_config};
 pub use parse::{ParseError, ParseErrorKind};
 
 use crate::config::ClientConfig;

@@ -42,7 +42,9 @@ pub enum ParseErrorKind {
     #[error("expected '{{' after '{0} ='")]
     ExpectedOpenBrace(String),
     /// The file ended inside a section.
-    #[error("expected '}}' to close section '{section}' (opened at line {opened}) before the end of the file")]
+    #[error(
+        "expected '}}' to close section '{section}' (opened at line {opened}) before the end of the file"
+    )]
     UnterminatedSection {
         /// The open section.
         section: String,
@@ -50,7 +52,9 @@ pub enum ParseErrorKind {
         opened: usize,
     },
     /// A new section header inside a section that was never closed.
-    #[error("expected '}}' to close section '{section}' (opened at line {opened}) before section '{next}' starts")]
+    #[error(
+        "expected '}}' to close section '{section}' (opened at line {opened}) before section '{next}' starts"
+    )]
     SectionNotClosed {
         /// The open section.
         section: String,
@@ -154,7 +158,9 @@ impl Src<'_> {
 
     /// Offset of the `\n` ending the line at `at` (or the text's end).
     fn line_end(&self, at: usize) -> usize {
-        self.text[at..].find('\n').map_or(self.text.len(), |n| at + n)
+        self.text[at..]
+            .find('\n')
+            .map_or(self.text.len(), |n| at + n)
     }
 
     /// How the thing at `at` reads in a message.
@@ -169,10 +175,7 @@ impl Src<'_> {
 
 /// True for a byte that ends a key word.
 fn ends_key(b: u8) -> bool {
-    matches!(
-        b,
-        b' ' | b'\r' | b'\n' | b'=' | b';' | b'{' | b'}' | b'\''
-    )
+    matches!(b, b' ' | b'\r' | b'\n' | b'=' | b';' | b'{' | b'}' | b'\'')
 }
 
 fn push_item_trivia(items: &mut Vec<Item>, text: &str) {
@@ -249,10 +252,7 @@ fn conf_section(src: &Src<'_>, start: usize) -> Result<(Section, usize), ParseEr
     let end = name_end(src, start);
     let name = text[start..end].to_string();
     if name.is_empty() {
-        return Err(src.error(
-            start,
-            ParseErrorKind::ExpectedSectionName(src.found(start)),
-        ));
+        return Err(src.error(start, ParseErrorKind::ExpectedSectionName(src.found(start))));
     }
     let eq = src.skip_spaces(end);
     if src.byte(eq) != Some(b'=') {
@@ -402,10 +402,7 @@ pub(crate) fn parse_ini(text: &str, origin: &str) -> Result<Vec<Item>, ParseErro
             let after_trim = after.trim_start_matches(' ');
             if !after_trim.is_empty() && !after_trim.starts_with(';') {
                 let bad = at + indent + close + 1 + (after.len() - after_trim.len());
-                return Err(src.error(
-                    bad,
-                    ParseErrorKind::TextAfterHeader(name.to_string()),
-                ));
+                return Err(src.error(bad, ParseErrorKind::TextAfterHeader(name.to_string())));
             }
             if let Some(done) = current.take() {
                 items.push(Item::Section(done));
@@ -581,15 +578,30 @@ mod tests {
 
     #[test]
     fn ini_errors() {
-        assert_eq!(ini_err("x=1\n"), "crystoki.ini:1:1: expected a section header ('[Name]') before key 'x'");
-        assert_eq!(ini_err("[A\n"), "crystoki.ini:1:3: expected ']' to end the section header");
-        assert_eq!(ini_err("[ ]\n"), "crystoki.ini:1:3: expected a section name between '[' and ']'");
+        assert_eq!(
+            ini_err("x=1\n"),
+            "crystoki.ini:1:1: expected a section header ('[Name]') before key 'x'"
+        );
+        assert_eq!(
+            ini_err("[A\n"),
+            "crystoki.ini:1:3: expected ']' to end the section header"
+        );
+        assert_eq!(
+            ini_err("[ ]\n"),
+            "crystoki.ini:1:3: expected a section name between '[' and ']'"
+        );
         assert_eq!(
             ini_err("[A] x\n"),
             "crystoki.ini:1:5: expected the end of the line or a ';' comment after '[A]'"
         );
-        assert_eq!(ini_err("[A]\n  novalue\n"), "crystoki.ini:2:10: expected '=' after key 'novalue'");
-        assert_eq!(ini_err("[A]\n=1\n"), "crystoki.ini:2:1: expected a key before '='");
+        assert_eq!(
+            ini_err("[A]\n  novalue\n"),
+            "crystoki.ini:2:10: expected '=' after key 'novalue'"
+        );
+        assert_eq!(
+            ini_err("[A]\n=1\n"),
+            "crystoki.ini:2:1: expected a key before '='"
+        );
         assert_eq!(
             ini_err("[A]\nx='abc\n"),
             "crystoki.ini:2:7: expected a closing quote (') on the same line for the value of key 'x'"

@@ -84,7 +84,14 @@ pub fn execute(
     line: &str,
     credential: Option<&Secret>,
 ) -> CommandOutput {
-    match dispatch(engine, now, line, credential) {
+    // After a successful command the configuration is written back into Chrystoki.conf once,
+    // here; if it cannot be written there, the command is refused and undone.
+    let saved = engine.save_config();
+    let outcome = dispatch(engine, now, line, credential).and_then(|lines| {
+        engine.write_back_conf(saved)?;
+        Ok(lines)
+    });
+    match outcome {
         Ok(lines) => CommandOutput::ok(lines),
         Err(refusal) => CommandOutput {
             lines: refusal.lines,

@@ -16,3 +16,8 @@ pub mod settings;
 pub mod slots;
 
 pub use commands::{CommandOutput, execute};
+
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;

@@ -266,7 +266,7 @@ pub fn validate(scenario: &Scenario, origin: &str) -> Result<(), LoadError> {
                     check_fault(fault)?;
                 }
             }
-            Step::App(_) | Step::Command(_) | Step::Advance(_) => {}
+            Step::App(_) | Step::Command(_) | Step::Advance(_) | Step::EditConf(_) => {}
         }
     }
 
@@ -534,6 +534,12 @@ mod tests {
                 })
             ]
         );
+    }
+
+    #[test]
+    fn slot_list_is_an_application_step() {
+        let s = parse_str(&minimal("App(SlotList)", VERDICT), "t.ron").unwrap();
+        assert_eq!(s.steps, [Step::App(AppOp::SlotList)]);
     }
 
     #[test]

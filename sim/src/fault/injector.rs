@@ -80,7 +80,10 @@ impl FaultState {
                 } else {
                     self.timeout_ms
                 };
-                self.slow = Some(Slow { ms: *ms, timeout_ms });
+                self.slow = Some(Slow {
+                    ms: *ms,
+                    timeout_ms,
+                });
             }
             // Partition-side and configuration faults are applied by the world.
             Fault::Deactivate | Fault::Activate | Fault::LoginFailure | Fault::MemberAdded => {}
@@ -379,6 +382,24 @@ impl Member for FaultyMember {
     ) -> MemberResult<ObjectHandle> {
         self.guarded(CallKind::ImportClone, Some(session), |m| {
             m.import_clone(session, blob)
+        })
+    }
+
+    fn sign_init(&mut self, session: SessionHandle, key: ObjectHandle) -> MemberResult<()> {
+        self.guarded(CallKind::SignMultipart, Some(session), |m| {
+            m.sign_init(session, key)
+        })
+    }
+
+    fn sign_update(&mut self, session: SessionHandle, data: &[u8]) -> MemberResult<()> {
+        self.guarded(CallKind::SignMultipart, Some(session), |m| {
+            m.sign_update(session, data)
+        })
+    }
+
+    fn sign_final(&mut self, session: SessionHandle) -> MemberResult<Vec<u8>> {
+        self.guarded(CallKind::SignMultipart, Some(session), |m| {
+            m.sign_final(session)
         })
     }
 

@@ -45,7 +45,10 @@ impl Fault {
     /// True when the injector itself applies it (the others act on the partition, or on the
     /// client configuration, and are applied by the world or the harness).
     pub fn at_transport(&self) -> bool {
-        matches!(self, Fault::Drop | Fault::Restore | Fault::Revoke | Fault::Slow { .. })
+        matches!(
+            self,
+            Fault::Drop | Fault::Restore | Fault::Revoke | Fault::Slow { .. }
+        )
     }
 }
 
@@ -76,6 +79,8 @@ pub enum CallKind {
     Destroy,
     /// `C_Sign`.
     Sign,
+    /// `C_SignInit` / `C_SignUpdate` / `C_SignFinal`.
+    SignMultipart,
     /// `C_Encrypt`.
     Encrypt,
     /// Source side of a clone.

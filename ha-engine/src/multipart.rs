@@ -1,0 +1,116 @@
+//! Multi-part (stateful) operations (B27, B30, D5): `C_SignInit` picks a member like a
+//! single-part call and the operation stays there; `C_SignUpdate` / `C_SignFinal` go to that
+//! member only. If it is lost mid-operation the application gets `CKR_DEVICE_ERROR` and must
+//! start again; `C_SignInit` itself is re-dispatched transparently (nothing has happened yet).
+
+use crate::ckr::Ckr;
+use crate::engine::HaEngine;
+use crate::error::EngineError;
+use crate::ports::{MemberResult, Millis};
+use crate::state::{VObjectHandle, VSessionHandle};
+
+impl HaEngine {
+    /// `C_SignInit` on the virtual slot.
+    pub fn sign_init(
+        &mut self,
+        now: Millis,
+        vs: VSessionHandle,
+        key: VObjectHandle,
+    ) -> Result<(), EngineError> {
+        const F: &str = "C_SignInit";
+        self.drive_pending(now);
+        let g = self.session_group(vs, F)?;
+        let target = self.virtual_object(key, g, F)?;
+        if self.rt().multipart.contains_key(&vs) {
+            return Err(EngineError::new(Ckr::CKR_OPERATION_ACTIVE, F));
+        }
+        loop {
+            let Some(m) = crate::balance::choose(self.group(g)) else {
+                self.note_if_all_offline(g, now);
+                return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, F));
+            };
+            self.group_mut(g).last_chosen = Some(m);
+            let result = (|| -> MemberResult<()> {
+                let s = self.ensure_session(g, m, vs)?;
+                let h = self.member_handle(g, m, s, &target.id, target.class)?;
+                let slot = self.member_slot(g, m);
+                self.slots[slot].member.sign_init(s, h)
+            })();
+            match result {
+                Ok(()) => {
+                    tracing::debug!(group = g, member = %self.member_serial(g, m), "multi-part operation pinned");
+                    self.rt_mut(F)?.multipart.insert(vs, m);
+                    return Ok(());
+                }
+                Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
+                Err(rv) => return Err(EngineError::new(rv, F)),
+            }
+        }
+    }
+
+    /// `C_SignUpdate` on the virtual slot: only the member where `C_SignInit` ran (D5).
+    pub fn sign_update(
+        &mut self,
+        now: Millis,
+        vs: VSessionHandle,
+        data: &[u8],
+    ) -> Result<(), EngineError> {
+        const F: &str = "C_SignUpdate";
+        let data = data.to_vec();
+        self.pinned_call(now, vs, F, false, move |member, s| {
+            member.sign_update(s, &data)
+        })
+        .map(|_| ())
+    }
+
+    /// `C_SignFinal` on the virtual slot: ends the operation.
+    pub fn sign_final(&mut self, now: Millis, vs: VSessionHandle) -> Result<Vec<u8>, EngineError> {
+        const F: &str = "C_SignFinal";
+        self.pinned_call(now, vs, F, true, |member, s| member.sign_final(s))
+    }
+
+    fn pinned_call<T>(
+        &mut self,
+        now: Millis,
+        vs: VSessionHandle,
+        function: &'static str,
+        last: bool,
+        call: impl FnOnce(&mut dyn crate::ports::Member, crate::ports::SessionHandle) -> MemberResult<T>,
+    ) -> Result<T, EngineError> {
+        let g = self.session_group(vs, function)?;
+        let Some(m) = self.rt().multipart.get(&vs).copied() else {
+            return Err(EngineError::new(
+                Ckr::CKR_OPERATION_NOT_INITIALIZED,
+                function,
+            ));
+        };
+        if !self.member(g, m).is_alive() {
+            // D5: the member holding the operation is gone; the application starts again.
+            self.rt_mut(function)?.multipart.remove(&vs);
+            return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
+        }
+        let result = match self.ensure_session(g, m, vs) {
+            Ok(s) => {
+                let slot = self.member_slot(g, m);
+                call(self.slots[slot].member.as_mut(), s)
+            }
+            Err(rv) => Err(rv),
+        };
+        match result {
+            Ok(v) => {
+                if last {
+                    self.rt_mut(function)?.multipart.remove(&vs);
+                }
+                Ok(v)
+            }
+            Err(rv) => {
+                self.rt_mut(function)?.multipart.remove(&vs);
+                if rv.drops_member() {
+                    self.drop_member(g, m, now, rv);
+                    return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
+                }
+                Err(EngineError::new(rv, function))
+            }
+        }
+    }
+}
