@@ -67,11 +67,6 @@ impl Session {
         let now = self.world.now();
         ha_engine::lunacm::execute(self.world.engine(), now, line, Some(&self.credential)).render()
     }
-
-    /// The world (for tests and tools).
-    pub fn world(&mut self) -> &mut World {
-        &mut self.world
-    }
 }
 
 /// True for the words that end the session.

@@ -420,7 +420,8 @@ impl Runner<'_> {
                 continue;
             };
             let record = self.world.record(&serial);
-            let engine_view = if !self.world.engine().is_initialized() {
+            let grouped = self.world.engine().config().group_of_member(&serial).is_some();
+            let engine_view = if !self.world.engine().is_initialized() || !grouped {
                 "-"
             } else if alive.contains(&serial) {
                 "alive"

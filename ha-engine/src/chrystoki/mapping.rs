@@ -561,6 +561,44 @@ fn flag(b: bool) -> &'static str {
     if b { "1" } else { "0" }
 }
 
+/// The `NN` of each configured group: the one its label already has in the file, a new number
+/// after the highest in use for a new group; if that would not keep the configuration's order
+/// (groups are read back in `NN` order), the file's numbers in ascending order are reused by
+/// position instead, then new ones.
+fn assign_numbers(
+    groups: &[GroupConfig],
+    existing: &[(String, String)],
+    highest: Option<u64>,
+) -> Vec<String> {
+    let number = |nn: &str| nn.parse::<u64>().unwrap_or(u64::MAX);
+    let mut next = highest.map_or(0, |h| h.saturating_add(1));
+    let mut fresh = || {
+        let nn = format!("{next:02}");
+        next = next.saturating_add(1);
+        nn
+    };
+    let mut by_label: Vec<String> = Vec::new();
+    for g in groups {
+        let found = existing
+            .iter()
+            .find(|(nn, label)| label.eq_ignore_ascii_case(&g.label) && !by_label.contains(nn));
+        by_label.push(match found {
+            Some((nn, _)) => nn.clone(),
+            None => fresh(),
+        });
+    }
+    if by_label.windows(2).all(|w| number(&w[0]) < number(&w[1])) {
+        return by_label;
+    }
+    let mut sorted: Vec<&String> = existing.iter().map(|(nn, _)| nn).collect();
+    sorted.sort_by_key(|nn| (number(nn), nn.to_string()));
+    let mut positional: Vec<String> = sorted.into_iter().take(groups.len()).cloned().collect();
+    while positional.len() < groups.len() {
+        positional.push(fresh());
+    }
+    positional
+}
+
 /// Writes `cfg` and `log` into `doc`, changing only keys whose meaning differs: a key that
 /// already means the configured value stays byte-identical, a default that is absent stays
 /// absent, a new key is appended to its section (or a new section at the end) in the file's
@@ -589,40 +627,28 @@ pub fn write_config(
             }
         }
     }
-    let mut next = highest.map_or(0, |h| h.saturating_add(1));
-    let mut used: Vec<String> = Vec::new();
-    for g in &cfg.groups {
-        let found = existing
-            .iter()
-            .find(|(nn, label)| label.eq_ignore_ascii_case(&g.label) && !used.contains(nn));
-        let nn = match found {
-            Some((nn, _)) => nn.clone(),
-            None => {
-                let nn = format!("{next:02}");
-                next = next.saturating_add(1);
-                nn
-            }
-        };
+    let assigned = assign_numbers(&cfg.groups, &existing, highest);
+    for (g, nn) in cfg.groups.iter().zip(&assigned) {
         w.apply(
             vt,
-            &group_key(&nn, "Label"),
+            &group_key(nn, "Label"),
             Kind::Text,
             value(&g.label, None),
         )?;
         w.apply(
             vt,
-            &group_key(&nn, "SN"),
+            &group_key(nn, "SN"),
             Kind::Text,
             value(g.serial(), None),
         )?;
         w.apply(
             vt,
-            &group_key(&nn, "Members"),
+            &group_key(nn, "Members"),
             Kind::List,
             value(g.members.join(","), None),
         )?;
-        used.push(nn);
     }
+    let used = assigned;
     // Groups no longer configured: their keys and their standby list go.
     for (nn, label) in &existing {
         if used.contains(nn) {
@@ -978,6 +1004,20 @@ Misc = {
             d.to_text(),
             "VirtualToken = {\n   VirtualToken02Label = b;\n   VirtualToken02Members = 6;\n   VirtualToken00Label = a;\n   VirtualToken00Members = 5;\n   VirtualToken00SN = 15;\n   VirtualToken02SN = 16;\n}\n"
         );
+    }
+
+    #[test]
+    fn a_new_group_order_renumbers_by_position() {
+        let text = "VirtualToken = {\n   VirtualToken00Label = a;\n   VirtualToken00SN = 15;\n   VirtualToken00Members = 5;\n   VirtualToken01Label = b;\n   VirtualToken01SN = 16;\n   VirtualToken01Members = 6;\n}\n";
+        let mut d = doc(text);
+        let (mut cfg, log) = read_config(&d).unwrap();
+        cfg.groups.reverse();
+        write_config(&mut d, &cfg, &log).unwrap();
+        assert_eq!(
+            d.to_text(),
+            "VirtualToken = {\n   VirtualToken00Label = b;\n   VirtualToken00SN = 16;\n   VirtualToken00Members = 6;\n   VirtualToken01Label = a;\n   VirtualToken01SN = 15;\n   VirtualToken01Members = 5;\n}\n"
+        );
+        assert_eq!(read_config(&d).unwrap().0, cfg);
     }
 
     #[test]

@@ -609,6 +609,20 @@ mod tests {
     }
 
     #[test]
+    fn non_ascii_text_is_kept_and_columns_count_characters() {
+        let text = "Misc = {\n   Ort = 'Zürich';\n   Größe = äöü;\n}\n";
+        let d = Document::parse(text, "Chrystoki.conf").unwrap();
+        assert_eq!(d.to_text(), text);
+        assert_eq!(d.value("Misc", "größe"), None);
+        assert_eq!(d.value("Misc", "Größe"), Some("äöü"));
+        assert_eq!(d.value_position("Misc", "Größe"), Some((3, 12)));
+        assert_eq!(
+            conf_err("Misc = {\n   Größe = äöü\n}\n"),
+            "Chrystoki.conf:2:15: expected ';' after the value of key 'Größe'"
+        );
+    }
+
+    #[test]
     fn ini_reads_spaced_keys_and_quoted_values() {
         let text = "; top\n[ Sec One ] ; c\n  Key A = 'v w'  \nB=\n\n[C]";
         let d = Document::parse(text, "crystoki.ini").unwrap();

@@ -430,6 +430,19 @@ proptest! {
     }
 
     #[test]
+    fn any_text_parses_or_is_refused_without_panicking(
+        text in "(\\PC|[\\n\\t ={};'\\[\\]/,])*",
+        ini in any::<bool>(),
+    ) {
+        // Whatever the bytes, the parser answers; what it accepts it gives back unchanged.
+        let origin = if ini { "crystoki.ini" } else { "Chrystoki.conf" };
+        if let Ok(doc) = Document::parse(&text, origin) {
+            prop_assert_eq!(doc.to_text(), text);
+            let _ = read_config(&doc);
+        }
+    }
+
+    #[test]
     fn any_configuration_written_into_any_conf_reads_back(
         sections in conf_sections(),
         layout in conf_layout(),

@@ -6,6 +6,7 @@
 //! hasim prints the prompt and takes the answer from the trailing option `-answer
 //! copy|remove|quit` (the scenario's scripted answer); without it the command is refused. After
 //! `copy` the group's members differ until `hagroup synchronize` (`Needs sync : yes`, D8).
+//! On an empty partition there is no prompt and a given `-answer` is accepted and unused.
 
 use crate::ckr::Ckr;
 use crate::engine::HaEngine;

@@ -107,3 +107,84 @@ impl Runner<'_> {
             .push(now, Entry::Text(text.lines().map(str::to_string).collect()));
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use crate::runner::run;
+    use crate::scenario::{Step, parse_str};
+
+    const SCENARIO: &str = r#"Scenario(
+    version: 1,
+    name: "t",
+    partitions: [(serial: 11, label: "a"), (serial: 22, label: "b")],
+    conf: "CONF",
+    steps: [STEPS],
+    expect: [Log("x"), ObjectCounts({11: 0})],
+)"#;
+
+    fn scenario(conf: &str, steps: &str) -> String {
+        SCENARIO.replace("CONF", conf).replace("STEPS", steps)
+    }
+
+    #[test]
+    fn conf_and_edit_conf_are_read() {
+        let s = parse_str(
+            &scenario("Misc = {\\n}\\n", r#"EditConf("[Misc]\n")"#),
+            "t.ron",
+        )
+        .unwrap();
+        assert_eq!(s.conf.as_deref(), Some("Misc = {\n}\n"));
+        assert_eq!(s.steps, [Step::EditConf("[Misc]\n".into())]);
+    }
+
+    #[test]
+    fn a_bad_initial_conf_aborts_the_run_with_its_error() {
+        let s = parse_str(
+            &scenario("HAConfiguration = {\\n   reconnAtt = 501;\\n}\\n", ""),
+            "t.ron",
+        )
+        .unwrap();
+        let r = run(&s).unwrap();
+        assert_eq!(
+            r.aborted.as_deref(),
+            Some(
+                "conf: Chrystoki.conf:2:16: [HAConfiguration] reconnAtt = 501 is out of range: allowed 0 (disable), -1 (unlimited) or 1..500 (B39)"
+            )
+        );
+        assert!(r.transcript.render().contains(
+            "ABORTED: conf: Chrystoki.conf:2:16: [HAConfiguration] reconnAtt = 501 is out of range"
+        ));
+    }
+
+    #[test]
+    fn a_bad_edit_aborts_at_its_step() {
+        let s = parse_str(
+            &scenario("Misc = {\\n}\\n", r#"EditConf("Misc = {\n")"#),
+            "t.ron",
+        )
+        .unwrap();
+        let r = run(&s).unwrap();
+        assert_eq!(
+            r.aborted.as_deref(),
+            Some(
+                "steps[0]: EditConf: Chrystoki.conf:2:1: expected '}' to close section 'Misc' (opened at line 1) before the end of the file"
+            )
+        );
+    }
+
+    #[test]
+    fn the_final_file_closes_the_transcript_verbatim() {
+        let s = parse_str(
+            &scenario("// kept\\nMisc = {\\n   A = 1;\\n}\\n", ""),
+            "t.ron",
+        )
+        .unwrap();
+        let text = run(&s).unwrap().transcript.render();
+        assert!(
+            text.ends_with("\n== Chrystoki.conf\n// kept\nMisc = {\n   A = 1;\n}\n"),
+            "{text}"
+        );
+        assert!(text.contains("[     0.000] file  Chrystoki.conf loaded (4 lines)\n"));
+    }
+}

@@ -610,7 +610,8 @@ mod tests {
         assert_eq!(
             error_text(&text),
             "t.ron:4:43: Unexpected field named `colour` in `PartitionDecl`, expected one of \
-             `serial`, `label`, `domain`, `hsm`, `policies`, `storage`, `co`, or `activated` instead"
+             `serial`, `label`, `domain`, `hsm`, `policies`, `storage`, `co`, `activated`, \
+             `call_ms`, `v1`, or `co_changed` instead"
         );
     }
 
