@@ -420,7 +420,12 @@ impl Runner<'_> {
                 continue;
             };
             let record = self.world.record(&serial);
-            let grouped = self.world.engine().config().group_of_member(&serial).is_some();
+            let grouped = self
+                .world
+                .engine()
+                .config()
+                .group_of_member(&serial)
+                .is_some();
             let engine_view = if !self.world.engine().is_initialized() || !grouped {
                 "-"
             } else if alive.contains(&serial) {
@@ -830,12 +835,18 @@ impl Runner<'_> {
             lines.push(format!("{serial:>16}  objects {n:>3}"));
         }
         if let Ok(fs) = self.world.fs().lock() {
+            // After a rotation (B64) every file is shown whole, so a snapshot proves that no
+            // record was lost or split.
+            let rotated = fs.files().len() > 1;
             for (path, contents) in fs.files() {
                 lines.push(format!(
                     "file {path}: {} bytes, {} lines",
                     contents.len(),
                     contents.lines().count()
                 ));
+                if rotated {
+                    lines.extend(contents.lines().map(|l| format!("  | {l}")));
+                }
             }
         }
         self.run.transcript.push(now, Entry::Section("end".into()));

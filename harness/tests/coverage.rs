@@ -158,3 +158,26 @@ fn a_missing_folder_is_an_error() {
         "{empty:?}"
     );
 }
+
+/// Issue rule: every non-deprecated HA log template and every required rule is exercised by the
+/// repository's own scenarios (templates only count when the engine emitted them).
+#[test]
+fn the_repository_scenarios_cover_every_template_and_required_rule() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .join("scenarios");
+    let coverage = harness::coverage::compute(&root).expect("the scenarios run");
+    let templates: Vec<&str> = coverage
+        .uncovered_templates()
+        .iter()
+        .map(|t| t.entry.id)
+        .collect();
+    let rules: Vec<&str> = coverage
+        .uncovered_required_rules()
+        .iter()
+        .map(|r| r.rule.id.as_str())
+        .collect();
+    assert!(templates.is_empty(), "uncovered templates: {templates:?}");
+    assert!(rules.is_empty(), "uncovered required rules: {rules:?}");
+}

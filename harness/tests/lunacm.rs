@@ -30,12 +30,12 @@ fn lunacm(file: &str, stdin: &str) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("hasim starts");
-    child
+    // A malformed scenario makes hasim exit before reading: a broken pipe is expected then.
+    let _ = child
         .stdin
         .take()
         .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write commands");
+        .write_all(stdin.as_bytes());
     let out = child.wait_with_output().expect("hasim ends");
     (
         out.status.code().unwrap_or(-1),

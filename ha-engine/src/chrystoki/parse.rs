@@ -613,7 +613,9 @@ mod tests {
         let text = "Misc = {\n   Ort = 'Zürich';\n   Größe = äöü;\n}\n";
         let d = Document::parse(text, "Chrystoki.conf").unwrap();
         assert_eq!(d.to_text(), text);
-        assert_eq!(d.value("Misc", "größe"), None);
+        // ASCII case-insensitive only: `g`/`G` match, `ö`/`Ö` do not.
+        assert_eq!(d.value("Misc", "größe"), Some("äöü"));
+        assert_eq!(d.value("Misc", "GRÖßE"), None);
         assert_eq!(d.value("Misc", "Größe"), Some("äöü"));
         assert_eq!(d.value_position("Misc", "Größe"), Some((3, 12)));
         assert_eq!(
