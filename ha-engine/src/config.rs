@@ -87,6 +87,20 @@ impl GroupConfig {
     }
 }
 
+/// B6: the most members one group may have.
+pub const MAX_MEMBERS_PER_GROUP: usize = 32;
+/// B6: the most HA virtual slots (groups) one client may have.
+pub const MAX_VIRTUAL_SLOTS: usize = 100;
+/// B6: the most partitions one client's groups may hold in total.
+pub const MAX_GROUPED_PARTITIONS: usize = 300;
+
+impl ClientConfig {
+    /// Members of every group together.
+    pub fn grouped_partitions(&self) -> usize {
+        self.groups.iter().map(|g| g.members.len()).sum()
+    }
+}
+
 /// Recovery bounds of `hagroup interval -interval` in seconds (B39).
 pub const INTERVAL_RANGE_S: std::ops::RangeInclusive<u64> = 60..=1200;
 

@@ -218,6 +218,7 @@ impl Runner<'_> {
     fn step(&mut self, step: &Step) -> Result<(), String> {
         match step {
             Step::App(op) => {
+                self.world.sync_timeouts();
                 self.app(op)?;
                 // Calls to slow members took virtual time (B28): the clock moves by it.
                 let spent = self.world.take_elapsed();

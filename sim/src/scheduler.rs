@@ -123,6 +123,7 @@ fn run_with(
         seq += 1;
         queue.insert((at, ties.random::<u64>(), seq), ev);
     };
+    world.sync_timeouts();
     let now = world.now();
     for fault in faults {
         let at = fault.at.max(now);

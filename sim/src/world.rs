@@ -143,6 +143,7 @@ impl World {
         if to < self.now {
             return Err(WorldError::TimeBackwards { now: self.now, to });
         }
+        self.sync_timeouts();
         while let Some(deadline) = self.engine.next_deadline() {
             if deadline > to {
                 break;
@@ -171,10 +172,8 @@ impl World {
             "fault applied"
         );
         if fault.at_transport() {
-            let timeout = self.engine.config().receive_timeout_ms;
-            let control = self.control(serial)?;
-            control.set_timeout(timeout);
-            control.apply(fault)?;
+            self.sync_timeouts();
+            self.control(serial)?.apply(fault)?;
             return Ok(());
         }
         let mut model = self
@@ -207,6 +206,7 @@ impl World {
         data: &[u8],
     ) -> Result<Vec<u8>, ha_engine::EngineError> {
         use ha_engine::failover::Completion;
+        self.sync_timeouts();
         let mut d = self.engine.begin(self.now, vs, op, key, data)?;
         loop {
             let (duration, _) = self
@@ -240,6 +240,16 @@ impl World {
     pub fn set_call_ms(&mut self, serial: &str, ms: Millis) -> Result<(), WorldError> {
         self.control(serial)?.set_base_ms(ms);
         Ok(())
+    }
+
+    /// Gives every injector the client's current timeouts (they live in the configuration,
+    /// which commands and Chrystoki.conf change).
+    pub fn sync_timeouts(&mut self) {
+        let config = self.engine.config();
+        let (receive, probe) = (config.receive_timeout_ms, config.probe_timeout_ms);
+        for control in self.controls.values() {
+            control.set_timeouts(receive, probe);
+        }
     }
 
     /// Virtual time the last calls spent in slow members; the caller advances the clock by it.

@@ -42,11 +42,25 @@ pub(crate) fn create_group(
         ))
         .into());
     }
+    if engine.config.groups.len() >= crate::config::MAX_VIRTUAL_SLOTS {
+        return Err(CommandError::Refused(format!(
+            "{command}: the client already has {} HA groups, the most it supports (B6)",
+            crate::config::MAX_VIRTUAL_SLOTS
+        ))
+        .into());
+    }
     let serial = member_serial(engine, command, p)?;
     if let Some(g) = engine.config.group_of_member(&serial) {
         return Err(CommandError::Refused(format!(
             "{command}: partition {serial} is already a member of group '{}'",
             g.label
+        ))
+        .into());
+    }
+    if engine.config.grouped_partitions() >= crate::config::MAX_GROUPED_PARTITIONS {
+        return Err(CommandError::Refused(format!(
+            "{command}: the client's groups already hold {} partitions, the most it supports (B6)",
+            crate::config::MAX_GROUPED_PARTITIONS
         ))
         .into());
     }

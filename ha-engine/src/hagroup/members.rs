@@ -74,6 +74,20 @@ pub(crate) fn add_member(
         .into());
     }
     let group_label = engine.config.groups[index].label.clone();
+    if engine.config.groups[index].members.len() >= crate::config::MAX_MEMBERS_PER_GROUP {
+        return Err(CommandError::Refused(format!(
+            "{command}: group {group_label} already has {} members, the most a group supports (B6)",
+            crate::config::MAX_MEMBERS_PER_GROUP
+        ))
+        .into());
+    }
+    if engine.config.grouped_partitions() >= crate::config::MAX_GROUPED_PARTITIONS {
+        return Err(CommandError::Refused(format!(
+            "{command}: the client's groups already hold {} partitions, the most it supports (B6)",
+            crate::config::MAX_GROUPED_PARTITIONS
+        ))
+        .into());
+    }
     let cannot = |what: String| {
         CommandError::Refused(format!(
             "{command}: partition {serial} cannot join group {group_label}: {what}"

@@ -42,13 +42,17 @@ struct FaultState {
     disconnected: bool,
     /// Revoked: every call fails with `CKR_DEVICE_REMOVED` until restored.
     revoked: bool,
-    /// Each call hangs this long; `timeout_ms` is the client's `ReceiveTimeout` (B28).
-    slow: Option<Slow>,
+    /// Each call hangs this long without an answer or a heartbeat (a `Slow` fault).
+    slow_ms: Option<u64>,
     /// Virtual time the calls took since the world last asked.
     elapsed_ms: u64,
-    /// The client's receive timeout (B28).
-    timeout_ms: u64,
-    /// Processing time of every call (answered with heartbeats: never a timeout).
+    /// The client's receive timeout (B28); 0 means the default.
+    receive_timeout_ms: u64,
+    /// The client's `ProbeTimeout`, when set (B32): a call still heartbeating after this long
+    /// is failed over all the same.
+    probe_timeout_ms: Option<u64>,
+    /// Processing time of every cryptographic call (answered with heartbeats, so only a
+    /// `ProbeTimeout` ends it early).
     base_ms: u64,
     /// Set at a drop; the member side is cleaned up at the first call after the restore.
     needs_reset: bool,
@@ -71,20 +75,10 @@ impl FaultState {
             Fault::Restore => {
                 self.disconnected = false;
                 self.revoked = false;
-                self.slow = None;
+                self.slow_ms = None;
             }
             Fault::Revoke => self.revoked = true,
-            Fault::Slow { ms } => {
-                let timeout_ms = if self.timeout_ms == 0 {
-                    DEFAULT_TIMEOUT_MS
-                } else {
-                    self.timeout_ms
-                };
-                self.slow = Some(Slow {
-                    ms: *ms,
-                    timeout_ms,
-                });
-            }
+            Fault::Slow { ms } => self.slow_ms = Some(*ms),
             // Partition-side and configuration faults are applied by the world.
             Fault::Deactivate | Fault::Activate | Fault::LoginFailure | Fault::MemberAdded => {}
         }
@@ -94,11 +88,31 @@ impl FaultState {
 /// The client's receive timeout when the world has not said otherwise (B28: 20 s).
 pub const DEFAULT_TIMEOUT_MS: u64 = 20_000;
 
-/// A member whose calls hang.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Slow {
-    ms: u64,
-    timeout_ms: u64,
+impl FaultState {
+    /// How long a call takes and whether the client gives up on it (B28, B32): a hang with no
+    /// answer ends at the receive timeout; processing time is covered by heartbeats every 2 s,
+    /// so it never meets the receive timeout, only a `ProbeTimeout` when one is set.
+    fn timing(&self, kind: CallKind) -> (u64, bool) {
+        let receive = if self.receive_timeout_ms == 0 {
+            DEFAULT_TIMEOUT_MS
+        } else {
+            self.receive_timeout_ms
+        };
+        let hang = self.slow_ms.unwrap_or(0);
+        if hang > receive {
+            return (receive, true);
+        }
+        // Processing time belongs to the cryptographic calls; management calls answer at once.
+        let work = match kind {
+            CallKind::Sign | CallKind::Encrypt | CallKind::SignMultipart => self.base_ms,
+            _ => 0,
+        };
+        let total = work + hang;
+        match self.probe_timeout_ms {
+            Some(probe) if total > probe => (probe, true),
+            _ => (total, false),
+        }
+    }
 }
 
 /// The world's handle on one member's injector.
@@ -140,13 +154,12 @@ impl FaultControl {
         Ok(())
     }
 
-    /// Sets the client's receive timeout the transport gives up after (B28).
-    pub fn set_timeout(&self, timeout_ms: u64) {
+    /// Sets the client's timeouts the transport gives up after (B28 `ReceiveTimeout`, B32
+    /// `ProbeTimeout`).
+    pub fn set_timeouts(&self, receive_ms: u64, probe_ms: Option<u64>) {
         let mut st = self.state();
-        if let Some(slow) = &mut st.slow {
-            slow.timeout_ms = timeout_ms;
-        }
-        st.timeout_ms = timeout_ms;
+        st.receive_timeout_ms = receive_ms;
+        st.probe_timeout_ms = probe_ms;
     }
 
     /// Virtual time the member's calls took since the last call of this method.
@@ -156,12 +169,7 @@ impl FaultControl {
 
     /// How long the next call would take, and whether it would time out (B28).
     pub fn next_call_duration(&self) -> (u64, bool) {
-        let st = self.state();
-        match st.slow {
-            Some(slow) if slow.ms > slow.timeout_ms => (slow.timeout_ms, true),
-            Some(slow) => (st.base_ms + slow.ms, false),
-            None => (st.base_ms, false),
-        }
+        self.state().timing(CallKind::Sign)
     }
 
     /// Sets the processing time of every call.
@@ -229,13 +237,11 @@ impl FaultyMember {
             if st.revoked {
                 return Err(Ckr::CKR_DEVICE_REMOVED);
             }
-            if let Some(slow) = st.slow {
-                if slow.ms > slow.timeout_ms {
-                    // B28: no answer within the receive timeout: a transport failure.
-                    st.elapsed_ms += slow.timeout_ms;
-                    return Err(Ckr::CKR_DEVICE_ERROR);
-                }
-                st.elapsed_ms += slow.ms;
+            let (took, timed_out) = st.timing(kind);
+            st.elapsed_ms += took;
+            if timed_out {
+                // B28/B32: the client gave up waiting: a transport failure.
+                return Err(Ckr::CKR_DEVICE_ERROR);
             }
             if session.is_some_and(|s| st.dead_sessions.contains(&s)) {
                 return Err(Ckr::CKR_DEVICE_ERROR);
