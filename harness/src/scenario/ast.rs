@@ -184,8 +184,9 @@ pub struct PartitionDecl {
     /// Whether the partition starts activated.
     #[serde(default = "default_true")]
     pub activated: bool,
-    /// Processing time of every call to this member, virtual milliseconds (answered with
-    /// heartbeats, so never a timeout, B28). Default 0.
+    /// Processing time of every cryptographic call (sign, encrypt) to this member, virtual
+    /// milliseconds; the HSM sends heartbeats meanwhile, so only a `ProbeTimeout` ends it
+    /// early (B28, B32). Default 0.
     #[serde(default)]
     pub call_ms: u64,
     /// A V1 partition: an HA primary's SMK overwrites its SMK when it joins (B13). Default false.
