@@ -18,27 +18,16 @@ impl HaEngine {
         let slot = self.slot_index(serial).ok_or(Ckr::CKR_SLOT_ID_INVALID)?;
         self.next_object_id += 1;
         let id = ObjectId(format!("direct-{:08}", self.next_object_id).into_bytes());
-        let member = &mut self.slots[slot].member;
-        let s = member.open_session()?;
-        let result = (|| {
-            match member.login(s, pin) {
-                Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => {}
-                Err(rv) => return Err(rv),
-            }
-            member
-                .generate_key(
-                    s,
-                    &KeyGenRequest {
-                        kind,
-                        id,
-                        label: label.to_string(),
-                        token: true,
-                    },
-                )
-                .map(|_| ())
-        })();
-        // The session is the application's own; closing it cannot undo the key.
-        let _ = member.close_session(s);
-        result
+        let request = KeyGenRequest {
+            kind,
+            id,
+            label: label.to_string(),
+            token: true,
+        };
+        crate::member_session::with_logged_in_session(
+            self.slots[slot].member.as_mut(),
+            pin,
+            |member, s| member.generate_key(s, &request).map(|_| ()),
+        )
     }
 }

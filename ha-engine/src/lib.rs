@@ -16,6 +16,7 @@
 //! - [`balance`]: least-busy member choice (B25, D6).
 //! - [`failover`]: begin / call / complete with transparent re-dispatch (B29, D3, D4).
 //! - [`multipart`]: multi-part operations pinned to one member (B27, D5).
+//! - [`member_session`]: short admin sessions on one member (open, log in, work, close).
 //! - [`direct`]: the application writing to a physical member slot, bypassing HA (B21).
 //! - [`recovery`]: auto-recovery attempts and reintroduction (B43, B44, D9), manual recovery (B45).
 //! - [`membership`]: the runtime following configuration changes (standby, new and removed members).
@@ -40,6 +41,7 @@ pub mod failover;
 pub mod hagroup;
 pub mod log;
 pub mod lunacm;
+pub(crate) mod member_session;
 pub mod membership;
 pub mod multipart;
 pub mod ports;

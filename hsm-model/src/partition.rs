@@ -16,6 +16,7 @@
 //! - Private objects (secret and private keys) and every key-using call need login. Public
 //!   objects (public keys, data) can be found, read, created and destroyed without login.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -121,6 +122,8 @@ impl fmt::Debug for Credential {
 
 /// A partition: a token with one application attached. See the module doc for the semantics.
 pub struct Partition {
+    /// HMAC states keyed with each key's material, so signing does not redo the key setup.
+    keyed: RefCell<BTreeMap<Vec<u8>, crypto::HmacSha256>>,
     serial: String,
     label: String,
     hsm_serial: String,
@@ -171,6 +174,7 @@ impl Partition {
             )));
         }
         Ok(Partition {
+            keyed: RefCell::new(BTreeMap::new()),
             rng: crypto::partition_rng(seed, &spec.serial),
             policies: policy::merged(policy::default_partition_policies(), &spec.policies),
             hsm_policies: hsm.policies().clone(),
@@ -509,7 +513,14 @@ impl Partition {
         let object = self.object(key)?;
         match object.class {
             ObjectClass::SecretKey | ObjectClass::PrivateKey => {
-                Ok(crypto::sign(&object.secret, data))
+                let mut keyed = self.keyed.borrow_mut();
+                if let Some(mac) = keyed.get(object.secret.as_slice()) {
+                    return Ok(crypto::sign_keyed(mac, data));
+                }
+                let mac = crypto::mac(&object.secret);
+                let signature = crypto::sign_keyed(&mac, data);
+                keyed.insert(object.secret.clone(), mac);
+                Ok(signature)
             }
             ObjectClass::PublicKey | ObjectClass::Data => Err(ModelError::KeyFunctionNotPermitted),
         }

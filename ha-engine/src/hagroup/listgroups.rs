@@ -10,11 +10,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::ckr::Ckr;
 use crate::config::RetryLimit;
 use crate::engine::HaEngine;
 use crate::hagroup::slots::SlotView;
-use crate::ports::{Millis, ObjectId, ObjectQuery, Secret};
+use crate::ports::{Millis, ObjectId, Secret};
 
 /// The global block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,26 +248,7 @@ pub fn format(listing: &Listing) -> Vec<String> {
 /// LunaCM's look at the token object ids of one reachable slot, with the credential. The
 /// session it opens is closed again; it never logs out (the login state is the partition's).
 fn read_ids(engine: &mut HaEngine, slot: usize, pin: &Secret) -> Option<BTreeSet<ObjectId>> {
-    let member = &mut engine.slots[slot].member;
-    let s = member.open_session().ok()?;
-    let ids = (|| -> Result<BTreeSet<ObjectId>, Ckr> {
-        match member.login(s, pin) {
-            Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => {}
-            Err(rv) => return Err(rv),
-        }
-        let query = ObjectQuery {
-            token: Some(true),
-            ..ObjectQuery::default()
-        };
-        let mut ids = BTreeSet::new();
-        for h in member.find_objects(s, &query)? {
-            ids.insert(member.object_info(s, h)?.id);
-        }
-        Ok(ids)
-    })()
-    .ok();
-    let _ = member.close_session(s);
-    ids
+    crate::member_session::token_object_ids(engine.slots[slot].member.as_mut(), pin).ok()
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::hagroup::args;
 use crate::hagroup::commands::{
     Outcome, Refusal, group_index, member_serial, need_credential, refuse_password,
 };
-use crate::ports::{Millis, ObjectQuery, Secret};
+use crate::ports::{Millis, Secret};
 use crate::prereq;
 
 /// The answer to the populated-partition prompt (B12).
@@ -216,27 +216,7 @@ pub(crate) fn add_member(
 /// Deletes every token object of the partition in `slot` (the `remove` answer, B12). Returns
 /// how many PKCS#11 objects were destroyed.
 fn delete_token_objects(engine: &mut HaEngine, slot: usize, pin: &Secret) -> Result<u64, Ckr> {
-    let member = &mut engine.slots[slot].member;
-    let session = member.open_session()?;
-    let result = (|| -> Result<u64, Ckr> {
-        match member.login(session, pin) {
-            Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => {}
-            Err(rv) => return Err(rv),
-        }
-        let query = ObjectQuery {
-            token: Some(true),
-            ..ObjectQuery::default()
-        };
-        let mut n = 0;
-        for h in member.find_objects(session, &query)? {
-            member.destroy_object(session, h)?;
-            n += 1;
-        }
-        Ok(n)
-    })();
-    // LunaCM's own session; a member that just went away has nothing left to close.
-    let _ = member.close_session(session);
-    result
+    crate::member_session::clear_token_objects(engine.slots[slot].member.as_mut(), pin)
 }
 
 /// `hagroup removemember -group L -serialnumber S`. The last member cannot be removed (use

@@ -19,7 +19,7 @@ use crate::ckr::Ckr;
 use crate::engine::HaEngine;
 use crate::lunacm::slot::current;
 use crate::lunacm::{Failure, LunaCmError, Outcome, SlotRef};
-use crate::ports::{MemberResult, ObjectId, ObjectQuery, Secret, TokenInfo};
+use crate::ports::{MemberResult, ObjectId, Secret, TokenInfo};
 
 /// Width of the label column of the storage block (§3.5).
 const LABEL_WIDTH: usize = 22;
@@ -155,27 +155,7 @@ pub(crate) fn clear(engine: &mut HaEngine, credential: Option<&Secret>) -> Outco
 /// Logs in on member slot `slot` with LunaCM's own session and destroys every token object.
 /// Returns how many were destroyed.
 fn clear_member(engine: &mut HaEngine, slot: usize, pin: &Secret) -> MemberResult<u64> {
-    let member = &mut engine.slots[slot].member;
-    let s = member.open_session()?;
-    let result = (|| {
-        match member.login(s, pin) {
-            Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => {}
-            Err(rv) => return Err(rv),
-        }
-        let query = ObjectQuery {
-            token: Some(true),
-            ..ObjectQuery::default()
-        };
-        let mut n = 0;
-        for h in member.find_objects(s, &query)? {
-            member.destroy_object(s, h)?;
-            n += 1;
-        }
-        Ok(n)
-    })();
-    // LunaCM's session ends either way; a member that stopped answering changes nothing here.
-    let _ = member.close_session(s);
-    result
+    crate::member_session::clear_token_objects(engine.slots[slot].member.as_mut(), pin)
 }
 
 impl HaEngine {
