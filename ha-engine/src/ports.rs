@@ -215,6 +215,9 @@ pub struct MemberProperties {
     pub co_credential_changed: bool,
     /// A V1 partition (its SMK is overwritten by the primary's, B13).
     pub v1: bool,
+    /// A fingerprint of the PED activation challenge secret, when one is set (B9: PED members
+    /// need the same one).
+    pub activation_fingerprint: Option<String>,
 }
 
 /// Result of a member call: the value, or the `CK_RV` the member returned.

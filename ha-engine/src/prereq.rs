@@ -194,6 +194,16 @@ pub fn check_join(
             "B9",
         ));
     }
+    if joining.auth == AuthKind::Ped
+        && joining.activation_fingerprint != primary.activation_fingerprint
+    {
+        return Err(Violation::new(
+            format!(
+                "its activation challenge secret differs from the primary {primary_serial}'s; PED members must share one activation challenge"
+            ),
+            "B9",
+        ));
+    }
     let fips_joining = hsm_policy(joining, HSM_ALLOW_NON_FIPS);
     let fips_primary = hsm_policy(primary, HSM_ALLOW_NON_FIPS);
     if fips_joining != fips_primary {
@@ -287,6 +297,7 @@ mod tests {
             activated: true,
             co_credential_changed: true,
             v1: false,
+            activation_fingerprint: None,
         }
     }
 
@@ -381,6 +392,22 @@ mod tests {
             check_join("111", &primary, &j).map_err(|v| v.to_string()),
             Err("it authenticates with PED, the primary 111 with password; all members must use the same authentication method (B9, B10)".to_string())
         );
+    }
+
+    #[test]
+    fn ped_members_need_the_same_activation_challenge() {
+        let mut primary = props("h1");
+        primary.auth = AuthKind::Ped;
+        primary.activation_fingerprint = Some("c1".to_string());
+        let mut j = props("h2");
+        j.auth = AuthKind::Ped;
+        j.activation_fingerprint = Some("c2".to_string());
+        assert_eq!(
+            check_join("111", &primary, &j).map_err(|v| v.to_string()),
+            Err("its activation challenge secret differs from the primary 111's; PED members must share one activation challenge (B9)".to_string())
+        );
+        j.activation_fingerprint = Some("c1".to_string());
+        assert_eq!(check_join("111", &primary, &j), Ok(JoinNotes::default()));
     }
 
     #[test]

@@ -74,6 +74,7 @@ pub fn build_world(scenario: &Scenario) -> Result<World, TopologyError> {
         spec.activated = decl.activated;
         spec.v1 = decl.v1;
         spec.co_credential_changed = decl.co_changed;
+        spec.activation_challenge = decl.activation.clone();
         partitions.push(spec);
     }
     let mut world = World::new(WorldConfig {

@@ -58,6 +58,8 @@ pub struct PartitionSpec {
     pub co_credential_changed: bool,
     /// A V1 partition (with an SMK that an HA primary overwrites, B13 of the HA spec).
     pub v1: bool,
+    /// The activation challenge secret of a PED partition (policy 22), if set. Never printed.
+    pub activation_challenge: Option<String>,
 }
 
 impl PartitionSpec {
@@ -82,6 +84,7 @@ impl PartitionSpec {
             activated: true,
             co_credential_changed: true,
             v1: false,
+            activation_challenge: None,
         }
     }
 
@@ -106,6 +109,10 @@ impl fmt::Debug for PartitionSpec {
             .field("activated", &self.activated)
             .field("co_credential_changed", &self.co_credential_changed)
             .field("v1", &self.v1)
+            .field(
+                "activation_challenge",
+                &self.activation_challenge.as_ref().map(|_| "***"),
+            )
             .finish()
     }
 }
@@ -131,6 +138,8 @@ pub struct Partition {
     credential: Credential,
     co_credential_changed: bool,
     v1: bool,
+    /// Fingerprint of the activation challenge secret (the secret itself is not kept).
+    activation_fingerprint: Option<String>,
     policies: BTreeMap<u32, u64>,
     /// A copy of the holding HSM's policies, kept in step by the model.
     hsm_policies: BTreeMap<u32, u64>,
@@ -185,6 +194,10 @@ impl Partition {
             credential: Credential(spec.co_credential),
             co_credential_changed: spec.co_credential_changed,
             v1: spec.v1,
+            activation_fingerprint: spec
+                .activation_challenge
+                .as_deref()
+                .map(|secret| fingerprint("hasim-activation-fingerprint:", secret)),
             total_storage: spec.total_storage,
             overhead: spec.overhead,
             activated: spec.activated,
@@ -278,9 +291,12 @@ impl Partition {
     /// A fingerprint of the cloning domain: equal domains give equal fingerprints; the domain
     /// itself cannot be read back from it.
     pub fn domain_fingerprint(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(format!("hasim-domain-fingerprint:{}", self.domain).as_bytes());
-        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+        fingerprint("hasim-domain-fingerprint:", &self.domain)
+    }
+
+    /// A fingerprint of the PED activation challenge secret, when one is set.
+    pub fn activation_fingerprint(&self) -> Option<&str> {
+        self.activation_fingerprint.as_deref()
     }
 
     /// True when the application is logged in.
@@ -687,4 +703,14 @@ impl Partition {
             self.insert(record);
         }
     }
+}
+
+/// The first 8 bytes of SHA-256(`tag` || `text`) in hex: equal inputs, equal fingerprints; the
+/// input cannot be read back.
+fn fingerprint(tag: &str, text: &str) -> String {
+    crypto::sha256(&[tag.as_bytes(), text.as_bytes()])
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

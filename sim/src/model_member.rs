@@ -332,6 +332,7 @@ impl Member for ModelMember {
             activated: partition.is_activated(),
             co_credential_changed: partition.co_credential_changed(),
             v1: partition.is_v1(),
+            activation_fingerprint: partition.activation_fingerprint().map(str::to_string),
         })
     }
 }

@@ -76,6 +76,7 @@ pub(crate) fn props(serial: &str) -> MemberProperties {
         activated: true,
         co_credential_changed: true,
         v1: false,
+        activation_fingerprint: None,
     }
 }
 

@@ -196,6 +196,10 @@ pub struct PartitionDecl {
     /// Default true.
     #[serde(default = "default_true")]
     pub co_changed: bool,
+    /// The PED activation challenge secret (a test fixture, never printed); PED members of one
+    /// group need the same one (B9). Default none.
+    #[serde(default)]
+    pub activation: Option<String>,
 }
 
 impl fmt::Debug for PartitionDecl {
@@ -211,6 +215,7 @@ impl fmt::Debug for PartitionDecl {
             .field("activated", &self.activated)
             .field("v1", &self.v1)
             .field("co_changed", &self.co_changed)
+            .field("activation", &self.activation.as_ref().map(|_| "<hidden>"))
             .finish()
     }
 }

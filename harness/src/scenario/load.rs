@@ -611,7 +611,7 @@ mod tests {
             error_text(&text),
             "t.ron:4:43: Unexpected field named `colour` in `PartitionDecl`, expected one of \
              `serial`, `label`, `domain`, `hsm`, `policies`, `storage`, `co`, `activated`, \
-             `call_ms`, `v1`, or `co_changed` instead"
+             `call_ms`, `v1`, `co_changed`, or `activation` instead"
         );
     }
 
