@@ -10,8 +10,8 @@ use crate::ckr::Ckr;
 use crate::engine::HaEngine;
 use crate::ports::{
     Calendar, CivilTime, CloneBlob, DataObjectRequest, KeyGenRequest, LogSink, Member,
-    MemberResult, Millis, ObjectClass, ObjectHandle, ObjectId, ObjectInfo, ObjectQuery, Secret,
-    SessionHandle, SinkError, TokenInfo,
+    MemberProperties, MemberResult, Millis, ObjectClass, ObjectHandle, ObjectId, ObjectInfo,
+    ObjectQuery, Secret, SessionHandle, SinkError, TokenInfo,
 };
 
 /// The CO credential every fake member accepts.
@@ -34,6 +34,10 @@ struct FakeObject {
 
 #[derive(Debug, Default)]
 struct FakeState {
+    /// What the vendor `properties` extension reports; `None`: the member does not have it.
+    props: Option<MemberProperties>,
+    /// The CO credential; `None`: [`FIXTURE_CO`].
+    pin: Option<String>,
     unreachable: bool,
     sessions: BTreeSet<SessionHandle>,
     next: u64,
@@ -61,6 +65,50 @@ impl FakeControl {
     /// Token objects held.
     pub(crate) fn token_objects(&self) -> usize {
         self.state().objects.values().filter(|o| o.token).count()
+    }
+
+    /// Gives the member the vendor `properties` extension with these properties.
+    pub(crate) fn set_props(&self, props: MemberProperties) {
+        self.state().props = Some(props);
+    }
+
+    /// Changes the member's properties (it must have them, see [`FakeControl::set_props`]).
+    pub(crate) fn edit_props(&self, edit: impl FnOnce(&mut MemberProperties)) {
+        if let Some(props) = self.state().props.as_mut() {
+            edit(props);
+        }
+    }
+
+    /// Changes the member's CO credential.
+    pub(crate) fn set_pin(&self, pin: &str) {
+        self.state().pin = Some(pin.to_string());
+    }
+
+    /// Puts a token object on the member directly (as if made before it joined a group).
+    pub(crate) fn put(&self, id: &str, class: ObjectClass) {
+        let mut st = self.state();
+        add(
+            &mut st,
+            FakeObject {
+                id: ObjectId(id.as_bytes().to_vec()),
+                class,
+                label: String::new(),
+                token: true,
+            },
+        );
+    }
+
+    /// The (id, class) pairs of the token objects held, sorted.
+    pub(crate) fn held(&self) -> Vec<(String, ObjectClass)> {
+        let mut out: Vec<_> = self
+            .state()
+            .objects
+            .values()
+            .filter(|o| o.token)
+            .map(|o| (o.id.to_string(), o.class))
+            .collect();
+        out.sort();
+        out
     }
 }
 
@@ -184,7 +232,7 @@ impl Member for FakeMember {
             if st.logged_in {
                 return Err(Ckr::CKR_USER_ALREADY_LOGGED_IN);
             }
-            if pin.expose() != FIXTURE_CO {
+            if pin.expose() != st.pin.as_deref().unwrap_or(FIXTURE_CO) {
                 return Err(Ckr::CKR_PIN_INCORRECT);
             }
             st.logged_in = true;
@@ -322,6 +370,10 @@ impl Member for FakeMember {
         self.sign(session, key, data)
     }
 
+    fn properties(&mut self) -> MemberResult<MemberProperties> {
+        self.with(|st| st.props.clone().ok_or(Ckr::CKR_FUNCTION_NOT_SUPPORTED))
+    }
+
     fn export_clone(
         &mut self,
         session: SessionHandle,
@@ -333,6 +385,14 @@ impl Member for FakeMember {
                 .objects
                 .get(&object)
                 .ok_or(Ckr::CKR_OBJECT_HANDLE_INVALID)?;
+            // A Luna partition refuses to clone a private key out when its policy 0 is off.
+            let no_private_cloning = st
+                .props
+                .as_ref()
+                .is_some_and(|p| p.partition_policies.get(&0).copied().unwrap_or(0) == 0);
+            if o.class == ObjectClass::PrivateKey && no_private_cloning {
+                return Err(Ckr::CKR_KEY_UNEXTRACTABLE);
+            }
             let mut bytes = vec![class_code(o.class), u8::from(o.token)];
             bytes.extend_from_slice(&o.id.0);
             bytes.push(0);

@@ -24,7 +24,9 @@ fn synchronize_warns_on_conflicting_private_key_cloning_and_reports_what_failed(
             .is_ok()
     );
     // After joining, 222's partition policy 0 is turned off (B14 is detected at synchronize).
-    controls[1].state().props.partition_policies.insert(0, 0);
+    controls[1].edit_props(|p| {
+        p.partition_policies.insert(0, 0);
+    });
     controls[0].put("sk", ObjectClass::SecretKey);
     controls[1].put("pk", ObjectClass::PrivateKey);
     controls[1].put("pub", ObjectClass::PublicKey);
@@ -64,7 +66,7 @@ fn synchronize_skips_an_unreachable_member_and_needs_a_reachable_one() {
     );
     run(&mut engine, "hagroup addmember -group g1 -serialnumber 222");
     controls[0].put("a", ObjectClass::Data);
-    controls[1].state().reachable = false;
+    controls[1].set_reachable(false);
     assert_eq!(
         rendered(&mut engine, "hagroup synchronize -group g1"),
         "Member 222 is not reachable and was not synchronized.\n\
@@ -73,7 +75,7 @@ fn synchronize_skips_an_unreachable_member_and_needs_a_reachable_one() {
          \n\
          Command Result : No Error\n"
     );
-    controls[0].state().reachable = false;
+    controls[0].set_reachable(false);
     assert_eq!(
         run(&mut engine, "hagroup synchronize -group g1")
             .result
@@ -89,7 +91,7 @@ fn refused_commands_change_nothing() {
         &mut engine,
         "hagroup creategroup -label g1 -serialnumber 111",
     );
-    controls[1].state().pin = "another".to_string();
+    controls[1].set_pin("another");
     controls[2].put("old", ObjectClass::SecretKey);
     let before = engine.config().clone();
     let refused = [
@@ -140,7 +142,7 @@ fn without_a_credential_creategroup_is_refused() {
 #[test]
 fn slot_numbers_skip_a_missing_slot_d14() {
     let (mut engine, controls) = testkit::engine(&["111", "222", "333"]);
-    controls[0].state().reachable = false;
+    controls[0].set_reachable(false);
     assert_eq!(
         rendered(&mut engine, "hagroup creategroup -label g1 -slot 0"),
         "New group with label \"g1\" created with group number 1222.\n\nCommand Result : No Error\n"
@@ -198,7 +200,7 @@ fn remove_answer_deletes_and_copy_marks_needs_sync() {
 #[test]
 fn cloud_member_is_active_when_the_toggle_says_so() {
     let (mut engine, controls) = testkit::engine(&["111", "222"]);
-    controls[1].state().props.form = crate::ports::HsmForm::Cloud;
+    controls[1].edit_props(|p| p.form = crate::ports::HsmForm::Cloud);
     engine.config.cloud_members_standby = false;
     run(
         &mut engine,
