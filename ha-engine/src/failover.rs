@@ -122,20 +122,14 @@ impl HaEngine {
             Ok(out) => Completion::Done(Ok(out)),
             Err(rv) if rv.drops_member() => {
                 self.drop_member(g, m, now, rv);
-                match self.dispatch_to_next(now, d) {
-                    Ok(next) => Completion::Redispatch(next),
-                    Err(e) => Completion::Done(Err(e)),
-                }
+                self.redispatch(now, d)
             }
             Err(rv) if self.check_deactivated(g, m, now, rv) => {
                 if !self.config.failover_on_deactivation {
                     // D17 without failover_on_deactivation: this one call sees the code.
                     return Completion::Done(Err(EngineError::new(rv, d.op.function())));
                 }
-                match self.dispatch_to_next(now, d) {
-                    Ok(next) => Completion::Redispatch(next),
-                    Err(e) => Completion::Done(Err(e)),
-                }
+                self.redispatch(now, d)
             }
             Err(rv) => Completion::Done(Err(EngineError::new(rv, d.op.function()))),
         }
@@ -178,6 +172,14 @@ impl HaEngine {
                 Completion::Done(r) => return r,
                 Completion::Redispatch(next) => d = next,
             }
+        }
+    }
+
+    /// D4: the call goes to the next usable member, or fails when none is left.
+    fn redispatch(&mut self, now: Millis, d: Dispatch) -> Completion {
+        match self.dispatch_to_next(now, d) {
+            Ok(next) => Completion::Redispatch(next),
+            Err(e) => Completion::Done(Err(e)),
         }
     }
 

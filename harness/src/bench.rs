@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use ha_engine::hagroup;
 use ha_engine::ports::{KeyKind, Secret};
+use ha_engine::state::{VObjectHandle, VSessionHandle};
 use hsm_model::{HsmSpec, PartitionSpec};
 use sim::clock::SimCalendar;
 use sim::fault::Fault;
@@ -76,6 +77,21 @@ fn setup(world: &mut World, extra: &[String]) -> Result<(), BenchError> {
         .map_err(|e| BenchError(e.to_string()))
 }
 
+/// Opens a session, logs in and generates the AES key the measurements sign with.
+fn session_and_key(w: &mut World) -> Result<(VSessionHandle, VObjectHandle), BenchError> {
+    let fail = |e: ha_engine::EngineError| BenchError(e.to_string());
+    let vs = w.engine().open_session(0, 0).map_err(fail)?;
+    w.engine().login(0, vs, &Secret::new(CO)).map_err(fail)?;
+    let keys = w
+        .engine()
+        .generate_key(0, vs, KeyKind::Aes256, "k", true)
+        .map_err(fail)?;
+    let key = *keys
+        .first()
+        .ok_or_else(|| BenchError("no key handle".into()))?;
+    Ok((vs, key))
+}
+
 /// Runs both measurements and returns the report.
 #[allow(clippy::disallowed_methods)] // a benchmark's timer is the one real need for the wall clock
 pub fn run(args: &BenchArgs) -> Result<String, BenchError> {
@@ -85,16 +101,7 @@ pub fn run(args: &BenchArgs) -> Result<String, BenchError> {
     // 1. Sign throughput through the virtual slot.
     let mut w = world()?;
     setup(&mut w, &[])?;
-    let pin = Secret::new(CO);
-    let vs = w.engine().open_session(0, 0).map_err(fail)?;
-    w.engine().login(0, vs, &pin).map_err(fail)?;
-    let key = w
-        .engine()
-        .generate_key(0, vs, KeyKind::Aes256, "k", true)
-        .map_err(fail)?;
-    let key = *key
-        .first()
-        .ok_or_else(|| BenchError("no key handle".into()))?;
+    let (vs, key) = session_and_key(&mut w)?;
     let data = [0x5a_u8; 32];
     let started = std::time::Instant::now();
     for _ in 0..args.signs {
@@ -118,15 +125,7 @@ pub fn run(args: &BenchArgs) -> Result<String, BenchError> {
             format!("hagroup interval -interval {}", args.interval),
         ],
     )?;
-    let vs = w.engine().open_session(0, 0).map_err(fail)?;
-    w.engine().login(0, vs, &pin).map_err(fail)?;
-    let key = w
-        .engine()
-        .generate_key(0, vs, KeyKind::Aes256, "k", true)
-        .map_err(fail)?;
-    let key = *key
-        .first()
-        .ok_or_else(|| BenchError("no key handle".into()))?;
+    let (vs, key) = session_and_key(&mut w)?;
     w.apply("1000000002", &Fault::Drop)
         .map_err(|e| BenchError(e.to_string()))?;
     // Two signs: round-robin reaches the dropped member and detects the drop (D19).

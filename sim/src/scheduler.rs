@@ -154,17 +154,8 @@ fn run_with(
                     .begin(at, t.session, call.op.clone(), call.key, &data)
                 {
                     Ok(d) => {
-                        let end = at + world.call_duration(&d.serial);
-                        threads[thread].members.push(d.serial.clone());
-                        push(
-                            &mut queue,
-                            end,
-                            Event::Finish {
-                                thread,
-                                dispatch: d,
-                            },
-                            ties,
-                        );
+                        let (end, ev) = in_flight(world, &mut threads[thread], thread, at, d);
+                        push(&mut queue, end, ev, ties);
                     }
                     Err(e) => {
                         finish(
@@ -196,17 +187,8 @@ fn run_with(
                         push(&mut queue, at, Event::Issue { thread }, ties);
                     }
                     Completion::Redispatch(d) => {
-                        let end = at + world.call_duration(&d.serial);
-                        threads[thread].members.push(d.serial.clone());
-                        push(
-                            &mut queue,
-                            end,
-                            Event::Finish {
-                                thread,
-                                dispatch: d,
-                            },
-                            ties,
-                        );
+                        let (end, ev) = in_flight(world, &mut threads[thread], thread, at, d);
+                        push(&mut queue, end, ev, ties);
                     }
                 }
             }
@@ -217,6 +199,19 @@ fn run_with(
         }
     }
     Ok(outcomes)
+}
+
+/// A call dispatched at `at` ends after the serving member's call duration.
+fn in_flight(
+    world: &World,
+    t: &mut ThreadState,
+    thread: usize,
+    at: Millis,
+    dispatch: Dispatch,
+) -> (Millis, Event) {
+    t.members.push(dispatch.serial.clone());
+    let end = at + world.call_duration(&dispatch.serial);
+    (end, Event::Finish { thread, dispatch })
 }
 
 fn finish(

@@ -210,6 +210,28 @@ fn dispatch(
 }
 
 /// `-password` is refused: the credential comes from the scenario, never a command line.
+/// A partition joins one group at most, and the client's groups hold at most
+/// `MAX_GROUPED_PARTITIONS` partitions (B6).
+pub(crate) fn refuse_if_grouped(
+    engine: &HaEngine,
+    command: &str,
+    serial: &str,
+) -> Result<(), CommandError> {
+    if let Some(g) = engine.config.group_of_member(serial) {
+        return Err(CommandError::Refused(format!(
+            "{command}: partition {serial} is already a member of group '{}'",
+            g.label
+        )));
+    }
+    if engine.config.grouped_partitions() >= crate::config::MAX_GROUPED_PARTITIONS {
+        return Err(CommandError::Refused(format!(
+            "{command}: the client's groups already hold {} partitions, the most it supports (B6)",
+            crate::config::MAX_GROUPED_PARTITIONS
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn refuse_password(command: &str, p: &args::Parsed) -> Result<(), CommandError> {
     if p.has("password") {
         return Err(CommandError::Refused(format!(

@@ -9,7 +9,7 @@ use crate::engine::HaEngine;
 use crate::error::CommandError;
 use crate::hagroup::args;
 use crate::hagroup::commands::{
-    Outcome, group_index, member_serial, need_credential, refuse_password,
+    Outcome, group_index, member_serial, need_credential, refuse_if_grouped, refuse_password,
 };
 use crate::ports::Secret;
 use crate::prereq;
@@ -50,20 +50,7 @@ pub(crate) fn create_group(
         .into());
     }
     let serial = member_serial(engine, command, p)?;
-    if let Some(g) = engine.config.group_of_member(&serial) {
-        return Err(CommandError::Refused(format!(
-            "{command}: partition {serial} is already a member of group '{}'",
-            g.label
-        ))
-        .into());
-    }
-    if engine.config.grouped_partitions() >= crate::config::MAX_GROUPED_PARTITIONS {
-        return Err(CommandError::Refused(format!(
-            "{command}: the client's groups already hold {} partitions, the most it supports (B6)",
-            crate::config::MAX_GROUPED_PARTITIONS
-        ))
-        .into());
-    }
+    refuse_if_grouped(engine, command, &serial)?;
     let cannot = |what: String| {
         CommandError::Refused(format!(
             "{command}: partition {serial} cannot be the primary of group {label}: {what}"

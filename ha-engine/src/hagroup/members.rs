@@ -13,7 +13,8 @@ use crate::engine::HaEngine;
 use crate::error::CommandError;
 use crate::hagroup::args;
 use crate::hagroup::commands::{
-    Outcome, Refusal, group_index, member_serial, need_credential, refuse_password,
+    Outcome, Refusal, group_index, member_serial, need_credential, refuse_if_grouped,
+    refuse_password,
 };
 use crate::ports::{Millis, Secret};
 use crate::prereq;
@@ -66,25 +67,12 @@ pub(crate) fn add_member(
     let label = args::required(command, p, "group")?;
     let index = group_index(engine, command, label)?;
     let serial = member_serial(engine, command, p)?;
-    if let Some(g) = engine.config.group_of_member(&serial) {
-        return Err(CommandError::Refused(format!(
-            "{command}: partition {serial} is already a member of group '{}'",
-            g.label
-        ))
-        .into());
-    }
+    refuse_if_grouped(engine, command, &serial)?;
     let group_label = engine.config.groups[index].label.clone();
     if engine.config.groups[index].members.len() >= crate::config::MAX_MEMBERS_PER_GROUP {
         return Err(CommandError::Refused(format!(
             "{command}: group {group_label} already has {} members, the most a group supports (B6)",
             crate::config::MAX_MEMBERS_PER_GROUP
-        ))
-        .into());
-    }
-    if engine.config.grouped_partitions() >= crate::config::MAX_GROUPED_PARTITIONS {
-        return Err(CommandError::Refused(format!(
-            "{command}: the client's groups already hold {} partitions, the most it supports (B6)",
-            crate::config::MAX_GROUPED_PARTITIONS
         ))
         .into());
     }
