@@ -6,6 +6,11 @@ use crate::state::GroupRuntime;
 
 /// Chooses the member for the next call in `group`, or `None` when no member is usable.
 pub fn choose(group: &GroupRuntime) -> Option<usize> {
+    choose_except(group, &[])
+}
+
+/// As [`choose`], leaving out members already known not to hold the object.
+pub fn choose_except(group: &GroupRuntime, except: &[usize]) -> Option<usize> {
     let n = group.members.len();
     if n == 0 {
         return None;
@@ -14,7 +19,7 @@ pub fn choose(group: &GroupRuntime) -> Option<usize> {
     let mut best: Option<(u32, usize)> = None;
     for step in 0..n {
         let m = (start + step) % n;
-        if !group.is_usable(m) {
+        if !group.is_usable(m) || except.contains(&m) {
             continue;
         }
         let load = group.members[m].in_flight;
@@ -80,6 +85,7 @@ mod tests {
             attempts: 0,
             next_attempt: None,
             exhausted: false,
+            manual: false,
         });
         assert_eq!(choose(&g), Some(1));
     }

@@ -49,7 +49,7 @@ pub(crate) struct Runtime {
     /// The credential the application logged in with, held for recovery (B43).
     pub(crate) credential: Option<Secret>,
     /// Multi-part operations in progress: the member each is pinned to (B27, D5).
-    pub(crate) multipart: BTreeMap<VSessionHandle, usize>,
+    pub(crate) multipart: BTreeMap<VSessionHandle, (usize, u64)>,
 }
 
 impl Runtime {
@@ -363,6 +363,7 @@ impl HaEngine {
             attempts: 0,
             next_attempt,
             exhausted: false,
+            manual: false,
         });
     }
 
@@ -410,6 +411,24 @@ impl HaEngine {
             // D11, B53: under activeBasic the authenticated state is lost with the last member;
             // the application must open a session and log in again.
             gr.logged_in = false;
+            gr.objects.retain(|_, o| o.owner.is_none());
+            if let Some(rt) = self.runtime.as_mut() {
+                // The group's virtual sessions are gone with it (their handles answer
+                // CKR_SESSION_HANDLE_INVALID), and so are their session objects.
+                let gone: Vec<VSessionHandle> = rt
+                    .sessions
+                    .iter()
+                    .filter(|(_, s)| s.group == g)
+                    .map(|(vs, _)| *vs)
+                    .collect();
+                for vs in gone {
+                    rt.sessions.remove(&vs);
+                    rt.multipart.remove(&vs);
+                }
+                let live = &rt.groups[g].objects;
+                rt.objects
+                    .retain(|_, o| o.group != g || live.contains_key(&(o.id.clone(), o.class)));
+            }
         }
         self.log_group(g, now, HaLogMessage::MembersOffline);
     }

@@ -42,6 +42,10 @@ pub struct Dispatch {
     pub member: usize,
     /// Serial of the member serving it.
     pub serial: String,
+    /// The member's connection the call was sent on (see `MemberRuntime::epoch`).
+    epoch: u64,
+    /// Members found not to hold the object (a session object is never reintroduced, D7).
+    lacking: Vec<usize>,
     op: CryptoOp,
     vs: VSessionHandle,
     id: ObjectId,
@@ -81,6 +85,8 @@ impl HaEngine {
                 group: g,
                 member: 0,
                 serial: String::new(),
+                epoch: 0,
+                lacking: Vec::new(),
                 op,
                 vs,
                 id: target.id,
@@ -94,6 +100,11 @@ impl HaEngine {
     /// is looked up again once.
     pub fn call(&mut self, d: &Dispatch) -> MemberResult<Vec<u8>> {
         let (g, m) = (d.group, d.member);
+        if !self.on_current_connection(d) {
+            // The connection the call was sent on is gone (the member was dropped, and maybe
+            // recovered, meanwhile): the call fails as a transport failure would.
+            return Err(Ckr::CKR_DEVICE_ERROR);
+        }
         let s = self.ensure_session(g, m, d.vs)?;
         let first = self.call_once(d, s);
         if first == Err(Ckr::CKR_OBJECT_HANDLE_INVALID) {
@@ -114,9 +125,15 @@ impl HaEngine {
         result: MemberResult<Vec<u8>>,
     ) -> Completion {
         let (g, m) = (d.group, d.member);
-        if self.member(g, m).is_alive() {
+        if self.on_current_connection(&d) {
             let member = self.member_mut(g, m);
             member.in_flight = member.in_flight.saturating_sub(1);
+        } else if !self.is_initialized() || g >= self.group_count() || m >= self.member_count(g) {
+            // A dispatch from before C_Finalize: nothing to go back to.
+            return Completion::Done(Err(EngineError::new(
+                Ckr::CKR_CRYPTOKI_NOT_INITIALIZED,
+                d.op.function(),
+            )));
         }
         match result {
             Ok(out) => Completion::Done(Ok(out)),
@@ -128,6 +145,21 @@ impl HaEngine {
                 if !self.config.failover_on_deactivation {
                     // D17 without failover_on_deactivation: this one call sees the code.
                     return Completion::Done(Err(EngineError::new(rv, d.op.function())));
+                }
+                self.redispatch(now, d)
+            }
+            Err(Ckr::CKR_OBJECT_HANDLE_INVALID)
+                if self.group(g).objects.contains_key(&(d.id.clone(), d.class)) =>
+            {
+                // The group holds the object but this member does not (a session object made
+                // before it recovered, D7): another member serves the call; this one stays.
+                let mut d = d;
+                d.lacking.push(m);
+                if crate::balance::choose_except(self.group(g), &d.lacking).is_none() {
+                    return Completion::Done(Err(EngineError::new(
+                        Ckr::CKR_OBJECT_HANDLE_INVALID,
+                        d.op.function(),
+                    )));
                 }
                 self.redispatch(now, d)
             }
@@ -175,6 +207,15 @@ impl HaEngine {
         }
     }
 
+    /// True while the dispatch's member is alive on the connection the call was sent on.
+    fn on_current_connection(&self, d: &Dispatch) -> bool {
+        self.is_initialized()
+            && d.group < self.group_count()
+            && d.member < self.member_count(d.group)
+            && self.member(d.group, d.member).is_alive()
+            && self.member(d.group, d.member).epoch == d.epoch
+    }
+
     /// D4: the call goes to the next usable member, or fails when none is left.
     fn redispatch(&mut self, now: Millis, d: Dispatch) -> Completion {
         match self.dispatch_to_next(now, d) {
@@ -185,12 +226,13 @@ impl HaEngine {
 
     fn dispatch_to_next(&mut self, now: Millis, mut d: Dispatch) -> Result<Dispatch, EngineError> {
         let g = d.group;
-        let Some(m) = crate::balance::choose(self.group(g)) else {
+        let Some(m) = crate::balance::choose_except(self.group(g), &d.lacking) else {
             self.note_if_all_offline(g, now);
             return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, d.op.function()));
         };
         d.member = m;
         d.serial = self.member_serial(g, m);
+        d.epoch = self.member(g, m).epoch;
         let gr = self.group_mut(g);
         gr.last_chosen = Some(m);
         gr.members[m].in_flight += 1;

@@ -34,16 +34,42 @@ pub(crate) fn with_logged_in_session<T>(
     result
 }
 
-/// Destroys every token object of the member; returns how many PKCS#11 objects went.
-pub(crate) fn clear_token_objects(member: &mut dyn Member, pin: &Secret) -> MemberResult<u64> {
+/// `clear_token_objects` stopped at a failure; `destroyed` objects were gone by then and stay
+/// gone (there is no undo of a destroy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ClearFailure {
+    /// PKCS#11 objects destroyed before the failure.
+    pub destroyed: u64,
+    /// What the failing call returned.
+    pub rv: Ckr,
+}
+
+impl ClearFailure {
+    /// `CKR_...`, or `CKR_... after N token objects were deleted` when some went first.
+    pub(crate) fn describe(&self) -> String {
+        match self.destroyed {
+            0 => self.rv.to_string(),
+            n => format!("{} after {n} token objects were deleted", self.rv),
+        }
+    }
+}
+
+/// Destroys every token object of the member; returns how many PKCS#11 objects went. It stops
+/// at the first failure, which says how many objects were destroyed before it.
+pub(crate) fn clear_token_objects(
+    member: &mut dyn Member,
+    pin: &Secret,
+) -> Result<u64, ClearFailure> {
+    let mut destroyed = 0;
     with_logged_in_session(member, pin, |member, s| {
-        let mut n = 0;
         for h in member.find_objects(s, &token_objects())? {
             member.destroy_object(s, h)?;
-            n += 1;
+            destroyed += 1;
         }
-        Ok(n)
+        Ok(())
     })
+    .map(|()| destroyed)
+    .map_err(|rv| ClearFailure { destroyed, rv })
 }
 
 /// The ids of the member's token objects.

@@ -46,6 +46,7 @@ pub(crate) fn follow_config(engine: &mut HaEngine, now: Millis) {
                 attempts: 0,
                 next_attempt: Some(now + interval_ms),
                 exhausted: false,
+                manual: false,
             });
             group.members.push(member);
         }

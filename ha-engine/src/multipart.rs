@@ -39,10 +39,16 @@ impl HaEngine {
             match result {
                 Ok(()) => {
                     tracing::debug!(group = g, member = %self.member_serial(g, m), "multi-part operation pinned");
-                    self.rt_mut(F)?.multipart.insert(vs, m);
+                    let epoch = self.member(g, m).epoch;
+                    self.rt_mut(F)?.multipart.insert(vs, (m, epoch));
                     return Ok(());
                 }
                 Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
+                Err(rv) if self.check_deactivated(g, m, now, rv) => {
+                    if !self.config.failover_on_deactivation {
+                        return Err(EngineError::new(rv, F));
+                    }
+                }
                 Err(rv) => return Err(EngineError::new(rv, F)),
             }
         }
@@ -78,14 +84,16 @@ impl HaEngine {
         call: impl FnOnce(&mut dyn crate::ports::Member, crate::ports::SessionHandle) -> MemberResult<T>,
     ) -> Result<T, EngineError> {
         let g = self.session_group(vs, function)?;
-        let Some(m) = self.rt().multipart.get(&vs).copied() else {
+        let Some((m, epoch)) = self.rt().multipart.get(&vs).copied() else {
             return Err(EngineError::new(
                 Ckr::CKR_OPERATION_NOT_INITIALIZED,
                 function,
             ));
         };
-        if !self.member(g, m).is_alive() {
-            // D5: the member holding the operation is gone; the application starts again.
+        let member = self.member(g, m);
+        if !member.is_alive() || member.epoch != epoch {
+            // D5: the member holding the operation is gone (even if it has come back since, on
+            // a new connection without the operation); the application starts again.
             self.rt_mut(function)?.multipart.remove(&vs);
             return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
         }
@@ -107,6 +115,10 @@ impl HaEngine {
                 self.rt_mut(function)?.multipart.remove(&vs);
                 if rv.drops_member() {
                     self.drop_member(g, m, now, rv);
+                    return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
+                }
+                if self.check_deactivated(g, m, now, rv) && self.config.failover_on_deactivation {
+                    // The member holding the operation is out (D17); as after a drop (D5).
                     return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
                 }
                 Err(EngineError::new(rv, function))

@@ -28,7 +28,8 @@ impl fmt::Display for ObjectId {
     }
 }
 
-/// A credential (CO password or PIN). It never prints: `Debug` and `Display` show `***`.
+/// A credential (CO password or PIN). It never prints: it has no `Display`, and `Debug` shows
+/// `Secret(***)`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 

@@ -1,5 +1,7 @@
 //! HA group prerequisites (B9–B15), checked by `hagroup creategroup` (the founding partition
-//! alone) and `hagroup addmember` (the joining partition alone, then against the primary).
+//! alone), `hagroup addmember` (the joining partition alone, then against the primary and, for
+//! the PCIe / Network mix, against every member) and `hagroup removemember` of a primary (the
+//! firmware order of the member that takes its place, B11).
 //!
 //! The checks read [`MemberProperties`] (the vendor extension of the `Member` port) and are pure
 //! functions of them, so they can be tested without a member. The one check that needs the
@@ -10,6 +12,7 @@
 //! credential (the cloning domain appears only as its fingerprint).
 
 use crate::ckr::Ckr;
+use crate::member_session;
 use crate::ports::{AuthKind, HsmForm, Member, MemberProperties, Secret};
 
 /// HSM policy 7: allow cloning.
@@ -165,14 +168,17 @@ pub fn check_alone(p: &MemberProperties) -> Result<(), Violation> {
     Ok(())
 }
 
-/// The checks of a joining partition against the group's primary, in this order: the same
-/// authentication method (B9, B10), the same cloning domain (B9), the same HSM policy 12 (hasim
-/// refuses a FIPS / non-FIPS mix, B11), firmware order (a primary on 7.7.0 or later cannot have
-/// an older secondary, B11), no PCIe / Network mix (B11). On success, says whether the joining
-/// partition is a V1 partition (B13) or a Cloud HSM partition (B15).
+/// The checks of a joining partition against the group, in this order: against the primary,
+/// the same authentication method (B9, B10), the same cloning domain (B9), the same HSM policy 12
+/// (hasim refuses a FIPS / non-FIPS mix, B11), firmware order (a primary on 7.7.0 or later
+/// cannot have an older secondary, B11); then no PCIe / Network mix with the primary or with
+/// any of `others`, the group's other members whose properties are known, in group order (B11).
+/// On success, says whether the joining partition is a V1 partition (B13) or a Cloud HSM
+/// partition (B15).
 pub fn check_join(
     primary_serial: &str,
     primary: &MemberProperties,
+    others: &[(String, MemberProperties)],
     joining: &MemberProperties,
 ) -> Result<JoinNotes, Violation> {
     if joining.auth != primary.auth {
@@ -231,21 +237,9 @@ pub fn check_join(
             "B11",
         ));
     }
-    let mixed = matches!(
-        (joining.form, primary.form),
-        (HsmForm::Pcie, HsmForm::Network) | (HsmForm::Network, HsmForm::Pcie)
-    );
-    if mixed {
-        return Err(Violation::new(
-            format!(
-                "its HSM {} is a {} HSM and the primary {primary_serial}'s HSM {} a {} HSM; PCIe and Network HSM partitions cannot be mixed",
-                joining.hsm_serial,
-                form_name(joining.form),
-                primary.hsm_serial,
-                form_name(primary.form)
-            ),
-            "B11",
-        ));
+    check_form_mix(&format!("the primary {primary_serial}'s"), primary, joining)?;
+    for (serial, member) in others {
+        check_form_mix(&format!("member {serial}'s"), member, joining)?;
     }
     Ok(JoinNotes {
         v1: joining.v1,
@@ -253,28 +247,77 @@ pub fn check_join(
     })
 }
 
-/// B9 "same Crypto Officer credential": opens a session on the member, logs in with the
+/// B11: PCIe and Network HSM partitions cannot be mixed. `whose` names the member in the
+/// message (`the primary 111's`, `member 222's`).
+fn check_form_mix(
+    whose: &str,
+    member: &MemberProperties,
+    joining: &MemberProperties,
+) -> Result<(), Violation> {
+    let mixed = matches!(
+        (joining.form, member.form),
+        (HsmForm::Pcie, HsmForm::Network) | (HsmForm::Network, HsmForm::Pcie)
+    );
+    if mixed {
+        return Err(Violation::new(
+            format!(
+                "its HSM {} is a {} HSM and {whose} HSM {} a {} HSM; PCIe and Network HSM partitions cannot be mixed",
+                joining.hsm_serial,
+                form_name(joining.form),
+                member.hsm_serial,
+                form_name(member.form)
+            ),
+            "B11",
+        ));
+    }
+    Ok(())
+}
+
+/// B11 when a group's primary is removed and `new_primary` takes its place: a primary on
+/// firmware 7.7.0 or later cannot have an older secondary. `secondaries` are the members that
+/// stay behind it, in group order, whose properties are known; the first older one is reported.
+pub fn check_new_primary(
+    new_primary_serial: &str,
+    new_primary: &MemberProperties,
+    secondaries: &[(String, MemberProperties)],
+) -> Result<(), Violation> {
+    if new_primary.firmware < FIRMWARE_PRIMARY_BOUNDARY {
+        return Ok(());
+    }
+    match secondaries
+        .iter()
+        .find(|(_, p)| p.firmware < FIRMWARE_PRIMARY_BOUNDARY)
+    {
+        None => Ok(()),
+        Some((serial, older)) => Err(Violation::new(
+            format!(
+                "member {new_primary_serial} would become the primary; its HSM {} runs firmware {} and member {serial}'s HSM {} runs {}; a primary on firmware {} or later cannot have an older secondary",
+                new_primary.hsm_serial,
+                firmware_text(new_primary.firmware),
+                older.hsm_serial,
+                firmware_text(older.firmware),
+                firmware_text(FIRMWARE_PRIMARY_BOUNDARY)
+            ),
+            "B11",
+        )),
+    }
+}
+
+/// B9 "same Crypto Officer credential": logs in on a fresh session of the member with the
 /// credential LunaCM was given (`CKR_USER_ALREADY_LOGGED_IN` counts as success) and closes the
-/// session again. Never logs out: the login state is the partition's, and an application may
-/// share it.
+/// session again (`member_session::with_logged_in_session`). Never logs out: the login state
+/// is the partition's, and an application may share it.
 pub fn verify_credential(member: &mut dyn Member, credential: &Secret) -> Result<(), Violation> {
-    let session = member.open_session().map_err(|rv| {
-        Violation::new(
-            format!("opening a session on it to check the Crypto Officer credential failed: {rv}"),
-            "B9",
-        )
-    })?;
-    let login = member.login(session, credential);
-    // Closing can only fail on a member that just went away; the login result decides.
-    let _ = member.close_session(session);
-    match login {
-        Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => Ok(()),
+    match member_session::with_logged_in_session(member, credential, |_, _| Ok(())) {
+        Ok(()) => Ok(()),
         Err(Ckr::CKR_PIN_INCORRECT) => Err(Violation::new(
             "the group's Crypto Officer credential does not open it (CKR_PIN_INCORRECT); all members must share one Crypto Officer credential".to_string(),
             "B9",
         )),
         Err(rv) => Err(Violation::new(
-            format!("logging in with the group's Crypto Officer credential failed: {rv}"),
+            format!(
+                "opening a session on it and logging in with the group's Crypto Officer credential failed: {rv}"
+            ),
             "B9",
         )),
     }
@@ -305,7 +348,7 @@ mod tests {
     fn defaults_pass_alone_and_together() {
         assert_eq!(check_alone(&props("h1")), Ok(()));
         assert_eq!(
-            check_join("111", &props("h1"), &props("h2")),
+            check_join("111", &props("h1"), &[], &props("h2")),
             Ok(JoinNotes::default())
         );
     }
@@ -359,38 +402,86 @@ mod tests {
         j.firmware = (7, 4, 2);
         j.form = HsmForm::Pcie;
         assert_eq!(
-            check_join("111", &primary, &j).map_err(|v| v.to_string()),
+            check_join("111", &primary, &[], &j).map_err(|v| v.to_string()),
             Err("its HSM h2 runs firmware 7.4.2 and the primary 111's HSM h1 runs 7.7.0; a primary on firmware 7.7.0 or later cannot have an older secondary (B11)".to_string())
         );
         j.firmware = (7, 7, 0);
         assert_eq!(
-            check_join("111", &primary, &j).map_err(|v| v.to_string()),
+            check_join("111", &primary, &[], &j).map_err(|v| v.to_string()),
             Err("its HSM h2 is a PCIe HSM and the primary 111's HSM h1 a Network HSM; PCIe and Network HSM partitions cannot be mixed (B11)".to_string())
         );
         // An older primary may take a newer secondary.
         let mut old = props("h0");
         old.firmware = (7, 3, 0);
         assert_eq!(
-            check_join("111", &old, &props("h2")),
+            check_join("111", &old, &[], &props("h2")),
             Ok(JoinNotes::default())
         );
         let mut j = props("h2");
         j.hsm_policies.insert(12, 1);
         assert_eq!(
-            check_join("111", &primary, &j).map_err(|v| v.to_string()),
+            check_join("111", &primary, &[], &j).map_err(|v| v.to_string()),
             Err("HSM policy 12 (allow non-FIPS algorithms) is 1 on its HSM h2 and 0 on the primary 111's HSM h1; hasim refuses a mix of FIPS and non-FIPS members (B9, B11)".to_string())
         );
         let mut j = props("h2");
         j.domain_fingerprint = "bbbb".to_string();
         assert_eq!(
-            check_join("111", &primary, &j).map_err(|v| v.to_string()),
+            check_join("111", &primary, &[], &j).map_err(|v| v.to_string()),
             Err("its cloning domain (fingerprint bbbb) differs from the primary 111's (fingerprint aaaa); all members must share one cloning domain (B9)".to_string())
         );
         let mut j = props("h2");
         j.auth = AuthKind::Ped;
         assert_eq!(
-            check_join("111", &primary, &j).map_err(|v| v.to_string()),
+            check_join("111", &primary, &[], &j).map_err(|v| v.to_string()),
             Err("it authenticates with PED, the primary 111 with password; all members must use the same authentication method (B9, B10)".to_string())
+        );
+    }
+
+    #[test]
+    fn the_pcie_network_mix_is_checked_against_every_known_member() {
+        // The primary is on a USB HSM (no mix with PCIe); the second member is on Network.
+        let mut primary = props("h1");
+        primary.form = HsmForm::Usb;
+        let mut network = props("h2");
+        network.form = HsmForm::Network;
+        let mut cloud = props("h3");
+        cloud.form = HsmForm::Cloud;
+        let mut j = props("h4");
+        j.form = HsmForm::Pcie;
+        assert_eq!(
+            check_join("111", &primary, &[], &j),
+            Ok(JoinNotes::default())
+        );
+        let others = [("333".to_string(), cloud), ("222".to_string(), network)];
+        assert_eq!(
+            check_join("111", &primary, &others, &j).map_err(|v| v.to_string()),
+            Err("its HSM h4 is a PCIe HSM and member 222's HSM h2 a Network HSM; PCIe and Network HSM partitions cannot be mixed (B11)".to_string())
+        );
+        // Members whose properties are unknown are simply not in `others`.
+        assert_eq!(
+            check_join("111", &primary, &others[..1], &j),
+            Ok(JoinNotes::default())
+        );
+    }
+
+    #[test]
+    fn a_new_primary_on_7_7_0_cannot_keep_an_older_secondary() {
+        let mut old = props("h3");
+        old.firmware = (7, 4, 2);
+        let secondaries = [("222".to_string(), props("h2")), ("333".to_string(), old)];
+        assert_eq!(
+            check_new_primary("111", &props("h1"), &secondaries).map_err(|v| v.to_string()),
+            Err("member 111 would become the primary; its HSM h1 runs firmware 7.7.0 and member 333's HSM h3 runs 7.4.2; a primary on firmware 7.7.0 or later cannot have an older secondary (B11)".to_string())
+        );
+        assert_eq!(
+            check_new_primary("111", &props("h1"), &secondaries[..1]),
+            Ok(())
+        );
+        let mut older_primary = props("h1");
+        older_primary.firmware = (7, 3, 0);
+        assert_eq!(
+            check_new_primary("111", &older_primary, &secondaries),
+            Ok(())
         );
     }
 
@@ -403,11 +494,14 @@ mod tests {
         j.auth = AuthKind::Ped;
         j.activation_fingerprint = Some("c2".to_string());
         assert_eq!(
-            check_join("111", &primary, &j).map_err(|v| v.to_string()),
+            check_join("111", &primary, &[], &j).map_err(|v| v.to_string()),
             Err("its activation challenge secret differs from the primary 111's; PED members must share one activation challenge (B9)".to_string())
         );
         j.activation_fingerprint = Some("c1".to_string());
-        assert_eq!(check_join("111", &primary, &j), Ok(JoinNotes::default()));
+        assert_eq!(
+            check_join("111", &primary, &[], &j),
+            Ok(JoinNotes::default())
+        );
     }
 
     #[test]
@@ -416,7 +510,7 @@ mod tests {
         j.v1 = true;
         j.form = HsmForm::Cloud;
         assert_eq!(
-            check_join("111", &props("h1"), &j),
+            check_join("111", &props("h1"), &[], &j),
             Ok(JoinNotes {
                 v1: true,
                 cloud: true

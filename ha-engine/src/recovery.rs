@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 
 use crate::ckr::Ckr;
+use crate::config::RetryLimit;
 use crate::engine::HaEngine;
 use crate::log::HaLogMessage;
 use crate::ports::{Millis, ObjectClass, ObjectId, ObjectQuery};
@@ -69,13 +70,18 @@ impl HaEngine {
         };
         for member in rt.groups.iter_mut().flat_map(|g| g.members.iter_mut()) {
             if let Liveness::Down(down) = &mut member.liveness {
-                if down.exhausted || down.reason == DownReason::LoginFailed {
+                if down.exhausted || down.manual || down.reason == DownReason::LoginFailed {
                     continue;
                 }
-                if disabled {
+                if down.reason == DownReason::New && down.attempts == 0 {
+                    // Joining a new member is not auto-recovery (B54); only a shorter interval
+                    // brings its pass forward.
+                    down.next_attempt = down.next_attempt.map(|t| t.min(next));
+                } else if disabled {
                     down.next_attempt = None;
-                } else if down.next_attempt.is_none() {
-                    down.next_attempt = Some(next);
+                } else {
+                    // A shorter interval takes effect at once; a longer one from the next attempt.
+                    down.next_attempt = Some(down.next_attempt.map_or(next, |t| t.min(next)));
                 }
             }
         }
@@ -157,14 +163,19 @@ impl HaEngine {
             self.member_mut(g, m).liveness = Liveness::Down(Down {
                 reason: DownReason::LoginFailed,
                 next_attempt: None,
+                manual: false,
                 ..down
             });
             self.log_group(g, now, HaLogMessage::LoginFailed { serial, code });
             return;
         }
         let attempts = down.attempts + 1;
-        let exhausted = self.config.retry.exhausted_by(attempts);
-        let next_attempt = (!exhausted).then_some(now + self.config.interval_s * 1000);
+        // With auto-recovery off (retry 0) a failed manual attempt exhausts nothing: there was
+        // no automatic recovery to disable, so the `exceeded maximum` line is not logged.
+        let exhausted =
+            self.config.retry != RetryLimit::Disabled && self.config.retry.exhausted_by(attempts);
+        let disabled = self.config.retry == RetryLimit::Disabled;
+        let next_attempt = (!exhausted && !disabled).then_some(now + self.config.interval_s * 1000);
         let reason = match failure {
             Failure::NotActivated if down.reason != DownReason::Deactivated => {
                 DownReason::NotActivated
@@ -176,6 +187,7 @@ impl HaEngine {
             attempts,
             next_attempt,
             exhausted,
+            manual: false,
         });
         let message = match failure {
             Failure::Member(code) => HaLogMessage::RecoveryFailed {
@@ -247,7 +259,12 @@ impl HaEngine {
         for h in listed {
             let info = self.slots[slot].member.object_info(s, h)?;
             let key = (info.id.clone(), info.class);
-            if self.member(g, m).pending_deletes.contains(&info.id) {
+            let group = self.group(g);
+            // A half the group destroyed while the member was away (one half of a pair can be
+            // destroyed alone): its id is still known, this class is not.
+            let half_destroyed = !group.objects.contains_key(&key)
+                && group.objects.keys().any(|(id, _)| *id == info.id);
+            if half_destroyed || self.member(g, m).pending_deletes.contains(&info.id) {
                 self.slots[slot].member.destroy_object(s, h)?;
             } else {
                 self.member_mut(g, m).handles.insert(key.clone(), h);
@@ -309,6 +326,7 @@ impl HaEngine {
                 if let Liveness::Down(down) = &mut member.liveness {
                     down.attempts = 0;
                     down.exhausted = false;
+                    down.manual = true;
                     down.next_attempt = Some(now);
                     if down.reason == DownReason::LoginFailed {
                         down.reason = DownReason::Dropped;

@@ -104,6 +104,8 @@ impl HaEngine {
             match self.destroy_on_member(g, m, vs, &target.id, target.class) {
                 Ok(()) => destroyed = true,
                 Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
+                // A deactivated member is out now; the deletion waits for its recovery (D7).
+                Err(rv) if self.check_deactivated(g, m, now, rv) => {}
                 Err(rv) => return Err(EngineError::new(rv, F)),
             }
         }
@@ -163,7 +165,20 @@ impl HaEngine {
             token: None,
         };
         let found = self.slots[slot].member.find_objects(session, &query)?;
-        let h = *found.first().ok_or(Ckr::CKR_OBJECT_HANDLE_INVALID)?;
+        let Some(&h) = found.first() else {
+            // A deactivated partition hides its private objects: tell that apart from a
+            // member that simply lacks the object (D17).
+            let deactivated = self.group(g).logged_in
+                && self.slots[slot]
+                    .member
+                    .properties()
+                    .is_ok_and(|p| !p.activated);
+            return Err(if deactivated {
+                Ckr::CKR_USER_NOT_LOGGED_IN
+            } else {
+                Ckr::CKR_OBJECT_HANDLE_INVALID
+            });
+        };
         self.member_mut(g, m).handles.insert((id.clone(), class), h);
         Ok(h)
     }

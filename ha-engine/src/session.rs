@@ -155,6 +155,11 @@ impl HaEngine {
         Ok(())
     }
 
+    /// The group (virtual slot, in configuration order) a virtual session was opened on.
+    pub fn group_of_session(&self, vs: VSessionHandle) -> Option<usize> {
+        self.runtime.as_ref()?.sessions.get(&vs).map(|s| s.group)
+    }
+
     /// The group of a valid virtual session. Under activeBasic a session opened before every
     /// member was lost is invalid (D11).
     pub(crate) fn session_group(

@@ -39,6 +39,8 @@ pub struct Down {
     pub next_attempt: Option<Millis>,
     /// The exhaustion line was logged; only manual recovery remains.
     pub exhausted: bool,
+    /// A manual recovery (`hagroup recover`, B45) is waiting: settings changes leave it be.
+    pub manual: bool,
 }
 
 /// Liveness of one member as the engine believes it.
@@ -73,6 +75,9 @@ pub struct MemberRuntime {
     pub in_flight: u32,
     /// Deletions (and aborted creations) this member missed while down (D7).
     pub pending_deletes: BTreeSet<ObjectId>,
+    /// Counts the member's connections: bumped whenever the sessions it had are gone, so work
+    /// begun on an older connection (a call in flight, a multi-part operation) is known stale.
+    pub epoch: u64,
 }
 
 impl MemberRuntime {
@@ -88,6 +93,7 @@ impl MemberRuntime {
             handles: BTreeMap::new(),
             in_flight: 0,
             pending_deletes: BTreeSet::new(),
+            epoch: 0,
         }
     }
 
@@ -98,6 +104,7 @@ impl MemberRuntime {
 
     /// Forgets every member-issued handle (the connection they lived on is gone).
     pub fn forget_connection(&mut self) {
+        self.epoch += 1;
         self.mgmt = None;
         self.sessions.clear();
         self.handles.clear();

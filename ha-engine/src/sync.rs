@@ -4,9 +4,10 @@
 //!
 //! LunaCM does this with its own sessions and the Crypto Officer credential it was given, not
 //! through the application's engine state: every reachable member is opened and logged in first
-//! (a member that refuses the credential stops the command before anything is cloned), then the
-//! copies are made, then LunaCM's sessions are closed. It never logs out: the login state is the
-//! partition's and a running application may share it.
+//! (`member_session::login`; a member that refuses the credential stops the command before
+//! anything is cloned), then the copies are made, then LunaCM's sessions are closed. It never
+//! logs out: the login state is the partition's and a running application may share it. A copy
+//! that fails does not undo the copies already made (synchronisation only ever adds).
 //!
 //! When two members' partition policy 0 (private key cloning) differ, the report carries their
 //! LunaCM slot numbers for the §3.6 warning (B14); the synchronisation still runs and may fail
@@ -17,7 +18,8 @@ use std::collections::BTreeMap;
 use crate::ckr::Ckr;
 use crate::engine::HaEngine;
 use crate::hagroup::slots::SlotView;
-use crate::ports::{ObjectClass, ObjectHandle, ObjectId, ObjectQuery, Secret, SessionHandle};
+use crate::member_session;
+use crate::ports::{ObjectClass, ObjectHandle, ObjectId, Secret, SessionHandle};
 use crate::prereq::PARTITION_ALLOW_PRIVATE_KEY_CLONING;
 
 /// One object key: the group-wide id and the class (the halves of a pair share the id).
@@ -184,20 +186,16 @@ fn open(
     };
     let session = member.open_session().map_err(login_error)?;
     let listed = (|| -> Result<BTreeMap<ObjectKey, ObjectHandle>, SyncError> {
-        match member.login(session, credential) {
-            Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => {}
-            Err(rv) => return Err(login_error(rv)),
-        }
+        member_session::login(member.as_mut(), session, credential).map_err(login_error)?;
         let read_error = |rv| SyncError::Read {
             serial: serial.to_string(),
             rv,
         };
-        let query = ObjectQuery {
-            token: Some(true),
-            ..ObjectQuery::default()
-        };
         let mut objects = BTreeMap::new();
-        for h in member.find_objects(session, &query).map_err(read_error)? {
+        for h in member
+            .find_objects(session, &member_session::token_objects())
+            .map_err(read_error)?
+        {
             let info = member.object_info(session, h).map_err(read_error)?;
             objects.insert((info.id, info.class), h);
         }

@@ -84,7 +84,7 @@ pub fn run_session(
     interactive: bool,
 ) -> io::Result<()> {
     for line in setup {
-        writeln!(out, "{PROMPT}{line}")?;
+        writeln!(out, "{PROMPT}{}", ha_engine::hagroup::args::redact(line))?;
         write!(out, "{}", session.command(line))?;
         writeln!(out)?;
     }
@@ -106,7 +106,7 @@ pub fn run_session(
             continue;
         }
         if !interactive {
-            writeln!(out, "{PROMPT}{line}")?;
+            writeln!(out, "{PROMPT}{}", ha_engine::hagroup::args::redact(line))?;
         }
         if is_exit(line) {
             return Ok(());

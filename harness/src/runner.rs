@@ -184,7 +184,7 @@ impl Runner<'_> {
         self.run.transcript.push(
             now,
             Entry::Command {
-                line: line.to_string(),
+                line: ha_engine::hagroup::args::redact(line),
                 output: text,
             },
         );
@@ -346,15 +346,22 @@ impl Runner<'_> {
                 fault: sim_fault(fault),
             });
         }
+        // The threads work on the virtual slot of the application's current session.
+        let group = self
+            .app
+            .session
+            .and_then(|vs| self.world.engine().group_of_session(vs))
+            .unwrap_or(0);
         let mut sessions = Vec::new();
         for _ in 0..calls.len() {
             let now = self.now();
-            let vs = self
-                .world
-                .engine()
-                .open_session(now, 0)
-                .map_err(|e| format!("a thread could not open its session: {e}"))?;
-            sessions.push(vs);
+            match self.world.engine().open_session(now, group) {
+                Ok(vs) => sessions.push(vs),
+                Err(e) => {
+                    self.close_thread_sessions(&sessions);
+                    return Err(format!("a thread could not open its session: {e}"));
+                }
+            }
         }
         let text = format!(
             "{} threads start ({} calls in all)",
@@ -395,19 +402,25 @@ impl Runner<'_> {
             }
             drain(world, run);
         };
-        run_threads(
+        let result = run_threads(
             &mut self.world,
             sessions.clone(),
             calls,
             timed,
             &mut observe,
         )
-        .map_err(|e| e.to_string())?;
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+        self.close_thread_sessions(&sessions);
+        result
+    }
+
+    fn close_thread_sessions(&mut self, sessions: &[VSessionHandle]) {
         for vs in sessions {
             let now = self.now();
-            let _ = self.world.engine().close_session(now, vs);
+            // A session the engine already invalidated (total loss) is simply gone.
+            let _ = self.world.engine().close_session(now, *vs);
         }
-        Ok(())
     }
 
     fn checkpoint(&mut self, label: &str) {

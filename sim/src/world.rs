@@ -65,7 +65,6 @@ pub struct World {
     controls: BTreeMap<String, FaultControl>,
     serials: Vec<String>,
     fs: SharedMemFs,
-    root: SeedRoot,
     workload: ChaCha20Rng,
     ties: ChaCha20Rng,
 }
@@ -109,18 +108,12 @@ impl World {
             fs,
             workload: root.stream(Stream::Workload),
             ties: root.stream(Stream::Ties),
-            root,
         })
     }
 
     /// Current virtual time.
     pub fn now(&self) -> Millis {
         self.now
-    }
-
-    /// The seed root.
-    pub fn seed(&self) -> &SeedRoot {
-        &self.root
     }
 
     /// The engine under test.

@@ -452,6 +452,14 @@ impl Document {
     }
 
     /// The value text that reads back as `value`, quoted when `quoted` or when needed.
+    ///
+    /// Both formats need quotes around a value with a space at either end (outer spaces are not
+    /// part of an unquoted value) and around a value starting with `'` (read unquoted, it would
+    /// be taken for a quoted value, or refused as an unterminated one). A Chrystoki.conf value
+    /// also needs them for `;`, `}` and a leading `{`. A crystoki.ini value is the rest of its
+    /// line and only its outer quotes are taken off, so any value can be quoted there; a
+    /// Chrystoki.conf quoted value ends at the next `'`, so a value that needs quotes and holds
+    /// a `'` cannot be written ([`WriteError::QuoteInQuoted`]).
     fn render_value(&self, value: &str, quoted: bool) -> Result<String, WriteError> {
         if value.contains('\n') || value.contains('\r') {
             return Err(WriteError::Character("line break", self.format));
@@ -460,28 +468,24 @@ impl Document {
             return Err(WriteError::Character("TAB", self.format));
         }
         let edge_space = value.starts_with(' ') || value.ends_with(' ');
-        let ambiguous = value.starts_with('\'') && value.len() >= 2 && value.ends_with('\'');
         let needs = edge_space
-            || ambiguous
+            || value.starts_with('\'')
             || match self.format {
                 Format::Conf => {
-                    value.contains(';')
-                        || value.contains('}')
-                        || value.starts_with('{')
-                        || value.starts_with('\'')
+                    value.contains(';') || value.contains('}') || value.starts_with('{')
                 }
                 Format::Ini => false,
             };
-        if quoted || needs {
-            if value.contains('\'') {
-                if needs {
-                    return Err(WriteError::QuoteInQuoted);
-                }
-                return Ok(value.to_string());
-            }
-            return Ok(format!("'{value}'"));
+        if !(quoted || needs) {
+            return Ok(value.to_string());
         }
-        Ok(value.to_string())
+        match self.format {
+            Format::Ini => Ok(format!("'{value}'")),
+            Format::Conf if !value.contains('\'') => Ok(format!("'{value}'")),
+            Format::Conf if needs => Err(WriteError::QuoteInQuoted),
+            // Quoted in the file before, but this value cannot be quoted and need not be.
+            Format::Conf => Ok(value.to_string()),
+        }
     }
 
     fn check_key(&self, key: &str) -> Result<(), WriteError> {
@@ -876,6 +880,22 @@ LunaSA Client = {\n   ReceiveTimeout = 20000;\n   ServerHtl00 = ;\n   ServerName
             d.to_text(),
             "; crystoki.ini\r\n[Chrystoki2]\r\nLibNT=C:\\Program Files\\SafeNet\\LunaClient\\cryptoki.dll\r\nExtra=x\r\n\r\n[HAConfiguration]\r\nreconnAtt=-1\r\n\r\n[Toggles]\r\nlunacm_cv_ha_ui=0\r\n"
         );
+    }
+
+    #[test]
+    fn ini_values_starting_with_a_quote_are_quoted_and_read_back() {
+        let mut d = Document::parse("[A]\nx=1\n", "crystoki.ini").unwrap();
+        for value in ["'abc", "'", "'a'", "it's", " it's ", "a;b'"] {
+            d.set("A", "x", value).unwrap();
+            let again = Document::parse(&d.to_text(), "crystoki.ini").unwrap();
+            assert_eq!(again.value("A", "x"), Some(value), "{}", d.to_text());
+        }
+        d.set("A", "x", "'abc").unwrap();
+        assert_eq!(d.to_text(), "[A]\nx=''abc'\n");
+        // Chrystoki.conf cannot hold it: refused, nothing written.
+        let mut c = doc("A = {\n   x = 1;\n}\n");
+        assert_eq!(c.set("A", "x", "'abc"), Err(WriteError::QuoteInQuoted));
+        assert_eq!(c.value("A", "x"), Some("1"));
     }
 
     #[test]

@@ -66,6 +66,18 @@ pub enum ConfError {
     /// A known key has a value the engine refuses.
     #[error(transparent)]
     Value(Box<ValueError>),
+    /// The file removes or renumbers a group the running application was initialised with.
+    #[error(
+        "{origin}: group '{label}' (VirtualToken{nn:02}) is in use by the running application; it cannot be removed or renumbered until C_Finalize"
+    )]
+    GroupInUse {
+        /// The file.
+        origin: String,
+        /// The group's label.
+        label: String,
+        /// Its `NN`.
+        nn: usize,
+    },
     /// A configuration value cannot be written in the file's format.
     #[error("{origin}: cannot write [{section}] {key}: {reason}")]
     Unwritable {
@@ -112,10 +124,13 @@ fn group_key(nn: &str, what: &str) -> String {
 /// `(NN, kind)` of a `VirtualToken<NN>{Label|SN|Members}` key.
 fn split_group_key(key: &str) -> Option<(&str, &'static str)> {
     let prefix = "virtualtoken";
-    if key.len() <= prefix.len() || !key[..prefix.len()].eq_ignore_ascii_case(prefix) {
-        return None;
-    }
-    let rest = &key[prefix.len()..];
+    // `get` and not `[..]`: a key may hold non-ASCII characters, and a byte slice through one
+    // would panic.
+    let rest = key
+        .get(..prefix.len())
+        .filter(|p| p.eq_ignore_ascii_case(prefix))
+        .and_then(|_| key.get(prefix.len()..))
+        .filter(|rest| !rest.is_empty())?;
     let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
     if digits == 0 {
         return None;
@@ -883,6 +898,23 @@ Misc = {
                 max_len: 100_000_000
             }
         );
+    }
+
+    #[test]
+    fn non_ascii_keys_are_unknown_keys_not_a_panic() {
+        for key in [
+            "VirtualTokeé",
+            "VirtualToké",
+            "é",
+            "VirtualTokenéLabel",
+            "VirtualToken00Labelé",
+        ] {
+            let text = format!("VirtualToken = {{\n   {key} = 1;\n}}\n");
+            let (cfg, _) = read_config(&doc(&text)).unwrap();
+            assert_eq!(cfg, ClientConfig::default(), "{key}");
+        }
+        let ini = Document::parse("[VirtualToken]\nVirtualTokeé=1\n", "crystoki.ini").unwrap();
+        assert_eq!(read_config(&ini).unwrap().0, ClientConfig::default());
     }
 
     #[test]

@@ -57,6 +57,23 @@ impl HaEngine {
     pub fn load_conf(&mut self, now: Millis, text: &str, origin: &str) -> Result<(), ConfError> {
         let doc = Document::parse(text, origin)?;
         let (config, log) = read_config(&doc)?;
+        // The running application's groups keep their place (the runtime follows them by
+        // `NN`), as `deletegroup` refuses to remove one in use.
+        if let Some(rt) = self.runtime.as_ref() {
+            for g in &rt.groups {
+                let same = config
+                    .groups
+                    .get(g.index)
+                    .is_some_and(|c| c.label.eq_ignore_ascii_case(&g.label));
+                if !same {
+                    return Err(ConfError::GroupInUse {
+                        origin: origin.to_string(),
+                        label: g.label.clone(),
+                        nn: g.index,
+                    });
+                }
+            }
+        }
         let raised: Vec<String> = config
             .legacy_recovery
             .iter()

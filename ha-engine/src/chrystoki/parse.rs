@@ -1,6 +1,7 @@
 //! Reading `Chrystoki.conf` (`Section = { key = value; }`, `//` comments) and `crystoki.ini`
-//! (`[Section]`, `key=value`, `;` comments) into the lossless [`Document`] pieces, with typed
-//! errors that name `origin:line:col` and what was expected there. Never panics.
+//! (`[Section]`, `key=value`, `;` comments) into the lossless
+//! [`Document`](crate::chrystoki::Document) pieces, with typed errors that name
+//! `origin:line:col` and what was expected there. Never panics.
 //!
 //! Chrystoki.conf syntax accepted: section names of words separated by spaces (`LunaSA Client`);
 //! a key is one word; a value is either single-quoted (`'...'`, on one line) or the text up to

@@ -2,13 +2,16 @@
 //! `crystoki.ini` texts (sections with spaces in their names, keys, quoted / empty / list
 //! values, comments, blank lines, CRLF) survive parse → write byte for byte and read as the
 //! entries they were built from; any valid configuration written into any file reads back as
-//! itself, and writing what was just read changes nothing.
+//! itself (or, when a label or path holds what the format cannot, is refused as unwritable),
+//! and writing what was just read changes nothing; any document that parses, including ones
+//! with the known sections and keys near the known ones (non-ASCII included), is read by
+//! `read_config` without panicking.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
-use crate::chrystoki::{Document, Format, read_config, write_config};
+use crate::chrystoki::{ConfError, Document, Format, WriteError, read_config, write_config};
 use crate::config::{ClientConfig, GroupConfig, RecoveryMode, RetryLimit};
 use crate::log::HaLogSettings;
 
@@ -262,7 +265,13 @@ fn render_ini(
 
 /// A valid configuration: unique labels, members in one group only, standby ⊆ members.
 fn config() -> impl Strategy<Value = (ClientConfig, HaLogSettings)> {
-    let groups = prop::collection::btree_set("g[a-z0-9]{0,5}", 0..4).prop_flat_map(|labels| {
+    // Mostly plain labels; some start with a quote or hold `;` (a label is written as a value,
+    // and as a key where it names a setting: keys cannot hold either).
+    let label = prop_oneof![
+        4 => "g[a-z0-9]{0,5}",
+        1 => "['g][a-z0-9';]{0,4}[a-z0-9';]",
+    ];
+    let groups = prop::collection::btree_set(label, 0..4).prop_flat_map(|labels| {
         let n = labels.len();
         (
             Just(labels.into_iter().collect::<Vec<_>>()),
@@ -284,7 +293,13 @@ fn config() -> impl Strategy<Value = (ClientConfig, HaLogSettings)> {
         prop::collection::vec(prop::option::of(0u64..10), 4),
         (
             any::<bool>(),
-            prop::option::of("/[a-z]{1,8}(/[a-z]{1,8})?"),
+            prop::option::of(prop_oneof![
+                3 => "/[a-z]{1,8}(/[a-z]{1,8})?",
+                // What needs quotes in one format or both: a leading quote or brace, `;`,
+                // `}`, inner spaces, quotes inside (no space at either end: values are
+                // trimmed when read).
+                1 => "['{/][a-z/';{}. ]{0,6}[a-z/';{}]",
+            ]),
             1u64..1_000_000_000,
         ),
     )
@@ -359,11 +374,86 @@ fn config() -> impl Strategy<Value = (ClientConfig, HaLogSettings)> {
         )
 }
 
+/// Keys near the known ones: known prefixes and suffixes around words with non-ASCII letters
+/// (a `VirtualTokeé` key must not be sliced through its `é`).
+fn wild_key() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(vec![
+            "",
+            "VirtualToken",
+            "VirtualToke",
+            "virtualtoken",
+            "VirtualToken0",
+            "VirtualToken01",
+            "haGroup1",
+            "HA",
+        ]),
+        "[A-Za-z0-9_éü€𐍈]{0,4}",
+        prop::sample::select(vec![
+            "",
+            "Label",
+            "SN",
+            "Members",
+            "StandbyMembers",
+            "ActiveRecovery",
+        ]),
+    )
+        .prop_map(|(prefix, middle, suffix)| format!("{prefix}{middle}{suffix}"))
+        .prop_filter("a key is not empty", |k| !k.is_empty())
+}
+
+/// Values of every shape, non-ASCII included.
+fn wild_value() -> impl Strategy<Value = (String, String)> {
+    prop_oneof![
+        conf_value(),
+        "[0-9a-zé€]([0-9a-zé€, -]{0,8}[0-9a-zé€])?".prop_map(|v| (v.clone(), v)),
+    ]
+}
+
+/// Documents made of the known sections (and others) with keys near the known ones.
+fn wild_sections() -> impl Strategy<Value = Vec<GenSection>> {
+    let name = prop_oneof![
+        3 => prop::sample::select(KNOWN.to_vec()).prop_map(str::to_string),
+        1 => section_name(),
+    ];
+    let entry =
+        (wild_key(), wild_value()).prop_map(|(key, (raw, meaning))| GenEntry { key, raw, meaning });
+    prop::collection::vec(
+        (name, prop::collection::vec(entry, 0..6))
+            .prop_map(|(name, entries)| GenSection { name, entries }),
+        0..5,
+    )
+}
+
 fn unknown_only(sections: Vec<GenSection>) -> Vec<GenSection> {
     sections
         .into_iter()
         .filter(|s| !KNOWN.iter().any(|k| k.eq_ignore_ascii_case(&s.name)))
         .collect()
+}
+
+/// Writes `cfg` into `doc`: true when written, false when refused for what the format cannot
+/// hold (a key with a quote or `;`, i.e. a label that names a setting, or in Chrystoki.conf a
+/// value that needs quotes and holds a quote; a crystoki.ini can hold any value). Any other
+/// refusal fails the test.
+fn written_or_refused(
+    doc: &mut Document,
+    cfg: &ClientConfig,
+    log: &HaLogSettings,
+) -> Result<bool, TestCaseError> {
+    match write_config(doc, cfg, log) {
+        Ok(()) => Ok(true),
+        Err(ConfError::Unwritable { reason, .. }) => {
+            let cannot = match &reason {
+                WriteError::Key(key) => key.contains('\'') || key.contains(';'),
+                WriteError::QuoteInQuoted => doc.format() == Format::Conf,
+                WriteError::Character(..) => false,
+            };
+            prop_assert!(cannot, "refused without cause: {}", reason);
+            Ok(false)
+        }
+        Err(e) => Err(TestCaseError::fail(e.to_string())),
+    }
 }
 
 /// Writes `cfg` into the document parsed from `text`, then checks: the result reads back as
@@ -377,7 +467,9 @@ fn check_write_read(
 ) -> Result<(), TestCaseError> {
     let mut doc =
         Document::parse(text, origin).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-    write_config(&mut doc, cfg, log).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    if !written_or_refused(&mut doc, cfg, log)? {
+        return Ok(());
+    }
     let written = doc.to_text();
     let again = Document::parse(&written, origin)
         .map_err(|e| TestCaseError::fail(format!("{e}\n{written}")))?;
@@ -443,6 +535,24 @@ proptest! {
     }
 
     #[test]
+    fn parsed_documents_are_read_without_panicking(
+        sections in wild_sections(),
+        layout in conf_layout(),
+        ini in any::<bool>(),
+    ) {
+        // Whatever a parsed document holds, read_config answers with a configuration or an
+        // error; it never panics.
+        let (text, origin) = if ini {
+            (render_ini(&sections, "=", false, &[None], layout.crlf), "crystoki.ini")
+        } else {
+            (render_conf(&sections, &layout), "Chrystoki.conf")
+        };
+        let doc = Document::parse(&text, origin)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let _ = read_config(&doc);
+    }
+
+    #[test]
     fn any_configuration_written_into_any_conf_reads_back(
         sections in conf_sections(),
         layout in conf_layout(),
@@ -476,8 +586,13 @@ proptest! {
         let noise = unknown_only(sections);
         let mut doc = Document::parse(&render_conf(&noise, &layout), "Chrystoki.conf")
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        write_config(&mut doc, &cfg, &log).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        write_config(&mut doc, &cfg2, &log2).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        if !written_or_refused(&mut doc, &cfg, &log)? {
+            doc = Document::parse(&render_conf(&noise, &layout), "Chrystoki.conf")
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        }
+        if !written_or_refused(&mut doc, &cfg2, &log2)? {
+            return Ok(());
+        }
         let text = doc.to_text();
         let (read, read_log) = read_config(&doc)
             .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;

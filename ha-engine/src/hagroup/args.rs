@@ -54,6 +54,52 @@ impl Parsed {
     }
 }
 
+/// What stands in for a credential wherever a command line is shown.
+pub const REDACTED: &str = "********";
+
+/// True for `-password` or any abbreviation LunaCM would accept for it (`-p`, `-pa`, ...).
+pub fn is_password_option(token: &str) -> bool {
+    token
+        .strip_prefix('-')
+        .is_some_and(|n| !n.is_empty() && "password".starts_with(&n.to_ascii_lowercase()))
+}
+
+/// The line as typed, with the value after a password option replaced by [`REDACTED`], for
+/// transcripts, prompts and errors (credentials never appear in them).
+pub fn redact(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut hide_next = false;
+    let mut rest = line;
+    while !rest.is_empty() {
+        let start = rest.len() - rest.trim_start().len();
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        if rest.is_empty() {
+            break;
+        }
+        // One token: up to whitespace outside double quotes.
+        let mut in_quotes = false;
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| {
+                if c == '"' {
+                    in_quotes = !in_quotes;
+                }
+                c.is_whitespace() && !in_quotes
+            })
+            .map_or(rest.len(), |(i, _)| i);
+        let token = &rest[..end];
+        if hide_next {
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(token);
+        }
+        hide_next = is_password_option(token);
+        rest = &rest[end..];
+    }
+    out
+}
+
 /// Splits a command line into tokens; `"..."` keeps spaces.
 pub fn tokenize(line: &str) -> Result<Vec<String>, CommandError> {
     let mut tokens = Vec::new();
@@ -79,8 +125,10 @@ pub fn tokenize(line: &str) -> Result<Vec<String>, CommandError> {
         }
     }
     if in_quotes {
+        // The rest of the line is never echoed: it may be a credential.
+        let column = line.rfind('"').map_or(0, |i| line[..i].chars().count() + 1);
         return Err(CommandError::Syntax(format!(
-            "unterminated quote in command line: {line}"
+            "unterminated quote in the command line (opened at column {column})"
         )));
     }
     if has_token {
@@ -109,8 +157,13 @@ pub fn parse(command: &str, tokens: &[String], specs: &[OptSpec]) -> Result<Pars
     while i < tokens.len() {
         let token = &tokens[i];
         let Some(name) = token.strip_prefix('-').filter(|n| !n.is_empty()) else {
+            let shown = if i > 0 && is_password_option(&tokens[i - 1]) {
+                REDACTED
+            } else {
+                token.as_str()
+            };
             return Err(CommandError::Syntax(format!(
-                "{command}: unexpected argument '{token}' (expected options: {})",
+                "{command}: unexpected argument '{shown}' (expected options: {})",
                 expected()
             )));
         };
@@ -199,6 +252,21 @@ mod tests {
 
     fn toks(s: &str) -> Vec<String> {
         tokenize(s).expect("tokens")
+    }
+
+    #[test]
+    fn credentials_are_never_echoed() {
+        assert_eq!(
+            redact("hagroup addmember -se 22 -p  \"s3 cret\" -g g"),
+            "hagroup addmember -se 22 -p  ******** -g g"
+        );
+        assert_eq!(redact("hagroup retry -count 3"), "hagroup retry -count 3");
+        let e =
+            tokenize("hagroup creategroup -label g -password \"hunter2").expect_err("open quote");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let specs = [value("label")];
+        let e = parse("c", &toks("-password hun ter2"), &specs).expect_err("unknown");
+        assert!(!e.to_string().contains("ter2"), "{e}");
     }
 
     #[test]

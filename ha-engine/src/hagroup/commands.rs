@@ -1,7 +1,10 @@
 //! The single entry point [`execute`]: tokenises a LunaCM line, dispatches the `hagroup`
 //! subcommand to its family module ([`super::groups`], [`super::members`], [`super::settings`],
 //! [`super::recover`], [`super::listgroups`]) and renders LunaCM's `Command Result :` footer.
-//! Each command validates everything first and changes the configuration only when valid.
+//! A command changes the configuration only once all its checks passed, and [`execute`] puts
+//! the configuration back when it cannot be written to Chrystoki.conf, so a refused command
+//! leaves the configuration as it was; the partition work `synchronize` and `addmember -answer
+//! remove` did before a refusal stays done (see [`super`]).
 //!
 //! Also holds what the families share: [`Refusal`] (an error with the lines printed before it)
 //! and the option helpers for `-password`, `-slot` / `-serialnumber` and group labels.
@@ -9,7 +12,7 @@
 use crate::engine::HaEngine;
 use crate::error::CommandError;
 use crate::hagroup::args::{self, OptSpec, flag, value};
-use crate::hagroup::slots::SlotView;
+use crate::hagroup::slots::{SlotView, numbered_range};
 use crate::hagroup::{groups, listgroups, members, recover, settings};
 use crate::ports::{Millis, Secret};
 
@@ -89,6 +92,9 @@ pub fn execute(
     let saved = engine.save_config();
     let outcome = dispatch(engine, now, line, credential).and_then(|lines| {
         engine.write_back_conf(saved)?;
+        // Only a command that stands changes what the running application does.
+        engine.config_changed(now);
+        engine.reschedule_recovery(now);
         Ok(lines)
     });
     match outcome {
@@ -150,19 +156,19 @@ fn dispatch(
                 value("password"),
                 value("answer"),
             ])?;
-            members::add_member(engine, now, c, &p, credential)
+            members::add_member(engine, c, &p, credential)
         }
         "removemember" => {
             let p = parse(&[value("group"), value("serialnumber")])?;
-            members::remove_member(engine, now, c, &p)
+            members::remove_member(engine, c, &p)
         }
         "addstandby" => {
             let p = parse(&[value("group"), value("serialnumber")])?;
-            members::set_standby(engine, now, c, &p, true)
+            members::set_standby(engine, c, &p, true)
         }
         "removestandby" => {
             let p = parse(&[value("group"), value("serialnumber")])?;
-            members::set_standby(engine, now, c, &p, false)
+            members::set_standby(engine, c, &p, false)
         }
         "synchronize" => {
             let p = parse(&[value("group"), value("password")])?;
@@ -200,7 +206,7 @@ fn dispatch(
         }
         "listgroups" => {
             parse(&[])?;
-            Ok(listgroups::render(engine, now, credential))
+            Ok(listgroups::render(engine, credential))
         }
         other => Err(CommandError::Syntax(format!(
             "hagroup: unknown subcommand '{other}' (one of: {SUBCOMMANDS})"
@@ -209,9 +215,8 @@ fn dispatch(
     }
 }
 
-/// `-password` is refused: the credential comes from the scenario, never a command line.
-/// A partition joins one group at most, and the client's groups hold at most
-/// `MAX_GROUPED_PARTITIONS` partitions (B6).
+/// Refuses a partition that cannot join a group: a partition joins one group at most, and the
+/// client's groups hold at most `MAX_GROUPED_PARTITIONS` partitions (B6).
 pub(crate) fn refuse_if_grouped(
     engine: &HaEngine,
     command: &str,
@@ -232,10 +237,15 @@ pub(crate) fn refuse_if_grouped(
     Ok(())
 }
 
+/// Why `-password` is refused on every command (what follows `<command>: `).
+pub const PASSWORD_REFUSAL: &str = "-password is not accepted on a command line in hasim; the credential comes from the scenario's credentials (secrets never appear on a command line)";
+
+/// `-password` is refused: the credential comes from the scenario, never a command line (the
+/// value typed is not echoed).
 pub(crate) fn refuse_password(command: &str, p: &args::Parsed) -> Result<(), CommandError> {
     if p.has("password") {
         return Err(CommandError::Refused(format!(
-            "{command}: -password is not accepted on a command line in hasim; the credential comes from the scenario's credentials (secrets never appear on a command line)"
+            "{command}: {PASSWORD_REFUSAL}"
         )));
     }
     Ok(())
@@ -267,7 +277,8 @@ pub(crate) fn group_index(
 }
 
 /// Resolves `-slot` / `-serialnumber` (exactly one) to a partition serial. `-slot N` counts
-/// the slots LunaCM sees now (D14); `-serialnumber` names any slot the client has.
+/// the slots LunaCM sees now, as `slot list` numbers them ([`SlotView`], D14); `-serialnumber`
+/// names any slot the client has.
 pub(crate) fn member_serial(
     engine: &mut HaEngine,
     command: &str,
@@ -290,8 +301,8 @@ pub(crate) fn member_serial(
                 .and_then(|i| serials.get(i).cloned())
                 .ok_or_else(|| {
                     CommandError::Refused(format!(
-                        "{command}: -slot {n} is not a partition slot (slots 0..{} are visible)",
-                        view.present_count().saturating_sub(1)
+                        "{command}: -slot {n} is not a partition slot ({})",
+                        numbered_range(view.present_count(), "visible")
                     ))
                 })
         }

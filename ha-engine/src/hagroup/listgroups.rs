@@ -3,17 +3,21 @@
 //! global block, and per group the group block and the member table.
 //!
 //! Status and sync data come from LunaCM's own look at the members (a probe through the
-//! `Member` port), not from the application's engine state. [`collect`] gathers a
-//! [`Listing`]; [`format`] lays it out, so the layout is tested against the published sample
+//! `Member` port), not from the application's engine state; with the credential, LunaCM reads
+//! the token object ids of the reachable members of the configured groups only (a partition in
+//! no group is not logged in to). Slot numbers are LunaCM's ([`SlotView`]): `HA Group Slot ID`
+//! counts the physical slots LunaCM lists, also in HA-only mode. [`collect`] gathers a
+//! [`Listing`]; [`format()`] lays it out, so the layout is tested against the published sample
 //! with the sample's own data. Blank lines are printed empty: the newer sample (§3.2) prints
 //! them empty, the older page's single spaces are a web-page artefact.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::RetryLimit;
 use crate::engine::HaEngine;
 use crate::hagroup::slots::SlotView;
-use crate::ports::{Millis, ObjectId, Secret};
+use crate::member_session;
+use crate::ports::{ObjectId, Secret};
 
 /// The global block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +54,8 @@ pub struct GroupBlock {
     pub label: String,
     /// Group number (B2).
     pub number: String,
-    /// Virtual slot number (D14).
+    /// LunaCM's number of the group's virtual slot: after the physical slots LunaCM lists,
+    /// `HAOnly` or not (D14, B57).
     pub slot_id: usize,
     /// `[HASynchronize] <label> = 1` (B60).
     pub sync_enabled: bool,
@@ -76,20 +81,37 @@ pub struct Listing {
 }
 
 /// Renders the listing of the engine's configuration and members.
-pub fn render(engine: &mut HaEngine, _now: Millis, credential: Option<&Secret>) -> Vec<String> {
+pub fn render(engine: &mut HaEngine, credential: Option<&Secret>) -> Vec<String> {
     format(&collect(engine, credential))
 }
 
 /// Gathers what `listgroups` shows: configuration, plus a probe of every slot (and, with the
-/// credential, the token object ids of every reachable member).
+/// credential, the token object ids of every reachable member of a configured group; LunaCM's
+/// session is closed again and it never logs out).
 pub fn collect(engine: &mut HaEngine, credential: Option<&Secret>) -> Listing {
     let view = SlotView::probe(engine);
-    let ids: Vec<Option<BTreeSet<ObjectId>>> = (0..engine.slots.len())
-        .map(|slot| match credential {
-            Some(pin) if view.is_present(slot) => read_ids(engine, slot, pin),
-            _ => None,
-        })
-        .collect();
+    let mut ids: BTreeMap<usize, BTreeSet<ObjectId>> = BTreeMap::new();
+    if let Some(pin) = credential {
+        let members: Vec<String> = engine
+            .config
+            .groups
+            .iter()
+            .flat_map(|g| g.members.iter().cloned())
+            .collect();
+        for serial in members {
+            let Some(slot) = engine.slot_index(&serial) else {
+                continue;
+            };
+            if !view.is_present(slot) || ids.contains_key(&slot) {
+                continue;
+            }
+            if let Ok(read) =
+                member_session::token_object_ids(engine.slots[slot].member.as_mut(), pin)
+            {
+                ids.insert(slot, read);
+            }
+        }
+    }
     let cfg = engine.config.clone();
     let log = engine.log.settings().clone();
     let global = GlobalBlock {
@@ -106,7 +128,7 @@ pub fn collect(engine: &mut HaEngine, credential: Option<&Secret>) -> Listing {
             group.members.iter().map(|s| engine.slot_index(s)).collect();
         let sets: Vec<&BTreeSet<ObjectId>> = slots
             .iter()
-            .filter_map(|slot| slot.and_then(|i| ids[i].as_ref()))
+            .filter_map(|slot| slot.and_then(|i| ids.get(&i)))
             .collect();
         let needs_sync = if credential.is_none() {
             "n/a"
@@ -134,11 +156,7 @@ pub fn collect(engine: &mut HaEngine, credential: Option<&Secret>) -> Listing {
         groups.push(GroupBlock {
             label: group.label.clone(),
             number: group.serial(),
-            slot_id: if cfg.ha_only {
-                gi
-            } else {
-                view.present_count() + gi
-            },
+            slot_id: view.virtual_number(gi),
             sync_enabled: cfg
                 .auto_sync
                 .iter()
@@ -243,12 +261,6 @@ pub fn format(listing: &Listing) -> Vec<String> {
         out.push("No HA groups are configured.".to_string());
     }
     out
-}
-
-/// LunaCM's look at the token object ids of one reachable slot, with the credential. The
-/// session it opens is closed again; it never logs out (the login state is the partition's).
-fn read_ids(engine: &mut HaEngine, slot: usize, pin: &Secret) -> Option<BTreeSet<ObjectId>> {
-    crate::member_session::token_object_ids(engine.slots[slot].member.as_mut(), pin).ok()
 }
 
 #[cfg(test)]

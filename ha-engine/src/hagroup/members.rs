@@ -16,7 +16,8 @@ use crate::hagroup::commands::{
     Outcome, Refusal, group_index, member_serial, need_credential, refuse_if_grouped,
     refuse_password,
 };
-use crate::ports::{Millis, Secret};
+use crate::member_session;
+use crate::ports::{MemberProperties, Secret};
 use crate::prereq;
 
 /// The answer to the populated-partition prompt (B12).
@@ -54,7 +55,6 @@ impl Answer {
 /// `hagroup addmember {-serialnumber S | -slot N} -group L [-answer copy|remove|quit]`.
 pub(crate) fn add_member(
     engine: &mut HaEngine,
-    now: Millis,
     command: &str,
     p: &args::Parsed,
     credential: Option<&Secret>,
@@ -81,11 +81,11 @@ pub(crate) fn add_member(
             "{command}: partition {serial} cannot join group {group_label}: {what}"
         ))
     };
-    let primary = engine.config.groups[index]
-        .members
-        .first()
-        .cloned()
+    let members = engine.config.groups[index].members.clone();
+    let (primary, secondaries) = members
+        .split_first()
         .ok_or_else(|| cannot("the group has no member to check it against (B5)".to_string()))?;
+    let primary = primary.clone();
     let slot = engine
         .slot_index(&serial)
         .ok_or_else(|| cannot("it is not a slot of this client".to_string()))?;
@@ -112,7 +112,8 @@ pub(crate) fn add_member(
         }
         (Ok(joining), Ok(primary_props)) => {
             prereq::check_alone(&joining).map_err(|v| cannot(v.to_string()))?;
-            notes = prereq::check_join(&primary, &primary_props, &joining)
+            let others = known_properties(engine, secondaries);
+            notes = prereq::check_join(&primary, &primary_props, &others, &joining)
                 .map_err(|v| cannot(v.to_string()))?;
         }
         _ => lines.push(format!(
@@ -164,12 +165,15 @@ pub(crate) fn add_member(
                 });
             }
             Answer::Remove => {
-                let n = delete_token_objects(engine, slot, pin).map_err(|rv| Refusal {
-                    lines: lines.clone(),
-                    error: cannot(format!(
-                        "deleting its token objects failed ({rv}); it was not added (B12)"
-                    )),
-                })?;
+                let n =
+                    member_session::clear_token_objects(engine.slots[slot].member.as_mut(), pin)
+                        .map_err(|failure| Refusal {
+                            lines: lines.clone(),
+                            error: cannot(format!(
+                                "deleting its token objects failed ({}); it was not added (B12)",
+                                failure.describe()
+                            )),
+                        })?;
                 lines.push(format!(
                     "{n} token objects deleted from partition {serial}."
                 ));
@@ -197,24 +201,27 @@ pub(crate) fn add_member(
             "Its {held} token objects reach the other members with 'hagroup synchronize -group {group_label}'; until then listgroups shows Needs sync: yes (B12)."
         ));
     }
-    engine.config_changed(now);
     Ok(lines)
 }
 
-/// Deletes every token object of the partition in `slot` (the `remove` answer, B12). Returns
-/// how many PKCS#11 objects were destroyed.
-fn delete_token_objects(engine: &mut HaEngine, slot: usize, pin: &Secret) -> Result<u64, Ckr> {
-    crate::member_session::clear_token_objects(engine.slots[slot].member.as_mut(), pin)
+/// The properties of those of `serials` that report them now; a member that is not a slot of
+/// this client, does not answer or lacks the vendor extension is left out.
+fn known_properties(engine: &mut HaEngine, serials: &[String]) -> Vec<(String, MemberProperties)> {
+    serials
+        .iter()
+        .filter_map(|serial| {
+            let slot = engine.slot_index(serial)?;
+            let props = engine.slots[slot].member.properties().ok()?;
+            Some((serial.clone(), props))
+        })
+        .collect()
 }
 
 /// `hagroup removemember -group L -serialnumber S`. The last member cannot be removed (use
-/// `deletegroup`); removing the first member changes the group number (B4, D13).
-pub(crate) fn remove_member(
-    engine: &mut HaEngine,
-    now: Millis,
-    command: &str,
-    p: &args::Parsed,
-) -> Outcome {
+/// `deletegroup`); removing the first member changes the group number (B4, D13) and makes the
+/// next member the primary, which is refused when that member runs firmware 7.7.0 or later and
+/// a member behind it is older (B11; members whose properties are unknown are not checked).
+pub(crate) fn remove_member(engine: &mut HaEngine, command: &str, p: &args::Parsed) -> Outcome {
     let label = args::required(command, p, "group")?;
     let serial = args::required(command, p, "serialnumber")?.to_string();
     let index = group_index(engine, command, label)?;
@@ -233,8 +240,24 @@ pub(crate) fn remove_member(
         ))
         .into());
     }
-    let old_number = group.serial();
+    if position == 0 {
+        // B11: the next member becomes the primary of the members behind it. Without its
+        // properties there is nothing to check.
+        let rest = group.members[1..].to_vec();
+        let group_label = group.label.clone();
+        let known = known_properties(engine, &rest);
+        if let Some(((new_primary, props), behind)) = known.split_first()
+            && rest.first() == Some(new_primary)
+        {
+            prereq::check_new_primary(new_primary, props, behind).map_err(|v| {
+                CommandError::Refused(format!(
+                    "{command}: partition {serial} is the primary of group {group_label} and cannot be removed: {v}"
+                ))
+            })?;
+        }
+    }
     let group = &mut engine.config.groups[index];
+    let old_number = group.serial();
     group.members.remove(position);
     group.standby.remove(&serial);
     let new_number = group.serial();
@@ -248,7 +271,6 @@ pub(crate) fn remove_member(
             group.label
         ));
     }
-    engine.config_changed(now);
     Ok(lines)
 }
 
@@ -256,7 +278,6 @@ pub(crate) fn remove_member(
 /// group; `addstandby` also needs it reachable now.
 pub(crate) fn set_standby(
     engine: &mut HaEngine,
-    now: Millis,
     command: &str,
     p: &args::Parsed,
     standby: bool,
@@ -313,6 +334,5 @@ pub(crate) fn set_standby(
         group.standby.remove(&serial);
         format!("Member {serial} of group {group_label} is now an active member.")
     };
-    engine.config_changed(now);
     Ok(vec![line])
 }

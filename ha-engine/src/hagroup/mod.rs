@@ -2,9 +2,15 @@
 //! ([`args`]), the single entry point [`execute`] ([`commands`]), and one module per command
 //! family: [`groups`] (creategroup, deletegroup), [`members`] (addmember, removemember,
 //! addstandby, removestandby), [`settings`] (retry, interval, recoverymode, haonly, halog),
-//! [`recover`] (recover, synchronize) and [`listgroups`]; [`slots`] is LunaCM's numbering of
-//! the physical slots. Every command answers with LunaCM's `Command Result : ...` footer; a
-//! refused command changes nothing.
+//! [`recover`] (recover, synchronize) and [`listgroups`]; [`slots`] is LunaCM's slot numbering
+//! (physical and virtual slots), which every LunaCM command shares. Every command answers with
+//! LunaCM's `Command Result : ...` footer.
+//!
+//! A refused command leaves the configuration (and Chrystoki.conf) as it was. What it did to
+//! partitions before it failed stays done, in two commands: `synchronize` keeps the copies it
+//! made before a copy failed (by design: synchronisation only adds, D8), and `addmember -answer
+//! remove` keeps the objects it deleted when it is refused afterwards (a delete that fails part
+//! way, or a configuration that cannot be written back); its error says how many went.
 
 pub mod args;
 pub mod commands;
@@ -18,6 +24,6 @@ pub mod slots;
 pub use commands::{CommandOutput, execute};
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;

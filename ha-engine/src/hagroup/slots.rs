@@ -1,7 +1,14 @@
-//! LunaCM's own view of the physical slots (D14): every slot is probed with `C_GetTokenInfo`;
-//! the ones that answer are present and numbered from 0 in discovery order, so a lost member's
-//! slot disappears and later slots move down (B34). `-slot N`, the `Slot #` column of
-//! `listgroups` and the slot numbers of the synchronize warning (B14) all use this numbering.
+//! LunaCM's slot numbering (D14), the one place it is computed: every physical slot is probed
+//! with `C_GetTokenInfo`; the ones that answer are present and numbered from 0 in discovery
+//! order, so a lost member's slot disappears and later slots move down (B34); the HA virtual
+//! slots follow them, one per configured group in configuration order. LunaCM always shows the
+//! physical slots, `HAOnly` or not (B57 hides them from applications only), so this is not the
+//! application's numbering ([`crate::slots`]).
+//!
+//! Everything LunaCM numbers uses a [`SlotView`]: `slot list` and `slot set`
+//! ([`crate::lunacm::slot`]), `-slot N` of `hagroup creategroup` / `addmember`, the `Slot #`
+//! column and `HA Group Slot ID` of `listgroups`, and the slot numbers of the synchronize
+//! warning (B14).
 
 use crate::engine::HaEngine;
 use crate::ports::TokenInfo;
@@ -25,7 +32,8 @@ impl SlotView {
     }
 
     /// A view from already known answers, in slot order (`None` = did not answer).
-    pub fn from_infos(infos: Vec<Option<TokenInfo>>) -> Self {
+    #[cfg(test)]
+    fn from_infos(infos: Vec<Option<TokenInfo>>) -> Self {
         SlotView { infos }
     }
 
@@ -44,6 +52,23 @@ impl SlotView {
         self.infos.iter().filter(|i| i.is_some()).count()
     }
 
+    /// The present physical slots in LunaCM's order: (LunaCM number, physical slot, token
+    /// information).
+    pub fn present(&self) -> impl Iterator<Item = (usize, usize, &TokenInfo)> + '_ {
+        self.infos
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, info)| info.as_ref().map(|info| (slot, info)))
+            .enumerate()
+            .map(|(number, (slot, info))| (number, slot, info))
+    }
+
+    /// LunaCM's number of the virtual slot of the group at `group` (its configuration index):
+    /// the virtual slots follow the present physical slots.
+    pub fn virtual_number(&self, group: usize) -> usize {
+        self.present_count() + group
+    }
+
     /// The LunaCM slot number of physical slot `slot` (its rank among the present ones).
     pub fn number_of(&self, slot: usize) -> Option<usize> {
         if !self.is_present(slot) {
@@ -54,12 +79,19 @@ impl SlotView {
 
     /// The physical slot that LunaCM numbers `number`.
     pub fn slot_at(&self, number: usize) -> Option<usize> {
-        self.infos
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| i.is_some())
-            .nth(number)
-            .map(|(slot, _)| slot)
+        self.present()
+            .find(|(n, _, _)| *n == number)
+            .map(|(_, slot, _)| slot)
+    }
+}
+
+/// The slot numbers 0..`count` for a message: `slots 0..N are <verb>`, `only slot 0 is
+/// <verb>`, or `no slot is <verb>`.
+pub fn numbered_range(count: usize, verb: &str) -> String {
+    match count {
+        0 => format!("no slot is {verb}"),
+        1 => format!("only slot 0 is {verb}"),
+        n => format!("slots 0..{} are {verb}", n - 1),
     }
 }
 
@@ -89,5 +121,15 @@ mod tests {
         assert_eq!(view.number_of(2), Some(1));
         assert_eq!(view.slot_at(1), Some(2));
         assert_eq!(view.slot_at(2), None);
+        assert_eq!(view.virtual_number(0), 2);
+        let present: Vec<(usize, usize)> = view.present().map(|(n, s, _)| (n, s)).collect();
+        assert_eq!(present, [(0, 0), (1, 2)]);
+    }
+
+    #[test]
+    fn ranges_read_right_for_none_one_and_several() {
+        assert_eq!(numbered_range(0, "visible"), "no slot is visible");
+        assert_eq!(numbered_range(1, "visible"), "only slot 0 is visible");
+        assert_eq!(numbered_range(3, "listed"), "slots 0..2 are listed");
     }
 }

@@ -1,12 +1,20 @@
 //! Test partitions for the `hagroup` tests: the crate's shared fake members
 //! ([`crate::test_support`]) given the vendor `properties` extension (so the prerequisites can
-//! be exercised), plus an engine built over them and a way to run a command line.
+//! be exercised), plus an engine built over them, a way to run a command line, and a member
+//! wrapper that makes destroys fail part way ([`fail_destroys_after`]) or counts the sessions
+//! opened on a member ([`count_sessions`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::ckr::Ckr;
 use crate::engine::HaEngine;
 use crate::hagroup::{CommandOutput, execute};
-use crate::ports::{AuthKind, HsmForm, MemberProperties, Secret};
+use crate::ports::{
+    AuthKind, CloneBlob, DataObjectRequest, HsmForm, KeyGenRequest, Member, MemberProperties,
+    MemberResult, ObjectHandle, ObjectInfo, ObjectQuery, Secret, SessionHandle, TokenInfo,
+};
 use crate::test_support::{FakeControl, fixture};
 
 /// The CO credential of every test partition unless changed.
@@ -41,4 +49,152 @@ pub(crate) fn engine(serials: &[&str]) -> (HaEngine, Vec<FakeControl>) {
 /// Runs a line with the test credential.
 pub(crate) fn run(engine: &mut HaEngine, line: &str) -> CommandOutput {
     execute(engine, 0, line, Some(&Secret::new(CO)))
+}
+
+/// A wrapped member: counts the sessions opened on it and, when `destroys_left` is set, fails
+/// `C_DestroyObject` with `CKR_DEVICE_ERROR` once that many destroys succeeded; every call
+/// goes to the wrapped member.
+pub(crate) struct Wrapped {
+    inner: Box<dyn Member>,
+    destroys_left: Option<u32>,
+    sessions: Arc<AtomicU32>,
+}
+
+fn wrap(engine: &mut HaEngine, slot: usize, destroys_left: Option<u32>) -> Arc<AtomicU32> {
+    let sessions = Arc::new(AtomicU32::new(0));
+    let inner = std::mem::replace(&mut engine.slots[slot].member, Box::new(Gone));
+    engine.slots[slot].member = Box::new(Wrapped {
+        inner,
+        destroys_left,
+        sessions: Arc::clone(&sessions),
+    });
+    sessions
+}
+
+/// Wraps the member in physical slot `slot` so that its destroys fail after `n` succeeded.
+pub(crate) fn fail_destroys_after(engine: &mut HaEngine, slot: usize, n: u32) {
+    wrap(engine, slot, Some(n));
+}
+
+/// Wraps the member in physical slot `slot`; the counter tells how many sessions were opened
+/// on it from now on.
+pub(crate) fn count_sessions(engine: &mut HaEngine, slot: usize) -> Arc<AtomicU32> {
+    wrap(engine, slot, None)
+}
+
+/// Stands in for a moment while a member is being wrapped.
+struct Gone;
+
+impl Member for Gone {
+    fn serial(&self) -> &str {
+        ""
+    }
+    fn token_info(&mut self) -> MemberResult<TokenInfo> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn open_session(&mut self) -> MemberResult<SessionHandle> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn close_session(&mut self, _: SessionHandle) -> MemberResult<()> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn close_all_sessions(&mut self) -> MemberResult<()> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn login(&mut self, _: SessionHandle, _: &Secret) -> MemberResult<()> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn logout(&mut self, _: SessionHandle) -> MemberResult<()> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn generate_key(&mut self, _: SessionHandle, _: &KeyGenRequest) -> MemberResult<Vec<u64>> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn create_data(&mut self, _: SessionHandle, _: &DataObjectRequest) -> MemberResult<u64> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn find_objects(&mut self, _: SessionHandle, _: &ObjectQuery) -> MemberResult<Vec<u64>> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn object_info(&mut self, _: SessionHandle, _: ObjectHandle) -> MemberResult<ObjectInfo> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn destroy_object(&mut self, _: SessionHandle, _: ObjectHandle) -> MemberResult<()> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn sign(&mut self, _: SessionHandle, _: ObjectHandle, _: &[u8]) -> MemberResult<Vec<u8>> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn encrypt(&mut self, _: SessionHandle, _: ObjectHandle, _: &[u8]) -> MemberResult<Vec<u8>> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn export_clone(&mut self, _: SessionHandle, _: ObjectHandle) -> MemberResult<CloneBlob> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+    fn import_clone(&mut self, _: SessionHandle, _: &CloneBlob) -> MemberResult<ObjectHandle> {
+        Err(Ckr::CKR_DEVICE_ERROR)
+    }
+}
+
+impl Member for Wrapped {
+    fn serial(&self) -> &str {
+        self.inner.serial()
+    }
+    fn label(&self) -> Option<&str> {
+        self.inner.label()
+    }
+    fn token_info(&mut self) -> MemberResult<TokenInfo> {
+        self.inner.token_info()
+    }
+    fn open_session(&mut self) -> MemberResult<SessionHandle> {
+        self.sessions.fetch_add(1, Ordering::Relaxed);
+        self.inner.open_session()
+    }
+    fn close_session(&mut self, s: SessionHandle) -> MemberResult<()> {
+        self.inner.close_session(s)
+    }
+    fn close_all_sessions(&mut self) -> MemberResult<()> {
+        self.inner.close_all_sessions()
+    }
+    fn login(&mut self, s: SessionHandle, pin: &Secret) -> MemberResult<()> {
+        self.inner.login(s, pin)
+    }
+    fn logout(&mut self, s: SessionHandle) -> MemberResult<()> {
+        self.inner.logout(s)
+    }
+    fn generate_key(&mut self, s: SessionHandle, r: &KeyGenRequest) -> MemberResult<Vec<u64>> {
+        self.inner.generate_key(s, r)
+    }
+    fn create_data(&mut self, s: SessionHandle, r: &DataObjectRequest) -> MemberResult<u64> {
+        self.inner.create_data(s, r)
+    }
+    fn find_objects(&mut self, s: SessionHandle, q: &ObjectQuery) -> MemberResult<Vec<u64>> {
+        self.inner.find_objects(s, q)
+    }
+    fn object_info(&mut self, s: SessionHandle, o: ObjectHandle) -> MemberResult<ObjectInfo> {
+        self.inner.object_info(s, o)
+    }
+    fn destroy_object(&mut self, s: SessionHandle, o: ObjectHandle) -> MemberResult<()> {
+        match self.destroys_left.as_mut() {
+            Some(0) => return Err(Ckr::CKR_DEVICE_ERROR),
+            Some(left) => *left -= 1,
+            None => {}
+        }
+        self.inner.destroy_object(s, o)
+    }
+    fn sign(&mut self, s: SessionHandle, k: ObjectHandle, d: &[u8]) -> MemberResult<Vec<u8>> {
+        self.inner.sign(s, k, d)
+    }
+    fn encrypt(&mut self, s: SessionHandle, k: ObjectHandle, d: &[u8]) -> MemberResult<Vec<u8>> {
+        self.inner.encrypt(s, k, d)
+    }
+    fn export_clone(&mut self, s: SessionHandle, o: ObjectHandle) -> MemberResult<CloneBlob> {
+        self.inner.export_clone(s, o)
+    }
+    fn import_clone(&mut self, s: SessionHandle, b: &CloneBlob) -> MemberResult<ObjectHandle> {
+        self.inner.import_clone(s, b)
+    }
+    fn properties(&mut self) -> MemberResult<MemberProperties> {
+        self.inner.properties()
+    }
 }

@@ -1,5 +1,6 @@
 //! Command flows over test partitions: what the scenario language cannot set up (members whose
-//! policies differ after they joined, B14) and the "a refused command changes nothing" rule.
+//! policies differ after they joined, B14), the "a refused command leaves the configuration as
+//! it was" rule, and what a refusal after partition work says it did.
 
 use crate::hagroup::testkit::{self, run};
 use crate::ports::{ObjectClass, Secret};
@@ -211,4 +212,154 @@ fn cloud_member_is_active_when_the_toggle_says_so() {
         vec!["Member 222 successfully added to group g1.".to_string()]
     );
     assert!(engine.config().groups[0].standby.is_empty());
+}
+
+#[test]
+fn addmember_checks_the_pcie_network_mix_against_every_member_b11() {
+    let (mut engine, controls) = testkit::engine(&["111", "222", "333"]);
+    controls[0].edit_props(|p| p.form = crate::ports::HsmForm::Usb);
+    controls[2].edit_props(|p| p.form = crate::ports::HsmForm::Pcie);
+    run(
+        &mut engine,
+        "hagroup creategroup -label g1 -serialnumber 111",
+    );
+    run(&mut engine, "hagroup addmember -group g1 -serialnumber 222");
+    let before = engine.config().clone();
+    // The primary (USB) does not mix with PCIe; the Network member 222 does.
+    assert_eq!(
+        run(&mut engine, "hagroup addmember -group g1 -serialnumber 333")
+            .result
+            .map_err(|e| e.to_string()),
+        Err("hagroup addmember: partition 333 cannot join group g1: its HSM hsm-333 is a PCIe HSM and member 222's HSM hsm-222 a Network HSM; PCIe and Network HSM partitions cannot be mixed (B11)".to_string())
+    );
+    assert_eq!(engine.config(), &before);
+    // A member whose properties cannot be read now is not checked.
+    controls[1].set_reachable(false);
+    assert!(
+        run(&mut engine, "hagroup addmember -group g1 -serialnumber 333")
+            .result
+            .is_ok()
+    );
+}
+
+#[test]
+fn removing_the_primary_keeps_the_firmware_order_b11() {
+    let (mut engine, controls) = testkit::engine(&["111", "222", "333"]);
+    controls[0].edit_props(|p| p.firmware = (7, 3, 0));
+    controls[2].edit_props(|p| p.firmware = (7, 4, 2));
+    run(
+        &mut engine,
+        "hagroup creategroup -label g1 -serialnumber 111",
+    );
+    // A primary older than 7.7.0 may have any secondary.
+    run(&mut engine, "hagroup addmember -group g1 -serialnumber 222");
+    run(&mut engine, "hagroup addmember -group g1 -serialnumber 333");
+    assert_eq!(engine.config().groups[0].members.len(), 3);
+    let before = engine.config().clone();
+    assert_eq!(
+        run(&mut engine, "hagroup removemember -group g1 -serialnumber 111")
+            .result
+            .map_err(|e| e.to_string()),
+        Err("hagroup removemember: partition 111 is the primary of group g1 and cannot be removed: member 222 would become the primary; its HSM hsm-222 runs firmware 7.7.0 and member 333's HSM hsm-333 runs 7.4.2; a primary on firmware 7.7.0 or later cannot have an older secondary (B11)".to_string())
+    );
+    assert_eq!(engine.config(), &before);
+    // Without the older member behind it, 222 may become the primary.
+    assert!(
+        run(
+            &mut engine,
+            "hagroup removemember -group g1 -serialnumber 333"
+        )
+        .result
+        .is_ok()
+    );
+    assert!(
+        run(
+            &mut engine,
+            "hagroup removemember -group g1 -serialnumber 111"
+        )
+        .result
+        .is_ok()
+    );
+    assert_eq!(engine.config().groups[0].members, ["222"]);
+}
+
+#[test]
+fn a_remove_answer_that_fails_part_way_says_what_was_deleted() {
+    let (mut engine, controls) = testkit::engine(&["111", "222"]);
+    run(
+        &mut engine,
+        "hagroup creategroup -label g1 -serialnumber 111",
+    );
+    controls[1].put("a", ObjectClass::SecretKey);
+    controls[1].put("b", ObjectClass::SecretKey);
+    controls[1].put("c", ObjectClass::Data);
+    testkit::fail_destroys_after(&mut engine, 1, 2);
+    let before = engine.config().clone();
+    let out = run(
+        &mut engine,
+        "hagroup addmember -group g1 -serialnumber 222 -answer remove",
+    );
+    assert_eq!(
+        out.result.map_err(|e| e.to_string()),
+        Err("hagroup addmember: partition 222 cannot join group g1: deleting its token objects failed (CKR_DEVICE_ERROR after 2 token objects were deleted); it was not added (B12)".to_string())
+    );
+    assert_eq!(engine.config(), &before);
+    assert_eq!(controls[1].held().len(), 1);
+}
+
+#[test]
+fn listgroups_numbers_the_virtual_slot_as_lunacm_does_also_in_ha_only_mode() {
+    let (mut engine, controls) = testkit::engine(&["111", "222", "333"]);
+    run(
+        &mut engine,
+        "hagroup creategroup -label g1 -serialnumber 111",
+    );
+    run(&mut engine, "hagroup addmember -group g1 -serialnumber 222");
+    let slot_id = |engine: &mut crate::engine::HaEngine| {
+        run(engine, "hagroup listgroups")
+            .lines
+            .into_iter()
+            .find(|l| l.contains("HA Group Slot ID"))
+    };
+    let want = Some("       HA Group Slot ID:  3".to_string());
+    assert_eq!(slot_id(&mut engine), want);
+    run(&mut engine, "hagroup haonly -enable");
+    // LunaCM lists the physical slots in HA-only mode too (B57), as `slot list` numbers them.
+    assert_eq!(slot_id(&mut engine), want);
+    let listed = crate::lunacm::execute(&mut engine, 0, "slot list", None).lines;
+    assert!(listed.contains(&"        Slot Id ->              3".to_string()));
+    controls[2].set_reachable(false);
+    assert_eq!(
+        slot_id(&mut engine),
+        Some("       HA Group Slot ID:  2".to_string())
+    );
+}
+
+#[test]
+fn listgroups_reads_sync_data_of_group_members_only() {
+    let (mut engine, _) = testkit::engine(&["111", "222", "333"]);
+    run(
+        &mut engine,
+        "hagroup creategroup -label g1 -serialnumber 111",
+    );
+    let outsider = testkit::count_sessions(&mut engine, 2);
+    let member = testkit::count_sessions(&mut engine, 0);
+    assert!(run(&mut engine, "hagroup listgroups").result.is_ok());
+    use std::sync::atomic::Ordering;
+    assert_eq!(outsider.load(Ordering::Relaxed), 0);
+    assert_eq!(member.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn slot_out_of_range_reads_right_when_no_slot_is_visible() {
+    let (mut engine, controls) = testkit::engine(&["111"]);
+    controls[0].set_reachable(false);
+    assert_eq!(
+        run(&mut engine, "hagroup creategroup -label g1 -slot 0")
+            .result
+            .map_err(|e| e.to_string()),
+        Err(
+            "hagroup creategroup: -slot 0 is not a partition slot (no slot is visible)".to_string()
+        )
+    );
 }

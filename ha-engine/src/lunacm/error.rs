@@ -4,6 +4,7 @@
 
 use crate::ckr::Ckr;
 use crate::error::{CommandError, EngineError};
+use crate::hagroup::commands::PASSWORD_REFUSAL;
 
 /// A refused or failed LunaCM command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,9 +92,7 @@ pub enum LunaCmError {
         command: &'static str,
     },
     /// A credential typed on the command line.
-    #[error(
-        "{command}: -password is not accepted on a command line in hasim; the credential comes from the scenario's credentials (secrets never appear on a command line)"
-    )]
+    #[error("{command}: {PASSWORD_REFUSAL}")]
     PasswordOnCommandLine {
         /// The command.
         command: &'static str,
@@ -106,15 +105,18 @@ pub enum LunaCmError {
         /// The partition serial.
         serial: String,
     },
-    /// `partition clear` reached no member of the group.
+    /// `partition clear` cleared no member of the group.
     #[error(
-        "partition clear: no member of HA group '{label}' could be cleared ({detail}); nothing was destroyed"
+        "partition clear: no member of HA group '{label}' could be cleared ({detail}); {}",
+        destroyed_text(*destroyed)
     )]
     ClearReachedNone {
         /// The group label.
         label: String,
         /// Per member, why.
         detail: String,
+        /// Token objects destroyed before the failures (they stay destroyed).
+        destroyed: u64,
     },
     /// `multitoken -mode` names no mode hasim has.
     #[error("multitoken: -mode '{given}' is not a key generation mode (expected one of: {MODES})")]
@@ -181,6 +183,13 @@ pub enum LunaCmError {
         /// The first failure.
         first: EngineError,
     },
+}
+
+fn destroyed_text(destroyed: u64) -> String {
+    match destroyed {
+        0 => "nothing was destroyed".to_string(),
+        n => format!("{n} token objects were destroyed before the failures"),
+    }
 }
 
 /// The commands hasim's LunaCM knows.

@@ -3,8 +3,10 @@
 //! application API (`open_session`, `login`, `generate_key`, `destroy_object`,
 //! `close_session`) on a slot of the APPLICATION's slot list ([`HaEngine::app_slot_list`], so
 //! in HA-only mode the virtual slot is 0, B58), and it shares the client library with the
-//! scenario's application: it initialises the engine when nobody has (D16: the management
-//! thread starts then) and its login joins an existing one (PKCS#11 login state is per token).
+//! scenario's application: once the slot is known to be a virtual slot, it initialises the
+//! engine when nobody has (D16: the management thread starts then; a refused command leaves the
+//! library uninitialised) and its login joins an existing one (PKCS#11 login state is per
+//! token).
 //!
 //! Deterministic: keys are generated one after another at the same instant, labelled
 //! `multitoken-<mode>-<size>-<n>`, one output line per key and a summary. Without `-nodestroy`
@@ -139,9 +141,8 @@ pub(crate) fn run(
 ) -> Outcome {
     let req = parse(opts)?;
     let pin = credential.ok_or(LunaCmError::NoCredential { command: C })?;
-    if !engine.is_initialized() {
-        engine.initialize(now).map_err(LunaCmError::Engine)?;
-    }
+    // The slot is checked first (the application's slot list works before `C_Initialize`), so
+    // a refused slot leaves the library as it was; only a virtual slot initialises it.
     let entry = u64::try_from(req.slot)
         .ok()
         .and_then(|id| engine.app_slot(id))
@@ -163,6 +164,9 @@ pub(crate) fn run(
             .into());
         }
     };
+    if !engine.is_initialized() {
+        engine.initialize(now).map_err(LunaCmError::Engine)?;
+    }
     let mut lines = vec![
         String::new(),
         format!(
@@ -353,6 +357,9 @@ mod tests {
             (f.controls[0].token_objects(), f.controls[1].token_objects()),
             (0, 0)
         );
+        // No refusal initialised the library (no management thread was started).
+        assert!(!f.engine.is_initialized());
+        assert!(f.sink.lines().is_empty());
     }
 
     #[test]

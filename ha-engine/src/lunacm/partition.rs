@@ -10,8 +10,18 @@
 //! `clear` destroys every token object of an HA virtual slot's group on every member that
 //! LunaCM reaches, logging in with the Crypto Officer credential. It is refused on a physical
 //! slot: an operation on a member's own slot bypasses HA (B21) and would leave the group
-//! diverged. The running application's engine forgets the cleared objects; a member that could
-//! not be cleared gets the deletions when it recovers (D7).
+//! diverged. A member that fails part way keeps what was not destroyed yet; its line says how
+//! many objects went first.
+//!
+//! When at least one member was cleared, the running application's engine (when it was
+//! initialised with the group) forgets the token objects in its table. For a member that could
+//! not be cleared (wholly), it remembers the ids of exactly those objects and destroys them on
+//! the member when the member recovers (D7); any other object on that member (one the engine
+//! never knew of, e.g. made before the application started) stays there, and so does
+//! everything when no application runs. `hagroup synchronize` never deletes: it would copy what
+//! stayed back to the cleared members. Each member's line says which of these applies. When no
+//! member was cleared the command fails, the engine keeps its table, and the error says how
+//! many objects were destroyed before the failures.
 
 use std::collections::BTreeSet;
 
@@ -19,7 +29,8 @@ use crate::ckr::Ckr;
 use crate::engine::HaEngine;
 use crate::lunacm::slot::current;
 use crate::lunacm::{Failure, LunaCmError, Outcome, SlotRef};
-use crate::ports::{MemberResult, ObjectId, Secret, TokenInfo};
+use crate::member_session::{self, ClearFailure};
+use crate::ports::{ObjectId, Secret, TokenInfo};
 
 /// Width of the label column of the storage block (§3.5).
 const LABEL_WIDTH: usize = 22;
@@ -112,39 +123,63 @@ pub(crate) fn clear(engine: &mut HaEngine, credential: Option<&Secret>) -> Outco
             command: C,
             label: label.clone(),
         })?;
-    let remembered = engine.is_initialized();
+    let results: Vec<(&String, Result<u64, ClearFailure>)> = members
+        .iter()
+        .map(|serial| {
+            let result = match engine.slot_index(serial) {
+                Some(i) => {
+                    member_session::clear_token_objects(engine.slots[i].member.as_mut(), pin)
+                }
+                None => Err(ClearFailure {
+                    destroyed: 0,
+                    rv: Ckr::CKR_TOKEN_NOT_PRESENT,
+                }),
+            };
+            (serial, result)
+        })
+        .collect();
+    // When no member was cleared the command fails and the running application's engine keeps
+    // its table; otherwise it forgets the cleared objects and remembers their deletion for the
+    // members not cleared (if the application was initialised with the group).
+    let none_cleared = results.iter().all(|(_, r)| r.is_err());
+    let remembered = !none_cleared && engine.runtime_group(&label).is_some();
     let mut lines = vec![String::new()];
     let mut not_cleared = Vec::new();
     let mut detail = Vec::new();
-    for serial in &members {
-        let result = match engine.slot_index(serial) {
-            Some(i) => clear_member(engine, i, pin),
-            None => Err(Ckr::CKR_TOKEN_NOT_PRESENT),
-        };
+    let mut destroyed = 0;
+    for (serial, result) in results {
         match result {
-            Ok(n) => lines.push(format!(
-                "        Member {serial}:  {n} token objects destroyed"
-            )),
-            Err(rv) => {
-                let after = if remembered {
-                    "the application's HA engine destroys them when the member recovers (D7)"
+            Ok(n) => {
+                destroyed += n;
+                lines.push(format!(
+                    "        Member {serial}:  {n} token objects destroyed"
+                ));
+            }
+            Err(failure) => {
+                destroyed += failure.destroyed;
+                let after = if none_cleared {
+                    ""
+                } else if remembered {
+                    "; the running application's HA engine destroys the token objects it knows of when the member recovers (D7); any other object stays on it"
                 } else {
-                    "its objects remain until it is cleared or synchronised"
+                    "; its remaining objects stay on it (no running application remembers the deletions, and hagroup synchronize never deletes)"
                 };
                 lines.push(format!(
-                    "        Member {serial}:  not cleared ({rv}); {after}"
+                    "        Member {serial}:  not cleared ({}){after}",
+                    failure.describe()
                 ));
-                detail.push(format!("{serial}: {rv}"));
+                detail.push(format!("{serial}: {}", failure.describe()));
                 not_cleared.push(serial.clone());
             }
         }
     }
-    if not_cleared.len() == members.len() {
+    if none_cleared {
         return Err(Failure::after(
             lines,
             LunaCmError::ClearReachedNone {
                 label,
                 detail: detail.join(", "),
+                destroyed,
             },
         ));
     }
@@ -152,25 +187,26 @@ pub(crate) fn clear(engine: &mut HaEngine, credential: Option<&Secret>) -> Outco
     Ok(lines)
 }
 
-/// Logs in on member slot `slot` with LunaCM's own session and destroys every token object.
-/// Returns how many were destroyed.
-fn clear_member(engine: &mut HaEngine, slot: usize, pin: &Secret) -> MemberResult<u64> {
-    crate::member_session::clear_token_objects(engine.slots[slot].member.as_mut(), pin)
-}
-
 impl HaEngine {
+    /// The index of the running application's group labelled `label`, if the application
+    /// was initialised with it.
+    fn runtime_group(&self, label: &str) -> Option<usize> {
+        self.runtime.as_ref().and_then(|rt| {
+            rt.groups
+                .iter()
+                .position(|gr| gr.label.eq_ignore_ascii_case(label))
+        })
+    }
+
     /// After `partition clear` on group `label`: the running application's engine forgets the
-    /// group's token objects (their virtual handles become invalid) and remembers the deletions
-    /// for the members in `not_cleared`, applied when they recover (D7).
+    /// group's token objects in its table (their virtual handles become invalid) and remembers
+    /// the deletion of exactly those objects for the members in `not_cleared`, applied when they
+    /// recover (D7). Objects the engine does not know of are not remembered.
     pub(crate) fn forget_cleared_objects(&mut self, label: &str, not_cleared: &[String]) {
-        let Some(rt) = self.runtime.as_mut() else {
+        let Some(g) = self.runtime_group(label) else {
             return;
         };
-        let Some(g) = rt
-            .groups
-            .iter()
-            .position(|gr| gr.label.eq_ignore_ascii_case(label))
-        else {
+        let Some(rt) = self.runtime.as_mut() else {
             return;
         };
         let group = &mut rt.groups[g];
@@ -300,7 +336,7 @@ mod tests {
                 "",
                 "        Member 11:  2 token objects destroyed",
                 "        Member 22:  2 token objects destroyed",
-                "        Member 33:  not cleared (CKR_DEVICE_ERROR); the application's HA engine destroys them when the member recovers (D7)",
+                "        Member 33:  not cleared (CKR_DEVICE_ERROR); the running application's HA engine destroys the token objects it knows of when the member recovers (D7); any other object stays on it",
                 "",
                 "Command Result : No Error",
             ]
@@ -319,6 +355,68 @@ mod tests {
         let rt = f.engine.runtime.as_ref().expect("runtime");
         assert_eq!(rt.groups[0].members[2].pending_deletes.len(), 1);
         assert!(rt.groups[0].objects.is_empty());
+    }
+
+    #[test]
+    fn clear_says_how_many_objects_went_before_a_member_failed() {
+        let mut f = fixture(&["11", "22"]);
+        group_with_keys(&mut f, 3);
+        crate::hagroup::testkit::fail_destroys_after(&mut f.engine, 1, 1);
+        lines(&mut f.engine, "slot set -slot 2");
+        assert_eq!(
+            lines(&mut f.engine, "partition clear"),
+            [
+                "",
+                "        Member 11:  3 token objects destroyed",
+                "        Member 22:  not cleared (CKR_DEVICE_ERROR after 1 token objects were deleted); the running application's HA engine destroys the token objects it knows of when the member recovers (D7); any other object stays on it",
+                "",
+                "Command Result : No Error",
+            ]
+        );
+        assert_eq!(
+            (f.controls[0].token_objects(), f.controls[1].token_objects()),
+            (0, 2)
+        );
+        let rt = f.engine.runtime.as_ref().expect("runtime");
+        assert_eq!(rt.groups[0].members[1].pending_deletes.len(), 3);
+    }
+
+    #[test]
+    fn clear_that_clears_no_member_says_what_went_and_keeps_the_engine_table() {
+        let mut f = fixture(&["11", "22"]);
+        group_with_keys(&mut f, 2);
+        crate::hagroup::testkit::fail_destroys_after(&mut f.engine, 0, 1);
+        f.controls[1].set_reachable(false);
+        lines(&mut f.engine, "slot set -slot 1");
+        assert_eq!(
+            lines(&mut f.engine, "partition clear"),
+            [
+                "",
+                "        Member 11:  not cleared (CKR_DEVICE_ERROR after 1 token objects were deleted)",
+                "        Member 22:  not cleared (CKR_DEVICE_ERROR)",
+                "Error: partition clear: no member of HA group 'g' could be cleared (11: CKR_DEVICE_ERROR after 1 token objects were deleted, 22: CKR_DEVICE_ERROR); 1 token objects were destroyed before the failures",
+                "",
+                "Command Result : Operation Failed",
+            ]
+        );
+        let rt = f.engine.runtime.as_ref().expect("runtime");
+        assert_eq!(rt.groups[0].objects.len(), 2);
+    }
+
+    #[test]
+    fn without_a_running_application_the_note_says_what_stays() {
+        let mut f = fixture(&["11", "22"]);
+        lines(
+            &mut f.engine,
+            "hagroup creategroup -label g -serialnumber 11",
+        );
+        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 22");
+        f.controls[1].set_reachable(false);
+        lines(&mut f.engine, "slot set -slot 1");
+        assert_eq!(
+            lines(&mut f.engine, "partition clear")[2],
+            "        Member 22:  not cleared (CKR_DEVICE_ERROR); its remaining objects stay on it (no running application remembers the deletions, and hagroup synchronize never deletes)"
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! LunaCM's slot view and `slot list` / `slot set` (D14, B34, B57). LunaCM looks at the
-//! partitions itself: every physical slot is probed with `C_GetTokenInfo`; the ones that answer
-//! are listed, numbered from 0 in discovery order, then one HA virtual slot per configured
-//! group. LunaCM always shows the physical slots, `HAOnly` or not (B57: HA-only hides them from
-//! applications only), so in HA-only mode LunaCM's number of a virtual slot differs from the
-//! application's (see [`crate::slots`]).
+//! `slot list` / `slot set` (D14, B34, B57) over LunaCM's slot numbering, which
+//! [`SlotView`] computes for every LunaCM command: the physical slots that answer a probe,
+//! numbered from 0 in discovery order, then one HA virtual slot per configured group. LunaCM
+//! always shows the physical slots, `HAOnly` or not (B57: HA-only hides them from applications
+//! only), so in HA-only mode LunaCM's number of a virtual slot differs from the application's
+//! (see [`crate::slots`]).
 //!
 //! Layout (hasim's, in LunaCM's `Key ->  value` style; the vendor's full `slot list` is not in
 //! the spec): one block per slot, a blank line between blocks, then the `Current Slot Id:` line
@@ -25,6 +25,7 @@
 //! ```
 
 use crate::engine::HaEngine;
+use crate::hagroup::slots::{SlotView, numbered_range};
 use crate::lunacm::{LunaCmError, SlotRef};
 use crate::ports::AuthKind;
 use crate::slots::{PHYSICAL_SLOT_DESCRIPTION, VIRTUAL_SLOT_DESCRIPTION};
@@ -44,23 +45,27 @@ pub struct LunaSlot {
     pub description: &'static str,
 }
 
-/// LunaCM's slot list now: the physical slots that answer, then the virtual slots.
+/// LunaCM's slot list now: the physical slots that answer, then the virtual slots, numbered
+/// by [`SlotView`].
 pub fn lunacm_slots(engine: &mut HaEngine) -> Vec<LunaSlot> {
-    let mut out: Vec<LunaSlot> = Vec::new();
-    for slot in &mut engine.slots {
-        if let Ok(info) = slot.member.token_info() {
-            out.push(LunaSlot {
-                id: u64::try_from(out.len()).unwrap_or(u64::MAX),
-                slot: SlotRef::Partition(slot.member.serial().to_string()),
-                label: info.label,
-                serial: slot.member.serial().to_string(),
+    let view = SlotView::probe(engine);
+    let id = |number: usize| u64::try_from(number).unwrap_or(u64::MAX);
+    let mut out: Vec<LunaSlot> = view
+        .present()
+        .map(|(number, slot, info)| {
+            let serial = engine.slots[slot].member.serial().to_string();
+            LunaSlot {
+                id: id(number),
+                slot: SlotRef::Partition(serial.clone()),
+                label: info.label.clone(),
+                serial,
                 description: PHYSICAL_SLOT_DESCRIPTION,
-            });
-        }
-    }
-    for group in &engine.config.groups {
+            }
+        })
+        .collect();
+    for (g, group) in engine.config.groups.iter().enumerate() {
         out.push(LunaSlot {
-            id: u64::try_from(out.len()).unwrap_or(u64::MAX),
+            id: id(view.virtual_number(g)),
             slot: SlotRef::Group(group.label.clone()),
             label: group.label.clone(),
             serial: group.serial(),
@@ -132,11 +137,7 @@ pub(crate) fn set(engine: &mut HaEngine, n: i64) -> Result<Vec<String>, LunaCmEr
         .and_then(|id| slots.iter().find(|s| s.id == id))
         .ok_or_else(|| LunaCmError::NoSuchSlot {
             given: n,
-            listed: match slots.len() {
-                0 => "LunaCM lists no slot".to_string(),
-                1 => "only slot 0 is listed".to_string(),
-                len => format!("slots 0..{} are listed", len - 1),
-            },
+            listed: numbered_range(slots.len(), "listed"),
         })?;
     engine.lunacm.current = Some(chosen.slot.clone());
     Ok(vec![String::new(), current_line(engine, chosen)])

@@ -177,11 +177,6 @@ impl FaultControl {
         self.state().base_ms = ms;
     }
 
-    /// True while the connection is down.
-    pub fn is_disconnected(&self) -> bool {
-        self.state().disconnected
-    }
-
     /// What the member received so far.
     pub fn record(&self) -> CallRecord {
         self.state().record.clone()
@@ -411,5 +406,87 @@ impl Member for FaultyMember {
 
     fn properties(&mut self) -> MemberResult<MemberProperties> {
         self.guarded(CallKind::Properties, None, |m| m.properties())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(slow_ms: Option<u64>, base_ms: u64, probe: Option<u64>) -> FaultState {
+        FaultState {
+            slow_ms,
+            base_ms,
+            receive_timeout_ms: 5_000,
+            probe_timeout_ms: probe,
+            ..FaultState::default()
+        }
+    }
+
+    #[test]
+    fn a_hang_longer_than_the_receive_timeout_times_out_at_the_timeout() {
+        assert_eq!(
+            state(Some(8_000), 0, None).timing(CallKind::Sign),
+            (5_000, true)
+        );
+        assert_eq!(
+            state(Some(4_000), 0, None).timing(CallKind::Sign),
+            (4_000, false)
+        );
+    }
+
+    #[test]
+    fn heartbeating_work_only_meets_the_probe_timeout() {
+        // 30 s of processing with heartbeats: no receive timeout.
+        assert_eq!(
+            state(None, 30_000, None).timing(CallKind::Sign),
+            (30_000, false)
+        );
+        assert_eq!(
+            state(None, 30_000, Some(10_000)).timing(CallKind::Sign),
+            (10_000, true)
+        );
+        // Processing time belongs to cryptographic calls only.
+        assert_eq!(
+            state(None, 30_000, Some(10_000)).timing(CallKind::Login),
+            (0, false)
+        );
+    }
+
+    #[test]
+    fn an_armed_fault_fires_just_before_the_nth_call_of_its_kind() {
+        use std::sync::{Arc, Mutex};
+
+        use hsm_model::{HsmModel, HsmSpec, PartitionSpec};
+
+        let mut model = HsmModel::new(1);
+        model.add_hsm(HsmSpec::new("h")).expect("hsm");
+        model
+            .add_partition(PartitionSpec::new("p", "par", "h", "dom", "co"))
+            .expect("partition");
+        let inner = crate::model_member::ModelMember::new(Arc::new(Mutex::new(model)), "p");
+        let (mut member, control) = FaultyMember::new(Box::new(inner));
+        control
+            .arm(CallKind::TokenInfo, 2, Fault::Drop)
+            .expect("a transport fault");
+        assert!(member.open_session().is_ok(), "other kinds do not count");
+        assert!(member.token_info().is_ok(), "first token info");
+        assert_eq!(member.token_info().map(|_| ()), Err(Ckr::CKR_DEVICE_ERROR));
+        control.apply(&Fault::Restore).expect("restore");
+        assert!(member.token_info().is_ok(), "restored");
+        assert_eq!(
+            control.record().attempted.get(&CallKind::TokenInfo),
+            Some(&3)
+        );
+        assert_eq!(control.record().served(CallKind::TokenInfo), 2);
+    }
+
+    #[test]
+    fn partition_faults_are_not_the_injectors() {
+        let control = FaultControl::default();
+        assert_eq!(
+            control.apply(&Fault::Deactivate),
+            Err(UnsupportedFault("Deactivate"))
+        );
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// What can happen to a member. The whole vocabulary exists from the start; which faults the
-/// current engine and backend implement is said by [`Fault::implemented`].
+/// injector applies itself is said by [`Fault::at_transport`]; the world applies the others.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// The connection to the member is lost: every call fails as a transport failure.
