@@ -137,6 +137,7 @@ impl HaEngine {
         };
         self.member_mut(g, m).liveness = Liveness::Alive;
         self.group_mut(g).offline = false;
+        self.fill_gaps_from(g, m, now);
         tracing::debug!(group = g, member = %serial, attempt, reintroduced, "member rejoined");
         if down.reason == DownReason::New {
             // A new member is replicated to and scheduled (B54); it was never lost.
@@ -246,6 +247,7 @@ impl HaEngine {
     /// Applies missed deletions and clones missed token objects from an alive member (D7).
     /// Returns the number of objects reintroduced.
     fn reconcile(&mut self, g: usize, m: usize, now: Millis) -> Result<u64, Ckr> {
+        self.member_mut(g, m).missing.clear();
         let s = self.ensure_mgmt(g, m)?;
         let slot = self.member_slot(g, m);
         let listed = self.slots[slot].member.find_objects(
@@ -304,9 +306,47 @@ impl HaEngine {
             }
             if done {
                 count += 1;
+            } else {
+                tracing::debug!(member = m, id = %id, "no reachable member holds a missed object");
+                self.member_mut(g, m).missing.insert((id, class));
             }
         }
         Ok(count)
+    }
+
+    /// B19: a member that rejoined without some objects (no holder was reachable then) gets
+    /// them from `source`, which has just come back with them.
+    fn fill_gaps_from(&mut self, g: usize, source: usize, now: Millis) {
+        for other in self.group(g).alive() {
+            if other == source {
+                continue;
+            }
+            let gaps: Vec<(ObjectId, ObjectClass)> =
+                self.member(g, other).missing.iter().cloned().collect();
+            for (id, class) in gaps {
+                if !self.group(g).objects.contains_key(&(id.clone(), class)) {
+                    // Destroyed meanwhile: nothing to fill.
+                    self.member_mut(g, other).missing.remove(&(id, class));
+                    continue;
+                }
+                match self.clone_one(g, source, other, None, &id, class) {
+                    Ok(_) => {
+                        tracing::debug!(member = other, id = %id, "missed object filled");
+                        self.member_mut(g, other).missing.remove(&(id, class));
+                    }
+                    Err(failure) => {
+                        // Noticed during our own call (D19): the side that failed is handled.
+                        let (who, rv) = match failure {
+                            CloneError::Source(rv) => (source, rv),
+                            CloneError::Target(rv) => (other, rv),
+                        };
+                        tracing::debug!(member = who, rv = %rv, "missed object not filled yet");
+                        self.handle_member_error(g, who, now, rv);
+                        break;
+                    }
+                }
+            }
+        }
     }
 }
 

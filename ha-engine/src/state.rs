@@ -75,6 +75,9 @@ pub struct MemberRuntime {
     pub in_flight: u32,
     /// Deletions (and aborted creations) this member missed while down (D7).
     pub pending_deletes: BTreeSet<ObjectId>,
+    /// Token objects it lacks because no member that had them was reachable when it rejoined
+    /// (B19: the gap is remembered); filled when a member holding them comes back.
+    pub missing: BTreeSet<(ObjectId, ObjectClass)>,
     /// Counts the member's connections: bumped whenever the sessions it had are gone, so work
     /// begun on an older connection (a call in flight, a multi-part operation) is known stale.
     pub epoch: u64,
@@ -93,6 +96,7 @@ impl MemberRuntime {
             handles: BTreeMap::new(),
             in_flight: 0,
             pending_deletes: BTreeSet::new(),
+            missing: BTreeSet::new(),
             epoch: 0,
         }
     }
