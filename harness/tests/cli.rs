@@ -119,3 +119,19 @@ fn folder_run_prints_a_line_each_and_the_summary() {
     );
     assert!(stdout.ends_with("1 passed, 1 failed\n"), "{stdout}");
 }
+
+/// Determinism across processes: two separate `hasim run` processes print byte-identical
+/// transcripts for a scenario with seeded interleaving of several threads.
+#[test]
+fn two_processes_print_the_same_transcript() {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .join("scenarios/failover/threads-least-busy-and-inflight-drop.ron");
+    let file = scenario.display().to_string();
+    let (code_a, first, _) = hasim(&["run", &file]);
+    let (code_b, second, _) = hasim(&["run", &file]);
+    assert_eq!((code_a, code_b), (0, 0), "{first}");
+    assert!(first.contains("threads start"), "{first}");
+    assert_eq!(first, second);
+}
