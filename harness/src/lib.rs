@@ -14,6 +14,7 @@
 
 pub mod bench;
 pub mod coverage;
+pub mod explore;
 pub mod lunacm_prompt;
 pub mod runner;
 pub mod scenario;
