@@ -5,10 +5,18 @@
 //! - [`options`]: what a seed decides first (the seed line), generator version.
 //! - [`plan`]: the generator's typed plan and its rendering to scenario text.
 //! - [`generate`]: seed → plan.
+//! - [`check`]: the invariants, checked from the run record.
+//! - [`campaign`]: seeds, shards, jobs, JSON-lines results, merge.
+//! - [`shrink`]: a failing plan cut down to a regression scenario.
+//! - [`command`]: the `explore` / `replay` commands.
 
+pub mod campaign;
+pub mod check;
+pub mod command;
 pub mod generate;
 pub mod options;
 pub mod plan;
+pub mod shrink;
 
 pub use generate::generate;
 pub use options::{GENERATOR_VERSION, Options};
