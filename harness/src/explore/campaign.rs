@@ -44,6 +44,35 @@ pub enum ExploreError {
     /// Two result files disagree about one seed.
     #[error("seed {0} appears in two result files with different results")]
     Conflict(u64),
+    /// Result files that do not make up one campaign.
+    #[error("{0}")]
+    Campaign(String),
+}
+
+/// The first line of a results file: which campaign and which shard of it. Seeds' lines never
+/// carry it, so they compare byte for byte across shards and jobs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// First seed of the whole campaign.
+    pub start: u64,
+    /// Seeds in the whole campaign.
+    pub seeds: u64,
+    /// This file's shard index.
+    pub shard: u64,
+    /// Number of shards.
+    pub shards: u64,
+    /// Generator version.
+    pub generator: u32,
+    /// hasim version.
+    pub hasim: String,
+}
+
+/// A line of a results file.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Line {
+    Header { campaign: Header },
+    Seed(SeedResult),
 }
 
 /// `pass` or `fail`.
@@ -212,6 +241,19 @@ pub struct Campaign {
 }
 
 impl Campaign {
+    /// The header line of this shard's results file.
+    pub fn header(&self) -> String {
+        let header = Header {
+            start: self.start,
+            seeds: self.seeds,
+            shard: self.shard.index,
+            shards: self.shard.count,
+            generator: GENERATOR_VERSION,
+            hasim: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        serde_json::json!({ "campaign": header }).to_string()
+    }
+
     /// The seeds this shard runs, in order.
     pub fn shard_seeds(&self) -> Vec<u64> {
         (0..self.seeds)
@@ -275,32 +317,95 @@ pub fn summary(results: &[SeedResult]) -> String {
     format!("{} passed, {} failed", results.len() - failed, failed)
 }
 
-/// Reads result files (JSON lines) and combines them by seed; a seed present twice must have
-/// the same result.
+/// Reads result files (JSON lines, each starting with its campaign header) and combines them
+/// by seed. Refused: files of different campaigns, generator or hasim versions; a shard missing
+/// or present twice; a seed present twice with different results; a total that is not the
+/// campaign's.
 pub fn merge(paths: &[&Path]) -> Result<Vec<SeedResult>, ExploreError> {
     let mut by_seed: BTreeMap<u64, SeedResult> = BTreeMap::new();
+    let mut campaign: Option<Header> = None;
+    let mut shards: BTreeMap<u64, String> = BTreeMap::new();
     for path in paths {
+        let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ExploreError::Results {
-            path: path.display().to_string(),
+            path: name.clone(),
             line: 0,
             message: e.to_string(),
         })?;
+        let mut header_seen = false;
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            let r: SeedResult = serde_json::from_str(line).map_err(|e| ExploreError::Results {
-                path: path.display().to_string(),
+            let parsed: Line = serde_json::from_str(line).map_err(|e| ExploreError::Results {
+                path: name.clone(),
                 line: i + 1,
                 message: e.to_string(),
             })?;
-            if let Some(old) = by_seed.get(&r.seed)
-                && *old != r
-            {
-                return Err(ExploreError::Conflict(r.seed));
+            match parsed {
+                Line::Header { campaign: h } => {
+                    if header_seen {
+                        return Err(ExploreError::Results {
+                            path: name.clone(),
+                            line: i + 1,
+                            message: "a second campaign header".into(),
+                        });
+                    }
+                    header_seen = true;
+                    let key = Header { shard: 0, ..h.clone() };
+                    match &campaign {
+                        None => campaign = Some(key),
+                        Some(c) if *c == key => {}
+                        Some(c) => {
+                            return Err(ExploreError::Campaign(format!(
+                                "{name}: campaign {key:?} differs from the first file's {c:?}"
+                            )));
+                        }
+                    }
+                    if let Some(other) = shards.insert(h.shard, name.clone()) {
+                        return Err(ExploreError::Campaign(format!(
+                            "shard {}/{} appears twice: {other} and {name}",
+                            h.shard, h.shards
+                        )));
+                    }
+                }
+                Line::Seed(r) => {
+                    if !header_seen {
+                        return Err(ExploreError::Results {
+                            path: name.clone(),
+                            line: i + 1,
+                            message: "a seed line before the campaign header".into(),
+                        });
+                    }
+                    if let Some(old) = by_seed.get(&r.seed)
+                        && *old != r
+                    {
+                        return Err(ExploreError::Conflict(r.seed));
+                    }
+                    by_seed.insert(r.seed, r);
+                }
             }
-            by_seed.insert(r.seed, r);
         }
+    }
+    let Some(c) = campaign else {
+        return Err(ExploreError::Campaign("no results file given".into()));
+    };
+    let missing: Vec<String> = (0..c.shards)
+        .filter(|k| !shards.contains_key(k))
+        .map(|k| format!("{k}/{}", c.shards))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ExploreError::Campaign(format!(
+            "shards missing: {}",
+            missing.join(", ")
+        )));
+    }
+    if by_seed.len() as u64 != c.seeds {
+        return Err(ExploreError::Campaign(format!(
+            "{} seed results where the campaign has {}",
+            by_seed.len(),
+            c.seeds
+        )));
     }
     Ok(by_seed.into_values().collect())
 }

@@ -93,7 +93,7 @@ pub fn explore(args: &ExploreArgs) -> ExitCode {
     }
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(path) = &args.out
-        && let Err(e) = write_results(path, &results)
+        && let Err(e) = write_results(path, &campaign.header(), &results)
     {
         eprintln!("hasim explore: {}: {e}", path.display());
         return ExitCode::from(2);
@@ -189,8 +189,9 @@ fn progress_bar(total: u64, forced: bool) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-fn write_results(path: &Path, results: &[SeedResult]) -> std::io::Result<()> {
+fn write_results(path: &Path, header: &str, results: &[SeedResult]) -> std::io::Result<()> {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(file, "{header}")?;
     for r in results {
         writeln!(file, "{}", r.to_json())?;
     }
