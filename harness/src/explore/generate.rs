@@ -148,13 +148,14 @@ impl Gen {
                 OpKind::Destroy => !self.app.keys.is_empty() || !self.app.data.is_empty(),
                 OpKind::Sign | OpKind::Multipart => !self.app.keys.is_empty(),
                 OpKind::Encrypt => self.app.keys.iter().any(|k| k.1 == Kind::Aes256),
-                OpKind::Reopen | OpKind::Relogin => true,
+                OpKind::Reopen | OpKind::Relogin | OpKind::Restart => true,
+                OpKind::Direct => !self.ops.in_group.is_empty(),
             };
             if valid {
                 // Crypto calls are the bulk of real traffic.
                 let weight = match op {
                     OpKind::Sign | OpKind::Encrypt => 4,
-                    OpKind::Reopen | OpKind::Relogin => 1,
+                    OpKind::Reopen | OpKind::Relogin | OpKind::Restart | OpKind::Direct => 1,
                     _ => 2,
                 };
                 choices.extend(std::iter::repeat_n(op, weight));
@@ -218,6 +219,26 @@ impl Gen {
             }
             OpKind::Relogin => {
                 self.app_call(AppCall::Logout);
+                self.app.logged_in = false;
+            }
+            OpKind::Direct => {
+                let members = self.ops.in_group.clone();
+                let i = self.work.random_range(0..members.len() as u32) as usize;
+                let label = self.label("x");
+                // Not tracked as an application key: only `synchronize` makes it the group's.
+                self.app_call(AppCall::Direct {
+                    serial: members[i].clone(),
+                    label,
+                });
+            }
+            OpKind::Restart => {
+                self.app_call(AppCall::Finalize);
+                self.app_call(AppCall::Initialize);
+                // Handles do not survive a restart; the application finds only token objects
+                // again, and this workload does not look objects up, so it forgets them all.
+                self.app.keys.clear();
+                self.app.data.clear();
+                self.app.session = false;
                 self.app.logged_in = false;
             }
         }
@@ -374,6 +395,33 @@ impl Gen {
                 }
             }
             FaultKind::Recover => self.steps.push(PlanStep::Command("hagroup recover".into())),
+            FaultKind::OnCall => {
+                if let Some(m) = self.pick(&up) {
+                    const CALLS: [&str; 6] = [
+                        "Any",
+                        "Sign",
+                        "GenerateKey",
+                        "ImportClone",
+                        "ExportClone",
+                        "Login",
+                    ];
+                    let call = CALLS[self.faults.random_range(0..CALLS.len() as u32) as usize];
+                    let nth = draw(&mut self.faults, 1, 4);
+                    let fault = if self.faults.random_bool(0.7) {
+                        FaultCall::Drop(m.clone())
+                    } else {
+                        FaultCall::Deactivate(m.clone())
+                    };
+                    // Counts as down either way; the heal restores and activates it.
+                    self.ops.down.insert(m.clone());
+                    self.steps.push(PlanStep::OnCall {
+                        member: m,
+                        call,
+                        nth,
+                        fault,
+                    });
+                }
+            }
             FaultKind::Settings => {
                 let line = match draw(&mut self.faults, 0, 2) {
                     0 => {

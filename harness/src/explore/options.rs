@@ -33,11 +33,16 @@ pub enum OpKind {
     Reopen,
     /// `Logout` then `Login`.
     Relogin,
+    /// A key generated straight on a member's physical slot (B21), later made everyone's by
+    /// `synchronize`.
+    Direct,
+    /// `Finalize` then `Initialize` (an application restart, D20).
+    Restart,
 }
 
 impl OpKind {
     /// Every operation kind, in a fixed order (part of the seed's meaning).
-    pub const ALL: [OpKind; 9] = [
+    pub const ALL: [OpKind; 11] = [
         OpKind::Generate,
         OpKind::GenerateSession,
         OpKind::Create,
@@ -47,6 +52,8 @@ impl OpKind {
         OpKind::Multipart,
         OpKind::Reopen,
         OpKind::Relogin,
+        OpKind::Direct,
+        OpKind::Restart,
     ];
 }
 
@@ -73,11 +80,13 @@ pub enum FaultKind {
     Recover,
     /// `hagroup retry` / `interval` / `recoverymode` while the application runs.
     Settings,
+    /// A fault armed for a member's n-th call of one kind (replication, login, ...).
+    OnCall,
 }
 
 impl FaultKind {
     /// Every fault kind, in a fixed order (part of the seed's meaning).
-    pub const ALL: [FaultKind; 10] = [
+    pub const ALL: [FaultKind; 11] = [
         FaultKind::Drop,
         FaultKind::Deactivate,
         FaultKind::Revoke,
@@ -88,6 +97,7 @@ impl FaultKind {
         FaultKind::MemberRemoved,
         FaultKind::Recover,
         FaultKind::Settings,
+        FaultKind::OnCall,
     ];
 }
 
@@ -194,6 +204,10 @@ impl Options {
         }
         if spare == 0 {
             faults.remove(&FaultKind::MemberAdded);
+        }
+        if ha_only {
+            // Physical slots are hidden from the application in HA-only mode (B57).
+            ops.remove(&OpKind::Direct);
         }
         Options {
             seed,

@@ -77,6 +77,17 @@ pub enum AppCall {
     SignUpdate,
     /// `SignFinal`.
     SignFinal,
+    /// `GenerateKeyOnSlot` (B21).
+    Direct {
+        /// The member's serial.
+        serial: String,
+        /// Label.
+        label: String,
+    },
+    /// `Finalize`.
+    Finalize,
+    /// `Initialize`.
+    Initialize,
 }
 
 /// A fault on one member.
@@ -149,6 +160,17 @@ pub enum PlanStep {
     Command(String),
     /// `Checkpoint("...")`.
     Checkpoint(String),
+    /// `OnCall(member, call, nth, fault)`.
+    OnCall {
+        /// The member whose call triggers it.
+        member: String,
+        /// The call kind counted (scenario `CallKind` name).
+        call: &'static str,
+        /// Which one, from 1.
+        nth: u32,
+        /// The fault.
+        fault: FaultCall,
+    },
 }
 
 /// A whole generated scenario.
@@ -202,6 +224,11 @@ fn render_app(call: &AppCall) -> String {
         AppCall::SignInit { label } => format!("SignInit(key: \"{label}\")"),
         AppCall::SignUpdate => "SignUpdate()".into(),
         AppCall::SignFinal => "SignFinal".into(),
+        AppCall::Direct { serial, label } => {
+            format!("GenerateKeyOnSlot(serial: {serial}, label: \"{label}\", kind: Aes256)")
+        }
+        AppCall::Finalize => "Finalize".into(),
+        AppCall::Initialize => "Initialize".into(),
     }
 }
 
@@ -231,6 +258,15 @@ pub fn render_step(step: &PlanStep) -> String {
         PlanStep::Advance(s) => format!("Advance({s})"),
         PlanStep::Command(line) => format!("Command(\"{line}\")"),
         PlanStep::Checkpoint(label) => format!("Checkpoint(\"{label}\")"),
+        PlanStep::OnCall {
+            member,
+            call,
+            nth,
+            fault,
+        } => format!(
+            "OnCall(member: {member}, call: {call}, nth: {nth}, fault: {})",
+            fault.render()
+        ),
     }
 }
 

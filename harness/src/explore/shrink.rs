@@ -98,6 +98,8 @@ fn without_member(plan: &Plan, serial: &str) -> Plan {
 fn names(step: &PlanStep, serial: &str) -> bool {
     match step {
         PlanStep::Fault(f) => f.member() == serial,
+        PlanStep::OnCall { member, .. } => member == serial,
+        PlanStep::App(AppCall::Direct { serial: s, .. }) => s == serial,
         PlanStep::Command(line) => line.split_whitespace().any(|w| w == serial),
         _ => false,
     }
