@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::check::{self, Violation};
 use super::generate::generate;
+use super::observe::Observations;
 use super::options::GENERATOR_VERSION;
 use super::plan::Plan;
 use crate::runner::{self, Run};
@@ -149,7 +150,8 @@ pub fn run_plan(plan: Plan) -> Result<SeedRun, ExploreError> {
         seed,
         message: e.to_string(),
     })?;
-    let violation = check::check(&plan, &run);
+    let observations = Observations::of(&plan, &run);
+    let violation = check::check(&observations, &plan.spares, run.aborted.as_deref());
     Ok(SeedRun {
         plan,
         scenario,
@@ -352,7 +354,10 @@ pub fn merge(paths: &[&Path]) -> Result<Vec<SeedResult>, ExploreError> {
                         });
                     }
                     header_seen = true;
-                    let key = Header { shard: 0, ..h.clone() };
+                    let key = Header {
+                        shard: 0,
+                        ..h.clone()
+                    };
                     match &campaign {
                         None => campaign = Some(key),
                         Some(c) if *c == key => {}

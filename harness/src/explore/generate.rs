@@ -472,8 +472,7 @@ impl Gen {
         let wait = u64::from(self.ops.max_interval) * 2 + 1;
         self.steps.push(PlanStep::Advance(wait));
         self.steps.push(PlanStep::Checkpoint("healed".into()));
-        self.steps
-            .push(PlanStep::Command("hagroup recover".into()));
+        self.steps.push(PlanStep::Command("hagroup recover".into()));
         if self.app.session {
             self.app_call(AppCall::CloseSession);
         }

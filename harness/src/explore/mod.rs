@@ -5,7 +5,9 @@
 //! - [`options`]: what a seed decides first (the seed line), generator version.
 //! - [`plan`]: the generator's typed plan and its rendering to scenario text.
 //! - [`generate`]: seed → plan.
-//! - [`check`]: the invariants, checked from the run record.
+//! - [`observe`]: the facts of a run the invariants read.
+//! - [`truth`]: what was reachable when, from the faults alone; when a member counts as usable.
+//! - [`check`]: the invariants.
 //! - [`campaign`]: seeds, shards, jobs, JSON-lines results, merge.
 //! - [`shrink`]: a failing plan cut down to a regression scenario.
 //! - [`command`]: the `explore` / `replay` commands.
@@ -14,9 +16,11 @@ pub mod campaign;
 pub mod check;
 pub mod command;
 pub mod generate;
+pub mod observe;
 pub mod options;
 pub mod plan;
 pub mod shrink;
+pub mod truth;
 
 pub use generate::generate;
 pub use options::{GENERATOR_VERSION, Options};

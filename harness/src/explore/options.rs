@@ -184,7 +184,11 @@ impl Options {
         let failover_on_deactivation = rng.random_bool(0.5);
         let synchronize = rng.random_bool(0.8);
         let operations = draw(rng, 50, 500);
-        let threads = if rng.random_bool(0.7) { 1 } else { draw(rng, 2, 4) };
+        let threads = if rng.random_bool(0.7) {
+            1
+        } else {
+            draw(rng, 2, 4)
+        };
         // Swarm: each kind is on with probability 1/2; the core operations always are, so
         // every seed has a workload to fail over.
         let mut ops: BTreeSet<OpKind> = [OpKind::Generate, OpKind::Sign].into_iter().collect();

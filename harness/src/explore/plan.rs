@@ -285,10 +285,14 @@ impl Plan {
             ));
         }
         for m in self.members.iter().skip(1) {
-            out.push(format!("hagroup addmember -group {GROUP} -serialnumber {m}"));
+            out.push(format!(
+                "hagroup addmember -group {GROUP} -serialnumber {m}"
+            ));
         }
         for s in &self.standby {
-            out.push(format!("hagroup addstandby -group {GROUP} -serialnumber {s}"));
+            out.push(format!(
+                "hagroup addstandby -group {GROUP} -serialnumber {s}"
+            ));
         }
         out.push(format!("hagroup retry -count {}", self.retry));
         out.push(format!("hagroup interval -interval {}", self.interval));
