@@ -18,6 +18,7 @@ pub mod explore;
 pub mod lunacm_prompt;
 pub mod runner;
 pub mod scenario;
+pub mod starter;
 pub mod suite;
 pub mod topology;
 pub mod transcript;

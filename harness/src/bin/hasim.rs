@@ -49,6 +49,17 @@ enum Command {
         #[command(flatten)]
         args: harness::explore::command::ExploreArgs,
     },
+    /// Write a commented starter scenario that runs and passes as written (never overwrites).
+    New {
+        /// The `.ron` file to write.
+        path: PathBuf,
+        /// Members in the group (2..=32).
+        #[arg(long, default_value_t = 2)]
+        members: u32,
+        /// How many of them (the last ones) are standby.
+        #[arg(long, default_value_t = 0)]
+        standby: u32,
+    },
     /// Replay one exploration seed: its byte-identical transcript; with `--shrink`, a minimal
     /// scenario file that still breaks the same invariant.
     Replay(harness::explore::command::ReplayArgs),
@@ -82,6 +93,24 @@ fn main() -> ExitCode {
             None => harness::explore::command::explore(&args),
         },
         Command::Replay(args) => harness::explore::command::replay(&args),
+        Command::New {
+            path,
+            members,
+            standby,
+        } => match harness::starter::write(&path, members, standby) {
+            Ok(()) => {
+                println!(
+                    "wrote {}: run it with `hasim run {}`",
+                    path.display(),
+                    path.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hasim new: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Lunacm { path } => match harness::lunacm_prompt::run_file(&path) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
