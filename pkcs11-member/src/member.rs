@@ -126,6 +126,11 @@ impl Pkcs11Member {
         self.attachment.library()
     }
 
+    /// How the member holds its library.
+    pub fn attachment(&self) -> &Attachment {
+        &self.attachment
+    }
+
     /// The token's label.
     pub fn token_label(&self) -> &str {
         &self.label

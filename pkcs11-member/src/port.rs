@@ -324,22 +324,34 @@ impl Member for Pkcs11Member {
         if query.id.as_ref().is_some_and(|id| is_setup_id(&id.0)) {
             return Ok(Vec::new());
         }
-        let mut template = Vec::new();
+        let token = query.token.map(Attribute::Token);
+        let mut found = Vec::new();
         if let Some(id) = &query.id {
-            template.push(Attribute::Id(id.0.clone()));
-        }
-        if let Some(class) = query.class {
-            template.push(Attribute::Class(class_to_ck(class)));
-        }
-        if let Some(token) = query.token {
-            template.push(Attribute::Token(token));
-        }
-        let found = s.find_objects(&template).map_err(|e| ckr_of(&e))?;
-        let mut keep = Vec::with_capacity(found.len());
-        for real in found {
-            // Without an id and a class in the query, setup objects and classes the engine
-            // does not use could match: leave them out.
-            if query.id.is_none() || query.class.is_none() {
+            // Keys carry the id in CKA_ID, data objects in CKA_APPLICATION: one search per
+            // class asked for.
+            let classes = match query.class {
+                Some(c) => vec![class_to_ck(c)],
+                None => vec![
+                    ObjectClass::DATA,
+                    ObjectClass::SECRET_KEY,
+                    ObjectClass::PRIVATE_KEY,
+                    ObjectClass::PUBLIC_KEY,
+                ],
+            };
+            for class in classes {
+                let mut template = templates::id_template(class, &id.0);
+                template.extend(token.clone());
+                found.extend(s.find_objects(&template).map_err(|e| ckr_of(&e))?);
+            }
+        } else {
+            let mut template: Vec<Attribute> = query
+                .class
+                .map(|c| Attribute::Class(class_to_ck(c)))
+                .into_iter()
+                .collect();
+            template.extend(token);
+            for real in s.find_objects(&template).map_err(|e| ckr_of(&e))? {
+                // Leave out setup objects and classes the engine does not use.
                 let attrs = s
                     .get_attributes(real, &[AttributeType::Id, AttributeType::Class])
                     .map_err(|e| ckr_of(&e))?;
@@ -348,12 +360,13 @@ impl Member for Pkcs11Member {
                     Attribute::Class(c) => class_from_ck(*c).is_some(),
                     _ => true,
                 });
-                if !ours {
-                    continue;
+                if ours {
+                    found.push(real);
                 }
             }
-            keep.push(real);
         }
+        found.sort_by_key(|h| h.handle());
+        let keep = found;
         Ok(keep.into_iter().map(|r| self.handles.issue(r)).collect())
     }
 
@@ -365,6 +378,7 @@ impl Member for Pkcs11Member {
                 real,
                 &[
                     AttributeType::Id,
+                    AttributeType::Application,
                     AttributeType::Class,
                     AttributeType::Label,
                     AttributeType::Token,
@@ -374,7 +388,8 @@ impl Member for Pkcs11Member {
         let (mut id, mut class, mut label, mut token) = (Vec::new(), None, Vec::new(), false);
         for a in attrs {
             match a {
-                Attribute::Id(v) => id = v,
+                // A data object has no CKA_ID; its id is its CKA_APPLICATION.
+                Attribute::Id(v) | Attribute::Application(v) => id = v,
                 Attribute::Class(c) => class = class_from_ck(c),
                 Attribute::Label(v) => label = v,
                 Attribute::Token(t) => token = t,

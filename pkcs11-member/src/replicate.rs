@@ -26,6 +26,7 @@ fn read_bytes(s: &Session, h: ObjectHandle, types: &[AttributeType]) -> MemberRe
     for t in types {
         let value = attrs.iter().find_map(|a| match (a, t) {
             (Attribute::Id(v), AttributeType::Id)
+            | (Attribute::Application(v), AttributeType::Application)
             | (Attribute::Label(v), AttributeType::Label)
             | (Attribute::Modulus(v), AttributeType::Modulus)
             | (Attribute::PublicExponent(v), AttributeType::PublicExponent)
@@ -79,10 +80,7 @@ impl Pkcs11Member {
         let s = session_of(&self.sessions, session)?;
         let find = |id: &[u8]| -> MemberResult<Option<ObjectHandle>> {
             let found = s
-                .find_objects(&[
-                    Attribute::Class(ObjectClass::SECRET_KEY),
-                    Attribute::Id(id.to_vec()),
-                ])
+                .find_objects(&templates::id_template(ObjectClass::SECRET_KEY, id))
                 .map_err(|e| ckr_of(&e))?;
             Ok(found.first().copied())
         };
@@ -104,7 +102,7 @@ impl Pkcs11Member {
         let [id, label] = <[Vec<u8>; 2]>::try_from(read_bytes(
             s,
             real,
-            &[AttributeType::Id, AttributeType::Label],
+            &[templates::id_attribute(shape.class), AttributeType::Label],
         )?)
         .map_err(|_| Ckr::CKR_GENERAL_ERROR)?;
         let refuse = |member: &mut Pkcs11Member, reason: String, ckr: Ckr| {

@@ -134,11 +134,38 @@ pub fn ec_public_copy(
     t
 }
 
-/// A public data object.
+/// A public data object. PKCS#11 gives data objects no `CKA_ID` (SoftHSM refuses one with
+/// `CKR_ATTRIBUTE_TYPE_INVALID`), so a data object carries the engine's id in
+/// `CKA_APPLICATION`.
 pub fn data_object(token: bool, id: &[u8], label: &str, value: &[u8]) -> Vec<Attribute> {
-    let mut t = common(ObjectClass::DATA, token, id, label);
-    t.extend([Attribute::Private(false), Attribute::Value(value.to_vec())]);
-    t
+    vec![
+        Attribute::Class(ObjectClass::DATA),
+        Attribute::Token(token),
+        Attribute::Application(id.to_vec()),
+        Attribute::Label(label.as_bytes().to_vec()),
+        Attribute::Private(false),
+        Attribute::Value(value.to_vec()),
+    ]
+}
+
+/// The attribute that holds the engine's id for objects of `class`: `CKA_APPLICATION` for
+/// data objects, `CKA_ID` for keys.
+pub fn id_attribute(class: ObjectClass) -> cryptoki::object::AttributeType {
+    if class == ObjectClass::DATA {
+        cryptoki::object::AttributeType::Application
+    } else {
+        cryptoki::object::AttributeType::Id
+    }
+}
+
+/// A search template for the engine's id among objects of `class`.
+pub fn id_template(class: ObjectClass, id: &[u8]) -> Vec<Attribute> {
+    let id_attr = if class == ObjectClass::DATA {
+        Attribute::Application(id.to_vec())
+    } else {
+        Attribute::Id(id.to_vec())
+    };
+    vec![Attribute::Class(class), id_attr]
 }
 
 /// A domain key (token, private, sensitive, never extractable) with the given value: the
