@@ -227,6 +227,9 @@ mod tests {
         extra.push(0);
         assert_eq!(BlobBody::decode(&extra), Err(Ckr::CKR_WRAPPED_KEY_INVALID));
         assert_eq!(split(b"junk"), Err(Ckr::CKR_WRAPPED_KEY_INVALID));
-        assert_eq!(sample().field(tag::VALUE), Err(Ckr::CKR_WRAPPED_KEY_INVALID));
+        assert_eq!(
+            sample().field(tag::VALUE),
+            Err(Ckr::CKR_WRAPPED_KEY_INVALID)
+        );
     }
 }

@@ -173,7 +173,12 @@ fn login_all<B: Backend>(b: &B, members: &mut [B::M]) -> Result<Vec<SessionHandl
 }
 
 /// The one object `(id, class)` on a member.
-fn find_one<M: Member>(m: &mut M, s: SessionHandle, id: &ObjectId, class: ObjectClass) -> Result<ObjectHandle, String> {
+fn find_one<M: Member>(
+    m: &mut M,
+    s: SessionHandle,
+    id: &ObjectId,
+    class: ObjectClass,
+) -> Result<ObjectHandle, String> {
     let found = ok(
         m.find_objects(
             s,
@@ -187,7 +192,12 @@ fn find_one<M: Member>(m: &mut M, s: SessionHandle, id: &ObjectId, class: Object
     )?;
     match found.as_slice() {
         [h] => Ok(*h),
-        other => Err(format!("{} {class:?} on {}: found {} objects", id, m.serial(), other.len())),
+        other => Err(format!(
+            "{} {class:?} on {}: found {} objects",
+            id,
+            m.serial(),
+            other.len()
+        )),
     }
 }
 
@@ -212,7 +222,12 @@ fn two<M>(members: &mut [M], a: usize, b: usize) -> (&mut M, &mut M) {
 }
 
 /// Clones `(id, classes)` from member 0 to every other member.
-fn replicate<M: Member>(members: &mut [M], sessions: &[SessionHandle], id: &ObjectId, cls: &[ObjectClass]) -> CaseResult {
+fn replicate<M: Member>(
+    members: &mut [M],
+    sessions: &[SessionHandle],
+    id: &ObjectId,
+    cls: &[ObjectClass],
+) -> CaseResult {
     for t in 1..members.len() {
         let (src, dst) = two(members, 0, t);
         for class in cls {
@@ -236,12 +251,23 @@ const MSG: &[u8] = b"hasim conformance: the same key on every member";
 fn replicas_work_on_every_member<B: Backend>(b: &mut B) -> CaseResult {
     let mut ms = b.domain(3)?;
     let ss = login_all(b, &mut ms)?;
-    let kinds = [KeyKind::Aes128, KeyKind::Aes256, KeyKind::EcP256, KeyKind::Rsa2048];
+    let kinds = [
+        KeyKind::Aes128,
+        KeyKind::Aes256,
+        KeyKind::EcP256,
+        KeyKind::Rsa2048,
+    ];
     for kind in kinds {
         let key_id = format!("conf-{kind:?}");
         let oid = id(&key_id);
-        let made = ok(ms[0].generate_key(ss[0], &keygen(kind, &key_id, true)), "generate_key")?;
-        check(made.len() == classes(kind).len(), "generate_key returns one handle per object")?;
+        let made = ok(
+            ms[0].generate_key(ss[0], &keygen(kind, &key_id, true)),
+            "generate_key",
+        )?;
+        check(
+            made.len() == classes(kind).len(),
+            "generate_key returns one handle per object",
+        )?;
         replicate(&mut ms, &ss, &oid, &classes(kind))?;
         for (i, m) in ms.iter_mut().enumerate() {
             for class in classes(kind) {
@@ -253,7 +279,10 @@ fn replicas_work_on_every_member<B: Backend>(b: &mut B) -> CaseResult {
                     label: format!("label {key_id}"),
                     token: true,
                 };
-                check(info == want, &format!("object_info on member {i}: {info:?}"))?;
+                check(
+                    info == want,
+                    &format!("object_info on member {i}: {info:?}"),
+                )?;
             }
         }
         for i in 0..ms.len() {
@@ -262,16 +291,28 @@ fn replicas_work_on_every_member<B: Backend>(b: &mut B) -> CaseResult {
             for j in 0..ms.len() {
                 let v = find_one(&mut ms[j], ss[j], &oid, b.verifying_class(kind))?;
                 let good = ok(b.verify(&mut ms[j], ss[j], v, MSG, &sig), "verify")?;
-                check(good, &format!("{kind:?}: signature of member {i} fails on member {j}"))?;
-                let bad = ok(b.verify(&mut ms[j], ss[j], v, b"another message", &sig), "verify")?;
-                check(!bad, &format!("{kind:?}: member {j} accepts a signature over other data"))?;
+                check(
+                    good,
+                    &format!("{kind:?}: signature of member {i} fails on member {j}"),
+                )?;
+                let bad = ok(
+                    b.verify(&mut ms[j], ss[j], v, b"another message", &sig),
+                    "verify",
+                )?;
+                check(
+                    !bad,
+                    &format!("{kind:?}: member {j} accepts a signature over other data"),
+                )?;
             }
             if !kind.is_pair() {
                 let ct = ok(ms[i].encrypt(ss[i], k, MSG), "encrypt")?;
                 for j in 0..ms.len() {
                     let kj = find_one(&mut ms[j], ss[j], &oid, ObjectClass::SecretKey)?;
                     let pt = ok(b.decrypt(&mut ms[j], ss[j], kj, &ct), "decrypt")?;
-                    check(pt == MSG, &format!("{kind:?}: member {j} decrypts member {i}'s ciphertext wrongly"))?;
+                    check(
+                        pt == MSG,
+                        &format!("{kind:?}: member {j} decrypts member {i}'s ciphertext wrongly"),
+                    )?;
                 }
             }
         }
@@ -286,7 +327,10 @@ fn replicas_work_on_every_member<B: Backend>(b: &mut B) -> CaseResult {
     replicate(&mut ms, &ss, &data.id, &[ObjectClass::Data])?;
     for (i, m) in ms.iter_mut().enumerate() {
         // 1 + 1 secret keys, 2 + 2 pair halves, 1 data object; the domain keys are not counted.
-        check(count(m)? == 7, &format!("member {i} counts {} objects, not 7", count(m)?))?;
+        check(
+            count(m)? == 7,
+            &format!("member {i} counts {} objects, not 7", count(m)?),
+        )?;
     }
     Ok(())
 }
@@ -297,22 +341,40 @@ fn check_value_tells_replicas_from_fresh_keys<B: Backend>(b: &mut B) -> CaseResu
     let mut ms = b.domain(2)?;
     let ss = login_all(b, &mut ms)?;
     let oid = id("kcv-1");
-    let k0 = ok(ms[0].generate_key(ss[0], &keygen(KeyKind::Aes256, "kcv-1", true)), "generate")?[0];
+    let k0 = ok(
+        ms[0].generate_key(ss[0], &keygen(KeyKind::Aes256, "kcv-1", true)),
+        "generate",
+    )?[0];
     replicate(&mut ms, &ss, &oid, &[ObjectClass::SecretKey])?;
     let k1 = find_one(&mut ms[1], ss[1], &oid, ObjectClass::SecretKey)?;
     let (m0, m1) = two(&mut ms, 0, 1);
     let kcv0 = ok(b.check_value(m0, ss[0], k0), "check value")?;
     let kcv1 = ok(b.check_value(m1, ss[1], k1), "check value")?;
-    check(kcv0 == kcv1, "a replica's check value differs from the original's")?;
+    check(
+        kcv0 == kcv1,
+        "a replica's check value differs from the original's",
+    )?;
     let mac = ok(m0.sign(ss[0], k0, MSG), "sign")?;
-    check(ok(b.verify(m1, ss[1], k1, MSG, &mac), "verify")?, "replica rejects the MAC")?;
+    check(
+        ok(b.verify(m1, ss[1], k1, MSG, &mac), "verify")?,
+        "replica rejects the MAC",
+    )?;
 
     ok(m1.destroy_object(ss[1], k1), "destroy replica")?;
-    let fresh = ok(m1.generate_key(ss[1], &keygen(KeyKind::Aes256, "kcv-1", true)), "generate")?[0];
+    let fresh = ok(
+        m1.generate_key(ss[1], &keygen(KeyKind::Aes256, "kcv-1", true)),
+        "generate",
+    )?[0];
     let kcv_fresh = ok(b.check_value(m1, ss[1], fresh), "check value")?;
-    check(kcv_fresh != kcv0, "a fresh key under the same CKA_ID passes the check value")?;
+    check(
+        kcv_fresh != kcv0,
+        "a fresh key under the same CKA_ID passes the check value",
+    )?;
     let accepted = ok(b.verify(m1, ss[1], fresh, MSG, &mac), "verify")?;
-    check(!accepted, "a fresh key under the same CKA_ID verifies the original's MAC")
+    check(
+        !accepted,
+        "a fresh key under the same CKA_ID verifies the original's MAC",
+    )
 }
 
 /// `C_SignInit/Update/Final` gives a signature over the concatenation that verifies on
@@ -324,27 +386,52 @@ fn multipart_sign_matches_single_part<B: Backend>(b: &mut B) -> CaseResult {
     for kind in [KeyKind::Aes128, KeyKind::EcP256] {
         let key_id = format!("mp-{kind:?}");
         let oid = id(&key_id);
-        ok(ms[0].generate_key(ss[0], &keygen(kind, &key_id, true)), "generate")?;
+        ok(
+            ms[0].generate_key(ss[0], &keygen(kind, &key_id, true)),
+            "generate",
+        )?;
         replicate(&mut ms, &ss, &oid, &classes(kind))?;
         let k0 = find_one(&mut ms[0], ss[0], &oid, signing_class(kind))?;
         let m0 = &mut ms[0];
-        expect_err(m0.sign_update(ss[0], b"x"), Ckr::CKR_OPERATION_NOT_INITIALIZED, "update before init")?;
+        expect_err(
+            m0.sign_update(ss[0], b"x"),
+            Ckr::CKR_OPERATION_NOT_INITIALIZED,
+            "update before init",
+        )?;
         ok(m0.sign_init(ss[0], k0), "sign_init")?;
-        expect_err(m0.sign_init(ss[0], k0), Ckr::CKR_OPERATION_ACTIVE, "second sign_init")?;
+        expect_err(
+            m0.sign_init(ss[0], k0),
+            Ckr::CKR_OPERATION_ACTIVE,
+            "second sign_init",
+        )?;
         for part in MSG.chunks(7) {
             ok(m0.sign_update(ss[0], part), "sign_update")?;
         }
         let sig = ok(m0.sign_final(ss[0]), "sign_final")?;
-        expect_err(m0.sign_final(ss[0]), Ckr::CKR_OPERATION_NOT_INITIALIZED, "second sign_final")?;
+        expect_err(
+            m0.sign_final(ss[0]),
+            Ckr::CKR_OPERATION_NOT_INITIALIZED,
+            "second sign_final",
+        )?;
         if !kind.is_pair() {
             let single = ok(m0.sign(ss[0], k0, MSG), "sign")?;
-            check(single == sig, "multi-part AES signature differs from single-part")?;
+            check(
+                single == sig,
+                "multi-part AES signature differs from single-part",
+            )?;
         }
         let v1 = find_one(&mut ms[1], ss[1], &oid, b.verifying_class(kind))?;
-        check(ok(b.verify(&mut ms[1], ss[1], v1, MSG, &sig), "verify")?, "multi-part signature fails on the other member")?;
+        check(
+            ok(b.verify(&mut ms[1], ss[1], v1, MSG, &sig), "verify")?,
+            "multi-part signature fails on the other member",
+        )?;
         if kind.is_pair() {
             let public = find_one(&mut ms[0], ss[0], &oid, ObjectClass::PublicKey)?;
-            expect_err(ms[0].sign_init(ss[0], public), Ckr::CKR_KEY_FUNCTION_NOT_PERMITTED, "sign_init with a public key")?;
+            expect_err(
+                ms[0].sign_init(ss[0], public),
+                Ckr::CKR_KEY_FUNCTION_NOT_PERMITTED,
+                "sign_init with a public key",
+            )?;
         }
     }
     Ok(())
@@ -357,35 +444,101 @@ fn objects_are_found_described_counted_destroyed<B: Backend>(b: &mut B) -> CaseR
     let ss = login_all(b, &mut ms)?;
     let (m, s) = (&mut ms[0], ss[0]);
     check(count(m)? == 0, "a fresh member counts objects")?;
-    check(ok(m.find_objects(s, &ObjectQuery::default()), "find all")?.is_empty(), "a fresh member lists objects")?;
+    check(
+        ok(m.find_objects(s, &ObjectQuery::default()), "find all")?.is_empty(),
+        "a fresh member lists objects",
+    )?;
     let d1 = ok(
-        m.create_data(s, &DataObjectRequest { id: id("d1"), label: "one".into(), value: vec![1], token: true }),
+        m.create_data(
+            s,
+            &DataObjectRequest {
+                id: id("d1"),
+                label: "one".into(),
+                value: vec![1],
+                token: true,
+            },
+        ),
         "create_data",
     )?;
     ok(
-        m.create_data(s, &DataObjectRequest { id: id("d2"), label: "two".into(), value: vec![2], token: false }),
+        m.create_data(
+            s,
+            &DataObjectRequest {
+                id: id("d2"),
+                label: "two".into(),
+                value: vec![2],
+                token: false,
+            },
+        ),
         "create_data",
     )?;
-    ok(m.generate_key(s, &keygen(KeyKind::Aes128, "k1", true)), "generate")?;
-    check(count(m)? == 2, &format!("counted {} token objects, not 2", count(m)?))?;
+    ok(
+        m.generate_key(s, &keygen(KeyKind::Aes128, "k1", true)),
+        "generate",
+    )?;
+    check(
+        count(m)? == 2,
+        &format!("counted {} token objects, not 2", count(m)?),
+    )?;
     let all = ok(m.find_objects(s, &ObjectQuery::default()), "find all")?;
-    check(all.len() == 3, &format!("find with no template gives {} objects, not 3", all.len()))?;
-    let data = ok(m.find_objects(s, &ObjectQuery { class: Some(ObjectClass::Data), ..ObjectQuery::default() }), "find data")?;
+    check(
+        all.len() == 3,
+        &format!("find with no template gives {} objects, not 3", all.len()),
+    )?;
+    let data = ok(
+        m.find_objects(
+            s,
+            &ObjectQuery {
+                class: Some(ObjectClass::Data),
+                ..ObjectQuery::default()
+            },
+        ),
+        "find data",
+    )?;
     check(data.len() == 2, "find by class")?;
     let token_data = ok(
-        m.find_objects(s, &ObjectQuery { class: Some(ObjectClass::Data), token: Some(true), id: None }),
+        m.find_objects(
+            s,
+            &ObjectQuery {
+                class: Some(ObjectClass::Data),
+                token: Some(true),
+                id: None,
+            },
+        ),
         "find token data",
     )?;
     check(token_data == vec![d1], "find by class and token flag")?;
     let info = ok(m.object_info(s, d1), "object_info")?;
     check(
-        info == ObjectInfo { id: id("d1"), class: ObjectClass::Data, label: "one".into(), token: true },
+        info == ObjectInfo {
+            id: id("d1"),
+            class: ObjectClass::Data,
+            label: "one".into(),
+            token: true,
+        },
         &format!("object_info {info:?}"),
     )?;
     ok(m.destroy_object(s, d1), "destroy")?;
     check(count(m)? == 1, "count after destroy")?;
-    check(ok(m.find_objects(s, &ObjectQuery { id: Some(id("d1")), ..ObjectQuery::default() }), "find")?.is_empty(), "destroyed object still found")?;
-    expect_err(m.object_info(s, d1), Ckr::CKR_OBJECT_HANDLE_INVALID, "object_info of a destroyed object")
+    check(
+        ok(
+            m.find_objects(
+                s,
+                &ObjectQuery {
+                    id: Some(id("d1")),
+                    ..ObjectQuery::default()
+                },
+            ),
+            "find",
+        )?
+        .is_empty(),
+        "destroyed object still found",
+    )?;
+    expect_err(
+        m.object_info(s, d1),
+        Ckr::CKR_OBJECT_HANDLE_INVALID,
+        "object_info of a destroyed object",
+    )
 }
 
 /// Login state, handle reissue and session errors, with the codes the engine relies on.
@@ -393,37 +546,103 @@ fn login_and_session_errors<B: Backend>(b: &mut B) -> CaseResult {
     let mut ms = b.domain(1)?;
     let m = &mut ms[0];
     let s = ok(m.open_session(), "open")?;
-    expect_err(m.login(s, &Secret::new("wrong-pin")), Ckr::CKR_PIN_INCORRECT, "wrong PIN")?;
-    expect_err(m.generate_key(s, &keygen(KeyKind::EcP256, "e", true)), Ckr::CKR_USER_NOT_LOGGED_IN, "generate before login")?;
-    ok(m.create_data(s, &DataObjectRequest { id: id("pub"), label: "p".into(), value: vec![], token: true }), "create_data needs no login")?;
+    expect_err(
+        m.login(s, &Secret::new("wrong-pin")),
+        Ckr::CKR_PIN_INCORRECT,
+        "wrong PIN",
+    )?;
+    expect_err(
+        m.generate_key(s, &keygen(KeyKind::EcP256, "e", true)),
+        Ckr::CKR_USER_NOT_LOGGED_IN,
+        "generate before login",
+    )?;
+    ok(
+        m.create_data(
+            s,
+            &DataObjectRequest {
+                id: id("pub"),
+                label: "p".into(),
+                value: vec![],
+                token: true,
+            },
+        ),
+        "create_data needs no login",
+    )?;
     ok(m.login(s, &b.pin()), "login")?;
-    expect_err(m.login(s, &b.pin()), Ckr::CKR_USER_ALREADY_LOGGED_IN, "second login")?;
+    expect_err(
+        m.login(s, &b.pin()),
+        Ckr::CKR_USER_ALREADY_LOGGED_IN,
+        "second login",
+    )?;
     let s2 = ok(m.open_session(), "open")?;
-    expect_err(m.login(s2, &b.pin()), Ckr::CKR_USER_ALREADY_LOGGED_IN, "login on a second session")?;
-    let pair = ok(m.generate_key(s, &keygen(KeyKind::EcP256, "e", true)), "generate")?;
-    expect_err(m.sign(s, pair[1], MSG), Ckr::CKR_KEY_FUNCTION_NOT_PERMITTED, "sign with a public key")?;
-    expect_err(m.encrypt(s, pair[0], MSG), Ckr::CKR_KEY_TYPE_INCONSISTENT, "encrypt with an EC key")?;
+    expect_err(
+        m.login(s2, &b.pin()),
+        Ckr::CKR_USER_ALREADY_LOGGED_IN,
+        "login on a second session",
+    )?;
+    let pair = ok(
+        m.generate_key(s, &keygen(KeyKind::EcP256, "e", true)),
+        "generate",
+    )?;
+    expect_err(
+        m.sign(s, pair[1], MSG),
+        Ckr::CKR_KEY_FUNCTION_NOT_PERMITTED,
+        "sign with a public key",
+    )?;
+    expect_err(
+        m.encrypt(s, pair[0], MSG),
+        Ckr::CKR_KEY_TYPE_INCONSISTENT,
+        "encrypt with an EC key",
+    )?;
     ok(m.sign(s2, pair[0], MSG), "sign on the second session")?;
     ok(m.logout(s), "logout")?;
     expect_err(m.logout(s), Ckr::CKR_USER_NOT_LOGGED_IN, "second logout")?;
-    expect_err(m.sign(s2, pair[0], MSG), Ckr::CKR_USER_NOT_LOGGED_IN, "sign after logout")?;
+    expect_err(
+        m.sign(s2, pair[0], MSG),
+        Ckr::CKR_USER_NOT_LOGGED_IN,
+        "sign after logout",
+    )?;
     ok(m.login(s, &b.pin()), "login again")?;
-    expect_err(m.sign(s, pair[0], MSG), Ckr::CKR_OBJECT_HANDLE_INVALID, "a handle from before the logout")?;
+    expect_err(
+        m.sign(s, pair[0], MSG),
+        Ckr::CKR_OBJECT_HANDLE_INVALID,
+        "a handle from before the logout",
+    )?;
     let k = find_one(m, s, &id("e"), ObjectClass::PrivateKey)?;
     ok(m.sign(s, k, MSG), "sign with the handle found again")?;
     ok(m.close_session(s), "close")?;
-    expect_err(m.sign(s, k, MSG), Ckr::CKR_SESSION_HANDLE_INVALID, "sign on a closed session")?;
-    expect_err(m.close_session(s), Ckr::CKR_SESSION_HANDLE_INVALID, "close twice")?;
+    expect_err(
+        m.sign(s, k, MSG),
+        Ckr::CKR_SESSION_HANDLE_INVALID,
+        "sign on a closed session",
+    )?;
+    expect_err(
+        m.close_session(s),
+        Ckr::CKR_SESSION_HANDLE_INVALID,
+        "close twice",
+    )?;
     ok(m.sign(s2, k, MSG), "the other session still signs")?;
     ok(m.close_all_sessions(), "close_all_sessions")?;
-    expect_err(m.sign(s2, k, MSG), Ckr::CKR_SESSION_HANDLE_INVALID, "sign after close_all_sessions")?;
+    expect_err(
+        m.sign(s2, k, MSG),
+        Ckr::CKR_SESSION_HANDLE_INVALID,
+        "sign after close_all_sessions",
+    )?;
     let s3 = ok(m.open_session(), "open")?;
-    expect_err(m.sign(s3, k, MSG), Ckr::CKR_USER_NOT_LOGGED_IN, "close_all_sessions logs out")?;
+    expect_err(
+        m.sign(s3, k, MSG),
+        Ckr::CKR_USER_NOT_LOGGED_IN,
+        "close_all_sessions logs out",
+    )?;
     ok(m.login(s3, &b.pin()), "login")?;
     ok(m.close_session(s3), "close the last session")?;
     let s4 = ok(m.open_session(), "open")?;
     let k = find_one(m, s4, &id("pub"), ObjectClass::Data)?;
-    expect_err(m.sign(s4, k, MSG), Ckr::CKR_USER_NOT_LOGGED_IN, "closing the last session logs out")
+    expect_err(
+        m.sign(s4, k, MSG),
+        Ckr::CKR_USER_NOT_LOGGED_IN,
+        "closing the last session logs out",
+    )
 }
 
 /// Blobs open only in their own domain, intact.
@@ -432,19 +651,41 @@ fn clones_stay_in_their_domain<B: Backend>(b: &mut B) -> CaseResult {
     let mut away = b.domain(1)?;
     let hs = login_all(b, &mut home)?;
     let aw = login_all(b, &mut away)?;
-    let key = ok(home[0].generate_key(hs[0], &keygen(KeyKind::Aes256, "dom-key", true)), "generate")?[0];
+    let key = ok(
+        home[0].generate_key(hs[0], &keygen(KeyKind::Aes256, "dom-key", true)),
+        "generate",
+    )?[0];
     let data = ok(
-        home[0].create_data(hs[0], &DataObjectRequest { id: id("dom-data"), label: "d".into(), value: vec![7; 9], token: true }),
+        home[0].create_data(
+            hs[0],
+            &DataObjectRequest {
+                id: id("dom-data"),
+                label: "d".into(),
+                value: vec![7; 9],
+                token: true,
+            },
+        ),
         "create_data",
     )?;
     for (what, h) in [("key", key), ("data object", data)] {
         let blob = ok(home[0].export_clone(hs[0], h), "export_clone")?;
-        expect_err(away[0].import_clone(aw[0], &blob), Ckr::CKR_WRAPPED_KEY_INVALID, &format!("{what} blob in another domain"))?;
+        expect_err(
+            away[0].import_clone(aw[0], &blob),
+            Ckr::CKR_WRAPPED_KEY_INVALID,
+            &format!("{what} blob in another domain"),
+        )?;
         let mut tampered = blob.clone();
         let mid = tampered.0.len() / 2;
         tampered.0[mid] ^= 0x01;
-        expect_err(home[1].import_clone(hs[1], &tampered), Ckr::CKR_WRAPPED_KEY_INVALID, &format!("tampered {what} blob"))?;
-        ok(home[1].import_clone(hs[1], &blob), "import in the home domain")?;
+        expect_err(
+            home[1].import_clone(hs[1], &tampered),
+            Ckr::CKR_WRAPPED_KEY_INVALID,
+            &format!("tampered {what} blob"),
+        )?;
+        ok(
+            home[1].import_clone(hs[1], &blob),
+            "import in the home domain",
+        )?;
     }
     expect_err(
         home[1].import_clone(hs[1], &ha_engine::ports::CloneBlob(b"junk".to_vec())),
@@ -452,7 +693,10 @@ fn clones_stay_in_their_domain<B: Backend>(b: &mut B) -> CaseResult {
         "junk blob",
     )?;
     check(count(&mut away[0])? == 0, "the foreign member got objects")?;
-    check(count(&mut home[1])? == 2, "the home member lacks its copies")
+    check(
+        count(&mut home[1])? == 2,
+        "the home member lacks its copies",
+    )
 }
 
 /// A session object clones as a session object, is not counted, and dies with its session.
@@ -460,17 +704,35 @@ fn session_objects_replicate_uncounted<B: Backend>(b: &mut B) -> CaseResult {
     let mut ms = b.domain(2)?;
     let ss = login_all(b, &mut ms)?;
     let oid = id("sess-key");
-    ok(ms[0].generate_key(ss[0], &keygen(KeyKind::Aes128, "sess-key", false)), "generate")?;
+    ok(
+        ms[0].generate_key(ss[0], &keygen(KeyKind::Aes128, "sess-key", false)),
+        "generate",
+    )?;
     replicate(&mut ms, &ss, &oid, &[ObjectClass::SecretKey])?;
     let copy = find_one(&mut ms[1], ss[1], &oid, ObjectClass::SecretKey)?;
     let info = ok(ms[1].object_info(ss[1], copy), "object_info")?;
-    check(!info.token, "the copy of a session object is a token object")?;
+    check(
+        !info.token,
+        "the copy of a session object is a token object",
+    )?;
     for (i, m) in ms.iter_mut().enumerate() {
-        check(count(m)? == 0, &format!("member {i} counts a session object"))?;
+        check(
+            count(m)? == 0,
+            &format!("member {i} counts a session object"),
+        )?;
     }
     let keeper = ok(ms[1].open_session(), "open")?;
     ok(ms[1].close_session(ss[1]), "close")?;
-    let found = ok(ms[1].find_objects(keeper, &ObjectQuery { id: Some(oid), ..ObjectQuery::default() }), "find")?;
+    let found = ok(
+        ms[1].find_objects(
+            keeper,
+            &ObjectQuery {
+                id: Some(oid),
+                ..ObjectQuery::default()
+            },
+        ),
+        "find",
+    )?;
     check(found.is_empty(), "a session object outlived its session")
 }
 
@@ -478,8 +740,15 @@ fn session_objects_replicate_uncounted<B: Backend>(b: &mut B) -> CaseResult {
 fn unreplicable_key_is_refused<B: Backend>(b: &mut B) -> CaseResult {
     let mut ms = b.domain(1)?;
     let ss = login_all(b, &mut ms)?;
-    let h = ok(b.unreplicable_key(&mut ms[0], ss[0], &id("stuck")), "make the key")?;
-    expect_err(ms[0].export_clone(ss[0], h), Ckr::CKR_KEY_UNEXTRACTABLE, "export of an unextractable key")
+    let h = ok(
+        b.unreplicable_key(&mut ms[0], ss[0], &id("stuck")),
+        "make the key",
+    )?;
+    expect_err(
+        ms[0].export_clone(ss[0], h),
+        Ckr::CKR_KEY_UNEXTRACTABLE,
+        "export of an unextractable key",
+    )
 }
 
 // ----- SoftHSM ------------------------------------------------------------------------------
@@ -528,19 +797,42 @@ impl Backend for SoftHsmBackend {
         }
     }
 
-    fn verify(&mut self, m: &mut Pkcs11Member, s: SessionHandle, key: ObjectHandle, data: &[u8], sig: &[u8]) -> MemberResult<bool> {
+    fn verify(
+        &mut self,
+        m: &mut Pkcs11Member,
+        s: SessionHandle,
+        key: ObjectHandle,
+        data: &[u8],
+        sig: &[u8],
+    ) -> MemberResult<bool> {
         m.verify(s, key, data, sig)
     }
 
-    fn decrypt(&mut self, m: &mut Pkcs11Member, s: SessionHandle, key: ObjectHandle, ct: &[u8]) -> MemberResult<Vec<u8>> {
+    fn decrypt(
+        &mut self,
+        m: &mut Pkcs11Member,
+        s: SessionHandle,
+        key: ObjectHandle,
+        ct: &[u8],
+    ) -> MemberResult<Vec<u8>> {
         m.decrypt(s, key, ct)
     }
 
-    fn check_value(&mut self, m: &mut Pkcs11Member, s: SessionHandle, key: ObjectHandle) -> MemberResult<Vec<u8>> {
+    fn check_value(
+        &mut self,
+        m: &mut Pkcs11Member,
+        s: SessionHandle,
+        key: ObjectHandle,
+    ) -> MemberResult<Vec<u8>> {
         m.key_check_value(s, key).map(|v| v.to_vec())
     }
 
-    fn unreplicable_key(&mut self, m: &mut Pkcs11Member, s: SessionHandle, id: &ObjectId) -> MemberResult<ObjectHandle> {
+    fn unreplicable_key(
+        &mut self,
+        m: &mut Pkcs11Member,
+        s: SessionHandle,
+        id: &ObjectId,
+    ) -> MemberResult<ObjectHandle> {
         m.generate_unextractable_aes(s, id, "unreplicable")
     }
 }

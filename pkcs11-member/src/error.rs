@@ -50,7 +50,9 @@ pub enum SetupError {
     #[error("SOFTHSM2_CONF names {0}, a file hasim did not write; refusing to overwrite it")]
     ConfNotOurs(PathBuf),
     /// No SoftHSM module was found.
-    #[error("SoftHSM2 module not found (looked for {0}); install softhsm2 or set HASIM_SOFTHSM_MODULE")]
+    #[error(
+        "SoftHSM2 module not found (looked for {0}); install softhsm2 or set HASIM_SOFTHSM_MODULE"
+    )]
     SoftHsmMissing(String),
     /// A credential source gave nothing usable.
     #[error("credential {0}: {1}")]
@@ -202,7 +204,10 @@ mod tests {
         );
         assert_eq!(ckr_of_rv(RvError::DeviceRemoved), Ckr::CKR_DEVICE_REMOVED);
         assert_eq!(ckr_of_rv(RvError::SignatureInvalid), Ckr(0xC0));
-        assert_eq!(ckr_of(&CkError::NullFunctionPointer), Ckr::CKR_GENERAL_ERROR);
+        assert_eq!(
+            ckr_of(&CkError::NullFunctionPointer),
+            Ckr::CKR_GENERAL_ERROR
+        );
     }
 
     #[test]

@@ -25,7 +25,8 @@ pub static INIT_LOCK: Mutex<()> = Mutex::new(());
 
 /// First line of every SoftHSM configuration file hasim writes; a file without it is never
 /// overwritten.
-pub const CONF_MARKER: &str = "# written by hasim (pkcs11-member): rewritten before each instance initialises";
+pub const CONF_MARKER: &str =
+    "# written by hasim (pkcs11-member): rewritten before each instance initialises";
 
 /// How a member finds its token: by serial or by label, never by slot index (SoftHSM gives a
 /// token a new slot id whenever it is re-initialised).
@@ -65,7 +66,10 @@ impl Library {
     /// Loads one SoftHSM instance: `path` must be a copy of the module file used by nothing
     /// else, and `conf` the configuration text (its first line is replaced by
     /// [`CONF_MARKER`] when it lacks it) written to `SOFTHSM2_CONF` before it initialises.
-    pub fn load_softhsm_instance(path: impl AsRef<Path>, conf: &str) -> Result<Library, SetupError> {
+    pub fn load_softhsm_instance(
+        path: impl AsRef<Path>,
+        conf: &str,
+    ) -> Result<Library, SetupError> {
         let conf = if conf.starts_with(CONF_MARKER) {
             conf.to_string()
         } else {

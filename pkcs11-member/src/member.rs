@@ -149,14 +149,11 @@ impl Pkcs11Member {
         self.forget_connection();
         match &mut self.attachment {
             Attachment::Exclusive(lib) => lib.reinitialise()?,
-            Attachment::Shared(lib) => {
-                crate::raw::close_all_sessions(lib.path(), self.slot).map_err(|ckr| {
-                    SetupError::Call {
-                        call: "C_CloseAllSessions",
-                        ckr,
-                    }
-                })?
-            }
+            Attachment::Shared(lib) => crate::raw::close_all_sessions(lib.path(), self.slot)
+                .map_err(|ckr| SetupError::Call {
+                    call: "C_CloseAllSessions",
+                    ckr,
+                })?,
         }
         let (slot, _) = self
             .attachment

@@ -76,12 +76,15 @@ impl Pkcs11Member {
             .open_ro_session_no_drop(self.slot)
             .map_err(|e| ckr_of(&e))?;
         let count = (|| {
-            let state = s.get_session_info().map_err(|e| ckr_of(&e))?.session_state();
+            let state = s
+                .get_session_info()
+                .map_err(|e| ckr_of(&e))?
+                .session_state();
             let mut logged_in_here = false;
-            if matches!(state, SessionState::RoPublic | SessionState::RwPublic) {
-                if let Some(pin) = &self.credential {
-                    logged_in_here = s.login(UserType::User, Some(&auth_pin(pin))).is_ok();
-                }
+            if matches!(state, SessionState::RoPublic | SessionState::RwPublic)
+                && let Some(pin) = &self.credential
+            {
+                logged_in_here = s.login(UserType::User, Some(&auth_pin(pin))).is_ok();
             }
             let found = s.find_objects(&[Attribute::Token(true)]);
             if logged_in_here {
@@ -115,7 +118,13 @@ impl Pkcs11Member {
     ) -> MemberResult<bool> {
         session_of(&self.sessions, session)?;
         let (real, shape) = self.resolve(session, key)?;
-        ops::verify(session_of(&self.sessions, session)?, real, shape, data, signature)
+        ops::verify(
+            session_of(&self.sessions, session)?,
+            real,
+            shape,
+            data,
+            signature,
+        )
     }
 
     /// `C_Decrypt` of what [`Member::encrypt`] produced.
@@ -132,7 +141,11 @@ impl Pkcs11Member {
     }
 
     /// The key check value of an AES key (first 3 bytes of AES-ECB of a zero block).
-    pub fn key_check_value(&mut self, session: SessionHandle, key: PortHandle) -> MemberResult<[u8; 3]> {
+    pub fn key_check_value(
+        &mut self,
+        session: SessionHandle,
+        key: PortHandle,
+    ) -> MemberResult<[u8; 3]> {
         let s = session_of(&self.sessions, session)?;
         require_login(s)?;
         let (real, shape) = self.resolve(session, key)?;
@@ -263,7 +276,11 @@ impl Member for Pkcs11Member {
         };
         let created = match request.kind {
             KeyKind::Aes128 | KeyKind::Aes256 => {
-                let len = if request.kind == KeyKind::Aes128 { 16 } else { 32 };
+                let len = if request.kind == KeyKind::Aes128 {
+                    16
+                } else {
+                    32
+                };
                 let t = templates::aes_secret(token, id, label, Some(len));
                 let k = s
                     .generate_key(&Mechanism::AesKeyGen, &t)
@@ -304,7 +321,8 @@ impl Member for Pkcs11Member {
         request: &DataObjectRequest,
     ) -> MemberResult<PortHandle> {
         let s = session_of(&self.sessions, session)?;
-        let t = templates::data_object(request.token, &request.id.0, &request.label, &request.value);
+        let t =
+            templates::data_object(request.token, &request.id.0, &request.label, &request.value);
         let real = s.create_object(&t).map_err(|e| ckr_of(&e))?;
         Ok(self.issue(
             real,
@@ -370,7 +388,11 @@ impl Member for Pkcs11Member {
         Ok(keep.into_iter().map(|r| self.handles.issue(r)).collect())
     }
 
-    fn object_info(&mut self, session: SessionHandle, object: PortHandle) -> MemberResult<ObjectInfo> {
+    fn object_info(
+        &mut self,
+        session: SessionHandle,
+        object: PortHandle,
+    ) -> MemberResult<ObjectInfo> {
         let s = session_of(&self.sessions, session)?;
         let real = self.handles.real(object)?;
         let attrs = s
@@ -412,7 +434,12 @@ impl Member for Pkcs11Member {
         Ok(())
     }
 
-    fn sign(&mut self, session: SessionHandle, key: PortHandle, data: &[u8]) -> MemberResult<Vec<u8>> {
+    fn sign(
+        &mut self,
+        session: SessionHandle,
+        key: PortHandle,
+        data: &[u8],
+    ) -> MemberResult<Vec<u8>> {
         require_login(session_of(&self.sessions, session)?)?;
         let (real, shape) = self.resolve(session, key)?;
         ops::sign(session_of(&self.sessions, session)?, real, shape, data)
@@ -429,11 +456,19 @@ impl Member for Pkcs11Member {
         ops::encrypt(session_of(&self.sessions, session)?, real, shape, data)
     }
 
-    fn export_clone(&mut self, session: SessionHandle, object: PortHandle) -> MemberResult<CloneBlob> {
+    fn export_clone(
+        &mut self,
+        session: SessionHandle,
+        object: PortHandle,
+    ) -> MemberResult<CloneBlob> {
         self.export(session, object)
     }
 
-    fn import_clone(&mut self, session: SessionHandle, blob: &CloneBlob) -> MemberResult<PortHandle> {
+    fn import_clone(
+        &mut self,
+        session: SessionHandle,
+        blob: &CloneBlob,
+    ) -> MemberResult<PortHandle> {
         self.import(session, blob)
     }
 

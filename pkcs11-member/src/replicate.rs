@@ -73,7 +73,10 @@ fn blob_key_type(kt: Option<KeyType>) -> Option<BlobKeyType> {
 
 impl Pkcs11Member {
     /// The domain keys (wrap, MAC) of this token, looked up once per handle epoch.
-    fn domain_keys(&mut self, session: SessionHandle) -> MemberResult<Option<(ObjectHandle, ObjectHandle)>> {
+    fn domain_keys(
+        &mut self,
+        session: SessionHandle,
+    ) -> MemberResult<Option<(ObjectHandle, ObjectHandle)>> {
         if let Some(keys) = self.domain {
             return Ok(Some(keys));
         }
@@ -94,7 +97,11 @@ impl Pkcs11Member {
 
     /// `export_clone`: the object as a sealed blob, or the reason it cannot leave, named in
     /// [`Pkcs11Member::last_export_error`] and logged.
-    pub(crate) fn export(&mut self, session: SessionHandle, object: PortHandle) -> MemberResult<CloneBlob> {
+    pub(crate) fn export(
+        &mut self,
+        session: SessionHandle,
+        object: PortHandle,
+    ) -> MemberResult<CloneBlob> {
         self.last_export_error = None;
         require_login(session_of(&self.sessions, session)?)?;
         let (real, shape) = self.resolve(session, object)?;
@@ -160,8 +167,12 @@ impl Pkcs11Member {
                 (BlobKind::Data, BlobKeyType::None)
             }
             (ObjectClass::PUBLIC_KEY, Some(BlobKeyType::Rsa)) => {
-                let v = read_bytes(s, real, &[AttributeType::Modulus, AttributeType::PublicExponent])
-                    .map_err(plain)?;
+                let v = read_bytes(
+                    s,
+                    real,
+                    &[AttributeType::Modulus, AttributeType::PublicExponent],
+                )
+                .map_err(plain)?;
                 fields.insert(tag::MODULUS, v[0].clone());
                 fields.insert(tag::PUBLIC_EXPONENT, v[1].clone());
                 (BlobKind::PublicKey, BlobKeyType::Rsa)
@@ -193,12 +204,10 @@ impl Pkcs11Member {
                     ));
                 };
                 let s = session_of(&self.sessions, session).map_err(plain)?;
-                let wrapped = s
-                    .wrap_key(&wrap.mechanism(), wrap_key, real)
-                    .map_err(|e| {
-                        let ckr = ckr_of(&e);
-                        (format!("wrapping under the domain key failed: {ckr}"), ckr)
-                    })?;
+                let wrapped = s.wrap_key(&wrap.mechanism(), wrap_key, real).map_err(|e| {
+                    let ckr = ckr_of(&e);
+                    (format!("wrapping under the domain key failed: {ckr}"), ckr)
+                })?;
                 fields.insert(tag::WRAP_MECHANISM, wrap.value().to_be_bytes().to_vec());
                 fields.insert(tag::WRAPPED, wrapped);
                 let kind = if shape.class == ObjectClass::SECRET_KEY {
@@ -233,14 +242,23 @@ impl Pkcs11Member {
 
     /// `import_clone`: checks the blob's MAC with this token's domain MAC key, then unwraps or
     /// creates the object.
-    pub(crate) fn import(&mut self, session: SessionHandle, blob: &CloneBlob) -> MemberResult<PortHandle> {
+    pub(crate) fn import(
+        &mut self,
+        session: SessionHandle,
+        blob: &CloneBlob,
+    ) -> MemberResult<PortHandle> {
         const BAD: Ckr = Ckr::CKR_WRAPPED_KEY_INVALID;
         require_login(session_of(&self.sessions, session)?)?;
         let (body_bytes, mac) = blob::split(&blob.0)?;
         let (wrap_key, mac_key) = self.domain_keys(session)?.ok_or(BAD)?;
         let s = session_of(&self.sessions, session)?;
-        s.verify(&cryptoki::mechanism::Mechanism::AesCMac, mac_key, body_bytes, mac)
-            .map_err(|_| BAD)?;
+        s.verify(
+            &cryptoki::mechanism::Mechanism::AesCMac,
+            mac_key,
+            body_bytes,
+            mac,
+        )
+        .map_err(|_| BAD)?;
         let body = BlobBody::decode(body_bytes)?;
         let id = body.field(tag::ID)?;
         let label = String::from_utf8(body.field(tag::LABEL)?.to_vec()).map_err(|_| BAD)?;
@@ -253,7 +271,12 @@ impl Pkcs11Member {
         };
         let real = match (body.kind, key_type) {
             (BlobKind::Data, None) => s
-                .create_object(&templates::data_object(token, id, &label, body.field(tag::VALUE)?))
+                .create_object(&templates::data_object(
+                    token,
+                    id,
+                    &label,
+                    body.field(tag::VALUE)?,
+                ))
                 .map_err(|e| ckr_of(&e))?,
             (BlobKind::PublicKey, Some(KeyType::RSA)) => s
                 .create_object(&templates::rsa_public_copy(
@@ -275,20 +298,28 @@ impl Pkcs11Member {
                 .map_err(|e| ckr_of(&e))?,
             (BlobKind::SecretKey, Some(KeyType::AES))
             | (BlobKind::PrivateKey, Some(KeyType::RSA | KeyType::EC)) => {
-                let mech_bytes: [u8; 8] = body.field(tag::WRAP_MECHANISM)?.try_into().map_err(|_| BAD)?;
+                let mech_bytes: [u8; 8] = body
+                    .field(tag::WRAP_MECHANISM)?
+                    .try_into()
+                    .map_err(|_| BAD)?;
                 let wrap = WrapMechanism::from_value(u64::from_be_bytes(mech_bytes)).ok_or(BAD)?;
                 let template = match key_type {
                     Some(KeyType::AES) => templates::aes_secret(token, id, &label, None),
                     Some(kt) => templates::private_key(kt, token, id, &label),
                     None => return Err(BAD),
                 };
-                s.unwrap_key(&wrap.mechanism(), wrap_key, body.field(tag::WRAPPED)?, &template)
-                    .map_err(|e| match ckr_of(&e) {
-                        // A blob from another domain fails the MAC already; a damaged wrap
-                        // that passes it is still a bad blob.
-                        Ckr::CKR_GENERAL_ERROR | Ckr::CKR_DATA_INVALID => BAD,
-                        other => other,
-                    })?
+                s.unwrap_key(
+                    &wrap.mechanism(),
+                    wrap_key,
+                    body.field(tag::WRAPPED)?,
+                    &template,
+                )
+                .map_err(|e| match ckr_of(&e) {
+                    // A blob from another domain fails the MAC already; a damaged wrap
+                    // that passes it is still a bad blob.
+                    Ckr::CKR_GENERAL_ERROR | Ckr::CKR_DATA_INVALID => BAD,
+                    other => other,
+                })?
             }
             _ => return Err(BAD),
         };

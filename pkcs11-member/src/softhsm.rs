@@ -324,9 +324,8 @@ fn install_domain_keys(
         .map_err(|e| SetupError::call("C_OpenSession", &e))?;
     let random = s.generate_random_vec(64);
     let _ = s.close();
-    let value: SecretSlice<u8> = SecretSlice::from(
-        random.map_err(|e| SetupError::call("C_GenerateRandom", &e))?,
-    );
+    let value: SecretSlice<u8> =
+        SecretSlice::from(random.map_err(|e| SetupError::call("C_GenerateRandom", &e))?);
     for (lib, token) in libs.iter().zip(tokens) {
         let (slot, _) = lib.find_token(&TokenSelector::Serial(token.serial.clone()))?;
         let s = lib

@@ -209,6 +209,8 @@ mod tests {
             assert!(t.contains(&Attribute::Extractable(true)));
             assert!(t.contains(&Attribute::Private(true)));
         }
-        assert!(domain_key(DOMAIN_WRAP_ID, &[0; 32], true).contains(&Attribute::Extractable(false)));
+        assert!(
+            domain_key(DOMAIN_WRAP_ID, &[0; 32], true).contains(&Attribute::Extractable(false))
+        );
     }
 }

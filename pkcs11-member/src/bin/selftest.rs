@@ -14,7 +14,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ha_engine::ports::{DataObjectRequest, KeyGenRequest, KeyKind, Member, ObjectClass, ObjectId, ObjectQuery, Secret};
+use ha_engine::ports::{
+    DataObjectRequest, KeyGenRequest, KeyKind, Member, ObjectClass, ObjectId, ObjectQuery, Secret,
+};
 use pkcs11_member::conformance::{self, SoftHsmBackend};
 use pkcs11_member::softhsm::{LabSpec, Layout, SoftHsmLab};
 use pkcs11_member::{Attachment, Pkcs11Member};
@@ -36,7 +38,10 @@ fn main() -> ExitCode {
             Some(dir) => witness(PathBuf::from(dir)),
             None => Err("witness needs a directory".to_string()),
         },
-        _ => Err("usage: pkcs11-member-selftest conformance [CASE...] | lifecycle | witness DIR".to_string()),
+        _ => Err(
+            "usage: pkcs11-member-selftest conformance [CASE...] | lifecycle | witness DIR"
+                .to_string(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -67,7 +72,11 @@ fn run_conformance(only: &[String]) -> Result<(), String> {
     if ran == 0 {
         return Err(format!("no case named {only:?}"));
     }
-    if failed > 0 { Err(format!("{failed} case(s) failed")) } else { Ok(()) }
+    if failed > 0 {
+        Err(format!("{failed} case(s) failed"))
+    } else {
+        Ok(())
+    }
 }
 
 fn ck<T>(r: Result<T, ha_engine::ckr::Ckr>, what: &str) -> Result<T, String> {
@@ -75,12 +84,24 @@ fn ck<T>(r: Result<T, ha_engine::ckr::Ckr>, what: &str) -> Result<T, String> {
 }
 
 fn keygen(kind: KeyKind, id: &str) -> KeyGenRequest {
-    KeyGenRequest { kind, id: ObjectId(id.as_bytes().to_vec()), label: id.to_string(), token: true }
+    KeyGenRequest {
+        kind,
+        id: ObjectId(id.as_bytes().to_vec()),
+        label: id.to_string(),
+        token: true,
+    }
 }
 
 fn find(m: &mut Pkcs11Member, s: u64, id: &str, class: ObjectClass) -> Result<u64, String> {
-    let q = ObjectQuery { id: Some(ObjectId(id.as_bytes().to_vec())), class: Some(class), token: None };
-    ck(m.find_objects(s, &q), "find")?.first().copied().ok_or(format!("{id} not found on {}", m.serial()))
+    let q = ObjectQuery {
+        id: Some(ObjectId(id.as_bytes().to_vec())),
+        class: Some(class),
+        token: None,
+    };
+    ck(m.find_objects(s, &q), "find")?
+        .first()
+        .copied()
+        .ok_or(format!("{id} not found on {}", m.serial()))
 }
 
 /// A real re-initialise of one member leaves the others working (per-member instances), and a
@@ -88,7 +109,12 @@ fn find(m: &mut Pkcs11Member, s: u64, id: &str, class: ObjectClass) -> Result<u6
 fn lifecycle() -> Result<(), String> {
     let pin = Secret::new(pin());
     for layout in [Layout::PerMember, Layout::Shared] {
-        let mut spec = LabSpec::new(lab_parent(), &["life-a", "life-b"], "so-test-pin", pin.expose());
+        let mut spec = LabSpec::new(
+            lab_parent(),
+            &["life-a", "life-b"],
+            "so-test-pin",
+            pin.expose(),
+        );
         spec.layout = layout;
         let (_lab, mut ms) = SoftHsmLab::create(&spec).map_err(|e| e.to_string())?;
         match (&ms[0].library().is_softhsm_instance(), layout) {
@@ -103,7 +129,10 @@ fn lifecycle() -> Result<(), String> {
         ck(ms[0].login(sa, &pin), "login")?;
         let sb = ck(ms[1].open_session(), "open")?;
         ck(ms[1].login(sb, &pin), "login")?;
-        let key = ck(ms[0].generate_key(sa, &keygen(KeyKind::EcP256, "life-key")), "generate")?;
+        let key = ck(
+            ms[0].generate_key(sa, &keygen(KeyKind::EcP256, "life-key")),
+            "generate",
+        )?;
         let (a, b) = ms.split_at_mut(1);
         let (a, b) = (&mut a[0], &mut b[0]);
         for h in &key {
@@ -113,9 +142,13 @@ fn lifecycle() -> Result<(), String> {
         let kb = find(b, sb, "life-key", ObjectClass::PrivateKey)?;
         ck(b.sign(sb, kb, b"before"), "sign on b before")?;
 
-        a.restore().map_err(|e| format!("{layout:?}: restore: {e}"))?;
+        a.restore()
+            .map_err(|e| format!("{layout:?}: restore: {e}"))?;
         // The other member is untouched: same session, same handle.
-        ck(b.sign(sb, kb, b"while a restarts"), &format!("{layout:?}: b signs after a's restart"))?;
+        ck(
+            b.sign(sb, kb, b"while a restarts"),
+            &format!("{layout:?}: b signs after a's restart"),
+        )?;
         // The restarted member's old session and handles are gone.
         match a.sign(sa, key[0], b"old") {
             Err(ha_engine::ckr::Ckr::CKR_SESSION_HANDLE_INVALID) => {}
@@ -123,7 +156,10 @@ fn lifecycle() -> Result<(), String> {
         }
         let sa2 = ck(a.open_session(), "open after restart")?;
         match a.sign(sa2, key[0], b"old handle") {
-            Err(ha_engine::ckr::Ckr::CKR_USER_NOT_LOGGED_IN | ha_engine::ckr::Ckr::CKR_OBJECT_HANDLE_INVALID) => {}
+            Err(
+                ha_engine::ckr::Ckr::CKR_USER_NOT_LOGGED_IN
+                | ha_engine::ckr::Ckr::CKR_OBJECT_HANDLE_INVALID,
+            ) => {}
             other => return Err(format!("{layout:?}: old handle after restart: {other:?}")),
         }
         ck(a.login(sa2, &pin), "login after restart")?;
@@ -131,7 +167,9 @@ fn lifecycle() -> Result<(), String> {
         let sig = ck(a.sign(sa2, ka, b"after"), "sign after restart")?;
         let pb = find(b, sb, "life-key", ObjectClass::PublicKey)?;
         if !ck(b.verify(sb, pb, b"after", &sig), "verify")? {
-            return Err(format!("{layout:?}: b rejects a's signature after the restart"));
+            return Err(format!(
+                "{layout:?}: b rejects a's signature after the restart"
+            ));
         }
         println!("lifecycle {layout:?} ok");
     }
@@ -150,7 +188,12 @@ fn m_attachment(m: &Pkcs11Member) -> &'static str {
 /// <conf> <count>`, then `id <hex>` per replicated key id.
 fn witness(dir: PathBuf) -> Result<(), String> {
     let pin = Secret::new(pin());
-    let spec = LabSpec::new(&dir, &["witness-1", "witness-2", "witness-3"], "so-test-pin", pin.expose());
+    let spec = LabSpec::new(
+        &dir,
+        &["witness-1", "witness-2", "witness-3"],
+        "so-test-pin",
+        pin.expose(),
+    );
     let (mut lab, mut ms) = SoftHsmLab::create(&spec).map_err(|e| e.to_string())?;
     lab.keep();
     let mut ss = Vec::new();
@@ -160,12 +203,21 @@ fn witness(dir: PathBuf) -> Result<(), String> {
         ss.push(s);
     }
     let mut made = Vec::new();
-    for (kind, id) in [(KeyKind::Aes256, "witness-aes"), (KeyKind::EcP256, "witness-ec"), (KeyKind::Rsa2048, "witness-rsa")] {
+    for (kind, id) in [
+        (KeyKind::Aes256, "witness-aes"),
+        (KeyKind::EcP256, "witness-ec"),
+        (KeyKind::Rsa2048, "witness-rsa"),
+    ] {
         let hs = ck(ms[0].generate_key(ss[0], &keygen(kind, id)), "generate")?;
         made.extend(hs);
         println!("id {}", hex(id.as_bytes()));
     }
-    let data = DataObjectRequest { id: ObjectId(b"witness-data".to_vec()), label: "witness-data".into(), value: b"v".to_vec(), token: true };
+    let data = DataObjectRequest {
+        id: ObjectId(b"witness-data".to_vec()),
+        label: "witness-data".into(),
+        value: b"v".to_vec(),
+        token: true,
+    };
     made.push(ck(ms[0].create_data(ss[0], &data), "create_data")?);
     for t in 1..ms.len() {
         let (src, dst) = ms.split_at_mut(t);
@@ -176,7 +228,13 @@ fn witness(dir: PathBuf) -> Result<(), String> {
     }
     for (i, token) in lab.tokens().iter().enumerate() {
         let count = ck(ms[i].token_info(), "token_info")?.object_count;
-        println!("token {} {} {} {} {count}", token.label, token.serial, token.module.display(), token.conf.display());
+        println!(
+            "token {} {} {} {} {count}",
+            token.label,
+            token.serial,
+            token.module.display(),
+            token.conf.display()
+        );
     }
     Ok(())
 }
