@@ -183,7 +183,7 @@ fn m_attachment(m: &Pkcs11Member) -> &'static str {
     }
 }
 
-/// Three tokens kept in `dir`; keys and a data object created on the first and replicated to
+/// Three tokens kept in `dir` (token directories included); keys and a data object created on the first and replicated to
 /// the others through export/import. Prints, per token: `token <label> <serial> <module>
 /// <conf> <count>`, then `id <hex>` per replicated key id.
 fn witness(dir: PathBuf) -> Result<(), String> {
