@@ -188,12 +188,14 @@ fn m_attachment(m: &Pkcs11Member) -> &'static str {
 /// <conf> <count>`, then `id <hex>` per replicated key id.
 fn witness(dir: PathBuf) -> Result<(), String> {
     let pin = Secret::new(pin());
-    let spec = LabSpec::new(
+    let mut spec = LabSpec::new(
         &dir,
         &["witness-1", "witness-2", "witness-3"],
         "so-test-pin",
         pin.expose(),
     );
+    // Kept tokens stay inside DIR (not on /dev/shm), so removing DIR removes everything.
+    spec.tmpfs = false;
     let (mut lab, mut ms) = SoftHsmLab::create(&spec).map_err(|e| e.to_string())?;
     lab.keep();
     let mut ss = Vec::new();
