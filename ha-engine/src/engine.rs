@@ -267,13 +267,17 @@ impl HaEngine {
         self.slots.iter().position(|s| s.member.serial() == serial)
     }
 
-    pub(crate) fn rt(&self) -> &Runtime {
-        // Callers check initialisation first; an empty runtime keeps this total.
-        static EMPTY: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
-        match &self.runtime {
-            Some(rt) => rt,
-            None => EMPTY.get_or_init(Runtime::default),
-        }
+    /// The runtime, or `None` before `C_Initialize` and after `C_Finalize`.
+    pub(crate) fn rt(&self) -> Option<&Runtime> {
+        self.runtime.as_ref()
+    }
+
+    /// The runtime, or `CKR_CRYPTOKI_NOT_INITIALIZED` for `function`.
+    pub(crate) fn rt_for(&self, function: &'static str) -> Result<&Runtime, EngineError> {
+        self.runtime.as_ref().ok_or(EngineError::new(
+            Ckr::CKR_CRYPTOKI_NOT_INITIALIZED,
+            function,
+        ))
     }
 
     pub(crate) fn rt_mut(&mut self, function: &'static str) -> Result<&mut Runtime, EngineError> {
@@ -283,30 +287,46 @@ impl HaEngine {
         ))
     }
 
+    /// Groups of the running runtime; none before `C_Initialize`.
     pub(crate) fn group_count(&self) -> usize {
-        self.rt().groups.len()
+        self.rt().map_or(0, |rt| rt.groups.len())
     }
 
+    /// Members of group `g`; none before `C_Initialize` or for a group it does not have.
     pub(crate) fn member_count(&self, g: usize) -> usize {
-        self.rt().groups.get(g).map_or(0, |gr| gr.members.len())
+        self.rt()
+            .and_then(|rt| rt.groups.get(g))
+            .map_or(0, |gr| gr.members.len())
+    }
+
+    /// The groups of the running runtime (empty before `C_Initialize`). The indexed
+    /// accessors below take indexes found in it, so an index used without a runtime is out of
+    /// bounds like any other wrong index; no runtime is ever made up.
+    fn groups(&self) -> &[GroupRuntime] {
+        self.runtime.as_ref().map_or(&[], |rt| &rt.groups)
+    }
+
+    fn groups_mut(&mut self) -> &mut [GroupRuntime] {
+        match self.runtime.as_mut() {
+            Some(rt) => &mut rt.groups,
+            None => &mut [],
+        }
     }
 
     pub(crate) fn group(&self, g: usize) -> &GroupRuntime {
-        &self.rt().groups[g]
+        &self.groups()[g]
     }
 
     pub(crate) fn member(&self, g: usize, m: usize) -> &MemberRuntime {
-        &self.rt().groups[g].members[m]
+        &self.groups()[g].members[m]
     }
 
     pub(crate) fn member_mut(&mut self, g: usize, m: usize) -> &mut MemberRuntime {
-        let rt = self.runtime.get_or_insert_with(Runtime::default);
-        &mut rt.groups[g].members[m]
+        &mut self.groups_mut()[g].members[m]
     }
 
     pub(crate) fn group_mut(&mut self, g: usize) -> &mut GroupRuntime {
-        let rt = self.runtime.get_or_insert_with(Runtime::default);
-        &mut rt.groups[g]
+        &mut self.groups_mut()[g]
     }
 
     pub(crate) fn member_slot(&self, g: usize, m: usize) -> usize {
@@ -438,5 +458,27 @@ impl HaEngine {
     /// True when the log sink has this directory (B62: `halog -path` needs an existing one).
     pub(crate) fn sink_dir_exists(&self, dir: &str) -> bool {
         self.sink.dir_exists(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ckr::Ckr;
+    use crate::test_support::engine_with;
+
+    #[test]
+    fn an_engine_without_a_runtime_says_so_instead_of_making_one_up() {
+        let engine = engine_with(&["11", "22"]);
+        assert!(engine.rt().is_none());
+        assert_eq!((engine.group_count(), engine.member_count(0)), (0, 0));
+        let rv = |r: Result<_, crate::EngineError>| r.err().map(|e| e.rv);
+        assert_eq!(
+            rv(engine.rt_for("C_Sign").map(|_| ())),
+            Some(Ckr::CKR_CRYPTOKI_NOT_INITIALIZED)
+        );
+        assert_eq!(
+            rv(engine.virtual_object(1, 0, "C_Sign").map(|_| ())),
+            Some(Ckr::CKR_CRYPTOKI_NOT_INITIALIZED)
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! - [`model_member`]: the adapter that makes an `hsm-model` partition a `ha_engine::ports::Member`.
 //! - [`fault`]: the fault vocabulary and the injector that applies it below the `Member` port.
 //! - [`world`]: one simulated client machine: clock, HSMs, injectors, file system, engine.
+//! - [`record`]: the typed record of a run that the transcript, verdict and checkers read.
 //! - [`scheduler`]: several application threads with overlapping calls, interleaved by the seed.
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ pub mod clock;
 pub mod fault;
 pub mod memfs;
 pub mod model_member;
+pub mod record;
 pub mod rng;
 pub mod scheduler;
 pub mod world;

@@ -262,6 +262,11 @@ impl World {
         Ok(())
     }
 
+    /// Calls of one kind a member answered with `CKR_OK` so far.
+    pub fn served(&self, serial: &str, kind: CallKind) -> u64 {
+        self.controls.get(serial).map_or(0, |c| c.served(kind))
+    }
+
     /// What a member's injector recorded.
     pub fn record(&self, serial: &str) -> CallRecord {
         self.controls

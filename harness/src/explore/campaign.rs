@@ -15,7 +15,8 @@ use super::generate::generate;
 use super::observe::Observations;
 use super::options::GENERATOR_VERSION;
 use super::plan::Plan;
-use crate::runner::{self, Run};
+use crate::runner;
+use sim::record::Record as Run;
 use crate::scenario::{self, Scenario};
 
 /// Why a seed or a campaign could not be run.
@@ -151,7 +152,7 @@ pub fn run_plan(plan: Plan) -> Result<SeedRun, ExploreError> {
         message: e.to_string(),
     })?;
     let observations = Observations::of(&plan, &run);
-    let violation = check::check(&observations, &plan.spares, run.aborted.as_deref());
+    let violation = check::check(&observations, &plan.spares, run.aborted());
     Ok(SeedRun {
         plan,
         scenario,
@@ -170,7 +171,7 @@ pub fn transcript(seed_run: &SeedRun) -> String {
     format!(
         "{}\n{}",
         seed_run.plan.options,
-        seed_run.run.transcript.render()
+        crate::transcript::render(&seed_run.run)
     )
 }
 

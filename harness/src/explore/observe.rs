@@ -169,7 +169,7 @@ pub struct Observations {
 impl Observations {
     /// The observations of a generated plan's run. (Transitional: fills members and settings;
     /// the events come from the run record.)
-    pub fn of(plan: &super::plan::Plan, run: &crate::runner::Run) -> Observations {
+    pub fn of(plan: &super::plan::Plan, run: &sim::record::Record) -> Observations {
         let _ = run;
         Observations {
             members: plan.members.clone(),

@@ -5,7 +5,7 @@
 use super::campaign::run_plan;
 use super::check::Violation;
 use super::plan::{AppCall, FaultCall, Plan, PlanStep};
-use crate::runner::Run;
+use sim::record::Record as Run;
 
 /// A shrunk failure.
 pub struct Shrunk {

@@ -80,7 +80,7 @@ impl FaultState {
             Fault::Revoke => self.revoked = true,
             Fault::Slow { ms } => self.slow_ms = Some(*ms),
             // Partition-side and configuration faults are applied by the world.
-            Fault::Deactivate | Fault::Activate | Fault::LoginFailure | Fault::MemberAdded => {}
+            Fault::Deactivate | Fault::Activate | Fault::LoginFailure => {}
         }
     }
 }
@@ -175,6 +175,11 @@ impl FaultControl {
     /// Sets the processing time of every call.
     pub fn set_base_ms(&self, ms: u64) {
         self.state().base_ms = ms;
+    }
+
+    /// Calls of one kind the member answered with `CKR_OK` so far (cheaper than [`Self::record`]).
+    pub fn served(&self, kind: CallKind) -> u64 {
+        self.state().record.served(kind)
     }
 
     /// What the member received so far.
