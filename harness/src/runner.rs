@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use ha_engine::failover::CryptoOp;
 use ha_engine::ports::{KeyKind as PortKeyKind, Millis, Secret};
 use ha_engine::state::{VObjectHandle, VSessionHandle};
-use ha_engine::{EngineError, EngineEvent, hagroup};
+use ha_engine::{EngineError, EngineEvent};
+use lunacm::{CommandOutput, LunaCm};
 use sim::fault::{CallKind as SimCallKind, Fault as SimFault};
 use sim::memfs::FsEvent;
 use sim::world::World;
@@ -15,7 +16,7 @@ use sim::world::World;
 use crate::scenario::{
     self, AppOp, CallKind, Fault, KeyKind, NegativeInput, Scenario, Step, ThreadOp,
 };
-use crate::topology::{TopologyError, build_world};
+use crate::topology::{TopologyError, build_lunacm, build_world};
 use crate::transcript::{Entry, Transcript};
 use sim::scheduler::{CallOutcome, ThreadCall, TimedFault, run_threads};
 
@@ -71,6 +72,8 @@ struct App {
 struct Runner<'a> {
     scenario: &'a Scenario,
     world: World,
+    /// LunaCM beside the application: its commands, the configuration file.
+    lunacm: LunaCm,
     run: Run,
     app: App,
     credential: Secret,
@@ -79,9 +82,11 @@ struct Runner<'a> {
 /// Runs a scenario from start to end.
 pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
     let world = build_world(scenario)?;
+    let lunacm = build_lunacm(&world);
     let mut runner = Runner {
         scenario,
         world,
+        lunacm,
         run: Run::default(),
         app: App::default(),
         credential: Secret::new(scenario.credentials.co.clone()),
@@ -173,10 +178,11 @@ impl Runner<'_> {
         drain(&mut self.world, &mut self.run);
     }
 
-    fn command(&mut self, line: &str) -> hagroup::CommandOutput {
+    fn command(&mut self, line: &str) -> CommandOutput {
         let now = self.now();
-        let out =
-            ha_engine::lunacm::execute(self.world.engine(), now, line, Some(&self.credential));
+        let out = self
+            .lunacm
+            .execute(self.world.engine(), now, line, Some(&self.credential));
         let text = out.render();
         self.run
             .output_lines
@@ -184,7 +190,7 @@ impl Runner<'_> {
         self.run.transcript.push(
             now,
             Entry::Command {
-                line: ha_engine::hagroup::args::redact(line),
+                line: lunacm::hagroup::args::redact(line),
                 output: text,
             },
         );
@@ -291,8 +297,7 @@ impl Runner<'_> {
             // An operator adds the partition to the group with LunaCM while the application
             // runs (B24, B54): the first group, as `hagroup addmember` would.
             let label = self
-                .world
-                .engine()
+                .lunacm
                 .config()
                 .groups
                 .first()
@@ -785,7 +790,7 @@ impl Runner<'_> {
 
     fn state_snapshot(&mut self) -> String {
         let now = self.now();
-        let listing = hagroup::execute(
+        let listing = self.lunacm.execute(
             self.world.engine(),
             now,
             "hagroup listgroups",

@@ -15,12 +15,14 @@
 //! Modes: `aeskeygen` (`-key 128 | 256`), `rsakeygen` (`-key 2048`), `eckeygen` (`-key 256`,
 //! P-256). `-count` is 1..=1000, default 1.
 
-use crate::ckr::Ckr;
-use crate::engine::HaEngine;
+use ha_engine::HaEngine;
+use ha_engine::ckr::Ckr;
+use ha_engine::ports::{KeyKind, Millis, Secret};
+use ha_engine::slots::SlotTarget;
+
+use crate::console::{Failure, Outcome};
+use crate::error::LunaCmError;
 use crate::hagroup::args::{self, flag, value};
-use crate::lunacm::{Failure, LunaCmError, Outcome};
-use crate::ports::{KeyKind, Millis, Secret};
-use crate::slots::SlotTarget;
 
 /// Upper bound of `-count`.
 pub const MAX_COUNT: u32 = 1000;

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use ha_engine::chrystoki::Format;
+use lunacm::chrystoki::Format;
 
 use super::Runner;
 use crate::transcript::Entry;
@@ -25,9 +25,8 @@ impl Runner<'_> {
         };
         let origin = origin_of(text);
         let now = self.now();
-        self.world
-            .engine()
-            .load_conf(now, text, origin)
+        self.lunacm
+            .load_conf(self.world.engine(), now, text, origin)
             .map_err(|e| format!("conf: {e}"))?;
         self.run.transcript.push(
             now,
@@ -41,16 +40,15 @@ impl Runner<'_> {
     pub(super) fn edit_conf(&mut self, text: &str) -> Result<(), String> {
         let origin = origin_of(text);
         let now = self.now();
-        let before: BTreeMap<String, u64> = self.world.engine().config().legacy_recovery.clone();
-        self.world
-            .engine()
-            .load_conf(now, text, origin)
+        let before: BTreeMap<String, u64> = self.lunacm.config().legacy_recovery.clone();
+        self.lunacm
+            .load_conf(self.world.engine(), now, text, origin)
             .map_err(|e| format!("EditConf: {e}"))?;
         let mut line = format!(
             "{origin} edited by the operator ({} lines)",
             text.lines().count()
         );
-        for (label, n) in &self.world.engine().config().legacy_recovery {
+        for (label, n) in &self.lunacm.config().legacy_recovery {
             let old = before
                 .iter()
                 .find(|(l, _)| l.eq_ignore_ascii_case(label))
@@ -70,9 +68,8 @@ impl Runner<'_> {
         let origin = origin_of(text);
         let now = self.now();
         let refusal = self
-            .world
-            .engine()
-            .load_conf(now, text, origin)
+            .lunacm
+            .load_conf(self.world.engine(), now, text, origin)
             .err()
             .map(|e| e.to_string());
         self.run.transcript.push(
@@ -87,18 +84,17 @@ impl Runner<'_> {
 
     /// The configuration file's text, for the negative-case state comparison.
     pub(super) fn conf_state(&mut self) -> String {
-        format!("== configuration file\n{}", self.world.engine().conf_text())
+        format!("== configuration file\n{}", self.lunacm.conf_text())
     }
 
     /// `== Chrystoki.conf` and the file's full text, when there is one.
     pub(super) fn conf_section(&mut self) {
         let now = self.now();
-        let engine = self.world.engine();
-        let text = engine.conf_text();
+        let text = self.lunacm.conf_text();
         if text.is_empty() {
             return;
         }
-        let name = engine.conf().format().file_name();
+        let name = self.lunacm.conf().format().file_name();
         self.run
             .transcript
             .push(now, Entry::Section(name.to_string()));

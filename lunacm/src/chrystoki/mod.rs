@@ -1,13 +1,11 @@
 //! The client configuration file (spec §2): a lossless document model of the Unix
 //! `Chrystoki.conf` and the Windows `crystoki.ini` ([`document`], read by [`parse`]), its
-//! mapping to the engine's [`ClientConfig`] and [`HaLogSettings`] ([`mapping`], D1, D2), and the
-//! engine's handling of it: [`HaEngine::load_conf`] replaces the configuration from a file's
-//! text (a raised legacy `[HARecovery]` counter requests a manual recovery, B45),
-//! [`HaEngine::conf_text`] gives the file back, and every successful `hagroup` command is
-//! written back into it, changing only what the command changed.
-//!
-//! [`ClientConfig`]: crate::config::ClientConfig
-//! [`HaLogSettings`]: crate::log::HaLogSettings
+//! mapping to the engine's [`ClientConfig`] and [`HaLogSettings`] ([`mapping`], D1, D2), and
+//! LunaCM's handling of it: [`LunaCm::load_conf`] replaces the configuration from a file's text
+//! (a raised legacy `[HARecovery]` counter requests a manual recovery, B45),
+//! [`LunaCm::conf_text`] gives the file back, and every successful `hagroup` command is written
+//! back into it, changing only what the command changed. The running engine gets each new
+//! configuration through [`HaEngine::apply_config`].
 
 pub mod document;
 pub mod mapping;
@@ -20,25 +18,27 @@ pub use document::{Document, Entry, Format, Section, WriteError};
 pub use mapping::{ConfError, KEY_INTERVAL, ValueError, read_config, write_config};
 pub use parse::{ParseError, ParseErrorKind};
 
-use crate::config::ClientConfig;
-use crate::engine::HaEngine;
-use crate::error::CommandError;
-use crate::log::HaLogSettings;
-use crate::ports::Millis;
+use ha_engine::config::ClientConfig;
+use ha_engine::log::HaLogSettings;
+use ha_engine::ports::Millis;
+use ha_engine::{ConfigRejected, HaEngine};
 
-/// The name the engine's configuration file goes by until one is loaded.
+use crate::console::LunaCm;
+use crate::error::CommandError;
+
+/// The name the configuration file goes by until one is loaded.
 pub const DEFAULT_ORIGIN: &str = "Chrystoki.conf";
 
 /// The configuration as it was before a `hagroup` command, to put back when the command's
-/// result cannot be written to the file.
+/// result cannot be written to the file or the running engine refuses it.
 #[derive(Debug)]
 pub struct SavedConfig {
     config: ClientConfig,
     log: HaLogSettings,
 }
 
-impl HaEngine {
-    /// The configuration file as the engine holds it (empty until loaded or written).
+impl LunaCm {
+    /// The configuration file as LunaCM holds it (empty until loaded or written).
     pub fn conf(&self) -> &Document {
         &self.conf
     }
@@ -49,31 +49,36 @@ impl HaEngine {
     }
 
     /// Loads a configuration file's text (its format from `origin`, see [`Format::for_origin`]):
-    /// the file replaces the engine's configuration, HA log settings and document. Nothing
-    /// changes on error. While the application runs, the runtime follows the new settings as
-    /// after a `hagroup` command, and a group whose `[HARecovery] <label>` counter is higher
-    /// than before (an absent counter counts 0) gets a manual recovery request (B45): its down
-    /// members are attempted at the application's next call, with fresh attempt counters (D9).
-    pub fn load_conf(&mut self, now: Millis, text: &str, origin: &str) -> Result<(), ConfError> {
+    /// the file replaces LunaCM's configuration, HA log settings and document, and the running
+    /// engine takes the new configuration ([`HaEngine::apply_config`]). Nothing changes on error.
+    /// While the application runs, the runtime follows the new settings as after a `hagroup`
+    /// command, and a group of the running application whose `[HARecovery] <label>` counter is
+    /// higher than before (an absent counter counts 0) gets a manual recovery request (B45): its
+    /// down members are attempted at the application's next call, with fresh attempt counters
+    /// (D9).
+    pub fn load_conf(
+        &mut self,
+        engine: &mut HaEngine,
+        now: Millis,
+        text: &str,
+        origin: &str,
+    ) -> Result<(), ConfError> {
         let doc = Document::parse(text, origin)?;
         let (config, log) = read_config(&doc)?;
         // The running application's groups keep their place (the runtime follows them by
         // `NN`), as `deletegroup` refuses to remove one in use.
-        if let Some(rt) = self.runtime.as_ref() {
-            for g in &rt.groups {
-                let same = config
-                    .groups
-                    .get(g.index)
-                    .is_some_and(|c| c.label.eq_ignore_ascii_case(&g.label));
-                if !same {
-                    return Err(ConfError::GroupInUse {
-                        origin: origin.to_string(),
-                        label: g.label.clone(),
-                        nn: g.index,
-                    });
-                }
-            }
-        }
+        let in_use = |rejected: ConfigRejected| match rejected {
+            ConfigRejected::GroupInUse { label, nn } => ConfError::GroupInUse {
+                origin: origin.to_string(),
+                label,
+                nn,
+            },
+            other => ConfError::Rejected {
+                origin: origin.to_string(),
+                reason: other.to_string(),
+            },
+        };
+        engine.check_config(&config).map_err(in_use)?;
         let raised: Vec<String> = config
             .legacy_recovery
             .iter()
@@ -81,47 +86,56 @@ impl HaEngine {
             .map(|(label, _)| label.clone())
             .collect();
         tracing::debug!(origin, raised = ?raised, "configuration file loaded");
+        engine
+            .apply_config(config.clone(), log.clone(), now)
+            .map_err(in_use)?;
         self.config = config;
-        self.log.set_settings(log);
+        self.log = log;
         self.conf = doc;
-        self.config_changed(now);
-        self.reschedule_recovery(now);
         for label in raised {
-            let index = self.runtime.as_ref().and_then(|rt| {
-                rt.groups
-                    .iter()
-                    .find(|g| g.label.eq_ignore_ascii_case(&label))
-                    .map(|g| g.index)
-            });
-            if let Some(index) = index {
-                self.request_recovery(now, Some(index));
+            if let Some(index) = engine.running_group(&label) {
+                engine.request_recovery(now, Some(index));
             }
         }
         Ok(())
     }
 
-    /// What [`HaEngine::write_back_conf`] restores on failure.
-    pub fn save_config(&self) -> SavedConfig {
+    /// What [`LunaCm::commit_config`] restores on failure.
+    pub(crate) fn save_config(&self) -> SavedConfig {
         SavedConfig {
             config: self.config.clone(),
-            log: self.log.settings().clone(),
+            log: self.log.clone(),
         }
     }
 
-    /// Writes the configuration into the document after a successful `hagroup` command. When
-    /// a value cannot be written in the file's format, the configuration is put back as
-    /// `saved` and the command is refused; the document is then unchanged.
-    pub fn write_back_conf(&mut self, saved: SavedConfig) -> Result<(), CommandError> {
+    /// After a successful `hagroup` command: writes the configuration into the document and
+    /// hands it to the running engine ([`HaEngine::apply_config`]). When a value cannot be
+    /// written in the file's format, or the engine refuses the configuration, the configuration
+    /// is put back as `saved` and the command is refused; the document and the engine are then
+    /// unchanged.
+    pub(crate) fn commit_config(
+        &mut self,
+        engine: &mut HaEngine,
+        saved: SavedConfig,
+        now: Millis,
+    ) -> Result<(), CommandError> {
         let mut doc = self.conf.clone();
-        match write_config(&mut doc, &self.config, self.log.settings()) {
+        let applied = write_config(&mut doc, &self.config, &self.log)
+            .map_err(|e| CommandError::Refused(e.to_string()))
+            .and_then(|()| {
+                engine
+                    .apply_config(self.config.clone(), self.log.clone(), now)
+                    .map_err(|e| CommandError::Refused(e.to_string()))
+            });
+        match applied {
             Ok(()) => {
                 self.conf = doc;
                 Ok(())
             }
             Err(e) => {
                 self.config = saved.config;
-                self.log.set_settings(saved.log);
-                Err(CommandError::Refused(e.to_string()))
+                self.log = saved.log;
+                Err(e)
             }
         }
     }
@@ -140,8 +154,8 @@ fn counter(config: &ClientConfig, label: &str) -> u64 {
 #[allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
-    use crate::config::RetryLimit;
-    use crate::ports::{KeyKind, Secret};
+    use ha_engine::config::RetryLimit;
+    use ha_engine::ports::{KeyKind, Secret};
     use crate::test_support::{FIXTURE_CO, fixture};
 
     const CONF: &str = "// hand-written\nMisc = {\n   PE1746Enabled = 0;\n}\n\nVirtualToken = {\n   VirtualToken00Label = g;\n   VirtualToken00SN = 111;\n   VirtualToken00Members = 11,22;\n}\n\nHAConfiguration = {\n   reconnAtt = 1;\n   haLogPath = /ha-logs;\n}\n\nHARecovery = {\n   g = 0;\n}\n";

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::ckr::Ckr;
-use crate::engine::HaEngine;
+use ha_engine::ckr::Ckr;
+use ha_engine::HaEngine;
 use crate::hagroup::{CommandOutput, execute};
-use crate::ports::{
+use ha_engine::ports::{
     AuthKind, CloneBlob, DataObjectRequest, HsmForm, KeyGenRequest, Member, MemberProperties,
     MemberResult, ObjectHandle, ObjectInfo, ObjectQuery, Secret, SessionHandle, TokenInfo,
 };

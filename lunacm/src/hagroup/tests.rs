@@ -3,9 +3,9 @@
 //! it was" rule, and what a refusal after partition work says it did.
 
 use crate::hagroup::testkit::{self, run};
-use crate::ports::{ObjectClass, Secret};
+use ha_engine::ports::{ObjectClass, Secret};
 
-fn rendered(engine: &mut crate::engine::HaEngine, line: &str) -> String {
+fn rendered(engine: &mut ha_engine::HaEngine, line: &str) -> String {
     run(engine, line).render()
 }
 
@@ -201,7 +201,7 @@ fn remove_answer_deletes_and_copy_marks_needs_sync() {
 #[test]
 fn cloud_member_is_active_when_the_toggle_says_so() {
     let (mut engine, controls) = testkit::engine(&["111", "222"]);
-    controls[1].edit_props(|p| p.form = crate::ports::HsmForm::Cloud);
+    controls[1].edit_props(|p| p.form = ha_engine::ports::HsmForm::Cloud);
     engine.config.cloud_members_standby = false;
     run(
         &mut engine,
@@ -217,8 +217,8 @@ fn cloud_member_is_active_when_the_toggle_says_so() {
 #[test]
 fn addmember_checks_the_pcie_network_mix_against_every_member_b11() {
     let (mut engine, controls) = testkit::engine(&["111", "222", "333"]);
-    controls[0].edit_props(|p| p.form = crate::ports::HsmForm::Usb);
-    controls[2].edit_props(|p| p.form = crate::ports::HsmForm::Pcie);
+    controls[0].edit_props(|p| p.form = ha_engine::ports::HsmForm::Usb);
+    controls[2].edit_props(|p| p.form = ha_engine::ports::HsmForm::Pcie);
     run(
         &mut engine,
         "hagroup creategroup -label g1 -serialnumber 111",
@@ -315,7 +315,7 @@ fn listgroups_numbers_the_virtual_slot_as_lunacm_does_also_in_ha_only_mode() {
         "hagroup creategroup -label g1 -serialnumber 111",
     );
     run(&mut engine, "hagroup addmember -group g1 -serialnumber 222");
-    let slot_id = |engine: &mut crate::engine::HaEngine| {
+    let slot_id = |engine: &mut ha_engine::HaEngine| {
         run(engine, "hagroup listgroups")
             .lines
             .into_iter()
@@ -326,7 +326,7 @@ fn listgroups_numbers_the_virtual_slot_as_lunacm_does_also_in_ha_only_mode() {
     run(&mut engine, "hagroup haonly -enable");
     // LunaCM lists the physical slots in HA-only mode too (B57), as `slot list` numbers them.
     assert_eq!(slot_id(&mut engine), want);
-    let listed = crate::lunacm::execute(&mut engine, 0, "slot list", None).lines;
+    let listed = crate::console::execute(&mut engine, 0, "slot list", None).lines;
     assert!(listed.contains(&"        Slot Id ->              3".to_string()));
     controls[2].set_reachable(false);
     assert_eq!(
