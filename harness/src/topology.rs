@@ -1,8 +1,8 @@
 //! Turns a scenario's topology (HSMs, partitions, clock, seed) into a `sim::World`, and gives
 //! the world's client machine its LunaCM ([`build_lunacm`]).
 
-use lunacm::LunaCm;
 use hsm_model::{AuthMethod, Firmware, HsmForm as ModelForm, HsmSpec, PartitionSpec};
+use lunacm::LunaCm;
 use sim::clock::parse_civil;
 use sim::world::{World, WorldConfig};
 

@@ -87,7 +87,10 @@ impl LunaCm {
 
     /// Serials of the partitions LunaCM connects to, in slot order.
     pub fn slot_serials(&self) -> Vec<String> {
-        self.members.iter().map(|m| m.serial().to_string()).collect()
+        self.members
+            .iter()
+            .map(|m| m.serial().to_string())
+            .collect()
     }
 
     /// The slot index of the partition `serial`.

@@ -192,8 +192,8 @@ pub(crate) fn clear(
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 mod tests {
-    use ha_engine::ports::{KeyKind, Secret};
     use crate::test_support::{FIXTURE_CO, fixture, lines};
+    use ha_engine::ports::{KeyKind, Secret};
 
     const BLOCK_EMPTY: [&str; 9] = [
         "",
@@ -210,16 +210,13 @@ mod tests {
     #[test]
     fn showinfo_prints_the_storage_block_of_3_5() {
         let mut f = fixture(&["11"]);
-        let out = lines(&mut f.engine, "partition showinfo");
+        let out = lines(&mut f, "partition showinfo");
         assert_eq!(out, BLOCK_EMPTY);
     }
 
     fn group_with_keys(f: &mut crate::test_support::Fixture, keys: usize) {
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 11",
-        );
-        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 22");
+        lines(f, "hagroup creategroup -label g -serialnumber 11");
+        lines(f, "hagroup addmember -group g -serialnumber 22");
         f.engine.initialize(0).expect("initialize");
         let vs = f.engine.open_session(0, 0).expect("open");
         f.engine
@@ -238,8 +235,8 @@ mod tests {
         group_with_keys(&mut f, 3);
         let mut blocks = Vec::new();
         for slot in 0..3 {
-            lines(&mut f.engine, &format!("slot set -slot {slot}"));
-            blocks.push(lines(&mut f.engine, "partition showinfo"));
+            lines(&mut f, &format!("slot set -slot {slot}"));
+            blocks.push(lines(&mut f, "partition showinfo"));
         }
         assert_eq!(blocks[0][3], "                Used Storage Space:   11232");
         assert_eq!(blocks[0][5], "                Object Count:         3");
@@ -248,16 +245,35 @@ mod tests {
     }
 
     #[test]
-    fn the_virtual_slot_reports_the_next_member_when_the_primary_is_down() {
+    fn the_virtual_slot_reports_the_first_member_that_answers_lunacm_d22() {
         let mut f = fixture(&["11", "22"]);
         group_with_keys(&mut f, 1);
-        f.engine
-            .drop_member(0, 0, 0, ha_engine::ckr::Ckr::CKR_DEVICE_ERROR);
-        lines(&mut f.engine, "slot set -slot 2");
-        // The engine counts 11 down, so the primary is 22 (B30) although 11 still answers.
+        // 22 holds one more object, so the figures tell the members apart.
+        f.controls[1].put("extra", ha_engine::ports::ObjectClass::Data);
+        lines(&mut f, "slot set -slot 2");
+        let count =
+            |f: &mut crate::test_support::Fixture| lines(f, "partition showinfo")[5].clone();
+        assert_eq!(count(&mut f), "                Object Count:         1");
+        // The application drops 11 (its signs fail), then 11 answers again: the application's
+        // engine still counts it down, but LunaCM's own probe finds it, so it is the primary.
+        f.controls[0].set_reachable(false);
+        let vs = f.engine.open_session(0, 0).expect("open");
+        let key = f
+            .engine
+            .generate_key(0, vs, KeyKind::Aes256, "k", true)
+            .expect("generate");
+        for _ in 0..2 {
+            f.engine.sign(0, vs, key[0], b"x").expect("sign fails over");
+        }
+        assert_eq!(f.engine.alive_members()["g"], ["22"]);
+        f.controls[0].set_reachable(true);
+        assert_eq!(count(&mut f), "                Object Count:         1");
+        // 11 does not answer LunaCM: the primary is the next member that does (B30).
+        f.controls[0].set_reachable(false);
+        assert_eq!(count(&mut f), "                Object Count:         3");
         f.controls[1].set_reachable(false);
         assert_eq!(
-            lines(&mut f.engine, "partition showinfo"),
+            lines(&mut f, "partition showinfo"),
             [
                 "Error: partition showinfo: no member of HA group 'g' answers, so its virtual slot has no primary (B5, B30)",
                 "",
@@ -265,21 +281,15 @@ mod tests {
             ]
         );
         f.controls[1].set_reachable(true);
-        assert_eq!(
-            lines(&mut f.engine, "partition showinfo")[5],
-            "                Object Count:         1"
-        );
+        assert_eq!(count(&mut f), "                Object Count:         3");
     }
 
     #[test]
     fn clear_on_the_virtual_slot_empties_every_reachable_member() {
         let mut f = fixture(&["11", "22", "33"]);
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 11",
-        );
-        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 22");
-        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 33");
+        lines(&mut f, "hagroup creategroup -label g -serialnumber 11");
+        lines(&mut f, "hagroup addmember -group g -serialnumber 22");
+        lines(&mut f, "hagroup addmember -group g -serialnumber 33");
         f.engine.initialize(0).expect("initialize");
         let vs = f.engine.open_session(0, 0).expect("open");
         f.engine
@@ -290,9 +300,9 @@ mod tests {
             .generate_key(0, vs, KeyKind::EcP256, "pair", true)
             .expect("generate");
         f.controls[2].set_reachable(false);
-        lines(&mut f.engine, "slot set -slot 2");
+        lines(&mut f, "slot set -slot 2");
         assert_eq!(
-            lines(&mut f.engine, "partition clear"),
+            lines(&mut f, "partition clear"),
             [
                 "",
                 "        Member 11:  2 token objects destroyed",
@@ -313,19 +323,18 @@ mod tests {
         // The application's handle to the cleared key is gone.
         let err = f.engine.sign(0, vs, key[0], b"x").expect_err("cleared");
         assert_eq!(err.rv, ha_engine::ckr::Ckr::CKR_OBJECT_HANDLE_INVALID);
-        let rt = f.engine.runtime.as_ref().expect("runtime");
-        assert_eq!(rt.groups[0].members[2].pending_deletes.len(), 1);
-        assert!(rt.groups[0].objects.is_empty());
+        assert_eq!(f.engine.test_pending_deletes(0, 2), 1);
+        assert_eq!(f.engine.test_group_objects(0), 0);
     }
 
     #[test]
     fn clear_says_how_many_objects_went_before_a_member_failed() {
         let mut f = fixture(&["11", "22"]);
         group_with_keys(&mut f, 3);
-        crate::hagroup::testkit::fail_destroys_after(&mut f.engine, 1, 1);
-        lines(&mut f.engine, "slot set -slot 2");
+        crate::hagroup::testkit::fail_destroys_after(&mut f, 1, 1);
+        lines(&mut f, "slot set -slot 2");
         assert_eq!(
-            lines(&mut f.engine, "partition clear"),
+            lines(&mut f, "partition clear"),
             [
                 "",
                 "        Member 11:  3 token objects destroyed",
@@ -338,19 +347,18 @@ mod tests {
             (f.controls[0].token_objects(), f.controls[1].token_objects()),
             (0, 2)
         );
-        let rt = f.engine.runtime.as_ref().expect("runtime");
-        assert_eq!(rt.groups[0].members[1].pending_deletes.len(), 3);
+        assert_eq!(f.engine.test_pending_deletes(0, 1), 3);
     }
 
     #[test]
     fn clear_that_clears_no_member_says_what_went_and_keeps_the_engine_table() {
         let mut f = fixture(&["11", "22"]);
         group_with_keys(&mut f, 2);
-        crate::hagroup::testkit::fail_destroys_after(&mut f.engine, 0, 1);
+        crate::hagroup::testkit::fail_destroys_after(&mut f, 0, 1);
         f.controls[1].set_reachable(false);
-        lines(&mut f.engine, "slot set -slot 1");
+        lines(&mut f, "slot set -slot 1");
         assert_eq!(
-            lines(&mut f.engine, "partition clear"),
+            lines(&mut f, "partition clear"),
             [
                 "",
                 "        Member 11:  not cleared (CKR_DEVICE_ERROR after 1 token objects were deleted)",
@@ -360,22 +368,18 @@ mod tests {
                 "Command Result : Operation Failed",
             ]
         );
-        let rt = f.engine.runtime.as_ref().expect("runtime");
-        assert_eq!(rt.groups[0].objects.len(), 2);
+        assert_eq!(f.engine.test_group_objects(0), 2);
     }
 
     #[test]
     fn without_a_running_application_the_note_says_what_stays() {
         let mut f = fixture(&["11", "22"]);
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 11",
-        );
-        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 22");
+        lines(&mut f, "hagroup creategroup -label g -serialnumber 11");
+        lines(&mut f, "hagroup addmember -group g -serialnumber 22");
         f.controls[1].set_reachable(false);
-        lines(&mut f.engine, "slot set -slot 1");
+        lines(&mut f, "slot set -slot 1");
         assert_eq!(
-            lines(&mut f.engine, "partition clear")[2],
+            lines(&mut f, "partition clear")[2],
             "        Member 22:  not cleared (CKR_DEVICE_ERROR); its remaining objects stay on it (no running application remembers the deletions, and hagroup synchronize never deletes)"
         );
     }
@@ -383,20 +387,17 @@ mod tests {
     #[test]
     fn clear_is_refused_on_a_physical_slot_and_without_a_credential() {
         let mut f = fixture(&["11"]);
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 11",
-        );
+        lines(&mut f, "hagroup creategroup -label g -serialnumber 11");
         assert_eq!(
-            lines(&mut f.engine, "partition clear"),
+            lines(&mut f, "partition clear"),
             [
                 "Error: partition clear: the current slot is partition 11, a physical slot; hasim clears only an HA virtual slot (an operation on a member's own slot bypasses HA, B21, and would leave the group diverged)",
                 "",
                 "Command Result : Operation Failed",
             ]
         );
-        lines(&mut f.engine, "slot set -slot 1");
-        let out = crate::console::execute(&mut f.engine, 0, "partition clear", None);
+        lines(&mut f, "slot set -slot 1");
+        let out = f.cm.execute(&mut f.engine, 0, "partition clear", None);
         assert_eq!(
             out.result.expect_err("no credential").to_string(),
             "partition clear: needs the Crypto Officer credential (LunaCM prompts for it; hasim takes it from the scenario's credentials)"

@@ -11,8 +11,8 @@
 //! Every violation names the rule broken and the differing values; none ever carries a
 //! credential (the cloning domain appears only as its fingerprint).
 
-use ha_engine::ckr::Ckr;
 use crate::member_session;
+use ha_engine::ckr::Ckr;
 use ha_engine::ports::{AuthKind, HsmForm, Member, MemberProperties, Secret};
 
 /// HSM policy 7: allow cloning.

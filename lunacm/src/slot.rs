@@ -182,12 +182,9 @@ mod tests {
     #[test]
     fn slot_list_shows_physical_then_virtual_and_the_current_slot() {
         let mut f = fixture(&["11", "22"]);
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 11",
-        );
+        lines(&mut f, "hagroup creategroup -label g -serialnumber 11");
         assert_eq!(
-            lines(&mut f.engine, "slot list"),
+            lines(&mut f, "slot list"),
             [
                 "",
                 "        Slot Id ->              0",
@@ -215,12 +212,9 @@ mod tests {
     #[test]
     fn an_unreachable_partition_is_not_listed_and_later_slots_move_down_d14() {
         let mut f = fixture(&["11", "22", "33"]);
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 22",
-        );
+        lines(&mut f, "hagroup creategroup -label g -serialnumber 22");
         assert_eq!(
-            lines(&mut f.engine, "slot set -slot 3"),
+            lines(&mut f, "slot set -slot 3"),
             [
                 "",
                 "        Current Slot Id:    3     (HA Virtual Card Slot)",
@@ -229,7 +223,7 @@ mod tests {
             ]
         );
         f.controls[1].set_reachable(false);
-        let out = lines(&mut f.engine, "slot list");
+        let out = lines(&mut f, "slot list");
         let ids: Vec<&String> = out.iter().filter(|l| l.contains("Slot Id ->")).collect();
         assert_eq!(
             ids,
@@ -250,13 +244,13 @@ mod tests {
     fn slot_set_out_of_range_names_the_listed_slots() {
         let mut f = fixture(&["11", "22"]);
         assert_eq!(
-            lines(&mut f.engine, "slot set -slot 5"),
+            lines(&mut f, "slot set -slot 5"),
             [
                 "Error: slot set: -slot 5 is not a slot LunaCM lists (slots 0..1 are listed; D14)",
                 "",
                 "Command Result : Invalid Argument",
             ]
         );
-        assert_eq!(f.engine.lunacm.current(), None);
+        assert_eq!(f.cm.current_slot(), None);
     }
 }

@@ -153,93 +153,92 @@ fn counter(config: &ClientConfig, label: &str) -> u64 {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 mod tests {
-    use super::*;
+    use crate::test_support::{FIXTURE_CO, Fixture, fixture};
     use ha_engine::config::RetryLimit;
     use ha_engine::ports::{KeyKind, Secret};
-    use crate::test_support::{FIXTURE_CO, fixture};
 
     const CONF: &str = "// hand-written\nMisc = {\n   PE1746Enabled = 0;\n}\n\nVirtualToken = {\n   VirtualToken00Label = g;\n   VirtualToken00SN = 111;\n   VirtualToken00Members = 11,22;\n}\n\nHAConfiguration = {\n   reconnAtt = 1;\n   haLogPath = /ha-logs;\n}\n\nHARecovery = {\n   g = 0;\n}\n";
 
-    fn run(engine: &mut HaEngine, line: &str) -> crate::hagroup::CommandOutput {
-        crate::hagroup::execute(engine, 0, line, Some(&Secret::new(FIXTURE_CO)))
+    fn run(f: &mut Fixture, line: &str) -> crate::hagroup::CommandOutput {
+        f.cm.execute(&mut f.engine, 0, line, Some(&Secret::new(FIXTURE_CO)))
     }
 
     #[test]
     fn load_replaces_the_configuration_and_keeps_the_text() {
         let mut f = fixture(&["11", "22"]);
-        f.engine.load_conf(0, CONF, "Chrystoki.conf").unwrap();
-        assert_eq!(f.engine.conf_text(), CONF);
-        assert_eq!(f.engine.config().groups[0].members, ["11", "22"]);
-        assert_eq!(f.engine.config().retry, RetryLimit::Bounded(1));
-        assert_eq!(f.engine.log_settings().path.as_deref(), Some("/ha-logs"));
+        f.cm.load_conf(&mut f.engine, 0, CONF, "Chrystoki.conf")
+            .unwrap();
+        assert_eq!(f.cm.conf_text(), CONF);
+        assert_eq!(f.cm.config().groups[0].members, ["11", "22"]);
+        assert_eq!(f.cm.config().retry, RetryLimit::Bounded(1));
+        assert_eq!(f.cm.log_settings().path.as_deref(), Some("/ha-logs"));
     }
 
     #[test]
     fn a_refused_file_changes_nothing() {
         let mut f = fixture(&["11", "22"]);
-        f.engine.load_conf(0, CONF, "Chrystoki.conf").unwrap();
-        let err = f
-            .engine
-            .load_conf(0, &CONF.replace("= 1;", "= 501;"), "Chrystoki.conf")
+        f.cm.load_conf(&mut f.engine, 0, CONF, "Chrystoki.conf")
+            .unwrap();
+        let err =
+            f.cm.load_conf(
+                &mut f.engine,
+                0,
+                &CONF.replace("= 1;", "= 501;"),
+                "Chrystoki.conf",
+            )
             .unwrap_err();
         assert_eq!(
             err.to_string(),
             "Chrystoki.conf:13:16: [HAConfiguration] reconnAtt = 501 is out of range: allowed 0 (disable), -1 (unlimited) or 1..500 (B39)"
         );
-        let err = f
-            .engine
-            .load_conf(0, "Misc = {\n\tx = 1;\n}\n", "Chrystoki.conf")
+        let err =
+            f.cm.load_conf(
+                &mut f.engine,
+                0,
+                "Misc = {\n\tx = 1;\n}\n",
+                "Chrystoki.conf",
+            )
             .unwrap_err();
         assert_eq!(
             err.to_string(),
             "Chrystoki.conf:2:1: a TAB character is not allowed here (Chrystoki.conf allows no TABs; use spaces)"
         );
-        assert_eq!(f.engine.conf_text(), CONF);
-        assert_eq!(f.engine.config().retry, RetryLimit::Bounded(1));
+        assert_eq!(f.cm.conf_text(), CONF);
+        assert_eq!(f.cm.config().retry, RetryLimit::Bounded(1));
     }
 
     #[test]
     fn successful_commands_are_written_back_refused_ones_are_not() {
         let mut f = fixture(&["11", "22"]);
-        f.engine.load_conf(0, CONF, "Chrystoki.conf").unwrap();
-        assert!(run(&mut f.engine, "hagroup retry -count 7").result.is_ok());
-        assert!(
-            run(&mut f.engine, "hagroup interval -interval 90")
-                .result
-                .is_ok()
-        );
-        assert!(
-            run(&mut f.engine, "hagroup retry -count 501")
-                .result
-                .is_err()
-        );
+        f.cm.load_conf(&mut f.engine, 0, CONF, "Chrystoki.conf")
+            .unwrap();
+        assert!(run(&mut f, "hagroup retry -count 7").result.is_ok());
+        assert!(run(&mut f, "hagroup interval -interval 90").result.is_ok());
+        assert!(run(&mut f, "hagroup retry -count 501").result.is_err());
         assert_eq!(
-            f.engine.conf_text(),
+            f.cm.conf_text(),
             CONF.replace(
                 "   reconnAtt = 1;\n   haLogPath = /ha-logs;\n",
                 "   reconnAtt = 7;\n   haLogPath = /ha-logs;\n   AutoReconnectInterval = 90;\n"
             )
         );
         // listgroups changes nothing.
-        let before = f.engine.conf_text();
-        assert!(run(&mut f.engine, "hagroup listgroups").result.is_ok());
-        assert_eq!(f.engine.conf_text(), before);
+        let before = f.cm.conf_text();
+        assert!(run(&mut f, "hagroup listgroups").result.is_ok());
+        assert_eq!(f.cm.conf_text(), before);
     }
 
     #[test]
     fn an_engine_without_a_file_writes_one_from_the_commands() {
         let mut f = fixture(&["11", "22"]);
-        assert_eq!(f.engine.conf_text(), "");
+        assert_eq!(f.cm.conf_text(), "");
         assert!(
-            run(
-                &mut f.engine,
-                "hagroup creategroup -label g -serialnumber 11"
-            )
-            .result
-            .is_ok()
+            run(&mut f, "hagroup creategroup -label g -serialnumber 11")
+                .result
+                .is_ok()
         );
         assert_eq!(
-            f.engine.conf_text(),
+            f.cm.conf_text(),
             "VirtualToken = {\n   VirtualToken00Label = g;\n   VirtualToken00SN = 111;\n   VirtualToken00Members = 11;\n}\n"
         );
     }
@@ -247,7 +246,8 @@ mod tests {
     #[test]
     fn raising_the_harecovery_counter_requests_a_manual_recovery() {
         let mut f = fixture(&["11", "22"]);
-        f.engine.load_conf(0, CONF, "Chrystoki.conf").unwrap();
+        f.cm.load_conf(&mut f.engine, 0, CONF, "Chrystoki.conf")
+            .unwrap();
         f.engine.initialize(0).unwrap();
         let vs = f.engine.open_session(0, 0).unwrap();
         f.engine.login(0, vs, &Secret::new(FIXTURE_CO)).unwrap();
@@ -264,13 +264,13 @@ mod tests {
         assert_eq!(f.engine.next_deadline(), None);
         f.controls[1].set_reachable(true);
         // A reload with the counter unchanged requests nothing.
-        f.engine.load_conf(100_000, CONF, "Chrystoki.conf").unwrap();
+        f.cm.load_conf(&mut f.engine, 100_000, CONF, "Chrystoki.conf")
+            .unwrap();
         f.engine.sign(100_000, vs, k, b"data").unwrap();
         assert_eq!(f.engine.alive_members()["g"], ["11"]);
         // Raised: the next application call recovers it, attempt numbering from 1 (D9).
         let raised = CONF.replace("   g = 0;", "   g = 1;");
-        f.engine
-            .load_conf(200_000, &raised, "Chrystoki.conf")
+        f.cm.load_conf(&mut f.engine, 200_000, &raised, "Chrystoki.conf")
             .unwrap();
         f.engine.sign(200_000, vs, k, b"data").unwrap();
         assert_eq!(f.engine.alive_members()["g"], ["11", "22"]);

@@ -269,11 +269,7 @@ pub(crate) fn need_credential<'a>(
 }
 
 /// The index of the group labelled `label` (case-insensitive, B3), or a refusal.
-pub(crate) fn group_index(
-    cm: &LunaCm,
-    command: &str,
-    label: &str,
-) -> Result<usize, CommandError> {
+pub(crate) fn group_index(cm: &LunaCm, command: &str, label: &str) -> Result<usize, CommandError> {
     cm.config
         .group_index(label)
         .ok_or_else(|| CommandError::Refused(format!("{command}: no group labelled '{label}'")))

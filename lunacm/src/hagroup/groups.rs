@@ -13,8 +13,8 @@ use crate::hagroup::args;
 use crate::hagroup::commands::{
     Outcome, group_index, member_serial, need_credential, refuse_if_grouped, refuse_password,
 };
-use ha_engine::ports::Secret;
 use crate::prereq;
+use ha_engine::ports::Secret;
 
 /// `hagroup creategroup -label L {-slot N | -serialnumber S}`.
 pub(crate) fn create_group(
@@ -70,8 +70,7 @@ pub(crate) fn create_group(
         Err(rv) => return Err(cannot(format!("it is not reachable ({rv}) (B9)")).into()),
     }
     let pin = need_credential(command, credential, "to check the partition (B9)")?;
-    prereq::verify_credential(cm.member(slot), pin)
-        .map_err(|v| cannot(v.to_string()))?;
+    prereq::verify_credential(cm.member(slot), pin).map_err(|v| cannot(v.to_string()))?;
     let group = GroupConfig {
         label: label.clone(),
         members: vec![serial],

@@ -3,9 +3,9 @@
 //! global block, and per group the group block and the member table.
 //!
 //! Status and sync data come from LunaCM's own look at the members (a probe through its own
-//! `Member` connections, D22), not from the application's engine state; with the credential, LunaCM reads
-//! the token object ids of the reachable members of the configured groups only (a partition in
-//! no group is not logged in to). Slot numbers are LunaCM's ([`SlotView`]): `HA Group Slot ID`
+//! `Member` connections, D22), not from the application's engine state; with the credential,
+//! LunaCM logs in for itself and reads the token object ids of the reachable members of the
+//! configured groups only (a partition in no group is not logged in to). Slot numbers are LunaCM's ([`SlotView`]): `HA Group Slot ID`
 //! counts the physical slots LunaCM lists, also in HA-only mode. [`collect`] gathers a
 //! [`Listing`]; [`format()`] lays it out, so the layout is tested against the published sample
 //! with the sample's own data. Blank lines are printed empty: the newer sample (§3.2) prints
@@ -123,8 +123,7 @@ pub fn collect(cm: &mut LunaCm, credential: Option<&Secret>) -> Listing {
     };
     let mut groups = Vec::new();
     for (gi, group) in cfg.groups.iter().enumerate() {
-        let slots: Vec<Option<usize>> =
-            group.members.iter().map(|s| cm.slot_index(s)).collect();
+        let slots: Vec<Option<usize>> = group.members.iter().map(|s| cm.slot_index(s)).collect();
         let sets: Vec<&BTreeSet<ObjectId>> = slots
             .iter()
             .filter_map(|slot| slot.and_then(|i| ids.get(&i)))

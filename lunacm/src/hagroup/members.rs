@@ -19,8 +19,8 @@ use crate::hagroup::commands::{
     refuse_password,
 };
 use crate::member_session;
-use ha_engine::ports::{MemberProperties, Secret};
 use crate::prereq;
+use ha_engine::ports::{MemberProperties, Secret};
 
 /// The answer to the populated-partition prompt (B12).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,8 +127,7 @@ pub(crate) fn add_member(
         credential,
         "to check that the partition shares the group's Crypto Officer credential (B9)",
     )?;
-    prereq::verify_credential(cm.member(slot), pin)
-        .map_err(|v| cannot(v.to_string()))?;
+    prereq::verify_credential(cm.member(slot), pin).map_err(|v| cannot(v.to_string()))?;
     if notes.v1 {
         lines.push(format!(
             "Warning: partition {serial} is a V1 partition; the SMK of the primary {primary} overwrites its SMK (B13)."
@@ -167,15 +166,15 @@ pub(crate) fn add_member(
                 });
             }
             Answer::Remove => {
-                let n =
-                    member_session::clear_token_objects(cm.member(slot), pin)
-                        .map_err(|failure| Refusal {
-                            lines: lines.clone(),
-                            error: cannot(format!(
-                                "deleting its token objects failed ({}); it was not added (B12)",
-                                failure.describe()
-                            )),
-                        })?;
+                let n = member_session::clear_token_objects(cm.member(slot), pin).map_err(
+                    |failure| Refusal {
+                        lines: lines.clone(),
+                        error: cannot(format!(
+                            "deleting its token objects failed ({}); it was not added (B12)",
+                            failure.describe()
+                        )),
+                    },
+                )?;
                 lines.push(format!(
                     "{n} token objects deleted from partition {serial}."
                 ));
