@@ -129,3 +129,64 @@ impl HaEngine {
         true
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use crate::config::RetryLimit;
+    use crate::test_support::{engine_with, group_config};
+
+    #[test]
+    fn a_running_group_may_not_be_removed_or_renumbered() {
+        let mut engine = engine_with(&["11", "22", "33"]);
+        let mut two = group_config("g", &["11"]);
+        two.groups.extend(group_config("h", &["22"]).groups);
+        engine
+            .apply_config(two.clone(), HaLogSettings::default(), 0)
+            .expect("before C_Initialize anything goes");
+        engine.initialize(0).expect("initialize");
+        assert_eq!(engine.running_group("G"), Some(0));
+        assert_eq!(engine.running_group("h"), Some(1));
+        assert_eq!(engine.running_group("x"), None);
+
+        let mut without_g = two.clone();
+        without_g.groups.remove(0);
+        let refused = ConfigRejected::GroupInUse {
+            label: "g".to_string(),
+            nn: 0,
+        };
+        assert_eq!(engine.check_config(&without_g), Err(refused.clone()));
+        without_g.retry = RetryLimit::Bounded(3);
+        assert_eq!(
+            engine.apply_config(without_g, HaLogSettings::default(), 0),
+            Err(refused)
+        );
+        assert_eq!(engine.config(), &two, "nothing changed on a refusal");
+
+        // Settings and a group added after the running ones are fine.
+        let mut more = two.clone();
+        more.retry = RetryLimit::Unlimited;
+        more.groups.extend(group_config("k", &["33"]).groups);
+        let log = HaLogSettings {
+            path: Some("/ha-logs".to_string()),
+            ..HaLogSettings::default()
+        };
+        engine.apply_config(more.clone(), log.clone(), 0).expect("apply");
+        assert_eq!(engine.config(), &more);
+        assert_eq!(engine.log_settings(), &log);
+        assert_eq!(engine.running_group("k"), None, "not initialised with it");
+    }
+
+    #[test]
+    fn clearing_a_group_the_application_does_not_run_changes_nothing() {
+        let mut engine = engine_with(&["11"]);
+        assert!(!engine.forget_cleared_objects("g", &[]));
+        engine
+            .apply_config(group_config("g", &["11"]), HaLogSettings::default(), 0)
+            .expect("apply");
+        engine.initialize(0).expect("initialize");
+        assert!(engine.forget_cleared_objects("g", &[]));
+        assert!(!engine.forget_cleared_objects("other", &[]));
+    }
+}
