@@ -19,7 +19,7 @@
 //! - [`sync`]: `hagroup synchronize`: union of the members' token objects (B61, D8, B14).
 //! - [`chrystoki`]: `Chrystoki.conf` / `crystoki.ini`: lossless document, mapping to the
 //!   engine's [`ha_engine::config::ClientConfig`], loading a file ([`LunaCm::load_conf`]).
-//! - [`member_session`]: LunaCM's short sessions on one member (open, log in, work, close).
+//! - `member_session`: LunaCM's short sessions on one member (open, log in, work, close).
 //! - [`error`]: typed refusals ([`CommandError`], [`LunaCmError`]).
 #![forbid(unsafe_code)]
 
