@@ -172,7 +172,9 @@ mod tests {
             path: Some("/ha-logs".to_string()),
             ..HaLogSettings::default()
         };
-        engine.apply_config(more.clone(), log.clone(), 0).expect("apply");
+        engine
+            .apply_config(more.clone(), log.clone(), 0)
+            .expect("apply");
         assert_eq!(engine.config(), &more);
         assert_eq!(engine.log_settings(), &log);
         assert_eq!(engine.running_group("k"), None, "not initialised with it");

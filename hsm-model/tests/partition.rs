@@ -64,7 +64,10 @@ fn each_client_process_logs_in_for_itself_d22() {
     part.set_co_credential("changed");
     assert_eq!(part.login(admin, PIN), Err(ModelError::PinIncorrect));
     part.login(admin, "changed").unwrap();
-    assert_eq!(part.find_objects(admin, &Query::default()).unwrap().len(), 1);
+    assert_eq!(
+        part.find_objects(admin, &Query::default()).unwrap().len(),
+        1
+    );
     // Closing LunaCM's last session logs LunaCM out; the application stays logged in and its
     // handles stay valid (its session is still open).
     let handles = part.find_objects(app, &Query::default()).unwrap();
