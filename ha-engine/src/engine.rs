@@ -1,8 +1,9 @@
 //! [`HaEngine`]: the client-side HA layer. Owns the physical slots the client sees, the client
 //! configuration, the HA log writer and, after `C_Initialize`, the runtime state.
 //!
-//! Call order (quinn-proto style): build with [`HaEngine::new`]; configure with `hagroup`
-//! commands ([`crate::hagroup::execute`]); [`HaEngine::initialize`]; then application calls
+//! Call order (quinn-proto style): build with [`HaEngine::new`]; configure with
+//! [`HaEngine::apply_config`] (the administration side, LunaCM, does this after each command;
+//! see [`crate::admin`]); [`HaEngine::initialize`]; then application calls
 //! (`open_session`, `login`, `generate_key`, `sign`, ... or the split `begin` / `call` /
 //! `complete`), interleaved with [`HaEngine::next_deadline`] / [`HaEngine::on_timer`] driven by
 //! whoever owns time; [`HaEngine::finalize`] at the end. [`HaEngine::poll_event`] drains what
@@ -73,10 +74,6 @@ pub struct HaEngine {
     /// A manual recovery is waiting for the application's next call (B45).
     pub(crate) manual_pending: bool,
     events: VecDeque<EngineEvent>,
-    /// LunaCM's own state (current slot) for [`crate::lunacm::execute`].
-    pub(crate) lunacm: crate::lunacm::LunaCmState,
-    /// The configuration file (`Chrystoki.conf`), kept in step with `config` ([`crate::chrystoki`]).
-    pub(crate) conf: crate::chrystoki::Document,
 }
 
 impl HaEngine {
@@ -99,11 +96,6 @@ impl HaEngine {
             next_ticket: 0,
             manual_pending: false,
             events: VecDeque::new(),
-            lunacm: crate::lunacm::LunaCmState::default(),
-            conf: crate::chrystoki::Document::empty(
-                crate::chrystoki::Format::Conf,
-                crate::chrystoki::DEFAULT_ORIGIN,
-            ),
         }
     }
 
@@ -148,13 +140,6 @@ impl HaEngine {
             }
         }
         out
-    }
-
-    /// The client configuration changed while the application runs (standby flags, members):
-    /// the runtime follows it. Standby changes apply at once (B38); a member added to a group is
-    /// picked up at the next recovery pass (B54) and a removed one leaves the group now (B24).
-    pub fn config_changed(&mut self, now: Millis) {
-        crate::membership::follow_config(self, now);
     }
 
     /// Drains one observed event.
@@ -451,13 +436,6 @@ impl HaEngine {
             }
         }
         self.log_group(g, now, HaLogMessage::MembersOffline);
-    }
-}
-
-impl HaEngine {
-    /// True when the log sink has this directory (B62: `halog -path` needs an existing one).
-    pub(crate) fn sink_dir_exists(&self, dir: &str) -> bool {
-        self.sink.dir_exists(dir)
     }
 }
 

@@ -4,13 +4,14 @@
 
 use std::fmt::Write as _;
 
-use ha_engine::hagroup;
 use ha_engine::ports::{KeyKind, Secret};
 use ha_engine::state::{VObjectHandle, VSessionHandle};
 use hsm_model::{HsmSpec, PartitionSpec};
 use sim::clock::SimCalendar;
 use sim::fault::Fault;
 use sim::world::{World, WorldConfig};
+
+use crate::topology::build_lunacm;
 
 /// Options of `hasim bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -64,9 +65,10 @@ fn setup(world: &mut World, extra: &[String]) -> Result<(), BenchError> {
         "hagroup addmember -group bench -serialnumber 1000000002".to_string(),
     ];
     lines.extend_from_slice(extra);
+    let mut lunacm = build_lunacm(world);
     for line in lines {
         // LunaCM checks the CO credential at creategroup / addmember (B9).
-        let out = hagroup::execute(world.engine(), 0, &line, Some(&Secret::new(CO)));
+        let out = lunacm.execute(world.engine(), 0, &line, Some(&Secret::new(CO)));
         if let Err(e) = out.result {
             return Err(BenchError(format!("{line}: {e}")));
         }

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use ha_engine::chrystoki::ConfError;
 use ha_engine::failover::CryptoOp;
 use ha_engine::ports::{KeyKind as PortKeyKind, Millis, Secret};
 use ha_engine::state::{VObjectHandle, VSessionHandle};
-use ha_engine::{Ckr, CommandError, EngineError, EngineEvent, hagroup};
+use ha_engine::{Ckr, EngineError, EngineEvent};
+use lunacm::chrystoki::ConfError;
+use lunacm::{CommandError, CommandOutput, LunaCm};
 use sim::fault::CallKind;
 use sim::fault::injector::UnsupportedFault;
 use sim::memfs::FsEvent;
@@ -19,7 +20,7 @@ use sim::record::{
 use sim::world::{World, WorldError};
 
 use crate::scenario::{self, AppOp, Fault, KeyKind, NegativeInput, Scenario, Step, ThreadOp};
-use crate::topology::{TopologyError, build_world};
+use crate::topology::{TopologyError, build_lunacm, build_world};
 use crate::transcript::result_of;
 use sim::scheduler::{CallOutcome, ThreadCall, TimedFault, run_threads};
 
@@ -94,6 +95,8 @@ struct App {
 struct Runner<'a> {
     scenario: &'a Scenario,
     world: World,
+    /// LunaCM beside the application: its commands, the configuration file.
+    lunacm: LunaCm,
     record: Record,
     app: App,
     credential: Secret,
@@ -102,9 +105,11 @@ struct Runner<'a> {
 /// Runs a scenario from start to end and returns its record.
 pub fn run(scenario: &Scenario) -> Result<Record, RunError> {
     let world = build_world(scenario)?;
+    let lunacm = build_lunacm(&world);
     let mut runner = Runner {
         scenario,
         world,
+        lunacm,
         record: Record::default(),
         app: App::default(),
         credential: Secret::new(scenario.credentials.co.clone()),
@@ -165,14 +170,15 @@ impl Runner<'_> {
         drain(&mut self.world, &mut self.record);
     }
 
-    fn command(&mut self, line: &str) -> hagroup::CommandOutput {
+    fn command(&mut self, line: &str) -> CommandOutput {
         let now = self.now();
-        let out =
-            ha_engine::lunacm::execute(self.world.engine(), now, line, Some(&self.credential));
+        let out = self
+            .lunacm
+            .execute(self.world.engine(), now, line, Some(&self.credential));
         self.record.push(
             now,
             Event::Command(Command {
-                line: ha_engine::hagroup::args::redact(line),
+                line: lunacm::hagroup::args::redact(line),
                 output: out.render(),
             }),
         );
@@ -276,8 +282,7 @@ impl Runner<'_> {
             // An operator adds the partition to the group with LunaCM while the application
             // runs (B24, B54): the first group, as `hagroup addmember` would.
             let label = self
-                .world
-                .engine()
+                .lunacm
                 .config()
                 .groups
                 .first()
@@ -732,7 +737,7 @@ impl Runner<'_> {
 
     fn state_snapshot(&mut self) -> String {
         let now = self.now();
-        let listing = hagroup::execute(
+        let listing = self.lunacm.execute(
             self.world.engine(),
             now,
             "hagroup listgroups",

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use ha_engine::HaEngine;
 use ha_engine::ports::{CivilTime, Member, Millis, TokenInfo};
-use hsm_model::{HsmModel, HsmSpec, ModelError, PartitionSpec};
+use hsm_model::{HsmModel, HsmSpec, LUNACM, ModelError, PartitionSpec};
 use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
 
@@ -129,6 +129,21 @@ impl World {
     /// Partition serials in slot order.
     pub fn serials(&self) -> &[String] {
         &self.serials
+    }
+
+    /// LunaCM's own connections to the partitions, in slot order (spec D22: LunaCM is its own
+    /// process with its own library instance and login, B9, B61). Each sits behind the same
+    /// fault injector state as the application's member for that partition, so a dropped
+    /// partition is unreachable to LunaCM too and its calls count in the same record.
+    pub fn lunacm_members(&self) -> Vec<Box<dyn Member>> {
+        self.serials
+            .iter()
+            .filter_map(|serial| {
+                let control = self.controls.get(serial)?;
+                let inner = ModelMember::for_client(self.model.clone(), serial.clone(), LUNACM);
+                Some(Box::new(FaultyMember::sharing(Box::new(inner), control)) as Box<dyn Member>)
+            })
+            .collect()
     }
 
     /// Advances virtual time to `to`, running every engine deadline on the way, in order.

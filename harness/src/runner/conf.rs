@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use ha_engine::chrystoki::{ConfError, Format};
+use lunacm::chrystoki::{ConfError, Format};
 use sim::record::{ConfEvent, Event};
 
 use super::Runner;
@@ -25,7 +25,8 @@ impl Runner<'_> {
         };
         let origin = origin_of(text);
         let now = self.now();
-        self.world.engine().load_conf(now, text, origin)?;
+        self.lunacm
+            .load_conf(self.world.engine(), now, text, origin)?;
         self.push(Event::Conf(ConfEvent::Loaded {
             origin: origin.to_string(),
             lines: text.lines().count(),
@@ -38,10 +39,11 @@ impl Runner<'_> {
     pub(super) fn edit_conf(&mut self, text: &str) -> Result<(), ConfError> {
         let origin = origin_of(text);
         let now = self.now();
-        let before: BTreeMap<String, u64> = self.world.engine().config().legacy_recovery.clone();
-        self.world.engine().load_conf(now, text, origin)?;
+        let before: BTreeMap<String, u64> = self.lunacm.config().legacy_recovery.clone();
+        self.lunacm
+            .load_conf(self.world.engine(), now, text, origin)?;
         let mut recovery = Vec::new();
-        for (label, n) in &self.world.engine().config().legacy_recovery {
+        for (label, n) in &self.lunacm.config().legacy_recovery {
             let old = before
                 .iter()
                 .find(|(l, _)| l.eq_ignore_ascii_case(label))
@@ -63,9 +65,8 @@ impl Runner<'_> {
         let origin = origin_of(text);
         let now = self.now();
         let refusal = self
-            .world
-            .engine()
-            .load_conf(now, text, origin)
+            .lunacm
+            .load_conf(self.world.engine(), now, text, origin)
             .err()
             .map(|e| e.to_string());
         self.push(Event::Refusal {
@@ -77,17 +78,16 @@ impl Runner<'_> {
 
     /// The configuration file's text, for the negative-case state comparison.
     pub(super) fn conf_state(&mut self) -> String {
-        format!("== configuration file\n{}", self.world.engine().conf_text())
+        format!("== configuration file\n{}", self.lunacm.conf_text())
     }
 
     /// `== Chrystoki.conf` and the file's full text, when there is one.
     pub(super) fn conf_section(&mut self) {
-        let engine = self.world.engine();
-        let text = engine.conf_text();
+        let text = self.lunacm.conf_text();
         if text.is_empty() {
             return;
         }
-        let name = engine.conf().format().file_name().to_string();
+        let name = self.lunacm.conf().format().file_name().to_string();
         self.push(Event::ConfFile { name, text });
     }
 }

@@ -195,6 +195,15 @@ pub struct FaultyMember {
 }
 
 impl FaultyMember {
+    /// `inner` behind an existing injector: another client's connection to the same partition
+    /// (LunaCM's, D22), which the same faults reach and whose calls the same record counts.
+    pub fn sharing(inner: Box<dyn Member>, control: &FaultControl) -> Self {
+        FaultyMember {
+            inner,
+            control: control.clone(),
+        }
+    }
+
     /// Wraps `inner`; the returned control applies faults to it.
     pub fn new(inner: Box<dyn Member>) -> (Self, FaultControl) {
         let control = FaultControl::default();

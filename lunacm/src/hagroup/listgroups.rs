@@ -2,10 +2,10 @@
 //! data (one per group; the credential comes from the caller and prints as `********`), the
 //! global block, and per group the group block and the member table.
 //!
-//! Status and sync data come from LunaCM's own look at the members (a probe through the
-//! `Member` port), not from the application's engine state; with the credential, LunaCM reads
-//! the token object ids of the reachable members of the configured groups only (a partition in
-//! no group is not logged in to). Slot numbers are LunaCM's ([`SlotView`]): `HA Group Slot ID`
+//! Status and sync data come from LunaCM's own look at the members (a probe through its own
+//! `Member` connections, D22), not from the application's engine state; with the credential,
+//! LunaCM logs in for itself and reads the token object ids of the reachable members of the
+//! configured groups only (a partition in no group is not logged in to). Slot numbers are LunaCM's ([`SlotView`]): `HA Group Slot ID`
 //! counts the physical slots LunaCM lists, also in HA-only mode. [`collect`] gathers a
 //! [`Listing`]; [`format()`] lays it out, so the layout is tested against the published sample
 //! with the sample's own data. Blank lines are printed empty: the newer sample (§3.2) prints
@@ -13,11 +13,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::RetryLimit;
-use crate::engine::HaEngine;
+use ha_engine::config::RetryLimit;
+use ha_engine::ports::{ObjectId, Secret};
+
+use crate::console::LunaCm;
 use crate::hagroup::slots::SlotView;
 use crate::member_session;
-use crate::ports::{ObjectId, Secret};
 
 /// The global block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,40 +81,38 @@ pub struct Listing {
     pub groups: Vec<GroupBlock>,
 }
 
-/// Renders the listing of the engine's configuration and members.
-pub fn render(engine: &mut HaEngine, credential: Option<&Secret>) -> Vec<String> {
-    format(&collect(engine, credential))
+/// Renders the listing of LunaCM's configuration and its look at the members.
+pub fn render(cm: &mut LunaCm, credential: Option<&Secret>) -> Vec<String> {
+    format(&collect(cm, credential))
 }
 
 /// Gathers what `listgroups` shows: configuration, plus a probe of every slot (and, with the
 /// credential, the token object ids of every reachable member of a configured group; LunaCM's
 /// session is closed again and it never logs out).
-pub fn collect(engine: &mut HaEngine, credential: Option<&Secret>) -> Listing {
-    let view = SlotView::probe(engine);
+pub fn collect(cm: &mut LunaCm, credential: Option<&Secret>) -> Listing {
+    let view = SlotView::probe(cm);
     let mut ids: BTreeMap<usize, BTreeSet<ObjectId>> = BTreeMap::new();
     if let Some(pin) = credential {
-        let members: Vec<String> = engine
+        let members: Vec<String> = cm
             .config
             .groups
             .iter()
             .flat_map(|g| g.members.iter().cloned())
             .collect();
         for serial in members {
-            let Some(slot) = engine.slot_index(&serial) else {
+            let Some(slot) = cm.slot_index(&serial) else {
                 continue;
             };
             if !view.is_present(slot) || ids.contains_key(&slot) {
                 continue;
             }
-            if let Ok(read) =
-                member_session::token_object_ids(engine.slots[slot].member.as_mut(), pin)
-            {
+            if let Ok(read) = member_session::token_object_ids(cm.member(slot), pin) {
                 ids.insert(slot, read);
             }
         }
     }
-    let cfg = engine.config.clone();
-    let log = engine.log.settings().clone();
+    let cfg = cm.config.clone();
+    let log = cm.log.clone();
     let global = GlobalBlock {
         auto_recovery: cfg.retry != RetryLimit::Disabled,
         mode: cfg.mode.as_str().to_string(),
@@ -124,8 +123,7 @@ pub fn collect(engine: &mut HaEngine, credential: Option<&Secret>) -> Listing {
     };
     let mut groups = Vec::new();
     for (gi, group) in cfg.groups.iter().enumerate() {
-        let slots: Vec<Option<usize>> =
-            group.members.iter().map(|s| engine.slot_index(s)).collect();
+        let slots: Vec<Option<usize>> = group.members.iter().map(|s| cm.slot_index(s)).collect();
         let sets: Vec<&BTreeSet<ObjectId>> = slots
             .iter()
             .filter_map(|slot| slot.and_then(|i| ids.get(&i)))

@@ -3,9 +3,10 @@
 //! it was" rule, and what a refusal after partition work says it did.
 
 use crate::hagroup::testkit::{self, run};
-use crate::ports::{ObjectClass, Secret};
+use crate::test_support::Fixture;
+use ha_engine::ports::{ObjectClass, Secret};
 
-fn rendered(engine: &mut crate::engine::HaEngine, line: &str) -> String {
+fn rendered(engine: &mut Fixture, line: &str) -> String {
     run(engine, line).render()
 }
 
@@ -127,8 +128,8 @@ fn refused_commands_change_nothing() {
 #[test]
 fn without_a_credential_creategroup_is_refused() {
     let (mut engine, _) = testkit::engine(&["111"]);
-    let out = crate::hagroup::execute(
-        &mut engine,
+    let out = engine.cm.execute(
+        &mut engine.engine,
         0,
         "hagroup creategroup -label g1 -serialnumber 111",
         None,
@@ -189,7 +190,7 @@ fn remove_answer_deletes_and_copy_marks_needs_sync() {
     let listing = run(&mut engine, "hagroup listgroups").lines;
     assert!(listing.contains(&"             Needs sync:  yes".to_string()));
     let pin = Secret::new(testkit::CO);
-    let _ = crate::sync::synchronize(&mut engine, 0, &pin);
+    let _ = crate::sync::synchronize(&mut engine.cm, 0, &pin);
     let listing = run(&mut engine, "hagroup listgroups").lines;
     assert!(listing.contains(&"             Needs sync:  no".to_string()));
     assert_eq!(
@@ -201,8 +202,8 @@ fn remove_answer_deletes_and_copy_marks_needs_sync() {
 #[test]
 fn cloud_member_is_active_when_the_toggle_says_so() {
     let (mut engine, controls) = testkit::engine(&["111", "222"]);
-    controls[1].edit_props(|p| p.form = crate::ports::HsmForm::Cloud);
-    engine.config.cloud_members_standby = false;
+    controls[1].edit_props(|p| p.form = ha_engine::ports::HsmForm::Cloud);
+    engine.cm.config.cloud_members_standby = false;
     run(
         &mut engine,
         "hagroup creategroup -label g1 -serialnumber 111",
@@ -217,8 +218,8 @@ fn cloud_member_is_active_when_the_toggle_says_so() {
 #[test]
 fn addmember_checks_the_pcie_network_mix_against_every_member_b11() {
     let (mut engine, controls) = testkit::engine(&["111", "222", "333"]);
-    controls[0].edit_props(|p| p.form = crate::ports::HsmForm::Usb);
-    controls[2].edit_props(|p| p.form = crate::ports::HsmForm::Pcie);
+    controls[0].edit_props(|p| p.form = ha_engine::ports::HsmForm::Usb);
+    controls[2].edit_props(|p| p.form = ha_engine::ports::HsmForm::Pcie);
     run(
         &mut engine,
         "hagroup creategroup -label g1 -serialnumber 111",
@@ -315,7 +316,7 @@ fn listgroups_numbers_the_virtual_slot_as_lunacm_does_also_in_ha_only_mode() {
         "hagroup creategroup -label g1 -serialnumber 111",
     );
     run(&mut engine, "hagroup addmember -group g1 -serialnumber 222");
-    let slot_id = |engine: &mut crate::engine::HaEngine| {
+    let slot_id = |engine: &mut Fixture| {
         run(engine, "hagroup listgroups")
             .lines
             .into_iter()
@@ -326,7 +327,10 @@ fn listgroups_numbers_the_virtual_slot_as_lunacm_does_also_in_ha_only_mode() {
     run(&mut engine, "hagroup haonly -enable");
     // LunaCM lists the physical slots in HA-only mode too (B57), as `slot list` numbers them.
     assert_eq!(slot_id(&mut engine), want);
-    let listed = crate::lunacm::execute(&mut engine, 0, "slot list", None).lines;
+    let listed = engine
+        .cm
+        .execute(&mut engine.engine, 0, "slot list", None)
+        .lines;
     assert!(listed.contains(&"        Slot Id ->              3".to_string()));
     controls[2].set_reachable(false);
     assert_eq!(

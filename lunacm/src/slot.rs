@@ -3,7 +3,7 @@
 //! numbered from 0 in discovery order, then one HA virtual slot per configured group. LunaCM
 //! always shows the physical slots, `HAOnly` or not (B57: HA-only hides them from applications
 //! only), so in HA-only mode LunaCM's number of a virtual slot differs from the application's
-//! (see [`crate::slots`]).
+//! (see [`ha_engine::slots`]).
 //!
 //! Layout (hasim's, in LunaCM's `Key ->  value` style; the vendor's full `slot list` is not in
 //! the spec): one block per slot, a blank line between blocks, then the `Current Slot Id:` line
@@ -24,11 +24,12 @@
 //!         Current Slot Id:    0     (Luna User Slot 7.7.0 (PW) Signing With Cloning Mode)
 //! ```
 
-use crate::engine::HaEngine;
+use ha_engine::ports::AuthKind;
+use ha_engine::slots::{PHYSICAL_SLOT_DESCRIPTION, VIRTUAL_SLOT_DESCRIPTION};
+
+use crate::console::{LunaCm, SlotRef};
+use crate::error::LunaCmError;
 use crate::hagroup::slots::{SlotView, numbered_range};
-use crate::lunacm::{LunaCmError, SlotRef};
-use crate::ports::AuthKind;
-use crate::slots::{PHYSICAL_SLOT_DESCRIPTION, VIRTUAL_SLOT_DESCRIPTION};
 
 /// One slot as LunaCM lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,13 +48,13 @@ pub struct LunaSlot {
 
 /// LunaCM's slot list now: the physical slots that answer, then the virtual slots, numbered
 /// by [`SlotView`].
-pub fn lunacm_slots(engine: &mut HaEngine) -> Vec<LunaSlot> {
-    let view = SlotView::probe(engine);
+pub fn lunacm_slots(cm: &mut LunaCm) -> Vec<LunaSlot> {
+    let view = SlotView::probe(cm);
     let id = |number: usize| u64::try_from(number).unwrap_or(u64::MAX);
     let mut out: Vec<LunaSlot> = view
         .present()
         .map(|(number, slot, info)| {
-            let serial = engine.slots[slot].member.serial().to_string();
+            let serial = cm.members[slot].serial().to_string();
             LunaSlot {
                 id: id(number),
                 slot: SlotRef::Partition(serial.clone()),
@@ -63,7 +64,7 @@ pub fn lunacm_slots(engine: &mut HaEngine) -> Vec<LunaSlot> {
             }
         })
         .collect();
-    for (g, group) in engine.config.groups.iter().enumerate() {
+    for (g, group) in cm.config.groups.iter().enumerate() {
         out.push(LunaSlot {
             id: id(view.virtual_number(g)),
             slot: SlotRef::Group(group.label.clone()),
@@ -76,14 +77,11 @@ pub fn lunacm_slots(engine: &mut HaEngine) -> Vec<LunaSlot> {
 }
 
 /// The current slot: the one `slot set` chose, or LunaCM's slot 0.
-pub(crate) fn current(
-    engine: &mut HaEngine,
-    command: &'static str,
-) -> Result<SlotRef, LunaCmError> {
-    if let Some(current) = engine.lunacm.current() {
+pub(crate) fn current(cm: &mut LunaCm, command: &'static str) -> Result<SlotRef, LunaCmError> {
+    if let Some(current) = cm.current_slot() {
         return Ok(current.clone());
     }
-    lunacm_slots(engine)
+    lunacm_slots(cm)
         .into_iter()
         .next()
         .map(|s| s.slot)
@@ -97,8 +95,8 @@ fn field(key: &str, value: impl std::fmt::Display) -> String {
 }
 
 /// `slot list`.
-pub(crate) fn list(engine: &mut HaEngine) -> Vec<String> {
-    let slots = lunacm_slots(engine);
+pub(crate) fn list(cm: &mut LunaCm) -> Vec<String> {
+    let slots = lunacm_slots(cm);
     let mut out = Vec::new();
     for s in &slots {
         out.push(String::new());
@@ -111,15 +109,14 @@ pub(crate) fn list(engine: &mut HaEngine) -> Vec<String> {
         out.push(String::new());
         out.push("        No slots are present.".to_string());
     }
-    let current = engine
-        .lunacm
-        .current()
+    let current = cm
+        .current_slot()
         .cloned()
         .or_else(|| slots.first().map(|s| s.slot.clone()));
     if let Some(current) = current {
         out.push(String::new());
         match slots.iter().find(|s| s.slot == current) {
-            Some(s) => out.push(current_line(engine, s)),
+            Some(s) => out.push(current_line(cm, s)),
             None => out.push(format!(
                 "        Current Slot Id:    none  ({} is not listed now)",
                 describe(&current)
@@ -130,8 +127,8 @@ pub(crate) fn list(engine: &mut HaEngine) -> Vec<String> {
 }
 
 /// `slot set -slot N`.
-pub(crate) fn set(engine: &mut HaEngine, n: i64) -> Result<Vec<String>, LunaCmError> {
-    let slots = lunacm_slots(engine);
+pub(crate) fn set(cm: &mut LunaCm, n: i64) -> Result<Vec<String>, LunaCmError> {
+    let slots = lunacm_slots(cm);
     let chosen = u64::try_from(n)
         .ok()
         .and_then(|id| slots.iter().find(|s| s.id == id))
@@ -139,8 +136,8 @@ pub(crate) fn set(engine: &mut HaEngine, n: i64) -> Result<Vec<String>, LunaCmEr
             given: n,
             listed: numbered_range(slots.len(), "listed"),
         })?;
-    engine.lunacm.current = Some(chosen.slot.clone());
-    Ok(vec![String::new(), current_line(engine, chosen)])
+    cm.current = Some(chosen.slot.clone());
+    Ok(vec![String::new(), current_line(cm, chosen)])
 }
 
 fn describe(slot: &SlotRef) -> String {
@@ -152,12 +149,12 @@ fn describe(slot: &SlotRef) -> String {
 
 /// `        Current Slot Id:    1     (Luna User Slot 7.7.2 (PW) Signing With Cloning Mode)`
 /// (§3.5); a virtual slot reads `(HA Virtual Card Slot)`.
-fn current_line(engine: &mut HaEngine, s: &LunaSlot) -> String {
+fn current_line(cm: &mut LunaCm, s: &LunaSlot) -> String {
     let what = match &s.slot {
         SlotRef::Partition(serial) => {
-            let properties = engine
+            let properties = cm
                 .slot_index(serial)
-                .and_then(|i| engine.slots[i].member.properties().ok());
+                .and_then(|i| cm.member(i).properties().ok());
             match properties {
                 Some(p) => {
                     let (major, minor, patch) = p.firmware;
@@ -185,12 +182,9 @@ mod tests {
     #[test]
     fn slot_list_shows_physical_then_virtual_and_the_current_slot() {
         let mut f = fixture(&["11", "22"]);
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 11",
-        );
+        lines(&mut f, "hagroup creategroup -label g -serialnumber 11");
         assert_eq!(
-            lines(&mut f.engine, "slot list"),
+            lines(&mut f, "slot list"),
             [
                 "",
                 "        Slot Id ->              0",
@@ -218,12 +212,9 @@ mod tests {
     #[test]
     fn an_unreachable_partition_is_not_listed_and_later_slots_move_down_d14() {
         let mut f = fixture(&["11", "22", "33"]);
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 22",
-        );
+        lines(&mut f, "hagroup creategroup -label g -serialnumber 22");
         assert_eq!(
-            lines(&mut f.engine, "slot set -slot 3"),
+            lines(&mut f, "slot set -slot 3"),
             [
                 "",
                 "        Current Slot Id:    3     (HA Virtual Card Slot)",
@@ -232,7 +223,7 @@ mod tests {
             ]
         );
         f.controls[1].set_reachable(false);
-        let out = lines(&mut f.engine, "slot list");
+        let out = lines(&mut f, "slot list");
         let ids: Vec<&String> = out.iter().filter(|l| l.contains("Slot Id ->")).collect();
         assert_eq!(
             ids,
@@ -253,13 +244,13 @@ mod tests {
     fn slot_set_out_of_range_names_the_listed_slots() {
         let mut f = fixture(&["11", "22"]);
         assert_eq!(
-            lines(&mut f.engine, "slot set -slot 5"),
+            lines(&mut f, "slot set -slot 5"),
             [
                 "Error: slot set: -slot 5 is not a slot LunaCM lists (slots 0..1 are listed; D14)",
                 "",
                 "Command Result : Invalid Argument",
             ]
         );
-        assert_eq!(f.engine.lunacm.current(), None);
+        assert_eq!(f.cm.current_slot(), None);
     }
 }

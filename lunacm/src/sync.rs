@@ -2,8 +2,9 @@
 //! equal by union, keyed by the group-wide object id and class, cloning each missing object from
 //! a member that holds it through the `Member` port's cloning calls. Nothing is ever deleted.
 //!
-//! LunaCM does this with its own sessions and the Crypto Officer credential it was given, not
-//! through the application's engine state: every reachable member is opened and logged in first
+//! LunaCM does this with its own connections, sessions and login, with the Crypto Officer
+//! credential it was given (never the application's login or engine state, D22, B61): every
+//! reachable member is opened and logged in first
 //! (`member_session::login`; a member that refuses the credential stops the command before
 //! anything is cloned), then the copies are made, then LunaCM's sessions are closed. It never
 //! logs out: the login state is the partition's and a running application may share it. A copy
@@ -15,11 +16,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::ckr::Ckr;
-use crate::engine::HaEngine;
+use ha_engine::ckr::Ckr;
+use ha_engine::ports::{ObjectClass, ObjectHandle, ObjectId, Secret, SessionHandle};
+
+use crate::console::LunaCm;
 use crate::hagroup::slots::SlotView;
 use crate::member_session;
-use crate::ports::{ObjectClass, ObjectHandle, ObjectId, Secret, SessionHandle};
 use crate::prereq::PARTITION_ALLOW_PRIVATE_KEY_CLONING;
 
 /// One object key: the group-wide id and the class (the halves of a pair share the id).
@@ -101,31 +103,31 @@ pub fn class_name(class: ObjectClass) -> &'static str {
 /// Synchronises the members of the group at `group` (index in the configuration) with the
 /// Crypto Officer `credential`. An unknown index synchronises nothing.
 pub fn synchronize(
-    engine: &mut HaEngine,
+    cm: &mut LunaCm,
     group: usize,
     credential: &Secret,
 ) -> Result<SyncReport, SyncError> {
-    let members = engine
+    let members = cm
         .config
         .groups
         .get(group)
         .map(|g| g.members.clone())
         .unwrap_or_default();
-    let view = SlotView::probe(engine);
+    let view = SlotView::probe(cm);
     let mut report = SyncReport::default();
     let mut opened: Vec<Opened> = Vec::new();
     for serial in members {
-        let slot = match engine.slot_index(&serial) {
+        let slot = match cm.slot_index(&serial) {
             Some(slot) if view.is_present(slot) => slot,
             _ => {
                 report.unreachable.push(serial);
                 continue;
             }
         };
-        match open(engine, slot, &serial, credential) {
+        match open(cm, slot, &serial, credential) {
             Ok(o) => opened.push(o),
             Err(e) => {
-                close(engine, &opened);
+                close(cm, &opened);
                 return Err(e);
             }
         }
@@ -147,7 +149,7 @@ pub fn synchronize(
             if opened[target].objects.contains_key(key) {
                 continue;
             }
-            match copy(engine, &opened, holders, target, key) {
+            match copy(cm, &opened, holders, target, key) {
                 Ok(handle) => {
                     opened[target].objects.insert(key.clone(), handle);
                     count += 1;
@@ -162,18 +164,18 @@ pub fn synchronize(
         }
         report.cloned.push((opened[target].serial.clone(), count));
     }
-    close(engine, &opened);
+    close(cm, &opened);
     Ok(report)
 }
 
 /// Opens a session on a reachable member, logs in and lists its token objects.
 fn open(
-    engine: &mut HaEngine,
+    cm: &mut LunaCm,
     slot: usize,
     serial: &str,
     credential: &Secret,
 ) -> Result<Opened, SyncError> {
-    let member = &mut engine.slots[slot].member;
+    let member = cm.member(slot);
     let policy0 = member.properties().ok().map(|p| {
         p.partition_policies
             .get(&PARTITION_ALLOW_PRIVATE_KEY_CLONING)
@@ -186,7 +188,7 @@ fn open(
     };
     let session = member.open_session().map_err(login_error)?;
     let listed = (|| -> Result<BTreeMap<ObjectKey, ObjectHandle>, SyncError> {
-        member_session::login(member.as_mut(), session, credential).map_err(login_error)?;
+        member_session::login(member, session, credential).map_err(login_error)?;
         let read_error = |rv| SyncError::Read {
             serial: serial.to_string(),
             rv,
@@ -229,7 +231,7 @@ fn conflict(opened: &[Opened], view: &SlotView) -> Option<(usize, usize)> {
 
 /// Clones `key` to `target` from the first holder that can export it.
 fn copy(
-    engine: &mut HaEngine,
+    cm: &mut LunaCm,
     opened: &[Opened],
     holders: &[usize],
     target: usize,
@@ -241,10 +243,7 @@ fn copy(
         let Some(&handle) = src.objects.get(key) else {
             continue;
         };
-        let blob = match engine.slots[src.slot]
-            .member
-            .export_clone(src.session, handle)
-        {
+        let blob = match cm.member(src.slot).export_clone(src.session, handle) {
             Ok(blob) => blob,
             Err(rv) => {
                 last = rv;
@@ -252,10 +251,7 @@ fn copy(
             }
         };
         let dst = &opened[target];
-        match engine.slots[dst.slot]
-            .member
-            .import_clone(dst.session, &blob)
-        {
+        match cm.member(dst.slot).import_clone(dst.session, &blob) {
             Ok(h) => return Ok(h),
             Err(rv) => last = rv,
         }
@@ -264,8 +260,8 @@ fn copy(
 }
 
 /// Closes LunaCM's sessions (a member that went away meanwhile has nothing left to close).
-fn close(engine: &mut HaEngine, opened: &[Opened]) {
+fn close(cm: &mut LunaCm, opened: &[Opened]) {
     for o in opened {
-        let _ = engine.slots[o.slot].member.close_session(o.session);
+        let _ = cm.member(o.slot).close_session(o.session);
     }
 }

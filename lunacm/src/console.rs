@@ -1,27 +1,32 @@
-//! LunaCM as hasim types it: [`execute`] routes `hagroup ...` lines to
-//! [`crate::hagroup::execute`] and runs the other commands hasim has:
+//! LunaCM itself: [`LunaCm`] holds what the LunaCM program has (its own connections to the
+//! partitions, the configuration file it edits, the configuration read from it, the current
+//! slot) and [`LunaCm::execute`] runs one command line: `hagroup ...` lines go to
+//! [`crate::hagroup::execute`], and the other commands hasim has run here:
 //!
-//! - `slot list`, `slot set -slot N` ([`slot`]): LunaCM's own slot view (D14, B57): every
-//!   partition that answers, numbered from 0 in discovery order, then the HA virtual slots;
-//! - `partition showinfo`, `partition clear` ([`partition`]): the storage block of §3.5 for the
-//!   current slot, and clearing an HA virtual slot on every reachable member;
-//! - `multitoken -mode M -key K [-nodestroy] -slots N [-count C]` ([`multitoken`]): a key
+//! - `slot list`, `slot set -slot N` ([`crate::slot`]): LunaCM's own slot view (D14, B57):
+//!   every partition that answers, numbered from 0 in discovery order, then the HA virtual slots;
+//! - `partition showinfo`, `partition clear` ([`crate::partition`]): the storage block of §3.5
+//!   for the current slot, and clearing an HA virtual slot on every reachable member;
+//! - `multitoken -mode M -key K [-nodestroy] -slots N [-count C]` ([`crate::multitoken`]): a key
 //!   generation workload through the engine's application API on a virtual slot.
 //!
-//! LunaCM's current slot ([`LunaCmState`]) lives in the engine. Every answer ends with LunaCM's
-//! `Command Result : ...` footer ([`CommandOutput::render`]); a refusal names the place and the
-//! rule ([`LunaCmError`]) and never contains a credential.
+//! LunaCM's view of the partitions is its own probe through its own [`Member`] connections
+//! (spec D22), never the application engine's memory, and its sessions log in for themselves
+//! (B9, B61): it never borrows the application's login. The running engine is reached only
+//! through its public administration interface ([`ha_engine::admin`]) and, for `multitoken`,
+//! the application API. Every answer ends with LunaCM's `Command Result : ...` footer
+//! ([`CommandOutput::render`]); a refusal names the place and the rule ([`LunaCmError`]) and
+//! never contains a credential.
 
-pub mod error;
-pub mod multitoken;
-pub mod partition;
-pub mod slot;
+use ha_engine::HaEngine;
+use ha_engine::config::ClientConfig;
+use ha_engine::log::HaLogSettings;
+use ha_engine::ports::{LogSink, Member, Millis, Secret};
 
-pub use error::LunaCmError;
-
-use crate::engine::HaEngine;
+use crate::chrystoki::{DEFAULT_ORIGIN, Document, Format};
+use crate::error::LunaCmError;
 use crate::hagroup::{self, CommandOutput, args};
-use crate::ports::{Millis, Secret};
+use crate::{multitoken, partition, slot};
 
 /// Identity of a slot LunaCM can be set to. Slot numbers move when partitions drop (B34), so
 /// the current slot is kept by identity and shown with the number it has now.
@@ -33,17 +38,89 @@ pub enum SlotRef {
     Group(String),
 }
 
-/// LunaCM's own state: the current slot set by `slot set` (`None`: LunaCM's slot 0, where it
-/// starts).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LunaCmState {
-    current: Option<SlotRef>,
+/// The LunaCM program: its connections to the partitions, the configuration file and the
+/// current slot. The harness owns it next to the application's engine.
+pub struct LunaCm {
+    /// LunaCM's own connections to the partitions, in the client's slot discovery order (D14).
+    pub(crate) members: Vec<Box<dyn Member>>,
+    /// The client machine's file system (`halog -path` must name an existing directory, B62).
+    files: Box<dyn LogSink>,
+    /// The configuration as the file says it (groups, recovery settings).
+    pub(crate) config: ClientConfig,
+    /// The HA log settings as the file says them.
+    pub(crate) log: HaLogSettings,
+    /// The configuration file (`Chrystoki.conf`), kept in step with `config` and `log`
+    /// ([`crate::chrystoki`]).
+    pub(crate) conf: Document,
+    /// The slot `slot set` chose (`None`: LunaCM's slot 0, where it starts).
+    pub(crate) current: Option<SlotRef>,
 }
 
-impl LunaCmState {
+impl LunaCm {
+    /// LunaCM over its own connections to the client's partitions (in slot order) and the
+    /// client machine's file system, with an empty configuration file (the defaults, D1).
+    pub fn new(members: Vec<Box<dyn Member>>, files: Box<dyn LogSink>) -> Self {
+        LunaCm {
+            members,
+            files,
+            config: ClientConfig::default(),
+            log: HaLogSettings::default(),
+            conf: Document::empty(Format::Conf, DEFAULT_ORIGIN),
+            current: None,
+        }
+    }
+
+    /// The configuration as the file says it.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The HA log settings as the file says them.
+    pub fn log_settings(&self) -> &HaLogSettings {
+        &self.log
+    }
+
     /// The slot `slot set` chose, if any.
-    pub fn current(&self) -> Option<&SlotRef> {
+    pub fn current_slot(&self) -> Option<&SlotRef> {
         self.current.as_ref()
+    }
+
+    /// Serials of the partitions LunaCM connects to, in slot order.
+    pub fn slot_serials(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .map(|m| m.serial().to_string())
+            .collect()
+    }
+
+    /// The slot index of the partition `serial`.
+    pub(crate) fn slot_index(&self, serial: &str) -> Option<usize> {
+        self.members.iter().position(|m| m.serial() == serial)
+    }
+
+    /// LunaCM's connection to the partition in slot `slot` (an index from [`Self::slot_index`]
+    /// or a [`crate::hagroup::slots::SlotView`]).
+    pub(crate) fn member(&mut self, slot: usize) -> &mut dyn Member {
+        self.members[slot].as_mut()
+    }
+
+    /// True when `dir` is an existing directory of the client machine (B62).
+    pub(crate) fn dir_exists(&self, dir: &str) -> bool {
+        self.files.dir_exists(dir)
+    }
+
+    /// Executes one LunaCM command line. `credential` is the Crypto Officer credential LunaCM
+    /// would prompt for (prerequisite checks, sync data, `partition clear`, `multitoken`'s
+    /// login); it is never printed. `engine` is the running application's engine, reached only
+    /// through its public API.
+    pub fn execute(
+        &mut self,
+        engine: &mut HaEngine,
+        now: Millis,
+        line: &str,
+        credential: Option<&Secret>,
+    ) -> CommandOutput {
+        execute(self, engine, now, line, credential)
     }
 }
 
@@ -73,9 +150,9 @@ impl<E: Into<LunaCmError>> From<E> for Failure {
 /// A command's lines, or what it printed and why it failed.
 pub(crate) type Outcome = Result<Vec<String>, Failure>;
 
-/// Executes one LunaCM command line. `credential` is the Crypto Officer credential LunaCM
-/// would prompt for (sync data, `partition clear`, `multitoken`'s login); it is never printed.
-pub fn execute(
+/// [`LunaCm::execute`].
+fn execute(
+    cm: &mut LunaCm,
     engine: &mut HaEngine,
     now: Millis,
     line: &str,
@@ -83,9 +160,9 @@ pub fn execute(
 ) -> CommandOutput {
     let first = line.split_whitespace().next().unwrap_or_default();
     if first.eq_ignore_ascii_case("hagroup") {
-        return hagroup::execute(engine, now, line, credential);
+        return hagroup::execute(cm, engine, now, line, credential);
     }
-    match dispatch(engine, now, line, credential) {
+    match dispatch(cm, engine, now, line, credential) {
         Ok(lines) => CommandOutput {
             lines,
             result: Ok(()),
@@ -101,6 +178,7 @@ const PARTITION_SUBCOMMANDS: &str = "showinfo, clear";
 const SLOT_SUBCOMMANDS: &str = "list, set";
 
 fn dispatch(
+    cm: &mut LunaCm,
     engine: &mut HaEngine,
     now: Millis,
     line: &str,
@@ -117,7 +195,7 @@ fn dispatch(
             match sub.as_str() {
                 "showinfo" => {
                     args::parse("partition showinfo", opts, &[])?;
-                    Ok(partition::showinfo(engine)?)
+                    Ok(partition::showinfo(cm)?)
                 }
                 "clear" => {
                     let p = args::parse(
@@ -131,7 +209,7 @@ fn dispatch(
                         }
                         .into());
                     }
-                    partition::clear(engine, credential)
+                    partition::clear(cm, engine, credential)
                 }
                 _ => Err(unknown_sub("partition", sub, PARTITION_SUBCOMMANDS)),
             }
@@ -141,13 +219,13 @@ fn dispatch(
             match sub.as_str() {
                 "list" => {
                     args::parse("slot list", opts, &[])?;
-                    Ok(slot::list(engine))
+                    Ok(slot::list(cm))
                 }
                 "set" => {
                     let p = args::parse("slot set", opts, &[args::value("slot")])?;
                     let raw = args::required("slot set", &p, "slot")?;
                     let n = args::integer("slot set", "slot", raw)?;
-                    Ok(slot::set(engine, n)?)
+                    Ok(slot::set(cm, n)?)
                 }
                 _ => Err(unknown_sub("slot", sub, SLOT_SUBCOMMANDS)),
             }

@@ -1,20 +1,16 @@
 //! Global HA settings: `hagroup retry`, `interval`, `recoverymode` (B39), `haonly` (B57) and
-//! `halog` (B62–B65). They apply to every group and take effect at once.
+//! `halog` (B62–B65). They apply to every group and take effect at once (the running engine
+//! takes the new configuration when the command stands, [`super::commands::execute`]).
 
-use crate::config::{INTERVAL_RANGE_S, RecoveryMode, RetryLimit};
-use crate::engine::HaEngine;
+use ha_engine::config::{INTERVAL_RANGE_S, RecoveryMode, RetryLimit};
+
+use crate::console::LunaCm;
 use crate::error::CommandError;
 use crate::hagroup::args;
 use crate::hagroup::commands::Outcome;
-use crate::ports::Millis;
 
 /// `hagroup retry -count N`: 0 off, -1 unlimited, 1..500 (B39).
-pub(crate) fn retry(
-    engine: &mut HaEngine,
-    now: Millis,
-    command: &str,
-    p: &args::Parsed,
-) -> Outcome {
+pub(crate) fn retry(cm: &mut LunaCm, command: &str, p: &args::Parsed) -> Outcome {
     let raw = args::required(command, p, "count")?;
     let n = args::integer(command, "count", raw)?;
     let limit = RetryLimit::from_count(n).ok_or_else(|| {
@@ -23,13 +19,12 @@ pub(crate) fn retry(
             RetryLimit::MAX
         ))
     })?;
-    engine.config.retry = limit;
-    engine.reschedule_recovery(now);
+    cm.config.retry = limit;
     Ok(vec![format!("HA Auto Recovery Count has been set to {n}")])
 }
 
 /// `hagroup interval -interval S`: 60..1200 seconds (B39).
-pub(crate) fn interval(engine: &mut HaEngine, command: &str, p: &args::Parsed) -> Outcome {
+pub(crate) fn interval(cm: &mut LunaCm, command: &str, p: &args::Parsed) -> Outcome {
     let raw = args::required(command, p, "interval")?;
     let n = args::integer(command, "interval", raw)?;
     let s = u64::try_from(n)
@@ -42,14 +37,14 @@ pub(crate) fn interval(engine: &mut HaEngine, command: &str, p: &args::Parsed) -
                 INTERVAL_RANGE_S.end()
             ))
         })?;
-    engine.config.interval_s = s;
+    cm.config.interval_s = s;
     Ok(vec![format!(
         "HA Auto Recovery Interval has been set to {s} seconds"
     )])
 }
 
 /// `hagroup recoverymode -mode activeBasic|activeEnhanced` (B39, B42).
-pub(crate) fn recovery_mode(engine: &mut HaEngine, command: &str, p: &args::Parsed) -> Outcome {
+pub(crate) fn recovery_mode(cm: &mut LunaCm, command: &str, p: &args::Parsed) -> Outcome {
     let raw = args::required(command, p, "mode")?;
     let mode = if raw.eq_ignore_ascii_case("activeBasic") {
         RecoveryMode::ActiveBasic
@@ -61,7 +56,7 @@ pub(crate) fn recovery_mode(engine: &mut HaEngine, command: &str, p: &args::Pars
         ))
         .into());
     };
-    engine.config.mode = mode;
+    cm.config.mode = mode;
     Ok(vec![format!(
         "HA Recovery mode has been set to {}",
         mode.as_str()
@@ -79,35 +74,35 @@ fn one_action(command: &str, p: &args::Parsed, names: &str) -> Result<&'static s
 }
 
 /// `hagroup haonly -enable|-disable|-show` (`HAOnly`, B57, D14).
-pub(crate) fn ha_only(engine: &mut HaEngine, command: &str, p: &args::Parsed) -> Outcome {
+pub(crate) fn ha_only(cm: &mut LunaCm, command: &str, p: &args::Parsed) -> Outcome {
     match one_action(command, p, "-enable, -disable, -show")? {
         "enable" => {
-            engine.config.ha_only = true;
+            cm.config.ha_only = true;
             Ok(vec!["HA Only mode has been enabled".to_string()])
         }
         "disable" => {
-            engine.config.ha_only = false;
+            cm.config.ha_only = false;
             Ok(vec!["HA Only mode has been disabled".to_string()])
         }
         _ => Ok(vec![format!(
             "Only Show HA Slots: {}",
-            if engine.config.ha_only { "yes" } else { "no" }
+            if cm.config.ha_only { "yes" } else { "no" }
         )]),
     }
 }
 
 /// `hagroup halog -path D | -maxlength N | -enable | -disable | -show` (B62–B65).
-pub(crate) fn halog(engine: &mut HaEngine, command: &str, p: &args::Parsed) -> Outcome {
+pub(crate) fn halog(cm: &mut LunaCm, command: &str, p: &args::Parsed) -> Outcome {
     match one_action(command, p, "-path, -maxlength, -enable, -disable, -show")? {
         "path" => {
             let path = p.get("path").unwrap_or_default().to_string();
-            if !engine.sink_dir_exists(&path) {
+            if !cm.dir_exists(&path) {
                 return Err(CommandError::Refused(format!(
                     "{command}: -path {path} is not an existing directory (B62)"
                 ))
                 .into());
             }
-            engine.log.set_path(Some(path.clone()));
+            cm.log.path = Some(path.clone());
             Ok(vec![format!("HA Log path has been set to {path}")])
         }
         "maxlength" => {
@@ -118,21 +113,21 @@ pub(crate) fn halog(engine: &mut HaEngine, command: &str, p: &args::Parsed) -> O
                     "{command}: -maxlength {n} is out of range: a positive number of bytes (B64)"
                 ))
             })?;
-            engine.log.set_max_len(n);
+            cm.log.max_len = n;
             Ok(vec![format!(
                 "HA Log maximum length has been set to {n} bytes"
             )])
         }
         "enable" => {
-            engine.log.set_enabled(true);
+            cm.log.enabled = true;
             Ok(vec!["HA Logging has been enabled".to_string()])
         }
         "disable" => {
-            engine.log.set_enabled(false);
+            cm.log.enabled = false;
             Ok(vec!["HA Logging has been disabled".to_string()])
         }
         _ => {
-            let s = engine.log.settings();
+            let s = &cm.log;
             Ok(vec![
                 format!(
                     "HA Log Status: {}",

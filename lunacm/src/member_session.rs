@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::ckr::Ckr;
-use crate::ports::{Member, MemberResult, ObjectId, ObjectQuery, Secret, SessionHandle};
+use ha_engine::ckr::Ckr;
+use ha_engine::ports::{Member, MemberResult, ObjectId, ObjectQuery, Secret, SessionHandle};
 
 /// Logs in, treating `CKR_USER_ALREADY_LOGGED_IN` as success.
 pub(crate) fn login(

@@ -11,9 +11,9 @@
 //! Every violation names the rule broken and the differing values; none ever carries a
 //! credential (the cloning domain appears only as its fingerprint).
 
-use crate::ckr::Ckr;
 use crate::member_session;
-use crate::ports::{AuthKind, HsmForm, Member, MemberProperties, Secret};
+use ha_engine::ckr::Ckr;
+use ha_engine::ports::{AuthKind, HsmForm, Member, MemberProperties, Secret};
 
 /// HSM policy 7: allow cloning.
 pub const HSM_ALLOW_CLONING: u32 = 7;

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 
 use crate::chrystoki::{ConfError, Document, Format, WriteError, read_config, write_config};
-use crate::config::{ClientConfig, GroupConfig, RecoveryMode, RetryLimit};
-use crate::log::HaLogSettings;
+use ha_engine::config::{ClientConfig, GroupConfig, RecoveryMode, RetryLimit};
+use ha_engine::log::HaLogSettings;
 
 /// A generated entry: key, value as written, value meaning.
 #[derive(Clone, Debug)]

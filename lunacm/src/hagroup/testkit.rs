@@ -1,21 +1,20 @@
-//! Test partitions for the `hagroup` tests: the crate's shared fake members
+//! Test partitions for the `hagroup` tests: the engine's fake members
 //! ([`crate::test_support`]) given the vendor `properties` extension (so the prerequisites can
-//! be exercised), plus an engine built over them, a way to run a command line, and a member
-//! wrapper that makes destroys fail part way ([`fail_destroys_after`]) or counts the sessions
-//! opened on a member ([`count_sessions`]).
+//! be exercised), plus an engine and LunaCM built over them, a way to run a command line, and a
+//! wrapper of LunaCM's connection that makes destroys fail part way ([`fail_destroys_after`])
+//! or counts the sessions LunaCM opens on a member ([`count_sessions`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::ckr::Ckr;
-use crate::engine::HaEngine;
-use crate::hagroup::{CommandOutput, execute};
-use crate::ports::{
+use crate::hagroup::CommandOutput;
+use crate::test_support::{FakeControl, Fixture, fixture};
+use ha_engine::ckr::Ckr;
+use ha_engine::ports::{
     AuthKind, CloneBlob, DataObjectRequest, HsmForm, KeyGenRequest, Member, MemberProperties,
     MemberResult, ObjectHandle, ObjectInfo, ObjectQuery, Secret, SessionHandle, TokenInfo,
 };
-use crate::test_support::{FakeControl, fixture};
 
 /// The CO credential of every test partition unless changed.
 pub(crate) const CO: &str = crate::test_support::FIXTURE_CO;
@@ -37,18 +36,20 @@ pub(crate) fn props(serial: &str) -> MemberProperties {
     }
 }
 
-/// An engine over test partitions with these serials, in slot order, and their controls.
-pub(crate) fn engine(serials: &[&str]) -> (HaEngine, Vec<FakeControl>) {
+/// An engine and LunaCM over test partitions with these serials, in slot order, and their
+/// controls.
+pub(crate) fn engine(serials: &[&str]) -> (Fixture, Vec<FakeControl>) {
     let f = fixture(serials);
     for (control, serial) in f.controls.iter().zip(serials) {
         control.set_props(props(serial));
     }
-    (f.engine, f.controls)
+    let controls = f.controls.clone();
+    (f, controls)
 }
 
 /// Runs a line with the test credential.
-pub(crate) fn run(engine: &mut HaEngine, line: &str) -> CommandOutput {
-    execute(engine, 0, line, Some(&Secret::new(CO)))
+pub(crate) fn run(f: &mut Fixture, line: &str) -> CommandOutput {
+    f.cm.execute(&mut f.engine, 0, line, Some(&Secret::new(CO)))
 }
 
 /// A wrapped member: counts the sessions opened on it and, when `destroys_left` is set, fails
@@ -60,10 +61,10 @@ pub(crate) struct Wrapped {
     sessions: Arc<AtomicU32>,
 }
 
-fn wrap(engine: &mut HaEngine, slot: usize, destroys_left: Option<u32>) -> Arc<AtomicU32> {
+fn wrap(f: &mut Fixture, slot: usize, destroys_left: Option<u32>) -> Arc<AtomicU32> {
     let sessions = Arc::new(AtomicU32::new(0));
-    let inner = std::mem::replace(&mut engine.slots[slot].member, Box::new(Gone));
-    engine.slots[slot].member = Box::new(Wrapped {
+    let inner = std::mem::replace(&mut f.cm.members[slot], Box::new(Gone));
+    f.cm.members[slot] = Box::new(Wrapped {
         inner,
         destroys_left,
         sessions: Arc::clone(&sessions),
@@ -71,15 +72,16 @@ fn wrap(engine: &mut HaEngine, slot: usize, destroys_left: Option<u32>) -> Arc<A
     sessions
 }
 
-/// Wraps the member in physical slot `slot` so that its destroys fail after `n` succeeded.
-pub(crate) fn fail_destroys_after(engine: &mut HaEngine, slot: usize, n: u32) {
-    wrap(engine, slot, Some(n));
+/// Wraps LunaCM's connection to physical slot `slot` so that its destroys fail after `n`
+/// succeeded.
+pub(crate) fn fail_destroys_after(f: &mut Fixture, slot: usize, n: u32) {
+    wrap(f, slot, Some(n));
 }
 
-/// Wraps the member in physical slot `slot`; the counter tells how many sessions were opened
-/// on it from now on.
-pub(crate) fn count_sessions(engine: &mut HaEngine, slot: usize) -> Arc<AtomicU32> {
-    wrap(engine, slot, None)
+/// Wraps LunaCM's connection to physical slot `slot`; the counter tells how many sessions
+/// LunaCM opened on it from now on.
+pub(crate) fn count_sessions(f: &mut Fixture, slot: usize) -> Arc<AtomicU32> {
+    wrap(f, slot, None)
 }
 
 /// Stands in for a moment while a member is being wrapped.

@@ -1,20 +1,24 @@
 //! The single entry point [`execute`]: tokenises a LunaCM line, dispatches the `hagroup`
 //! subcommand to its family module ([`super::groups`], [`super::members`], [`super::settings`],
 //! [`super::recover`], [`super::listgroups`]) and renders LunaCM's `Command Result :` footer.
-//! A command changes the configuration only once all its checks passed, and [`execute`] puts
-//! the configuration back when it cannot be written to Chrystoki.conf, so a refused command
+//! A command changes LunaCM's configuration only once all its checks passed; [`execute`] then
+//! writes it into Chrystoki.conf and hands it to the running engine
+//! ([`HaEngine::apply_config`]), and puts it back when either refuses, so a refused command
 //! leaves the configuration as it was; the partition work `synchronize` and `addmember -answer
 //! remove` did before a refusal stays done (see [`super`]).
 //!
 //! Also holds what the families share: [`Refusal`] (an error with the lines printed before it)
 //! and the option helpers for `-password`, `-slot` / `-serialnumber` and group labels.
 
-use crate::engine::HaEngine;
+use ha_engine::HaEngine;
+use ha_engine::config::MAX_GROUPED_PARTITIONS;
+use ha_engine::ports::{Millis, Secret};
+
+use crate::console::LunaCm;
 use crate::error::CommandError;
 use crate::hagroup::args::{self, OptSpec, flag, value};
 use crate::hagroup::slots::{SlotView, numbered_range};
 use crate::hagroup::{groups, listgroups, members, recover, settings};
-use crate::ports::{Millis, Secret};
 
 /// What a command printed and whether it succeeded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,22 +83,21 @@ impl From<CommandError> for Refusal {
 /// What a command family returns: the lines printed, or the refusal.
 pub type Outcome = Result<Vec<String>, Refusal>;
 
-/// Executes one LunaCM command line. `credential` is the Crypto Officer credential LunaCM
+/// Executes one `hagroup` command line. `credential` is the Crypto Officer credential LunaCM
 /// would prompt for (prerequisite checks, synchronisation, sync data); it is never printed.
 pub fn execute(
+    cm: &mut LunaCm,
     engine: &mut HaEngine,
     now: Millis,
     line: &str,
     credential: Option<&Secret>,
 ) -> CommandOutput {
     // After a successful command the configuration is written back into Chrystoki.conf once,
-    // here; if it cannot be written there, the command is refused and undone.
-    let saved = engine.save_config();
-    let outcome = dispatch(engine, now, line, credential).and_then(|lines| {
-        engine.write_back_conf(saved)?;
-        // Only a command that stands changes what the running application does.
-        engine.config_changed(now);
-        engine.reschedule_recovery(now);
+    // and the running engine takes it, here; if either refuses, the command is refused and
+    // undone. Only a command that stands changes what the running application does.
+    let saved = cm.save_config();
+    let outcome = dispatch(cm, engine, now, line, credential).and_then(|lines| {
+        cm.commit_config(engine, saved, now)?;
         Ok(lines)
     });
     match outcome {
@@ -110,6 +113,7 @@ pub fn execute(
 pub const SUBCOMMANDS: &str = "creategroup, deletegroup, addmember, removemember, addstandby, removestandby, synchronize, recover, retry, interval, recoverymode, haonly, halog, listgroups";
 
 fn dispatch(
+    cm: &mut LunaCm,
     engine: &mut HaEngine,
     now: Millis,
     line: &str,
@@ -142,11 +146,11 @@ fn dispatch(
                 value("serialnumber"),
                 value("password"),
             ])?;
-            groups::create_group(engine, c, &p, credential)
+            groups::create_group(cm, c, &p, credential)
         }
         "deletegroup" => {
             let p = parse(&[value("label")])?;
-            groups::delete_group(engine, c, &p)
+            groups::delete_group(cm, engine, c, &p)
         }
         "addmember" => {
             let p = parse(&[
@@ -156,43 +160,43 @@ fn dispatch(
                 value("password"),
                 value("answer"),
             ])?;
-            members::add_member(engine, c, &p, credential)
+            members::add_member(cm, c, &p, credential)
         }
         "removemember" => {
             let p = parse(&[value("group"), value("serialnumber")])?;
-            members::remove_member(engine, c, &p)
+            members::remove_member(cm, c, &p)
         }
         "addstandby" => {
             let p = parse(&[value("group"), value("serialnumber")])?;
-            members::set_standby(engine, c, &p, true)
+            members::set_standby(cm, c, &p, true)
         }
         "removestandby" => {
             let p = parse(&[value("group"), value("serialnumber")])?;
-            members::set_standby(engine, c, &p, false)
+            members::set_standby(cm, c, &p, false)
         }
         "synchronize" => {
             let p = parse(&[value("group"), value("password")])?;
-            recover::synchronize(engine, c, &p, credential)
+            recover::synchronize(cm, c, &p, credential)
         }
         "recover" => {
             let p = parse(&[value("group")])?;
-            recover::recover(engine, now, c, &p)
+            recover::recover(cm, engine, now, c, &p)
         }
         "retry" => {
             let p = parse(&[value("count")])?;
-            settings::retry(engine, now, c, &p)
+            settings::retry(cm, c, &p)
         }
         "interval" => {
             let p = parse(&[value("interval")])?;
-            settings::interval(engine, c, &p)
+            settings::interval(cm, c, &p)
         }
         "recoverymode" => {
             let p = parse(&[value("mode")])?;
-            settings::recovery_mode(engine, c, &p)
+            settings::recovery_mode(cm, c, &p)
         }
         "haonly" => {
             let p = parse(&[flag("enable"), flag("disable"), flag("show")])?;
-            settings::ha_only(engine, c, &p)
+            settings::ha_only(cm, c, &p)
         }
         "halog" => {
             let p = parse(&[
@@ -202,11 +206,11 @@ fn dispatch(
                 flag("disable"),
                 flag("show"),
             ])?;
-            settings::halog(engine, c, &p)
+            settings::halog(cm, c, &p)
         }
         "listgroups" => {
             parse(&[])?;
-            Ok(listgroups::render(engine, credential))
+            Ok(listgroups::render(cm, credential))
         }
         other => Err(CommandError::Syntax(format!(
             "hagroup: unknown subcommand '{other}' (one of: {SUBCOMMANDS})"
@@ -218,20 +222,20 @@ fn dispatch(
 /// Refuses a partition that cannot join a group: a partition joins one group at most, and the
 /// client's groups hold at most `MAX_GROUPED_PARTITIONS` partitions (B6).
 pub(crate) fn refuse_if_grouped(
-    engine: &HaEngine,
+    cm: &LunaCm,
     command: &str,
     serial: &str,
 ) -> Result<(), CommandError> {
-    if let Some(g) = engine.config.group_of_member(serial) {
+    if let Some(g) = cm.config.group_of_member(serial) {
         return Err(CommandError::Refused(format!(
             "{command}: partition {serial} is already a member of group '{}'",
             g.label
         )));
     }
-    if engine.config.grouped_partitions() >= crate::config::MAX_GROUPED_PARTITIONS {
+    if cm.config.grouped_partitions() >= MAX_GROUPED_PARTITIONS {
         return Err(CommandError::Refused(format!(
             "{command}: the client's groups already hold {} partitions, the most it supports (B6)",
-            crate::config::MAX_GROUPED_PARTITIONS
+            MAX_GROUPED_PARTITIONS
         )));
     }
     Ok(())
@@ -265,13 +269,8 @@ pub(crate) fn need_credential<'a>(
 }
 
 /// The index of the group labelled `label` (case-insensitive, B3), or a refusal.
-pub(crate) fn group_index(
-    engine: &HaEngine,
-    command: &str,
-    label: &str,
-) -> Result<usize, CommandError> {
-    engine
-        .config
+pub(crate) fn group_index(cm: &LunaCm, command: &str, label: &str) -> Result<usize, CommandError> {
+    cm.config
         .group_index(label)
         .ok_or_else(|| CommandError::Refused(format!("{command}: no group labelled '{label}'")))
 }
@@ -280,7 +279,7 @@ pub(crate) fn group_index(
 /// the slots LunaCM sees now, as `slot list` numbers them ([`SlotView`], D14); `-serialnumber`
 /// names any slot the client has.
 pub(crate) fn member_serial(
-    engine: &mut HaEngine,
+    cm: &mut LunaCm,
     command: &str,
     p: &args::Parsed,
 ) -> Result<String, CommandError> {
@@ -293,8 +292,8 @@ pub(crate) fn member_serial(
         ))),
         (Some(slot), None) => {
             let n = args::integer(command, "slot", slot)?;
-            let view = SlotView::probe(engine);
-            let serials = engine.slot_serials();
+            let view = SlotView::probe(cm);
+            let serials = cm.slot_serials();
             usize::try_from(n)
                 .ok()
                 .and_then(|number| view.slot_at(number))
@@ -307,7 +306,7 @@ pub(crate) fn member_serial(
                 })
         }
         (None, Some(serial)) => {
-            if engine.slot_serials().iter().any(|s| s == serial) {
+            if cm.slot_serials().iter().any(|s| s == serial) {
                 Ok(serial.to_string())
             } else {
                 Err(CommandError::Refused(format!(

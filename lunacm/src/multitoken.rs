@@ -15,12 +15,14 @@
 //! Modes: `aeskeygen` (`-key 128 | 256`), `rsakeygen` (`-key 2048`), `eckeygen` (`-key 256`,
 //! P-256). `-count` is 1..=1000, default 1.
 
-use crate::ckr::Ckr;
-use crate::engine::HaEngine;
+use ha_engine::HaEngine;
+use ha_engine::ckr::Ckr;
+use ha_engine::ports::{KeyKind, Millis, Secret};
+use ha_engine::slots::SlotTarget;
+
+use crate::console::{Failure, Outcome};
+use crate::error::LunaCmError;
 use crate::hagroup::args::{self, flag, value};
-use crate::lunacm::{Failure, LunaCmError, Outcome};
-use crate::ports::{KeyKind, Millis, Secret};
-use crate::slots::SlotTarget;
 
 /// Upper bound of `-count`.
 pub const MAX_COUNT: u32 = 1000;
@@ -261,12 +263,9 @@ mod tests {
     use crate::test_support::{fixture, lines};
 
     fn group(f: &mut crate::test_support::Fixture) {
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 11",
-        );
-        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 22");
-        lines(&mut f.engine, "hagroup halog -path /ha-logs");
+        lines(f, "hagroup creategroup -label g -serialnumber 11");
+        lines(f, "hagroup addmember -group g -serialnumber 22");
+        lines(f, "hagroup halog -path /ha-logs");
     }
 
     #[test]
@@ -275,7 +274,7 @@ mod tests {
         group(&mut f);
         assert_eq!(
             lines(
-                &mut f.engine,
+                &mut f,
                 "multitoken -mode aeskeygen -key 256 -nodestroy -slots 2 -count 2"
             ),
             [
@@ -305,7 +304,7 @@ mod tests {
     fn without_nodestroy_every_key_is_destroyed_again() {
         let mut f = fixture(&["11", "22"]);
         group(&mut f);
-        let out = lines(&mut f.engine, "multitoken -mode eckeygen -key 256 -slots 2");
+        let out = lines(&mut f, "multitoken -mode eckeygen -key 256 -slots 2");
         assert_eq!(
             out[2],
             "        key 1 of 1: multitoken-eckeygen-256-1  C_GenerateKeyPair -> CKR_OK, C_DestroyObject -> CKR_OK"
@@ -325,10 +324,7 @@ mod tests {
         let mut f = fixture(&["11", "22"]);
         group(&mut f);
         let refusal = |f: &mut crate::test_support::Fixture, line: &str| {
-            lines(&mut f.engine, line)
-                .first()
-                .cloned()
-                .unwrap_or_default()
+            lines(f, line).first().cloned().unwrap_or_default()
         };
         assert_eq!(
             refusal(&mut f, "multitoken -mode aeskeygen -key 192 -slots 2"),
@@ -366,9 +362,9 @@ mod tests {
     fn in_ha_only_mode_the_virtual_slot_is_0() {
         let mut f = fixture(&["11", "22"]);
         group(&mut f);
-        f.engine.config.ha_only = true;
+        lines(&mut f, "hagroup haonly -enable");
         let out = lines(
-            &mut f.engine,
+            &mut f,
             "multitoken -mode rsakeygen -key 2048 -nodestroy -slots 0",
         );
         assert_eq!(

@@ -8,8 +8,10 @@
 //! `copy` the group's members differ until `hagroup synchronize` (`Needs sync : yes`, D8).
 //! On an empty partition there is no prompt and a given `-answer` is accepted and unused.
 
-use crate::ckr::Ckr;
-use crate::engine::HaEngine;
+use ha_engine::ckr::Ckr;
+use ha_engine::config::MAX_MEMBERS_PER_GROUP;
+
+use crate::console::LunaCm;
 use crate::error::CommandError;
 use crate::hagroup::args;
 use crate::hagroup::commands::{
@@ -17,8 +19,8 @@ use crate::hagroup::commands::{
     refuse_password,
 };
 use crate::member_session;
-use crate::ports::{MemberProperties, Secret};
 use crate::prereq;
+use ha_engine::ports::{MemberProperties, Secret};
 
 /// The answer to the populated-partition prompt (B12).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +56,7 @@ impl Answer {
 
 /// `hagroup addmember {-serialnumber S | -slot N} -group L [-answer copy|remove|quit]`.
 pub(crate) fn add_member(
-    engine: &mut HaEngine,
+    cm: &mut LunaCm,
     command: &str,
     p: &args::Parsed,
     credential: Option<&Secret>,
@@ -65,14 +67,14 @@ pub(crate) fn add_member(
         .map(|raw| Answer::parse(command, raw))
         .transpose()?;
     let label = args::required(command, p, "group")?;
-    let index = group_index(engine, command, label)?;
-    let serial = member_serial(engine, command, p)?;
-    refuse_if_grouped(engine, command, &serial)?;
-    let group_label = engine.config.groups[index].label.clone();
-    if engine.config.groups[index].members.len() >= crate::config::MAX_MEMBERS_PER_GROUP {
+    let index = group_index(cm, command, label)?;
+    let serial = member_serial(cm, command, p)?;
+    refuse_if_grouped(cm, command, &serial)?;
+    let group_label = cm.config.groups[index].label.clone();
+    if cm.config.groups[index].members.len() >= MAX_MEMBERS_PER_GROUP {
         return Err(CommandError::Refused(format!(
             "{command}: group {group_label} already has {} members, the most a group supports (B6)",
-            crate::config::MAX_MEMBERS_PER_GROUP
+            MAX_MEMBERS_PER_GROUP
         ))
         .into());
     }
@@ -81,15 +83,15 @@ pub(crate) fn add_member(
             "{command}: partition {serial} cannot join group {group_label}: {what}"
         ))
     };
-    let members = engine.config.groups[index].members.clone();
+    let members = cm.config.groups[index].members.clone();
     let (primary, secondaries) = members
         .split_first()
         .ok_or_else(|| cannot("the group has no member to check it against (B5)".to_string()))?;
     let primary = primary.clone();
-    let slot = engine
+    let slot = cm
         .slot_index(&serial)
         .ok_or_else(|| cannot("it is not a slot of this client".to_string()))?;
-    let primary_slot = engine.slot_index(&primary).ok_or_else(|| {
+    let primary_slot = cm.slot_index(&primary).ok_or_else(|| {
         cannot(format!(
             "the primary {primary} is not a slot of this client (B9)"
         ))
@@ -97,8 +99,8 @@ pub(crate) fn add_member(
 
     // B9–B15 on the properties, then the credential (B9).
     let mut lines = Vec::new();
-    let joining = engine.slots[slot].member.properties();
-    let primary_props = engine.slots[primary_slot].member.properties();
+    let joining = cm.member(slot).properties();
+    let primary_props = cm.member(primary_slot).properties();
     let mut notes = prereq::JoinNotes::default();
     match (joining, primary_props) {
         (Err(rv), _) if rv != Ckr::CKR_FUNCTION_NOT_SUPPORTED => {
@@ -112,7 +114,7 @@ pub(crate) fn add_member(
         }
         (Ok(joining), Ok(primary_props)) => {
             prereq::check_alone(&joining).map_err(|v| cannot(v.to_string()))?;
-            let others = known_properties(engine, secondaries);
+            let others = known_properties(cm, secondaries);
             notes = prereq::check_join(&primary, &primary_props, &others, &joining)
                 .map_err(|v| cannot(v.to_string()))?;
         }
@@ -125,8 +127,7 @@ pub(crate) fn add_member(
         credential,
         "to check that the partition shares the group's Crypto Officer credential (B9)",
     )?;
-    prereq::verify_credential(engine.slots[slot].member.as_mut(), pin)
-        .map_err(|v| cannot(v.to_string()))?;
+    prereq::verify_credential(cm.member(slot), pin).map_err(|v| cannot(v.to_string()))?;
     if notes.v1 {
         lines.push(format!(
             "Warning: partition {serial} is a V1 partition; the SMK of the primary {primary} overwrites its SMK (B13)."
@@ -134,8 +135,8 @@ pub(crate) fn add_member(
     }
 
     // B12: a populated partition needs the operator's answer.
-    let held = engine.slots[slot]
-        .member
+    let held = cm
+        .member(slot)
         .token_info()
         .map_err(|rv| cannot(format!("it is not reachable ({rv}) (B9)")))?
         .object_count;
@@ -165,15 +166,15 @@ pub(crate) fn add_member(
                 });
             }
             Answer::Remove => {
-                let n =
-                    member_session::clear_token_objects(engine.slots[slot].member.as_mut(), pin)
-                        .map_err(|failure| Refusal {
-                            lines: lines.clone(),
-                            error: cannot(format!(
-                                "deleting its token objects failed ({}); it was not added (B12)",
-                                failure.describe()
-                            )),
-                        })?;
+                let n = member_session::clear_token_objects(cm.member(slot), pin).map_err(
+                    |failure| Refusal {
+                        lines: lines.clone(),
+                        error: cannot(format!(
+                            "deleting its token objects failed ({}); it was not added (B12)",
+                            failure.describe()
+                        )),
+                    },
+                )?;
                 lines.push(format!(
                     "{n} token objects deleted from partition {serial}."
                 ));
@@ -182,8 +183,8 @@ pub(crate) fn add_member(
         }
     }
 
-    let standby = notes.cloud && engine.config.cloud_members_standby;
-    let group = &mut engine.config.groups[index];
+    let standby = notes.cloud && cm.config.cloud_members_standby;
+    let group = &mut cm.config.groups[index];
     group.members.push(serial.clone());
     if standby {
         group.standby.insert(serial.clone());
@@ -206,12 +207,12 @@ pub(crate) fn add_member(
 
 /// The properties of those of `serials` that report them now; a member that is not a slot of
 /// this client, does not answer or lacks the vendor extension is left out.
-fn known_properties(engine: &mut HaEngine, serials: &[String]) -> Vec<(String, MemberProperties)> {
+fn known_properties(cm: &mut LunaCm, serials: &[String]) -> Vec<(String, MemberProperties)> {
     serials
         .iter()
         .filter_map(|serial| {
-            let slot = engine.slot_index(serial)?;
-            let props = engine.slots[slot].member.properties().ok()?;
+            let slot = cm.slot_index(serial)?;
+            let props = cm.member(slot).properties().ok()?;
             Some((serial.clone(), props))
         })
         .collect()
@@ -221,11 +222,11 @@ fn known_properties(engine: &mut HaEngine, serials: &[String]) -> Vec<(String, M
 /// `deletegroup`); removing the first member changes the group number (B4, D13) and makes the
 /// next member the primary, which is refused when that member runs firmware 7.7.0 or later and
 /// a member behind it is older (B11; members whose properties are unknown are not checked).
-pub(crate) fn remove_member(engine: &mut HaEngine, command: &str, p: &args::Parsed) -> Outcome {
+pub(crate) fn remove_member(cm: &mut LunaCm, command: &str, p: &args::Parsed) -> Outcome {
     let label = args::required(command, p, "group")?;
     let serial = args::required(command, p, "serialnumber")?.to_string();
-    let index = group_index(engine, command, label)?;
-    let group = &engine.config.groups[index];
+    let index = group_index(cm, command, label)?;
+    let group = &cm.config.groups[index];
     let Some(position) = group.members.iter().position(|m| *m == serial) else {
         return Err(CommandError::Refused(format!(
             "{command}: partition {serial} is not a member of group {}",
@@ -245,7 +246,7 @@ pub(crate) fn remove_member(engine: &mut HaEngine, command: &str, p: &args::Pars
         // properties there is nothing to check.
         let rest = group.members[1..].to_vec();
         let group_label = group.label.clone();
-        let known = known_properties(engine, &rest);
+        let known = known_properties(cm, &rest);
         if let Some(((new_primary, props), behind)) = known.split_first()
             && rest.first() == Some(new_primary)
         {
@@ -256,7 +257,7 @@ pub(crate) fn remove_member(engine: &mut HaEngine, command: &str, p: &args::Pars
             })?;
         }
     }
-    let group = &mut engine.config.groups[index];
+    let group = &mut cm.config.groups[index];
     let old_number = group.serial();
     group.members.remove(position);
     group.standby.remove(&serial);
@@ -277,15 +278,15 @@ pub(crate) fn remove_member(engine: &mut HaEngine, command: &str, p: &args::Pars
 /// `hagroup addstandby|removestandby -group L -serialnumber S` (B38): the member must be in the
 /// group; `addstandby` also needs it reachable now.
 pub(crate) fn set_standby(
-    engine: &mut HaEngine,
+    cm: &mut LunaCm,
     command: &str,
     p: &args::Parsed,
     standby: bool,
 ) -> Outcome {
     let label = args::required(command, p, "group")?;
     let serial = args::required(command, p, "serialnumber")?.to_string();
-    let index = group_index(engine, command, label)?;
-    let group = &engine.config.groups[index];
+    let index = group_index(cm, command, label)?;
+    let group = &cm.config.groups[index];
     let group_label = group.label.clone();
     if !group.members.contains(&serial) {
         return Err(CommandError::Refused(format!(
@@ -307,9 +308,9 @@ pub(crate) fn set_standby(
         .into());
     }
     if standby {
-        let reachable = engine
+        let reachable = cm
             .slot_index(&serial)
-            .map(|slot| engine.slots[slot].member.token_info());
+            .map(|slot| cm.member(slot).token_info());
         match reachable {
             Some(Ok(_)) => {}
             Some(Err(rv)) => {
@@ -326,7 +327,7 @@ pub(crate) fn set_standby(
             }
         }
     }
-    let group = &mut engine.config.groups[index];
+    let group = &mut cm.config.groups[index];
     let line = if standby {
         group.standby.insert(serial.clone());
         format!("Member {serial} of group {group_label} is now a standby member.")

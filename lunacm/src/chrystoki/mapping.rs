@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::chrystoki::document::{Document, WriteError};
 use crate::chrystoki::parse::ParseError;
-use crate::config::{ClientConfig, GroupConfig, INTERVAL_RANGE_S, RecoveryMode, RetryLimit};
-use crate::log::{DEFAULT_MAX_LEN, HaLogSettings};
+use ha_engine::config::{ClientConfig, GroupConfig, INTERVAL_RANGE_S, RecoveryMode, RetryLimit};
+use ha_engine::log::{DEFAULT_MAX_LEN, HaLogSettings};
 
 /// `[VirtualToken]`: the groups and the recovery mode.
 pub const SECTION_VIRTUAL_TOKEN: &str = "VirtualToken";
@@ -77,6 +77,14 @@ pub enum ConfError {
         label: String,
         /// Its `NN`.
         nn: usize,
+    },
+    /// The running engine refuses the configuration for another reason.
+    #[error("{origin}: the running application cannot take this configuration: {reason}")]
+    Rejected {
+        /// The file.
+        origin: String,
+        /// The engine's reason.
+        reason: String,
     },
     /// A configuration value cannot be written in the file's format.
     #[error("{origin}: cannot write [{section}] {key}: {reason}")]

@@ -3,15 +3,16 @@
 //! order, so a lost member's slot disappears and later slots move down (B34); the HA virtual
 //! slots follow them, one per configured group in configuration order. LunaCM always shows the
 //! physical slots, `HAOnly` or not (B57 hides them from applications only), so this is not the
-//! application's numbering ([`crate::slots`]).
+//! application's numbering ([`ha_engine::slots`]).
 //!
 //! Everything LunaCM numbers uses a [`SlotView`]: `slot list` and `slot set`
-//! ([`crate::lunacm::slot`]), `-slot N` of `hagroup creategroup` / `addmember`, the `Slot #`
+//! ([`crate::slot`]), `-slot N` of `hagroup creategroup` / `addmember`, the `Slot #`
 //! column and `HA Group Slot ID` of `listgroups`, and the slot numbers of the synchronize
 //! warning (B14).
 
-use crate::engine::HaEngine;
-use crate::ports::TokenInfo;
+use ha_engine::ports::TokenInfo;
+
+use crate::console::LunaCm;
 
 /// What one probe of every physical slot found.
 #[derive(Debug, Clone, Default)]
@@ -20,13 +21,13 @@ pub struct SlotView {
 }
 
 impl SlotView {
-    /// Probes every physical slot of the engine.
-    pub fn probe(engine: &mut HaEngine) -> Self {
+    /// Probes every physical slot through LunaCM's own connections.
+    pub fn probe(cm: &mut LunaCm) -> Self {
         SlotView {
-            infos: engine
-                .slots
+            infos: cm
+                .members
                 .iter_mut()
-                .map(|slot| slot.member.token_info().ok())
+                .map(|member| member.token_info().ok())
                 .collect(),
         }
     }

@@ -2,8 +2,8 @@
 //!
 //! `showinfo` prints the storage block of §3.5 exactly (indentation and the value column at
 //! 22 characters after the label's indent) from `C_GetTokenInfo` of the current slot. On an HA
-//! virtual slot the figures are those of the group's primary (B5, B30): the first member in
-//! configuration order that the engine does not count as down and that answers LunaCM. The
+//! virtual slot the figures are those of the group's primary (B5, B30) as LunaCM's own probe
+//! finds it (D22): the first member in configuration order that answers LunaCM. The
 //! §3.5 verification rule (every member's `Object Count` and `Used Storage Space` match after
 //! objects were made through the virtual slot) is checked by setting each member's slot in turn.
 //!
@@ -14,7 +14,8 @@
 //! many objects went first.
 //!
 //! When at least one member was cleared, the running application's engine (when it was
-//! initialised with the group) forgets the token objects in its table. For a member that could
+//! initialised with the group) forgets the token objects in its table
+//! ([`HaEngine::forget_cleared_objects`]). For a member that could
 //! not be cleared (wholly), it remembers the ids of exactly those objects and destroys them on
 //! the member when the member recovers (D7); any other object on that member (one the engine
 //! never knew of, e.g. made before the application started) stays there, and so does
@@ -23,14 +24,14 @@
 //! member was cleared the command fails, the engine keeps its table, and the error says how
 //! many objects were destroyed before the failures.
 
-use std::collections::BTreeSet;
+use ha_engine::HaEngine;
+use ha_engine::ckr::Ckr;
+use ha_engine::ports::{Secret, TokenInfo};
 
-use crate::ckr::Ckr;
-use crate::engine::HaEngine;
-use crate::lunacm::slot::current;
-use crate::lunacm::{Failure, LunaCmError, Outcome, SlotRef};
+use crate::console::{Failure, LunaCm, Outcome, SlotRef};
+use crate::error::LunaCmError;
 use crate::member_session::{self, ClearFailure};
-use crate::ports::{ObjectId, Secret, TokenInfo};
+use crate::slot::current;
 
 /// Width of the label column of the storage block (§3.5).
 const LABEL_WIDTH: usize = 22;
@@ -50,22 +51,22 @@ pub fn storage_block(info: &TokenInfo) -> Vec<String> {
 }
 
 /// `partition showinfo`.
-pub(crate) fn showinfo(engine: &mut HaEngine) -> Result<Vec<String>, LunaCmError> {
+pub(crate) fn showinfo(cm: &mut LunaCm) -> Result<Vec<String>, LunaCmError> {
     const C: &str = "partition showinfo";
-    let info = match current(engine, C)? {
-        SlotRef::Partition(serial) => partition_info(engine, C, &serial)?,
-        SlotRef::Group(label) => primary_info(engine, C, &label)?,
+    let info = match current(cm, C)? {
+        SlotRef::Partition(serial) => partition_info(cm, C, &serial)?,
+        SlotRef::Group(label) => primary_info(cm, C, &label)?,
     };
     Ok(storage_block(&info))
 }
 
 fn partition_info(
-    engine: &mut HaEngine,
+    cm: &mut LunaCm,
     command: &'static str,
     serial: &str,
 ) -> Result<TokenInfo, LunaCmError> {
-    let answer = match engine.slot_index(serial) {
-        Some(i) => engine.slots[i].member.token_info(),
+    let answer = match cm.slot_index(serial) {
+        Some(i) => cm.member(i).token_info(),
         None => Err(Ckr::CKR_TOKEN_NOT_PRESENT),
     };
     answer.map_err(|rv| LunaCmError::SlotUnreachable {
@@ -75,14 +76,14 @@ fn partition_info(
     })
 }
 
-/// The token information of the group's primary: the first configured member the engine does
-/// not count as down that answers.
+/// The token information of the group's primary as LunaCM finds it: the first configured
+/// member that answers LunaCM's probe (D22).
 fn primary_info(
-    engine: &mut HaEngine,
+    cm: &mut LunaCm,
     command: &'static str,
     label: &str,
 ) -> Result<TokenInfo, LunaCmError> {
-    let members = engine
+    let members = cm
         .config
         .group(label)
         .map(|g| g.members.clone())
@@ -91,13 +92,10 @@ fn primary_info(
             label: label.to_string(),
         })?;
     for serial in &members {
-        let Some(i) = engine.slot_index(serial) else {
+        let Some(i) = cm.slot_index(serial) else {
             continue;
         };
-        if engine.counted_down(i) {
-            continue;
-        }
-        if let Ok(info) = engine.slots[i].member.token_info() {
+        if let Ok(info) = cm.member(i).token_info() {
             return Ok(info);
         }
     }
@@ -108,14 +106,18 @@ fn primary_info(
 }
 
 /// `partition clear`.
-pub(crate) fn clear(engine: &mut HaEngine, credential: Option<&Secret>) -> Outcome {
+pub(crate) fn clear(
+    cm: &mut LunaCm,
+    engine: &mut HaEngine,
+    credential: Option<&Secret>,
+) -> Outcome {
     const C: &str = "partition clear";
-    let label = match current(engine, C)? {
+    let label = match current(cm, C)? {
         SlotRef::Partition(serial) => return Err(LunaCmError::ClearOnPhysical { serial }.into()),
         SlotRef::Group(label) => label,
     };
     let pin = credential.ok_or(LunaCmError::NoCredential { command: C })?;
-    let members = engine
+    let members = cm
         .config
         .group(&label)
         .map(|g| g.members.clone())
@@ -126,10 +128,8 @@ pub(crate) fn clear(engine: &mut HaEngine, credential: Option<&Secret>) -> Outco
     let results: Vec<(&String, Result<u64, ClearFailure>)> = members
         .iter()
         .map(|serial| {
-            let result = match engine.slot_index(serial) {
-                Some(i) => {
-                    member_session::clear_token_objects(engine.slots[i].member.as_mut(), pin)
-                }
+            let result = match cm.slot_index(serial) {
+                Some(i) => member_session::clear_token_objects(cm.member(i), pin),
                 None => Err(ClearFailure {
                     destroyed: 0,
                     rv: Ckr::CKR_TOKEN_NOT_PRESENT,
@@ -142,9 +142,13 @@ pub(crate) fn clear(engine: &mut HaEngine, credential: Option<&Secret>) -> Outco
     // its table; otherwise it forgets the cleared objects and remembers their deletion for the
     // members not cleared (if the application was initialised with the group).
     let none_cleared = results.iter().all(|(_, r)| r.is_err());
-    let remembered = !none_cleared && engine.runtime_group(&label).is_some();
+    let not_cleared: Vec<String> = results
+        .iter()
+        .filter(|(_, r)| r.is_err())
+        .map(|(serial, _)| (*serial).clone())
+        .collect();
+    let remembered = !none_cleared && engine.forget_cleared_objects(&label, &not_cleared);
     let mut lines = vec![String::new()];
-    let mut not_cleared = Vec::new();
     let mut detail = Vec::new();
     let mut destroyed = 0;
     for (serial, result) in results {
@@ -169,7 +173,6 @@ pub(crate) fn clear(engine: &mut HaEngine, credential: Option<&Secret>) -> Outco
                     failure.describe()
                 ));
                 detail.push(format!("{serial}: {}", failure.describe()));
-                not_cleared.push(serial.clone());
             }
         }
     }
@@ -183,56 +186,14 @@ pub(crate) fn clear(engine: &mut HaEngine, credential: Option<&Secret>) -> Outco
             },
         ));
     }
-    engine.forget_cleared_objects(&label, &not_cleared);
     Ok(lines)
-}
-
-impl HaEngine {
-    /// The index of the running application's group labelled `label`, if the application
-    /// was initialised with it.
-    fn runtime_group(&self, label: &str) -> Option<usize> {
-        self.runtime.as_ref().and_then(|rt| {
-            rt.groups
-                .iter()
-                .position(|gr| gr.label.eq_ignore_ascii_case(label))
-        })
-    }
-
-    /// After `partition clear` on group `label`: the running application's engine forgets the
-    /// group's token objects in its table (their virtual handles become invalid) and remembers
-    /// the deletion of exactly those objects for the members in `not_cleared`, applied when they
-    /// recover (D7). Objects the engine does not know of are not remembered.
-    pub(crate) fn forget_cleared_objects(&mut self, label: &str, not_cleared: &[String]) {
-        let Some(g) = self.runtime_group(label) else {
-            return;
-        };
-        let Some(rt) = self.runtime.as_mut() else {
-            return;
-        };
-        let group = &mut rt.groups[g];
-        let ids: BTreeSet<ObjectId> = group
-            .objects
-            .values()
-            .filter(|o| o.token)
-            .map(|o| o.id.clone())
-            .collect();
-        group.objects.retain(|_, o| !o.token);
-        for member in &mut group.members {
-            member.handles.retain(|(id, _), _| !ids.contains(id));
-            if not_cleared.contains(&member.serial) {
-                member.pending_deletes.extend(ids.iter().cloned());
-            }
-        }
-        rt.objects
-            .retain(|_, o| o.group != g || !ids.contains(&o.id));
-    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 mod tests {
-    use crate::ports::{KeyKind, Secret};
     use crate::test_support::{FIXTURE_CO, fixture, lines};
+    use ha_engine::ports::{KeyKind, Secret};
 
     const BLOCK_EMPTY: [&str; 9] = [
         "",
@@ -249,16 +210,13 @@ mod tests {
     #[test]
     fn showinfo_prints_the_storage_block_of_3_5() {
         let mut f = fixture(&["11"]);
-        let out = lines(&mut f.engine, "partition showinfo");
+        let out = lines(&mut f, "partition showinfo");
         assert_eq!(out, BLOCK_EMPTY);
     }
 
     fn group_with_keys(f: &mut crate::test_support::Fixture, keys: usize) {
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 11",
-        );
-        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 22");
+        lines(f, "hagroup creategroup -label g -serialnumber 11");
+        lines(f, "hagroup addmember -group g -serialnumber 22");
         f.engine.initialize(0).expect("initialize");
         let vs = f.engine.open_session(0, 0).expect("open");
         f.engine
@@ -277,8 +235,8 @@ mod tests {
         group_with_keys(&mut f, 3);
         let mut blocks = Vec::new();
         for slot in 0..3 {
-            lines(&mut f.engine, &format!("slot set -slot {slot}"));
-            blocks.push(lines(&mut f.engine, "partition showinfo"));
+            lines(&mut f, &format!("slot set -slot {slot}"));
+            blocks.push(lines(&mut f, "partition showinfo"));
         }
         assert_eq!(blocks[0][3], "                Used Storage Space:   11232");
         assert_eq!(blocks[0][5], "                Object Count:         3");
@@ -287,16 +245,35 @@ mod tests {
     }
 
     #[test]
-    fn the_virtual_slot_reports_the_next_member_when_the_primary_is_down() {
+    fn the_virtual_slot_reports_the_first_member_that_answers_lunacm_d22() {
         let mut f = fixture(&["11", "22"]);
         group_with_keys(&mut f, 1);
-        f.engine
-            .drop_member(0, 0, 0, crate::ckr::Ckr::CKR_DEVICE_ERROR);
-        lines(&mut f.engine, "slot set -slot 2");
-        // The engine counts 11 down, so the primary is 22 (B30) although 11 still answers.
+        // 22 holds one more object, so the figures tell the members apart.
+        f.controls[1].put("extra", ha_engine::ports::ObjectClass::Data);
+        lines(&mut f, "slot set -slot 2");
+        let count =
+            |f: &mut crate::test_support::Fixture| lines(f, "partition showinfo")[5].clone();
+        assert_eq!(count(&mut f), "                Object Count:         1");
+        // The application drops 11 (its signs fail), then 11 answers again: the application's
+        // engine still counts it down, but LunaCM's own probe finds it, so it is the primary.
+        f.controls[0].set_reachable(false);
+        let vs = f.engine.open_session(0, 0).expect("open");
+        let key = f
+            .engine
+            .generate_key(0, vs, KeyKind::Aes256, "k", true)
+            .expect("generate");
+        for _ in 0..2 {
+            f.engine.sign(0, vs, key[0], b"x").expect("sign fails over");
+        }
+        assert_eq!(f.engine.alive_members()["g"], ["22"]);
+        f.controls[0].set_reachable(true);
+        assert_eq!(count(&mut f), "                Object Count:         1");
+        // 11 does not answer LunaCM: the primary is the next member that does (B30).
+        f.controls[0].set_reachable(false);
+        assert_eq!(count(&mut f), "                Object Count:         3");
         f.controls[1].set_reachable(false);
         assert_eq!(
-            lines(&mut f.engine, "partition showinfo"),
+            lines(&mut f, "partition showinfo"),
             [
                 "Error: partition showinfo: no member of HA group 'g' answers, so its virtual slot has no primary (B5, B30)",
                 "",
@@ -304,21 +281,15 @@ mod tests {
             ]
         );
         f.controls[1].set_reachable(true);
-        assert_eq!(
-            lines(&mut f.engine, "partition showinfo")[5],
-            "                Object Count:         1"
-        );
+        assert_eq!(count(&mut f), "                Object Count:         3");
     }
 
     #[test]
     fn clear_on_the_virtual_slot_empties_every_reachable_member() {
         let mut f = fixture(&["11", "22", "33"]);
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 11",
-        );
-        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 22");
-        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 33");
+        lines(&mut f, "hagroup creategroup -label g -serialnumber 11");
+        lines(&mut f, "hagroup addmember -group g -serialnumber 22");
+        lines(&mut f, "hagroup addmember -group g -serialnumber 33");
         f.engine.initialize(0).expect("initialize");
         let vs = f.engine.open_session(0, 0).expect("open");
         f.engine
@@ -329,9 +300,9 @@ mod tests {
             .generate_key(0, vs, KeyKind::EcP256, "pair", true)
             .expect("generate");
         f.controls[2].set_reachable(false);
-        lines(&mut f.engine, "slot set -slot 2");
+        lines(&mut f, "slot set -slot 2");
         assert_eq!(
-            lines(&mut f.engine, "partition clear"),
+            lines(&mut f, "partition clear"),
             [
                 "",
                 "        Member 11:  2 token objects destroyed",
@@ -351,20 +322,19 @@ mod tests {
         );
         // The application's handle to the cleared key is gone.
         let err = f.engine.sign(0, vs, key[0], b"x").expect_err("cleared");
-        assert_eq!(err.rv, crate::ckr::Ckr::CKR_OBJECT_HANDLE_INVALID);
-        let rt = f.engine.runtime.as_ref().expect("runtime");
-        assert_eq!(rt.groups[0].members[2].pending_deletes.len(), 1);
-        assert!(rt.groups[0].objects.is_empty());
+        assert_eq!(err.rv, ha_engine::ckr::Ckr::CKR_OBJECT_HANDLE_INVALID);
+        assert_eq!(f.engine.test_pending_deletes(0, 2), 1);
+        assert_eq!(f.engine.test_group_objects(0), 0);
     }
 
     #[test]
     fn clear_says_how_many_objects_went_before_a_member_failed() {
         let mut f = fixture(&["11", "22"]);
         group_with_keys(&mut f, 3);
-        crate::hagroup::testkit::fail_destroys_after(&mut f.engine, 1, 1);
-        lines(&mut f.engine, "slot set -slot 2");
+        crate::hagroup::testkit::fail_destroys_after(&mut f, 1, 1);
+        lines(&mut f, "slot set -slot 2");
         assert_eq!(
-            lines(&mut f.engine, "partition clear"),
+            lines(&mut f, "partition clear"),
             [
                 "",
                 "        Member 11:  3 token objects destroyed",
@@ -377,19 +347,18 @@ mod tests {
             (f.controls[0].token_objects(), f.controls[1].token_objects()),
             (0, 2)
         );
-        let rt = f.engine.runtime.as_ref().expect("runtime");
-        assert_eq!(rt.groups[0].members[1].pending_deletes.len(), 3);
+        assert_eq!(f.engine.test_pending_deletes(0, 1), 3);
     }
 
     #[test]
     fn clear_that_clears_no_member_says_what_went_and_keeps_the_engine_table() {
         let mut f = fixture(&["11", "22"]);
         group_with_keys(&mut f, 2);
-        crate::hagroup::testkit::fail_destroys_after(&mut f.engine, 0, 1);
+        crate::hagroup::testkit::fail_destroys_after(&mut f, 0, 1);
         f.controls[1].set_reachable(false);
-        lines(&mut f.engine, "slot set -slot 1");
+        lines(&mut f, "slot set -slot 1");
         assert_eq!(
-            lines(&mut f.engine, "partition clear"),
+            lines(&mut f, "partition clear"),
             [
                 "",
                 "        Member 11:  not cleared (CKR_DEVICE_ERROR after 1 token objects were deleted)",
@@ -399,22 +368,18 @@ mod tests {
                 "Command Result : Operation Failed",
             ]
         );
-        let rt = f.engine.runtime.as_ref().expect("runtime");
-        assert_eq!(rt.groups[0].objects.len(), 2);
+        assert_eq!(f.engine.test_group_objects(0), 2);
     }
 
     #[test]
     fn without_a_running_application_the_note_says_what_stays() {
         let mut f = fixture(&["11", "22"]);
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 11",
-        );
-        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 22");
+        lines(&mut f, "hagroup creategroup -label g -serialnumber 11");
+        lines(&mut f, "hagroup addmember -group g -serialnumber 22");
         f.controls[1].set_reachable(false);
-        lines(&mut f.engine, "slot set -slot 1");
+        lines(&mut f, "slot set -slot 1");
         assert_eq!(
-            lines(&mut f.engine, "partition clear")[2],
+            lines(&mut f, "partition clear")[2],
             "        Member 22:  not cleared (CKR_DEVICE_ERROR); its remaining objects stay on it (no running application remembers the deletions, and hagroup synchronize never deletes)"
         );
     }
@@ -422,20 +387,17 @@ mod tests {
     #[test]
     fn clear_is_refused_on_a_physical_slot_and_without_a_credential() {
         let mut f = fixture(&["11"]);
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 11",
-        );
+        lines(&mut f, "hagroup creategroup -label g -serialnumber 11");
         assert_eq!(
-            lines(&mut f.engine, "partition clear"),
+            lines(&mut f, "partition clear"),
             [
                 "Error: partition clear: the current slot is partition 11, a physical slot; hasim clears only an HA virtual slot (an operation on a member's own slot bypasses HA, B21, and would leave the group diverged)",
                 "",
                 "Command Result : Operation Failed",
             ]
         );
-        lines(&mut f.engine, "slot set -slot 1");
-        let out = crate::lunacm::execute(&mut f.engine, 0, "partition clear", None);
+        lines(&mut f, "slot set -slot 1");
+        let out = f.cm.execute(&mut f.engine, 0, "partition clear", None);
         assert_eq!(
             out.result.expect_err("no credential").to_string(),
             "partition clear: needs the Crypto Officer credential (LunaCM prompts for it; hasim takes it from the scenario's credentials)"

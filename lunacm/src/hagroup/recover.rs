@@ -2,16 +2,20 @@
 //! `hagroup synchronize -group L` (B61, D8, with the B14 warning; the work is in
 //! [`crate::sync`]).
 
-use crate::engine::HaEngine;
+use ha_engine::HaEngine;
+use ha_engine::ports::{Millis, Secret};
+
+use crate::console::LunaCm;
 use crate::error::CommandError;
 use crate::hagroup::args;
 use crate::hagroup::commands::{Outcome, Refusal, group_index, need_credential, refuse_password};
-use crate::ports::{Millis, Secret};
 use crate::sync::{self, SyncReport, class_name};
 
 /// `hagroup recover [-group L]`: every down member of the group (of every group without
-/// `-group`) gets a fresh attempt counter and an attempt at the application's next call.
+/// `-group`) gets a fresh attempt counter and an attempt at the application's next call
+/// ([`HaEngine::request_recovery`]).
 pub(crate) fn recover(
+    cm: &LunaCm,
     engine: &mut HaEngine,
     now: Millis,
     command: &str,
@@ -19,11 +23,11 @@ pub(crate) fn recover(
 ) -> Outcome {
     let group = p
         .get("group")
-        .map(|label| group_index(engine, command, label))
+        .map(|label| group_index(cm, command, label))
         .transpose()?;
     engine.request_recovery(now, group);
     let whom = match group {
-        Some(i) => format!("group {}", engine.config.groups[i].label),
+        Some(i) => format!("group {}", cm.config.groups[i].label),
         None => "every group".to_string(),
     };
     Ok(vec![format!(
@@ -40,21 +44,21 @@ pub fn conflict_warning(first: usize, second: usize) -> String {
 
 /// `hagroup synchronize -group L`: union of the reachable members' token objects (D8).
 pub(crate) fn synchronize(
-    engine: &mut HaEngine,
+    cm: &mut LunaCm,
     command: &str,
     p: &args::Parsed,
     credential: Option<&Secret>,
 ) -> Outcome {
     refuse_password(command, p)?;
     let label = args::required(command, p, "group")?;
-    let index = group_index(engine, command, label)?;
-    let group_label = engine.config.groups[index].label.clone();
+    let index = group_index(cm, command, label)?;
+    let group_label = cm.config.groups[index].label.clone();
     let pin = need_credential(
         command,
         credential,
         "to read and clone the members' objects (B61)",
     )?;
-    let report = sync::synchronize(engine, index, pin).map_err(|e| {
+    let report = sync::synchronize(cm, index, pin).map_err(|e| {
         CommandError::Refused(format!(
             "{command}: group {group_label} cannot be synchronized: {e}"
         ))

@@ -1,10 +1,37 @@
-//! Typed refusals of the LunaCM commands beyond `hagroup` ([`LunaCmError`]). Each message names
-//! the command, the place (option, slot, member) and the rule; none contains a credential.
-//! They reach the operator as a [`CommandError`] (`Invalid Argument` or `Operation Failed`).
+//! Typed refusals: of a `hagroup` command ([`CommandError`]) and of the LunaCM commands beyond
+//! `hagroup` ([`LunaCmError`]). Each message names the command, the place (option, slot,
+//! member) and the rule; none contains a credential. Both reach the operator as a
+//! [`CommandError`] (`Invalid Argument` or `Operation Failed`).
 
-use crate::ckr::Ckr;
-use crate::error::{CommandError, EngineError};
+use ha_engine::{Ckr, EngineError};
+
 use crate::hagroup::commands::PASSWORD_REFUSAL;
+
+/// A refused administration command. The message names the place (option, value) and the rule
+/// broken; it never contains a credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The command line could not be understood (unknown command, option, missing value...).
+    #[error("{0}")]
+    Syntax(String),
+    /// A value is outside its allowed range.
+    #[error("{0}")]
+    OutOfRange(String),
+    /// The command is well formed but a prerequisite is not met.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl CommandError {
+    /// The `Command Result :` text LunaCM prints after the error.
+    pub fn result_text(&self) -> &'static str {
+        match self {
+            CommandError::Syntax(_) | CommandError::OutOfRange(_) => "Invalid Argument",
+            CommandError::Refused(_) => "Operation Failed",
+        }
+    }
+}
 
 /// A refused or failed LunaCM command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
