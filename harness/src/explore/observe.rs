@@ -6,8 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use sim::fault::Fault;
+use sim::record::{Action, Event, FaultTiming, Placement, Record};
+
 /// Virtual milliseconds.
-pub type Millis = u64;
+pub type Millis = ha_engine::ports::Millis;
 
 /// A fault applied to a member (or an armed fault when it fired).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,10 +170,88 @@ pub struct Observations {
 }
 
 impl Observations {
-    /// The observations of a generated plan's run. (Transitional: fills members and settings;
-    /// the events come from the run record.)
-    pub fn of(plan: &super::plan::Plan, run: &sim::record::Record) -> Observations {
-        let _ = run;
+    /// The observations of a generated plan's run, from its record.
+    pub fn of(plan: &super::plan::Plan, record: &Record) -> Observations {
+        let mut events: Vec<(Millis, Happening)> = Vec::new();
+        for stamped in &record.events {
+            let at = stamped.at;
+            match &stamped.event {
+                Event::Command(c) => events.push((
+                    at,
+                    Happening::Command {
+                        line: c.line.clone(),
+                        output: c.output.clone(),
+                    },
+                )),
+                Event::Call(call) => {
+                    let served_by = match &call.placement {
+                        Placement::Created { on, cloned_to } => {
+                            on.iter().chain(cloned_to.iter()).cloned().collect()
+                        }
+                        Placement::On(members) => members.clone(),
+                        Placement::Unobserved => Vec::new(),
+                    };
+                    events.push((
+                        at,
+                        Happening::App(AppObs {
+                            op: op_of(&call.op),
+                            result: call.result.name(),
+                            count: 1,
+                            served_by,
+                            holders: None,
+                        }),
+                    ));
+                }
+                Event::Calls(run) => events.push((
+                    run.first_at,
+                    Happening::App(AppObs {
+                        op: op_of(&run.op),
+                        result: run.result.name(),
+                        count: run.count,
+                        served_by: run.served.keys().cloned().collect(),
+                        holders: None,
+                    }),
+                )),
+                Event::ThreadCall(call) => events.push((
+                    call.finished,
+                    Happening::App(AppObs {
+                        op: op_of(&call.op),
+                        result: call.result.name(),
+                        count: 1,
+                        served_by: call.members.clone(),
+                        holders: None,
+                    }),
+                )),
+                Event::Fault(f) => {
+                    let when = match f.timing {
+                        FaultTiming::Now => Some(at),
+                        FaultTiming::Scheduled(t) => Some(t),
+                        FaultTiming::Armed { .. } => None,
+                    };
+                    if let Some(when) = when {
+                        events.push((
+                            when,
+                            Happening::Fault {
+                                member: f.member.clone(),
+                                fault: fault_of(&f.action),
+                            },
+                        ));
+                    }
+                }
+                Event::Log(line) => events.push((at, Happening::Log(line.clone()))),
+                Event::Checkpoint(c) => events.push((
+                    at,
+                    Happening::Checkpoint {
+                        label: c.label.clone(),
+                        objects: BTreeMap::new(),
+                    },
+                )),
+                _ => {}
+            }
+        }
+        // Faults scheduled inside a `Threads` step are recorded when scheduled: put every fact
+        // at its own instant (a stable sort keeps the order of simultaneous ones).
+        events.sort_by_key(|(at, _)| *at);
         Observations {
             members: plan.members.clone(),
             standby: plan.standby.clone(),
@@ -181,7 +262,64 @@ impl Observations {
                 failover_on_deactivation: plan.failover_on_deactivation,
                 synchronize: plan.synchronize,
             },
-            events: Vec::new(),
+            events,
         }
+    }
+}
+
+fn fault_of(action: &Action) -> FaultObs {
+    match action {
+        Action::MemberAdded => FaultObs::MemberAdded,
+        Action::Fault(f) => match f {
+            Fault::Drop => FaultObs::Drop,
+            Fault::Restore => FaultObs::Restore,
+            Fault::Deactivate => FaultObs::Deactivate,
+            Fault::Activate => FaultObs::Activate,
+            Fault::Revoke => FaultObs::Revoke,
+            Fault::LoginFailure => FaultObs::LoginFailure,
+            Fault::Slow { ms } => FaultObs::Slow(*ms),
+        },
+    }
+}
+
+/// The arguments inside `Name(a, b)`.
+fn args(op: &str) -> Vec<&str> {
+    op.split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .map(|inner| inner.split(", ").collect())
+        .unwrap_or_default()
+}
+
+/// What an application call of the record was (its transcript name, e.g. `Sign(k1)`).
+fn op_of(op: &str) -> OpObs {
+    let name = op.split(['(', ' ']).next().unwrap_or(op);
+    let a = args(op);
+    let arg = |i: usize| a.get(i).map(|s| s.to_string()).unwrap_or_default();
+    match name {
+        "C_Initialize" => OpObs::Initialize,
+        "C_Finalize" => OpObs::Finalize,
+        "C_OpenSession" => OpObs::OpenSession,
+        "C_CloseSession" => OpObs::CloseSession,
+        "C_Login" => OpObs::Login,
+        "C_Logout" => OpObs::Logout,
+        "GenerateKey" | "GenerateSessionKey" => OpObs::Create {
+            label: arg(0),
+            token: name == "GenerateKey",
+            pair: matches!(a.get(1).copied(), Some("Rsa2048" | "EcP256")),
+        },
+        "CreateData" => OpObs::Create {
+            label: arg(0),
+            token: true,
+            pair: false,
+        },
+        "Destroy" => OpObs::Destroy { label: arg(0) },
+        "Sign" | "Encrypt" => OpObs::Crypto { label: arg(0) },
+        "C_SignInit" => OpObs::SignInit { label: arg(0) },
+        "C_SignUpdate" | "C_SignFinal" => OpObs::SignContinue,
+        "GenerateKeyOnSlot" => OpObs::Direct {
+            member: arg(0),
+            label: arg(1),
+        },
+        _ => OpObs::Other,
     }
 }
