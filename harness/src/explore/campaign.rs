@@ -16,8 +16,8 @@ use super::observe::Observations;
 use super::options::GENERATOR_VERSION;
 use super::plan::Plan;
 use crate::runner;
-use sim::record::Record as Run;
 use crate::scenario::{self, Scenario};
+use sim::record::Record as Run;
 
 /// Why a seed or a campaign could not be run.
 #[derive(Debug, thiserror::Error)]

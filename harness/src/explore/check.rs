@@ -96,6 +96,8 @@ struct Checker<'a> {
     pending_tombstones: BTreeSet<String>,
     /// A multi-part operation whose `SignInit` failed or whose member dropped (D5).
     multipart_broken: bool,
+    /// The application's open sessions (the login lives while one is open).
+    sessions: u64,
 }
 
 /// The first invariant `obs` breaks (`aborted`: why the run stopped early, if it did).
@@ -118,6 +120,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         session_lost: false,
         pending_tombstones: BTreeSet::new(),
         multipart_broken: false,
+        sessions: 0,
     };
     for (at, happening) in &obs.events {
         if let Some(v) = c.step(*at, happening) {
@@ -212,15 +215,26 @@ impl Checker<'_> {
                 self.truth.login(true, at);
                 self.session_lost = false;
             }
-            OpObs::Logout | OpObs::CloseSession | OpObs::Finalize => {
+            OpObs::CloseSession => {
+                self.sessions = self.sessions.saturating_sub(1);
+                if self.sessions == 0 {
+                    // Closing the application's last session logs it out (PKCS#11).
+                    self.truth.login(false, at);
+                }
+            }
+            OpObs::Logout | OpObs::Finalize => {
                 self.truth.login(false, at);
                 if matches!(app.op, OpObs::Finalize) {
+                    self.sessions = 0;
                     // D20: what the process knew of missed deletions is gone.
                     let forgotten = std::mem::take(&mut self.pending_tombstones);
                     self.uncertain.extend(forgotten);
                 }
             }
-            OpObs::OpenSession if ok => self.session_lost = false,
+            OpObs::OpenSession if ok => {
+                self.session_lost = false;
+                self.sessions += 1;
+            }
             OpObs::Create { label, token, pair } => {
                 if ok && *token {
                     self.created.insert(label.clone(), *pair);
@@ -373,6 +387,88 @@ impl Checker<'_> {
             );
             return None;
         }
+        // Other ways a member leaves service: deactivation, revocation (B51, B52), unreachable or
+        // not activated at `C_Initialize` (B46, B51).
+        // A revocation, or a member still not activated, found by a recovery attempt counts
+        // as a failed attempt (D10, B51, B52).
+        let failed_attempt = msg
+            .strip_prefix("member: ")
+            .and_then(|r| r.strip_suffix(" revoked"))
+            .or_else(|| {
+                msg.strip_prefix("recovery attempt ").and_then(|r| {
+                    r.strip_suffix(
+                        " is not activated and cannot be reintroduced back into the HA group",
+                    )
+                })
+            });
+        if let Some(member) = failed_attempt {
+            let member = member.trim().to_string();
+            match self.claims.get(&member).copied() {
+                Some(Claimed::Down {
+                    attempts, manual, ..
+                }) => {
+                    let _ = manual;
+                    self.claims.insert(
+                        member,
+                        Claimed::Down {
+                            attempts: attempts + 1,
+                            last: at,
+                            manual: false,
+                        },
+                    );
+                }
+                Some(Claimed::Stopped) => {}
+                _ => {
+                    self.claims.insert(
+                        member,
+                        Claimed::Down {
+                            attempts: 0,
+                            last: at,
+                            manual: false,
+                        },
+                    );
+                }
+            }
+            return None;
+        }
+        let leaves = msg
+            .strip_prefix("member: ")
+            .and_then(|r| r.strip_suffix(" deactivated"))
+            .or_else(|| {
+                msg.strip_prefix("unable to reach member: ")
+                    .and_then(|r| r.split('.').next())
+            })
+            .or_else(|| {
+                msg.strip_prefix("member ").and_then(|r| {
+                    r.strip_suffix(" is not activated and is excluded from the HA group")
+                })
+            });
+        if let Some(member) = leaves {
+            let member = member.trim().to_string();
+            if matches!(self.claims.get(&member), Some(Claimed::Back) | None) {
+                self.claims.insert(
+                    member,
+                    Claimed::Down {
+                        attempts: 0,
+                        last: at,
+                        manual: false,
+                    },
+                );
+            }
+            return None;
+        }
+        if msg == "management thread started" {
+            // A (re)initialised library knows nothing of earlier outages (D20): every member of
+            // the group starts in service until this initialisation says otherwise.
+            for claim in self.claims.values_mut() {
+                *claim = Claimed::Back;
+            }
+            return None;
+        }
+        if let Some(member) = msg.strip_prefix("detected new member member: ") {
+            self.claims.insert(member.trim().to_string(), Claimed::Back);
+            return None;
+        }
         if msg == "all members gone offline." {
             let usable = self.truth.usable_members(at);
             if !usable.is_empty() {
@@ -462,7 +558,11 @@ impl Checker<'_> {
             }
         }
         if succeeded {
-            if !self.truth.healthy(member) {
+            // Back means reachable; with the application logged in, also logged in with the
+            // group's credential (B43); without a login, a reconnection is all an attempt can do.
+            let back = self.truth.reachable(member)
+                && (self.truth.credential_ok(member) || !self.truth.logged_in());
+            if !back {
                 return broken(format!(
                     "`succeeded` for member {member}, which is not reachable at {at} ms"
                 ));

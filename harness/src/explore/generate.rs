@@ -89,6 +89,8 @@ pub fn generate(seed: u64) -> Plan {
     };
     g.app_call(AppCall::OpenSession);
     g.app_call(AppCall::Login);
+    g.app.session = true;
+    g.app.logged_in = true;
     // About one fault per 12 operations, at least one.
     let fault_every = 12u32;
     for i in 0..g.options.operations {

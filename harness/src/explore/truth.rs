@@ -238,6 +238,19 @@ impl Truth {
             .collect()
     }
 
+    /// Whether `member` answers calls now (reachable, not revoked or hung, activated), whatever
+    /// its credential.
+    pub fn reachable(&self, member: &str) -> bool {
+        self.members
+            .get(member)
+            .is_some_and(|f| f.connected && !f.revoked && !f.hung && f.activated)
+    }
+
+    /// Whether the group's credential logs in on `member` (no `LoginFailure`).
+    pub fn credential_ok(&self, member: &str) -> bool {
+        self.members.get(member).is_some_and(|f| f.credential_ok)
+    }
+
     /// Whether `member` is healthy now.
     pub fn healthy(&self, member: &str) -> bool {
         self.members.get(member).is_some_and(MemberFacts::healthy)
