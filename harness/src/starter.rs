@@ -207,7 +207,7 @@ mod tests {
                 outcome.passed(),
                 "members {members} standby {standby}: {:?}\n{}",
                 outcome.failures,
-                outcome.transcript
+                outcome.transcript()
             );
         }
     }
