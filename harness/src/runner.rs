@@ -10,14 +10,15 @@ use ha_engine::state::{VObjectHandle, VSessionHandle};
 use ha_engine::{EngineError, EngineEvent, hagroup};
 use sim::fault::{CallKind as SimCallKind, Fault as SimFault};
 use sim::memfs::FsEvent;
+use sim::queue;
 use sim::world::World;
 
 use crate::scenario::{
-    self, AppOp, CallKind, Fault, KeyKind, NegativeInput, Scenario, Step, ThreadOp,
+    self, AppOp, CallKind, Fault, KeyKind, NegativeInput, Scenario, Seconds, Step, ThreadOp,
 };
 use crate::topology::{TopologyError, build_world};
 use crate::transcript::{Entry, Transcript};
-use sim::scheduler::{CallOutcome, ThreadCall, TimedFault, run_threads};
+use sim::scheduler::{Observed, ThreadCall, TimedFault, run_one, run_threads};
 
 mod conf;
 
@@ -175,8 +176,12 @@ impl Runner<'_> {
 
     fn command(&mut self, line: &str) -> hagroup::CommandOutput {
         let now = self.now();
-        let out =
-            ha_engine::lunacm::execute(self.world.engine(), now, line, Some(&self.credential));
+        let credential = &self.credential;
+        // LunaCM is its own process: the time its own member calls take is not the
+        // application's, so nobody's clock moves by it.
+        let (out, _lunacm_time) = queue::call(&mut self.world, |engine, now| {
+            ha_engine::lunacm::execute(engine, now, line, Some(credential))
+        });
         let text = out.render();
         self.run
             .output_lines
@@ -218,15 +223,13 @@ impl Runner<'_> {
     fn step(&mut self, step: &Step) -> Result<(), String> {
         match step {
             Step::App(op) => {
-                self.world.sync_timeouts();
+                // The application thread pays for the member calls its call made (B28): the
+                // clock moves by that time, recovery due meanwhile running on the way.
+                queue::start_measure(&mut self.world);
                 self.app(op)?;
-                // Calls to slow members took virtual time (B28): the clock moves by it.
-                let spent = self.world.take_elapsed();
-                if spent > 0 {
-                    let to = self.now() + spent;
-                    self.advance_to(to)?;
-                }
-                Ok(())
+                let spent = queue::measured(&mut self.world);
+                let (world, run) = (&mut self.world, &mut self.run);
+                queue::pay(world, spent, &mut |w| drain(w, run)).map_err(|e| e.to_string())
             }
             Step::Command(line) => {
                 self.command(line);
@@ -234,7 +237,7 @@ impl Runner<'_> {
             }
             Step::Fault(fault) => self.fault(fault),
             Step::At(seconds, fault) => {
-                self.advance_to(seconds * 1000)?;
+                self.advance_to(seconds.ms())?;
                 self.fault(fault)
             }
             Step::OnCall {
@@ -255,7 +258,7 @@ impl Runner<'_> {
                 Ok(())
             }
             Step::Advance(seconds) => {
-                let to = self.now() + seconds * 1000;
+                let to = queue::later(self.now(), seconds.ms()).map_err(|e| e.to_string())?;
                 self.advance_to(to)
             }
             Step::Checkpoint(label) => {
@@ -267,16 +270,11 @@ impl Runner<'_> {
         }
     }
 
-    /// Advances time deadline by deadline so each log line carries its own time.
+    /// Advances time; what recovery logs on the way is drained at each timer run, so each log
+    /// line carries its own time.
     fn advance_to(&mut self, to: Millis) -> Result<(), String> {
-        while let Some(deadline) = self.world.engine().next_deadline() {
-            if deadline > to || deadline < self.now() {
-                break;
-            }
-            self.world.advance_to(deadline).map_err(|e| e.to_string())?;
-            self.drain();
-        }
-        self.world.advance_to(to).map_err(|e| e.to_string())?;
+        let (world, run) = (&mut self.world, &mut self.run);
+        queue::advance_to(world, to, &mut |w| drain(w, run)).map_err(|e| e.to_string())?;
         self.drain();
         Ok(())
     }
@@ -313,7 +311,7 @@ impl Runner<'_> {
     fn threads(
         &mut self,
         programs: &[Vec<ThreadOp>],
-        faults: &[(u64, Fault)],
+        faults: &[(Seconds, Fault)],
     ) -> Result<(), String> {
         self.ensure_initialized();
         let mut calls = Vec::new();
@@ -325,13 +323,12 @@ impl Runner<'_> {
                     ThreadOp::Encrypt { key, times } => (CryptoOp::Encrypt, key, *times, "Encrypt"),
                 };
                 let handle = self.key(key)?;
-                for _ in 0..times {
-                    thread_calls.push(ThreadCall {
-                        op: crypto.clone(),
-                        key: handle,
-                        label: format!("{name}({key})"),
-                    });
-                }
+                thread_calls.push(ThreadCall {
+                    op: crypto,
+                    key: handle,
+                    label: format!("{name}({key})"),
+                    times: u64::from(times),
+                });
             }
             calls.push(thread_calls);
         }
@@ -341,7 +338,7 @@ impl Runner<'_> {
                 return Err("MemberAdded cannot be scheduled inside Threads; use a step".into());
             }
             timed.push(TimedFault {
-                at: second * 1000,
+                at: second.ms(),
                 member: fault.member().as_str().to_string(),
                 fault: sim_fault(fault),
             });
@@ -366,7 +363,7 @@ impl Runner<'_> {
         let text = format!(
             "{} threads start ({} calls in all)",
             calls.len(),
-            calls.iter().map(Vec::len).sum::<usize>()
+            calls.iter().flatten().map(|c| c.times).sum::<u64>()
         );
         self.run.transcript.push(self.now(), Entry::App(text));
         for f in &timed {
@@ -381,8 +378,8 @@ impl Runner<'_> {
         let run = &mut self.run;
         // After every scheduler event: record the call that finished, then what was logged,
         // so HA log lines stand where they happened among the calls.
-        let mut observe = |world: &mut World, outcome: Option<&CallOutcome>| {
-            if let Some(o) = outcome {
+        let mut observe = |world: &mut World, seen: Observed<'_>| {
+            if let Observed::Call(call, o) = seen {
                 let rv = rv_name(&o.result);
                 let served = if o.members.is_empty() {
                     "none".to_string()
@@ -392,7 +389,7 @@ impl Runner<'_> {
                 let line = format!(
                     "thread {} {} #{} -> {rv}  [{} .. {}, served by {served}]",
                     o.thread,
-                    o.label,
+                    call.label,
                     o.index,
                     crate::transcript::seconds(o.started),
                     crate::transcript::seconds(o.finished),
@@ -409,7 +406,6 @@ impl Runner<'_> {
             timed,
             &mut observe,
         )
-        .map(|_| ())
         .map_err(|e| e.to_string());
         self.close_thread_sessions(&sessions);
         result
@@ -663,48 +659,52 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Runs `times` identical calls; consecutive calls are summarised together until an HA log
-    /// line appears, so every log line stays where it happened.
+    /// Runs `times` identical calls as a one-thread program (the same path as `Threads`);
+    /// consecutive calls are summarised together until an HA log line appears, so every log
+    /// line stays where it happened.
     fn crypto(&mut self, sign: bool, key: &str, times: u32) -> Result<(), String> {
         let vs = self.session()?;
         let h = self.key(key)?;
-        let name = if sign { "Sign" } else { "Encrypt" };
-        let kind = if sign {
-            SimCallKind::Sign
+        let (name, kind, op) = if sign {
+            ("Sign", SimCallKind::Sign, CryptoOp::Sign)
         } else {
-            SimCallKind::Encrypt
+            ("Encrypt", SimCallKind::Encrypt, CryptoOp::Encrypt)
+        };
+        let call = ThreadCall {
+            op,
+            key: h,
+            label: format!("{name}({key})"),
+            times: u64::from(times),
         };
         let mut first = 1;
-        let mut results: Vec<String> = Vec::new();
-        let mut served_before = self.served(kind);
-        for i in 1..=times {
-            let data = self.world.workload_bytes(32);
-            let op = if sign {
-                CryptoOp::Sign
-            } else {
-                CryptoOp::Encrypt
+        // Results since the last summary, as (result, consecutive count).
+        let mut results: Vec<(String, u64)> = Vec::new();
+        let mut served_before = served(&self.world, kind);
+        let run = &mut self.run;
+        let mut observe = |world: &mut World, seen: Observed<'_>| {
+            // Recovery logging between calls stays in the journal until the call ends.
+            let Observed::Call(_, outcome) = seen else {
+                return;
             };
-            let r = self.world.crypto_call(vs, op, h, &data);
-            let now = self.now();
-            let rv = rv_name(&r.map(|_| ()));
-            self.run.app_results.push(rv.clone());
-            results.push(rv);
-            let has_log = self
-                .world
-                .fs()
-                .lock()
-                .is_ok_and(|fs| !fs.journal().is_empty());
-            if has_log || i == times {
-                let served_now = self.served(kind);
+            let i = outcome.index;
+            let rv = rv_name(&outcome.result);
+            run.app_results.push(rv.clone());
+            match results.last_mut() {
+                Some((last, n)) if *last == rv => *n += 1,
+                _ => results.push((rv, 1)),
+            }
+            let has_log = world.fs().lock().is_ok_and(|fs| !fs.journal().is_empty());
+            if has_log || i == u64::from(times) {
+                let served_now = served(world, kind);
                 let line = summarise(name, key, first, i, &results, &served_before, &served_now);
-                self.run.transcript.push(now, Entry::App(line));
-                self.drain();
+                run.transcript.push(world.now(), Entry::App(line));
+                drain(world, run);
                 served_before = served_now;
                 results.clear();
                 first = i + 1;
             }
-        }
-        Ok(())
+        };
+        run_one(&mut self.world, vs, call, &mut observe).map_err(|e| e.to_string())
     }
 
     /// Multi-part calls served per member (from the injectors' records).
@@ -773,14 +773,6 @@ impl Runner<'_> {
             cloned.join(", ")
         };
         format!("  [created on {}; cloned to {cloned}]", created.join(", "))
-    }
-
-    fn served(&self, kind: SimCallKind) -> BTreeMap<String, u64> {
-        self.world
-            .serials()
-            .iter()
-            .map(|s| (s.clone(), self.world.record(s).served(kind)))
-            .collect()
     }
 
     fn state_snapshot(&mut self) -> String {
@@ -899,13 +891,23 @@ fn drain(world: &mut World, run: &mut Run) {
     }
 }
 
-/// One transcript line for calls `first..=last` of a repeated operation.
+/// Calls of `kind` served per member (from the injectors' records).
+fn served(world: &World, kind: SimCallKind) -> BTreeMap<String, u64> {
+    world
+        .serials()
+        .iter()
+        .map(|s| (s.clone(), world.record(s).served(kind)))
+        .collect()
+}
+
+/// One transcript line for calls `first..=last` of a repeated operation, whose results were
+/// `runs` (each result with its consecutive count).
 fn summarise(
     name: &str,
     key: &str,
-    first: u32,
-    last: u32,
-    results: &[String],
+    first: u64,
+    last: u64,
+    runs: &[(String, u64)],
     before: &BTreeMap<String, u64>,
     after: &BTreeMap<String, u64>,
 ) -> String {
@@ -914,13 +916,6 @@ fn summarise(
     } else {
         format!("#{first}-{last}")
     };
-    let mut runs: Vec<(String, u32)> = Vec::new();
-    for r in results {
-        match runs.last_mut() {
-            Some((last, n)) if last == r => *n += 1,
-            _ => runs.push((r.clone(), 1)),
-        }
-    }
     let results: Vec<String> = runs.iter().map(|(r, n)| format!("{r} x{n}")).collect();
     let served: Vec<String> = after
         .iter()

@@ -7,13 +7,16 @@
 //! - [`model_member`]: the adapter that makes an `hsm-model` partition a `ha_engine::ports::Member`.
 //! - [`fault`]: the fault vocabulary and the injector that applies it below the `Member` port.
 //! - [`world`]: one simulated client machine: clock, HSMs, injectors, file system, engine.
-//! - [`scheduler`]: several application threads with overlapping calls, interleaved by the seed.
+//! - [`queue`]: the event queue and the one place virtual time moves (the time policy).
+//! - [`scheduler`]: application threads (one for an `App` step, several for `Threads`) with
+//!   overlapping calls, interleaved by the seed.
 #![forbid(unsafe_code)]
 
 pub mod clock;
 pub mod fault;
 pub mod memfs;
 pub mod model_member;
+pub mod queue;
 pub mod rng;
 pub mod scheduler;
 pub mod world;

@@ -1,7 +1,7 @@
 //! [`World`]: one simulated client machine. Owns the virtual clock, the in-process HSMs, the
 //! fault injectors in front of every partition, the in-memory file system for HA logs and the
-//! HA engine wired to all of them. Time moves only when the world is told to advance, and then
-//! jumps from one engine deadline to the next.
+//! HA engine wired to all of them. Time moves only in [`crate::queue`], which charges the member
+//! calls the injectors measured to the simulated thread that made them.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -55,11 +55,36 @@ pub enum WorldError {
         /// Requested time.
         to: Millis,
     },
+    /// Virtual time would pass its end (`queue::HORIZON_MS`, 100 years).
+    #[error(
+        "virtual time would pass its end: {span} ms after {now} ms is beyond the simulation's 100 years"
+    )]
+    BeyondHorizon {
+        /// Current virtual time.
+        now: Millis,
+        /// The span asked for.
+        span: Millis,
+    },
+    /// Too many recovery timer runs (`queue::MAX_TIMER_RUNS`): e.g. `retry -1` with a very long
+    /// advance, which would log one failed attempt per interval without end.
+    #[error(
+        "stopped at virtual time {at} ms: more than {runs} recovery timer runs in one run (a retry count that never exhausts over a very long advance?)"
+    )]
+    TimerBudget {
+        /// Virtual time of the run that went over the budget.
+        at: Millis,
+        /// The budget.
+        runs: u64,
+    },
 }
 
 /// One simulated client machine.
 pub struct World {
     now: Millis,
+    /// The recovery thread is busy with member calls until then (see `queue`).
+    recovery_free_at: Millis,
+    /// Recovery timer runs so far (bounded by `queue::MAX_TIMER_RUNS`).
+    timer_runs: u64,
     engine: HaEngine,
     model: Arc<Mutex<HsmModel>>,
     controls: BTreeMap<String, FaultControl>,
@@ -101,6 +126,8 @@ impl World {
         );
         Ok(World {
             now: 0,
+            recovery_free_at: 0,
+            timer_runs: 0,
             engine,
             model,
             controls,
@@ -131,23 +158,34 @@ impl World {
         &self.serials
     }
 
-    /// Advances virtual time to `to`, running every engine deadline on the way, in order.
-    pub fn advance_to(&mut self, to: Millis) -> Result<(), WorldError> {
-        if to < self.now {
-            return Err(WorldError::TimeBackwards { now: self.now, to });
+    /// Moves the clock (only `queue` does).
+    pub(crate) fn set_now(&mut self, now: Millis) {
+        self.now = now;
+    }
+
+    pub(crate) fn recovery_free_at(&self) -> Millis {
+        self.recovery_free_at
+    }
+
+    pub(crate) fn set_recovery_free_at(&mut self, at: Millis) {
+        self.recovery_free_at = at;
+    }
+
+    /// Counts one recovery timer run at `at`; refuses one past the budget.
+    pub(crate) fn count_timer_run(&mut self, at: Millis) -> Result<(), WorldError> {
+        self.timer_runs += 1;
+        if self.timer_runs > crate::queue::MAX_TIMER_RUNS {
+            return Err(WorldError::TimerBudget {
+                at,
+                runs: crate::queue::MAX_TIMER_RUNS,
+            });
         }
-        self.sync_timeouts();
-        while let Some(deadline) = self.engine.next_deadline() {
-            if deadline > to {
-                break;
-            }
-            self.now = self.now.max(deadline);
-            self.engine.on_timer(self.now);
-            // Calls made by the engine's own work (recovery) take no virtual time.
-            let _ = self.take_elapsed();
-        }
-        self.now = to;
         Ok(())
+    }
+
+    /// A member's injector.
+    pub fn fault_control(&self, serial: &str) -> Option<&FaultControl> {
+        self.controls.get(serial)
     }
 
     fn control(&self, serial: &str) -> Result<&FaultControl, WorldError> {
@@ -165,7 +203,6 @@ impl World {
             "fault applied"
         );
         if fault.at_transport() {
-            self.sync_timeouts();
             self.control(serial)?.apply(fault)?;
             return Ok(());
         }
@@ -187,47 +224,6 @@ impl World {
         Ok(())
     }
 
-    /// One single-part crypto call through the split dispatch (architecture "calls in flight"):
-    /// the engine decides, the call takes the serving member's virtual duration (a slow member,
-    /// B28) during which time moves and recovery may run, then the engine completes it, which
-    /// may re-dispatch (B29, D4).
-    pub fn crypto_call(
-        &mut self,
-        vs: ha_engine::state::VSessionHandle,
-        op: ha_engine::failover::CryptoOp,
-        key: ha_engine::state::VObjectHandle,
-        data: &[u8],
-    ) -> Result<Vec<u8>, ha_engine::EngineError> {
-        use ha_engine::failover::Completion;
-        self.sync_timeouts();
-        let mut d = self.engine.begin(self.now, vs, op, key, data)?;
-        loop {
-            let (duration, _) = self
-                .controls
-                .get(&d.serial)
-                .map_or((0, false), FaultControl::next_call_duration);
-            if duration > 0 {
-                // Cannot go backwards: the target is later than now.
-                let _ = self.advance_to(self.now + duration);
-            }
-            let result = self.engine.call(&d);
-            // The duration is already on the clock.
-            let _ = self.take_elapsed();
-            match self.engine.complete(self.now, d, result) {
-                Completion::Done(r) => return r,
-                Completion::Redispatch(next) => d = next,
-            }
-        }
-    }
-
-    /// How long the member's next call takes: its own processing time (`set_call_ms`) plus a
-    /// slow fault's delay, capped by the receive timeout (B28).
-    pub fn call_duration(&self, serial: &str) -> Millis {
-        self.controls
-            .get(serial)
-            .map_or(0, |c| c.next_call_duration().0)
-    }
-
     /// Gives a member's calls a processing time (the HSM answers with heartbeats, so this never
     /// times out, B28).
     pub fn set_call_ms(&mut self, serial: &str, ms: Millis) -> Result<(), WorldError> {
@@ -235,19 +231,13 @@ impl World {
         Ok(())
     }
 
-    /// Gives every injector the client's current timeouts (they live in the configuration,
-    /// which commands and Chrystoki.conf change).
-    pub fn sync_timeouts(&mut self) {
-        let config = self.engine.config();
-        let (receive, probe) = (config.receive_timeout_ms, config.probe_timeout_ms);
-        for control in self.controls.values() {
-            control.set_timeouts(receive, probe);
-        }
-    }
-
-    /// Virtual time the last calls spent in slow members; the caller advances the clock by it.
-    pub fn take_elapsed(&mut self) -> Millis {
-        self.controls.values().map(FaultControl::take_elapsed).sum()
+    /// Virtual time the member calls made since the last call of this method took; `queue`
+    /// charges it to the thread that made them.
+    pub(crate) fn take_elapsed(&mut self) -> Millis {
+        self.controls
+            .values()
+            .map(FaultControl::take_elapsed)
+            .fold(0, Millis::saturating_add)
     }
 
     /// Arms a fault for the member's `nth` call of kind `call`.

@@ -82,6 +82,7 @@ impl HaEngine {
             .collect();
         tracing::debug!(origin, raised = ?raised, "configuration file loaded");
         self.config = config;
+        self.publish_timeouts();
         self.log.set_settings(log);
         self.conf = doc;
         self.config_changed(now);
@@ -120,6 +121,7 @@ impl HaEngine {
             }
             Err(e) => {
                 self.config = saved.config;
+                self.publish_timeouts();
                 self.log.set_settings(saved.log);
                 Err(CommandError::Refused(e.to_string()))
             }
