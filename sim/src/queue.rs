@@ -16,7 +16,8 @@
 //! thread. Virtual time never wraps: it ends at [`HORIZON_MS`], and a run that would pass it,
 //! or that asks for more than [`MAX_TIMER_RUNS`] recovery timer runs, stops with an error.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use ha_engine::HaEngine;
 use ha_engine::ports::Millis;
@@ -48,17 +49,22 @@ pub fn later(now: Millis, span: Millis) -> Result<Millis, WorldError> {
     }
 }
 
-/// Events ordered by virtual time, then tie-break, then insertion.
+/// Events ordered by virtual time, then tie-break, then insertion. The order lives in a heap of
+/// small, unique keys; the events themselves stay put in a slab (they can be large).
 #[derive(Debug)]
 pub struct EventQueue<E> {
-    events: BTreeMap<(Millis, u64, u64), E>,
+    order: BinaryHeap<Reverse<(Millis, u64, u64, usize)>>,
+    slab: Vec<Option<E>>,
+    free: Vec<usize>,
     seq: u64,
 }
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            events: BTreeMap::new(),
+            order: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
             seq: 0,
         }
     }
@@ -68,17 +74,33 @@ impl<E> EventQueue<E> {
     /// Queues `event` at `at` with tie-break `tie`.
     pub fn push(&mut self, at: Millis, tie: u64, event: E) {
         self.seq += 1;
-        self.events.insert((at, tie, self.seq), event);
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slab[slot] = Some(event);
+                slot
+            }
+            None => {
+                self.slab.push(Some(event));
+                self.slab.len() - 1
+            }
+        };
+        self.order.push(Reverse((at, tie, self.seq, slot)));
     }
 
     /// The earliest event.
     pub fn pop(&mut self) -> Option<(Millis, E)> {
-        self.events.pop_first().map(|((at, _, _), e)| (at, e))
+        loop {
+            let Reverse((at, _, _, slot)) = self.order.pop()?;
+            self.free.push(slot);
+            if let Some(event) = self.slab.get_mut(slot).and_then(Option::take) {
+                return Some((at, event));
+            }
+        }
     }
 
     /// True when nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.order.is_empty()
     }
 }
 

@@ -47,7 +47,9 @@ pub struct CallOutcome {
     pub started: Millis,
     /// When the application got the result.
     pub finished: Millis,
-    /// Members that served it, in order (more than one after a re-dispatch).
+    /// Members that served it, in order (more than one after a re-dispatch); recorded for
+    /// `Threads` ([`run_threads`]) only: one thread's calls are counted from the injectors'
+    /// records instead.
     pub members: Vec<String>,
     /// The result.
     pub result: Result<(), EngineError>,
@@ -149,6 +151,8 @@ pub fn run_one(
 
 struct Driver<'r> {
     threads: Vec<ThreadState>,
+    /// Record which members served each call (`CallOutcome::members`).
+    keep_members: bool,
     queue: EventQueue<Event>,
     ties: Option<&'r mut ChaCha20Rng>,
 }
@@ -181,6 +185,7 @@ impl<'r> Driver<'r> {
             .collect();
         Driver {
             threads,
+            keep_members: ties.is_some(),
             queue: EventQueue::default(),
             ties,
         }
@@ -265,7 +270,7 @@ impl<'r> Driver<'r> {
         dispatch: Dispatch,
     ) -> Result<(), WorldError> {
         let t = &mut self.threads[thread];
-        if t.members.last() != Some(&dispatch.serial) {
+        if self.keep_members && t.members.last() != Some(&dispatch.serial) {
             t.members.push(dispatch.serial.clone());
         }
         if spent == 0 {
@@ -325,6 +330,12 @@ impl<'r> Driver<'r> {
         match completion {
             Completion::Done(r) => {
                 self.done(world, thread, at, r.map(|_| ()), observe);
+                if self.ties.is_none() && self.queue.is_empty() {
+                    // One thread and nothing else queued: its next call is the next event
+                    // (what the call logged is observed first, as after any event).
+                    observe(world, Observed::Tick);
+                    return self.issue(world, thread, at, observe);
+                }
                 self.push(at, Event::Issue { thread });
                 Ok(())
             }
@@ -349,9 +360,13 @@ impl<'r> Driver<'r> {
             members: std::mem::take(&mut t.members),
             result,
         };
-        if let Some(call) = self.threads[thread].current() {
+        let t = &mut self.threads[thread];
+        if let Some(call) = t.current() {
             observe(world, Observed::Call(call, &outcome));
         }
-        self.threads[thread].advance();
+        // Keep the list's allocation for the next call.
+        t.members = outcome.members;
+        t.members.clear();
+        t.advance();
     }
 }

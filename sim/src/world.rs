@@ -14,7 +14,7 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::clock::SimCalendar;
 use crate::fault::injector::UnsupportedFault;
-use crate::fault::{CallKind, CallRecord, Fault, FaultControl, FaultyMember};
+use crate::fault::{CallKind, CallMeter, CallRecord, Fault, FaultControl, FaultyMember};
 use crate::memfs::SharedMemFs;
 use crate::model_member::ModelMember;
 use crate::rng::{SeedRoot, Stream};
@@ -88,6 +88,8 @@ pub struct World {
     engine: HaEngine,
     model: Arc<Mutex<HsmModel>>,
     controls: BTreeMap<String, FaultControl>,
+    /// What the member calls cost, for `queue` to charge.
+    meter: CallMeter,
     serials: Vec<String>,
     fs: SharedMemFs,
     workload: ChaCha20Rng,
@@ -110,10 +112,11 @@ impl World {
         }
         let model = Arc::new(Mutex::new(model));
         let mut controls = BTreeMap::new();
+        let meter = CallMeter::default();
         let mut members: Vec<Box<dyn Member>> = Vec::new();
         for serial in &serials {
             let inner = ModelMember::new(model.clone(), serial.clone());
-            let (faulty, control) = FaultyMember::new(Box::new(inner));
+            let (faulty, control) = FaultyMember::new(Box::new(inner), meter.clone());
             controls.insert(serial.clone(), control);
             members.push(Box::new(faulty));
         }
@@ -131,6 +134,7 @@ impl World {
             engine,
             model,
             controls,
+            meter,
             serials,
             fs,
             workload: root.stream(Stream::Workload),
@@ -234,10 +238,7 @@ impl World {
     /// Virtual time the member calls made since the last call of this method took; `queue`
     /// charges it to the thread that made them.
     pub(crate) fn take_elapsed(&mut self) -> Millis {
-        self.controls
-            .values()
-            .map(FaultControl::take_elapsed)
-            .fold(0, Millis::saturating_add)
+        self.meter.take()
     }
 
     /// Arms a fault for the member's `nth` call of kind `call`.

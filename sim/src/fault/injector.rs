@@ -6,10 +6,11 @@
 //! (ended by the client's `ReceiveTimeout`) and, for cryptographic calls, the partition's
 //! processing time (heartbeating, ended only by a `ProbeTimeout`). The limits are the client's,
 //! passed with each call ([`Member::set_call_limits`]); the injector keeps none of its own. The
-//! time is added to [`FaultControl::take_elapsed`], which the event queue charges to the
-//! simulated thread that made the call.
+//! time is added to a [`CallMeter`] (one per world, shared by its injectors), which the event
+//! queue reads and charges to the simulated thread that made the calls.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ha_engine::Ckr;
@@ -51,11 +52,6 @@ struct FaultState {
     revoked: bool,
     /// Each call hangs this long without an answer or a heartbeat (a `Slow` fault).
     slow_ms: Option<u64>,
-    /// Virtual time the calls took since the world last asked.
-    elapsed_ms: u64,
-    /// Counts lost connections (drops, revocations): an answer sent back on a connection
-    /// lost since the call was made never arrives.
-    connection: u64,
     /// Processing time of every cryptographic call (answered with heartbeats, so only a
     /// `ProbeTimeout` ends it early).
     base_ms: u64,
@@ -69,14 +65,15 @@ struct FaultState {
 }
 
 impl FaultState {
-    fn apply(&mut self, fault: &Fault) {
+    /// Applies `fault`; true when it cost the member its connection.
+    fn apply(&mut self, fault: &Fault) -> bool {
         match fault {
             Fault::Drop => {
-                self.connection += 1;
                 self.disconnected = true;
                 self.needs_reset = true;
                 let open = std::mem::take(&mut self.open_sessions);
                 self.dead_sessions.extend(open);
+                return true;
             }
             Fault::Restore => {
                 self.disconnected = false;
@@ -84,13 +81,14 @@ impl FaultState {
                 self.slow_ms = None;
             }
             Fault::Revoke => {
-                self.connection += 1;
                 self.revoked = true;
+                return true;
             }
             Fault::Slow { ms } => self.slow_ms = Some(*ms),
             // Partition-side and configuration faults are applied by the world.
             Fault::Deactivate | Fault::Activate | Fault::LoginFailure | Fault::MemberAdded => {}
         }
+        false
     }
 }
 
@@ -121,9 +119,35 @@ impl FaultState {
     }
 }
 
+/// Virtual time member calls took, summed over every injector of a world until the event
+/// queue takes it ([`CallMeter::take`]).
+#[derive(Clone, Debug, Default)]
+pub struct CallMeter(Arc<AtomicU64>);
+
+impl CallMeter {
+    fn add(&self, ms: u64) {
+        // Saturating: fetch_update never fails with a closure that always returns Some.
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_add(ms))
+            });
+    }
+
+    /// The time measured since the last call, reset to zero.
+    pub fn take(&self) -> u64 {
+        self.0.swap(0, Ordering::Relaxed)
+    }
+}
+
 /// The world's handle on one member's injector.
 #[derive(Clone, Debug, Default)]
-pub struct FaultControl(Arc<Mutex<FaultState>>);
+pub struct FaultControl {
+    state: Arc<Mutex<FaultState>>,
+    /// Counts lost connections (drops, revocations): an answer sent back on a connection lost
+    /// since the call was made never arrives. Read without the lock on every call.
+    connection: Arc<AtomicU64>,
+}
 
 /// A fault that cannot be injected (yet).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -133,7 +157,7 @@ pub struct UnsupportedFault(pub &'static str);
 impl FaultControl {
     fn state(&self) -> MutexGuard<'_, FaultState> {
         // The state holds plain data; a panic elsewhere cannot leave it half-updated.
-        self.0
+        self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -143,7 +167,8 @@ impl FaultControl {
         if !fault.at_transport() {
             return Err(UnsupportedFault(fault.name()));
         }
-        self.state().apply(fault);
+        let mut st = self.state();
+        self.apply_locked(&mut st, fault);
         Ok(())
     }
 
@@ -160,15 +185,16 @@ impl FaultControl {
         Ok(())
     }
 
-    /// Virtual time the member's calls took since the last call of this method.
-    pub fn take_elapsed(&self) -> u64 {
-        std::mem::take(&mut self.state().elapsed_ms)
-    }
-
     /// The member's connection as a count of losses: compare the value taken when a call was
     /// made with the value when its answer is due ([`FaultControl::deliver`]).
     pub fn connection(&self) -> u64 {
-        self.state().connection
+        self.connection.load(Ordering::Relaxed)
+    }
+
+    fn apply_locked(&self, st: &mut FaultState, fault: &Fault) {
+        if st.apply(fault) {
+            self.connection.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// The answer to a call of `kind` made on connection `sent_on`, delivered now: if the
@@ -180,10 +206,10 @@ impl FaultControl {
         sent_on: u64,
         result: MemberResult<T>,
     ) -> MemberResult<T> {
-        let mut st = self.state();
-        if st.connection == sent_on {
+        if self.connection() == sent_on {
             return result;
         }
+        let mut st = self.state();
         if result.is_ok()
             && let Some(n) = st.record.served.get_mut(&kind)
         {
@@ -211,18 +237,20 @@ impl FaultControl {
 pub struct FaultyMember {
     inner: Box<dyn Member>,
     control: FaultControl,
+    meter: CallMeter,
     /// The client's limits for the call being made (passed by the caller before each call).
     limits: Timeouts,
 }
 
 impl FaultyMember {
-    /// Wraps `inner`; the returned control applies faults to it.
-    pub fn new(inner: Box<dyn Member>) -> (Self, FaultControl) {
+    /// Wraps `inner`; the returned control applies faults to it. Call durations go to `meter`.
+    pub fn new(inner: Box<dyn Member>, meter: CallMeter) -> (Self, FaultControl) {
         let control = FaultControl::default();
         (
             FaultyMember {
                 inner,
                 control: control.clone(),
+                meter,
                 limits: Timeouts::default(),
             },
             control,
@@ -251,7 +279,7 @@ impl FaultyMember {
                 true
             });
             for fault in &fire {
-                st.apply(fault);
+                self.control.apply_locked(&mut st, fault);
             }
             if st.disconnected {
                 return Err(Ckr::CKR_DEVICE_ERROR);
@@ -260,7 +288,9 @@ impl FaultyMember {
                 return Err(Ckr::CKR_DEVICE_REMOVED);
             }
             let (took, timed_out) = st.timing(kind, self.limits);
-            st.elapsed_ms = st.elapsed_ms.saturating_add(took);
+            if took > 0 {
+                self.meter.add(took);
+            }
             if timed_out {
                 // B28/B32: the client gave up waiting: a transport failure.
                 return Err(Ckr::CKR_DEVICE_ERROR);
@@ -504,7 +534,7 @@ mod tests {
             .add_partition(PartitionSpec::new("p", "par", "h", "dom", "co"))
             .expect("partition");
         let inner = crate::model_member::ModelMember::new(Arc::new(Mutex::new(model)), "p");
-        let (mut member, control) = FaultyMember::new(Box::new(inner));
+        let (mut member, control) = FaultyMember::new(Box::new(inner), CallMeter::default());
         control
             .arm(CallKind::TokenInfo, 2, Fault::Drop)
             .expect("a transport fault");
