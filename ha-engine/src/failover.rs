@@ -317,3 +317,130 @@ impl HaEngine {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Condvar, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ports::{KeyKind, Secret};
+    use crate::test_support::{FIXTURE_CO, fixture, lines};
+
+    /// A barrier that gives up: `meet` returns once `n` calls are inside it, or false after
+    /// `patience` (so a test whose calls cannot overlap fails instead of hanging).
+    struct Meeting {
+        arrived: Mutex<usize>,
+        all_here: Condvar,
+        n: usize,
+        patience: Duration,
+    }
+
+    impl Meeting {
+        fn new(n: usize, patience: Duration) -> Arc<Meeting> {
+            Arc::new(Meeting {
+                arrived: Mutex::new(0),
+                all_here: Condvar::new(),
+                n,
+                patience,
+            })
+        }
+    }
+
+    /// Two members in group `g`, logged in, one AES key; every signature waits at `meeting`.
+    fn group_signing_at(
+        meeting: &Arc<Meeting>,
+    ) -> (crate::test_support::Fixture, VSessionHandle, VObjectHandle) {
+        let mut f = fixture(&["11", "22"]);
+        lines(
+            &mut f.engine,
+            "hagroup creategroup -label g -serialnumber 11",
+        );
+        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 22");
+        let engine = &mut f.engine;
+        engine.initialize(0).expect("initialise");
+        let vs = engine.open_session(0, 0).expect("session");
+        engine
+            .login(0, vs, &Secret::new(FIXTURE_CO))
+            .expect("login");
+        let key = engine
+            .generate_key(0, vs, KeyKind::Aes256, "k", true)
+            .expect("key")[0];
+        for control in &f.controls {
+            let meeting = meeting.clone();
+            control.set_sign_gate(Arc::new(move || meeting.meet()));
+        }
+        (f, vs, key)
+    }
+
+    impl Meeting {
+        fn meet(&self) -> bool {
+            let mut arrived = self.arrived.lock().unwrap_or_else(|p| p.into_inner());
+            *arrived += 1;
+            self.all_here.notify_all();
+            let (_arrived, waited) = self
+                .all_here
+                .wait_timeout_while(arrived, self.patience, |a| *a < self.n)
+                .unwrap_or_else(|p| p.into_inner());
+            !waited.timed_out()
+        }
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // The one test that needs two OS threads: it proves two member calls can be in flight at once outside the engine.
+    fn two_threads_sign_on_two_members_at_once_without_holding_the_engine() {
+        // A signature returns only when both are inside their member at once.
+        let meeting = Meeting::new(2, Duration::from_secs(10));
+        let (mut f, vs1, key) = group_signing_at(&meeting);
+        let vs2 = f.engine.open_session(0, 0).expect("session 2");
+        let engine = &mut f.engine;
+        let d1 = engine
+            .begin(0, vs1, CryptoOp::Sign, key, b"one")
+            .expect("begin 1");
+        let d2 = engine
+            .begin(0, vs2, CryptoOp::Sign, key, b"two")
+            .expect("begin 2");
+        assert_ne!(
+            d1.serial, d2.serial,
+            "least busy: the second call goes to the other member"
+        );
+
+        let (r1, r2) = std::thread::scope(|s| {
+            let t1 = s.spawn(|| d1.call());
+            let t2 = s.spawn(|| d2.call());
+            // The engine is free while both calls are in flight.
+            assert_eq!(engine.alive_members()["g"].len(), 2);
+            (t1.join().expect("thread 1"), t2.join().expect("thread 2"))
+        });
+        assert_eq!(
+            r1,
+            Ok(b"one".to_vec()),
+            "call 1 met call 2 inside the members"
+        );
+        assert_eq!(
+            r2,
+            Ok(b"two".to_vec()),
+            "call 2 met call 1 inside the members"
+        );
+        assert_eq!(
+            engine.complete(0, d1, r1),
+            Completion::Done(Ok(b"one".to_vec()))
+        );
+        assert_eq!(
+            engine.complete(0, d2, r2),
+            Completion::Done(Ok(b"two".to_vec()))
+        );
+    }
+
+    #[test]
+    fn a_call_alone_does_not_pass_the_meeting() {
+        // The check above can fail: a call that never overlaps another gives up.
+        let meeting = Meeting::new(2, Duration::from_millis(50));
+        let (mut f, vs, key) = group_signing_at(&meeting);
+        let d = f
+            .engine
+            .begin(0, vs, CryptoOp::Sign, key, b"alone")
+            .expect("begin");
+        assert_eq!(d.call(), Err(Ckr::CKR_FUNCTION_FAILED));
+    }
+}
