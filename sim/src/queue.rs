@@ -26,7 +26,7 @@ use crate::world::{World, WorldError};
 
 /// The end of virtual time: 100 years of 365.25 days, in milliseconds. Scenario times are
 /// checked against it at load; a run that would pass it stops with [`WorldError::BeyondHorizon`].
-pub const HORIZON_MS: Millis = 100 * 36_525 * 86_400 * 1000;
+pub const HORIZON_MS: Millis = 36_525 * 86_400 * 1000;
 
 /// The end of virtual time in whole seconds.
 pub const HORIZON_S: u64 = HORIZON_MS / 1000;
@@ -208,5 +208,84 @@ mod tests {
             Err(WorldError::BeyondHorizon { .. })
         ));
         assert!(later(u64::MAX, u64::MAX).is_err());
+    }
+
+    /// A group of two model partitions, `retry -1`, the second member dropped and found out.
+    fn world_with_a_member_down_for_ever() -> World {
+        use ha_engine::ports::{KeyKind, Secret};
+        use hsm_model::{HsmSpec, PartitionSpec};
+
+        let co = "co";
+        let mut world = World::new(crate::world::WorldConfig {
+            seed: 0,
+            start: crate::clock::SimCalendar::default().start(),
+            pid: 1,
+            hsms: vec![HsmSpec::new("h0"), HsmSpec::new("h1")],
+            partitions: vec![
+                PartitionSpec::new("1", "par0", "h0", "dom", co),
+                PartitionSpec::new("2", "par1", "h1", "dom", co),
+            ],
+        })
+        .expect("world");
+        let secret = Secret::new(co);
+        for line in [
+            "hagroup creategroup -label g -serialnumber 1",
+            "hagroup addmember -group g -serialnumber 2",
+            "hagroup retry -count -1",
+        ] {
+            let out = ha_engine::hagroup::execute(world.engine(), 0, line, Some(&secret));
+            assert!(out.result.is_ok(), "{line}");
+        }
+        let e = world.engine();
+        e.initialize(0).expect("initialise");
+        let vs = e.open_session(0, 0).expect("session");
+        e.login(0, vs, &secret).expect("login");
+        let key = e
+            .generate_key(0, vs, KeyKind::Aes256, "k", true)
+            .expect("key")[0];
+        world.apply("2", &crate::fault::Fault::Drop).expect("drop");
+        for _ in 0..2 {
+            world.engine().sign(0, vs, key, b"data").expect("sign");
+        }
+        assert!(world.engine().next_deadline().is_some(), "recovery pending");
+        world
+    }
+
+    #[test]
+    fn retry_for_ever_over_a_century_stops_at_the_timer_budget() {
+        let mut world = world_with_a_member_down_for_ever();
+        world.set_timer_budget(200);
+        let mut runs = 0u64;
+        let r = advance_to(&mut world, HORIZON_MS - 1, &mut |_| runs += 1);
+        // Attempts every 60 s: run 201 would be at 201 minutes.
+        assert!(
+            matches!(
+                r,
+                Err(WorldError::TimerBudget {
+                    at: 12_060_000,
+                    runs: 200
+                })
+            ),
+            "{r:?}"
+        );
+        assert_eq!(runs, 200, "each run observed once, none after the budget");
+        assert_eq!(world.now(), 12_000_000, "time stands at the last run");
+    }
+
+    #[test]
+    fn time_stops_at_its_end_and_never_goes_back() {
+        let mut world = world_with_a_member_down_for_ever();
+        let r = advance_to(&mut world, HORIZON_MS + 1, &mut |_| {});
+        assert!(matches!(r, Err(WorldError::BeyondHorizon { .. })), "{r:?}");
+        assert_eq!(world.now(), 0, "nothing ran");
+        assert!(matches!(
+            pay(&mut world, u64::MAX, &mut |_| {}),
+            Err(WorldError::BeyondHorizon { .. })
+        ));
+        advance_to(&mut world, 1000, &mut |_| {}).expect("forward");
+        assert!(matches!(
+            advance_to(&mut world, 999, &mut |_| {}),
+            Err(WorldError::TimeBackwards { .. })
+        ));
     }
 }

@@ -83,8 +83,9 @@ pub struct World {
     now: Millis,
     /// The recovery thread is busy with member calls until then (see `queue`).
     recovery_free_at: Millis,
-    /// Recovery timer runs so far (bounded by `queue::MAX_TIMER_RUNS`).
+    /// Recovery timer runs so far, and how many are allowed (`queue::MAX_TIMER_RUNS`).
     timer_runs: u64,
+    timer_budget: u64,
     engine: HaEngine,
     model: Arc<Mutex<HsmModel>>,
     controls: BTreeMap<String, FaultControl>,
@@ -131,6 +132,7 @@ impl World {
             now: 0,
             recovery_free_at: 0,
             timer_runs: 0,
+            timer_budget: crate::queue::MAX_TIMER_RUNS,
             engine,
             model,
             controls,
@@ -178,13 +180,18 @@ impl World {
     /// Counts one recovery timer run at `at`; refuses one past the budget.
     pub(crate) fn count_timer_run(&mut self, at: Millis) -> Result<(), WorldError> {
         self.timer_runs += 1;
-        if self.timer_runs > crate::queue::MAX_TIMER_RUNS {
+        if self.timer_runs > self.timer_budget {
             return Err(WorldError::TimerBudget {
                 at,
-                runs: crate::queue::MAX_TIMER_RUNS,
+                runs: self.timer_budget,
             });
         }
         Ok(())
+    }
+
+    /// Allows `runs` recovery timer runs in this world instead of `queue::MAX_TIMER_RUNS`.
+    pub fn set_timer_budget(&mut self, runs: u64) {
+        self.timer_budget = runs;
     }
 
     /// A member's injector.
