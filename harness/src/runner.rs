@@ -349,17 +349,24 @@ impl Runner<'_> {
             .session
             .and_then(|vs| self.world.engine().group_of_session(vs))
             .unwrap_or(0);
+        // Each thread's session is opened by the application before the threads start; the
+        // application pays for the member calls that takes (a slow member, B28).
         let mut sessions = Vec::new();
+        queue::start_measure(&mut self.world);
         for _ in 0..calls.len() {
             let now = self.now();
             match self.world.engine().open_session(now, group) {
                 Ok(vs) => sessions.push(vs),
                 Err(e) => {
-                    self.close_thread_sessions(&sessions);
+                    // The failure to open is what the run reports.
+                    let _ = self.close_thread_sessions(&sessions);
                     return Err(format!("a thread could not open its session: {e}"));
                 }
             }
         }
+        let spent = queue::measured(&mut self.world);
+        let (world, run) = (&mut self.world, &mut self.run);
+        queue::pay(world, spent, &mut |w| drain(w, run)).map_err(|e| e.to_string())?;
         let text = format!(
             "{} threads start ({} calls in all)",
             calls.len(),
@@ -407,16 +414,21 @@ impl Runner<'_> {
             &mut observe,
         )
         .map_err(|e| e.to_string());
-        self.close_thread_sessions(&sessions);
-        result
+        let closed = self.close_thread_sessions(&sessions);
+        result.and(closed)
     }
 
-    fn close_thread_sessions(&mut self, sessions: &[VSessionHandle]) {
+    /// The application closes the threads' sessions, paying for the member calls.
+    fn close_thread_sessions(&mut self, sessions: &[VSessionHandle]) -> Result<(), String> {
+        queue::start_measure(&mut self.world);
         for vs in sessions {
             let now = self.now();
             // A session the engine already invalidated (total loss) is simply gone.
             let _ = self.world.engine().close_session(now, *vs);
         }
+        let spent = queue::measured(&mut self.world);
+        let (world, run) = (&mut self.world, &mut self.run);
+        queue::pay(world, spent, &mut |w| drain(w, run)).map_err(|e| e.to_string())
     }
 
     fn checkpoint(&mut self, label: &str) {
