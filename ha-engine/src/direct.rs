@@ -24,10 +24,17 @@ impl HaEngine {
             label: label.to_string(),
             token: true,
         };
-        crate::member_session::with_logged_in_session(
-            self.slots[slot].member.as_mut(),
-            pin,
-            |member, s| member.generate_key(s, &request).map(|_| ()),
-        )
+        let member = self.slots[slot].member.as_mut();
+        let session = member.open_session()?;
+        let result = match member.login(session, pin) {
+            Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => {
+                member.generate_key(session, &request).map(|_| ())
+            }
+            Err(rv) => Err(rv),
+        };
+        // Never logs out (the login is the application's); a member that just went away has
+        // nothing left to close, and the generation's result decides.
+        let _ = member.close_session(session);
+        result
     }
 }

@@ -1,8 +1,9 @@
 //! [`HaEngine`]: the client-side HA layer. Owns the physical slots the client sees, the client
 //! configuration, the HA log writer and, after `C_Initialize`, the runtime state.
 //!
-//! Call order (quinn-proto style): build with [`HaEngine::new`]; configure with `hagroup`
-//! commands ([`crate::hagroup::execute`]); [`HaEngine::initialize`]; then application calls
+//! Call order (quinn-proto style): build with [`HaEngine::new`]; configure with
+//! [`HaEngine::apply_config`] (the administration side, LunaCM, does this after each command;
+//! see [`crate::admin`]); [`HaEngine::initialize`]; then application calls
 //! (`open_session`, `login`, `generate_key`, `sign`, ... or the split `begin` / `call` /
 //! `complete`), interleaved with [`HaEngine::next_deadline`] / [`HaEngine::on_timer`] driven by
 //! whoever owns time; [`HaEngine::finalize`] at the end. [`HaEngine::poll_event`] drains what
@@ -78,10 +79,6 @@ pub struct HaEngine {
     /// A manual recovery is waiting for the application's next call (B45).
     pub(crate) manual_pending: bool,
     events: VecDeque<EngineEvent>,
-    /// LunaCM's own state (current slot) for [`crate::lunacm::execute`].
-    pub(crate) lunacm: crate::lunacm::LunaCmState,
-    /// The configuration file (`Chrystoki.conf`), kept in step with `config` ([`crate::chrystoki`]).
-    pub(crate) conf: crate::chrystoki::Document,
 }
 
 impl HaEngine {
@@ -117,11 +114,6 @@ impl HaEngine {
             next_ticket: 0,
             manual_pending: false,
             events: VecDeque::new(),
-            lunacm: crate::lunacm::LunaCmState::default(),
-            conf: crate::chrystoki::Document::empty(
-                crate::chrystoki::Format::Conf,
-                crate::chrystoki::DEFAULT_ORIGIN,
-            ),
         }
     }
 
@@ -166,14 +158,6 @@ impl HaEngine {
             }
         }
         out
-    }
-
-    /// The client configuration changed while the application runs (standby flags, members):
-    /// the runtime follows it. Standby changes apply at once (B38); a member added to a group is
-    /// picked up at the next recovery pass (B54) and a removed one leaves the group now (B24).
-    pub fn config_changed(&mut self, now: Millis) {
-        self.publish_timeouts();
-        crate::membership::follow_config(self, now);
     }
 
     /// The client's call limits now (`[LunaSA Client]`, B28, B32): every member call the engine
@@ -298,13 +282,17 @@ impl HaEngine {
         self.slots.iter().position(|s| s.member.serial() == serial)
     }
 
-    pub(crate) fn rt(&self) -> &Runtime {
-        // Callers check initialisation first; an empty runtime keeps this total.
-        static EMPTY: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
-        match &self.runtime {
-            Some(rt) => rt,
-            None => EMPTY.get_or_init(Runtime::default),
-        }
+    /// The runtime, or `None` before `C_Initialize` and after `C_Finalize`.
+    pub(crate) fn rt(&self) -> Option<&Runtime> {
+        self.runtime.as_ref()
+    }
+
+    /// The runtime, or `CKR_CRYPTOKI_NOT_INITIALIZED` for `function`.
+    pub(crate) fn rt_for(&self, function: &'static str) -> Result<&Runtime, EngineError> {
+        self.runtime.as_ref().ok_or(EngineError::new(
+            Ckr::CKR_CRYPTOKI_NOT_INITIALIZED,
+            function,
+        ))
     }
 
     pub(crate) fn rt_mut(&mut self, function: &'static str) -> Result<&mut Runtime, EngineError> {
@@ -314,30 +302,46 @@ impl HaEngine {
         ))
     }
 
+    /// Groups of the running runtime; none before `C_Initialize`.
     pub(crate) fn group_count(&self) -> usize {
-        self.rt().groups.len()
+        self.rt().map_or(0, |rt| rt.groups.len())
     }
 
+    /// Members of group `g`; none before `C_Initialize` or for a group it does not have.
     pub(crate) fn member_count(&self, g: usize) -> usize {
-        self.rt().groups.get(g).map_or(0, |gr| gr.members.len())
+        self.rt()
+            .and_then(|rt| rt.groups.get(g))
+            .map_or(0, |gr| gr.members.len())
+    }
+
+    /// The groups of the running runtime (empty before `C_Initialize`). The indexed
+    /// accessors below take indexes found in it, so an index used without a runtime is out of
+    /// bounds like any other wrong index; no runtime is ever made up.
+    fn groups(&self) -> &[GroupRuntime] {
+        self.runtime.as_ref().map_or(&[], |rt| &rt.groups)
+    }
+
+    fn groups_mut(&mut self) -> &mut [GroupRuntime] {
+        match self.runtime.as_mut() {
+            Some(rt) => &mut rt.groups,
+            None => &mut [],
+        }
     }
 
     pub(crate) fn group(&self, g: usize) -> &GroupRuntime {
-        &self.rt().groups[g]
+        &self.groups()[g]
     }
 
     pub(crate) fn member(&self, g: usize, m: usize) -> &MemberRuntime {
-        &self.rt().groups[g].members[m]
+        &self.groups()[g].members[m]
     }
 
     pub(crate) fn member_mut(&mut self, g: usize, m: usize) -> &mut MemberRuntime {
-        let rt = self.runtime.get_or_insert_with(Runtime::default);
-        &mut rt.groups[g].members[m]
+        &mut self.groups_mut()[g].members[m]
     }
 
     pub(crate) fn group_mut(&mut self, g: usize) -> &mut GroupRuntime {
-        let rt = self.runtime.get_or_insert_with(Runtime::default);
-        &mut rt.groups[g]
+        &mut self.groups_mut()[g]
     }
 
     pub(crate) fn member_slot(&self, g: usize, m: usize) -> usize {
@@ -465,9 +469,24 @@ impl HaEngine {
     }
 }
 
-impl HaEngine {
-    /// True when the log sink has this directory (B62: `halog -path` needs an existing one).
-    pub(crate) fn sink_dir_exists(&self, dir: &str) -> bool {
-        self.sink.dir_exists(dir)
+#[cfg(test)]
+mod tests {
+    use crate::ckr::Ckr;
+    use crate::test_support::engine_with;
+
+    #[test]
+    fn an_engine_without_a_runtime_says_so_instead_of_making_one_up() {
+        let engine = engine_with(&["11", "22"]);
+        assert!(engine.rt().is_none());
+        assert_eq!((engine.group_count(), engine.member_count(0)), (0, 0));
+        let rv = |r: Result<_, crate::EngineError>| r.err().map(|e| e.rv);
+        assert_eq!(
+            rv(engine.rt_for("C_Sign").map(|_| ())),
+            Some(Ckr::CKR_CRYPTOKI_NOT_INITIALIZED)
+        );
+        assert_eq!(
+            rv(engine.virtual_object(1, 0, "C_Sign").map(|_| ())),
+            Some(Ckr::CKR_CRYPTOKI_NOT_INITIALIZED)
+        );
     }
 }

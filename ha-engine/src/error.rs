@@ -1,5 +1,5 @@
 //! Typed errors: what the application sees from a virtual-slot call ([`EngineError`], carrying
-//! the `CK_RV`), and what an administrator sees from a refused `hagroup` command ([`CommandError`]).
+//! the `CK_RV`). A configuration the running engine cannot take is [`crate::ConfigRejected`].
 
 use crate::ckr::Ckr;
 
@@ -17,31 +17,5 @@ impl EngineError {
     /// Builds an error for `function` with return value `rv`.
     pub fn new(rv: Ckr, function: &'static str) -> Self {
         EngineError { rv, function }
-    }
-}
-
-/// A refused administration command. The message names the place (option, value) and the rule
-/// broken; it never contains a credential.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CommandError {
-    /// The command line could not be understood (unknown command, option, missing value...).
-    #[error("{0}")]
-    Syntax(String),
-    /// A value is outside its allowed range.
-    #[error("{0}")]
-    OutOfRange(String),
-    /// The command is well formed but a prerequisite is not met.
-    #[error("{0}")]
-    Refused(String),
-}
-
-impl CommandError {
-    /// The `Command Result :` text LunaCM prints after the error.
-    pub fn result_text(&self) -> &'static str {
-        match self {
-            CommandError::Syntax(_) | CommandError::OutOfRange(_) => "Invalid Argument",
-            CommandError::Refused(_) => "Operation Failed",
-        }
     }
 }

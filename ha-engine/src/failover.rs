@@ -325,7 +325,7 @@ mod tests {
 
     use super::*;
     use crate::ports::{KeyKind, Secret};
-    use crate::test_support::{FIXTURE_CO, fixture, lines};
+    use crate::test_support::{FIXTURE_CO, fixture, group_config};
 
     /// A barrier that gives up: `meet` returns once `n` calls are inside it, or false after
     /// `patience` (so a test whose calls cannot overlap fails instead of hanging).
@@ -352,12 +352,10 @@ mod tests {
         meeting: &Arc<Meeting>,
     ) -> (crate::test_support::Fixture, VSessionHandle, VObjectHandle) {
         let mut f = fixture(&["11", "22"]);
-        lines(
-            &mut f.engine,
-            "hagroup creategroup -label g -serialnumber 11",
-        );
-        lines(&mut f.engine, "hagroup addmember -group g -serialnumber 22");
         let engine = &mut f.engine;
+        engine
+            .apply_config(group_config("g", &["11", "22"]), Default::default(), 0)
+            .expect("configure");
         engine.initialize(0).expect("initialise");
         let vs = engine.open_session(0, 0).expect("session");
         engine

@@ -9,8 +9,10 @@
 //!   `Timeouts`, `Calendar`, `LogSink`.
 //! - `slot_member`: the engine's handle on a slot, passing the client's limits on every call.
 //! - [`ckr`]: PKCS#11 return values and their log rendering.
-//! - [`error`]: typed errors for application calls and admin commands.
+//! - [`error`]: typed errors for application calls.
 //! - [`config`]: the client configuration (groups, members, recovery settings).
+//! - [`admin`]: what the administration side (LunaCM, its own crate) may do to a running engine:
+//!   apply a changed configuration, request a manual recovery, report a cleared group.
 //! - [`state`]: runtime state after `C_Initialize` (members, liveness, objects, sessions).
 //! - [`engine`]: `HaEngine`: lifecycle, dropping members, HA log plumbing.
 //! - [`session`]: virtual sessions and login (B16, B17).
@@ -18,46 +20,41 @@
 //! - [`balance`]: least-busy member choice (B25, D6).
 //! - [`failover`]: begin / call / complete with transparent re-dispatch (B29, D3, D4).
 //! - [`multipart`]: multi-part operations pinned to one member (B27, D5).
-//! - [`member_session`]: short admin sessions on one member (open, log in, work, close).
 //! - [`direct`]: the application writing to a physical member slot, bypassing HA (B21).
 //! - [`recovery`]: auto-recovery attempts and reintroduction (B43, B44, D9), manual recovery (B45).
 //! - [`membership`]: the runtime following configuration changes (standby, new and removed members).
-//! - [`hagroup`]: LunaCM `hagroup` commands and their output.
-//! - [`chrystoki`]: `Chrystoki.conf` / `crystoki.ini`: lossless document, mapping to the configuration.
-//! - [`prereq`]: HA group prerequisites checked at creategroup / addmember (B9–B15).
-//! - [`sync`]: `hagroup synchronize`: union of the members' token objects (B61, D8, B14).
-//! - [`lunacm`]: LunaCM beyond `hagroup` (`slot list|set`, `partition showinfo|clear`,
-//!   `multitoken`); routes `hagroup ...` lines to [`hagroup::execute`].
 //! - [`slots`]: the application's slot list (D14, B34, B56–B59).
 //! - [`log`]: the HA log: message catalogue, ctime prefix, file writer with rotation.
+//! - `test_support` (tests, and the `test-support` feature for the `lunacm` crate's tests): fake
+//!   members, a fixed calendar, a log sink that keeps lines.
+//!
+//! The administration side (the `hagroup` commands, LunaCM's other commands, the prerequisite
+//! checks, `synchronize` and the Chrystoki.conf document) is the `lunacm` crate, which uses this
+//! crate's public API only; nothing here depends on it.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod balance;
-pub mod chrystoki;
 pub mod ckr;
 pub mod config;
 pub mod direct;
 pub mod engine;
 pub mod error;
 pub mod failover;
-pub mod hagroup;
 pub mod log;
-pub mod lunacm;
-pub(crate) mod member_session;
 pub mod membership;
 pub mod multipart;
 pub mod ports;
-pub mod prereq;
 pub mod recovery;
 pub mod replication;
 pub mod session;
 pub(crate) mod slot_member;
 pub mod slots;
 pub mod state;
-pub mod sync;
-#[cfg(test)]
-pub(crate) mod test_support;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 
+pub use admin::ConfigRejected;
 pub use ckr::Ckr;
 pub use engine::{EngineEvent, HaEngine};
-pub use error::{CommandError, EngineError};
+pub use error::EngineError;

@@ -21,7 +21,7 @@ impl HaEngine {
         self.drive_pending(now);
         let g = self.session_group(vs, F)?;
         let target = self.virtual_object(key, g, F)?;
-        if self.rt().multipart.contains_key(&vs) {
+        if self.rt_for(F)?.multipart.contains_key(&vs) {
             return Err(EngineError::new(Ckr::CKR_OPERATION_ACTIVE, F));
         }
         loop {
@@ -84,7 +84,7 @@ impl HaEngine {
         call: impl FnOnce(&mut dyn crate::ports::Member, crate::ports::SessionHandle) -> MemberResult<T>,
     ) -> Result<T, EngineError> {
         let g = self.session_group(vs, function)?;
-        let Some((m, epoch)) = self.rt().multipart.get(&vs).copied() else {
+        let Some((m, epoch)) = self.rt_for(function)?.multipart.get(&vs).copied() else {
             return Err(EngineError::new(
                 Ckr::CKR_OPERATION_NOT_INITIALIZED,
                 function,

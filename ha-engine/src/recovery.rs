@@ -240,7 +240,7 @@ impl HaEngine {
             .open_session()
             .map_err(Failure::Member)?;
         self.member_mut(g, m).mgmt = Some(s);
-        let Some(pin) = self.rt().credential.clone() else {
+        let Some(pin) = self.rt().and_then(|rt| rt.credential.clone()) else {
             return Ok(());
         };
         match self.slots[slot].member.login(s, &pin) {

@@ -139,7 +139,7 @@ impl HaEngine {
         g: usize,
         function: &'static str,
     ) -> Result<VObject, EngineError> {
-        match self.rt().objects.get(&object) {
+        match self.rt_for(function)?.objects.get(&object) {
             Some(o) if o.group == g => Ok(o.clone()),
             _ => Err(EngineError::new(Ckr::CKR_OBJECT_HANDLE_INVALID, function)),
         }

@@ -219,7 +219,7 @@ impl HaEngine {
     }
 
     fn login_with_held_credential(&mut self, slot: usize, s: SessionHandle) -> MemberResult<()> {
-        let Some(pin) = self.rt().credential.clone() else {
+        let Some(pin) = self.rt().and_then(|rt| rt.credential.clone()) else {
             return Ok(());
         };
         match self.slots[slot].member.login(s, &pin) {

@@ -129,13 +129,19 @@ fn next_id(listed: &[SlotEntry]) -> u64 {
 #[allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
-    use crate::test_support::{engine_with, lines};
+    use crate::log::HaLogSettings;
+    use crate::test_support::{engine_with, group_config};
+
+    fn grouped(engine: &mut HaEngine, config: crate::config::ClientConfig) {
+        engine
+            .apply_config(config, HaLogSettings::default(), 0)
+            .expect("apply");
+    }
 
     #[test]
     fn physical_slots_first_then_virtual_d14() {
         let mut engine = engine_with(&["11", "22", "33"]);
-        lines(&mut engine, "hagroup creategroup -label g -serialnumber 11");
-        lines(&mut engine, "hagroup addmember -group g -serialnumber 22");
+        grouped(&mut engine, group_config("g", &["11", "22"]));
         let listed: Vec<String> = engine
             .app_slot_list()
             .iter()
@@ -160,8 +166,7 @@ mod tests {
     #[test]
     fn a_member_counted_down_disappears_and_later_slots_move_down_b34() {
         let mut engine = engine_with(&["11", "22", "33"]);
-        lines(&mut engine, "hagroup creategroup -label g -serialnumber 11");
-        lines(&mut engine, "hagroup addmember -group g -serialnumber 22");
+        grouped(&mut engine, group_config("g", &["11", "22"]));
         engine.initialize(0).expect("initialize");
         engine.drop_member(0, 1, 0, crate::ckr::Ckr::CKR_DEVICE_ERROR);
         let listed: Vec<String> = engine
@@ -182,9 +187,9 @@ mod tests {
     #[test]
     fn ha_only_lists_the_virtual_slot_at_0_whatever_drops_b58() {
         let mut engine = engine_with(&["11", "22"]);
-        lines(&mut engine, "hagroup creategroup -label g -serialnumber 11");
-        lines(&mut engine, "hagroup addmember -group g -serialnumber 22");
-        engine.config.ha_only = true;
+        let mut config = group_config("g", &["11", "22"]);
+        config.ha_only = true;
+        grouped(&mut engine, config);
         engine.initialize(0).expect("initialize");
         let before: Vec<String> = engine
             .app_slot_list()

@@ -1,7 +1,9 @@
-//! Test-only fakes for the engine's unit tests: an in-memory [`Member`] with a reachability
-//! switch and Luna-like storage figures, a fixed [`Calendar`], a [`LogSink`] that keeps lines,
-//! and a helper that runs LunaCM lines. The in-process HSM model lives in another crate
-//! (`hsm-model`), which this crate must not depend on.
+//! Test-only fakes for the engine's unit tests and, through the `test-support` feature, the
+//! `lunacm` crate's: an in-memory [`Member`] with a reachability switch and Luna-like storage
+//! figures, a fixed [`Calendar`], a [`LogSink`] that keeps lines, and a configuration helper
+//! ([`group_config`]). The in-process HSM model lives in another crate (`hsm-model`), which this
+//! crate must not depend on.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -15,14 +17,14 @@ use crate::ports::{
 };
 
 /// The CO credential every fake member accepts.
-pub(crate) const FIXTURE_CO: &str = "fixture-co";
+pub const FIXTURE_CO: &str = "fixture-co";
 
 /// Total storage of a fake partition (the §3.5 sample's figure).
-pub(crate) const TOTAL: u64 = 325_896;
+pub const TOTAL: u64 = 325_896;
 /// Overhead of a fake partition (the §3.5 sample's figure).
-pub(crate) const OVERHEAD: u64 = 9_648;
+pub const OVERHEAD: u64 = 9_648;
 /// Bytes every fake token object takes.
-pub(crate) const OBJECT_SIZE: u64 = 528;
+pub const OBJECT_SIZE: u64 = 528;
 
 #[derive(Clone, Debug)]
 struct FakeObject {
@@ -34,7 +36,7 @@ struct FakeObject {
 
 /// Runs inside a `sign` call before the member answers, outside the member's state lock; a
 /// `false` makes the call fail with `CKR_FUNCTION_FAILED`.
-pub(crate) type SignGate = Arc<dyn Fn() -> bool + Send + Sync>;
+pub type SignGate = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// A [`SignGate`] in the member's state.
 #[derive(Clone)]
@@ -63,7 +65,7 @@ struct FakeState {
 
 /// Switches a fake member on and off and reads what it holds.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct FakeControl(Arc<Mutex<FakeState>>);
+pub struct FakeControl(Arc<Mutex<FakeState>>);
 
 impl FakeControl {
     fn state(&self) -> std::sync::MutexGuard<'_, FakeState> {
@@ -74,39 +76,39 @@ impl FakeControl {
     }
 
     /// Makes every `sign` call run `gate` first (e.g. wait for another call to be in flight).
-    pub(crate) fn set_sign_gate(&self, gate: SignGate) {
+    pub fn set_sign_gate(&self, gate: SignGate) {
         self.state().sign_gate = Some(Gate(gate));
     }
 
     /// Makes the member answer every call with `CKR_DEVICE_ERROR` (or answer again).
-    pub(crate) fn set_reachable(&self, reachable: bool) {
+    pub fn set_reachable(&self, reachable: bool) {
         self.state().unreachable = !reachable;
     }
 
     /// Token objects held.
-    pub(crate) fn token_objects(&self) -> usize {
+    pub fn token_objects(&self) -> usize {
         self.state().objects.values().filter(|o| o.token).count()
     }
 
     /// Gives the member the vendor `properties` extension with these properties.
-    pub(crate) fn set_props(&self, props: MemberProperties) {
+    pub fn set_props(&self, props: MemberProperties) {
         self.state().props = Some(props);
     }
 
     /// Changes the member's properties (it must have them, see [`FakeControl::set_props`]).
-    pub(crate) fn edit_props(&self, edit: impl FnOnce(&mut MemberProperties)) {
+    pub fn edit_props(&self, edit: impl FnOnce(&mut MemberProperties)) {
         if let Some(props) = self.state().props.as_mut() {
             edit(props);
         }
     }
 
     /// Changes the member's CO credential.
-    pub(crate) fn set_pin(&self, pin: &str) {
+    pub fn set_pin(&self, pin: &str) {
         self.state().pin = Some(pin.to_string());
     }
 
     /// Puts a token object on the member directly (as if made before it joined a group).
-    pub(crate) fn put(&self, id: &str, class: ObjectClass) {
+    pub fn put(&self, id: &str, class: ObjectClass) {
         let mut st = self.state();
         add(
             &mut st,
@@ -120,7 +122,7 @@ impl FakeControl {
     }
 
     /// The (id, class) pairs of the token objects held, sorted.
-    pub(crate) fn held(&self) -> Vec<(String, ObjectClass)> {
+    pub fn held(&self) -> Vec<(String, ObjectClass)> {
         let mut out: Vec<_> = self
             .state()
             .objects
@@ -134,7 +136,7 @@ impl FakeControl {
 }
 
 /// An in-memory partition behind the `Member` port.
-pub(crate) struct FakeMember {
+pub struct FakeMember {
     serial: String,
     label: String,
     control: FakeControl,
@@ -472,7 +474,7 @@ impl Calendar for FixedCalendar {
 
 /// A sink with one directory, `/ha-logs`, keeping what is appended.
 #[derive(Clone, Default)]
-pub(crate) struct MemorySink(Arc<Mutex<BTreeMap<String, String>>>);
+pub struct MemorySink(Arc<Mutex<BTreeMap<String, String>>>);
 
 impl MemorySink {
     fn files(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, String>> {
@@ -483,7 +485,7 @@ impl MemorySink {
     }
 
     /// Every line written to any file, in file order.
-    pub(crate) fn lines(&self) -> Vec<String> {
+    pub fn lines(&self) -> Vec<String> {
         self.files()
             .values()
             .flat_map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
@@ -521,27 +523,23 @@ impl LogSink for MemorySink {
 }
 
 /// A test engine and the handles that steer it.
-pub(crate) struct Fixture {
+pub struct Fixture {
     /// The engine.
-    pub(crate) engine: HaEngine,
+    pub engine: HaEngine,
     /// One control per physical slot, in slot order.
-    pub(crate) controls: Vec<FakeControl>,
+    pub controls: Vec<FakeControl>,
     /// The HA log.
-    pub(crate) sink: MemorySink,
+    pub sink: MemorySink,
 }
 
 /// An engine over fake members with these serials (labels `label-<serial>`), in slot order.
-pub(crate) fn fixture(serials: &[&str]) -> Fixture {
+pub fn fixture(serials: &[&str]) -> Fixture {
     let mut controls = Vec::new();
     let mut members: Vec<Box<dyn Member>> = Vec::new();
     for serial in serials {
         let control = FakeControl::default();
-        controls.push(control.clone());
-        members.push(Box::new(FakeMember {
-            serial: (*serial).to_string(),
-            label: format!("label-{serial}"),
-            control,
-        }));
+        members.push(connection(&control, serial));
+        controls.push(control);
     }
     let sink = MemorySink::default();
     let engine = HaEngine::new(
@@ -557,17 +555,51 @@ pub(crate) fn fixture(serials: &[&str]) -> Fixture {
     }
 }
 
-/// An engine over fake members (see [`fixture`]).
-pub(crate) fn engine_with(serials: &[&str]) -> HaEngine {
-    fixture(serials).engine
+/// Another connection to the fake member of `control` (e.g. LunaCM's own, beside the
+/// application's): it shares the member's state, reachability and objects.
+pub fn connection(control: &FakeControl, serial: &str) -> Box<dyn Member> {
+    Box::new(FakeMember {
+        serial: serial.to_string(),
+        label: format!("label-{serial}"),
+        control: control.clone(),
+    })
 }
 
-/// Runs one LunaCM line with the fixture credential and returns its rendered output lines.
-pub(crate) fn lines(engine: &mut HaEngine, line: &str) -> Vec<String> {
-    let credential = Secret::new(FIXTURE_CO);
-    crate::lunacm::execute(engine, 0, line, Some(&credential))
-        .render()
-        .lines()
-        .map(str::to_string)
-        .collect()
+/// A configuration with one group `label` of these members (no standby), other settings at
+/// their defaults (D1).
+pub fn group_config(label: &str, members: &[&str]) -> crate::config::ClientConfig {
+    crate::config::ClientConfig {
+        groups: vec![crate::config::GroupConfig {
+            label: label.to_string(),
+            members: members.iter().map(|m| (*m).to_string()).collect(),
+            standby: BTreeSet::new(),
+        }],
+        ..crate::config::ClientConfig::default()
+    }
+}
+
+/// Test-only views of the engine's runtime, for the tests of what reaches it from outside
+/// (`partition clear`, D7).
+impl HaEngine {
+    /// How many deletions member `m` of group `g` has pending (0 before `C_Initialize`).
+    pub fn test_pending_deletes(&self, g: usize, m: usize) -> usize {
+        self.runtime
+            .as_ref()
+            .and_then(|rt| rt.groups.get(g)?.members.get(m))
+            .map_or(0, |member| member.pending_deletes.len())
+    }
+
+    /// How many objects (halves of pairs counted apart) group `g` holds (0 before
+    /// `C_Initialize`).
+    pub fn test_group_objects(&self, g: usize) -> usize {
+        self.runtime
+            .as_ref()
+            .and_then(|rt| rt.groups.get(g))
+            .map_or(0, |group| group.objects.len())
+    }
+}
+
+/// An engine over fake members (see [`fixture`]).
+pub fn engine_with(serials: &[&str]) -> HaEngine {
+    fixture(serials).engine
 }

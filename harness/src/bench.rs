@@ -7,13 +7,14 @@
 
 use std::fmt::Write as _;
 
-use ha_engine::hagroup;
 use ha_engine::ports::{KeyKind, Secret};
 use ha_engine::state::{VObjectHandle, VSessionHandle};
 use hsm_model::{HsmSpec, PartitionSpec};
 use sim::clock::SimCalendar;
 use sim::fault::Fault;
 use sim::world::{World, WorldConfig};
+
+use crate::topology::build_lunacm;
 
 /// Options of `hasim bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -70,9 +71,10 @@ fn setup(world: &mut World, extra: &[String]) -> Result<(), BenchError> {
         "hagroup addmember -group bench -serialnumber 1000000002".to_string(),
     ];
     lines.extend_from_slice(extra);
+    let mut lunacm = build_lunacm(world);
     for line in lines {
         // LunaCM checks the CO credential at creategroup / addmember (B9).
-        let out = hagroup::execute(world.engine(), 0, &line, Some(&Secret::new(CO)));
+        let out = lunacm.execute(world.engine(), 0, &line, Some(&Secret::new(CO)));
         if let Err(e) = out.result {
             return Err(BenchError(format!("{line}: {e}")));
         }
@@ -110,7 +112,7 @@ pub fn run(args: &BenchArgs) -> Result<String, BenchError> {
     let started = std::time::Instant::now();
     let run = crate::runner::run(&scenario).map_err(|e| BenchError(e.to_string()))?;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
-    if let Some(why) = &run.aborted {
+    if let Some(why) = run.aborted() {
         return Err(BenchError(format!("the scenario path stopped: {why}")));
     }
     drop(run);
@@ -121,6 +123,11 @@ pub fn run(args: &BenchArgs) -> Result<String, BenchError> {
         args.scenario_signs,
         secs,
         n / secs
+    );
+    let _ = writeln!(
+        report,
+        "peak memory (VmHWM) after the scenario path: {}",
+        peak_rss().unwrap_or_else(|| "unknown (no /proc/self/status)".to_string())
     );
 
     // 2. The engine's single-threaded convenience path.
@@ -139,11 +146,6 @@ pub fn run(args: &BenchArgs) -> Result<String, BenchError> {
         args.signs,
         secs,
         args.signs as f64 / secs
-    );
-    let _ = writeln!(
-        report,
-        "peak memory (VmHWM) after both: {}",
-        peak_rss().unwrap_or_else(|| "unknown (no /proc/self/status)".to_string())
     );
 
     // 3. Recovery campaign: a member that never comes back, every attempt failing.

@@ -3,12 +3,13 @@
 //! Module map:
 //! - [`scenario`]: the RON scenario language v1 (serde types) and its loader with `file:line:col` errors.
 //! - [`topology`]: a scenario's HSMs and partitions as a `sim::World`.
-//! - [`runner`]: runs the steps and records what happened.
-//! - [`transcript`]: the plain-text record every snapshot and tool reads.
-//! - [`verdict`]: the scenario's own expectations checked against the run.
+//! - [`runner`]: runs the steps and writes what happened into the run's `sim::record::Record`.
+//! - [`transcript`]: the plain text snapshots hold, rendered from the record (a pure function).
+//! - [`verdict`]: the scenario's own expectations checked against the record.
 //! - [`bench`]: `hasim bench` measurements.
 //! - [`lunacm_prompt`]: `hasim lunacm`: a LunaCM prompt over a scenario's topology.
-//! - [`suite`]: finding scenario files and running one file end to end.
+//! - [`suite`]: finding scenario files, naming them, running one file end to end, the
+//!   determinism check.
 //! - [`coverage`]: `hasim coverage`: HA log templates emitted and spec rules named by the scenarios.
 #![forbid(unsafe_code)]
 

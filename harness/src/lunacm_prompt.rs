@@ -1,7 +1,7 @@
 //! `hasim lunacm <scenario.ron>`: a LunaCM prompt over a scenario's topology. The scenario's
 //! partitions become the client's slots ([`crate::topology::build_world`]), its `setup` lines run
 //! first, then LunaCM command lines are read one by one and each output is printed as LunaCM
-//! prints it ([`ha_engine::lunacm::execute`]). The scenario's `steps` and `expect` are not run.
+//! prints it ([`lunacm::LunaCm::execute`]). The scenario's `steps` and `expect` are not run.
 //!
 //! Interactive (stdin is a terminal): the prompt `lunacm:> ` is printed before each line and the
 //! terminal shows what is typed. Piped: every line read is echoed after `lunacm:> `, so the
@@ -16,10 +16,12 @@ use std::io::{self, BufRead, Write};
 use std::path::Path;
 
 use ha_engine::ports::Secret;
+use lunacm::LunaCm;
+use lunacm::hagroup::args::redact;
 use sim::world::World;
 
 use crate::scenario::{self, LoadError, Scenario};
-use crate::topology::{TopologyError, build_world};
+use crate::topology::{TopologyError, build_lunacm, build_world};
 
 /// The LunaCM prompt.
 pub const PROMPT: &str = "lunacm:> ";
@@ -46,6 +48,7 @@ pub enum PromptError {
 /// A LunaCM session over one scenario's world.
 pub struct Session {
     world: World,
+    lunacm: LunaCm,
     credential: Secret,
 }
 
@@ -56,8 +59,10 @@ impl Session {
             file: origin.to_string(),
             source,
         })?;
+        let lunacm = build_lunacm(&world);
         Ok(Session {
             world,
+            lunacm,
             credential: Secret::new(scenario.credentials.co.clone()),
         })
     }
@@ -65,7 +70,9 @@ impl Session {
     /// Runs one command line and returns its output as LunaCM prints it.
     pub fn command(&mut self, line: &str) -> String {
         let now = self.world.now();
-        ha_engine::lunacm::execute(self.world.engine(), now, line, Some(&self.credential)).render()
+        self.lunacm
+            .execute(self.world.engine(), now, line, Some(&self.credential))
+            .render()
     }
 }
 
@@ -84,7 +91,7 @@ pub fn run_session(
     interactive: bool,
 ) -> io::Result<()> {
     for line in setup {
-        writeln!(out, "{PROMPT}{}", ha_engine::hagroup::args::redact(line))?;
+        writeln!(out, "{PROMPT}{}", redact(line))?;
         write!(out, "{}", session.command(line))?;
         writeln!(out)?;
     }
@@ -106,7 +113,7 @@ pub fn run_session(
             continue;
         }
         if !interactive {
-            writeln!(out, "{PROMPT}{}", ha_engine::hagroup::args::redact(line))?;
+            writeln!(out, "{PROMPT}{}", redact(line))?;
         }
         if is_exit(line) {
             return Ok(());

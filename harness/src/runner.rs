@@ -1,66 +1,92 @@
-//! Runs a scenario against a `sim::World` and records everything in a [`Transcript`]; the
-//! observations the verdict needs (HA log lines, command outputs, application results, object
-//! counts at checkpoints, a negative case's outcome) are kept beside it in a [`Run`].
+//! Runs a scenario against a `sim::World` and writes what happened into the run's
+//! [`Record`] (`sim::record`), the one record the transcript, the verdict and coverage read.
+//! Recording happens here and only here; rendering is [`crate::transcript::render`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use ha_engine::failover::CryptoOp;
 use ha_engine::ports::{KeyKind as PortKeyKind, Millis, Secret};
 use ha_engine::state::{VObjectHandle, VSessionHandle};
-use ha_engine::{EngineError, EngineEvent, hagroup};
-use sim::fault::{CallKind as SimCallKind, Fault as SimFault};
+use ha_engine::{Ckr, EngineError, EngineEvent};
+use lunacm::chrystoki::ConfError;
+use lunacm::{CommandError, CommandOutput, LunaCm};
+use sim::fault::CallKind;
+use sim::fault::injector::UnsupportedFault;
 use sim::memfs::FsEvent;
 use sim::queue;
-use sim::world::World;
+use sim::record::{
+    Action, Call, Checkpoint, Command, End, EngineView, Event, FaultEvent, FaultTiming, Header,
+    LogFile, MemberState, NegativeOutcome, Placement, Record, Section, ThreadCall as ThreadRecord,
+};
+use sim::world::{World, WorldError};
 
 use crate::scenario::{
-    self, AppOp, CallKind, Fault, KeyKind, NegativeInput, Scenario, Seconds, Step, ThreadOp,
+    self, AppOp, Fault, KeyKind, NegativeInput, Scenario, Seconds, Step, ThreadOp,
 };
-use crate::topology::{TopologyError, build_world};
-use crate::transcript::{Entry, Transcript};
+use crate::topology::{TopologyError, build_lunacm, build_world};
+use crate::transcript::result_of;
 use sim::scheduler::{Observed, ThreadCall, TimedFault, run_one, run_threads};
 
 mod conf;
 
-/// Everything a run observed.
-#[derive(Debug, Default)]
-pub struct Run {
-    /// The rendered record.
-    pub transcript: Transcript,
-    /// Every HA log line written, in order, without the newline.
-    pub log_lines: Vec<String>,
-    /// Ids of the HA log templates the engine emitted (`HALOG_DROPMEMBER`, ...), whether or
-    /// not a log file received them.
-    pub emitted_templates: BTreeSet<String>,
-    /// Every command output line, in order.
-    pub output_lines: Vec<String>,
-    /// Every application call result by CKR name, in order.
-    pub app_results: Vec<String>,
-    /// Object counts per member at each checkpoint, in checkpoint order.
-    pub checkpoints: Vec<(String, BTreeMap<String, u64>)>,
-    /// Object counts per member at the end.
-    pub final_counts: BTreeMap<String, u64>,
-    /// A negative case's outcome, if the scenario is one.
-    pub negative: Option<NegativeOutcome>,
-    /// A problem that stopped the run (not an expectation failure).
-    pub aborted: Option<String>,
-}
-
-/// What happened to a negative case's input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NegativeOutcome {
-    /// The refusal text, or `None` when the input was accepted.
-    pub refusal: Option<String>,
-    /// State before the input.
-    pub state_before: String,
-    /// State after the input.
-    pub state_after: String,
-}
-
 /// The runner's failure to start at all.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
-pub struct RunError(#[from] TopologyError);
+pub struct RunError(#[from] pub TopologyError);
+
+/// Why a run stopped early. The record ends with it (`ABORTED: ...`); it is not an
+/// expectation failure, though the verdict reports it as one.
+#[derive(Debug, thiserror::Error)]
+pub enum AbortError {
+    /// The scenario's initial configuration file was refused.
+    #[error("conf: {0}")]
+    Conf(#[source] ConfError),
+    /// A step could not be carried out.
+    #[error(transparent)]
+    Step(#[from] StepError),
+}
+
+/// A step that could not be carried out, and which one.
+#[derive(Debug, thiserror::Error)]
+#[error("steps[{step}]: {source}")]
+pub struct StepError {
+    /// Its index in `steps`.
+    pub step: usize,
+    /// What went wrong.
+    pub source: StepFailure,
+}
+
+/// What stopped a step.
+#[derive(Debug, thiserror::Error)]
+pub enum StepFailure {
+    /// The simulated world refused (an unknown member, a fault it cannot apply, time backwards).
+    #[error(transparent)]
+    World(#[from] WorldError),
+    /// An `EditConf` text was refused.
+    #[error("EditConf: {0}")]
+    EditConf(#[source] ConfError),
+    /// A call needs the application's session and there is none.
+    #[error("the application has no open session (add App(OpenSession) first)")]
+    NoSession,
+    /// A call names an object the application did not create.
+    #[error("no object labelled '{0}' was created by the application")]
+    UnknownObject(String),
+    /// `OpenSessionOn` names a group the configuration does not have.
+    #[error("OpenSessionOn: no group labelled '{0}'")]
+    UnknownGroup(String),
+    /// `MemberAdded` with no group to add the member to.
+    #[error("MemberAdded needs a configured group")]
+    NoGroupForMemberAdded,
+    /// LunaCM refused the `hagroup addmember` of a `MemberAdded`.
+    #[error(transparent)]
+    MemberAdded(CommandError),
+    /// `MemberAdded` is an operator action, not something a `Threads` step can schedule.
+    #[error("MemberAdded cannot be scheduled inside Threads; use a step")]
+    MemberAddedInThreads,
+    /// A thread of a `Threads` step could not open its session.
+    #[error("a thread could not open its session: {0}")]
+    ThreadSession(EngineError),
+}
 
 /// The application's view: its session and the objects it created, by label.
 #[derive(Default)]
@@ -72,32 +98,32 @@ struct App {
 struct Runner<'a> {
     scenario: &'a Scenario,
     world: World,
-    run: Run,
+    /// LunaCM beside the application: its commands, the configuration file.
+    lunacm: LunaCm,
+    record: Record,
     app: App,
     credential: Secret,
 }
 
-/// Runs a scenario from start to end.
-pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
+/// Runs a scenario from start to end and returns its record.
+pub fn run(scenario: &Scenario) -> Result<Record, RunError> {
     let world = build_world(scenario)?;
+    let lunacm = build_lunacm(&world);
     let mut runner = Runner {
         scenario,
         world,
-        run: Run::default(),
+        lunacm,
+        record: Record::default(),
         app: App::default(),
         credential: Secret::new(scenario.credentials.co.clone()),
     };
     runner.header();
-    if let Err(message) = runner.execute() {
+    if let Err(error) = runner.execute() {
         let now = runner.world.now();
-        runner
-            .run
-            .transcript
-            .push(now, Entry::Note(vec![format!("ABORTED: {message}")]));
-        runner.run.aborted = Some(message);
+        runner.record.push(now, Event::Aborted(error.to_string()));
     }
     runner.finish();
-    Ok(runner.run)
+    Ok(runner.record)
 }
 
 fn key_kind(kind: KeyKind) -> PortKeyKind {
@@ -109,118 +135,83 @@ fn key_kind(kind: KeyKind) -> PortKeyKind {
     }
 }
 
-fn sim_fault(fault: &Fault) -> SimFault {
-    match fault {
-        Fault::Drop(_) => SimFault::Drop,
-        Fault::Restore(_) => SimFault::Restore,
-        Fault::Deactivate(_) => SimFault::Deactivate,
-        Fault::Activate(_) => SimFault::Activate,
-        Fault::Revoke(_) => SimFault::Revoke,
-        Fault::LoginFailure(_) => SimFault::LoginFailure,
-        Fault::Slow { ms, .. } => SimFault::Slow { ms: *ms },
-        Fault::MemberAdded(_) => SimFault::MemberAdded,
-    }
-}
-
-fn sim_call(call: CallKind) -> SimCallKind {
-    match call {
-        CallKind::Any => SimCallKind::Any,
-        CallKind::OpenSession => SimCallKind::OpenSession,
-        CallKind::CloseSession => SimCallKind::CloseSession,
-        CallKind::Login => SimCallKind::Login,
-        CallKind::Logout => SimCallKind::Logout,
-        CallKind::GenerateKey => SimCallKind::GenerateKey,
-        CallKind::CreateData => SimCallKind::CreateData,
-        CallKind::FindObjects => SimCallKind::FindObjects,
-        CallKind::ObjectInfo => SimCallKind::ObjectInfo,
-        CallKind::Destroy => SimCallKind::Destroy,
-        CallKind::Sign => SimCallKind::Sign,
-        CallKind::Encrypt => SimCallKind::Encrypt,
-        CallKind::ExportClone => SimCallKind::ExportClone,
-        CallKind::ImportClone => SimCallKind::ImportClone,
-        CallKind::TokenInfo => SimCallKind::TokenInfo,
-    }
-}
-
-fn rv_name(result: &Result<(), EngineError>) -> String {
-    match result {
-        Ok(()) => "CKR_OK".to_string(),
-        Err(e) => e.rv.name(),
-    }
+/// The injector or partition fault of a scenario fault; `MemberAdded` is an operator action
+/// that no injector applies.
+fn injected(fault: &Fault) -> Result<sim::fault::Fault, StepFailure> {
+    fault
+        .fault()
+        .ok_or(StepFailure::World(WorldError::Unsupported(
+            UnsupportedFault("MemberAdded"),
+        )))
 }
 
 impl Runner<'_> {
     fn header(&mut self) {
         let s = self.scenario;
-        let t = &mut self.run.transcript;
-        t.header(format!("scenario: {}", s.name));
-        let rules = if s.rules.is_empty() {
-            "(none)".to_string()
-        } else {
-            s.rules.join(" ")
+        self.record.header = Header {
+            scenario: s.name.clone(),
+            rules: s.rules.clone(),
+            seed: s.seed,
+            generator: sim::rng::GENERATOR.to_string(),
+            clock_start: s.clock.start.clone(),
+            pid: s.clock.pid,
+            slots: self.world.serials().to_vec(),
         };
-        t.header(format!("rules: {rules}"));
-        t.header(format!("seed: {} ({})", s.seed, sim::rng::GENERATOR));
-        t.header(format!("clock: {}, pid {}", s.clock.start, s.clock.pid));
-        t.header(format!("slots: {}", self.world.serials().join(", ")));
     }
 
     fn now(&self) -> Millis {
         self.world.now()
     }
 
-    /// Moves what the engine wrote to the HA log into the transcript.
-    fn drain(&mut self) {
-        drain(&mut self.world, &mut self.run);
+    fn push(&mut self, event: Event) {
+        let now = self.now();
+        self.record.push(now, event);
     }
 
-    fn command(&mut self, line: &str) -> hagroup::CommandOutput {
+    /// Moves what the engine wrote to the HA log into the record.
+    fn drain(&mut self) {
+        drain(&mut self.world, &mut self.record);
+    }
+
+    fn command(&mut self, line: &str) -> CommandOutput {
         let now = self.now();
-        let credential = &self.credential;
-        // LunaCM is its own process: the time its own member calls take is not the
-        // application's, so nobody's clock moves by it.
+        let (lunacm, credential) = (&mut self.lunacm, &self.credential);
+        // LunaCM is its own process (its own connections, D22): the time its member calls take
+        // is not the application's, so nobody's clock moves by it.
         let (out, _lunacm_time) = queue::call(&mut self.world, |engine, now| {
-            ha_engine::lunacm::execute(engine, now, line, Some(credential))
+            lunacm.execute(engine, now, line, Some(credential))
         });
-        let text = out.render();
-        self.run
-            .output_lines
-            .extend(text.lines().map(str::to_string));
-        self.run.transcript.push(
+        self.record.push(
             now,
-            Entry::Command {
-                line: ha_engine::hagroup::args::redact(line),
-                output: text,
-            },
+            Event::Command(Command {
+                line: lunacm::hagroup::args::redact(line),
+                output: out.render(),
+            }),
         );
         self.drain();
         out
     }
 
-    fn execute(&mut self) -> Result<(), String> {
+    fn execute(&mut self) -> Result<(), AbortError> {
         let scenario = self.scenario;
-        let now = self.now();
-        self.run
-            .transcript
-            .push(now, Entry::Section("setup".into()));
-        self.load_initial_conf()?;
+        self.push(Event::Section(Section::Setup));
+        self.load_initial_conf().map_err(AbortError::Conf)?;
         for line in &scenario.setup {
             self.command(line);
         }
-        self.run
-            .transcript
-            .push(self.now(), Entry::Section("steps".into()));
+        self.push(Event::Section(Section::Steps));
         for (i, step) in scenario.steps.iter().enumerate() {
-            self.step(step).map_err(|e| format!("steps[{i}]: {e}"))?;
+            self.step(step)
+                .map_err(|source| StepError { step: i, source })?;
             self.drain();
         }
         if let Some(negative) = &scenario.negative {
-            self.negative(&negative.input)?;
+            self.negative(&negative.input);
         }
         Ok(())
     }
 
-    fn step(&mut self, step: &Step) -> Result<(), String> {
+    fn step(&mut self, step: &Step) -> Result<(), StepFailure> {
         match step {
             Step::App(op) => {
                 // The application thread pays for the member calls its call made (B28): the
@@ -228,8 +219,7 @@ impl Runner<'_> {
                 queue::start_measure(&mut self.world);
                 self.app(op)?;
                 let spent = queue::measured(&mut self.world);
-                let (world, run) = (&mut self.world, &mut self.run);
-                queue::pay(world, spent, &mut |w| drain(w, run)).map_err(|e| e.to_string())
+                self.pay(spent)
             }
             Step::Command(line) => {
                 self.command(line);
@@ -247,72 +237,79 @@ impl Runner<'_> {
                 fault,
             } => {
                 self.world
-                    .arm(member.as_str(), sim_call(*call), *nth, sim_fault(fault))
-                    .map_err(|e| e.to_string())?;
-                let text = format!(
-                    "armed {} {} at its call #{nth} of kind {call:?}",
-                    fault.kind_name(),
-                    member
-                );
-                self.run.transcript.push(self.now(), Entry::Fault(text));
+                    .arm(member.as_str(), *call, *nth, injected(fault)?)?;
+                self.push(Event::Fault(FaultEvent {
+                    member: member.to_string(),
+                    action: fault.action(),
+                    timing: FaultTiming::Armed {
+                        call: *call,
+                        nth: *nth,
+                    },
+                }));
                 Ok(())
             }
             Step::Advance(seconds) => {
-                let to = queue::later(self.now(), seconds.ms()).map_err(|e| e.to_string())?;
+                let to = queue::later(self.now(), seconds.ms())?;
                 self.advance_to(to)
             }
             Step::Checkpoint(label) => {
                 self.checkpoint(label);
                 Ok(())
             }
-            Step::EditConf(text) => self.edit_conf(text),
+            Step::EditConf(text) => self.edit_conf(text).map_err(StepFailure::EditConf),
             Step::Threads { threads, faults } => self.threads(threads, faults),
         }
     }
 
     /// Advances time; what recovery logs on the way is drained at each timer run, so each log
     /// line carries its own time.
-    fn advance_to(&mut self, to: Millis) -> Result<(), String> {
-        let (world, run) = (&mut self.world, &mut self.run);
-        queue::advance_to(world, to, &mut |w| drain(w, run)).map_err(|e| e.to_string())?;
+    fn advance_to(&mut self, to: Millis) -> Result<(), StepFailure> {
+        let (world, record) = (&mut self.world, &mut self.record);
+        queue::advance_to(world, to, &mut |w| drain(w, record))?;
         self.drain();
         Ok(())
     }
 
-    fn fault(&mut self, fault: &Fault) -> Result<(), String> {
-        let text = match fault {
-            Fault::Slow { member, ms } => format!("Slow {member} {ms} ms per call"),
-            _ => format!("{} {}", fault.kind_name(), fault.member()),
-        };
-        self.run.transcript.push(self.now(), Entry::Fault(text));
-        if let Fault::MemberAdded(serial) = fault {
+    /// The application thread pays `spent` of member-call time (see `sim::queue`).
+    fn pay(&mut self, spent: Millis) -> Result<(), StepFailure> {
+        let (world, record) = (&mut self.world, &mut self.record);
+        queue::pay(world, spent, &mut |w| drain(w, record))?;
+        Ok(())
+    }
+
+    fn fault(&mut self, fault: &Fault) -> Result<(), StepFailure> {
+        self.push(Event::Fault(FaultEvent {
+            member: fault.member().to_string(),
+            action: fault.action(),
+            timing: FaultTiming::Now,
+        }));
+        let Action::Fault(injected) = fault.action() else {
             // An operator adds the partition to the group with LunaCM while the application
             // runs (B24, B54): the first group, as `hagroup addmember` would.
             let label = self
-                .world
-                .engine()
+                .lunacm
                 .config()
                 .groups
                 .first()
                 .map(|g| g.label.clone())
-                .ok_or("MemberAdded needs a configured group")?;
+                .ok_or(StepFailure::NoGroupForMemberAdded)?;
+            let serial = fault.member();
             let out = self.command(&format!(
                 "hagroup addmember -group {label} -serialnumber {serial}"
             ));
-            return out.result.map_err(|e| e.to_string());
-        }
-        self.world
-            .apply(fault.member().as_str(), &sim_fault(fault))
-            .map_err(|e| e.to_string())
+            return out.result.map_err(StepFailure::MemberAdded);
+        };
+        self.world.apply(fault.member().as_str(), &injected)?;
+        Ok(())
     }
 
-    /// A `Threads` step: each thread gets its own virtual session; one transcript line per call,
+    /// A `Threads` step: each thread gets its own virtual session; one record entry per call,
     /// in the order the calls finished, with the member(s) that served it.
     fn threads(
         &mut self,
         programs: &[Vec<ThreadOp>],
         faults: &[(Seconds, Fault)],
-    ) -> Result<(), String> {
+    ) -> Result<(), StepFailure> {
         self.ensure_initialized();
         let mut calls = Vec::new();
         for program in programs {
@@ -334,13 +331,13 @@ impl Runner<'_> {
         }
         let mut timed = Vec::new();
         for (second, fault) in faults {
-            if matches!(fault, Fault::MemberAdded(_)) {
-                return Err("MemberAdded cannot be scheduled inside Threads; use a step".into());
-            }
+            let Action::Fault(injected) = fault.action() else {
+                return Err(StepFailure::MemberAddedInThreads);
+            };
             timed.push(TimedFault {
                 at: second.ms(),
                 member: fault.member().as_str().to_string(),
-                fault: sim_fault(fault),
+                fault: injected,
             });
         }
         // The threads work on the virtual slot of the application's current session.
@@ -358,53 +355,45 @@ impl Runner<'_> {
             match self.world.engine().open_session(now, group) {
                 Ok(vs) => sessions.push(vs),
                 Err(e) => {
-                    // The failure to open is what the run reports.
+                    // The failure to open is what the step reports.
                     let _ = self.close_thread_sessions(&sessions);
-                    return Err(format!("a thread could not open its session: {e}"));
+                    return Err(StepFailure::ThreadSession(e));
                 }
             }
         }
         let spent = queue::measured(&mut self.world);
-        let (world, run) = (&mut self.world, &mut self.run);
-        queue::pay(world, spent, &mut |w| drain(w, run)).map_err(|e| e.to_string())?;
-        let text = format!(
-            "{} threads start ({} calls in all)",
-            calls.len(),
-            calls.iter().flatten().map(|c| c.times).sum::<u64>()
-        );
-        self.run.transcript.push(self.now(), Entry::App(text));
+        self.pay(spent)?;
+        let total: u64 = calls.iter().flatten().map(|c| c.times).sum();
+        self.push(Event::ThreadsStarted {
+            threads: calls.len(),
+            calls: usize::try_from(total).unwrap_or(usize::MAX),
+        });
         for f in &timed {
-            let text = format!(
-                "{} {} scheduled at {} during the threads",
-                f.fault.name(),
-                f.member,
-                crate::transcript::seconds(f.at)
-            );
-            self.run.transcript.push(self.now(), Entry::Fault(text));
+            self.push(Event::Fault(FaultEvent {
+                member: f.member.clone(),
+                action: Action::Fault(f.fault.clone()),
+                timing: FaultTiming::Scheduled(f.at),
+            }));
         }
-        let run = &mut self.run;
+        let record = &mut self.record;
         // After every scheduler event: record the call that finished, then what was logged,
         // so HA log lines stand where they happened among the calls.
         let mut observe = |world: &mut World, seen: Observed<'_>| {
             if let Observed::Call(call, o) = seen {
-                let rv = rv_name(&o.result);
-                let served = if o.members.is_empty() {
-                    "none".to_string()
-                } else {
-                    o.members.join(" then ")
-                };
-                let line = format!(
-                    "thread {} {} #{} -> {rv}  [{} .. {}, served by {served}]",
-                    o.thread,
-                    call.label,
-                    o.index,
-                    crate::transcript::seconds(o.started),
-                    crate::transcript::seconds(o.finished),
+                record.push(
+                    o.finished,
+                    Event::ThreadCall(ThreadRecord {
+                        thread: o.thread,
+                        op: call.label.clone(),
+                        index: usize::try_from(o.index).unwrap_or(usize::MAX),
+                        result: result_of(&o.result),
+                        started: o.started,
+                        finished: o.finished,
+                        members: o.members.clone(),
+                    }),
                 );
-                run.app_results.push(rv);
-                run.transcript.push(o.finished, Entry::App(line));
             }
-            drain(world, run);
+            drain(world, record);
         };
         let result = run_threads(
             &mut self.world,
@@ -413,13 +402,13 @@ impl Runner<'_> {
             timed,
             &mut observe,
         )
-        .map_err(|e| e.to_string());
+        .map_err(StepFailure::from);
         let closed = self.close_thread_sessions(&sessions);
         result.and(closed)
     }
 
     /// The application closes the threads' sessions, paying for the member calls.
-    fn close_thread_sessions(&mut self, sessions: &[VSessionHandle]) -> Result<(), String> {
+    fn close_thread_sessions(&mut self, sessions: &[VSessionHandle]) -> Result<(), StepFailure> {
         queue::start_measure(&mut self.world);
         for vs in sessions {
             let now = self.now();
@@ -427,57 +416,58 @@ impl Runner<'_> {
             let _ = self.world.engine().close_session(now, *vs);
         }
         let spent = queue::measured(&mut self.world);
-        let (world, run) = (&mut self.world, &mut self.run);
-        queue::pay(world, spent, &mut |w| drain(w, run)).map_err(|e| e.to_string())
+        self.pay(spent)
     }
 
     fn checkpoint(&mut self, label: &str) {
         let infos = self.world.token_infos();
         let alive = self.world.engine().alive_members();
         let alive: Vec<String> = alive.into_values().flatten().collect();
-        let mut lines = vec![format!("checkpoint \"{label}\"")];
-        let mut counts = BTreeMap::new();
+        let mut members = Vec::new();
         for serial in self.world.serials().to_vec() {
             let Some(info) = infos.get(&serial) else {
                 continue;
             };
-            let record = self.world.record(&serial);
             let grouped = self
                 .world
                 .engine()
                 .config()
                 .group_of_member(&serial)
                 .is_some();
-            let engine_view = if !self.world.engine().is_initialized() || !grouped {
-                "-"
+            let engine = if !self.world.engine().is_initialized() || !grouped {
+                EngineView::NotApplicable
             } else if alive.contains(&serial) {
-                "alive"
+                EngineView::Alive
             } else {
-                "down"
+                EngineView::Down
             };
-            lines.push(format!(
-                "{serial:>16}  objects {:>3}  used {:>7}  free {:>7}  engine {engine_view:<5}  served sign {} encrypt {}",
-                info.object_count,
-                info.used_storage,
-                info.free_storage,
-                record.served(SimCallKind::Sign),
-                record.served(SimCallKind::Encrypt),
-            ));
-            counts.insert(serial, info.object_count);
+            members.push(MemberState {
+                objects: info.object_count,
+                used: info.used_storage,
+                free: info.free_storage,
+                engine,
+                served_sign: self.world.served(&serial, CallKind::Sign),
+                served_encrypt: self.world.served(&serial, CallKind::Encrypt),
+                serial,
+            });
         }
-        self.run.transcript.push(self.now(), Entry::Note(lines));
-        self.run.checkpoints.push((label.to_string(), counts));
+        self.push(Event::Checkpoint(Checkpoint {
+            label: label.to_string(),
+            members,
+        }));
     }
 
-    fn record_app(&mut self, text: String, result: String) {
-        self.record_app_noted(text, result, "");
+    fn record_app(&mut self, op: String, result: Ckr) {
+        self.record_app_placed(op, result, Placement::Unobserved);
     }
 
-    /// Records a call's result, with a note for the transcript (not part of the result).
-    fn record_app_noted(&mut self, text: String, result: String, note: &str) {
-        let line = format!("{text} -> {result}{note}");
-        self.run.app_results.push(result);
-        self.run.transcript.push(self.now(), Entry::App(line));
+    /// Records a call's result and where it went.
+    fn record_app_placed(&mut self, op: String, result: Ckr, placement: Placement) {
+        self.push(Event::Call(Call {
+            op,
+            result,
+            placement,
+        }));
     }
 
     fn ensure_initialized(&mut self) {
@@ -486,25 +476,23 @@ impl Runner<'_> {
         }
         let now = self.now();
         let r = self.world.engine().initialize(now);
-        self.record_app("C_Initialize (implicit)".into(), rv_name(&r));
+        self.record_app("C_Initialize (implicit)".into(), result_of(&r));
         self.drain();
     }
 
-    fn session(&self) -> Result<VSessionHandle, String> {
-        self.app.session.ok_or_else(|| {
-            "the application has no open session (add App(OpenSession) first)".to_string()
-        })
+    fn session(&self) -> Result<VSessionHandle, StepFailure> {
+        self.app.session.ok_or(StepFailure::NoSession)
     }
 
-    fn key(&self, label: &str) -> Result<VObjectHandle, String> {
+    fn key(&self, label: &str) -> Result<VObjectHandle, StepFailure> {
         self.app
             .keys
             .get(label)
             .copied()
-            .ok_or_else(|| format!("no object labelled '{label}' was created by the application"))
+            .ok_or_else(|| StepFailure::UnknownObject(label.to_string()))
     }
 
-    fn app(&mut self, op: &AppOp) -> Result<(), String> {
+    fn app(&mut self, op: &AppOp) -> Result<(), StepFailure> {
         if !matches!(op, AppOp::Initialize | AppOp::Finalize) {
             self.ensure_initialized();
         }
@@ -512,36 +500,36 @@ impl Runner<'_> {
         match op {
             AppOp::Initialize => {
                 let r = self.world.engine().initialize(now);
-                self.record_app("C_Initialize".into(), rv_name(&r));
+                self.record_app("C_Initialize".into(), result_of(&r));
             }
             AppOp::Finalize => {
                 let r = self.world.engine().finalize(now);
                 self.app = App::default();
-                self.record_app("C_Finalize".into(), rv_name(&r));
+                self.record_app("C_Finalize".into(), result_of(&r));
             }
             AppOp::OpenSession => {
                 let r = self.world.engine().open_session(now, 0);
                 if let Ok(vs) = r {
                     self.app.session = Some(vs);
                 }
-                self.record_app("C_OpenSession".into(), rv_name(&r.map(|_| ())));
+                self.record_app("C_OpenSession".into(), result_of(&r));
             }
             AppOp::CloseSession => {
                 let vs = self.session()?;
                 let r = self.world.engine().close_session(now, vs);
                 self.app.session = None;
-                self.record_app("C_CloseSession".into(), rv_name(&r));
+                self.record_app("C_CloseSession".into(), result_of(&r));
             }
             AppOp::Login => {
                 let vs = self.session()?;
                 let pin = self.credential.clone();
                 let r = self.world.engine().login(now, vs, &pin);
-                self.record_app("C_Login".into(), rv_name(&r));
+                self.record_app("C_Login".into(), result_of(&r));
             }
             AppOp::Logout => {
                 let vs = self.session()?;
                 let r = self.world.engine().logout(now, vs);
-                self.record_app("C_Logout".into(), rv_name(&r));
+                self.record_app("C_Logout".into(), result_of(&r));
             }
             AppOp::GenerateKey { label, kind } | AppOp::GenerateSessionKey { label, kind } => {
                 let token = matches!(op, AppOp::GenerateKey { .. });
@@ -560,11 +548,7 @@ impl Runner<'_> {
                     "GenerateSessionKey"
                 };
                 let placed = self.placement(&before);
-                self.record_app_noted(
-                    format!("{what}({label}, {kind:?})"),
-                    rv_name(&r.map(|_| ())),
-                    &placed,
-                );
+                self.record_app_placed(format!("{what}({label}, {kind:?})"), result_of(&r), placed);
             }
             AppOp::CreateData { label, size } => {
                 let vs = self.session()?;
@@ -578,10 +562,10 @@ impl Runner<'_> {
                     self.app.keys.insert(label.clone(), h);
                 }
                 let placed = self.placement(&before);
-                self.record_app_noted(
+                self.record_app_placed(
                     format!("CreateData({label}, {size} bytes)"),
-                    rv_name(&r.map(|_| ())),
-                    &placed,
+                    result_of(&r),
+                    placed,
                 );
             }
             AppOp::Sign { key, times } => self.crypto(true, key, *times)?,
@@ -593,7 +577,7 @@ impl Runner<'_> {
                 if r.is_ok() {
                     self.app.keys.remove(key);
                 }
-                self.record_app(format!("Destroy({key})"), rv_name(&r));
+                self.record_app(format!("Destroy({key})"), result_of(&r));
             }
             AppOp::SignInit { key } => {
                 let vs = self.session()?;
@@ -601,18 +585,18 @@ impl Runner<'_> {
                 let before = self.multipart_counts();
                 let r = self.world.engine().sign_init(now, vs, h);
                 let placed = self.multipart_member(&before);
-                self.record_app_noted(format!("C_SignInit({key})"), rv_name(&r), &placed);
+                self.record_app_placed(format!("C_SignInit({key})"), result_of(&r), placed);
             }
             AppOp::SignUpdate { size } => {
                 let vs = self.session()?;
                 let data = self.world.workload_bytes(*size as usize);
                 let r = self.world.engine().sign_update(now, vs, &data);
-                self.record_app(format!("C_SignUpdate({size} bytes)"), rv_name(&r));
+                self.record_app(format!("C_SignUpdate({size} bytes)"), result_of(&r));
             }
             AppOp::SignFinal => {
                 let vs = self.session()?;
                 let r = self.world.engine().sign_final(now, vs);
-                self.record_app("C_SignFinal".into(), rv_name(&r.map(|_| ())));
+                self.record_app("C_SignFinal".into(), result_of(&r));
             }
             AppOp::OpenSessionOn(label) => {
                 let group = self
@@ -620,13 +604,13 @@ impl Runner<'_> {
                     .engine()
                     .config()
                     .group_index(label)
-                    .ok_or_else(|| format!("OpenSessionOn: no group labelled '{label}'"))?;
+                    .ok_or_else(|| StepFailure::UnknownGroup(label.clone()))?;
                 let r = self.world.engine().open_session(now, group);
                 if let Ok(vs) = r {
                     self.app.session = Some(vs);
                     self.app.keys.clear();
                 }
-                self.record_app(format!("C_OpenSession({label})"), rv_name(&r.map(|_| ())));
+                self.record_app(format!("C_OpenSession({label})"), result_of(&r));
             }
             AppOp::GenerateKeyOnSlot {
                 serial,
@@ -642,81 +626,75 @@ impl Runner<'_> {
                 );
                 self.record_app(
                     format!("GenerateKeyOnSlot({serial}, {label}, {kind:?})"),
-                    rv_name(
-                        &r.map(|_| ())
-                            .map_err(|rv| EngineError::new(rv, "C_GenerateKey")),
-                    ),
+                    r.err().unwrap_or(Ckr::CKR_OK),
                 );
             }
             AppOp::CountObjects => {
                 let counts = self.world.object_counts();
-                let text: Vec<String> = counts.iter().map(|(s, n)| format!("{s}={n}")).collect();
-                self.run.transcript.push(
-                    now,
-                    Entry::App(format!("CountObjects -> {}", text.join(" "))),
-                );
+                self.push(Event::Objects(counts));
             }
             AppOp::SlotList => {
                 // D14, B34, B56-B59: the application's view, one line per slot.
                 let slots = self.world.engine().app_slot_list();
-                let plural = if slots.len() == 1 { "" } else { "s" };
-                let mut lines = vec![format!(
-                    "app   C_GetSlotList -> {} slot{plural}",
-                    slots.len()
-                )];
-                lines.extend(slots.iter().map(|s| format!("      {}", s.render())));
-                self.run.transcript.push(now, Entry::Note(lines));
+                self.push(Event::SlotList(slots.iter().map(|s| s.render()).collect()));
             }
         }
         Ok(())
     }
 
-    /// Runs `times` identical calls as a one-thread program (the same path as `Threads`);
-    /// consecutive calls are summarised together until an HA log line appears, so every log
-    /// line stays where it happened.
-    fn crypto(&mut self, sign: bool, key: &str, times: u32) -> Result<(), String> {
+    /// Runs `times` identical calls as a one-thread program (the same path as `Threads`).
+    /// Each goes into the record, which keeps consecutive calls with one result as one entry,
+    /// and what the engine logged follows the call that caused it, so every log line stays
+    /// where it happened.
+    fn crypto(&mut self, sign: bool, key: &str, times: u32) -> Result<(), StepFailure> {
         let vs = self.session()?;
         let h = self.key(key)?;
-        let (name, kind, op) = if sign {
-            ("Sign", SimCallKind::Sign, CryptoOp::Sign)
+        let (name, kind, crypto) = if sign {
+            ("Sign", CallKind::Sign, CryptoOp::Sign)
         } else {
-            ("Encrypt", SimCallKind::Encrypt, CryptoOp::Encrypt)
+            ("Encrypt", CallKind::Encrypt, CryptoOp::Encrypt)
         };
         let call = ThreadCall {
-            op,
+            op: crypto,
             key: h,
             label: format!("{name}({key})"),
             times: u64::from(times),
         };
-        let mut first = 1;
-        // Results since the last summary, as (result, consecutive count).
-        let mut results: Vec<(String, u64)> = Vec::new();
-        let mut served_before = served(&self.world, kind);
-        let run = &mut self.run;
+        // Served calls per member in slot order, to see which member served each call.
+        let mut served: Vec<u64> = self
+            .world
+            .serials()
+            .iter()
+            .map(|s| self.world.served(s, kind))
+            .collect();
+        let record = &mut self.record;
         let mut observe = |world: &mut World, seen: Observed<'_>| {
             // Recovery logging between calls stays in the journal until the call ends.
-            let Observed::Call(_, outcome) = seen else {
+            let Observed::Call(call, outcome) = seen else {
                 return;
             };
-            let i = outcome.index;
-            let rv = rv_name(&outcome.result);
-            run.app_results.push(rv.clone());
-            match results.last_mut() {
-                Some((last, n)) if *last == rv => *n += 1,
-                _ => results.push((rv, 1)),
-            }
-            let has_log = world.fs().lock().is_ok_and(|fs| !fs.journal().is_empty());
-            if has_log || i == u64::from(times) {
-                let served_now = served(world, kind);
-                let line = summarise(name, key, first, i, &results, &served_before, &served_now);
-                run.transcript.push(world.now(), Entry::App(line));
-                drain(world, run);
-                served_before = served_now;
-                results.clear();
-                first = i + 1;
-            }
+            let by =
+                world
+                    .serials()
+                    .iter()
+                    .zip(served.iter_mut())
+                    .filter_map(|(serial, before)| {
+                        let after = world.served(serial, kind);
+                        let n = after - *before;
+                        *before = after;
+                        (n > 0).then_some((serial.as_str(), n))
+                    });
+            record.repeated_call(
+                outcome.finished,
+                &call.label,
+                outcome.index,
+                result_of(&outcome.result),
+                by,
+            );
+            drain(world, record);
         };
-        run_one(&mut self.world, vs, call, &mut observe).map_err(|e| e.to_string())
+        run_one(&mut self.world, vs, call, &mut observe)?;
+        Ok(())
     }
 
     /// Multi-part calls served per member (from the injectors' records).
@@ -724,17 +702,12 @@ impl Runner<'_> {
         self.world
             .serials()
             .iter()
-            .map(|s| {
-                (
-                    s.clone(),
-                    self.world.record(s).served(SimCallKind::SignMultipart),
-                )
-            })
+            .map(|s| (s.clone(), self.world.served(s, CallKind::SignMultipart)))
             .collect()
     }
 
-    /// `  [on S]`: the member that took the `C_SignInit` (whose multi-part count grew).
-    fn multipart_member(&self, before: &BTreeMap<String, u64>) -> String {
+    /// The member(s) that took the `C_SignInit` (whose multi-part count grew).
+    fn multipart_member(&self, before: &BTreeMap<String, u64>) -> Placement {
         let changed: Vec<String> = self
             .multipart_counts()
             .into_iter()
@@ -742,9 +715,9 @@ impl Runner<'_> {
             .map(|(s, _)| s)
             .collect();
         if changed.is_empty() {
-            String::new()
+            Placement::Unobserved
         } else {
-            format!("  [on {}]", changed.join(", "))
+            Placement::On(changed)
         }
     }
 
@@ -754,42 +727,39 @@ impl Runner<'_> {
             .serials()
             .iter()
             .map(|s| {
-                let r = self.world.record(s);
-                let created =
-                    r.served(SimCallKind::GenerateKey) + r.served(SimCallKind::CreateData);
-                (s.clone(), (created, r.served(SimCallKind::ImportClone)))
+                let created = self.world.served(s, CallKind::GenerateKey)
+                    + self.world.served(s, CallKind::CreateData);
+                (
+                    s.clone(),
+                    (created, self.world.served(s, CallKind::ImportClone)),
+                )
             })
             .collect()
     }
 
-    /// `  [created on A; cloned to B, C]`: where an object creation actually went (B18, B30).
-    fn placement(&self, before: &BTreeMap<String, (u64, u64)>) -> String {
+    /// Where an object creation actually went (B18, B30).
+    fn placement(&self, before: &BTreeMap<String, (u64, u64)>) -> Placement {
         let after = self.creation_record();
-        let mut created = Vec::new();
-        let mut cloned = Vec::new();
+        let mut on = Vec::new();
+        let mut cloned_to = Vec::new();
         for (serial, (c, i)) in &after {
             let (c0, i0) = before.get(serial).copied().unwrap_or_default();
             if *c > c0 {
-                created.push(serial.clone());
+                on.push(serial.clone());
             }
             if *i > i0 {
-                cloned.push(serial.clone());
+                cloned_to.push(serial.clone());
             }
         }
-        if created.is_empty() {
-            return String::new();
+        if on.is_empty() {
+            return Placement::Unobserved;
         }
-        let cloned = if cloned.is_empty() {
-            "none".to_string()
-        } else {
-            cloned.join(", ")
-        };
-        format!("  [created on {}; cloned to {cloned}]", created.join(", "))
+        Placement::Created { on, cloned_to }
     }
 
     fn state_snapshot(&mut self) -> String {
         let now = self.now();
-        let listing = hagroup::execute(
+        let listing = self.lunacm.execute(
             self.world.engine(),
             now,
             "hagroup listgroups",
@@ -804,10 +774,8 @@ impl Runner<'_> {
         out
     }
 
-    fn negative(&mut self, input: &NegativeInput) -> Result<(), String> {
-        self.run
-            .transcript
-            .push(self.now(), Entry::Section("negative case".into()));
+    fn negative(&mut self, input: &NegativeInput) {
+        self.push(Event::Section(Section::NegativeCase));
         let before = self.state_snapshot();
         let refusal = match input {
             NegativeInput::Command(line) => {
@@ -817,68 +785,51 @@ impl Runner<'_> {
             NegativeInput::ScenarioText(text) => {
                 let r = scenario::parse_str(text, "<embedded>");
                 let refusal = r.err().map(|e| e.to_string());
-                self.run.transcript.push(
-                    self.now(),
-                    Entry::Note(vec![format!(
-                        "embedded scenario text -> {}",
-                        refusal.as_deref().unwrap_or("accepted")
-                    )]),
-                );
+                self.push(Event::Refusal {
+                    what: "embedded scenario text".to_string(),
+                    refusal: refusal.clone(),
+                });
                 refusal
             }
             NegativeInput::Conf(text) => self.negative_conf(text),
         };
         let after = self.state_snapshot();
-        self.run.transcript.push(
-            self.now(),
-            Entry::Note(vec![format!(
-                "state (listgroups, object counts, configuration file) unchanged: {}",
-                if before == after { "yes" } else { "NO" }
-            )]),
-        );
-        self.run.negative = Some(NegativeOutcome {
+        self.push(Event::Negative(NegativeOutcome {
             refusal,
             state_before: before,
             state_after: after,
-        });
-        Ok(())
+        }));
     }
 
     fn finish(&mut self) {
         self.drain();
-        let now = self.now();
-        self.run.final_counts = self.world.object_counts();
-        let mut lines = vec!["end".to_string()];
-        for (serial, n) in &self.run.final_counts {
-            lines.push(format!("{serial:>16}  objects {n:>3}"));
-        }
-        if let Ok(fs) = self.world.fs().lock() {
-            // After a rotation (B64) every file is shown whole, so a snapshot proves that no
-            // record was lost or split.
-            let rotated = fs.files().len() > 1;
-            for (path, contents) in fs.files() {
-                lines.push(format!(
-                    "file {path}: {} bytes, {} lines",
-                    contents.len(),
-                    contents.lines().count()
-                ));
-                if rotated {
-                    lines.extend(contents.lines().map(|l| format!("  | {l}")));
-                }
-            }
-        }
-        self.run.transcript.push(now, Entry::Section("end".into()));
-        self.run.transcript.push(now, Entry::Note(lines));
+        let counts = self.world.object_counts();
+        let files = match self.world.fs().lock() {
+            Ok(fs) => fs
+                .files()
+                .iter()
+                .map(|(path, contents)| LogFile {
+                    path: path.clone(),
+                    contents: contents.clone(),
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        self.push(Event::Section(Section::End));
+        self.push(Event::End(End { counts, files }));
         self.conf_section();
     }
 }
 
-/// Moves what the engine wrote to the HA log into the run's record.
-fn drain(world: &mut World, run: &mut Run) {
+/// Moves what the engine wrote to the HA log into the record.
+fn drain(world: &mut World, record: &mut Record) {
     while let Some(event) = world.engine().poll_event() {
         match event {
             EngineEvent::Log { message, .. } => {
-                run.emitted_templates.insert(message.id().to_string());
+                let id = message.id();
+                if !record.templates.contains(id) {
+                    record.templates.insert(id.to_string());
+                }
             }
         }
     }
@@ -891,55 +842,12 @@ fn drain(world: &mut World, run: &mut Run) {
         match event {
             FsEvent::Append { text, .. } => {
                 for line in text.lines() {
-                    run.log_lines.push(line.to_string());
-                    run.transcript.push(now, Entry::Log(line.to_string()));
+                    record.push(now, Event::Log(line.to_string()));
                 }
             }
             FsEvent::Rename { from, to } => {
-                run.transcript
-                    .push(now, Entry::File(format!("rotated {from} -> {to}")));
+                record.push(now, Event::Rotated { from, to });
             }
         }
     }
-}
-
-/// Calls of `kind` served per member (from the injectors' records).
-fn served(world: &World, kind: SimCallKind) -> BTreeMap<String, u64> {
-    world
-        .serials()
-        .iter()
-        .map(|s| (s.clone(), world.record(s).served(kind)))
-        .collect()
-}
-
-/// One transcript line for calls `first..=last` of a repeated operation, whose results were
-/// `runs` (each result with its consecutive count).
-fn summarise(
-    name: &str,
-    key: &str,
-    first: u64,
-    last: u64,
-    runs: &[(String, u64)],
-    before: &BTreeMap<String, u64>,
-    after: &BTreeMap<String, u64>,
-) -> String {
-    let range = if first == last {
-        format!("#{first}")
-    } else {
-        format!("#{first}-{last}")
-    };
-    let results: Vec<String> = runs.iter().map(|(r, n)| format!("{r} x{n}")).collect();
-    let served: Vec<String> = after
-        .iter()
-        .filter_map(|(serial, n)| {
-            let d = n - before.get(serial).copied().unwrap_or(0);
-            (d > 0).then(|| format!("{serial} x{d}"))
-        })
-        .collect();
-    let served = if served.is_empty() {
-        String::new()
-    } else {
-        format!("  [served by {}]", served.join(", "))
-    };
-    format!("{name}({key}) {range} -> {}{served}", results.join(", "))
 }

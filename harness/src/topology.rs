@@ -1,6 +1,8 @@
-//! Turns a scenario's topology (HSMs, partitions, clock, seed) into a `sim::World`.
+//! Turns a scenario's topology (HSMs, partitions, clock, seed) into a `sim::World`, and gives
+//! the world's client machine its LunaCM ([`build_lunacm`]).
 
 use hsm_model::{AuthMethod, Firmware, HsmForm as ModelForm, HsmSpec, PartitionSpec};
+use lunacm::LunaCm;
 use sim::clock::parse_civil;
 use sim::world::{World, WorldConfig};
 
@@ -93,4 +95,10 @@ pub fn build_world(scenario: &Scenario) -> Result<World, TopologyError> {
         }
     }
     Ok(world)
+}
+
+/// LunaCM on the world's client machine: its own connections to the partitions (behind the same
+/// fault injectors as the application's, spec D22) and the machine's file system.
+pub fn build_lunacm(world: &World) -> LunaCm {
+    LunaCm::new(world.lunacm_members(), Box::new(world.fs().clone()))
 }

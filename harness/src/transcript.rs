@@ -1,43 +1,16 @@
-//! The transcript: the single ordered record of a run that snapshots, verdicts and later tools
-//! read. Each entry is stamped with virtual time; HA log lines appear byte for byte.
+//! The transcript: the plain text a snapshot holds, rendered from a run's [`Record`] and from
+//! nothing else ([`render`] is a pure function). Each line is stamped with virtual time; HA log
+//! lines appear byte for byte.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use ha_engine::Ckr;
 use ha_engine::ports::Millis;
-
-/// One transcript entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Entry {
-    /// A section heading.
-    Section(String),
-    /// A LunaCM command line and its output.
-    Command {
-        /// The line as typed.
-        line: String,
-        /// Its output, footer included.
-        output: String,
-    },
-    /// An application call (or a run of identical ones) and its results.
-    App(String),
-    /// A fault applied or armed.
-    Fault(String),
-    /// An HA log line exactly as written to the file.
-    Log(String),
-    /// A file event (rotation).
-    File(String),
-    /// A checkpoint or other observation (already formatted lines).
-    Note(Vec<String>),
-    /// Plain text lines written as they are, without time stamp or indentation (a file's
-    /// contents, e.g. the final Chrystoki.conf).
-    Text(Vec<String>),
-}
-
-/// Entries with their virtual time.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Transcript {
-    header: Vec<String>,
-    entries: Vec<(Millis, Entry)>,
-}
+use sim::record::{
+    Action, Call, CallRun, ConfEvent, EngineView, Event, FaultEvent, FaultTiming, Header,
+    Placement, Record, Section, Stamped,
+};
 
 /// Renders milliseconds as seconds with three decimals.
 pub fn seconds(ms: Millis) -> String {
@@ -46,73 +19,305 @@ pub fn seconds(ms: Millis) -> String {
 
 const PAD: &str = "             ";
 
-impl Transcript {
-    /// Adds a header line (scenario name, seed...).
-    pub fn header(&mut self, line: impl Into<String>) {
-        self.header.push(line.into());
-    }
-
-    /// Adds an entry at `at`.
-    pub fn push(&mut self, at: Millis, entry: Entry) {
-        self.entries.push((at, entry));
-    }
-
-    /// The entries.
-    pub fn entries(&self) -> &[(Millis, Entry)] {
-        &self.entries
-    }
-
-    /// Plain text, as snapshotted.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        for line in &self.header {
-            let _ = writeln!(out, "{line}");
+/// The transcript of a run, as snapshotted.
+pub fn render(record: &Record) -> String {
+    let mut out = String::new();
+    header(&mut out, &record.header);
+    let mut i = 0;
+    while i < record.events.len() {
+        let Stamped { at, event } = &record.events[i];
+        if let Event::Calls(run) = event {
+            // Consecutive runs of one operation with contiguous numbers make one line.
+            let mut group = vec![run];
+            while let Some(Stamped {
+                event: Event::Calls(next),
+                ..
+            }) = record.events.get(i + group.len())
+            {
+                let last = group[group.len() - 1];
+                if next.op != last.op || next.first != last.first + last.count {
+                    break;
+                }
+                group.push(next);
+            }
+            i += group.len();
+            call_runs(&mut out, &group);
+            continue;
         }
-        for (at, entry) in &self.entries {
-            let stamp = format!("[{:>10}]", seconds(*at));
-            match entry {
-                Entry::Section(title) => {
-                    let _ = writeln!(out, "\n== {title}");
-                }
-                Entry::Command { line, output } => {
-                    let _ = writeln!(out, "{stamp} > {line}");
-                    for l in output.lines() {
-                        if l.is_empty() {
-                            let _ = writeln!(out);
-                        } else {
-                            let _ = writeln!(out, "{PAD}{l}");
-                        }
-                    }
-                }
-                Entry::App(text) => {
-                    let _ = writeln!(out, "{stamp} app   {text}");
-                }
-                Entry::Fault(text) => {
-                    let _ = writeln!(out, "{stamp} fault {text}");
-                }
-                Entry::Log(line) => {
-                    let _ = writeln!(out, "{stamp} log   {line}");
-                }
-                Entry::File(text) => {
-                    let _ = writeln!(out, "{stamp} file  {text}");
-                }
-                Entry::Text(lines) => {
-                    for l in lines {
-                        let _ = writeln!(out, "{l}");
-                    }
-                }
-                Entry::Note(lines) => {
-                    for (i, l) in lines.iter().enumerate() {
-                        if i == 0 {
-                            let _ = writeln!(out, "{stamp} {l}");
-                        } else {
-                            let _ = writeln!(out, "{PAD}{l}");
-                        }
-                    }
+        event_lines(&mut out, *at, event);
+        i += 1;
+    }
+    out
+}
+
+fn header(out: &mut String, h: &Header) {
+    let rules = if h.rules.is_empty() {
+        "(none)".to_string()
+    } else {
+        h.rules.join(" ")
+    };
+    let _ = writeln!(out, "scenario: {}", h.scenario);
+    let _ = writeln!(out, "rules: {rules}");
+    let _ = writeln!(out, "seed: {} ({})", h.seed, h.generator);
+    let _ = writeln!(out, "clock: {}, pid {}", h.clock_start, h.pid);
+    let _ = writeln!(out, "slots: {}", h.slots.join(", "));
+}
+
+fn stamp(at: Millis) -> String {
+    format!("[{:>10}]", seconds(at))
+}
+
+/// A line with the time stamp, then continuation lines indented under it.
+fn note(out: &mut String, at: Millis, lines: &[String]) {
+    for (i, l) in lines.iter().enumerate() {
+        if i == 0 {
+            let _ = writeln!(out, "{} {l}", stamp(at));
+        } else {
+            let _ = writeln!(out, "{PAD}{l}");
+        }
+    }
+}
+
+fn event_lines(out: &mut String, at: Millis, event: &Event) {
+    let stamp = stamp(at);
+    match event {
+        Event::Section(section) => {
+            let title = match section {
+                Section::Setup => "setup",
+                Section::Steps => "steps",
+                Section::NegativeCase => "negative case",
+                Section::End => "end",
+            };
+            let _ = writeln!(out, "\n== {title}");
+        }
+        Event::Command(c) => {
+            let _ = writeln!(out, "{stamp} > {}", c.line);
+            for l in c.output.lines() {
+                if l.is_empty() {
+                    let _ = writeln!(out);
+                } else {
+                    let _ = writeln!(out, "{PAD}{l}");
                 }
             }
         }
-        out
+        Event::Call(call) => {
+            let _ = writeln!(out, "{stamp} app   {}", call_text(call));
+        }
+        Event::Calls(run) => call_runs(out, &[run]),
+        Event::ThreadsStarted { threads, calls } => {
+            let _ = writeln!(
+                out,
+                "{stamp} app   {threads} threads start ({calls} calls in all)"
+            );
+        }
+        Event::ThreadCall(t) => {
+            let served = if t.members.is_empty() {
+                "none".to_string()
+            } else {
+                t.members.join(" then ")
+            };
+            let _ = writeln!(
+                out,
+                "{stamp} app   thread {} {} #{} -> {}  [{} .. {}, served by {served}]",
+                t.thread,
+                t.op,
+                t.index,
+                t.result,
+                seconds(t.started),
+                seconds(t.finished),
+            );
+        }
+        Event::Objects(counts) => {
+            let text: Vec<String> = counts.iter().map(|(s, n)| format!("{s}={n}")).collect();
+            let _ = writeln!(out, "{stamp} app   CountObjects -> {}", text.join(" "));
+        }
+        Event::SlotList(slots) => {
+            let plural = if slots.len() == 1 { "" } else { "s" };
+            let mut lines = vec![format!(
+                "app   C_GetSlotList -> {} slot{plural}",
+                slots.len()
+            )];
+            lines.extend(slots.iter().map(|s| format!("      {s}")));
+            note(out, at, &lines);
+        }
+        Event::Fault(f) => {
+            let _ = writeln!(out, "{stamp} fault {}", fault_text(f));
+        }
+        Event::Log(line) => {
+            let _ = writeln!(out, "{stamp} log   {line}");
+        }
+        Event::Rotated { from, to } => {
+            let _ = writeln!(out, "{stamp} file  rotated {from} -> {to}");
+        }
+        Event::Conf(ConfEvent::Loaded { origin, lines }) => {
+            let _ = writeln!(out, "{stamp} file  {origin} loaded ({lines} lines)");
+        }
+        Event::Conf(ConfEvent::Edited {
+            origin,
+            lines,
+            recovery,
+        }) => {
+            let mut line = format!("{origin} edited by the operator ({lines} lines)");
+            for (label, old, new) in recovery {
+                let _ = write!(
+                    line,
+                    "; [HARecovery] {label} {old} -> {new}: manual recovery requested (B45)"
+                );
+            }
+            let _ = writeln!(out, "{stamp} file  {line}");
+        }
+        Event::Checkpoint(c) => {
+            let mut lines = vec![format!("checkpoint \"{}\"", c.label)];
+            for m in &c.members {
+                let view = match m.engine {
+                    EngineView::NotApplicable => "-",
+                    EngineView::Alive => "alive",
+                    EngineView::Down => "down",
+                };
+                lines.push(format!(
+                    "{:>16}  objects {:>3}  used {:>7}  free {:>7}  engine {view:<5}  served sign {} encrypt {}",
+                    m.serial, m.objects, m.used, m.free, m.served_sign, m.served_encrypt,
+                ));
+            }
+            note(out, at, &lines);
+        }
+        Event::Refusal { what, refusal } => {
+            let text = format!("{what} -> {}", refusal.as_deref().unwrap_or("accepted"));
+            note(out, at, &[text]);
+        }
+        Event::Negative(n) => {
+            let same = if n.state_before == n.state_after {
+                "yes"
+            } else {
+                "NO"
+            };
+            note(
+                out,
+                at,
+                &[format!(
+                    "state (listgroups, object counts, configuration file) unchanged: {same}"
+                )],
+            );
+        }
+        Event::Aborted(reason) => note(out, at, &[format!("ABORTED: {reason}")]),
+        Event::End(end) => {
+            let mut lines = vec!["end".to_string()];
+            for (serial, n) in &end.counts {
+                lines.push(format!("{serial:>16}  objects {n:>3}"));
+            }
+            // After a rotation (B64) every file is shown whole, so a snapshot proves that no
+            // record was lost or split.
+            let rotated = end.files.len() > 1;
+            for f in &end.files {
+                lines.push(format!(
+                    "file {}: {} bytes, {} lines",
+                    f.path,
+                    f.contents.len(),
+                    f.contents.lines().count()
+                ));
+                if rotated {
+                    lines.extend(f.contents.lines().map(|l| format!("  | {l}")));
+                }
+            }
+            note(out, at, &lines);
+        }
+        Event::ConfFile { name, text } => {
+            let _ = writeln!(out, "\n== {name}");
+            for l in text.lines() {
+                let _ = writeln!(out, "{l}");
+            }
+        }
+    }
+}
+
+fn call_text(call: &Call) -> String {
+    let note = match &call.placement {
+        Placement::Unobserved => String::new(),
+        Placement::Created { on, cloned_to } if !on.is_empty() => {
+            let cloned = if cloned_to.is_empty() {
+                "none".to_string()
+            } else {
+                cloned_to.join(", ")
+            };
+            format!("  [created on {}; cloned to {cloned}]", on.join(", "))
+        }
+        Placement::Created { .. } => String::new(),
+        Placement::On(members) if !members.is_empty() => {
+            format!("  [on {}]", members.join(", "))
+        }
+        Placement::On(_) => String::new(),
+    };
+    format!("{} -> {}{note}", call.op, call.result)
+}
+
+/// One line for consecutive runs of one operation: `Sign(k1) #1-4 -> CKR_OK x3,
+/// CKR_DEVICE_ERROR x1  [served by A x2, B x1]`, stamped when the last call returned.
+fn call_runs(out: &mut String, group: &[&CallRun]) {
+    let (Some(first), Some(last)) = (group.first(), group.last()) else {
+        return;
+    };
+    let range = if first.first == last.last() {
+        format!("#{}", first.first)
+    } else {
+        format!("#{}-{}", first.first, last.last())
+    };
+    let results: Vec<String> = group
+        .iter()
+        .map(|r| format!("{} x{}", r.result, r.count))
+        .collect();
+    let mut served: BTreeMap<&str, u64> = BTreeMap::new();
+    for run in group {
+        for (serial, n) in &run.served {
+            *served.entry(serial.as_str()).or_insert(0) += n;
+        }
+    }
+    let served: Vec<String> = served
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(serial, n)| format!("{serial} x{n}"))
+        .collect();
+    let served = if served.is_empty() {
+        String::new()
+    } else {
+        format!("  [served by {}]", served.join(", "))
+    };
+    let _ = writeln!(
+        out,
+        "{} app   {} {range} -> {}{served}",
+        stamp(last.last_at),
+        first.op,
+        results.join(", ")
+    );
+}
+
+fn fault_text(f: &FaultEvent) -> String {
+    let name = f.action.name();
+    match &f.timing {
+        FaultTiming::Now => match &f.action {
+            Action::Fault(sim::fault::Fault::Slow { ms }) => {
+                format!("Slow {} {ms} ms per call", f.member)
+            }
+            _ => format!("{name} {}", f.member),
+        },
+        FaultTiming::Armed { call, nth } => {
+            format!(
+                "armed {name} {} at its call #{nth} of kind {call:?}",
+                f.member
+            )
+        }
+        FaultTiming::Scheduled(at) => format!(
+            "{name} {} scheduled at {} during the threads",
+            f.member,
+            seconds(*at)
+        ),
+    }
+}
+
+/// The result of an engine call as the application sees it.
+pub fn result_of<T>(result: &Result<T, ha_engine::EngineError>) -> Ckr {
+    match result {
+        Ok(_) => Ckr::CKR_OK,
+        Err(e) => e.rv,
     }
 }
 
@@ -122,10 +327,36 @@ mod tests {
 
     #[test]
     fn log_lines_stand_byte_for_byte() {
-        let mut t = Transcript::default();
+        let mut r = Record::default();
         let line = "Wed Oct  4 16:29:31 2017 : [17469] HA group: 11 has dropped member: 2";
-        t.push(10_000, Entry::Log(line.into()));
-        assert_eq!(t.render(), format!("[    10.000] log   {line}\n"));
+        r.push(10_000, Event::Log(line.into()));
+        let text = render(&r);
+        assert!(
+            text.ends_with(&format!("[    10.000] log   {line}\n")),
+            "{text}"
+        );
         assert_eq!(seconds(1_234_567), "1234.567");
+    }
+
+    #[test]
+    fn runs_of_one_operation_make_one_line_until_another_event() {
+        let mut r = Record::default();
+        let served = |s: &'static str| [(s, 1)];
+        r.repeated_call(0, "Sign(k)", 1, Ckr::CKR_OK, served("a"));
+        r.repeated_call(1, "Sign(k)", 2, Ckr::CKR_OK, served("b"));
+        r.repeated_call(2, "Sign(k)", 3, Ckr::CKR_DEVICE_ERROR, []);
+        r.repeated_call(3_000, "Sign(k)", 4, Ckr::CKR_OK, served("a"));
+        r.push(3_000, Event::Log("L".into()));
+        r.repeated_call(4_000, "Sign(k)", 5, Ckr::CKR_OK, served("a"));
+        let text = render(&r);
+        let body: Vec<&str> = text.lines().skip(5).collect();
+        assert_eq!(
+            body,
+            [
+                "[     3.000] app   Sign(k) #1-4 -> CKR_OK x2, CKR_DEVICE_ERROR x1, CKR_OK x1  [served by a x2, b x1]",
+                "[     3.000] log   L",
+                "[     4.000] app   Sign(k) #5 -> CKR_OK x1  [served by a x1]",
+            ]
+        );
     }
 }

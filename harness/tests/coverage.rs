@@ -3,6 +3,7 @@
 //! "not complete".
 
 use harness::coverage::{self, CoverageError, Verdict};
+use harness::suite::SuiteError;
 
 /// A copy of `scenarios/failover/two-members-drop-and-recover.ron`.
 const DROP_AND_RECOVER: &str = r#"// Two members; one drops while the application signs; a key made during the outage is
@@ -139,7 +140,10 @@ fn a_malformed_scenario_is_an_error_with_its_position() {
     let path = dir.path().join("bad.ron");
     std::fs::write(&path, "Scenario(\n    version: 1,\n    name: 7,\n)\n").expect("write");
     let err = coverage::compute(dir.path()).expect_err("malformed");
-    assert!(matches!(err, CoverageError::Load(_)), "{err:?}");
+    assert!(
+        matches!(err, CoverageError::Suite(SuiteError::Load(_))),
+        "{err:?}"
+    );
     let text = err.to_string();
     assert!(
         text.starts_with(&format!("{}:3:11:", path.display())),

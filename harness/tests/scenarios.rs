@@ -32,19 +32,13 @@ fn snapshot_name(relative: &Path) -> String {
 }
 
 fn run_trial(path: &Path, relative: &Path) -> Result<(), Failed> {
-    let first = suite::run_file(path).map_err(|e| Failed::from(e.to_string()))?;
-    let second = suite::run_file(path).map_err(|e| Failed::from(e.to_string()))?;
-    if first.transcript != second.transcript {
-        let line = first
-            .transcript
-            .lines()
-            .zip(second.transcript.lines())
-            .position(|(a, b)| a != b)
-            .map_or(0, |i| i + 1);
+    let check = suite::check_determinism(path).map_err(|e| Failed::from(e.to_string()))?;
+    if let Some(line) = check.first_difference {
         return Err(
             format!("not deterministic: two runs differ first at transcript line {line}").into(),
         );
     }
+    let first = check.outcome;
     if !first.passed() {
         return Err(first.failures.join("\n").into());
     }
@@ -60,7 +54,7 @@ fn run_trial(path: &Path, relative: &Path) -> Result<(), Failed> {
     ));
     settings.set_omit_expression(true);
     let name = snapshot_name(relative);
-    let transcript = first.transcript;
+    let transcript = check.transcript;
     catch_unwind(AssertUnwindSafe(|| {
         settings.bind(|| insta::assert_snapshot!(name, transcript));
     }))
@@ -123,14 +117,14 @@ fn main() -> std::process::ExitCode {
     let mut expected = BTreeSet::new();
     let mut trials = Vec::new();
     for path in files {
-        let relative = path.strip_prefix(&scenarios).unwrap_or(&path).to_path_buf();
+        let name = suite::scenario_name(&scenarios, &path);
+        let relative = PathBuf::from(&name);
         expected.insert(snapshot_dir(&relative).join(format!("{}.snap", snapshot_name(&relative))));
         let kind = relative
             .components()
             .next()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .unwrap_or_default();
-        let name = relative.display().to_string();
         trials.push(Trial::test(name, move || run_trial(&path, &relative)).with_kind(kind));
     }
     trials.push(Trial::test("snapshots/unreferenced", move || {

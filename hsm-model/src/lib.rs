@@ -48,5 +48,5 @@ pub use error::{ModelError, ModelResult};
 pub use hsm::{AuthMethod, Firmware, FirmwareParseError, Hsm, HsmForm, HsmSpec};
 pub use model::HsmModel;
 pub use object::{KeyKind, ObjectClass, ObjectRecord, ObjectView, Query};
-pub use partition::{Partition, PartitionSpec};
+pub use partition::{APPLICATION, ClientId, LUNACM, Partition, PartitionSpec};
 pub use storage::StorageInfo;

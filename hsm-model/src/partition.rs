@@ -6,11 +6,15 @@
 //! Token semantics the model keeps:
 //! - Session handles come from a monotonic counter and are never reused; a closed or unknown
 //!   session answers `SessionHandleInvalid` on every call that takes one.
-//! - Login state is per partition: a second login (from any session) answers
-//!   `UserAlreadyLoggedIn`.
+//! - Login state is per partition and client process ([`ClientId`]): the application
+//!   ([`APPLICATION`]) and LunaCM ([`LUNACM`]) each log in for themselves (LunaCM is its own
+//!   process, spec D22); a second login of the same client (from any of its sessions) answers
+//!   `UserAlreadyLoggedIn`, and a client is logged out when its last session closes.
 //! - Object handles are reissued (SoftHSM does this) after a logout, after `close_all_sessions`,
-//!   when the last open session closes, and on deactivation: every object gets a fresh number
-//!   from a monotonic counter, so an old handle answers `ObjectHandleInvalid`.
+//!   when the last open session (of any client) closes, and on deactivation: every object gets
+//!   a fresh number from a monotonic counter, so an old handle answers `ObjectHandleInvalid`.
+//!   Handles are numbered per partition, not per client (a simplification: LunaCM keeps no
+//!   handle beyond one command).
 //! - Session objects are destroyed when their owning session closes; private session objects
 //!   are also destroyed on logout (PKCS#11 `C_Logout`).
 //! - Private objects (secret and private keys) and every key-using call need login. Public
@@ -28,6 +32,15 @@ use crate::crypto;
 use crate::error::{ModelError, ModelResult};
 use crate::hsm::Hsm;
 use crate::object::{KeyKind, ObjectClass, ObjectRecord, ObjectView, Query};
+
+/// A client process using the partition; sessions and login state belong to one.
+pub type ClientId = u32;
+
+/// The application (the HA engine's library instance).
+pub const APPLICATION: ClientId = 0;
+
+/// LunaCM, the administration program, with its own library instance and login (D22).
+pub const LUNACM: ClientId = 1;
 use crate::policy;
 use crate::storage::{self, StorageInfo};
 
@@ -147,11 +160,13 @@ pub struct Partition {
     overhead: u64,
     activated: bool,
     rng: ChaCha20Rng,
-    sessions: BTreeSet<u64>,
+    /// Open sessions and the client each belongs to.
+    sessions: BTreeMap<u64, ClientId>,
     /// Active multi-part sign operations: session → (key handle, data so far).
     sign_ops: BTreeMap<u64, (u64, Vec<u8>)>,
     next_session: u64,
-    logged_in: bool,
+    /// Clients logged in.
+    logged_in: BTreeSet<ClientId>,
     objects: BTreeMap<u64, ObjectRecord>,
     next_handle: u64,
 }
@@ -201,10 +216,10 @@ impl Partition {
             total_storage: spec.total_storage,
             overhead: spec.overhead,
             activated: spec.activated,
-            sessions: BTreeSet::new(),
+            sessions: BTreeMap::new(),
             sign_ops: BTreeMap::new(),
             next_session: 1,
-            logged_in: false,
+            logged_in: BTreeSet::new(),
             objects: BTreeMap::new(),
             next_handle: 1,
         })
@@ -266,8 +281,11 @@ impl Partition {
     /// logout does (handles reissued, private session objects destroyed); sessions stay open.
     pub fn set_activated(&mut self, activated: bool) {
         self.activated = activated;
-        if !activated && self.logged_in {
-            self.end_login();
+        if !activated && !self.logged_in.is_empty() {
+            // Every client's login ends.
+            self.logged_in.clear();
+            self.objects.retain(|_, o| o.token || !o.private);
+            self.reissue_handles();
         }
     }
 
@@ -301,7 +319,12 @@ impl Partition {
 
     /// True when the application is logged in.
     pub fn is_logged_in(&self) -> bool {
-        self.logged_in
+        self.is_client_logged_in(APPLICATION)
+    }
+
+    /// True when `client` is logged in.
+    pub fn is_client_logged_in(&self, client: ClientId) -> bool {
+        self.logged_in.contains(&client)
     }
 
     /// Number of open sessions.
@@ -340,36 +363,44 @@ impl Partition {
 
     // ----- sessions and login ---------------------------------------------------------
 
-    /// Opens a session (`C_OpenSession`). Handles are never reused.
+    /// Opens a session of the application (`C_OpenSession`). Handles are never reused.
     pub fn open_session(&mut self) -> ModelResult<u64> {
+        self.open_session_for(APPLICATION)
+    }
+
+    /// Opens a session of `client`. Handles are never reused (across clients either).
+    pub fn open_session_for(&mut self, client: ClientId) -> ModelResult<u64> {
         let handle = self.next_session;
         self.next_session += 1;
-        self.sessions.insert(handle);
+        self.sessions.insert(handle, client);
         Ok(handle)
     }
 
-    /// Closes a session, destroying its session objects. Closing the last session logs out
-    /// and reissues every object handle.
+    /// Closes a session, destroying its session objects. Closing a client's last session logs
+    /// that client out; closing the partition's last session also reissues every object handle.
     pub fn close_session(&mut self, session: u64) -> ModelResult<()> {
-        if !self.sessions.remove(&session) {
+        let Some(client) = self.sessions.remove(&session) else {
             return Err(ModelError::SessionHandleInvalid);
-        }
+        };
         self.objects.retain(|_, o| o.owner_session != Some(session));
         self.sign_ops.remove(&session);
+        if !self.sessions.values().any(|c| *c == client) {
+            self.logged_in.remove(&client);
+        }
         if self.sessions.is_empty() {
-            self.logged_in = false;
             self.reissue_handles();
         }
         Ok(())
     }
 
-    /// Closes every session (`C_CloseAllSessions`): all session objects are destroyed, the
-    /// partition is logged out and every object handle is reissued.
+    /// Closes every session of every client (the connection to the partition was reset): all
+    /// session objects are destroyed, every client is logged out and every object handle is
+    /// reissued.
     pub fn close_all_sessions(&mut self) -> ModelResult<()> {
         self.sessions.clear();
         self.sign_ops.clear();
         self.objects.retain(|_, o| o.token);
-        self.logged_in = false;
+        self.logged_in.clear();
         self.reissue_handles();
         Ok(())
     }
@@ -378,11 +409,11 @@ impl Partition {
     /// an existing login, the credential, then HSM policy 21 (force PIN change) against a
     /// credential never changed (`PinExpired`).
     pub fn login(&mut self, session: u64, pin: &str) -> ModelResult<()> {
-        self.check_session(session)?;
+        let client = self.client_of(session)?;
         if !self.activated {
             return Err(ModelError::NotActivated);
         }
-        if self.logged_in {
+        if self.logged_in.contains(&client) {
             return Err(ModelError::UserAlreadyLoggedIn);
         }
         if pin != self.credential.0 {
@@ -391,18 +422,18 @@ impl Partition {
         if self.hsm_policy(policy::HSM_FORCE_PIN_CHANGE) != 0 && !self.co_credential_changed {
             return Err(ModelError::PinExpired);
         }
-        self.logged_in = true;
+        self.logged_in.insert(client);
         Ok(())
     }
 
     /// Logs out (`C_Logout`): private session objects are destroyed and every object handle
     /// is reissued.
     pub fn logout(&mut self, session: u64) -> ModelResult<()> {
-        self.check_session(session)?;
-        if !self.logged_in {
+        let client = self.client_of(session)?;
+        if !self.logged_in.contains(&client) {
             return Err(ModelError::UserNotLoggedIn);
         }
-        self.end_login();
+        self.end_login(client);
         Ok(())
     }
 
@@ -419,8 +450,7 @@ impl Partition {
         label: &str,
         token: bool,
     ) -> ModelResult<Vec<u64>> {
-        self.check_session(session)?;
-        self.check_login()?;
+        self.check_login(session)?;
         let classes: &[ObjectClass] = if kind.is_pair() {
             &[ObjectClass::PrivateKey, ObjectClass::PublicKey]
         } else {
@@ -496,25 +526,23 @@ impl Partition {
     /// Finds objects matching `query` (`C_FindObjects*`), in handle order. Without login only
     /// public objects are returned.
     pub fn find_objects(&self, session: u64, query: &Query) -> ModelResult<Vec<u64>> {
-        self.check_session(session)?;
+        let logged_in = self.session_logged_in(session)?;
         Ok(self
             .objects
             .values()
-            .filter(|o| (self.logged_in || !o.private) && o.matches(query))
+            .filter(|o| (logged_in || !o.private) && o.matches(query))
             .map(|o| o.handle)
             .collect())
     }
 
     /// Reads id, class, label and token of an object (`C_GetAttributeValue`).
     pub fn object_info(&self, session: u64, handle: u64) -> ModelResult<ObjectView> {
-        self.check_session(session)?;
-        Ok(self.object(handle)?.view())
+        Ok(self.object(session, handle)?.view())
     }
 
     /// Destroys an object (`C_DestroyObject`).
     pub fn destroy_object(&mut self, session: u64, handle: u64) -> ModelResult<()> {
-        self.check_session(session)?;
-        self.object(handle)?;
+        self.object(session, handle)?;
         self.objects.remove(&handle);
         Ok(())
     }
@@ -524,9 +552,8 @@ impl Partition {
     /// Signs `data` (stand-in, see [`crypto::sign`]) with a secret or private key. Needs login.
     /// Public keys and data objects answer `KeyFunctionNotPermitted`.
     pub fn sign(&self, session: u64, key: u64, data: &[u8]) -> ModelResult<Vec<u8>> {
-        self.check_session(session)?;
-        self.check_login()?;
-        let object = self.object(key)?;
+        self.check_login(session)?;
+        let object = self.object(session, key)?;
         match object.class {
             ObjectClass::SecretKey | ObjectClass::PrivateKey => {
                 let mut keyed = self.keyed.borrow_mut();
@@ -545,12 +572,11 @@ impl Partition {
     /// `C_SignInit`: starts a multi-part signature on the session. Needs login; one operation
     /// per session (`OperationActive`).
     pub fn sign_init(&mut self, session: u64, key: u64) -> ModelResult<()> {
-        self.check_session(session)?;
-        self.check_login()?;
+        self.check_login(session)?;
         if self.sign_ops.contains_key(&session) {
             return Err(ModelError::OperationActive);
         }
-        let object = self.object(key)?;
+        let object = self.object(session, key)?;
         if !matches!(
             object.class,
             ObjectClass::SecretKey | ObjectClass::PrivateKey
@@ -586,9 +612,8 @@ impl Partition {
     /// Encrypts `data` (stand-in, see [`crypto::encrypt`]) with an AES key. Needs login. Any
     /// other object answers `KeyTypeInconsistent`.
     pub fn encrypt(&self, session: u64, key: u64, data: &[u8]) -> ModelResult<Vec<u8>> {
-        self.check_session(session)?;
-        self.check_login()?;
-        let object = self.object(key)?;
+        self.check_login(session)?;
+        let object = self.object(session, key)?;
         match (object.class, object.kind) {
             (ObjectClass::SecretKey, Some(kind)) if kind.is_aes() => {
                 Ok(crypto::encrypt(&object.secret, data))
@@ -604,9 +629,8 @@ impl Partition {
     /// private key when partition policy 0 is 0, or for a secret key when partition policy 4
     /// is 0; public keys and data objects need only HSM policy 7.
     pub fn export_clone(&self, session: u64, handle: u64) -> ModelResult<Vec<u8>> {
-        self.check_session(session)?;
-        self.check_login()?;
-        let object = self.object(handle)?;
+        self.check_login(session)?;
+        let object = self.object(session, handle)?;
         if self.hsm_policy(policy::HSM_ALLOW_CLONING) == 0 {
             return Err(ModelError::CloningNotAllowed);
         }
@@ -630,8 +654,7 @@ impl Partition {
     /// the domain tag (`CloneDomainMismatch`), the payload (`CloneBlobInvalid`), storage
     /// (`DeviceMemory`). A session object is owned by `session`.
     pub fn import_clone(&mut self, session: u64, blob: &[u8]) -> ModelResult<u64> {
-        self.check_session(session)?;
-        self.check_login()?;
+        self.check_login(session)?;
         if self.hsm_policy(policy::HSM_ALLOW_CLONING) == 0 {
             return Err(ModelError::CloningNotAllowed);
         }
@@ -646,28 +669,40 @@ impl Partition {
     // ----- internals ------------------------------------------------------------------
 
     fn check_session(&self, session: u64) -> ModelResult<()> {
-        if self.sessions.contains(&session) {
-            Ok(())
-        } else {
-            Err(ModelError::SessionHandleInvalid)
-        }
+        self.client_of(session).map(|_| ())
     }
 
-    fn check_login(&self) -> ModelResult<()> {
-        if self.logged_in {
+    /// The client a live session belongs to.
+    fn client_of(&self, session: u64) -> ModelResult<ClientId> {
+        self.sessions
+            .get(&session)
+            .copied()
+            .ok_or(ModelError::SessionHandleInvalid)
+    }
+
+    /// True when the session's client is logged in (the session must be live).
+    fn session_logged_in(&self, session: u64) -> ModelResult<bool> {
+        Ok(self.logged_in.contains(&self.client_of(session)?))
+    }
+
+    /// The session is live and its client logged in.
+    fn check_login(&self, session: u64) -> ModelResult<()> {
+        if self.session_logged_in(session)? {
             Ok(())
         } else {
             Err(ModelError::UserNotLoggedIn)
         }
     }
 
-    /// The object behind a live handle; a private object needs login.
-    fn object(&self, handle: u64) -> ModelResult<&ObjectRecord> {
+    /// The object behind a live handle, for a live session; a private object needs the
+    /// session's client logged in.
+    fn object(&self, session: u64, handle: u64) -> ModelResult<&ObjectRecord> {
+        let logged_in = self.session_logged_in(session)?;
         let object = self
             .objects
             .get(&handle)
             .ok_or(ModelError::ObjectHandleInvalid)?;
-        if object.private && !self.logged_in {
+        if object.private && !logged_in {
             return Err(ModelError::UserNotLoggedIn);
         }
         Ok(object)
@@ -690,9 +725,17 @@ impl Partition {
         handle
     }
 
-    fn end_login(&mut self) {
-        self.logged_in = false;
-        self.objects.retain(|_, o| o.token || !o.private);
+    /// `client` logs out: its private session objects are destroyed and every object handle
+    /// is reissued.
+    fn end_login(&mut self, client: ClientId) {
+        self.logged_in.remove(&client);
+        let sessions = &self.sessions;
+        self.objects.retain(|_, o| {
+            o.token
+                || !o.private
+                || o.owner_session
+                    .is_none_or(|s| sessions.get(&s).is_some_and(|c| *c != client))
+        });
         self.reissue_handles();
     }
 

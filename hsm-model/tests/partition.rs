@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 
 use hsm_model::{
-    HsmModel, HsmSpec, KeyKind, ModelError, ObjectClass, Partition, PartitionSpec, Query,
+    APPLICATION, HsmModel, HsmSpec, KeyKind, LUNACM, ModelError, ObjectClass, Partition,
+    PartitionSpec, Query,
 };
 
 const PIN: &str = "co-secret-pin";
@@ -44,6 +45,37 @@ fn by_id(part: &Partition, s: u64, id: &[u8], class: ObjectClass) -> Vec<u64> {
         },
     )
     .unwrap()
+}
+
+#[test]
+fn each_client_process_logs_in_for_itself_d22() {
+    let mut m = model();
+    let part = p(&mut m, "P1");
+    let app = part.open_session_for(APPLICATION).unwrap();
+    part.login(app, PIN).unwrap();
+    part.generate_key(app, KeyKind::Aes256, b"k", "k", true)
+        .unwrap();
+    // LunaCM's session does not share the application's login: it must log in, and a wrong
+    // credential is refused although the application is logged in.
+    let admin = part.open_session_for(LUNACM).unwrap();
+    assert!(!part.is_client_logged_in(LUNACM));
+    assert_eq!(part.find_objects(admin, &Query::default()).unwrap(), []);
+    assert_eq!(part.login(admin, "wrong"), Err(ModelError::PinIncorrect));
+    part.set_co_credential("changed");
+    assert_eq!(part.login(admin, PIN), Err(ModelError::PinIncorrect));
+    part.login(admin, "changed").unwrap();
+    assert_eq!(
+        part.find_objects(admin, &Query::default()).unwrap().len(),
+        1
+    );
+    // Closing LunaCM's last session logs LunaCM out; the application stays logged in and its
+    // handles stay valid (its session is still open).
+    let handles = part.find_objects(app, &Query::default()).unwrap();
+    part.close_session(admin).unwrap();
+    assert!(!part.is_client_logged_in(LUNACM));
+    assert!(part.is_logged_in());
+    assert_eq!(part.find_objects(app, &Query::default()).unwrap(), handles);
+    part.sign(app, handles[0], b"x").unwrap();
 }
 
 #[test]

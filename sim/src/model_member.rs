@@ -10,17 +10,22 @@ use ha_engine::ports::{
     ObjectId, ObjectInfo, ObjectQuery, Secret, SessionHandle, TokenInfo,
 };
 use ha_engine::ports::{AuthKind, HsmForm as PortForm, MemberProperties};
-use hsm_model::{AuthMethod, HsmModel, ModelError, ObjectView, Partition, Query};
+use hsm_model::{
+    APPLICATION, AuthMethod, ClientId, HsmModel, ModelError, ObjectView, Partition, Query,
+};
 
 /// One partition of a shared [`HsmModel`], seen through the [`Member`] port.
 ///
 /// Every call locks the model for its duration. A poisoned lock answers `CKR_GENERAL_ERROR`;
 /// a partition that is not (or no longer) in the model answers `CKR_TOKEN_NOT_PRESENT`.
 /// `token_info` reports `protected_auth_path` when the holding HSM authenticates by PED.
+/// Sessions it opens belong to its client process ([`hsm_model::APPLICATION`] unless built with
+/// [`ModelMember::for_client`]), which has its own login state on the partition.
 #[derive(Debug, Clone)]
 pub struct ModelMember {
     model: Arc<Mutex<HsmModel>>,
     serial: String,
+    client: ClientId,
     /// The partition's label as discovered with the slot (`Member::label`).
     label: Option<String>,
 }
@@ -28,6 +33,16 @@ pub struct ModelMember {
 impl ModelMember {
     /// The member for partition `serial` of `model`.
     pub fn new(model: Arc<Mutex<HsmModel>>, serial: impl Into<String>) -> Self {
+        Self::for_client(model, serial, APPLICATION)
+    }
+
+    /// The member for partition `serial` of `model` as client process `client` sees it (its
+    /// own sessions and login, e.g. [`hsm_model::LUNACM`]).
+    pub fn for_client(
+        model: Arc<Mutex<HsmModel>>,
+        serial: impl Into<String>,
+        client: ClientId,
+    ) -> Self {
         let serial = serial.into();
         let label = model
             .lock()
@@ -36,6 +51,7 @@ impl ModelMember {
         ModelMember {
             model,
             serial,
+            client,
             label,
         }
     }
@@ -186,7 +202,8 @@ impl Member for ModelMember {
     }
 
     fn open_session(&mut self) -> MemberResult<SessionHandle> {
-        self.with(|p| p.open_session())
+        let client = self.client;
+        self.with(|p| p.open_session_for(client))
     }
 
     fn close_session(&mut self, session: SessionHandle) -> MemberResult<()> {

@@ -228,14 +228,19 @@ mod tests {
         })
         .expect("world");
         let secret = Secret::new(co);
-        for line in [
-            "hagroup creategroup -label g -serialnumber 1",
-            "hagroup addmember -group g -serialnumber 2",
-            "hagroup retry -count -1",
-        ] {
-            let out = ha_engine::hagroup::execute(world.engine(), 0, line, Some(&secret));
-            assert!(out.result.is_ok(), "{line}");
-        }
+        let config = ha_engine::config::ClientConfig {
+            groups: vec![ha_engine::config::GroupConfig {
+                label: "g".into(),
+                members: vec!["1".into(), "2".into()],
+                standby: Default::default(),
+            }],
+            retry: ha_engine::config::RetryLimit::Unlimited,
+            ..Default::default()
+        };
+        world
+            .engine()
+            .apply_config(config, Default::default(), 0)
+            .expect("configure");
         let e = world.engine();
         e.initialize(0).expect("initialise");
         let vs = e.open_session(0, 0).expect("session");

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use ha_engine::HaEngine;
 use ha_engine::ports::{CivilTime, Member, Millis, TokenInfo};
-use hsm_model::{HsmModel, HsmSpec, ModelError, PartitionSpec};
+use hsm_model::{HsmModel, HsmSpec, LUNACM, ModelError, PartitionSpec};
 use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
 
@@ -189,6 +189,21 @@ impl World {
         Ok(())
     }
 
+    /// LunaCM's own connections to the partitions, in slot order (spec D22: LunaCM is its own
+    /// process with its own library instance and login, B9, B61). Each sits behind the same
+    /// fault injector state as the application's member for that partition, so a dropped
+    /// partition is unreachable to LunaCM too and its calls count in the same record.
+    pub fn lunacm_members(&self) -> Vec<Box<dyn Member>> {
+        self.serials
+            .iter()
+            .filter_map(|serial| {
+                let control = self.controls.get(serial)?;
+                let inner = ModelMember::for_client(self.model.clone(), serial.clone(), LUNACM);
+                Some(Box::new(FaultyMember::sharing(Box::new(inner), control)) as Box<dyn Member>)
+            })
+            .collect()
+    }
+
     /// Allows `runs` recovery timer runs in this world instead of `queue::MAX_TIMER_RUNS`.
     pub fn set_timer_budget(&mut self, runs: u64) {
         self.timer_budget = runs;
@@ -258,6 +273,11 @@ impl World {
     ) -> Result<(), WorldError> {
         self.control(serial)?.arm(call, nth, fault)?;
         Ok(())
+    }
+
+    /// Calls of one kind a member answered with `CKR_OK` so far.
+    pub fn served(&self, serial: &str, kind: CallKind) -> u64 {
+        self.controls.get(serial).map_or(0, |c| c.served(kind))
     }
 
     /// What a member's injector recorded.

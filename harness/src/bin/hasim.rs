@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use harness::suite::{self, SuiteError};
+use harness::suite;
 
 #[derive(Parser)]
 #[command(
@@ -104,11 +104,7 @@ fn run(path: &Path) -> ExitCode {
     }
     let (mut passed, mut failed, mut malformed) = (0, 0, 0);
     for file in &files {
-        let name = file
-            .strip_prefix(path)
-            .unwrap_or(file)
-            .display()
-            .to_string();
+        let name = suite::scenario_name(path, file);
         match suite::run_file(file) {
             Ok(outcome) if outcome.passed() => {
                 passed += 1;
@@ -144,7 +140,7 @@ fn run(path: &Path) -> ExitCode {
 fn run_one(path: &Path) -> ExitCode {
     match suite::run_file(path) {
         Ok(outcome) => {
-            print!("{}", outcome.transcript);
+            print!("{}", outcome.transcript());
             if outcome.passed() {
                 println!("\nPASSED: every expectation holds");
                 ExitCode::SUCCESS
@@ -159,11 +155,7 @@ fn run_one(path: &Path) -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Err(e @ SuiteError::Load(_)) | Err(e @ SuiteError::Io { .. }) => {
-            eprintln!("{e}");
-            ExitCode::from(2)
-        }
-        Err(e @ SuiteError::Topology { .. }) => {
+        Err(e) => {
             eprintln!("{e}");
             ExitCode::from(2)
         }
@@ -188,28 +180,21 @@ fn coverage(path: &Path) -> ExitCode {
 }
 
 fn check_determinism(path: &Path) -> ExitCode {
-    let first = suite::run_file(path);
-    let second = suite::run_file(path);
-    match (first, second) {
-        (Ok(a), Ok(b)) => {
-            if a.transcript == b.transcript {
+    match suite::check_determinism(path) {
+        Ok(check) => match check.first_difference {
+            None => {
                 println!(
                     "deterministic: two runs gave identical transcripts ({} bytes)",
-                    a.transcript.len()
+                    check.transcript.len()
                 );
                 ExitCode::SUCCESS
-            } else {
-                let line = a
-                    .transcript
-                    .lines()
-                    .zip(b.transcript.lines())
-                    .position(|(x, y)| x != y)
-                    .map_or(0, |i| i + 1);
+            }
+            Some(line) => {
                 println!("NOT deterministic: the transcripts first differ at line {line}");
                 ExitCode::from(1)
             }
-        }
-        (Err(e), _) | (_, Err(e)) => {
+        },
+        Err(e) => {
             eprintln!("{e}");
             ExitCode::from(2)
         }

@@ -12,12 +12,10 @@ pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
-use std::path::{Component, Path};
+use std::path::Path;
 
 use ha_engine::log::{CATALOGUE, TemplateEntry};
 
-use crate::runner;
-use crate::scenario::{self, LoadError};
 use crate::suite::{self, SuiteError};
 
 pub use rules::{Confidence, Rule, RuleBook, RulesError};
@@ -25,20 +23,10 @@ pub use rules::{Confidence, Rule, RuleBook, RulesError};
 /// Why coverage could not be computed (the CLI exits 2 on each).
 #[derive(Debug, thiserror::Error)]
 pub enum CoverageError {
-    /// The folder (or a folder below it) cannot be read.
+    /// The folder (or a folder below it) cannot be read, a scenario file is malformed
+    /// (`file:line:col: message` when ron gives a position) or its topology cannot be built.
     #[error(transparent)]
     Suite(#[from] SuiteError),
-    /// A scenario file is malformed (`file:line:col: message` when ron gives a position).
-    #[error(transparent)]
-    Load(#[from] LoadError),
-    /// A scenario's topology cannot be built.
-    #[error("{file}: {message}")]
-    Topology {
-        /// The scenario file.
-        file: String,
-        /// What is wrong.
-        message: String,
-    },
     /// The folder holds no `.ron` scenario file.
     #[error("{path}: no .ron scenario files")]
     NoScenarios {
@@ -127,16 +115,12 @@ pub fn compute(root: &Path) -> Result<Coverage, CoverageError> {
     }
     let mut runs = Vec::with_capacity(files.len());
     for file in &files {
-        let scenario = scenario::load_file(file)?;
-        let run = runner::run(&scenario).map_err(|e| CoverageError::Topology {
-            file: file.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let outcome = suite::run_file(file)?;
         runs.push(ScenarioRun {
-            name: relative_name(root, file),
-            rules: scenario.rules.clone(),
-            emitted: run.emitted_templates,
-            aborted: run.aborted,
+            name: suite::scenario_name(root, file),
+            aborted: outcome.record.aborted().map(str::to_string),
+            emitted: outcome.record.templates,
+            rules: outcome.scenario.rules,
         });
     }
     Ok(Coverage::build(
@@ -145,23 +129,6 @@ pub fn compute(root: &Path) -> Result<Coverage, CoverageError> {
         CATALOGUE,
         runs,
     ))
-}
-
-/// `file` relative to `root`, with `/` between components; the file name when `root` is the
-/// file itself.
-fn relative_name(root: &Path, file: &Path) -> String {
-    let relative = match file.strip_prefix(root) {
-        Ok(rest) if !rest.as_os_str().is_empty() => rest,
-        _ => file.file_name().map_or(file, Path::new),
-    };
-    let parts: Vec<String> = relative
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
-            _ => None,
-        })
-        .collect();
-    parts.join("/")
 }
 
 impl Coverage {
@@ -468,16 +435,5 @@ mod tests {
             cov.summary_line(),
             "templates: 1/1 covered, rules: 2/2 required covered"
         );
-    }
-
-    #[test]
-    fn names_are_relative_with_slashes() {
-        let root = Path::new("/x/scenarios");
-        assert_eq!(
-            relative_name(root, Path::new("/x/scenarios/failover/a.ron")),
-            "failover/a.ron"
-        );
-        let file = Path::new("/x/scenarios/a.ron");
-        assert_eq!(relative_name(file, file), "a.ron");
     }
 }

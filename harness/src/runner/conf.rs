@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use ha_engine::chrystoki::Format;
+use lunacm::chrystoki::{ConfError, Format};
+use sim::record::{ConfEvent, Event};
 
 use super::Runner;
-use crate::transcript::Entry;
 
 /// The name a configuration text goes by: `crystoki.ini` when it reads as the Windows form,
 /// else `Chrystoki.conf` (see [`Format::sniff`]).
@@ -19,49 +19,44 @@ pub(crate) fn origin_of(text: &str) -> &'static str {
 
 impl Runner<'_> {
     /// Loads the scenario's `conf`, if any; a load error stops the run.
-    pub(super) fn load_initial_conf(&mut self) -> Result<(), String> {
+    pub(super) fn load_initial_conf(&mut self) -> Result<(), ConfError> {
         let Some(text) = self.scenario.conf.as_deref() else {
             return Ok(());
         };
         let origin = origin_of(text);
         let now = self.now();
-        self.world
-            .engine()
-            .load_conf(now, text, origin)
-            .map_err(|e| format!("conf: {e}"))?;
-        self.run.transcript.push(
-            now,
-            Entry::File(format!("{origin} loaded ({} lines)", text.lines().count())),
-        );
+        self.lunacm
+            .load_conf(self.world.engine(), now, text, origin)?;
+        self.push(Event::Conf(ConfEvent::Loaded {
+            origin: origin.to_string(),
+            lines: text.lines().count(),
+        }));
         self.drain();
         Ok(())
     }
 
     /// `EditConf(text)`: the operator replaces the file; it is loaded now.
-    pub(super) fn edit_conf(&mut self, text: &str) -> Result<(), String> {
+    pub(super) fn edit_conf(&mut self, text: &str) -> Result<(), ConfError> {
         let origin = origin_of(text);
         let now = self.now();
-        let before: BTreeMap<String, u64> = self.world.engine().config().legacy_recovery.clone();
-        self.world
-            .engine()
-            .load_conf(now, text, origin)
-            .map_err(|e| format!("EditConf: {e}"))?;
-        let mut line = format!(
-            "{origin} edited by the operator ({} lines)",
-            text.lines().count()
-        );
-        for (label, n) in &self.world.engine().config().legacy_recovery {
+        let before: BTreeMap<String, u64> = self.lunacm.config().legacy_recovery.clone();
+        self.lunacm
+            .load_conf(self.world.engine(), now, text, origin)?;
+        let mut recovery = Vec::new();
+        for (label, n) in &self.lunacm.config().legacy_recovery {
             let old = before
                 .iter()
                 .find(|(l, _)| l.eq_ignore_ascii_case(label))
                 .map_or(0, |(_, n)| *n);
             if *n > old {
-                line.push_str(&format!(
-                    "; [HARecovery] {label} {old} -> {n}: manual recovery requested (B45)"
-                ));
+                recovery.push((label.clone(), old, *n));
             }
         }
-        self.run.transcript.push(now, Entry::File(line));
+        self.push(Event::Conf(ConfEvent::Edited {
+            origin: origin.to_string(),
+            lines: text.lines().count(),
+            recovery,
+        }));
         Ok(())
     }
 
@@ -70,41 +65,30 @@ impl Runner<'_> {
         let origin = origin_of(text);
         let now = self.now();
         let refusal = self
-            .world
-            .engine()
-            .load_conf(now, text, origin)
+            .lunacm
+            .load_conf(self.world.engine(), now, text, origin)
             .err()
             .map(|e| e.to_string());
-        self.run.transcript.push(
-            now,
-            Entry::Note(vec![format!(
-                "{origin} text -> {}",
-                refusal.as_deref().unwrap_or("accepted")
-            )]),
-        );
+        self.push(Event::Refusal {
+            what: format!("{origin} text"),
+            refusal: refusal.clone(),
+        });
         refusal
     }
 
     /// The configuration file's text, for the negative-case state comparison.
     pub(super) fn conf_state(&mut self) -> String {
-        format!("== configuration file\n{}", self.world.engine().conf_text())
+        format!("== configuration file\n{}", self.lunacm.conf_text())
     }
 
     /// `== Chrystoki.conf` and the file's full text, when there is one.
     pub(super) fn conf_section(&mut self) {
-        let now = self.now();
-        let engine = self.world.engine();
-        let text = engine.conf_text();
+        let text = self.lunacm.conf_text();
         if text.is_empty() {
             return;
         }
-        let name = engine.conf().format().file_name();
-        self.run
-            .transcript
-            .push(now, Entry::Section(name.to_string()));
-        self.run
-            .transcript
-            .push(now, Entry::Text(text.lines().map(str::to_string).collect()));
+        let name = self.lunacm.conf().format().file_name().to_string();
+        self.push(Event::ConfFile { name, text });
     }
 }
 
@@ -113,6 +97,7 @@ impl Runner<'_> {
 mod tests {
     use crate::runner::run;
     use crate::scenario::{Step, parse_str};
+    use crate::transcript::render;
 
     const SCENARIO: &str = r#"Scenario(
     version: 1,
@@ -147,12 +132,12 @@ mod tests {
         .unwrap();
         let r = run(&s).unwrap();
         assert_eq!(
-            r.aborted.as_deref(),
+            r.aborted(),
             Some(
                 "conf: Chrystoki.conf:2:16: [HAConfiguration] reconnAtt = 501 is out of range: allowed 0 (disable), -1 (unlimited) or 1..500 (B39)"
             )
         );
-        assert!(r.transcript.render().contains(
+        assert!(render(&r).contains(
             "ABORTED: conf: Chrystoki.conf:2:16: [HAConfiguration] reconnAtt = 501 is out of range"
         ));
     }
@@ -166,7 +151,7 @@ mod tests {
         .unwrap();
         let r = run(&s).unwrap();
         assert_eq!(
-            r.aborted.as_deref(),
+            r.aborted(),
             Some(
                 "steps[0]: EditConf: Chrystoki.conf:2:1: expected '}' to close section 'Misc' (opened at line 1) before the end of the file"
             )
@@ -180,7 +165,7 @@ mod tests {
             "t.ron",
         )
         .unwrap();
-        let text = run(&s).unwrap().transcript.render();
+        let text = render(&run(&s).unwrap());
         assert!(
             text.ends_with("\n== Chrystoki.conf\n// kept\nMisc = {\n   A = 1;\n}\n"),
             "{text}"

@@ -390,97 +390,12 @@ pub enum AppOp {
     SlotList,
 }
 
-/// A fault injected into a member. The whole vocabulary is parsed; engines may implement a subset.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub enum Fault {
-    /// The member becomes unreachable.
-    Drop(Serial),
-    /// The member becomes reachable again.
-    Restore(Serial),
-    /// The partition is deactivated.
-    Deactivate(Serial),
-    /// The partition is activated.
-    Activate(Serial),
-    /// The partition's activation is revoked.
-    Revoke(Serial),
-    /// The member refuses the next login.
-    LoginFailure(Serial),
-    /// Every call to the member takes `ms` milliseconds longer.
-    Slow {
-        /// The slowed member.
-        member: Serial,
-        /// Added latency in milliseconds.
-        ms: u64,
-    },
-    /// The partition is added to the group behind the application's back.
-    MemberAdded(Serial),
-}
+/// A fault aimed at a member, or the operator adding it (`MemberAdded(S)`): `sim`'s own
+/// vocabulary ([`sim::fault::MemberFault`]), read from the file directly.
+pub type Fault = sim::fault::MemberFault<Serial>;
 
-impl Fault {
-    /// The member this fault applies to.
-    pub fn member(&self) -> &Serial {
-        match self {
-            Fault::Drop(s)
-            | Fault::Restore(s)
-            | Fault::Deactivate(s)
-            | Fault::Activate(s)
-            | Fault::Revoke(s)
-            | Fault::LoginFailure(s)
-            | Fault::MemberAdded(s)
-            | Fault::Slow { member: s, .. } => s,
-        }
-    }
-
-    /// The variant's name as written in a scenario, e.g. `"Drop"`.
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            Fault::Drop(_) => "Drop",
-            Fault::Restore(_) => "Restore",
-            Fault::Deactivate(_) => "Deactivate",
-            Fault::Activate(_) => "Activate",
-            Fault::Revoke(_) => "Revoke",
-            Fault::LoginFailure(_) => "LoginFailure",
-            Fault::Slow { .. } => "Slow",
-            Fault::MemberAdded(_) => "MemberAdded",
-        }
-    }
-}
-
-/// Kinds of member calls counted by [`Step::OnCall`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum CallKind {
-    /// Every call, whatever its kind.
-    Any,
-    /// Open a session.
-    OpenSession,
-    /// Close a session.
-    CloseSession,
-    /// Log in.
-    Login,
-    /// Log out.
-    Logout,
-    /// Generate a key.
-    GenerateKey,
-    /// Create a data object.
-    CreateData,
-    /// Find objects.
-    FindObjects,
-    /// Read an object's attributes.
-    ObjectInfo,
-    /// Destroy an object.
-    Destroy,
-    /// Sign.
-    Sign,
-    /// Encrypt.
-    Encrypt,
-    /// Export an object for cloning (replication source).
-    ExportClone,
-    /// Import a cloned object (replication target).
-    ImportClone,
-    /// Read token information.
-    TokenInfo,
-}
+/// Kinds of member calls counted by [`Step::OnCall`]: `sim`'s own ([`sim::fault::CallKind`]).
+pub use sim::fault::CallKind;
 
 /// One expectation of the scenario's verdict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -86,7 +86,7 @@ impl FaultState {
             }
             Fault::Slow { ms } => self.slow_ms = Some(*ms),
             // Partition-side and configuration faults are applied by the world.
-            Fault::Deactivate | Fault::Activate | Fault::LoginFailure | Fault::MemberAdded => {}
+            Fault::Deactivate | Fault::Activate | Fault::LoginFailure => {}
         }
         false
     }
@@ -227,6 +227,11 @@ impl FaultControl {
         self.state().base_ms = ms;
     }
 
+    /// Calls of one kind the member answered with `CKR_OK` so far (cheaper than [`Self::record`]).
+    pub fn served(&self, kind: CallKind) -> u64 {
+        self.state().record.served(kind)
+    }
+
     /// What the member received so far.
     pub fn record(&self) -> CallRecord {
         self.state().record.clone()
@@ -243,6 +248,19 @@ pub struct FaultyMember {
 }
 
 impl FaultyMember {
+    /// `inner` behind an existing injector: another client's connection to the same partition
+    /// (LunaCM's, D22), which the same faults reach and whose calls the same record counts. That
+    /// client is another process: the time its calls take is on no application thread's clock,
+    /// so it has a meter of its own that nothing reads.
+    pub fn sharing(inner: Box<dyn Member>, control: &FaultControl) -> Self {
+        FaultyMember {
+            inner,
+            control: control.clone(),
+            meter: CallMeter::default(),
+            limits: Timeouts::default(),
+        }
+    }
+
     /// Wraps `inner`; the returned control applies faults to it. Call durations go to `meter`.
     pub fn new(inner: Box<dyn Member>, meter: CallMeter) -> (Self, FaultControl) {
         let control = FaultControl::default();

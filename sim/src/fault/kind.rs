@@ -1,6 +1,10 @@
-//! The fault vocabulary and the kinds of member call a fault can be armed on.
+//! The fault vocabulary and the kinds of member call a fault can be armed on: one vocabulary
+//! for the injector, the world and scenario files (which read [`MemberFault`] and [`CallKind`]
+//! directly with the `serde` feature).
 
 use std::fmt;
+
+use crate::record::Action;
 
 /// What can happen to a member. The whole vocabulary exists from the start; which faults the
 /// injector applies itself is said by [`Fault::at_transport`]; the world applies the others.
@@ -23,8 +27,6 @@ pub enum Fault {
         /// Virtual duration of each call.
         ms: u64,
     },
-    /// The partition is added to the group while the application runs (B24, B54).
-    MemberAdded,
 }
 
 impl Fault {
@@ -38,12 +40,11 @@ impl Fault {
             Fault::Revoke => "Revoke",
             Fault::LoginFailure => "LoginFailure",
             Fault::Slow { .. } => "Slow",
-            Fault::MemberAdded => "MemberAdded",
         }
     }
 
-    /// True when the injector itself applies it (the others act on the partition, or on the
-    /// client configuration, and are applied by the world or the harness).
+    /// True when the injector itself applies it (the others act on the partition and are
+    /// applied by the world).
     pub fn at_transport(&self) -> bool {
         matches!(
             self,
@@ -54,6 +55,7 @@ impl Fault {
 
 /// A kind of member call, for counting and for arming a fault on the nth call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum CallKind {
     /// Matches every kind (arming only).
     Any,
@@ -94,5 +96,122 @@ pub enum CallKind {
 impl fmt::Display for CallKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)
+    }
+}
+
+/// What a scenario makes happen to one member, as scenario files write it: a [`Fault`] aimed at
+/// the member (`Drop(S)`, `Slow(member: S, ms: N)`, ...) or `MemberAdded(S)`, which is not a
+/// fault but an operator action (LunaCM's `hagroup addmember` while the application runs, B24,
+/// B54). `S` is the serial type of the reader.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename = "Fault", deny_unknown_fields)
+)]
+pub enum MemberFault<S> {
+    /// [`Fault::Drop`].
+    Drop(S),
+    /// [`Fault::Restore`].
+    Restore(S),
+    /// [`Fault::Deactivate`].
+    Deactivate(S),
+    /// [`Fault::Activate`].
+    Activate(S),
+    /// [`Fault::Revoke`].
+    Revoke(S),
+    /// [`Fault::LoginFailure`].
+    LoginFailure(S),
+    /// [`Fault::Slow`].
+    Slow {
+        /// The slowed member.
+        member: S,
+        /// Virtual duration of each call, milliseconds.
+        ms: u64,
+    },
+    /// The operator adds the partition to the first group (an action, not a fault).
+    MemberAdded(S),
+}
+
+impl<S> MemberFault<S> {
+    /// `fault` aimed at `member`. Every fault has its scenario form (this match is exhaustive,
+    /// so the two lists cannot drift apart).
+    pub fn new(member: S, fault: Fault) -> Self {
+        match fault {
+            Fault::Drop => MemberFault::Drop(member),
+            Fault::Restore => MemberFault::Restore(member),
+            Fault::Deactivate => MemberFault::Deactivate(member),
+            Fault::Activate => MemberFault::Activate(member),
+            Fault::Revoke => MemberFault::Revoke(member),
+            Fault::LoginFailure => MemberFault::LoginFailure(member),
+            Fault::Slow { ms } => MemberFault::Slow { member, ms },
+        }
+    }
+
+    /// The member it applies to.
+    pub fn member(&self) -> &S {
+        match self {
+            MemberFault::Drop(s)
+            | MemberFault::Restore(s)
+            | MemberFault::Deactivate(s)
+            | MemberFault::Activate(s)
+            | MemberFault::Revoke(s)
+            | MemberFault::LoginFailure(s)
+            | MemberFault::MemberAdded(s)
+            | MemberFault::Slow { member: s, .. } => s,
+        }
+    }
+
+    /// What happens to the member.
+    pub fn action(&self) -> Action {
+        match self {
+            MemberFault::Drop(_) => Action::Fault(Fault::Drop),
+            MemberFault::Restore(_) => Action::Fault(Fault::Restore),
+            MemberFault::Deactivate(_) => Action::Fault(Fault::Deactivate),
+            MemberFault::Activate(_) => Action::Fault(Fault::Activate),
+            MemberFault::Revoke(_) => Action::Fault(Fault::Revoke),
+            MemberFault::LoginFailure(_) => Action::Fault(Fault::LoginFailure),
+            MemberFault::Slow { ms, .. } => Action::Fault(Fault::Slow { ms: *ms }),
+            MemberFault::MemberAdded(_) => Action::MemberAdded,
+        }
+    }
+
+    /// The injector or partition fault, or `None` for the operator action `MemberAdded`.
+    pub fn fault(&self) -> Option<Fault> {
+        match self.action() {
+            Action::Fault(f) => Some(f),
+            Action::MemberAdded => None,
+        }
+    }
+
+    /// The variant's name as written in a scenario, e.g. `"Drop"`.
+    pub fn kind_name(&self) -> &'static str {
+        self.action().name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_round_trips_through_its_scenario_form() {
+        let faults = [
+            Fault::Drop,
+            Fault::Restore,
+            Fault::Deactivate,
+            Fault::Activate,
+            Fault::Revoke,
+            Fault::LoginFailure,
+            Fault::Slow { ms: 7 },
+        ];
+        for fault in faults {
+            let planned = MemberFault::new("s", fault.clone());
+            assert_eq!(planned.fault(), Some(fault.clone()));
+            assert_eq!(planned.kind_name(), fault.name());
+            assert_eq!(*planned.member(), "s");
+        }
+        let added = MemberFault::MemberAdded("s");
+        assert_eq!((added.fault(), added.kind_name()), (None, "MemberAdded"));
     }
 }
