@@ -76,6 +76,7 @@ impl HaEngine {
     ) -> Result<(), ConfigRejected> {
         self.check_config(&config)?;
         self.config = config;
+        self.publish_timeouts();
         self.log.set_settings(log);
         crate::membership::follow_config(self, now);
         self.reschedule_recovery(now);

@@ -151,6 +151,14 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
+    /// The call limits of `[LunaSA Client]` (B28, B32).
+    pub fn timeouts(&self) -> crate::ports::Timeouts {
+        crate::ports::Timeouts {
+            receive_ms: self.receive_timeout_ms,
+            probe_ms: self.probe_timeout_ms,
+        }
+    }
+
     /// The group with this label (labels compare case-insensitively, B3).
     pub fn group(&self, label: &str) -> Option<&GroupConfig> {
         self.groups

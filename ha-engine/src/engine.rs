@@ -15,7 +15,8 @@ use crate::ckr::Ckr;
 use crate::config::ClientConfig;
 use crate::error::EngineError;
 use crate::log::{HaLogMessage, HaLogSettings, HaLogWriter};
-use crate::ports::{Calendar, LogSink, Member, Millis, Secret};
+use crate::ports::{Calendar, LogSink, Member, MemberRef, Millis, Secret, Timeouts};
+use crate::slot_member::{LimitsCell, SlotMember};
 use crate::state::{
     Down, DownReason, GroupRuntime, Liveness, MemberRuntime, VObject, VObjectHandle, VSession,
     VSessionHandle,
@@ -35,9 +36,11 @@ pub enum EngineEvent {
     },
 }
 
-/// A physical slot as the client discovered it.
+/// A physical slot as the client discovered it: the engine's handle on its member (with the
+/// client's limits on every call) and the shared handle dispatches carry.
 pub(crate) struct Slot {
     pub(crate) member: Box<dyn Member>,
+    pub(crate) shared: MemberRef,
 }
 
 /// State that exists between `C_Initialize` and `C_Finalize`.
@@ -64,6 +67,8 @@ impl Runtime {
 pub struct HaEngine {
     pub(crate) slots: Vec<Slot>,
     pub(crate) config: ClientConfig,
+    /// The client's call limits as every slot handle passes them on (from `config`).
+    limits: std::sync::Arc<LimitsCell>,
     pub(crate) log: HaLogWriter,
     calendar: Box<dyn Calendar>,
     sink: Box<dyn LogSink>,
@@ -84,9 +89,22 @@ impl HaEngine {
         sink: Box<dyn LogSink>,
         pid: u32,
     ) -> Self {
+        let config = ClientConfig::default();
+        let limits = std::sync::Arc::new(LimitsCell::new(config.timeouts()));
+        let slots = members
+            .into_iter()
+            .map(|member| {
+                let shared = MemberRef::new(member);
+                Slot {
+                    member: Box::new(SlotMember::new(shared.clone(), limits.clone())),
+                    shared,
+                }
+            })
+            .collect();
         HaEngine {
-            slots: members.into_iter().map(|member| Slot { member }).collect(),
-            config: ClientConfig::default(),
+            slots,
+            config,
+            limits,
             log: HaLogWriter::new(HaLogSettings::default()),
             calendar,
             sink,
@@ -140,6 +158,18 @@ impl HaEngine {
             }
         }
         out
+    }
+
+    /// The client's call limits now (`[LunaSA Client]`, B28, B32): every member call the engine
+    /// makes carries them, and so does every dispatch it hands out.
+    pub fn timeouts(&self) -> Timeouts {
+        self.config.timeouts()
+    }
+
+    /// Hands the configuration's call limits to the slot handles; called wherever the
+    /// configuration is replaced or changed.
+    pub(crate) fn publish_timeouts(&self) {
+        self.limits.set(self.config.timeouts());
     }
 
     /// Drains one observed event.
@@ -358,7 +388,7 @@ impl HaEngine {
         let next_attempt = if retry.exhausted_by(0) {
             None
         } else {
-            Some(now + self.config.interval_s * 1000)
+            Some(crate::recovery::deadline_after(now, self.config.interval_s))
         };
         let member = self.member_mut(g, m);
         member.forget_connection();

@@ -1,15 +1,20 @@
 //! Dispatch of single-part crypto calls with transparent failover (B25, B29, D3, D4, D19).
 //!
 //! A call is split in three so that calls can overlap (architecture "calls in flight"):
-//! [`HaEngine::begin`] decides which member serves it and counts it in flight;
-//! [`HaEngine::call`] performs the member call (no engine decision is taken there);
+//! [`HaEngine::begin`] decides which member serves it, counts it in flight and gets the member
+//! session and object handle ready; the caller makes the member call itself with what the
+//! [`Dispatch`] carries ([`Dispatch::call`]: the shared member handle, session, object handle,
+//! the client's timeouts), on its own thread and without holding the engine;
 //! [`HaEngine::complete`] takes the result back: success, an error for the application, or a
-//! re-dispatch to another member after dropping the failed one.
+//! re-dispatch (to another member after dropping the failed one, or to the same member after
+//! a stale object handle).
 
 use crate::ckr::Ckr;
 use crate::engine::HaEngine;
 use crate::error::EngineError;
-use crate::ports::{MemberResult, Millis, ObjectClass, ObjectId};
+use crate::ports::{
+    MemberRef, MemberResult, Millis, ObjectClass, ObjectHandle, ObjectId, SessionHandle, Timeouts,
+};
 use crate::state::{VObjectHandle, VSessionHandle};
 
 /// A single-part crypto operation on the virtual slot.
@@ -31,7 +36,8 @@ impl CryptoOp {
     }
 }
 
-/// A call decided and not yet completed.
+/// A call decided and not yet completed: everything the caller needs to make the member call
+/// itself ([`Dispatch::call`]), on its own thread, without holding the engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dispatch {
     /// Identifies the call across re-dispatches.
@@ -42,8 +48,23 @@ pub struct Dispatch {
     pub member: usize,
     /// Serial of the member serving it.
     pub serial: String,
+    /// The member to call (shared with the engine's slot).
+    pub handle: Option<MemberRef>,
+    /// The member session the call goes on (the thread's virtual session, opened and logged
+    /// in on that member when needed).
+    pub session: SessionHandle,
+    /// The object's handle on that member.
+    pub object: ObjectHandle,
+    /// The client's call limits (B28, B32), passed to the member with the call.
+    pub timeouts: Timeouts,
+    /// What getting the session and the object handle ready answered: an error here is the
+    /// call's result ([`Dispatch::call`] returns it without calling the member).
+    pub prepared: MemberResult<()>,
     /// The member's connection the call was sent on (see `MemberRuntime::epoch`).
     epoch: u64,
+    /// The member's object handle was looked up again after it answered "invalid handle"
+    /// (members reissue handles); a second "invalid handle" means the member lacks the object.
+    relooked: bool,
     /// Members found not to hold the object (a session object is never reintroduced, D7).
     lacking: Vec<usize>,
     op: CryptoOp,
@@ -53,17 +74,50 @@ pub struct Dispatch {
     data: Vec<u8>,
 }
 
+impl Dispatch {
+    /// The member's connection the call was sent on.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The operation.
+    pub fn op(&self) -> &CryptoOp {
+        &self.op
+    }
+
+    /// Makes the member call: the session and object were made ready by the engine; a failure
+    /// there is returned as the call's result. Holds only this member's lock, so two
+    /// dispatches on two members run at once from two threads.
+    pub fn call(&self) -> MemberResult<Vec<u8>> {
+        self.prepared?;
+        let Some(handle) = &self.handle else {
+            return Err(Ckr::CKR_DEVICE_ERROR);
+        };
+        let mut member = handle.lock();
+        member.set_call_limits(self.timeouts);
+        match self.op {
+            CryptoOp::Sign => member.sign(self.session, self.object, &self.data),
+            CryptoOp::Encrypt => member.encrypt(self.session, self.object, &self.data),
+        }
+    }
+}
+
 /// What `complete` decided.
 #[derive(Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // moved once per call; boxing would allocate on every re-dispatch
 pub enum Completion {
     /// The application gets this result.
     Done(Result<Vec<u8>, EngineError>),
-    /// The member failed and was dropped; the call goes to another member.
+    /// The call goes (again) to a member: after a drop, to another one; after a stale object
+    /// handle, to the same one with the handle looked up again.
     Redispatch(Dispatch),
 }
 
 impl HaEngine {
-    /// Decides which member serves `op` on `key` (B25, D6) and counts it in flight.
+    /// Decides which member serves `op` on `key` (B25, D6), counts it in flight and gets the
+    /// member session and object handle ready (member calls made here, on the caller's behalf).
+    /// The caller then makes the call ([`Dispatch::call`]) and hands the result to
+    /// [`HaEngine::complete`].
     pub fn begin(
         &mut self,
         now: Millis,
@@ -85,7 +139,13 @@ impl HaEngine {
                 group: g,
                 member: 0,
                 serial: String::new(),
+                handle: None,
+                session: 0,
+                object: 0,
+                timeouts: self.config.timeouts(),
+                prepared: Ok(()),
                 epoch: 0,
+                relooked: false,
                 lacking: Vec::new(),
                 op,
                 vs,
@@ -96,28 +156,10 @@ impl HaEngine {
         )
     }
 
-    /// Performs the member call of a dispatch. A stale member handle (members reissue them)
-    /// is looked up again once.
-    pub fn call(&mut self, d: &Dispatch) -> MemberResult<Vec<u8>> {
-        let (g, m) = (d.group, d.member);
-        if !self.on_current_connection(d) {
-            // The connection the call was sent on is gone (the member was dropped, and maybe
-            // recovered, meanwhile): the call fails as a transport failure would.
-            return Err(Ckr::CKR_DEVICE_ERROR);
-        }
-        let s = self.ensure_session(g, m, d.vs)?;
-        let first = self.call_once(d, s);
-        if first == Err(Ckr::CKR_OBJECT_HANDLE_INVALID) {
-            self.member_mut(g, m)
-                .handles
-                .remove(&(d.id.clone(), d.class));
-            return self.call_once(d, s);
-        }
-        first
-    }
-
     /// Takes back the result of a dispatch (D3, D4): a drop code drops the member and
-    /// re-dispatches; any other result goes to the application.
+    /// re-dispatches; a stale object handle is looked up again on the same member; any other
+    /// result goes to the application. A result from a connection that has been lost since the
+    /// call was sent is a transport failure, whatever came back (D5, D19).
     pub fn complete(
         &mut self,
         now: Millis,
@@ -125,15 +167,35 @@ impl HaEngine {
         result: MemberResult<Vec<u8>>,
     ) -> Completion {
         let (g, m) = (d.group, d.member);
-        if self.on_current_connection(&d) {
-            let member = self.member_mut(g, m);
-            member.in_flight = member.in_flight.saturating_sub(1);
-        } else if !self.is_initialized() || g >= self.group_count() || m >= self.member_count(g) {
+        let current = self.on_current_connection(&d);
+        if !current
+            && (!self.is_initialized() || g >= self.group_count() || m >= self.member_count(g))
+        {
             // A dispatch from before C_Finalize: nothing to go back to.
             return Completion::Done(Err(EngineError::new(
                 Ckr::CKR_CRYPTOKI_NOT_INITIALIZED,
                 d.op.function(),
             )));
+        }
+        let result = if current {
+            result
+        } else {
+            Err(Ckr::CKR_DEVICE_ERROR)
+        };
+        if current && !d.relooked && result == Err(Ckr::CKR_OBJECT_HANDLE_INVALID) {
+            // Members reissue handles (after a logout, a reconnect): look it up once more on
+            // the same member; the call stays in flight there.
+            let mut d = d;
+            d.relooked = true;
+            self.member_mut(g, m)
+                .handles
+                .remove(&(d.id.clone(), d.class));
+            d.prepared = self.prepare(&mut d);
+            return Completion::Redispatch(d);
+        }
+        if current {
+            let member = self.member_mut(g, m);
+            member.in_flight = member.in_flight.saturating_sub(1);
         }
         match result {
             Ok(out) => Completion::Done(Ok(out)),
@@ -167,7 +229,10 @@ impl HaEngine {
         }
     }
 
-    /// `C_Sign` on the virtual slot: begin, call, complete until done.
+    /// `C_Sign` on the virtual slot: begin, call, complete until done. A convenience for
+    /// single-threaded use: the call is made while the engine is borrowed, and no time passes
+    /// (a driver that owns time, or several threads, use `begin` / [`Dispatch::call`] /
+    /// `complete`).
     pub fn sign(
         &mut self,
         now: Millis,
@@ -178,7 +243,7 @@ impl HaEngine {
         self.run_to_completion(now, vs, CryptoOp::Sign, key, data)
     }
 
-    /// `C_Encrypt` on the virtual slot.
+    /// `C_Encrypt` on the virtual slot; a single-threaded convenience like [`HaEngine::sign`].
     pub fn encrypt(
         &mut self,
         now: Millis,
@@ -199,7 +264,7 @@ impl HaEngine {
     ) -> Result<Vec<u8>, EngineError> {
         let mut d = self.begin(now, vs, op, key, data)?;
         loop {
-            let result = self.call(&d);
+            let result = d.call();
             match self.complete(now, d, result) {
                 Completion::Done(r) => return r,
                 Completion::Redispatch(next) => d = next,
@@ -233,21 +298,147 @@ impl HaEngine {
         d.member = m;
         d.serial = self.member_serial(g, m);
         d.epoch = self.member(g, m).epoch;
+        d.handle = Some(self.slots[self.member_slot(g, m)].shared.clone());
+        d.relooked = false;
         let gr = self.group_mut(g);
         gr.last_chosen = Some(m);
         gr.members[m].in_flight += 1;
         tracing::debug!(group = g, member = %d.serial, ticket = d.ticket, "dispatched");
+        d.prepared = self.prepare(&mut d);
         Ok(d)
     }
 
-    fn call_once(&mut self, d: &Dispatch, s: crate::ports::SessionHandle) -> MemberResult<Vec<u8>> {
+    /// Gets the dispatch's member session (opened and logged in when needed) and object handle
+    /// (looked up when not known) ready.
+    fn prepare(&mut self, d: &mut Dispatch) -> MemberResult<()> {
         let (g, m) = (d.group, d.member);
-        let h = self.member_handle(g, m, s, &d.id, d.class)?;
-        let slot = self.member_slot(g, m);
-        let member = &mut self.slots[slot].member;
-        match d.op {
-            CryptoOp::Sign => member.sign(s, h, &d.data),
-            CryptoOp::Encrypt => member.encrypt(s, h, &d.data),
+        d.session = self.ensure_session(g, m, d.vs)?;
+        d.object = self.member_handle(g, m, d.session, &d.id, d.class)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Condvar, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ports::{KeyKind, Secret};
+    use crate::test_support::{FIXTURE_CO, fixture, group_config};
+
+    /// A barrier that gives up: `meet` returns once `n` calls are inside it, or false after
+    /// `patience` (so a test whose calls cannot overlap fails instead of hanging).
+    struct Meeting {
+        arrived: Mutex<usize>,
+        all_here: Condvar,
+        n: usize,
+        patience: Duration,
+    }
+
+    impl Meeting {
+        fn new(n: usize, patience: Duration) -> Arc<Meeting> {
+            Arc::new(Meeting {
+                arrived: Mutex::new(0),
+                all_here: Condvar::new(),
+                n,
+                patience,
+            })
         }
+    }
+
+    /// Two members in group `g`, logged in, one AES key; every signature waits at `meeting`.
+    fn group_signing_at(
+        meeting: &Arc<Meeting>,
+    ) -> (crate::test_support::Fixture, VSessionHandle, VObjectHandle) {
+        let mut f = fixture(&["11", "22"]);
+        let engine = &mut f.engine;
+        engine
+            .apply_config(group_config("g", &["11", "22"]), Default::default(), 0)
+            .expect("configure");
+        engine.initialize(0).expect("initialise");
+        let vs = engine.open_session(0, 0).expect("session");
+        engine
+            .login(0, vs, &Secret::new(FIXTURE_CO))
+            .expect("login");
+        let key = engine
+            .generate_key(0, vs, KeyKind::Aes256, "k", true)
+            .expect("key")[0];
+        for control in &f.controls {
+            let meeting = meeting.clone();
+            control.set_sign_gate(Arc::new(move || meeting.meet()));
+        }
+        (f, vs, key)
+    }
+
+    impl Meeting {
+        fn meet(&self) -> bool {
+            let mut arrived = self.arrived.lock().unwrap_or_else(|p| p.into_inner());
+            *arrived += 1;
+            self.all_here.notify_all();
+            let (_arrived, waited) = self
+                .all_here
+                .wait_timeout_while(arrived, self.patience, |a| *a < self.n)
+                .unwrap_or_else(|p| p.into_inner());
+            !waited.timed_out()
+        }
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // The one test that needs two OS threads: it proves two member calls can be in flight at once outside the engine.
+    fn two_threads_sign_on_two_members_at_once_without_holding_the_engine() {
+        // A signature returns only when both are inside their member at once.
+        let meeting = Meeting::new(2, Duration::from_secs(10));
+        let (mut f, vs1, key) = group_signing_at(&meeting);
+        let vs2 = f.engine.open_session(0, 0).expect("session 2");
+        let engine = &mut f.engine;
+        let d1 = engine
+            .begin(0, vs1, CryptoOp::Sign, key, b"one")
+            .expect("begin 1");
+        let d2 = engine
+            .begin(0, vs2, CryptoOp::Sign, key, b"two")
+            .expect("begin 2");
+        assert_ne!(
+            d1.serial, d2.serial,
+            "least busy: the second call goes to the other member"
+        );
+
+        let (r1, r2) = std::thread::scope(|s| {
+            let t1 = s.spawn(|| d1.call());
+            let t2 = s.spawn(|| d2.call());
+            // The engine is free while both calls are in flight.
+            assert_eq!(engine.alive_members()["g"].len(), 2);
+            (t1.join().expect("thread 1"), t2.join().expect("thread 2"))
+        });
+        assert_eq!(
+            r1,
+            Ok(b"one".to_vec()),
+            "call 1 met call 2 inside the members"
+        );
+        assert_eq!(
+            r2,
+            Ok(b"two".to_vec()),
+            "call 2 met call 1 inside the members"
+        );
+        assert_eq!(
+            engine.complete(0, d1, r1),
+            Completion::Done(Ok(b"one".to_vec()))
+        );
+        assert_eq!(
+            engine.complete(0, d2, r2),
+            Completion::Done(Ok(b"two".to_vec()))
+        );
+    }
+
+    #[test]
+    fn a_call_alone_does_not_pass_the_meeting() {
+        // The check above can fail: a call that never overlaps another gives up.
+        let meeting = Meeting::new(2, Duration::from_millis(50));
+        let (mut f, vs, key) = group_signing_at(&meeting);
+        let d = f
+            .engine
+            .begin(0, vs, CryptoOp::Sign, key, b"alone")
+            .expect("begin");
+        assert_eq!(d.call(), Err(Ckr::CKR_FUNCTION_FAILED));
     }
 }

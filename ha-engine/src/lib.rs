@@ -5,7 +5,9 @@
 //! work (recovery attempts) is a deadline reported by `next_deadline()` and done in `on_timer(now)`.
 //!
 //! Crate map (one job per module):
-//! - [`ports`]: what the engine is driven through: `Member`, `Calendar`, `LogSink`.
+//! - [`ports`]: what the engine is driven through: `Member` (and the shareable `MemberRef`),
+//!   `Timeouts`, `Calendar`, `LogSink`.
+//! - `slot_member`: the engine's handle on a slot, passing the client's limits on every call.
 //! - [`ckr`]: PKCS#11 return values and their log rendering.
 //! - [`error`]: typed errors for application calls.
 //! - [`config`]: the client configuration (groups, members, recovery settings).
@@ -46,6 +48,7 @@ pub mod ports;
 pub mod recovery;
 pub mod replication;
 pub mod session;
+pub(crate) mod slot_member;
 pub mod slots;
 pub mod state;
 #[cfg(any(test, feature = "test-support"))]

@@ -11,7 +11,6 @@ use crate::state::{Down, DownReason, Liveness, MemberRuntime};
 pub(crate) fn follow_config(engine: &mut HaEngine, now: Millis) {
     let config = engine.config.clone();
     let slots: Vec<String> = engine.slot_serials();
-    let interval_ms = config.interval_s * 1000;
     let Some(rt) = engine.runtime.as_mut() else {
         return;
     };
@@ -44,7 +43,7 @@ pub(crate) fn follow_config(engine: &mut HaEngine, now: Millis) {
             member.liveness = Liveness::Down(Down {
                 reason: DownReason::New,
                 attempts: 0,
-                next_attempt: Some(now + interval_ms),
+                next_attempt: Some(crate::recovery::deadline_after(now, config.interval_s)),
                 exhausted: false,
                 manual: false,
             });

@@ -1,8 +1,15 @@
 //! The ports the engine is driven through: a PKCS#11-shaped [`Member`], a [`Calendar`] that turns
 //! the engine's virtual instants into local civil time for the HA log, and a [`LogSink`] that
 //! stores HA log files. The engine never names an implementation of any of them.
+//!
+//! [`MemberRef`] is a shareable handle on one member: the engine keeps one per physical slot and
+//! hands clones out with every [`crate::failover::Dispatch`], so application threads make their
+//! member calls themselves, two members at once, without holding the engine. [`Timeouts`] are
+//! the client's call limits (B28, B32); they travel with every call (see
+//! [`Member::set_call_limits`]).
 
 use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::ckr::Ckr;
 
@@ -320,6 +327,88 @@ pub trait Member: Send {
     /// generic PKCS#11 token does not have it.
     fn properties(&mut self) -> MemberResult<MemberProperties> {
         Err(Ckr::CKR_FUNCTION_NOT_SUPPORTED)
+    }
+    /// The client's limits for the call that follows (B28 `ReceiveTimeout`, B32
+    /// `ProbeTimeout`). The caller passes them just before each call, so a transport below the
+    /// port (a simulated network, a fault injector) enforces the client's current values and
+    /// never keeps a copy of its own. A member without a transport ignores them.
+    fn set_call_limits(&mut self, limits: Timeouts) {
+        let _ = limits;
+    }
+}
+
+/// The client's call limits, from `[LunaSA Client]` (B28, B32).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// `ReceiveTimeout`, ms: a member that sends nothing (no answer, no heartbeat) for this
+    /// long has failed the call.
+    pub receive_ms: Millis,
+    /// `ProbeTimeout`, ms, when set: a call still heartbeating after this long is failed over
+    /// all the same.
+    pub probe_ms: Option<Millis>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            receive_ms: 20_000,
+            probe_ms: None,
+        }
+    }
+}
+
+/// A shareable handle on one member (`Arc<Mutex<..>>`): the engine's slot and every dispatch
+/// handed out for it call the same member. Calls on two different members never wait for each
+/// other; two calls on one member are serialised by its lock (a PKCS#11 library serialises
+/// calls on one session the same way).
+#[derive(Clone)]
+pub struct MemberRef {
+    serial: Arc<str>,
+    label: Option<Arc<str>>,
+    inner: Arc<Mutex<Box<dyn Member>>>,
+}
+
+impl fmt::Debug for MemberRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MemberRef({})", self.serial)
+    }
+}
+
+impl PartialEq for MemberRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for MemberRef {}
+
+impl MemberRef {
+    /// Shares `member`.
+    pub fn new(member: Box<dyn Member>) -> Self {
+        MemberRef {
+            serial: Arc::from(member.serial()),
+            label: member.label().map(Arc::from),
+            inner: Arc::new(Mutex::new(member)),
+        }
+    }
+
+    /// The member's serial (known without a call).
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    /// The token label the client learned at discovery.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
+    /// Exclusive access to the member for one call (or a few in a row).
+    pub fn lock(&self) -> MutexGuard<'_, Box<dyn Member>> {
+        // A member holds no invariant a panicking caller could have broken half-way that a
+        // later call could observe differently from a failed call.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -29,6 +29,12 @@ enum Failure {
     Login(Ckr),
 }
 
+/// The instant `seconds` after `now`, saturating at the end of time: a deadline never wraps
+/// round to the past (a scenario near the end of the range simply has no more attempts).
+pub fn deadline_after(now: Millis, seconds: u64) -> Millis {
+    now.saturating_add(seconds.saturating_mul(1000))
+}
+
 impl HaEngine {
     /// The earliest instant at which `on_timer` has work, if any.
     pub fn next_deadline(&self) -> Option<Millis> {
@@ -64,7 +70,7 @@ impl HaEngine {
     /// Exhausted members stay exhausted (only manual recovery resets them, D9).
     pub fn reschedule_recovery(&mut self, now: Millis) {
         let disabled = self.config.retry.exhausted_by(0);
-        let next = now + self.config.interval_s * 1000;
+        let next = deadline_after(now, self.config.interval_s);
         let Some(rt) = self.runtime.as_mut() else {
             return;
         };
@@ -176,7 +182,8 @@ impl HaEngine {
         let exhausted =
             self.config.retry != RetryLimit::Disabled && self.config.retry.exhausted_by(attempts);
         let disabled = self.config.retry == RetryLimit::Disabled;
-        let next_attempt = (!exhausted && !disabled).then_some(now + self.config.interval_s * 1000);
+        let next_attempt =
+            (!exhausted && !disabled).then_some(deadline_after(now, self.config.interval_s));
         let reason = match failure {
             Failure::NotActivated if down.reason != DownReason::Deactivated => {
                 DownReason::NotActivated

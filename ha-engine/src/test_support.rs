@@ -34,8 +34,24 @@ struct FakeObject {
     token: bool,
 }
 
+/// Runs inside a `sign` call before the member answers, outside the member's state lock; a
+/// `false` makes the call fail with `CKR_FUNCTION_FAILED`.
+pub type SignGate = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// A [`SignGate`] in the member's state.
+#[derive(Clone)]
+struct Gate(SignGate);
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gate")
+    }
+}
+
 #[derive(Debug, Default)]
 struct FakeState {
+    /// See [`FakeControl::set_sign_gate`].
+    sign_gate: Option<Gate>,
     /// What the vendor `properties` extension reports; `None`: the member does not have it.
     props: Option<MemberProperties>,
     /// The CO credential; `None`: [`FIXTURE_CO`].
@@ -57,6 +73,11 @@ impl FakeControl {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         }
+    }
+
+    /// Makes every `sign` call run `gate` first (e.g. wait for another call to be in flight).
+    pub fn set_sign_gate(&self, gate: SignGate) {
+        self.state().sign_gate = Some(Gate(gate));
     }
 
     /// Makes the member answer every call with `CKR_DEVICE_ERROR` (or answer again).
@@ -354,6 +375,12 @@ impl Member for FakeMember {
         key: ObjectHandle,
         data: &[u8],
     ) -> MemberResult<Vec<u8>> {
+        let gate = self.control.state().sign_gate.clone();
+        if let Some(Gate(gate)) = gate
+            && !gate()
+        {
+            return Err(Ckr::CKR_FUNCTION_FAILED);
+        }
         self.with(|st| {
             check_login(st, session)?;
             st.objects

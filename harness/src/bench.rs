@@ -1,6 +1,9 @@
-//! `hasim bench`: simulated HA sign operations per second through the virtual slot on the model
-//! backend, and the time compression (virtual seconds per wall second) of a long recovery
-//! campaign. Wall time is read here and only here; nothing of it reaches a transcript.
+//! `hasim bench`: simulated HA sign operations per second on the model backend, two ways: the
+//! scenario path (an `App(Sign(times: N))` step: event queue, fault injector, run record) and
+//! the engine's single-threaded convenience path (`HaEngine::sign`, no time, no record); the
+//! process's peak memory after them; and the time compression (virtual seconds per wall
+//! second) of a long recovery campaign. Wall time is read here and only here; nothing of it
+//! reaches a transcript.
 
 use std::fmt::Write as _;
 
@@ -16,9 +19,12 @@ use crate::topology::build_lunacm;
 /// Options of `hasim bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Sign operations to time.
+    /// Sign operations to time through the engine's convenience path.
     #[arg(long, default_value_t = 200_000)]
     pub signs: u64,
+    /// Sign operations to time through the scenario path (one `App(Sign)` step).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub scenario_signs: u32,
     /// Retry count of the recovery campaign (1..=500).
     #[arg(long, default_value_t = 500)]
     pub retries: u32,
@@ -100,7 +106,31 @@ pub fn run(args: &BenchArgs) -> Result<String, BenchError> {
     let fail = |e: ha_engine::EngineError| BenchError(e.to_string());
     let mut report = String::new();
 
-    // 1. Sign throughput through the virtual slot.
+    // 1. The scenario path: one App(Sign(times: N)) step, as `hasim run` runs it.
+    let scenario = crate::scenario::parse_str(&scenario_text(args.scenario_signs), "<bench>")
+        .map_err(|e| BenchError(e.to_string()))?;
+    let started = std::time::Instant::now();
+    let run = crate::runner::run(&scenario).map_err(|e| BenchError(e.to_string()))?;
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    if let Some(why) = run.aborted() {
+        return Err(BenchError(format!("the scenario path stopped: {why}")));
+    }
+    drop(run);
+    let n = f64::from(args.scenario_signs);
+    let _ = writeln!(
+        report,
+        "sign through the scenario path (App(Sign), event queue, injector, record; 2 members): {} ops in {:.3} s = {:.0} ops/s on one core",
+        args.scenario_signs,
+        secs,
+        n / secs
+    );
+    let _ = writeln!(
+        report,
+        "peak memory (VmHWM) after the scenario path: {}",
+        peak_rss().unwrap_or_else(|| "unknown (no /proc/self/status)".to_string())
+    );
+
+    // 2. The engine's single-threaded convenience path.
     let mut w = world()?;
     setup(&mut w, &[])?;
     let (vs, key) = session_and_key(&mut w)?;
@@ -112,13 +142,13 @@ pub fn run(args: &BenchArgs) -> Result<String, BenchError> {
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     let _ = writeln!(
         report,
-        "sign through the virtual slot (2 members, model backend): {} ops in {:.3} s = {:.0} ops/s on one core",
+        "sign through the engine's convenience path (HaEngine::sign; 2 members): {} ops in {:.3} s = {:.0} ops/s on one core",
         args.signs,
         secs,
         args.signs as f64 / secs
     );
 
-    // 2. Recovery campaign: a member that never comes back, every attempt failing.
+    // 3. Recovery campaign: a member that never comes back, every attempt failing.
     let mut w = world()?;
     setup(
         &mut w,
@@ -134,9 +164,11 @@ pub fn run(args: &BenchArgs) -> Result<String, BenchError> {
     for _ in 0..2 {
         w.engine().sign(0, vs, key, &data).map_err(fail)?;
     }
-    let horizon_ms = (u64::from(args.retries) + 1) * args.interval * 1000;
+    let horizon_ms = (u64::from(args.retries) + 1)
+        .saturating_mul(args.interval)
+        .saturating_mul(1000);
     let started = std::time::Instant::now();
-    w.advance_to(horizon_ms)
+    sim::queue::advance_to(&mut w, horizon_ms, &mut |_| {})
         .map_err(|e| BenchError(e.to_string()))?;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     let virtual_s = horizon_ms as f64 / 1000.0;
@@ -150,4 +182,42 @@ pub fn run(args: &BenchArgs) -> Result<String, BenchError> {
         virtual_s / secs
     );
     Ok(report)
+}
+
+/// The scenario the scenario path runs: two members, one key, `signs` signatures.
+fn scenario_text(signs: u32) -> String {
+    format!(
+        r#"Scenario(
+    version: 1,
+    name: "bench: signs through the scenario path",
+    partitions: [
+        (serial: 1000000001, label: "par0", domain: "dom1"),
+        (serial: 1000000002, label: "par1", domain: "dom1"),
+    ],
+    setup: [
+        "hagroup creategroup -label bench -serialnumber 1000000001",
+        "hagroup addmember -group bench -serialnumber 1000000002",
+        "hagroup halog -path /ha-logs",
+    ],
+    steps: [
+        App(OpenSession), App(Login),
+        App(GenerateKey(label: "k", kind: Aes256)),
+        App(Sign(key: "k", times: {signs})),
+    ],
+    expect: [
+        Log("Wed Oct  4 16:29:21 2017 : [17469] HA group: 11000000001 management thread started"),
+        ObjectCounts({{1000000001: 1, 1000000002: 1}}),
+        NoAppErrors,
+    ],
+)"#
+    )
+}
+
+/// The process's peak resident set (`VmHWM` of `/proc/self/status`), as the kernel prints it.
+fn peak_rss() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(|v| v.trim().to_string())
 }

@@ -13,16 +13,19 @@ use lunacm::{CommandError, CommandOutput, LunaCm};
 use sim::fault::CallKind;
 use sim::fault::injector::UnsupportedFault;
 use sim::memfs::FsEvent;
+use sim::queue;
 use sim::record::{
     Action, Call, Checkpoint, Command, End, EngineView, Event, FaultEvent, FaultTiming, Header,
     LogFile, MemberState, NegativeOutcome, Placement, Record, Section, ThreadCall as ThreadRecord,
 };
 use sim::world::{World, WorldError};
 
-use crate::scenario::{self, AppOp, Fault, KeyKind, NegativeInput, Scenario, Step, ThreadOp};
+use crate::scenario::{
+    self, AppOp, Fault, KeyKind, NegativeInput, Scenario, Seconds, Step, ThreadOp,
+};
 use crate::topology::{TopologyError, build_lunacm, build_world};
 use crate::transcript::result_of;
-use sim::scheduler::{CallOutcome, ThreadCall, TimedFault, run_threads};
+use sim::scheduler::{Observed, ThreadCall, TimedFault, run_one, run_threads};
 
 mod conf;
 
@@ -172,9 +175,12 @@ impl Runner<'_> {
 
     fn command(&mut self, line: &str) -> CommandOutput {
         let now = self.now();
-        let out = self
-            .lunacm
-            .execute(self.world.engine(), now, line, Some(&self.credential));
+        let (lunacm, credential) = (&mut self.lunacm, &self.credential);
+        // LunaCM is its own process (its own connections, D22): the time its member calls take
+        // is not the application's, so nobody's clock moves by it.
+        let (out, _lunacm_time) = queue::call(&mut self.world, |engine, now| {
+            lunacm.execute(engine, now, line, Some(credential))
+        });
         self.record.push(
             now,
             Event::Command(Command {
@@ -208,15 +214,12 @@ impl Runner<'_> {
     fn step(&mut self, step: &Step) -> Result<(), StepFailure> {
         match step {
             Step::App(op) => {
-                self.world.sync_timeouts();
+                // The application thread pays for the member calls its call made (B28): the
+                // clock moves by that time, recovery due meanwhile running on the way.
+                queue::start_measure(&mut self.world);
                 self.app(op)?;
-                // Calls to slow members took virtual time (B28): the clock moves by it.
-                let spent = self.world.take_elapsed();
-                if spent > 0 {
-                    let to = self.now() + spent;
-                    self.advance_to(to)?;
-                }
-                Ok(())
+                let spent = queue::measured(&mut self.world);
+                self.pay(spent)
             }
             Step::Command(line) => {
                 self.command(line);
@@ -224,7 +227,7 @@ impl Runner<'_> {
             }
             Step::Fault(fault) => self.fault(fault),
             Step::At(seconds, fault) => {
-                self.advance_to(seconds * 1000)?;
+                self.advance_to(seconds.ms())?;
                 self.fault(fault)
             }
             Step::OnCall {
@@ -246,7 +249,7 @@ impl Runner<'_> {
                 Ok(())
             }
             Step::Advance(seconds) => {
-                let to = self.now() + seconds * 1000;
+                let to = queue::later(self.now(), seconds.ms())?;
                 self.advance_to(to)
             }
             Step::Checkpoint(label) => {
@@ -258,17 +261,19 @@ impl Runner<'_> {
         }
     }
 
-    /// Advances time deadline by deadline so each log line carries its own time.
+    /// Advances time; what recovery logs on the way is drained at each timer run, so each log
+    /// line carries its own time.
     fn advance_to(&mut self, to: Millis) -> Result<(), StepFailure> {
-        while let Some(deadline) = self.world.engine().next_deadline() {
-            if deadline > to || deadline < self.now() {
-                break;
-            }
-            self.world.advance_to(deadline)?;
-            self.drain();
-        }
-        self.world.advance_to(to)?;
+        let (world, record) = (&mut self.world, &mut self.record);
+        queue::advance_to(world, to, &mut |w| drain(w, record))?;
         self.drain();
+        Ok(())
+    }
+
+    /// The application thread pays `spent` of member-call time (see `sim::queue`).
+    fn pay(&mut self, spent: Millis) -> Result<(), StepFailure> {
+        let (world, record) = (&mut self.world, &mut self.record);
+        queue::pay(world, spent, &mut |w| drain(w, record))?;
         Ok(())
     }
 
@@ -303,7 +308,7 @@ impl Runner<'_> {
     fn threads(
         &mut self,
         programs: &[Vec<ThreadOp>],
-        faults: &[(u64, Fault)],
+        faults: &[(Seconds, Fault)],
     ) -> Result<(), StepFailure> {
         self.ensure_initialized();
         let mut calls = Vec::new();
@@ -315,13 +320,12 @@ impl Runner<'_> {
                     ThreadOp::Encrypt { key, times } => (CryptoOp::Encrypt, key, *times, "Encrypt"),
                 };
                 let handle = self.key(key)?;
-                for _ in 0..times {
-                    thread_calls.push(ThreadCall {
-                        op: crypto.clone(),
-                        key: handle,
-                        label: format!("{name}({key})"),
-                    });
-                }
+                thread_calls.push(ThreadCall {
+                    op: crypto,
+                    key: handle,
+                    label: format!("{name}({key})"),
+                    times: u64::from(times),
+                });
             }
             calls.push(thread_calls);
         }
@@ -331,7 +335,7 @@ impl Runner<'_> {
                 return Err(StepFailure::MemberAddedInThreads);
             };
             timed.push(TimedFault {
-                at: second * 1000,
+                at: second.ms(),
                 member: fault.member().as_str().to_string(),
                 fault: injected,
             });
@@ -342,20 +346,27 @@ impl Runner<'_> {
             .session
             .and_then(|vs| self.world.engine().group_of_session(vs))
             .unwrap_or(0);
+        // Each thread's session is opened by the application before the threads start; the
+        // application pays for the member calls that takes (a slow member, B28).
         let mut sessions = Vec::new();
+        queue::start_measure(&mut self.world);
         for _ in 0..calls.len() {
             let now = self.now();
             match self.world.engine().open_session(now, group) {
                 Ok(vs) => sessions.push(vs),
                 Err(e) => {
-                    self.close_thread_sessions(&sessions);
+                    // The failure to open is what the step reports.
+                    let _ = self.close_thread_sessions(&sessions);
                     return Err(StepFailure::ThreadSession(e));
                 }
             }
         }
+        let spent = queue::measured(&mut self.world);
+        self.pay(spent)?;
+        let total: u64 = calls.iter().flatten().map(|c| c.times).sum();
         self.push(Event::ThreadsStarted {
             threads: calls.len(),
-            calls: calls.iter().map(Vec::len).sum(),
+            calls: usize::try_from(total).unwrap_or(usize::MAX),
         });
         for f in &timed {
             self.push(Event::Fault(FaultEvent {
@@ -367,14 +378,14 @@ impl Runner<'_> {
         let record = &mut self.record;
         // After every scheduler event: record the call that finished, then what was logged,
         // so HA log lines stand where they happened among the calls.
-        let mut observe = |world: &mut World, outcome: Option<&CallOutcome>| {
-            if let Some(o) = outcome {
+        let mut observe = |world: &mut World, seen: Observed<'_>| {
+            if let Observed::Call(call, o) = seen {
                 record.push(
                     o.finished,
                     Event::ThreadCall(ThreadRecord {
                         thread: o.thread,
-                        op: o.label.clone(),
-                        index: o.index,
+                        op: call.label.clone(),
+                        index: usize::try_from(o.index).unwrap_or(usize::MAX),
                         result: result_of(&o.result),
                         started: o.started,
                         finished: o.finished,
@@ -391,18 +402,21 @@ impl Runner<'_> {
             timed,
             &mut observe,
         )
-        .map(|_| ())
         .map_err(StepFailure::from);
-        self.close_thread_sessions(&sessions);
-        result
+        let closed = self.close_thread_sessions(&sessions);
+        result.and(closed)
     }
 
-    fn close_thread_sessions(&mut self, sessions: &[VSessionHandle]) {
+    /// The application closes the threads' sessions, paying for the member calls.
+    fn close_thread_sessions(&mut self, sessions: &[VSessionHandle]) -> Result<(), StepFailure> {
+        queue::start_measure(&mut self.world);
         for vs in sessions {
             let now = self.now();
             // A session the engine already invalidated (total loss) is simply gone.
             let _ = self.world.engine().close_session(now, *vs);
         }
+        let spent = queue::measured(&mut self.world);
+        self.pay(spent)
     }
 
     fn checkpoint(&mut self, label: &str) {
@@ -628,18 +642,24 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Runs `times` identical calls. Each goes into the record, which keeps consecutive calls
-    /// with one result as one entry, and what the engine logged follows the call that caused
-    /// it, so every log line stays where it happened.
+    /// Runs `times` identical calls as a one-thread program (the same path as `Threads`).
+    /// Each goes into the record, which keeps consecutive calls with one result as one entry,
+    /// and what the engine logged follows the call that caused it, so every log line stays
+    /// where it happened.
     fn crypto(&mut self, sign: bool, key: &str, times: u32) -> Result<(), StepFailure> {
         let vs = self.session()?;
         let h = self.key(key)?;
-        let (name, kind) = if sign {
-            ("Sign", CallKind::Sign)
+        let (name, kind, crypto) = if sign {
+            ("Sign", CallKind::Sign, CryptoOp::Sign)
         } else {
-            ("Encrypt", CallKind::Encrypt)
+            ("Encrypt", CallKind::Encrypt, CryptoOp::Encrypt)
         };
-        let op = format!("{name}({key})");
+        let call = ThreadCall {
+            op: crypto,
+            key: h,
+            label: format!("{name}({key})"),
+            times: u64::from(times),
+        };
         // Served calls per member in slot order, to see which member served each call.
         let mut served: Vec<u64> = self
             .world
@@ -647,16 +667,12 @@ impl Runner<'_> {
             .iter()
             .map(|s| self.world.served(s, kind))
             .collect();
-        for i in 1..=times {
-            let data = self.world.workload_bytes(32);
-            let crypto = if sign {
-                CryptoOp::Sign
-            } else {
-                CryptoOp::Encrypt
+        let record = &mut self.record;
+        let mut observe = |world: &mut World, seen: Observed<'_>| {
+            // Recovery logging between calls stays in the journal until the call ends.
+            let Observed::Call(call, outcome) = seen else {
+                return;
             };
-            let r = self.world.crypto_call(vs, crypto, h, &data);
-            let now = self.now();
-            let world = &self.world;
             let by =
                 world
                     .serials()
@@ -668,10 +684,16 @@ impl Runner<'_> {
                         *before = after;
                         (n > 0).then_some((serial.as_str(), n))
                     });
-            self.record
-                .repeated_call(now, &op, u64::from(i), result_of(&r), by);
-            self.drain();
-        }
+            record.repeated_call(
+                outcome.finished,
+                &call.label,
+                outcome.index,
+                result_of(&outcome.result),
+                by,
+            );
+            drain(world, record);
+        };
+        run_one(&mut self.world, vs, call, &mut observe)?;
         Ok(())
     }
 

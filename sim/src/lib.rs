@@ -8,13 +8,16 @@
 //! - [`fault`]: the fault vocabulary and the injector that applies it below the `Member` port.
 //! - [`world`]: one simulated client machine: clock, HSMs, injectors, file system, engine.
 //! - [`record`]: the typed record of a run that the transcript, verdict and checkers read.
-//! - [`scheduler`]: several application threads with overlapping calls, interleaved by the seed.
+//! - [`queue`]: the event queue and the one place virtual time moves (the time policy).
+//! - [`scheduler`]: application threads (one for an `App` step, several for `Threads`) with
+//!   overlapping calls, interleaved by the seed.
 #![forbid(unsafe_code)]
 
 pub mod clock;
 pub mod fault;
 pub mod memfs;
 pub mod model_member;
+pub mod queue;
 pub mod record;
 pub mod rng;
 pub mod scheduler;

@@ -1,26 +1,29 @@
-//! Several application threads on the virtual slot with overlapping calls (B25, B29, D5, D6).
+//! Application threads on the virtual slot with overlapping calls (B25, B29, D5, D6): one
+//! thread for an `App(Sign|Encrypt)` step, several for a `Threads` step, all on the same path.
 //!
 //! Each thread runs its program of single-part crypto calls one after the other on its own
 //! virtual session. A call is split (architecture "calls in flight"): the engine decides the
-//! member at the call's start (`begin`, least busy), the call takes that member's virtual
-//! duration, and the engine completes it at its end (`complete`, which may re-dispatch after a
-//! drop). Scheduled faults and engine deadlines (recovery) happen between events. Events are
-//! ordered by virtual time; events at the same instant are ordered by the seeded tie-break
-//! stream, so an interleaving replays exactly from its seed.
-
-use std::collections::BTreeMap;
+//! member and gets the member session and object handle ready (`begin`, least busy); the
+//! thread pays for those member calls, then sends the call itself ([`Dispatch::call`]); its
+//! answer is due when the member's call duration has passed, and arrives only if the member's
+//! connection survived meanwhile; the engine completes it then (`complete`, which may
+//! re-dispatch after a drop). Time moves only through [`crate::queue`]: scheduled faults and
+//! recovery timer runs happen between events. Events at the same instant are ordered by the
+//! seeded tie-break stream when several threads run, so an interleaving replays exactly from
+//! its seed; one thread has nothing to interleave and draws nothing from it.
 
 use ha_engine::EngineError;
 use ha_engine::failover::{Completion, CryptoOp, Dispatch};
-use ha_engine::ports::Millis;
+use ha_engine::ports::{MemberResult, Millis};
 use ha_engine::state::{VObjectHandle, VSessionHandle};
 use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
 
-use crate::fault::Fault;
+use crate::fault::{CallKind, Fault};
+use crate::queue::{self, EventQueue};
 use crate::world::{World, WorldError};
 
-/// One call a thread makes.
+/// One call a thread makes, `times` times in a row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThreadCall {
     /// Sign or encrypt.
@@ -29,6 +32,8 @@ pub struct ThreadCall {
     pub key: VObjectHandle,
     /// A label for the record.
     pub label: String,
+    /// How many times in a row.
+    pub times: u64,
 }
 
 /// What happened to one call.
@@ -37,14 +42,14 @@ pub struct CallOutcome {
     /// Thread number (from 0).
     pub thread: usize,
     /// Call number in the thread (from 1).
-    pub index: usize,
-    /// The call's label.
-    pub label: String,
+    pub index: u64,
     /// When the application issued it.
     pub started: Millis,
     /// When the application got the result.
     pub finished: Millis,
-    /// Members that served it, in order (more than one after a re-dispatch).
+    /// Members that served it, in order (more than one after a re-dispatch); recorded for
+    /// `Threads` ([`run_threads`]) only: one thread's calls are counted from the injectors'
+    /// records instead.
     pub members: Vec<String>,
     /// The result.
     pub result: Result<(), EngineError>,
@@ -61,12 +66,28 @@ pub struct TimedFault {
     pub fault: Fault,
 }
 
+/// What the observer is told after each event.
+#[derive(Debug)]
+pub enum Observed<'a> {
+    /// Time moved or a fault was applied; recovery may have logged.
+    Tick,
+    /// A call finished.
+    Call(&'a ThreadCall, &'a CallOutcome),
+}
+
 #[derive(Debug)]
 enum Event {
     /// A thread issues its next call.
     Issue { thread: usize },
-    /// A call in flight ends.
-    Finish { thread: usize, dispatch: Dispatch },
+    /// A thread sends its dispatched call (after paying for getting it ready).
+    Send { thread: usize, dispatch: Dispatch },
+    /// The answer to a call in flight is due.
+    Finish {
+        thread: usize,
+        dispatch: Dispatch,
+        sent_on: u64,
+        result: MemberResult<Vec<u8>>,
+    },
     /// A scheduled fault.
     Fault(TimedFault),
 }
@@ -74,162 +95,287 @@ enum Event {
 struct ThreadState {
     session: VSessionHandle,
     program: Vec<ThreadCall>,
-    next: usize,
+    /// Position in the program: entry, and calls of it done.
+    entry: usize,
+    done_in_entry: u64,
+    /// Calls finished.
+    finished: u64,
     started: Millis,
     members: Vec<String>,
 }
 
-/// Runs the threads to completion. Each thread uses the virtual session given for it.
+impl ThreadState {
+    fn current(&self) -> Option<&ThreadCall> {
+        self.program.get(self.entry)
+    }
+
+    fn advance(&mut self) {
+        self.finished += 1;
+        self.done_in_entry += 1;
+        while self
+            .program
+            .get(self.entry)
+            .is_some_and(|c| self.done_in_entry >= c.times)
+        {
+            self.entry += 1;
+            self.done_in_entry = 0;
+        }
+    }
+}
+
+/// Runs several threads to completion, simultaneous events ordered by the world's tie-break
+/// stream. Each thread uses the virtual session given for it.
 pub fn run_threads(
     world: &mut World,
     sessions: Vec<VSessionHandle>,
     programs: Vec<Vec<ThreadCall>>,
     faults: Vec<TimedFault>,
-    observe: &mut dyn FnMut(&mut World, Option<&CallOutcome>),
-) -> Result<Vec<CallOutcome>, WorldError> {
+    observe: &mut dyn FnMut(&mut World, Observed<'_>),
+) -> Result<(), WorldError> {
     // The tie-break stream is the world's, so successive runs continue it deterministically.
     let mut ties = world.ties().clone();
-    let result = run_with(world, sessions, programs, faults, &mut ties, observe);
+    let result = Driver::new(sessions, programs, Some(&mut ties)).run(world, faults, observe);
     *world.ties() = ties;
     result
 }
 
-fn run_with(
+/// Runs one application thread's program (an `App` step) to completion on `session`.
+pub fn run_one(
     world: &mut World,
-    sessions: Vec<VSessionHandle>,
-    programs: Vec<Vec<ThreadCall>>,
-    faults: Vec<TimedFault>,
-    ties: &mut ChaCha20Rng,
-    observe: &mut dyn FnMut(&mut World, Option<&CallOutcome>),
-) -> Result<Vec<CallOutcome>, WorldError> {
-    let mut threads: Vec<ThreadState> = sessions
-        .into_iter()
-        .zip(programs)
-        .map(|(session, program)| ThreadState {
-            session,
-            program,
-            next: 0,
-            started: 0,
-            members: Vec::new(),
-        })
-        .collect();
-    // Key: (time, tie-break draw, sequence) — the draw orders simultaneous events by the seed.
-    let mut queue: BTreeMap<(Millis, u64, u64), Event> = BTreeMap::new();
-    let mut seq = 0u64;
-    let mut push = |queue: &mut BTreeMap<(Millis, u64, u64), Event>,
-                    at: Millis,
-                    ev: Event,
-                    ties: &mut ChaCha20Rng| {
-        seq += 1;
-        queue.insert((at, ties.random::<u64>(), seq), ev);
-    };
-    world.sync_timeouts();
-    let now = world.now();
-    for fault in faults {
-        let at = fault.at.max(now);
-        push(&mut queue, at, Event::Fault(fault), ties);
-    }
-    for thread in 0..threads.len() {
-        push(&mut queue, now, Event::Issue { thread }, ties);
-    }
-    let mut outcomes = Vec::new();
-    while let Some((key, event)) = queue.pop_first() {
-        let at = key.0;
-        // Recovery due before this event runs first, and what it logged is observed.
-        world.advance_to(at)?;
-        observe(world, None);
-        let finished = outcomes.len();
-        match event {
-            Event::Fault(f) => world.apply(&f.member, &f.fault)?,
-            Event::Issue { thread } => {
-                let t = &mut threads[thread];
-                let Some(call) = t.program.get(t.next).cloned() else {
-                    continue;
+    session: VSessionHandle,
+    call: ThreadCall,
+    observe: &mut dyn FnMut(&mut World, Observed<'_>),
+) -> Result<(), WorldError> {
+    Driver::new(vec![session], vec![vec![call]], None).run(world, Vec::new(), observe)
+}
+
+struct Driver<'r> {
+    threads: Vec<ThreadState>,
+    /// One thread and no faults (an `App` step): at most one event is ever pending, so it
+    /// waits here instead of in the queue (the same order, without the queue's cost).
+    next: Option<(Millis, Event)>,
+    /// Record which members served each call (`CallOutcome::members`).
+    keep_members: bool,
+    queue: EventQueue<Event>,
+    ties: Option<&'r mut ChaCha20Rng>,
+}
+
+impl<'r> Driver<'r> {
+    fn new(
+        sessions: Vec<VSessionHandle>,
+        programs: Vec<Vec<ThreadCall>>,
+        ties: Option<&'r mut ChaCha20Rng>,
+    ) -> Self {
+        let threads = sessions
+            .into_iter()
+            .zip(programs)
+            .map(|(session, program)| {
+                let mut t = ThreadState {
+                    session,
+                    program,
+                    entry: 0,
+                    done_in_entry: 0,
+                    finished: 0,
+                    started: 0,
+                    members: Vec::new(),
                 };
-                t.started = at;
-                t.members.clear();
-                let data = world.workload_bytes(32);
-                match world
-                    .engine()
-                    .begin(at, t.session, call.op.clone(), call.key, &data)
-                {
-                    Ok(d) => {
-                        let (end, ev) = in_flight(world, &mut threads[thread], thread, at, d);
-                        push(&mut queue, end, ev, ties);
-                    }
-                    Err(e) => {
-                        finish(
-                            &mut threads[thread],
-                            thread,
-                            at,
-                            Err(e),
-                            &call,
-                            &mut outcomes,
-                        );
-                        push(&mut queue, at, Event::Issue { thread }, ties);
-                    }
+                // Skip entries of zero calls.
+                while t.current().is_some_and(|c| c.times == 0) {
+                    t.entry += 1;
                 }
-            }
-            Event::Finish { thread, dispatch } => {
-                let result = world.engine().call(&dispatch);
-                let _ = world.take_elapsed();
-                let call = threads[thread].program[threads[thread].next].clone();
-                match world.engine().complete(at, dispatch, result) {
-                    Completion::Done(r) => {
-                        finish(
-                            &mut threads[thread],
-                            thread,
-                            at,
-                            r.map(|_| ()),
-                            &call,
-                            &mut outcomes,
-                        );
-                        push(&mut queue, at, Event::Issue { thread }, ties);
-                    }
-                    Completion::Redispatch(d) => {
-                        let (end, ev) = in_flight(world, &mut threads[thread], thread, at, d);
-                        push(&mut queue, end, ev, ties);
-                    }
-                }
-            }
-        }
-        match outcomes.get(finished) {
-            Some(outcome) => observe(world, Some(outcome)),
-            None => observe(world, None),
+                t
+            })
+            .collect();
+        Driver {
+            threads,
+            next: None,
+            keep_members: ties.is_some(),
+            queue: EventQueue::default(),
+            ties,
         }
     }
-    Ok(outcomes)
-}
 
-/// A call dispatched at `at` ends after the serving member's call duration.
-fn in_flight(
-    world: &World,
-    t: &mut ThreadState,
-    thread: usize,
-    at: Millis,
-    dispatch: Dispatch,
-) -> (Millis, Event) {
-    t.members.push(dispatch.serial.clone());
-    let end = at + world.call_duration(&dispatch.serial);
-    (end, Event::Finish { thread, dispatch })
-}
+    fn push(&mut self, at: Millis, event: Event) {
+        match self.ties.as_mut() {
+            Some(ties) => {
+                let tie = ties.random::<u64>();
+                self.queue.push(at, tie, event);
+            }
+            // One thread: its events come one after the other.
+            None if self.next.is_none() && self.queue.is_empty() => self.next = Some((at, event)),
+            None => self.queue.push(at, 0, event),
+        }
+    }
 
-fn finish(
-    t: &mut ThreadState,
-    thread: usize,
-    at: Millis,
-    result: Result<(), EngineError>,
-    call: &ThreadCall,
-    outcomes: &mut Vec<CallOutcome>,
-) {
-    t.next += 1;
-    outcomes.push(CallOutcome {
-        thread,
-        index: t.next,
-        label: call.label.clone(),
-        started: t.started,
-        finished: at,
-        members: std::mem::take(&mut t.members),
-        result,
-    });
+    fn pop(&mut self) -> Option<(Millis, Event)> {
+        self.next.take().or_else(|| self.queue.pop())
+    }
+
+    fn run(
+        mut self,
+        world: &mut World,
+        faults: Vec<TimedFault>,
+        observe: &mut dyn FnMut(&mut World, Observed<'_>),
+    ) -> Result<(), WorldError> {
+        let now = world.now();
+        for fault in faults {
+            let at = fault.at.max(now);
+            self.push(at, Event::Fault(fault));
+        }
+        for thread in 0..self.threads.len() {
+            self.push(now, Event::Issue { thread });
+        }
+        while let Some((at, event)) = self.pop() {
+            // Recovery due before this event runs first, and what it logged is observed.
+            queue::advance_to(world, at, &mut |w| observe(w, Observed::Tick))?;
+            observe(world, Observed::Tick);
+            match event {
+                Event::Fault(f) => world.apply(&f.member, &f.fault)?,
+                Event::Issue { thread } => self.issue(world, thread, at, observe)?,
+                Event::Send { thread, dispatch } => self.send(world, thread, at, dispatch)?,
+                Event::Finish {
+                    thread,
+                    dispatch,
+                    sent_on,
+                    result,
+                } => self.finish(world, thread, at, dispatch, sent_on, result, observe)?,
+            }
+            // What the event itself logged (a drop found by a failed call) stands at its time.
+            observe(world, Observed::Tick);
+        }
+        Ok(())
+    }
+
+    fn issue(
+        &mut self,
+        world: &mut World,
+        thread: usize,
+        at: Millis,
+        observe: &mut dyn FnMut(&mut World, Observed<'_>),
+    ) -> Result<(), WorldError> {
+        let t = &mut self.threads[thread];
+        let Some(call) = t.current() else {
+            return Ok(());
+        };
+        let (op, key, session) = (call.op.clone(), call.key, t.session);
+        t.started = at;
+        t.members.clear();
+        let data = world.workload_bytes(32);
+        let (begun, spent) = queue::call(world, |engine, now| {
+            engine.begin(now, session, op, key, &data)
+        });
+        match begun {
+            Ok(d) => self.dispatched(world, thread, at, spent, d),
+            Err(e) => {
+                self.done(world, thread, at, Err(e), observe);
+                self.push(at, Event::Issue { thread });
+                Ok(())
+            }
+        }
+    }
+
+    /// A dispatch is ready after `spent` of member calls (session, login, handle lookup): the
+    /// thread sends it then.
+    fn dispatched(
+        &mut self,
+        world: &mut World,
+        thread: usize,
+        at: Millis,
+        spent: Millis,
+        dispatch: Dispatch,
+    ) -> Result<(), WorldError> {
+        let t = &mut self.threads[thread];
+        if self.keep_members && t.members.last() != Some(&dispatch.serial) {
+            t.members.push(dispatch.serial.clone());
+        }
+        if spent == 0 {
+            return self.send(world, thread, at, dispatch);
+        }
+        let at = queue::later(at, spent)?;
+        self.push(at, Event::Send { thread, dispatch });
+        Ok(())
+    }
+
+    /// The thread makes the member call now; its answer is due after the call's duration.
+    fn send(
+        &mut self,
+        world: &mut World,
+        thread: usize,
+        at: Millis,
+        dispatch: Dispatch,
+    ) -> Result<(), WorldError> {
+        let sent_on = world
+            .fault_control(&dispatch.serial)
+            .map_or(0, |c| c.connection());
+        let (result, spent) = queue::call(world, |_, _| dispatch.call());
+        let due = queue::later(at, spent)?;
+        self.push(
+            due,
+            Event::Finish {
+                thread,
+                dispatch,
+                sent_on,
+                result,
+            },
+        );
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        world: &mut World,
+        thread: usize,
+        at: Millis,
+        dispatch: Dispatch,
+        sent_on: u64,
+        result: MemberResult<Vec<u8>>,
+        observe: &mut dyn FnMut(&mut World, Observed<'_>),
+    ) -> Result<(), WorldError> {
+        let kind = match dispatch.op() {
+            CryptoOp::Sign => CallKind::Sign,
+            CryptoOp::Encrypt => CallKind::Encrypt,
+        };
+        let result = match world.fault_control(&dispatch.serial) {
+            Some(c) => c.deliver(kind, sent_on, result),
+            None => result,
+        };
+        let (completion, spent) =
+            queue::call(world, |engine, now| engine.complete(now, dispatch, result));
+        match completion {
+            Completion::Done(r) => {
+                self.done(world, thread, at, r.map(|_| ()), observe);
+                self.push(at, Event::Issue { thread });
+                Ok(())
+            }
+            Completion::Redispatch(d) => self.dispatched(world, thread, at, spent, d),
+        }
+    }
+
+    fn done(
+        &mut self,
+        world: &mut World,
+        thread: usize,
+        at: Millis,
+        result: Result<(), EngineError>,
+        observe: &mut dyn FnMut(&mut World, Observed<'_>),
+    ) {
+        let t = &mut self.threads[thread];
+        let outcome = CallOutcome {
+            thread,
+            index: t.finished + 1,
+            started: t.started,
+            finished: at,
+            members: std::mem::take(&mut t.members),
+            result,
+        };
+        let t = &mut self.threads[thread];
+        if let Some(call) = t.current() {
+            observe(world, Observed::Call(call, &outcome));
+        }
+        // Keep the list's allocation for the next call.
+        t.members = outcome.members;
+        t.members.clear();
+        t.advance();
+    }
 }

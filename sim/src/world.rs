@@ -1,7 +1,7 @@
 //! [`World`]: one simulated client machine. Owns the virtual clock, the in-process HSMs, the
 //! fault injectors in front of every partition, the in-memory file system for HA logs and the
-//! HA engine wired to all of them. Time moves only when the world is told to advance, and then
-//! jumps from one engine deadline to the next.
+//! HA engine wired to all of them. Time moves only in [`crate::queue`], which charges the member
+//! calls the injectors measured to the simulated thread that made them.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -14,7 +14,7 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::clock::SimCalendar;
 use crate::fault::injector::UnsupportedFault;
-use crate::fault::{CallKind, CallRecord, Fault, FaultControl, FaultyMember};
+use crate::fault::{CallKind, CallMeter, CallRecord, Fault, FaultControl, FaultyMember};
 use crate::memfs::SharedMemFs;
 use crate::model_member::ModelMember;
 use crate::rng::{SeedRoot, Stream};
@@ -55,14 +55,42 @@ pub enum WorldError {
         /// Requested time.
         to: Millis,
     },
+    /// Virtual time would pass its end (`queue::HORIZON_MS`, 100 years).
+    #[error(
+        "virtual time would pass its end: {span} ms after {now} ms is beyond the simulation's 100 years"
+    )]
+    BeyondHorizon {
+        /// Current virtual time.
+        now: Millis,
+        /// The span asked for.
+        span: Millis,
+    },
+    /// Too many recovery timer runs (`queue::MAX_TIMER_RUNS`): e.g. `retry -1` with a very long
+    /// advance, which would log one failed attempt per interval without end.
+    #[error(
+        "stopped at virtual time {at} ms: more than {runs} recovery timer runs in one run (a retry count that never exhausts over a very long advance?)"
+    )]
+    TimerBudget {
+        /// Virtual time of the run that went over the budget.
+        at: Millis,
+        /// The budget.
+        runs: u64,
+    },
 }
 
 /// One simulated client machine.
 pub struct World {
     now: Millis,
+    /// The recovery thread is busy with member calls until then (see `queue`).
+    recovery_free_at: Millis,
+    /// Recovery timer runs so far, and how many are allowed (`queue::MAX_TIMER_RUNS`).
+    timer_runs: u64,
+    timer_budget: u64,
     engine: HaEngine,
     model: Arc<Mutex<HsmModel>>,
     controls: BTreeMap<String, FaultControl>,
+    /// What the member calls cost, for `queue` to charge.
+    meter: CallMeter,
     serials: Vec<String>,
     fs: SharedMemFs,
     workload: ChaCha20Rng,
@@ -85,10 +113,11 @@ impl World {
         }
         let model = Arc::new(Mutex::new(model));
         let mut controls = BTreeMap::new();
+        let meter = CallMeter::default();
         let mut members: Vec<Box<dyn Member>> = Vec::new();
         for serial in &serials {
             let inner = ModelMember::new(model.clone(), serial.clone());
-            let (faulty, control) = FaultyMember::new(Box::new(inner));
+            let (faulty, control) = FaultyMember::new(Box::new(inner), meter.clone());
             controls.insert(serial.clone(), control);
             members.push(Box::new(faulty));
         }
@@ -101,9 +130,13 @@ impl World {
         );
         Ok(World {
             now: 0,
+            recovery_free_at: 0,
+            timer_runs: 0,
+            timer_budget: crate::queue::MAX_TIMER_RUNS,
             engine,
             model,
             controls,
+            meter,
             serials,
             fs,
             workload: root.stream(Stream::Workload),
@@ -131,6 +164,31 @@ impl World {
         &self.serials
     }
 
+    /// Moves the clock (only `queue` does).
+    pub(crate) fn set_now(&mut self, now: Millis) {
+        self.now = now;
+    }
+
+    pub(crate) fn recovery_free_at(&self) -> Millis {
+        self.recovery_free_at
+    }
+
+    pub(crate) fn set_recovery_free_at(&mut self, at: Millis) {
+        self.recovery_free_at = at;
+    }
+
+    /// Counts one recovery timer run at `at`; refuses one past the budget.
+    pub(crate) fn count_timer_run(&mut self, at: Millis) -> Result<(), WorldError> {
+        self.timer_runs += 1;
+        if self.timer_runs > self.timer_budget {
+            return Err(WorldError::TimerBudget {
+                at,
+                runs: self.timer_budget,
+            });
+        }
+        Ok(())
+    }
+
     /// LunaCM's own connections to the partitions, in slot order (spec D22: LunaCM is its own
     /// process with its own library instance and login, B9, B61). Each sits behind the same
     /// fault injector state as the application's member for that partition, so a dropped
@@ -146,23 +204,14 @@ impl World {
             .collect()
     }
 
-    /// Advances virtual time to `to`, running every engine deadline on the way, in order.
-    pub fn advance_to(&mut self, to: Millis) -> Result<(), WorldError> {
-        if to < self.now {
-            return Err(WorldError::TimeBackwards { now: self.now, to });
-        }
-        self.sync_timeouts();
-        while let Some(deadline) = self.engine.next_deadline() {
-            if deadline > to {
-                break;
-            }
-            self.now = self.now.max(deadline);
-            self.engine.on_timer(self.now);
-            // Calls made by the engine's own work (recovery) take no virtual time.
-            let _ = self.take_elapsed();
-        }
-        self.now = to;
-        Ok(())
+    /// Allows `runs` recovery timer runs in this world instead of `queue::MAX_TIMER_RUNS`.
+    pub fn set_timer_budget(&mut self, runs: u64) {
+        self.timer_budget = runs;
+    }
+
+    /// A member's injector.
+    pub fn fault_control(&self, serial: &str) -> Option<&FaultControl> {
+        self.controls.get(serial)
     }
 
     fn control(&self, serial: &str) -> Result<&FaultControl, WorldError> {
@@ -180,7 +229,6 @@ impl World {
             "fault applied"
         );
         if fault.at_transport() {
-            self.sync_timeouts();
             self.control(serial)?.apply(fault)?;
             return Ok(());
         }
@@ -202,47 +250,6 @@ impl World {
         Ok(())
     }
 
-    /// One single-part crypto call through the split dispatch (architecture "calls in flight"):
-    /// the engine decides, the call takes the serving member's virtual duration (a slow member,
-    /// B28) during which time moves and recovery may run, then the engine completes it, which
-    /// may re-dispatch (B29, D4).
-    pub fn crypto_call(
-        &mut self,
-        vs: ha_engine::state::VSessionHandle,
-        op: ha_engine::failover::CryptoOp,
-        key: ha_engine::state::VObjectHandle,
-        data: &[u8],
-    ) -> Result<Vec<u8>, ha_engine::EngineError> {
-        use ha_engine::failover::Completion;
-        self.sync_timeouts();
-        let mut d = self.engine.begin(self.now, vs, op, key, data)?;
-        loop {
-            let (duration, _) = self
-                .controls
-                .get(&d.serial)
-                .map_or((0, false), FaultControl::next_call_duration);
-            if duration > 0 {
-                // Cannot go backwards: the target is later than now.
-                let _ = self.advance_to(self.now + duration);
-            }
-            let result = self.engine.call(&d);
-            // The duration is already on the clock.
-            let _ = self.take_elapsed();
-            match self.engine.complete(self.now, d, result) {
-                Completion::Done(r) => return r,
-                Completion::Redispatch(next) => d = next,
-            }
-        }
-    }
-
-    /// How long the member's next call takes: its own processing time (`set_call_ms`) plus a
-    /// slow fault's delay, capped by the receive timeout (B28).
-    pub fn call_duration(&self, serial: &str) -> Millis {
-        self.controls
-            .get(serial)
-            .map_or(0, |c| c.next_call_duration().0)
-    }
-
     /// Gives a member's calls a processing time (the HSM answers with heartbeats, so this never
     /// times out, B28).
     pub fn set_call_ms(&mut self, serial: &str, ms: Millis) -> Result<(), WorldError> {
@@ -250,19 +257,10 @@ impl World {
         Ok(())
     }
 
-    /// Gives every injector the client's current timeouts (they live in the configuration,
-    /// which commands and Chrystoki.conf change).
-    pub fn sync_timeouts(&mut self) {
-        let config = self.engine.config();
-        let (receive, probe) = (config.receive_timeout_ms, config.probe_timeout_ms);
-        for control in self.controls.values() {
-            control.set_timeouts(receive, probe);
-        }
-    }
-
-    /// Virtual time the last calls spent in slow members; the caller advances the clock by it.
-    pub fn take_elapsed(&mut self) -> Millis {
-        self.controls.values().map(FaultControl::take_elapsed).sum()
+    /// Virtual time the member calls made since the last call of this method took; `queue`
+    /// charges it to the thread that made them.
+    pub(crate) fn take_elapsed(&mut self) -> Millis {
+        self.meter.take()
     }
 
     /// Arms a fault for the member's `nth` call of kind `call`.

@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::seconds::Seconds;
 use super::serial::Serial;
 
 /// The only scenario language version this hasim reads.
@@ -244,7 +245,7 @@ pub enum Step {
     /// Apply a fault now.
     Fault(Fault),
     /// Advance virtual time to this absolute second (running everything due), then apply the fault.
-    At(u64, Fault),
+    At(Seconds, Fault),
     /// Arm a fault: apply it just before `member`'s `nth` call of kind `call` from now on.
     OnCall {
         /// The member whose call triggers the fault.
@@ -257,7 +258,7 @@ pub enum Step {
         fault: Fault,
     },
     /// Advance virtual time by this many seconds.
-    Advance(u64),
+    Advance(Seconds),
     /// Record object counts per member under this label.
     Checkpoint(String),
     /// The operator replaces the configuration file with this text while the application
@@ -271,7 +272,7 @@ pub enum Step {
         threads: Vec<Vec<ThreadOp>>,
         /// `(second, fault)` pairs applied during the run.
         #[serde(default)]
-        faults: Vec<(u64, Fault)>,
+        faults: Vec<(Seconds, Fault)>,
     },
 }
 

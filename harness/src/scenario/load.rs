@@ -492,7 +492,10 @@ mod tests {
         );
         assert_eq!(
             s.steps[10],
-            Step::At(60, Fault::Restore(Serial::from("1234924189183")))
+            Step::At(
+                crate::scenario::Seconds::new(60).expect("in range"),
+                Fault::Restore(Serial::from("1234924189183"))
+            )
         );
         assert_eq!(s.negative, None);
         assert_eq!(

@@ -3,6 +3,7 @@
 
 pub mod ast;
 pub mod load;
+pub mod seconds;
 pub mod serial;
 
 pub use ast::{
@@ -10,4 +11,5 @@ pub use ast::{
     NegativeCase, NegativeInput, PartitionDecl, SCENARIO_VERSION, Scenario, Step, ThreadOp,
 };
 pub use load::{LoadError, load_file, parse_generated, parse_str, validate};
+pub use seconds::Seconds;
 pub use serial::Serial;

@@ -1,14 +1,22 @@
 //! The fault-injecting `Member` wrapper. It sits below the port, so the engine only finds out
 //! about a fault the way a real client does: a call fails (D19). Its [`CallRecord`] is the
 //! observers' source of truth for which member served what.
+//!
+//! Every call costs virtual time here and only here ([`FaultState::timing`]): a `Slow` hang
+//! (ended by the client's `ReceiveTimeout`) and, for cryptographic calls, the partition's
+//! processing time (heartbeating, ended only by a `ProbeTimeout`). The limits are the client's,
+//! passed with each call ([`Member::set_call_limits`]); the injector keeps none of its own. The
+//! time is added to a [`CallMeter`] (one per world, shared by its injectors), which the event
+//! queue reads and charges to the simulated thread that made the calls.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ha_engine::Ckr;
 use ha_engine::ports::{
     CloneBlob, DataObjectRequest, KeyGenRequest, Member, MemberProperties, MemberResult,
-    ObjectHandle, ObjectInfo, ObjectQuery, Secret, SessionHandle, TokenInfo,
+    ObjectHandle, ObjectInfo, ObjectQuery, Secret, SessionHandle, Timeouts, TokenInfo,
 };
 
 use crate::fault::kind::{CallKind, Fault};
@@ -44,13 +52,6 @@ struct FaultState {
     revoked: bool,
     /// Each call hangs this long without an answer or a heartbeat (a `Slow` fault).
     slow_ms: Option<u64>,
-    /// Virtual time the calls took since the world last asked.
-    elapsed_ms: u64,
-    /// The client's receive timeout (B28); 0 means the default.
-    receive_timeout_ms: u64,
-    /// The client's `ProbeTimeout`, when set (B32): a call still heartbeating after this long
-    /// is failed over all the same.
-    probe_timeout_ms: Option<u64>,
     /// Processing time of every cryptographic call (answered with heartbeats, so only a
     /// `ProbeTimeout` ends it early).
     base_ms: u64,
@@ -64,39 +65,42 @@ struct FaultState {
 }
 
 impl FaultState {
-    fn apply(&mut self, fault: &Fault) {
+    /// Applies `fault`; true when it cost the member its connection.
+    fn apply(&mut self, fault: &Fault) -> bool {
         match fault {
             Fault::Drop => {
                 self.disconnected = true;
                 self.needs_reset = true;
                 let open = std::mem::take(&mut self.open_sessions);
                 self.dead_sessions.extend(open);
+                return true;
             }
             Fault::Restore => {
                 self.disconnected = false;
                 self.revoked = false;
                 self.slow_ms = None;
             }
-            Fault::Revoke => self.revoked = true,
+            Fault::Revoke => {
+                self.revoked = true;
+                return true;
+            }
             Fault::Slow { ms } => self.slow_ms = Some(*ms),
             // Partition-side and configuration faults are applied by the world.
             Fault::Deactivate | Fault::Activate | Fault::LoginFailure => {}
         }
+        false
     }
 }
-
-/// The client's receive timeout when the world has not said otherwise (B28: 20 s).
-pub const DEFAULT_TIMEOUT_MS: u64 = 20_000;
 
 impl FaultState {
     /// How long a call takes and whether the client gives up on it (B28, B32): a hang with no
     /// answer ends at the receive timeout; processing time is covered by heartbeats every 2 s,
     /// so it never meets the receive timeout, only a `ProbeTimeout` when one is set.
-    fn timing(&self, kind: CallKind) -> (u64, bool) {
-        let receive = if self.receive_timeout_ms == 0 {
-            DEFAULT_TIMEOUT_MS
+    fn timing(&self, kind: CallKind, limits: Timeouts) -> (u64, bool) {
+        let receive = if limits.receive_ms == 0 {
+            Timeouts::default().receive_ms
         } else {
-            self.receive_timeout_ms
+            limits.receive_ms
         };
         let hang = self.slow_ms.unwrap_or(0);
         if hang > receive {
@@ -107,17 +111,43 @@ impl FaultState {
             CallKind::Sign | CallKind::Encrypt | CallKind::SignMultipart => self.base_ms,
             _ => 0,
         };
-        let total = work + hang;
-        match self.probe_timeout_ms {
+        let total = work.saturating_add(hang);
+        match limits.probe_ms {
             Some(probe) if total > probe => (probe, true),
             _ => (total, false),
         }
     }
 }
 
+/// Virtual time member calls took, summed over every injector of a world until the event
+/// queue takes it ([`CallMeter::take`]).
+#[derive(Clone, Debug, Default)]
+pub struct CallMeter(Arc<AtomicU64>);
+
+impl CallMeter {
+    fn add(&self, ms: u64) {
+        // Saturating: fetch_update never fails with a closure that always returns Some.
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_add(ms))
+            });
+    }
+
+    /// The time measured since the last call, reset to zero.
+    pub fn take(&self) -> u64 {
+        self.0.swap(0, Ordering::Relaxed)
+    }
+}
+
 /// The world's handle on one member's injector.
 #[derive(Clone, Debug, Default)]
-pub struct FaultControl(Arc<Mutex<FaultState>>);
+pub struct FaultControl {
+    state: Arc<Mutex<FaultState>>,
+    /// Counts lost connections (drops, revocations): an answer sent back on a connection lost
+    /// since the call was made never arrives. Read without the lock on every call.
+    connection: Arc<AtomicU64>,
+}
 
 /// A fault that cannot be injected (yet).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,7 +157,7 @@ pub struct UnsupportedFault(pub &'static str);
 impl FaultControl {
     fn state(&self) -> MutexGuard<'_, FaultState> {
         // The state holds plain data; a panic elsewhere cannot leave it half-updated.
-        self.0
+        self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -137,7 +167,8 @@ impl FaultControl {
         if !fault.at_transport() {
             return Err(UnsupportedFault(fault.name()));
         }
-        self.state().apply(fault);
+        let mut st = self.state();
+        self.apply_locked(&mut st, fault);
         Ok(())
     }
 
@@ -154,22 +185,41 @@ impl FaultControl {
         Ok(())
     }
 
-    /// Sets the client's timeouts the transport gives up after (B28 `ReceiveTimeout`, B32
-    /// `ProbeTimeout`).
-    pub fn set_timeouts(&self, receive_ms: u64, probe_ms: Option<u64>) {
+    /// The member's connection as a count of losses: compare the value taken when a call was
+    /// made with the value when its answer is due ([`FaultControl::deliver`]).
+    pub fn connection(&self) -> u64 {
+        self.connection.load(Ordering::Relaxed)
+    }
+
+    fn apply_locked(&self, st: &mut FaultState, fault: &Fault) {
+        if st.apply(fault) {
+            self.connection.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The answer to a call of `kind` made on connection `sent_on`, delivered now: if the
+    /// connection was lost meanwhile, the answer never arrives and the call fails as a
+    /// transport failure (the member is no longer counted as having served it).
+    pub fn deliver<T>(
+        &self,
+        kind: CallKind,
+        sent_on: u64,
+        result: MemberResult<T>,
+    ) -> MemberResult<T> {
+        if self.connection() == sent_on {
+            return result;
+        }
         let mut st = self.state();
-        st.receive_timeout_ms = receive_ms;
-        st.probe_timeout_ms = probe_ms;
-    }
-
-    /// Virtual time the member's calls took since the last call of this method.
-    pub fn take_elapsed(&self) -> u64 {
-        std::mem::take(&mut self.state().elapsed_ms)
-    }
-
-    /// How long the next call would take, and whether it would time out (B28).
-    pub fn next_call_duration(&self) -> (u64, bool) {
-        self.state().timing(CallKind::Sign)
+        if result.is_ok()
+            && let Some(n) = st.record.served.get_mut(&kind)
+        {
+            *n = n.saturating_sub(1);
+        }
+        Err(if st.revoked {
+            Ckr::CKR_DEVICE_REMOVED
+        } else {
+            Ckr::CKR_DEVICE_ERROR
+        })
     }
 
     /// Sets the processing time of every call.
@@ -192,25 +242,34 @@ impl FaultControl {
 pub struct FaultyMember {
     inner: Box<dyn Member>,
     control: FaultControl,
+    meter: CallMeter,
+    /// The client's limits for the call being made (passed by the caller before each call).
+    limits: Timeouts,
 }
 
 impl FaultyMember {
     /// `inner` behind an existing injector: another client's connection to the same partition
-    /// (LunaCM's, D22), which the same faults reach and whose calls the same record counts.
+    /// (LunaCM's, D22), which the same faults reach and whose calls the same record counts. That
+    /// client is another process: the time its calls take is on no application thread's clock,
+    /// so it has a meter of its own that nothing reads.
     pub fn sharing(inner: Box<dyn Member>, control: &FaultControl) -> Self {
         FaultyMember {
             inner,
             control: control.clone(),
+            meter: CallMeter::default(),
+            limits: Timeouts::default(),
         }
     }
 
-    /// Wraps `inner`; the returned control applies faults to it.
-    pub fn new(inner: Box<dyn Member>) -> (Self, FaultControl) {
+    /// Wraps `inner`; the returned control applies faults to it. Call durations go to `meter`.
+    pub fn new(inner: Box<dyn Member>, meter: CallMeter) -> (Self, FaultControl) {
         let control = FaultControl::default();
         (
             FaultyMember {
                 inner,
                 control: control.clone(),
+                meter,
+                limits: Timeouts::default(),
             },
             control,
         )
@@ -238,7 +297,7 @@ impl FaultyMember {
                 true
             });
             for fault in &fire {
-                st.apply(fault);
+                self.control.apply_locked(&mut st, fault);
             }
             if st.disconnected {
                 return Err(Ckr::CKR_DEVICE_ERROR);
@@ -246,8 +305,10 @@ impl FaultyMember {
             if st.revoked {
                 return Err(Ckr::CKR_DEVICE_REMOVED);
             }
-            let (took, timed_out) = st.timing(kind);
-            st.elapsed_ms += took;
+            let (took, timed_out) = st.timing(kind, self.limits);
+            if took > 0 {
+                self.meter.add(took);
+            }
             if timed_out {
                 // B28/B32: the client gave up waiting: a transport failure.
                 return Err(Ckr::CKR_DEVICE_ERROR);
@@ -421,30 +482,42 @@ impl Member for FaultyMember {
     fn properties(&mut self) -> MemberResult<MemberProperties> {
         self.guarded(CallKind::Properties, None, |m| m.properties())
     }
+
+    fn set_call_limits(&mut self, limits: Timeouts) {
+        self.limits = limits;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn state(slow_ms: Option<u64>, base_ms: u64, probe: Option<u64>) -> FaultState {
-        FaultState {
-            slow_ms,
-            base_ms,
-            receive_timeout_ms: 5_000,
-            probe_timeout_ms: probe,
-            ..FaultState::default()
-        }
+    fn state(slow_ms: Option<u64>, base_ms: u64, probe: Option<u64>) -> (FaultState, Timeouts) {
+        (
+            FaultState {
+                slow_ms,
+                base_ms,
+                ..FaultState::default()
+            },
+            Timeouts {
+                receive_ms: 5_000,
+                probe_ms: probe,
+            },
+        )
+    }
+
+    fn timing(s: (FaultState, Timeouts), kind: CallKind) -> (u64, bool) {
+        s.0.timing(kind, s.1)
     }
 
     #[test]
     fn a_hang_longer_than_the_receive_timeout_times_out_at_the_timeout() {
         assert_eq!(
-            state(Some(8_000), 0, None).timing(CallKind::Sign),
+            timing(state(Some(8_000), 0, None), CallKind::Sign),
             (5_000, true)
         );
         assert_eq!(
-            state(Some(4_000), 0, None).timing(CallKind::Sign),
+            timing(state(Some(4_000), 0, None), CallKind::Sign),
             (4_000, false)
         );
     }
@@ -453,16 +526,16 @@ mod tests {
     fn heartbeating_work_only_meets_the_probe_timeout() {
         // 30 s of processing with heartbeats: no receive timeout.
         assert_eq!(
-            state(None, 30_000, None).timing(CallKind::Sign),
+            timing(state(None, 30_000, None), CallKind::Sign),
             (30_000, false)
         );
         assert_eq!(
-            state(None, 30_000, Some(10_000)).timing(CallKind::Sign),
+            timing(state(None, 30_000, Some(10_000)), CallKind::Sign),
             (10_000, true)
         );
         // Processing time belongs to cryptographic calls only.
         assert_eq!(
-            state(None, 30_000, Some(10_000)).timing(CallKind::Login),
+            timing(state(None, 30_000, Some(10_000)), CallKind::Login),
             (0, false)
         );
     }
@@ -479,7 +552,7 @@ mod tests {
             .add_partition(PartitionSpec::new("p", "par", "h", "dom", "co"))
             .expect("partition");
         let inner = crate::model_member::ModelMember::new(Arc::new(Mutex::new(model)), "p");
-        let (mut member, control) = FaultyMember::new(Box::new(inner));
+        let (mut member, control) = FaultyMember::new(Box::new(inner), CallMeter::default());
         control
             .arm(CallKind::TokenInfo, 2, Fault::Drop)
             .expect("a transport fault");

@@ -4,5 +4,5 @@
 pub mod injector;
 pub mod kind;
 
-pub use injector::{CallRecord, FaultControl, FaultyMember};
+pub use injector::{CallMeter, CallRecord, FaultControl, FaultyMember};
 pub use kind::{CallKind, Fault, MemberFault};
