@@ -15,9 +15,11 @@
 
 pub mod bench;
 pub mod coverage;
+pub mod explore;
 pub mod lunacm_prompt;
 pub mod runner;
 pub mod scenario;
+pub mod starter;
 pub mod suite;
 pub mod topology;
 pub mod transcript;

@@ -39,11 +39,45 @@ enum Command {
     },
     /// Measure simulated sign throughput and recovery-campaign time compression.
     Bench(harness::bench::BenchArgs),
+    /// Explore random scenarios from seeds and check the invariants: `hasim explore --seeds N
+    /// [--start S] [--jobs J] [--shard K/M] [--out results.jsonl]`, or `hasim explore merge
+    /// FILES...` to combine shard results. Exit 0: no violation; 1: a violation; 2: bad input.
+    #[command(args_conflicts_with_subcommands = true)]
+    Explore {
+        #[command(subcommand)]
+        merge: Option<ExploreSub>,
+        #[command(flatten)]
+        args: harness::explore::command::ExploreArgs,
+    },
+    /// Write a commented starter scenario that runs and passes as written (never overwrites).
+    New {
+        /// The `.ron` file to write.
+        path: PathBuf,
+        /// Members in the group (2..=32).
+        #[arg(long, default_value_t = 2)]
+        members: u32,
+        /// How many of them (the last ones) are standby.
+        #[arg(long, default_value_t = 0)]
+        standby: u32,
+    },
+    /// Replay one exploration seed: its byte-identical transcript; with `--shrink`, a minimal
+    /// scenario file that still breaks the same invariant.
+    Replay(harness::explore::command::ReplayArgs),
     /// A LunaCM prompt over a scenario's topology: runs its `setup`, then reads command lines
     /// from stdin (`exit`, `quit` or end of input ends it). Exit 2: the file is malformed.
     Lunacm {
         /// A `.ron` scenario file.
         path: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExploreSub {
+    /// Combine result files (JSON lines) of a sharded campaign: summary and every failure.
+    Merge {
+        /// Result files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -54,6 +88,29 @@ fn main() -> ExitCode {
         Command::Run { path } => run(&path),
         Command::CheckDeterminism { path } => check_determinism(&path),
         Command::Coverage { path } => coverage(&path),
+        Command::Explore { merge, args } => match merge {
+            Some(ExploreSub::Merge { files }) => harness::explore::command::merge(&files),
+            None => harness::explore::command::explore(&args),
+        },
+        Command::Replay(args) => harness::explore::command::replay(&args),
+        Command::New {
+            path,
+            members,
+            standby,
+        } => match harness::starter::write(&path, members, standby) {
+            Ok(()) => {
+                println!(
+                    "wrote {}: run it with `hasim run {}`",
+                    path.display(),
+                    path.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hasim new: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Lunacm { path } => match harness::lunacm_prompt::run_file(&path) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -1,0 +1,893 @@
+//! The invariant checker. It reads a run's [`Observations`] (faults and commands as applied,
+//! application calls and their results, what members held below the port) and compares the
+//! engine's outputs (application results, HA log lines, `listgroups`) with what the spec's rules
+//! require. Which members were reachable when comes from [`Truth`], never from the engine.
+//!
+//! - **I0** a generated scenario runs to its end.
+//! - **I1** nothing lost, nothing duplicated: at the final checkpoint every usable member holds
+//!   the same objects, equal to what the application created and did not destroy (plus direct
+//!   writes made everyone's by `synchronize`, B21, D8), each once.
+//! - **I2** no operation fails while a usable member held its object (or, for a creation, while
+//!   a usable member existed), except D3 (codes that are the caller's), D5 (multi-part cut by a
+//!   drop), D11 (activeBasic total loss), D17 (`failover_on_deactivation = 0`: one call), D18
+//!   (refused clone).
+//! - **I3** log ↔ events: a `has dropped member` line has an application-path failure of that
+//!   member at that instant (D19); recovery lines follow D9 (numbering from 1 per outage, each
+//!   attempt one interval after the previous, never past the retry count, no attempt for a
+//!   member the log says is back); `all members gone offline.` only when no usable member is
+//!   left (B53).
+//! - **I4** `Needs sync` agrees with the members' object sets (D8).
+//! - **I5** a standby member serves nothing while an active member holding the key is usable
+//!   (B35, D12, D26).
+//! - **I6** liveness: after the heal, every member that can recover by itself is back (the log
+//!   says so) within its bound.
+//! - **I7** security: no signature or encryption succeeds while the application holds no login.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::observe::{AppObs, Happening, Millis, Observations, OpObs};
+use super::truth::Truth;
+
+/// A broken invariant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// `I0`..`I7`.
+    pub invariant: &'static str,
+    /// What broke it, in one line.
+    pub detail: String,
+    /// Scenario expectations stating what the invariant requires of this run (written into a
+    /// shrunk regression file, so it fails until the bug is fixed).
+    pub expect: Vec<String>,
+}
+
+fn violation(invariant: &'static str, detail: String) -> Violation {
+    Violation {
+        invariant,
+        detail,
+        expect: Vec::new(),
+    }
+}
+
+/// Codes that say "the engine could not serve this": the ones I2 holds the engine to.
+const SERVICE_CODES: [&str; 8] = [
+    "CKR_DEVICE_ERROR",
+    "CKR_DEVICE_REMOVED",
+    "CKR_TOKEN_NOT_PRESENT",
+    "CKR_OBJECT_HANDLE_INVALID",
+    "CKR_SESSION_HANDLE_INVALID",
+    "CKR_USER_NOT_LOGGED_IN",
+    "CKR_TOKEN_NOT_RECOGNIZED",
+    "CKR_PIN_INCORRECT",
+];
+
+/// Where a member stands according to the HA log (the engine's claims).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Claimed {
+    /// Serving (never dropped, or its recovery succeeded).
+    Back,
+    /// Dropped; `attempts` recovery attempts logged since, the last at `last`.
+    Down {
+        attempts: u64,
+        last: Millis,
+        /// A manual recovery was requested since the last attempt (its timing is free).
+        manual: bool,
+    },
+    /// Attempts exhausted (`exceeded maximum ...`) or login failed: only manual recovery.
+    Stopped,
+}
+
+struct Checker<'a> {
+    obs: &'a Observations,
+    truth: Truth,
+    claims: BTreeMap<String, Claimed>,
+    /// Labels the application created (token objects) and not destroyed: label → pair.
+    created: BTreeMap<String, bool>,
+    /// Labels whose fate the application cannot know (a destroy or creation that failed, a
+    /// deletion an application restart forgot, D20).
+    uncertain: BTreeSet<String>,
+    /// Direct writes (B21): label → member.
+    direct: BTreeMap<String, String>,
+    /// Deactivations that may still give one `CKR_USER_NOT_LOGGED_IN` (D17, fod = 0).
+    deactivation_excuses: u64,
+    /// The application's session was invalidated by an activeBasic total loss (D11).
+    session_lost: bool,
+    /// A destroy happened while some member was not usable (its tombstone lives in this
+    /// process only, D20).
+    pending_tombstones: BTreeSet<String>,
+    /// A multi-part operation whose `SignInit` failed or whose member dropped (D5).
+    multipart_broken: bool,
+    /// The application's open sessions (the login lives while one is open).
+    sessions: u64,
+}
+
+/// The first invariant `obs` breaks (`aborted`: why the run stopped early, if it did).
+pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Option<Violation> {
+    if let Some(reason) = aborted {
+        return Some(violation("I0", format!("the run stopped: {reason}")));
+    }
+    let mut c = Checker {
+        obs,
+        truth: Truth::new(&obs.members, spares, &obs.settings),
+        claims: obs
+            .members
+            .iter()
+            .map(|m| (m.clone(), Claimed::Back))
+            .collect(),
+        created: BTreeMap::new(),
+        uncertain: BTreeSet::new(),
+        direct: BTreeMap::new(),
+        deactivation_excuses: 0,
+        session_lost: false,
+        pending_tombstones: BTreeSet::new(),
+        multipart_broken: false,
+        sessions: 0,
+    };
+    for (at, happening) in &obs.events {
+        if let Some(v) = c.step(*at, happening) {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// The message of an HA log line (after `HA group: <serial> `).
+fn message(line: &str) -> &str {
+    line.split_once("HA group: ")
+        .and_then(|(_, rest)| rest.split_once(' '))
+        .map_or(line, |(_, msg)| msg)
+}
+
+/// `(attempt, member, succeeded)` of a `recovery attempt N succeeded|failed for member: S` line.
+fn attempt_line(msg: &str) -> Option<(u64, String, bool)> {
+    let rest = msg.strip_prefix("recovery attempt ")?;
+    let (n, rest) = rest.split_once(' ')?;
+    let n: u64 = n.parse().ok()?;
+    let (ok, rest) = if let Some(r) = rest.strip_prefix("succeeded for member: ") {
+        (true, r)
+    } else if let Some(r) = rest.strip_prefix("failed for member: ") {
+        (false, r)
+    } else {
+        return None;
+    };
+    let member = rest.split(['.', ' ']).next()?.to_string();
+    Some((n, member, ok))
+}
+
+impl Checker<'_> {
+    fn step(&mut self, at: Millis, happening: &Happening) -> Option<Violation> {
+        match happening {
+            Happening::Fault { member, fault } => {
+                if matches!(fault, super::observe::FaultObs::Deactivate)
+                    && !self.obs.settings.failover_on_deactivation
+                {
+                    self.deactivation_excuses += 1;
+                }
+                if matches!(fault, super::observe::FaultObs::MemberAdded) {
+                    self.claims.entry(member.clone()).or_insert(Claimed::Back);
+                }
+                self.truth.fault(member, fault, at);
+                None
+            }
+            Happening::Command { line, output } => {
+                self.truth.command(line, output, at);
+                if line.split_whitespace().nth(1) == Some("recover") {
+                    for claim in self.claims.values_mut() {
+                        match claim {
+                            Claimed::Stopped => {
+                                *claim = Claimed::Down {
+                                    attempts: 0,
+                                    last: at,
+                                    manual: true,
+                                };
+                            }
+                            Claimed::Down {
+                                attempts, manual, ..
+                            } => {
+                                *attempts = 0;
+                                *manual = true;
+                            }
+                            Claimed::Back => {}
+                        }
+                    }
+                }
+                if line.split_whitespace().nth(1) == Some("listgroups") {
+                    return self.needs_sync(at, output);
+                }
+                None
+            }
+            Happening::App(app) => self.app(at, app),
+            Happening::Log(line) => self.log(at, line),
+            Happening::MemberFailure { .. } => None,
+            Happening::Checkpoint { label, objects } => match label.as_str() {
+                "final" => self.final_objects(at, objects),
+                "healed" => self.liveness(at),
+                _ => None,
+            },
+        }
+    }
+
+    // ---- I2, I5, I7: application calls ----------------------------------------------------
+
+    fn app(&mut self, at: Millis, app: &AppObs) -> Option<Violation> {
+        let ok = app.result == "CKR_OK";
+        match &app.op {
+            OpObs::Login if ok => {
+                self.truth.login(true, at);
+                self.session_lost = false;
+            }
+            OpObs::CloseSession => {
+                self.sessions = self.sessions.saturating_sub(1);
+                if self.sessions == 0 {
+                    // Closing the application's last session logs it out (PKCS#11).
+                    self.truth.login(false, at);
+                }
+            }
+            OpObs::Logout | OpObs::Finalize => {
+                self.truth.login(false, at);
+                if matches!(app.op, OpObs::Finalize) {
+                    self.sessions = 0;
+                    // D20: what the process knew of missed deletions is gone.
+                    let forgotten = std::mem::take(&mut self.pending_tombstones);
+                    self.uncertain.extend(forgotten);
+                }
+            }
+            OpObs::OpenSession if ok => {
+                self.session_lost = false;
+                self.sessions += 1;
+            }
+            OpObs::Create { label, token, pair } => {
+                if ok && *token {
+                    self.created.insert(label.clone(), *pair);
+                } else if !ok {
+                    self.uncertain.insert(label.clone());
+                }
+            }
+            OpObs::Destroy { label } => {
+                if ok {
+                    self.created.remove(label);
+                    if self.truth.group().iter().any(|m| !self.truth.usable(m, at)) {
+                        self.pending_tombstones.insert(label.clone());
+                    }
+                } else {
+                    self.uncertain.insert(label.clone());
+                }
+            }
+            OpObs::Direct { member, label } if ok => {
+                self.direct.insert(label.clone(), member.clone());
+            }
+            OpObs::SignInit { .. } => self.multipart_broken = !ok,
+            _ => {}
+        }
+        if let Some(v) = self.security(at, app) {
+            return Some(v);
+        }
+        if let Some(v) = self.standby_served(at, app) {
+            return Some(v);
+        }
+        if ok {
+            return None;
+        }
+        self.failed_call(at, app)
+    }
+
+    /// I7.
+    fn security(&self, at: Millis, app: &AppObs) -> Option<Violation> {
+        let uses_key = matches!(app.op, OpObs::Crypto { .. } | OpObs::SignInit { .. });
+        if uses_key && app.result == "CKR_OK" && !self.truth.logged_in() {
+            return Some(violation(
+                "I7",
+                format!(
+                    "{:?} succeeded at {} ms while the application held no login",
+                    app.op, at
+                ),
+            ));
+        }
+        None
+    }
+
+    /// I5.
+    fn standby_served(&self, at: Millis, app: &AppObs) -> Option<Violation> {
+        let standby: BTreeSet<&String> = self.obs.standby.iter().collect();
+        let Some(holders) = &app.holders else {
+            return None;
+        };
+        if app.result != "CKR_OK" || !app.served_by.iter().any(|m| standby.contains(m)) {
+            return None;
+        }
+        let active_holder = holders
+            .iter()
+            .find(|m| !standby.contains(m) && self.truth.usable(m, at))?;
+        Some(violation(
+            "I5",
+            format!(
+                "{:?} at {} ms was served by standby {:?} while active member {} held the key and was usable",
+                app.op, at, app.served_by, active_holder
+            ),
+        ))
+    }
+
+    /// I2.
+    fn failed_call(&mut self, at: Millis, app: &AppObs) -> Option<Violation> {
+        let code = app.result.as_str();
+        if !SERVICE_CODES.contains(&code) {
+            return None; // D3 (and D18: a refused clone's code is not a service code)
+        }
+        let needs_object = match &app.op {
+            OpObs::Crypto { .. } | OpObs::SignInit { .. } | OpObs::Destroy { .. } => true,
+            OpObs::Create { .. } | OpObs::OpenSession | OpObs::Login => false,
+            // D5: continuing a multi-part operation whose member dropped fails by rule.
+            OpObs::SignContinue => return None,
+            _ => return None,
+        };
+        if matches!(
+            code,
+            "CKR_SESSION_HANDLE_INVALID" | "CKR_USER_NOT_LOGGED_IN"
+        ) && (self.session_lost || !self.truth.logged_in())
+        {
+            return None; // D11, or the application's own state
+        }
+        if code == "CKR_USER_NOT_LOGGED_IN" && self.deactivation_excuses > 0 {
+            self.deactivation_excuses -= 1;
+            return None; // D17 with failover_on_deactivation = 0: that one call
+        }
+        if code == "CKR_PIN_INCORRECT" && !matches!(app.op, OpObs::Login) {
+            return None;
+        }
+        let usable = self.truth.usable_members(at);
+        let witness: Vec<String> = if needs_object {
+            let holders = app.holders.clone().unwrap_or_default();
+            usable.into_iter().filter(|m| holders.contains(m)).collect()
+        } else {
+            usable
+        };
+        if witness.is_empty() {
+            return None;
+        }
+        Some(violation(
+            "I2",
+            format!(
+                "{:?} returned {code} at {} ms while usable member(s) {} {}",
+                app.op,
+                at,
+                witness.join(", "),
+                if needs_object {
+                    "held the object"
+                } else {
+                    "could serve it"
+                }
+            ),
+        ))
+    }
+
+    // ---- I3, I6: the HA log ---------------------------------------------------------------
+
+    fn log(&mut self, at: Millis, line: &str) -> Option<Violation> {
+        let msg = message(line);
+        let broken = |detail: String| Some(violation("I3", format!("{detail}: {line}")));
+        if let Some(member) = msg.strip_prefix("has dropped member: ") {
+            let member = member.trim().to_string();
+            if self.truth.healthy(&member) && !self.failed_at(&member, at) {
+                return broken(format!(
+                    "member {member} was reachable and no call to it failed at {at} ms"
+                ));
+            }
+            if matches!(
+                self.claims.get(&member),
+                Some(Claimed::Down { .. }) | Some(Claimed::Stopped)
+            ) {
+                return broken(format!("member {member} dropped twice without coming back"));
+            }
+            self.claims.insert(
+                member,
+                Claimed::Down {
+                    attempts: 0,
+                    last: at,
+                    manual: false,
+                },
+            );
+            return None;
+        }
+        // Other ways a member leaves service: deactivation, revocation (B51, B52), unreachable or
+        // not activated at `C_Initialize` (B46, B51).
+        // A revocation, or a member still not activated, found by a recovery attempt counts
+        // as a failed attempt (D10, B51, B52).
+        let failed_attempt = msg
+            .strip_prefix("member: ")
+            .and_then(|r| r.strip_suffix(" revoked"))
+            .or_else(|| {
+                msg.strip_prefix("recovery attempt ").and_then(|r| {
+                    r.strip_suffix(
+                        " is not activated and cannot be reintroduced back into the HA group",
+                    )
+                })
+            });
+        if let Some(member) = failed_attempt {
+            let member = member.trim().to_string();
+            match self.claims.get(&member).copied() {
+                Some(Claimed::Down {
+                    attempts, manual, ..
+                }) => {
+                    let _ = manual;
+                    self.claims.insert(
+                        member,
+                        Claimed::Down {
+                            attempts: attempts + 1,
+                            last: at,
+                            manual: false,
+                        },
+                    );
+                }
+                Some(Claimed::Stopped) => {}
+                _ => {
+                    self.claims.insert(
+                        member,
+                        Claimed::Down {
+                            attempts: 0,
+                            last: at,
+                            manual: false,
+                        },
+                    );
+                }
+            }
+            return None;
+        }
+        let leaves = msg
+            .strip_prefix("member: ")
+            .and_then(|r| r.strip_suffix(" deactivated"))
+            .or_else(|| {
+                msg.strip_prefix("unable to reach member: ")
+                    .and_then(|r| r.split('.').next())
+            })
+            .or_else(|| {
+                msg.strip_prefix("member ").and_then(|r| {
+                    r.strip_suffix(" is not activated and is excluded from the HA group")
+                })
+            });
+        if let Some(member) = leaves {
+            let member = member.trim().to_string();
+            if matches!(self.claims.get(&member), Some(Claimed::Back) | None) {
+                self.claims.insert(
+                    member,
+                    Claimed::Down {
+                        attempts: 0,
+                        last: at,
+                        manual: false,
+                    },
+                );
+            }
+            return None;
+        }
+        if msg == "management thread started" {
+            // A (re)initialised library knows nothing of earlier outages (D20): every member of
+            // the group starts in service until this initialisation says otherwise.
+            for claim in self.claims.values_mut() {
+                *claim = Claimed::Back;
+            }
+            return None;
+        }
+        if let Some(member) = msg.strip_prefix("detected new member member: ") {
+            self.claims.insert(member.trim().to_string(), Claimed::Back);
+            return None;
+        }
+        if msg == "all members gone offline." {
+            let usable = self.truth.usable_members(at);
+            if !usable.is_empty() {
+                return broken(format!(
+                    "member(s) {} were usable at {at} ms",
+                    usable.join(", ")
+                ));
+            }
+            if !self.truth.enhanced_at(at) {
+                // D11: activeBasic loses sessions and login with the last member.
+                self.session_lost = true;
+                self.truth.login(false, at);
+            }
+            return None;
+        }
+        if let Some(rest) =
+            msg.strip_prefix("exceeded maximum number of autorecovery attempts for member: ")
+        {
+            let member = rest.split('.').next().unwrap_or(rest).trim().to_string();
+            self.claims.insert(member, Claimed::Stopped);
+            return None;
+        }
+        if let Some(rest) = msg.strip_prefix("can not login to member: ") {
+            let member = rest.split(',').next().unwrap_or(rest).trim().to_string();
+            self.claims.insert(member, Claimed::Stopped);
+            return None;
+        }
+        if let Some((n, member, succeeded)) = attempt_line(msg) {
+            return self.attempt(at, line, n, &member, succeeded);
+        }
+        None
+    }
+
+    fn failed_at(&self, member: &str, at: Millis) -> bool {
+        self.obs.events.iter().any(|(t, h)| {
+            *t == at
+                && matches!(h, Happening::MemberFailure { member: m, application: true, .. } if m == member)
+        })
+    }
+
+    /// D9 for one attempt line.
+    fn attempt(
+        &mut self,
+        at: Millis,
+        line: &str,
+        n: u64,
+        member: &str,
+        succeeded: bool,
+    ) -> Option<Violation> {
+        let broken = |detail: String| Some(violation("I3", format!("{detail}: {line}")));
+        let claim = self.claims.get(member).copied().unwrap_or(Claimed::Back);
+        let (attempts, last, manual) = match claim {
+            Claimed::Back => {
+                return broken(format!(
+                    "an attempt for member {member}, which the log says is back"
+                ));
+            }
+            Claimed::Stopped => {
+                return broken(format!(
+                    "an attempt for member {member} after its automatic recovery stopped, without a manual recovery"
+                ));
+            }
+            Claimed::Down {
+                attempts,
+                last,
+                manual,
+            } => (attempts, last, manual),
+        };
+        if n != attempts + 1 {
+            return broken(format!(
+                "attempt {n} for member {member} where attempt {} was due",
+                attempts + 1
+            ));
+        }
+        if !manual {
+            let retry = self.truth.retry_at(at);
+            if retry >= 0 && n > u64::try_from(retry).unwrap_or(0) {
+                return broken(format!(
+                    "attempt {n} for member {member} past the retry count {retry}"
+                ));
+            }
+            let due = last + u64::from(self.truth.interval_at(at)) * 1000;
+            if at != due && !self.interval_changed_between(last, at) {
+                return broken(format!(
+                    "attempt {n} for member {member} at {at} ms, due at {due} ms (one interval after the previous)"
+                ));
+            }
+        }
+        if succeeded {
+            // Back means reachable; with the application logged in, also logged in with the
+            // group's credential (B43); without a login, a reconnection is all an attempt can do.
+            let back = self.truth.reachable(member)
+                && (self.truth.credential_ok(member) || !self.truth.logged_in());
+            if !back {
+                return broken(format!(
+                    "`succeeded` for member {member}, which is not reachable at {at} ms"
+                ));
+            }
+            self.claims.insert(member.to_string(), Claimed::Back);
+        } else {
+            self.claims.insert(
+                member.to_string(),
+                Claimed::Down {
+                    attempts: n,
+                    last: at,
+                    manual: false,
+                },
+            );
+        }
+        None
+    }
+
+    fn interval_changed_between(&self, from: Millis, to: Millis) -> bool {
+        self.truth.interval_at(from) != self.truth.interval_at(to)
+            || self.obs.events.iter().any(|(t, h)| {
+                *t > from
+                    && *t <= to
+                    && matches!(h, Happening::Command { line, .. } if line.contains(" interval "))
+            })
+    }
+
+    /// I6: at the "healed" checkpoint, every member that can come back by itself is back.
+    fn liveness(&self, at: Millis) -> Option<Violation> {
+        for member in self.truth.group() {
+            let recoverable = self.truth.healthy(&member)
+                && self.truth.retry_at(at) != 0
+                && !self.truth.may_be_exhausted(&member);
+            if !recoverable {
+                continue;
+            }
+            if !matches!(self.claims.get(&member), Some(Claimed::Back) | None) {
+                return Some(violation(
+                    "I6",
+                    format!(
+                        "member {member} is reachable and recoverable but not back at {at} ms (two intervals after the heal)"
+                    ),
+                ));
+            }
+        }
+        None
+    }
+
+    // ---- I1, I4: objects ------------------------------------------------------------------
+
+    fn final_objects(
+        &self,
+        at: Millis,
+        objects: &BTreeMap<String, Vec<String>>,
+    ) -> Option<Violation> {
+        let usable = self.truth.usable_members(at);
+        let labels = |member: &str| -> BTreeMap<String, usize> {
+            let mut out = BTreeMap::new();
+            for object in objects.get(member).into_iter().flatten() {
+                let label = object.split('/').next().unwrap_or(object).to_string();
+                *out.entry(label).or_insert(0) += 1;
+            }
+            out
+        };
+        let first = usable.first()?;
+        let reference = labels(first);
+        for member in usable.iter().skip(1) {
+            let other = labels(member);
+            if other != reference {
+                let differs: Vec<String> = reference
+                    .keys()
+                    .chain(other.keys())
+                    .filter(|l| reference.get(*l) != other.get(*l))
+                    .cloned()
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                return Some(violation(
+                    "I1",
+                    format!(
+                        "after the heal, usable members {first} and {member} hold different objects: {}",
+                        differs.join(", ")
+                    ),
+                ));
+            }
+        }
+        for (label, count) in &reference {
+            let pair = self.created.get(label).copied().unwrap_or(false);
+            let expected = if pair { 2 } else { 1 };
+            if *count > expected && !self.uncertain.contains(label) {
+                return Some(violation(
+                    "I1",
+                    format!("object {label} is held {count} times (duplicated)"),
+                ));
+            }
+            if !self.created.contains_key(label)
+                && !self.uncertain.contains(label)
+                && !self.direct.contains_key(label)
+            {
+                return Some(violation(
+                    "I1",
+                    format!(
+                        "object {label} is held although the application destroyed it or never made it"
+                    ),
+                ));
+            }
+        }
+        for label in self.created.keys() {
+            if reference.contains_key(label) || self.uncertain.contains(label) {
+                continue;
+            }
+            let held_elsewhere = objects.iter().any(|(m, objs)| {
+                !usable.contains(m) && objs.iter().any(|o| o.split('/').next() == Some(label))
+            });
+            if !held_elsewhere {
+                return Some(violation(
+                    "I1",
+                    format!(
+                        "object {label} was created and never destroyed but no member holds it"
+                    ),
+                ));
+            }
+        }
+        None
+    }
+
+    /// I4: the `Needs sync` of a `listgroups` against the healthy members' object sets.
+    fn needs_sync(&self, _at: Millis, output: &str) -> Option<Violation> {
+        let claimed = output
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Needs sync:"))
+            .map(|v| v.trim().to_string())?;
+        let last_objects = self.obs.events.iter().rev().find_map(|(_, h)| match h {
+            Happening::Checkpoint { objects, .. } => Some(objects),
+            _ => None,
+        })?;
+        let sets: BTreeSet<Vec<String>> = self
+            .truth
+            .group()
+            .iter()
+            .filter(|m| self.truth.healthy(m))
+            .map(|m| last_objects.get(m).cloned().unwrap_or_default())
+            .collect();
+        let differ = sets.len() > 1;
+        if (claimed == "yes") != differ {
+            return Some(violation(
+                "I4",
+                format!(
+                    "listgroups says `Needs sync: {claimed}` while the members' object sets {}",
+                    if differ { "differ" } else { "are equal" }
+                ),
+            ));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::observe::{FaultObs, Settings};
+    use super::*;
+
+    const PREFIX: &str = "Wed Oct  4 16:29:21 2017 : [1] HA group: 1A ";
+
+    fn obs(events: Vec<(Millis, Happening)>) -> Observations {
+        Observations {
+            members: vec!["A".into(), "B".into()],
+            standby: vec![],
+            settings: Settings {
+                retry: 3,
+                interval: 60,
+                enhanced: false,
+                failover_on_deactivation: true,
+                synchronize: true,
+            },
+            events,
+        }
+    }
+
+    fn app(op: OpObs, result: &str, holders: Option<&[&str]>) -> Happening {
+        Happening::App(AppObs {
+            op,
+            result: result.into(),
+            count: 1,
+            served_by: vec![],
+            holders: holders.map(|h| h.iter().map(|s| s.to_string()).collect()),
+        })
+    }
+
+    fn login() -> Happening {
+        app(OpObs::Login, "CKR_OK", None)
+    }
+
+    fn sign() -> OpObs {
+        OpObs::Crypto { label: "k1".into() }
+    }
+
+    fn log(msg: &str) -> Happening {
+        Happening::Log(format!("{PREFIX}{msg}"))
+    }
+
+    #[test]
+    fn a_failure_with_a_usable_holder_breaks_i2_and_without_one_does_not() {
+        let bad = obs(vec![
+            (0, login()),
+            (5, app(sign(), "CKR_OBJECT_HANDLE_INVALID", Some(&["B"]))),
+        ]);
+        assert_eq!(check(&bad, &[], None).map(|v| v.invariant), Some("I2"));
+        let fine = obs(vec![
+            (0, login()),
+            (
+                1,
+                Happening::Fault {
+                    member: "B".into(),
+                    fault: FaultObs::Drop,
+                },
+            ),
+            (5, app(sign(), "CKR_OBJECT_HANDLE_INVALID", Some(&["B"]))),
+        ]);
+        assert_eq!(check(&fine, &[], None), None);
+    }
+
+    #[test]
+    fn a_signature_without_login_breaks_i7() {
+        let o = obs(vec![(5, app(sign(), "CKR_OK", None))]);
+        assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I7"));
+    }
+
+    #[test]
+    fn recovery_lines_follow_d9() {
+        let drop = |t| {
+            (
+                t,
+                Happening::Fault {
+                    member: "B".into(),
+                    fault: FaultObs::Drop,
+                },
+            )
+        };
+        let failure = (
+            10_000,
+            Happening::MemberFailure {
+                member: "B".into(),
+                code: "CKR_DEVICE_ERROR".into(),
+                application: true,
+            },
+        );
+        let good = obs(vec![
+            (0, login()),
+            drop(5_000),
+            failure.clone(),
+            (10_000, log("has dropped member: B")),
+            (
+                70_000,
+                log("recovery attempt 1 failed for member: B. Code: 0x30 : CKR_DEVICE_ERROR."),
+            ),
+        ]);
+        assert_eq!(check(&good, &[], None), None);
+        let late = obs(vec![
+            (0, login()),
+            drop(5_000),
+            failure.clone(),
+            (10_000, log("has dropped member: B")),
+            (
+                90_000,
+                log("recovery attempt 1 failed for member: B. Code: 0x30 : CKR_DEVICE_ERROR."),
+            ),
+        ]);
+        assert_eq!(check(&late, &[], None).map(|v| v.invariant), Some("I3"));
+        let numbered_wrong = obs(vec![
+            (0, login()),
+            drop(5_000),
+            failure,
+            (10_000, log("has dropped member: B")),
+            (
+                70_000,
+                log("recovery attempt 2 failed for member: B. Code: 0x30 : CKR_DEVICE_ERROR."),
+            ),
+        ]);
+        assert_eq!(
+            check(&numbered_wrong, &[], None).map(|v| v.invariant),
+            Some("I3")
+        );
+    }
+
+    #[test]
+    fn a_drop_line_for_a_reachable_member_breaks_i3() {
+        let o = obs(vec![(0, login()), (10, log("has dropped member: B"))]);
+        assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I3"));
+    }
+
+    #[test]
+    fn a_false_total_loss_breaks_i3() {
+        let o = obs(vec![(0, login()), (10, log("all members gone offline."))]);
+        assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I3"));
+    }
+
+    #[test]
+    fn members_that_differ_after_the_heal_break_i1() {
+        let objects: BTreeMap<String, Vec<String>> = [
+            ("A".to_string(), vec!["k1/SecretKey".to_string()]),
+            ("B".to_string(), vec![]),
+        ]
+        .into_iter()
+        .collect();
+        let create = app(
+            OpObs::Create {
+                label: "k1".into(),
+                token: true,
+                pair: false,
+            },
+            "CKR_OK",
+            None,
+        );
+        let o = obs(vec![
+            (0, login()),
+            (1, create),
+            (
+                2,
+                Happening::Checkpoint {
+                    label: "final".into(),
+                    objects,
+                },
+            ),
+        ]);
+        assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I1"));
+    }
+}

@@ -1,0 +1,490 @@
+//! The generator: one seed, a whole valid scenario ([`Plan`]). Each purpose draws from its own
+//! child stream of the seed (options, workload, faults), so a change in how one is drawn never
+//! shifts another. The generator keeps a small model of what the application holds (session,
+//! login, labels) and of what the operator did (members down, deactivated, removed), only to keep
+//! the scenario valid; it never predicts the engine.
+
+use std::collections::BTreeSet;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+use super::options::{FaultKind, Mode, OpKind, Options, draw};
+use super::plan::{AppCall, FaultCall, GROUP, Kind, Plan, PlanStep};
+
+/// Child stream numbers of an exploration seed (part of the seed's meaning: never renumber).
+#[derive(Clone, Copy)]
+enum Purpose {
+    Options = 101,
+    Workload = 102,
+    Faults = 103,
+}
+
+fn stream(seed: u64, purpose: Purpose) -> ChaCha20Rng {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    rng.set_stream(purpose as u64);
+    rng
+}
+
+/// First serial of generated partitions; members are numbered from it in slot order.
+const SERIAL_BASE: u64 = 1_500_000_000_001;
+
+/// What the generator knows of the application, to keep calls valid.
+#[derive(Default)]
+struct AppState {
+    session: bool,
+    logged_in: bool,
+    /// Keys: label, kind, token.
+    keys: Vec<(String, Kind, bool)>,
+    data: Vec<String>,
+    next: u32,
+}
+
+/// What the generator knows of the operator's faults, to pick sensible ones.
+#[derive(Default)]
+struct FaultState {
+    /// Members in the group (removed ones leave, added ones join).
+    in_group: Vec<String>,
+    spares: Vec<String>,
+    down: BTreeSet<String>,
+    deactivated: BTreeSet<String>,
+    slow: BTreeSet<String>,
+    /// The largest interval in force at any time (the heal waits for it).
+    max_interval: u32,
+}
+
+struct Gen {
+    options: Options,
+    work: ChaCha20Rng,
+    faults: ChaCha20Rng,
+    app: AppState,
+    ops: FaultState,
+    now: u64,
+    steps: Vec<PlanStep>,
+}
+
+/// Generates the scenario of `seed`.
+pub fn generate(seed: u64) -> Plan {
+    let options = Options::derive(seed, &mut stream(seed, Purpose::Options));
+    let serials: Vec<String> = (0..u64::from(options.members + options.spare))
+        .map(|i| (SERIAL_BASE + i).to_string())
+        .collect();
+    let members: Vec<String> = serials[..options.members as usize].to_vec();
+    let spares: Vec<String> = serials[options.members as usize..].to_vec();
+    // Standby members are the last ones: the first member founds the group and stays active.
+    let standby: Vec<String> = members[(options.members - options.standby) as usize..].to_vec();
+    let mut g = Gen {
+        work: stream(seed, Purpose::Workload),
+        faults: stream(seed, Purpose::Faults),
+        app: AppState::default(),
+        ops: FaultState {
+            in_group: members.clone(),
+            spares: spares.clone(),
+            max_interval: options.interval,
+            ..FaultState::default()
+        },
+        now: 0,
+        steps: Vec::new(),
+        options,
+    };
+    g.app_call(AppCall::OpenSession);
+    g.app_call(AppCall::Login);
+    g.app.session = true;
+    g.app.logged_in = true;
+    // About one fault per 12 operations, at least one.
+    let fault_every = 12u32;
+    for i in 0..g.options.operations {
+        g.operation();
+        if g.faults.random_range(0..fault_every) == 0 || i == g.options.operations / 2 {
+            g.fault();
+        }
+    }
+    g.heal();
+    Plan {
+        members,
+        standby,
+        spares,
+        retry: g.options.retry,
+        interval: g.options.interval,
+        mode: g.options.mode,
+        ha_only: g.options.ha_only,
+        failover_on_deactivation: g.options.failover_on_deactivation,
+        synchronize: g.options.synchronize,
+        steps: g.steps,
+        options: g.options,
+    }
+}
+
+impl Gen {
+    fn app_call(&mut self, call: AppCall) {
+        self.steps.push(PlanStep::App(call));
+    }
+
+    fn label(&mut self, prefix: &str) -> String {
+        self.app.next += 1;
+        format!("{prefix}{}", self.app.next)
+    }
+
+    fn enabled(&self, op: OpKind) -> bool {
+        self.options.ops.contains(&op)
+    }
+
+    /// One application operation valid in the current state.
+    fn operation(&mut self) {
+        if !self.app.session {
+            self.app_call(AppCall::OpenSession);
+            self.app.session = true;
+            self.app.logged_in = false;
+        }
+        if !self.app.logged_in {
+            self.app_call(AppCall::Login);
+            self.app.logged_in = true;
+        }
+        let mut choices: Vec<OpKind> = Vec::new();
+        for op in OpKind::ALL {
+            if !self.enabled(op) {
+                continue;
+            }
+            let valid = match op {
+                OpKind::Generate | OpKind::GenerateSession | OpKind::Create => true,
+                OpKind::Destroy => !self.app.keys.is_empty() || !self.app.data.is_empty(),
+                OpKind::Sign | OpKind::Multipart => !self.app.keys.is_empty(),
+                OpKind::Encrypt => self.app.keys.iter().any(|k| k.1 == Kind::Aes256),
+                OpKind::Reopen | OpKind::Relogin | OpKind::Restart => true,
+                OpKind::Direct => !self.ops.in_group.is_empty(),
+            };
+            if valid {
+                // Crypto calls are the bulk of real traffic.
+                let weight = match op {
+                    OpKind::Sign | OpKind::Encrypt => 4,
+                    OpKind::Reopen | OpKind::Relogin | OpKind::Restart | OpKind::Direct => 1,
+                    _ => 2,
+                };
+                choices.extend(std::iter::repeat_n(op, weight));
+            }
+        }
+        if choices.is_empty() {
+            choices.push(OpKind::Generate);
+        }
+        let op = choices[self.work.random_range(0..choices.len() as u32) as usize];
+        match op {
+            OpKind::Generate | OpKind::GenerateSession => {
+                let kind = if self.work.random_bool(0.6) {
+                    Kind::Aes256
+                } else {
+                    Kind::EcP256
+                };
+                let token = op == OpKind::Generate;
+                let label = self.label("k");
+                self.app.keys.push((label.clone(), kind, token));
+                self.app_call(AppCall::Generate { label, kind, token });
+            }
+            OpKind::Create => {
+                let label = self.label("d");
+                self.app.data.push(label.clone());
+                self.app_call(AppCall::CreateData { label });
+            }
+            OpKind::Destroy => {
+                let total = (self.app.keys.len() + self.app.data.len()) as u32;
+                let pick = self.work.random_range(0..total) as usize;
+                let label = if pick < self.app.keys.len() {
+                    self.app.keys.remove(pick).0
+                } else {
+                    self.app.data.remove(pick - self.app.keys.len())
+                };
+                self.app_call(AppCall::Destroy { label });
+            }
+            OpKind::Sign => {
+                let label = self.pick_key(false);
+                let times = draw(&mut self.work, 1, 5);
+                self.sign_or_threads(AppCall::Sign { label, times });
+            }
+            OpKind::Encrypt => {
+                let label = self.pick_key(true);
+                let times = draw(&mut self.work, 1, 5);
+                self.sign_or_threads(AppCall::Encrypt { label, times });
+            }
+            OpKind::Multipart => {
+                let label = self.pick_key(false);
+                self.app_call(AppCall::SignInit { label });
+                for _ in 0..draw(&mut self.work, 1, 3) {
+                    self.app_call(AppCall::SignUpdate);
+                }
+                self.app_call(AppCall::SignFinal);
+            }
+            OpKind::Reopen => {
+                self.app_call(AppCall::CloseSession);
+                // Session objects die with the application's last session (PKCS#11).
+                self.app.keys.retain(|k| k.2);
+                self.app.session = false;
+                self.app.logged_in = false;
+            }
+            OpKind::Relogin => {
+                self.app_call(AppCall::Logout);
+                self.app.logged_in = false;
+            }
+            OpKind::Direct => {
+                let members = self.ops.in_group.clone();
+                let i = self.work.random_range(0..members.len() as u32) as usize;
+                let label = self.label("x");
+                // Not tracked as an application key: only `synchronize` makes it the group's.
+                self.app_call(AppCall::Direct {
+                    serial: members[i].clone(),
+                    label,
+                });
+            }
+            OpKind::Restart => {
+                self.app_call(AppCall::Finalize);
+                self.app_call(AppCall::Initialize);
+                // Handles do not survive a restart; the application finds only token objects
+                // again, and this workload does not look objects up, so it forgets them all.
+                self.app.keys.clear();
+                self.app.data.clear();
+                self.app.session = false;
+                self.app.logged_in = false;
+            }
+        }
+    }
+
+    fn pick_key(&mut self, aes_only: bool) -> String {
+        let keys: Vec<&(String, Kind, bool)> = self
+            .app
+            .keys
+            .iter()
+            .filter(|k| !aes_only || k.1 == Kind::Aes256)
+            .collect();
+        let i = self.work.random_range(0..keys.len() as u32) as usize;
+        keys[i].0.clone()
+    }
+
+    /// A crypto call as a plain step, or (with several threads) inside a `Threads` block.
+    fn sign_or_threads(&mut self, call: AppCall) {
+        if self.options.threads < 2 || self.work.random_bool(0.7) {
+            self.app_call(call);
+            return;
+        }
+        let mut programs = Vec::new();
+        for _ in 0..self.options.threads {
+            let mut program = Vec::new();
+            for _ in 0..draw(&mut self.work, 1, 3) {
+                let aes = self.app.keys.iter().any(|k| k.1 == Kind::Aes256);
+                let encrypt = aes && self.work.random_bool(0.4);
+                let label = self.pick_key(encrypt);
+                let times = draw(&mut self.work, 1, 4);
+                program.push(if encrypt {
+                    AppCall::Encrypt { label, times }
+                } else {
+                    AppCall::Sign { label, times }
+                });
+            }
+            programs.push(program);
+        }
+        let mut faults = Vec::new();
+        if self.faults.random_bool(0.3)
+            && self.options.faults.contains(&FaultKind::Drop)
+            && let Some(member) = self.pick(&self.ops.in_group.clone())
+        {
+            faults.push((self.now, FaultCall::Drop(member.clone())));
+            self.ops.down.insert(member);
+        }
+        self.steps.push(PlanStep::Threads { programs, faults });
+    }
+
+    fn pick(&mut self, from: &[String]) -> Option<String> {
+        if from.is_empty() {
+            return None;
+        }
+        let i = self.faults.random_range(0..from.len() as u32) as usize;
+        Some(from[i].clone())
+    }
+
+    /// Moves time forward by a random gap and applies `fault` then. Gaps are relative
+    /// (`Advance`), so a `Threads` block that took time never makes a later fault go back.
+    fn at(&mut self, fault: FaultCall) {
+        let gap = u64::from(draw(&mut self.faults, 1, self.options.interval * 2));
+        self.now += gap;
+        self.steps.push(PlanStep::Advance(gap));
+        self.steps.push(PlanStep::Fault(fault));
+    }
+
+    /// One fault (or operator action) from the enabled kinds.
+    fn fault(&mut self) {
+        let kinds: Vec<FaultKind> = self.options.faults.iter().copied().collect();
+        let kind = kinds[self.faults.random_range(0..kinds.len() as u32) as usize];
+        let up: Vec<String> = self
+            .ops
+            .in_group
+            .iter()
+            .filter(|m| !self.ops.down.contains(*m))
+            .cloned()
+            .collect();
+        let down: Vec<String> = self.ops.down.iter().cloned().collect();
+        // Half the time, undo something first, so outages end and recoveries happen.
+        if !down.is_empty() && self.faults.random_bool(0.5) {
+            if let Some(m) = self.pick(&down) {
+                self.ops.down.remove(&m);
+                self.ops.slow.remove(&m);
+                self.at(FaultCall::Restore(m));
+            }
+            return;
+        }
+        let deactivated: Vec<String> = self.ops.deactivated.iter().cloned().collect();
+        match kind {
+            FaultKind::Drop => {
+                if let Some(m) = self.pick(&up) {
+                    self.ops.down.insert(m.clone());
+                    self.at(FaultCall::Drop(m));
+                }
+            }
+            FaultKind::Deactivate => {
+                if !deactivated.is_empty() && self.faults.random_bool(0.5) {
+                    if let Some(m) = self.pick(&deactivated) {
+                        self.ops.deactivated.remove(&m);
+                        self.at(FaultCall::Activate(m));
+                    }
+                } else if let Some(m) = self.pick(&up) {
+                    self.ops.deactivated.insert(m.clone());
+                    self.at(FaultCall::Deactivate(m));
+                }
+            }
+            FaultKind::Revoke => {
+                if let Some(m) = self.pick(&up) {
+                    self.ops.down.insert(m.clone());
+                    self.at(FaultCall::Revoke(m));
+                }
+            }
+            FaultKind::LoginFailure => {
+                if let Some(m) = self.pick(&up) {
+                    self.at(FaultCall::LoginFailure(m));
+                }
+            }
+            FaultKind::Slow => {
+                if let Some(m) = self.pick(&up) {
+                    let ms = match draw(&mut self.faults, 0, 2) {
+                        0 => 200,
+                        1 => 5_000,
+                        _ => 25_000,
+                    };
+                    self.ops.slow.insert(m.clone());
+                    // A slow member counts as down for the heal: `Restore` clears it.
+                    self.ops.down.insert(m.clone());
+                    self.at(FaultCall::Slow(m, ms));
+                }
+            }
+            FaultKind::AllOffline => {
+                let gap = u64::from(draw(&mut self.faults, 1, self.options.interval));
+                self.now += gap;
+                self.steps.push(PlanStep::Advance(gap));
+                for m in up {
+                    self.ops.down.insert(m.clone());
+                    self.steps.push(PlanStep::Fault(FaultCall::Drop(m)));
+                }
+            }
+            FaultKind::MemberAdded => {
+                if let Some(s) = self.ops.spares.pop() {
+                    self.ops.in_group.push(s.clone());
+                    self.at(FaultCall::MemberAdded(s));
+                }
+            }
+            FaultKind::MemberRemoved => {
+                if self.ops.in_group.len() > 1
+                    && let Some(m) = self.pick(&self.ops.in_group.clone())
+                {
+                    self.ops.in_group.retain(|x| *x != m);
+                    self.steps.push(PlanStep::Command(format!(
+                        "hagroup removemember -group {GROUP} -serialnumber {m}"
+                    )));
+                }
+            }
+            FaultKind::Recover => self.steps.push(PlanStep::Command("hagroup recover".into())),
+            FaultKind::OnCall => {
+                if let Some(m) = self.pick(&up) {
+                    const CALLS: [&str; 6] = [
+                        "Any",
+                        "Sign",
+                        "GenerateKey",
+                        "ImportClone",
+                        "ExportClone",
+                        "Login",
+                    ];
+                    let call = CALLS[self.faults.random_range(0..CALLS.len() as u32) as usize];
+                    let nth = draw(&mut self.faults, 1, 4);
+                    let fault = if self.faults.random_bool(0.7) {
+                        FaultCall::Drop(m.clone())
+                    } else {
+                        FaultCall::Deactivate(m.clone())
+                    };
+                    // Counts as down either way; the heal restores and activates it.
+                    self.ops.down.insert(m.clone());
+                    self.steps.push(PlanStep::OnCall {
+                        member: m,
+                        call,
+                        nth,
+                        fault,
+                    });
+                }
+            }
+            FaultKind::Settings => {
+                let line = match draw(&mut self.faults, 0, 2) {
+                    0 => {
+                        let retry = match draw(&mut self.faults, 0, 3) {
+                            0 => 0,
+                            1 => -1,
+                            _ => draw(&mut self.faults, 1, 10) as i32,
+                        };
+                        format!("hagroup retry -count {retry}")
+                    }
+                    1 => {
+                        let interval = draw(&mut self.faults, 60, 1200);
+                        self.ops.max_interval = self.ops.max_interval.max(interval);
+                        format!("hagroup interval -interval {interval}")
+                    }
+                    _ => {
+                        let mode = if self.faults.random_bool(0.5) {
+                            Mode::Basic
+                        } else {
+                            Mode::Enhanced
+                        };
+                        format!("hagroup recoverymode -mode {}", mode.word())
+                    }
+                };
+                self.steps.push(PlanStep::Command(line));
+            }
+        }
+    }
+
+    /// The end of every generated scenario: every fault undone, time for automatic recovery,
+    /// a checkpoint, then a manual recovery, a fresh login, `synchronize` and a final checkpoint.
+    fn heal(&mut self) {
+        self.now += 1;
+        let all: Vec<String> = self
+            .ops
+            .in_group
+            .iter()
+            .chain(self.ops.spares.iter())
+            .cloned()
+            .collect();
+        self.steps.push(PlanStep::Advance(1));
+        for m in &all {
+            self.steps
+                .push(PlanStep::Fault(FaultCall::Restore(m.clone())));
+            self.steps
+                .push(PlanStep::Fault(FaultCall::Activate(m.clone())));
+        }
+        let wait = u64::from(self.ops.max_interval) * 2 + 1;
+        self.steps.push(PlanStep::Advance(wait));
+        self.steps.push(PlanStep::Checkpoint("healed".into()));
+        self.steps.push(PlanStep::Command("hagroup recover".into()));
+        if self.app.session {
+            self.app_call(AppCall::CloseSession);
+        }
+        self.app_call(AppCall::OpenSession);
+        self.app_call(AppCall::Login);
+        self.steps
+            .push(PlanStep::Advance(u64::from(self.ops.max_interval) + 1));
+        self.steps.push(PlanStep::Command(format!(
+            "hagroup synchronize -group {GROUP}"
+        )));
+        self.steps.push(PlanStep::Checkpoint("final".into()));
+    }
+}

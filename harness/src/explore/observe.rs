@@ -1,0 +1,325 @@
+//! What the invariant checker reads: the facts of one run, taken from the run record and the
+//! world below the `Member` port (faults applied, operator commands, application calls with
+//! their results and, for the calls that matter, which members held the object at that instant),
+//! never from the engine's tables. The engine's own outputs (HA log lines, command output) are
+//! here too, as claims the invariants check.
+
+use std::collections::BTreeMap;
+
+use sim::fault::Fault;
+use sim::record::{Action, Event, FaultTiming, Placement, Record};
+
+/// Virtual milliseconds.
+pub type Millis = ha_engine::ports::Millis;
+
+/// A fault applied to a member (or an armed fault when it fired).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultObs {
+    /// Connection lost.
+    Drop,
+    /// Connection (and revocation, slowness) undone.
+    Restore,
+    /// Partition deactivated.
+    Deactivate,
+    /// Partition activated.
+    Activate,
+    /// Activation revoked.
+    Revoke,
+    /// The partition's CO credential changed.
+    LoginFailure,
+    /// Every call hangs this long.
+    Slow(u64),
+    /// The operator added the partition to the group.
+    MemberAdded,
+}
+
+/// What an application call was, as far as the invariants care.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpObs {
+    /// `C_Initialize`.
+    Initialize,
+    /// `C_Finalize`.
+    Finalize,
+    /// `C_OpenSession`.
+    OpenSession,
+    /// `C_CloseSession`.
+    CloseSession,
+    /// `C_Login`.
+    Login,
+    /// `C_Logout`.
+    Logout,
+    /// A key generation or data object creation through the virtual slot.
+    Create {
+        /// Label.
+        label: String,
+        /// Token (persistent) object.
+        token: bool,
+        /// A key pair (two objects under one label).
+        pair: bool,
+    },
+    /// `C_DestroyObject`.
+    Destroy {
+        /// Label.
+        label: String,
+    },
+    /// A single-part sign or encrypt (possibly several calls in a row).
+    Crypto {
+        /// Key label.
+        label: String,
+    },
+    /// `C_SignInit`.
+    SignInit {
+        /// Key label.
+        label: String,
+    },
+    /// `C_SignUpdate` / `C_SignFinal`.
+    SignContinue,
+    /// A write straight to a member's physical slot (B21).
+    Direct {
+        /// The member.
+        member: String,
+        /// Label.
+        label: String,
+    },
+    /// Anything else (slot list, object count).
+    Other,
+}
+
+/// One application call (or a run of identical ones).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppObs {
+    /// What it was.
+    pub op: OpObs,
+    /// The `CKR_*` name the application got.
+    pub result: String,
+    /// How many identical calls this stands for.
+    pub count: u64,
+    /// Members that served it (in order, several after a re-dispatch).
+    pub served_by: Vec<String>,
+    /// Members holding the call's object at that instant, read below the port; recorded for
+    /// failed calls and for calls a standby served.
+    pub holders: Option<Vec<String>>,
+}
+
+/// One fact of the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Happening {
+    /// A fault.
+    Fault {
+        /// The member.
+        member: String,
+        /// Which.
+        fault: FaultObs,
+    },
+    /// A LunaCM command line and its output.
+    Command {
+        /// The line.
+        line: String,
+        /// The output.
+        output: String,
+    },
+    /// An application call.
+    App(AppObs),
+    /// An HA log line (the engine's claim).
+    Log(String),
+    /// A member call on the application's or the recovery's behalf that failed with a
+    /// drop-class code (from the injector's record).
+    MemberFailure {
+        /// The member.
+        member: String,
+        /// The code's name.
+        code: String,
+        /// True for calls of the application path (not recovery probes, not LunaCM).
+        application: bool,
+    },
+    /// A checkpoint: the token objects each member holds (below the port), as `label/class`.
+    Checkpoint {
+        /// The label.
+        label: String,
+        /// Per member, sorted.
+        objects: BTreeMap<String, Vec<String>>,
+    },
+}
+
+/// The group's settings at the start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Retry count (-1 unlimited).
+    pub retry: i32,
+    /// Interval, seconds.
+    pub interval: u32,
+    /// `activeBasic` (false) or `activeEnhanced` (true).
+    pub enhanced: bool,
+    /// `failover_on_deactivation`.
+    pub failover_on_deactivation: bool,
+    /// `HASynchronize` for the group.
+    pub synchronize: bool,
+}
+
+/// Everything the checker reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observations {
+    /// Group members at the start, in order.
+    pub members: Vec<String>,
+    /// Standby members at the start.
+    pub standby: Vec<String>,
+    /// Settings at the start.
+    pub settings: Settings,
+    /// The facts, in order, with their virtual time.
+    pub events: Vec<(Millis, Happening)>,
+}
+
+impl Observations {
+    /// The observations of a generated plan's run, from its record.
+    pub fn of(plan: &super::plan::Plan, record: &Record) -> Observations {
+        let mut events: Vec<(Millis, Happening)> = Vec::new();
+        for stamped in &record.events {
+            let at = stamped.at;
+            match &stamped.event {
+                Event::Command(c) => events.push((
+                    at,
+                    Happening::Command {
+                        line: c.line.clone(),
+                        output: c.output.clone(),
+                    },
+                )),
+                Event::Call(call) => {
+                    let served_by = match &call.placement {
+                        Placement::Created { on, cloned_to } => {
+                            on.iter().chain(cloned_to.iter()).cloned().collect()
+                        }
+                        Placement::On(members) => members.clone(),
+                        Placement::Unobserved => Vec::new(),
+                    };
+                    events.push((
+                        at,
+                        Happening::App(AppObs {
+                            op: op_of(&call.op),
+                            result: call.result.name(),
+                            count: 1,
+                            served_by,
+                            holders: None,
+                        }),
+                    ));
+                }
+                Event::Calls(run) => events.push((
+                    run.first_at,
+                    Happening::App(AppObs {
+                        op: op_of(&run.op),
+                        result: run.result.name(),
+                        count: run.count,
+                        served_by: run.served.keys().cloned().collect(),
+                        holders: None,
+                    }),
+                )),
+                Event::ThreadCall(call) => events.push((
+                    call.finished,
+                    Happening::App(AppObs {
+                        op: op_of(&call.op),
+                        result: call.result.name(),
+                        count: 1,
+                        served_by: call.members.clone(),
+                        holders: None,
+                    }),
+                )),
+                Event::Fault(f) => {
+                    let when = match f.timing {
+                        FaultTiming::Now => Some(at),
+                        FaultTiming::Scheduled(t) => Some(t),
+                        FaultTiming::Armed { .. } => None,
+                    };
+                    if let Some(when) = when {
+                        events.push((
+                            when,
+                            Happening::Fault {
+                                member: f.member.clone(),
+                                fault: fault_of(&f.action),
+                            },
+                        ));
+                    }
+                }
+                Event::Log(line) => events.push((at, Happening::Log(line.clone()))),
+                Event::Checkpoint(c) => events.push((
+                    at,
+                    Happening::Checkpoint {
+                        label: c.label.clone(),
+                        objects: BTreeMap::new(),
+                    },
+                )),
+                _ => {}
+            }
+        }
+        // Faults scheduled inside a `Threads` step are recorded when scheduled: put every fact
+        // at its own instant (a stable sort keeps the order of simultaneous ones).
+        events.sort_by_key(|(at, _)| *at);
+        Observations {
+            members: plan.members.clone(),
+            standby: plan.standby.clone(),
+            settings: Settings {
+                retry: plan.retry,
+                interval: plan.interval,
+                enhanced: plan.mode == super::options::Mode::Enhanced,
+                failover_on_deactivation: plan.failover_on_deactivation,
+                synchronize: plan.synchronize,
+            },
+            events,
+        }
+    }
+}
+
+fn fault_of(action: &Action) -> FaultObs {
+    match action {
+        Action::MemberAdded => FaultObs::MemberAdded,
+        Action::Fault(f) => match f {
+            Fault::Drop => FaultObs::Drop,
+            Fault::Restore => FaultObs::Restore,
+            Fault::Deactivate => FaultObs::Deactivate,
+            Fault::Activate => FaultObs::Activate,
+            Fault::Revoke => FaultObs::Revoke,
+            Fault::LoginFailure => FaultObs::LoginFailure,
+            Fault::Slow { ms } => FaultObs::Slow(*ms),
+        },
+    }
+}
+
+/// The arguments inside `Name(a, b)`.
+fn args(op: &str) -> Vec<&str> {
+    op.split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .map(|inner| inner.split(", ").collect())
+        .unwrap_or_default()
+}
+
+/// What an application call of the record was (its transcript name, e.g. `Sign(k1)`).
+fn op_of(op: &str) -> OpObs {
+    let name = op.split(['(', ' ']).next().unwrap_or(op);
+    let a = args(op);
+    let arg = |i: usize| a.get(i).map(|s| s.to_string()).unwrap_or_default();
+    match name {
+        "C_Initialize" => OpObs::Initialize,
+        "C_Finalize" => OpObs::Finalize,
+        "C_OpenSession" => OpObs::OpenSession,
+        "C_CloseSession" => OpObs::CloseSession,
+        "C_Login" => OpObs::Login,
+        "C_Logout" => OpObs::Logout,
+        "GenerateKey" | "GenerateSessionKey" => OpObs::Create {
+            label: arg(0),
+            token: name == "GenerateKey",
+            pair: matches!(a.get(1).copied(), Some("Rsa2048" | "EcP256")),
+        },
+        "CreateData" => OpObs::Create {
+            label: arg(0),
+            token: true,
+            pair: false,
+        },
+        "Destroy" => OpObs::Destroy { label: arg(0) },
+        "Sign" | "Encrypt" => OpObs::Crypto { label: arg(0) },
+        "C_SignInit" => OpObs::SignInit { label: arg(0) },
+        "C_SignUpdate" | "C_SignFinal" => OpObs::SignContinue,
+        "GenerateKeyOnSlot" => OpObs::Direct {
+            member: arg(0),
+            label: arg(1),
+        },
+        _ => OpObs::Other,
+    }
+}

@@ -1,0 +1,445 @@
+//! What was true below the `Member` port over virtual time, computed from the faults and the
+//! operator's commands alone: whether each member was healthy (reachable, not revoked, not hung
+//! past the receive timeout, activated, with the group's credential, in the group), and from
+//! when a member the engine may have seen fail counts as *usable* again: from its next due
+//! recovery attempt (D9, D19), and only while attempts cannot have been exhausted.
+//!
+//! "Usable" is deliberately conservative: when the facts allow the engine to be right in
+//! refusing a member (an attempt may not be due yet, attempts may have run out), the member is
+//! not counted, so an invariant built on it never blames the engine for a legitimate choice.
+
+use std::collections::BTreeMap;
+
+use super::observe::{FaultObs, Millis, Settings};
+
+/// The client's receive timeout (B28): a member hanging longer than this is dropped.
+const RECEIVE_TIMEOUT_MS: u64 = 20_000;
+
+/// Slack added to "one interval" bounds: the attempt runs at the deadline, the copy after it.
+const SLACK_MS: Millis = 1_000;
+
+/// One member's facts.
+#[derive(Clone, Debug, Default)]
+struct MemberFacts {
+    connected: bool,
+    revoked: bool,
+    hung: bool,
+    activated: bool,
+    credential_ok: bool,
+    in_group: bool,
+    /// When the current healthy period began (`None` while unhealthy).
+    healthy_since: Option<Millis>,
+    /// When the last unhealthy period began, if there was one since it joined.
+    outage_start: Option<Millis>,
+    /// When it joined the group (0 for members at the start).
+    joined_at: Millis,
+    /// Joined at run time (detected at the next recovery pass).
+    added: bool,
+}
+
+impl MemberFacts {
+    fn healthy(&self) -> bool {
+        self.connected
+            && !self.revoked
+            && !self.hung
+            && self.activated
+            && self.credential_ok
+            && self.in_group
+    }
+}
+
+/// The truth over time, advanced event by event.
+#[derive(Clone, Debug)]
+pub struct Truth {
+    members: BTreeMap<String, MemberFacts>,
+    /// `(since, value)` of the retry count in force.
+    retry: Vec<(Millis, i32)>,
+    /// `(since, seconds)` of the interval in force.
+    interval: Vec<(Millis, u32)>,
+    /// `(since, enhanced)` of the recovery mode in force.
+    enhanced: Vec<(Millis, bool)>,
+    /// Instants of `hagroup recover`.
+    recovers: Vec<Millis>,
+    /// Application login: the last successful login and the last loss of the login.
+    last_login: Option<Millis>,
+    last_logout: Option<Millis>,
+    logged_in: bool,
+}
+
+impl Truth {
+    /// The truth at time 0.
+    pub fn new(members: &[String], spares: &[String], settings: &Settings) -> Truth {
+        let mut map = BTreeMap::new();
+        for m in members {
+            map.insert(
+                m.clone(),
+                MemberFacts {
+                    connected: true,
+                    activated: true,
+                    credential_ok: true,
+                    in_group: true,
+                    healthy_since: Some(0),
+                    ..MemberFacts::default()
+                },
+            );
+        }
+        for s in spares {
+            map.insert(
+                s.clone(),
+                MemberFacts {
+                    connected: true,
+                    activated: true,
+                    credential_ok: true,
+                    ..MemberFacts::default()
+                },
+            );
+        }
+        Truth {
+            members: map,
+            retry: vec![(0, settings.retry)],
+            interval: vec![(0, settings.interval)],
+            enhanced: vec![(0, settings.enhanced)],
+            recovers: Vec::new(),
+            last_login: None,
+            last_logout: None,
+            logged_in: false,
+        }
+    }
+
+    fn update(&mut self, member: &str, at: Millis, change: impl FnOnce(&mut MemberFacts)) {
+        let facts = self.members.entry(member.to_string()).or_default();
+        let before = facts.healthy();
+        change(facts);
+        let after = facts.healthy();
+        if before && !after {
+            facts.healthy_since = None;
+            facts.outage_start = Some(at);
+        } else if !before && after {
+            facts.healthy_since = Some(at);
+        }
+    }
+
+    /// A fault at `at`.
+    pub fn fault(&mut self, member: &str, fault: &FaultObs, at: Millis) {
+        match fault {
+            FaultObs::Drop => self.update(member, at, |f| f.connected = false),
+            FaultObs::Restore => self.update(member, at, |f| {
+                f.connected = true;
+                f.revoked = false;
+                f.hung = false;
+            }),
+            FaultObs::Deactivate => self.update(member, at, |f| f.activated = false),
+            FaultObs::Activate => self.update(member, at, |f| f.activated = true),
+            FaultObs::Revoke => self.update(member, at, |f| f.revoked = true),
+            FaultObs::LoginFailure => self.update(member, at, |f| f.credential_ok = false),
+            FaultObs::Slow(ms) => {
+                let hung = *ms > RECEIVE_TIMEOUT_MS;
+                self.update(member, at, |f| f.hung = hung);
+            }
+            FaultObs::MemberAdded => self.join(member, at),
+        }
+    }
+
+    fn join(&mut self, member: &str, at: Millis) {
+        let facts = self.members.entry(member.to_string()).or_default();
+        if facts.in_group {
+            return;
+        }
+        facts.in_group = true;
+        facts.added = true;
+        facts.joined_at = at;
+        facts.outage_start = None;
+        facts.healthy_since = if facts.healthy() { Some(at) } else { None };
+        if !facts.healthy() {
+            facts.outage_start = Some(at);
+        }
+    }
+
+    /// A LunaCM command line at `at` (only what changes membership or recovery matters).
+    pub fn command(&mut self, line: &str, output: &str, at: Millis) {
+        if !output.contains("Command Result : No Error") {
+            return;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let arg = |name: &str| {
+            words
+                .iter()
+                .position(|w| *w == name)
+                .and_then(|i| words.get(i + 1))
+                .copied()
+        };
+        match words.get(1).copied() {
+            Some("retry") => {
+                if let Some(n) = arg("-count").and_then(|v| v.parse().ok()) {
+                    self.retry.push((at, n));
+                }
+            }
+            Some("interval") => {
+                if let Some(n) = arg("-interval").and_then(|v| v.parse().ok()) {
+                    self.interval.push((at, n));
+                }
+            }
+            Some("recoverymode") => {
+                if let Some(mode) = arg("-mode") {
+                    self.enhanced.push((at, mode == "activeEnhanced"));
+                }
+            }
+            Some("recover") => self.recovers.push(at),
+            Some("removemember") => {
+                if let Some(serial) = arg("-serialnumber") {
+                    self.update(serial, at, |f| f.in_group = false);
+                }
+            }
+            Some("addmember") => {
+                if let Some(serial) = arg("-serialnumber") {
+                    self.join(serial, at);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The application logged in (`true`) or lost its login (`false`) at `at`.
+    pub fn login(&mut self, logged_in: bool, at: Millis) {
+        self.logged_in = logged_in;
+        if logged_in {
+            self.last_login = Some(at);
+        } else {
+            self.last_logout = Some(at);
+        }
+    }
+
+    /// Whether the application holds a login now.
+    pub fn logged_in(&self) -> bool {
+        self.logged_in
+    }
+
+    /// The recovery mode in force at `at` (`true` = activeEnhanced).
+    pub fn enhanced_at(&self, at: Millis) -> bool {
+        in_force(&self.enhanced, at).unwrap_or(false)
+    }
+
+    /// The interval in force at `at`, seconds.
+    pub fn interval_at(&self, at: Millis) -> u32 {
+        in_force(&self.interval, at).unwrap_or(60)
+    }
+
+    /// The retry count in force at `at`.
+    pub fn retry_at(&self, at: Millis) -> i32 {
+        in_force(&self.retry, at).unwrap_or(0)
+    }
+
+    /// Members in the group now.
+    pub fn group(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .filter(|(_, f)| f.in_group)
+            .map(|(s, _)| s.clone())
+            .collect()
+    }
+
+    /// Whether `member` answers calls now (reachable, not revoked or hung, activated), whatever
+    /// its credential.
+    pub fn reachable(&self, member: &str) -> bool {
+        self.members
+            .get(member)
+            .is_some_and(|f| f.connected && !f.revoked && !f.hung && f.activated)
+    }
+
+    /// Whether the group's credential logs in on `member` (no `LoginFailure`).
+    pub fn credential_ok(&self, member: &str) -> bool {
+        self.members.get(member).is_some_and(|f| f.credential_ok)
+    }
+
+    /// Whether `member` is healthy now.
+    pub fn healthy(&self, member: &str) -> bool {
+        self.members.get(member).is_some_and(MemberFacts::healthy)
+    }
+
+    /// Whether the member may legitimately never come back by itself: automatic recovery was
+    /// off, or attempts may have run out during its last outage (D9, B44).
+    pub fn may_be_exhausted(&self, member: &str) -> bool {
+        let Some(f) = self.members.get(member) else {
+            return true;
+        };
+        let (Some(since), Some(start)) = (f.healthy_since, f.outage_start) else {
+            return false;
+        };
+        let window: Vec<(Millis, i32)> = changes_over(&self.retry, start, since);
+        if window.iter().any(|(_, r)| *r == 0) {
+            return true;
+        }
+        let Some(min_retry) = window.iter().filter(|(_, r)| *r > 0).map(|(_, r)| *r).min() else {
+            return false; // -1 all along: never exhausts
+        };
+        let min_interval = changes_over(&self.interval, start, since)
+            .iter()
+            .map(|(_, i)| u64::from(*i))
+            .min()
+            .unwrap_or(60)
+            .max(1);
+        let failed_max = (since - start) / (min_interval * 1000);
+        failed_max + 1 >= u64::try_from(min_retry).unwrap_or(u64::MAX)
+    }
+
+    /// Whether `member` counts as usable at `at` (see the module doc).
+    pub fn usable(&self, member: &str, at: Millis) -> bool {
+        let Some(f) = self.members.get(member) else {
+            return false;
+        };
+        if !f.healthy() {
+            return false;
+        }
+        let Some(since) = f.healthy_since else {
+            return false;
+        };
+        let max_interval_ms = |from: Millis| {
+            changes_over(&self.interval, from, at)
+                .iter()
+                .map(|(_, i)| u64::from(*i) * 1000)
+                .max()
+                .unwrap_or(60_000)
+        };
+        if f.outage_start.is_none() {
+            if !f.added {
+                return true;
+            }
+            // A member added at run time is detected at the next pass and copied to (B54).
+            return at >= since + max_interval_ms(since) + SLACK_MS && self.login_since(since);
+        }
+        let back_from = if self.may_be_exhausted(member) {
+            // Only a manual recovery brings it back (B45): the attempt runs at the next drive.
+            match self.recovers.iter().find(|r| **r >= since && **r <= at) {
+                Some(r) => *r + max_interval_ms(*r) + SLACK_MS,
+                None => return false,
+            }
+        } else {
+            since + max_interval_ms(since) + SLACK_MS
+        };
+        at >= back_from && self.login_since(since)
+    }
+
+    /// The application was logged in throughout since `since`, or logged in again after it
+    /// (a member reconnected while nobody was logged in is reconciled at the next login).
+    fn login_since(&self, since: Millis) -> bool {
+        self.logged_in
+            && (self.last_logout.is_none_or(|lo| lo < since)
+                || self.last_login.is_some_and(|li| li >= since))
+    }
+
+    /// Every member in the group at `at` that counts as usable.
+    pub fn usable_members(&self, at: Millis) -> Vec<String> {
+        self.group()
+            .into_iter()
+            .filter(|m| self.usable(m, at))
+            .collect()
+    }
+}
+
+/// The value in force at `at` in a `(since, value)` history.
+fn in_force<T: Copy>(history: &[(Millis, T)], at: Millis) -> Option<T> {
+    history
+        .iter()
+        .rev()
+        .find(|(since, _)| *since <= at)
+        .map(|(_, v)| *v)
+}
+
+/// The values in force at some instant of `[from, to]`.
+fn changes_over<T: Copy>(history: &[(Millis, T)], from: Millis, to: Millis) -> Vec<(Millis, T)> {
+    let mut out: Vec<(Millis, T)> = Vec::new();
+    if let Some(first) = in_force(history, from) {
+        out.push((from, first));
+    }
+    out.extend(
+        history
+            .iter()
+            .filter(|(since, _)| *since > from && *since <= to)
+            .copied(),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(retry: i32) -> Settings {
+        Settings {
+            retry,
+            interval: 60,
+            enhanced: false,
+            failover_on_deactivation: false,
+            synchronize: true,
+        }
+    }
+
+    fn truth(retry: i32) -> Truth {
+        let mut t = Truth::new(&["A".into(), "B".into()], &[], &settings(retry));
+        t.login(true, 0);
+        t
+    }
+
+    #[test]
+    fn a_member_never_down_is_usable_at_once() {
+        assert!(truth(3).usable("A", 5));
+    }
+
+    #[test]
+    fn a_restored_member_is_usable_one_interval_later() {
+        let mut t = truth(3);
+        t.fault("B", &FaultObs::Drop, 10_000);
+        t.fault("B", &FaultObs::Restore, 30_000);
+        assert!(!t.usable("B", 30_000));
+        assert!(!t.usable("B", 90_000));
+        assert!(t.usable("B", 91_000));
+    }
+
+    #[test]
+    fn attempts_that_may_have_run_out_need_a_manual_recovery() {
+        let mut t = truth(2);
+        t.fault("B", &FaultObs::Drop, 0);
+        t.fault("B", &FaultObs::Restore, 200_000);
+        assert!(t.may_be_exhausted("B"));
+        assert!(!t.usable("B", 1_000_000));
+        t.command("hagroup recover", "Command Result : No Error", 1_000_000);
+        assert!(t.usable("B", 1_061_000));
+    }
+
+    #[test]
+    fn retry_zero_never_recovers_by_itself_and_minus_one_always_does() {
+        let mut zero = truth(0);
+        zero.fault("B", &FaultObs::Drop, 0);
+        zero.fault("B", &FaultObs::Restore, 1_000);
+        assert!(!zero.usable("B", 10_000_000));
+        let mut forever = truth(-1);
+        forever.fault("B", &FaultObs::Drop, 0);
+        forever.fault("B", &FaultObs::Restore, 10_000_000);
+        assert!(forever.usable("B", 10_061_000));
+    }
+
+    #[test]
+    fn a_login_failure_and_a_removal_end_usability() {
+        let mut t = truth(3);
+        t.fault("A", &FaultObs::LoginFailure, 5);
+        assert!(!t.usable("A", 1_000_000));
+        t.command(
+            "hagroup removemember -group g -serialnumber B",
+            "Command Result : No Error",
+            6,
+        );
+        assert!(!t.usable("B", 7));
+        assert_eq!(t.group(), vec!["A".to_string()]);
+    }
+
+    #[test]
+    fn a_member_reconnected_while_logged_out_waits_for_the_next_login() {
+        let mut t = truth(3);
+        t.fault("B", &FaultObs::Drop, 0);
+        t.login(false, 1_000);
+        t.fault("B", &FaultObs::Restore, 2_000);
+        assert!(!t.usable("B", 100_000));
+        t.login(true, 200_000);
+        assert!(t.usable("B", 200_000));
+    }
+}
