@@ -24,6 +24,10 @@ enum Command {
     Run {
         /// A `.ron` scenario file or a folder of them.
         path: PathBuf,
+        /// Also write the run's timeline (one self-contained HTML page) to this file; only
+        /// with a single scenario file.
+        #[arg(long, value_name = "OUT.html")]
+        timeline: Option<PathBuf>,
     },
     /// Run a scenario twice and compare the transcripts byte for byte.
     CheckDeterminism {
@@ -85,7 +89,7 @@ fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { path } => run(&path),
+        Command::Run { path, timeline } => run(&path, timeline.as_deref()),
         Command::CheckDeterminism { path } => check_determinism(&path),
         Command::Coverage { path } => coverage(&path),
         Command::Explore { merge, args } => match merge {
@@ -144,9 +148,13 @@ fn init_tracing() {
         .try_init();
 }
 
-fn run(path: &Path) -> ExitCode {
+fn run(path: &Path, timeline: Option<&Path>) -> ExitCode {
     if path.is_file() {
-        return run_one(path);
+        return run_one(path, timeline);
+    }
+    if timeline.is_some() {
+        eprintln!("hasim run: --timeline needs one scenario file, not a folder");
+        return ExitCode::from(2);
     }
     let files = match suite::discover(path) {
         Ok(files) => files,
@@ -194,9 +202,15 @@ fn run(path: &Path) -> ExitCode {
     }
 }
 
-fn run_one(path: &Path) -> ExitCode {
+fn run_one(path: &Path, timeline: Option<&Path>) -> ExitCode {
     match suite::run_file(path) {
         Ok(outcome) => {
+            if let Some(out) = timeline
+                && let Err(e) = std::fs::write(out, harness::timeline::render(&outcome.record))
+            {
+                eprintln!("hasim run: cannot write {}: {e}", out.display());
+                return ExitCode::from(2);
+            }
             print!("{}", outcome.transcript());
             if outcome.passed() {
                 println!("\nPASSED: every expectation holds");
