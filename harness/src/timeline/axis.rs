@@ -162,8 +162,8 @@ mod tests {
     fn a_long_quiet_stretch_is_cut_short() {
         let a = axis(&[0, 10_000, 70_000, 130_000, 190_000, 86_590_000, 90_190_000]);
         assert!(a.segments.iter().any(|s| s.broken));
-        // The campaign keeps most of the width.
-        assert!(a.x(190_000) > 300.0, "{}", a.x(190_000));
+        // The campaign gets over a quarter of the width (to scale: 0.2 %).
+        assert!(a.x(190_000) > 250.0, "{}", a.x(190_000));
         assert!((a.x(90_190_000) - 1000.0).abs() < 1e-9);
         // Monotone.
         let mut last = -1.0;
