@@ -41,6 +41,25 @@ enum Command {
         /// A folder of `.ron` scenarios (or one file).
         path: PathBuf,
     },
+    /// Replay a production incident: read a real HA log (haErrorLog.txt and its rotated files)
+    /// and the client's Chrystoki.conf, write a scenario that makes hasim's engine meet what the
+    /// log records, run it, and diff the predicted log against the real one. Exit 0: the
+    /// prediction reproduces the log; 1: they differ; 2: the files cannot be read or the log
+    /// holds several processes (choose one with --pid).
+    Import {
+        /// The client's Chrystoki.conf (or crystoki.ini).
+        #[arg(long, value_name = "FILE")]
+        conf: PathBuf,
+        /// The directory holding haErrorLog.txt and its rotated files (the conf's haLogPath).
+        #[arg(long, value_name = "DIR")]
+        halog: PathBuf,
+        /// The client process to import, when the log holds several.
+        #[arg(long)]
+        pid: Option<u32>,
+        /// Write the scenario to this file.
+        #[arg(long, value_name = "FILE.ron")]
+        out: Option<PathBuf>,
+    },
     /// Measure simulated sign throughput and recovery-campaign time compression.
     Bench(harness::bench::BenchArgs),
     /// Explore random scenarios from seeds and check the invariants: `hasim explore --seeds N
@@ -122,6 +141,33 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Import {
+            conf,
+            halog,
+            pid,
+            out,
+        } => {
+            let options = harness::import::Options {
+                conf,
+                halog,
+                pid,
+                out,
+            };
+            match harness::import::run(&options) {
+                Ok(import) => {
+                    print!("{}", import.report);
+                    if import.agrees() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("hasim import: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Bench(args) => match harness::bench::run(&args) {
             Ok(report) => {
                 print!("{report}");
