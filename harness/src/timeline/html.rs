@@ -212,14 +212,20 @@ impl Page<'_> {
                     height - 6.0
                 );
             }
-            let _ = write!(
+            let label = if b - a >= 70.0 {
+                format!(
+                    "<text class=\"brk\" x=\"{:.1}\" y=\"46\" text-anchor=\"middle\">{} cut</text>",
+                    (a + b) / 2.0,
+                    esc(&duration(ms))
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
                 self.out,
-                "<rect class=\"hatch\" x=\"{a:.1}\" y=\"{AXIS_H:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{} without events, drawn short</title></rect>\n\
-                 <text class=\"brk\" x=\"{:.1}\" y=\"46\" text-anchor=\"middle\">{} cut</text>\n",
+                "<rect class=\"hatch\" x=\"{a:.1}\" y=\"38\" width=\"{:.1}\" height=\"{:.1}\"><title>{} without events, drawn short</title></rect>{label}",
                 (b - a).max(1.0),
-                height - AXIS_H - 6.0,
-                esc(&duration(ms)),
-                (a + b) / 2.0,
+                AXIS_H - 38.0,
                 esc(&duration(ms)),
             );
         }
@@ -510,7 +516,7 @@ impl Page<'_> {
         let _ = write!(
             self.out,
             "</td></tr>\n<tr><td><svg width=\"28\" height=\"12\"><rect class=\"bar\" x=\"4\" y=\"2\" width=\"5\" height=\"10\" /><rect class=\"bar-fail\" x=\"16\" y=\"5\" width=\"5\" height=\"7\" /></svg></td><td><b>calls</b></td><td>application calls served per member (grey) and failed calls (red), counted per {BUCKET_PX:.0}-pixel bucket; bar height grows with the logarithm of the count</td></tr>\n\
-             <tr><td><svg width=\"28\" height=\"12\"><rect class=\"hatch\" x=\"0\" y=\"0\" width=\"28\" height=\"12\" /></svg></td><td><b>cut</b></td><td>a stretch without events, drawn shorter than its length (written above it)</td></tr>\n</table>\n"
+             <tr><td><svg width=\"28\" height=\"12\"><rect class=\"hatch\" x=\"0\" y=\"0\" width=\"28\" height=\"12\" /></svg></td><td><b>cut</b></td><td>a stretch without events between dashed lines, drawn shorter than its length (written above it when there is room; hover for it)</td></tr>\n</table>\n"
         );
     }
 

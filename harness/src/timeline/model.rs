@@ -104,7 +104,7 @@ pub enum Injected {
     Revoked,
     /// `Deactivate` until `Activate`.
     Deactivated,
-    /// `LoginFailure`: its credential no longer works.
+    /// `LoginFailure` until `LoginRestore`: its credential no longer works.
     LoginRefused,
     /// `Slow`: every call takes this long (ms).
     Slow(u64),
@@ -681,7 +681,7 @@ pub fn derive(record: &Record) -> Timeline {
                     continue;
                 };
                 let when = match f.timing {
-                    FaultTiming::Now => at,
+                    FaultTiming::Now | FaultTiming::Fired { .. } => at,
                     FaultTiming::Scheduled(ms) => ms,
                     FaultTiming::Armed { call, nth } => {
                         instants.insert(at);
@@ -702,6 +702,9 @@ pub fn derive(record: &Record) -> Timeline {
                     Fault::Revoke => walk.inject(when, i, Injected::Revoked),
                     Fault::Deactivate => walk.inject(when, i, Injected::Deactivated),
                     Fault::LoginFailure => walk.inject(when, i, Injected::LoginRefused),
+                    Fault::LoginRestore => {
+                        walk.lift(when, i, |k| matches!(k, Injected::LoginRefused));
+                    }
                     Fault::Slow { ms } => {
                         walk.lift(when, i, |k| matches!(k, Injected::Slow(_)));
                         if *ms > 0 {
