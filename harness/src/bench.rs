@@ -31,6 +31,20 @@ pub struct BenchArgs {
     /// Recovery interval of the campaign, seconds (60..=1200).
     #[arg(long, default_value_t = 1200)]
     pub interval: u64,
+    /// `softhsm`: the real-member figures instead (HA overhead, load balancing, replication
+    /// cost, on fresh SoftHSM2 tokens).
+    #[arg(long, default_value = "model")]
+    pub backend: String,
+    /// With `--backend softhsm`: signs per measurement.
+    #[arg(long, default_value_t = 4_000)]
+    pub real_signs: u64,
+}
+
+impl BenchArgs {
+    /// True when the SoftHSM figures are asked for.
+    pub fn softhsm(&self) -> bool {
+        self.backend == "softhsm"
+    }
 }
 
 /// A benchmark that could not be set up.

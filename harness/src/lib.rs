@@ -2,6 +2,9 @@
 //!
 //! Module map:
 //! - [`scenario`]: the RON scenario language v1 (serde types) and its loader with `file:line:col` errors.
+//! - [`backend`]: where a run's partitions live: the model or fresh SoftHSM tokens; which
+//!   scenarios need Luna-only features.
+//! - [`differential`]: `hasim differential`: portable scenarios on both backends, compared.
 //! - [`topology`]: a scenario's HSMs and partitions as a `sim::World`.
 //! - [`runner`]: runs the steps and writes what happened into the run's `sim::record::Record`.
 //! - [`transcript`]: the plain text snapshots hold, rendered from the record (a pure function).
@@ -13,8 +16,10 @@
 //! - [`coverage`]: `hasim coverage`: HA log templates emitted and spec rules named by the scenarios.
 #![forbid(unsafe_code)]
 
+pub mod backend;
 pub mod bench;
 pub mod coverage;
+pub mod differential;
 pub mod explore;
 pub mod lunacm_prompt;
 pub mod runner;

@@ -23,7 +23,8 @@ use sim::world::{World, WorldError};
 use crate::scenario::{
     self, AppOp, Fault, KeyKind, NegativeInput, Scenario, Seconds, Step, ThreadOp,
 };
-use crate::topology::{TopologyError, build_lunacm, build_world};
+use crate::backend::{self, Backend};
+use crate::topology::{TopologyError, build_lunacm};
 use crate::transcript::result_of;
 use sim::scheduler::{Observed, ThreadCall, TimedFault, run_one, run_threads};
 
@@ -105,9 +106,15 @@ struct Runner<'a> {
     credential: Secret,
 }
 
-/// Runs a scenario from start to end and returns its record.
+/// Runs a scenario from start to end on the in-process model and returns its record.
 pub fn run(scenario: &Scenario) -> Result<Record, RunError> {
-    let world = build_world(scenario)?;
+    run_on(scenario, &Backend::Model)
+}
+
+/// Runs a scenario from start to end on `backend` and returns its record.
+pub fn run_on(scenario: &Scenario, backend: &Backend) -> Result<Record, RunError> {
+    let built = backend::build(scenario, backend)?;
+    let world = built.world;
     let lunacm = build_lunacm(&world);
     let mut runner = Runner {
         scenario,
@@ -117,7 +124,7 @@ pub fn run(scenario: &Scenario) -> Result<Record, RunError> {
         app: App::default(),
         credential: Secret::new(scenario.credentials.co.clone()),
     };
-    runner.header();
+    runner.header(built.binding);
     if let Err(error) = runner.execute() {
         let now = runner.world.now();
         runner.record.push(now, Event::Aborted(error.to_string()));
@@ -146,7 +153,7 @@ fn injected(fault: &Fault) -> Result<sim::fault::Fault, StepFailure> {
 }
 
 impl Runner<'_> {
-    fn header(&mut self) {
+    fn header(&mut self, binding: Vec<String>) {
         let s = self.scenario;
         self.record.header = Header {
             scenario: s.name.clone(),
@@ -156,6 +163,7 @@ impl Runner<'_> {
             clock_start: s.clock.start.clone(),
             pid: s.clock.pid,
             slots: self.world.serials().to_vec(),
+            binding,
         };
     }
 
