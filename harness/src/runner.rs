@@ -20,10 +20,10 @@ use sim::record::{
 };
 use sim::world::{World, WorldError};
 
+use crate::backend::{self, Backend};
 use crate::scenario::{
     self, AppOp, Fault, KeyKind, NegativeInput, Scenario, Seconds, Step, ThreadOp,
 };
-use crate::backend::{self, Backend};
 use crate::topology::{TopologyError, build_lunacm};
 use crate::transcript::result_of;
 use sim::scheduler::{Observed, ThreadCall, TimedFault, run_one, run_threads};

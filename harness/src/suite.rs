@@ -99,10 +99,11 @@ pub fn run_scenario_on(
     origin: &str,
     backend: &Backend,
 ) -> Result<Outcome, SuiteError> {
-    let record = runner::run_on(&scenario, backend).map_err(|RunError(source)| SuiteError::Topology {
-        file: origin.to_string(),
-        source,
-    })?;
+    let record =
+        runner::run_on(&scenario, backend).map_err(|RunError(source)| SuiteError::Topology {
+            file: origin.to_string(),
+            source,
+        })?;
     let failures = verdict::check(&scenario, &record);
     Ok(Outcome {
         record,

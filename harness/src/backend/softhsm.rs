@@ -337,7 +337,9 @@ pub fn build(scenario: &Scenario, options: &SoftHsmOptions) -> Result<Built, Top
         declared.add_hsm(hsm).map_err(|e| err("hsms", e))?;
     }
     for p in config.partitions.clone() {
-        declared.add_partition(p).map_err(|e| err("partitions", e))?;
+        declared
+            .add_partition(p)
+            .map_err(|e| err("partitions", e))?;
     }
     let declared = Arc::new(Mutex::new(declared));
 
