@@ -9,7 +9,7 @@
 //! - [`runner`]: runs the steps and writes what happened into the run's `sim::record::Record`.
 //! - [`transcript`]: the plain text snapshots hold, rendered from the record (a pure function).
 //! - [`verdict`]: the scenario's own expectations checked against the record.
-//! - [`bench`]: `hasim bench` measurements.
+//! - [`bench`]: `hasim bench` measurements; `bench_softhsm`: the real-member figures.
 //! - [`lunacm_prompt`]: `hasim lunacm`: a LunaCM prompt over a scenario's topology.
 //! - [`suite`]: finding scenario files, naming them, running one file end to end, the
 //!   determinism check.
@@ -18,6 +18,8 @@
 
 pub mod backend;
 pub mod bench;
+#[cfg(feature = "pkcs11")]
+pub mod bench_softhsm;
 pub mod coverage;
 pub mod differential;
 pub mod explore;

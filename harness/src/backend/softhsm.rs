@@ -328,8 +328,20 @@ impl Partitions for SoftHsmPartitions {
     }
 }
 
+/// The application's connection to each token, by scenario serial (for measurements that
+/// call a token directly, beside the engine).
+pub type Connections = BTreeMap<String, Arc<Mutex<Pkcs11Member>>>;
+
 /// Creates the tokens for `scenario` and the world over them.
 pub fn build(scenario: &Scenario, options: &SoftHsmOptions) -> Result<Built, TopologyError> {
+    build_with_connections(scenario, options).map(|(built, _)| built)
+}
+
+/// [`build`], also handing out the application's connection to each token.
+pub fn build_with_connections(
+    scenario: &Scenario,
+    options: &SoftHsmOptions,
+) -> Result<(Built, Connections), TopologyError> {
     let config = topology::world_config(scenario)?;
     // The declaration of every partition and its HSM, for the properties extension.
     let mut declared = HsmModel::new(0);
@@ -409,6 +421,10 @@ pub fn build(scenario: &Scenario, options: &SoftHsmOptions) -> Result<Built, Top
         );
         serials.push(serial);
     }
+    let connections: Connections = bound
+        .iter()
+        .map(|(serial, b)| (serial.clone(), b.app.clone()))
+        .collect();
     let partitions = SoftHsmPartitions { bound, _lab: lab };
     let world = World::with_partitions(
         config.seed,
@@ -419,5 +435,5 @@ pub fn build(scenario: &Scenario, options: &SoftHsmOptions) -> Result<Built, Top
     )
     .map_err(|e| err("partitions", e))?;
     let world = topology::apply_call_ms(scenario, world)?;
-    Ok(Built { world, binding })
+    Ok((Built { world, binding }, connections))
 }
