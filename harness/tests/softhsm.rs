@@ -93,8 +93,11 @@ fn softhsm_trial(name: &str, need_tool: bool, body: fn(&Path) -> Result<(), Fail
     })
 }
 
-/// The scenarios outside `bad-input/`: (name, portable, Luna-only reason, application calls).
-fn catalogue() -> Result<Vec<(String, bool, Option<String>, bool)>, Failed> {
+/// A scenario outside `bad-input/`: name, portable, Luna-only reason, application calls.
+type Entry = (String, bool, Option<String>, bool);
+
+/// The scenarios outside `bad-input/`.
+fn catalogue() -> Result<Vec<Entry>, Failed> {
     let root = scenarios_dir();
     let mut out = Vec::new();
     for file in suite::discover(&root).map_err(|e| e.to_string())? {
