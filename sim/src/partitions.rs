@@ -11,7 +11,7 @@ use ha_engine::ports::{Member, TokenInfo};
 use hsm_model::{HsmModel, LUNACM};
 
 use crate::fault::Fault;
-use crate::fault::injector::UnsupportedFault;
+use crate::fault::injector::{PartitionHook, UnsupportedFault};
 use crate::model_member::ModelMember;
 use crate::world::WorldError;
 
@@ -29,8 +29,27 @@ pub trait Partitions: Send {
     /// it stores). `None` when it cannot be read.
     fn token_info(&self, serial: &str) -> Option<TokenInfo>;
 
-    /// Applies a fault that acts on the partition (`Deactivate`, `Activate`, `LoginFailure`).
+    /// Applies a fault that acts on the partition (`Deactivate`, `Activate`, `LoginFailure`,
+    /// `LoginRestore`).
     fn apply_partition_fault(&mut self, serial: &str, fault: &Fault) -> Result<(), WorldError>;
+
+    /// Where an armed partition-side fault of `serial` is applied when it goes off inside a
+    /// member call (the injector calls it); `None` when such faults cannot be armed.
+    fn partition_hook(&self, serial: &str) -> Option<PartitionHook>;
+
+    /// True when partition `serial` holds an object labelled `label` now (token or session
+    /// object), read below the injectors. Exploration's witness; only the model answers.
+    fn holds(&self, serial: &str, label: &str) -> bool {
+        let _ = (serial, label);
+        false
+    }
+
+    /// Partition `serial`'s token objects as `label/class`, sorted; `None` when the backend
+    /// cannot tell (only the model answers).
+    fn token_labels(&self, serial: &str) -> Option<Vec<String>> {
+        let _ = serial;
+        None
+    }
 
     /// Told after the injector applied a transport fault; `after_drop` is true for a
     /// `Restore` of a member whose connection was lost. A real backend reconnects the member
@@ -95,14 +114,58 @@ impl Partitions for ModelPartitions {
         let partition = model
             .partition_mut(serial)
             .ok_or_else(|| WorldError::UnknownMember(serial.to_string()))?;
-        match fault {
-            Fault::Deactivate => partition.set_activated(false),
-            Fault::Activate => partition.set_activated(true),
-            // The CO credential changes on the partition (e.g. while it was out of the group),
-            // so the group's credential no longer logs in (B49).
-            Fault::LoginFailure => partition.set_co_credential(&format!("changed-{serial}")),
-            _ => return Err(WorldError::Unsupported(UnsupportedFault(fault.name()))),
+        if apply_on_partition(partition, serial, fault) {
+            Ok(())
+        } else {
+            Err(WorldError::Unsupported(UnsupportedFault(fault.name())))
         }
-        Ok(())
     }
+
+    fn partition_hook(&self, serial: &str) -> Option<PartitionHook> {
+        let model = self.model.clone();
+        let serial = serial.to_string();
+        Some(Arc::new(move |fault: &Fault| {
+            let Ok(mut model) = model.lock() else {
+                return;
+            };
+            if let Some(partition) = model.partition_mut(&serial) {
+                apply_on_partition(partition, &serial, fault);
+            }
+        }))
+    }
+
+    fn holds(&self, serial: &str, label: &str) -> bool {
+        let Ok(model) = self.model.lock() else {
+            return false;
+        };
+        model
+            .partition(serial)
+            .is_some_and(|p| p.objects().any(|o| o.label == label))
+    }
+
+    fn token_labels(&self, serial: &str) -> Option<Vec<String>> {
+        let model = self.model.lock().ok()?;
+        let p = model.partition(serial)?;
+        let mut labels: Vec<String> = p
+            .token_objects()
+            .into_iter()
+            .map(|o| format!("{}/{:?}", o.label, o.class))
+            .collect();
+        labels.sort();
+        Some(labels)
+    }
+}
+
+/// A partition-side fault on a partition (B49, B50, B51).
+fn apply_on_partition(partition: &mut hsm_model::Partition, serial: &str, fault: &Fault) -> bool {
+    match fault {
+        Fault::Deactivate => partition.set_activated(false),
+        Fault::Activate => partition.set_activated(true),
+        // The CO credential changes on the partition (e.g. while it was out of the group),
+        // so the group's credential no longer logs in (B49).
+        Fault::LoginFailure => partition.set_co_credential(&format!("changed-{serial}")),
+        Fault::LoginRestore => partition.restore_co_credential(),
+        _ => return false,
+    }
+    true
 }

@@ -12,7 +12,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
 
 use crate::clock::SimCalendar;
-use crate::fault::injector::UnsupportedFault;
+use crate::fault::injector::{Fired, UnsupportedFault};
 use crate::fault::{CallKind, CallMeter, CallRecord, Fault, FaultControl, FaultyMember};
 use crate::memfs::SharedMemFs;
 use crate::partitions::{ModelPartitions, Partitions};
@@ -141,6 +141,9 @@ impl World {
         for serial in &serials {
             let inner = partitions.application_member(serial)?;
             let (faulty, control) = FaultyMember::new(inner, meter.clone());
+            if let Some(hook) = partitions.partition_hook(serial) {
+                control.set_partition_hook(hook);
+            }
             controls.insert(serial.clone(), control);
             members.push(Box::new(faulty));
         }
@@ -241,6 +244,41 @@ impl World {
         self.controls
             .get(serial)
             .ok_or_else(|| WorldError::UnknownMember(serial.to_string()))
+    }
+
+    /// The armed faults that went off since the last call, per member in slot order.
+    pub fn take_fired(&self) -> Vec<(String, Fired)> {
+        let mut out = Vec::new();
+        for serial in &self.serials {
+            if let Some(control) = self.controls.get(serial) {
+                out.extend(
+                    control
+                        .take_fired()
+                        .into_iter()
+                        .map(|f| (serial.clone(), f)),
+                );
+            }
+        }
+        out
+    }
+
+    /// The partitions holding an object labelled `label` now (token or session object), read
+    /// in the model below the injectors: what was true, whatever the engine believes.
+    pub fn holders(&self, label: &str) -> Vec<String> {
+        self.serials
+            .iter()
+            .filter(|s| self.partitions.holds(s, label))
+            .cloned()
+            .collect()
+    }
+
+    /// Each partition's token objects as `label/class`, sorted (read below the injectors;
+    /// only the model can tell).
+    pub fn token_labels(&self) -> BTreeMap<String, Vec<String>> {
+        self.serials
+            .iter()
+            .filter_map(|s| Some((s.clone(), self.partitions.token_labels(s)?)))
+            .collect()
     }
 
     /// Applies a fault to a member now.

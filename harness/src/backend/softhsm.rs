@@ -10,7 +10,11 @@
 //!   until activated, a login is answered `CKR_TOKEN_NOT_RECOGNIZED` (the model's "not
 //!   activated") without calling the module.
 //! - `LoginFailure` (B49): every later login is answered `CKR_PIN_INCORRECT` by the wrapper,
-//!   never by the real `C_Login`, so the token's PIN counter is never touched.
+//!   never by the real `C_Login`, so the token's PIN counter is never touched; `LoginRestore`
+//!   lets logins through again.
+//!
+//! Partition-side faults armed on the nth call go off through the same code (the injector's
+//! partition hook).
 //!
 //! Each member is reached by two clients, as on a Luna client machine: the application's
 //! connection and LunaCM's (another module instance over the same token directory: its own
@@ -32,6 +36,7 @@ use hsm_model::HsmModel;
 use pkcs11_member::{LabSpec, Pkcs11Member, SoftHsmLab};
 use secrecy::SecretString;
 use sim::fault::Fault;
+use sim::fault::injector::PartitionHook;
 use sim::model_member::ModelMember;
 use sim::partitions::Partitions;
 use sim::world::{World, WorldError};
@@ -232,6 +237,42 @@ struct Bound {
     properties: Option<MemberProperties>,
 }
 
+impl Bound {
+    fn side(&self) -> PartitionSide {
+        PartitionSide {
+            app: self.app.clone(),
+            lunacm: self.lunacm.clone(),
+            flags: self.flags.clone(),
+        }
+    }
+}
+
+/// What a partition-side fault acts on: the token's clients and its flags.
+struct PartitionSide {
+    app: Shared<Pkcs11Member>,
+    lunacm: Shared<Pkcs11Member>,
+    flags: Shared<PartitionFlags>,
+}
+
+impl PartitionSide {
+    /// Applies a partition-side fault; `Ok(false)` when `fault` is not one.
+    fn apply(&self, fault: &Fault) -> Result<bool, pkcs11_member::SetupError> {
+        match fault {
+            Fault::Deactivate => {
+                lock(&self.flags).deactivated = true;
+                for client in [&self.app, &self.lunacm] {
+                    lock(client).end_login()?;
+                }
+            }
+            Fault::Activate => lock(&self.flags).deactivated = false,
+            Fault::LoginFailure => lock(&self.flags).login_refused = true,
+            Fault::LoginRestore => lock(&self.flags).login_refused = false,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
 /// The partitions of a SoftHSM world. Owns the lab, so the tokens live as long as the world.
 pub struct SoftHsmPartitions {
     bound: BTreeMap<String, Bound>,
@@ -285,25 +326,26 @@ impl Partitions for SoftHsmPartitions {
     }
 
     fn apply_partition_fault(&mut self, serial: &str, fault: &Fault) -> Result<(), WorldError> {
-        let b = self.bound(serial)?;
-        match fault {
-            Fault::Deactivate => {
-                lock(&b.flags).deactivated = true;
-                for client in [&b.app, &b.lunacm] {
-                    lock(client)
-                        .end_login()
-                        .map_err(|e| backend_error("deactivation", serial, e))?;
-                }
-            }
-            Fault::Activate => lock(&b.flags).deactivated = false,
-            Fault::LoginFailure => lock(&b.flags).login_refused = true,
-            _ => {
-                return Err(WorldError::Unsupported(
-                    sim::fault::injector::UnsupportedFault(fault.name()),
-                ));
-            }
+        let side = self.bound(serial)?.side();
+        match side.apply(fault) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(WorldError::Unsupported(
+                sim::fault::injector::UnsupportedFault(fault.name()),
+            )),
+            Err(e) => Err(backend_error(fault.name(), serial, e)),
         }
-        Ok(())
+    }
+
+    fn partition_hook(&self, serial: &str) -> Option<PartitionHook> {
+        let side = self.bound.get(serial)?.side();
+        let serial = serial.to_string();
+        Some(Arc::new(move |fault: &Fault| {
+            // An armed fault going off inside a member call: a failure to log a token out
+            // shows in the calls that follow; say it in the trace.
+            if let Err(e) = side.apply(fault) {
+                tracing::warn!(member = %serial, fault = fault.name(), error = %e, "partition fault on a real token");
+            }
+        }))
     }
 
     fn transport_fault(
