@@ -22,6 +22,10 @@ use crate::state::{
     VSessionHandle,
 };
 
+/// What the application sees from the one call that finds a member deactivated when
+/// `failover_on_deactivation` is 0 (D17), whichever way the member said it.
+pub(crate) const DEACTIVATED: Ckr = Ckr::CKR_USER_NOT_LOGGED_IN;
+
 /// Something the engine did that an observer may want (the harness's coverage, tracing).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EngineEvent {
@@ -416,13 +420,12 @@ impl HaEngine {
     }
 
     /// D17: a member answering `CKR_USER_NOT_LOGGED_IN` while the application is logged in has
-    /// lost its activation: log it, take it out and leave it to the recovery probe (B51).
-    /// Returns true when that is what `rv` meant.
+    /// lost its activation, and so has one refusing a login with `CKR_TOKEN_NOT_RECOGNIZED`
+    /// (the partition is not activated, B51: how a member session opened after a reconnect
+    /// finds out): log it, take it out and leave it to the recovery probe (B51). Returns true
+    /// when that is what `rv` meant.
     pub(crate) fn check_deactivated(&mut self, g: usize, m: usize, now: Millis, rv: Ckr) -> bool {
-        if rv != Ckr::CKR_USER_NOT_LOGGED_IN
-            || !self.group(g).logged_in
-            || !self.member(g, m).is_alive()
-        {
+        if !self.means_deactivated(g, rv) || !self.member(g, m).is_alive() {
             return false;
         }
         let serial = self.member_serial(g, m);
@@ -431,6 +434,15 @@ impl HaEngine {
         self.log_group(g, now, HaLogMessage::MemberDeactivated { serial });
         self.note_if_all_offline(g, now);
         true
+    }
+
+    /// True when a member of group `g` answering `rv` has lost its activation (D17, B51).
+    pub(crate) fn means_deactivated(&self, g: usize, rv: Ckr) -> bool {
+        match rv {
+            Ckr::CKR_USER_NOT_LOGGED_IN => self.group(g).logged_in,
+            Ckr::CKR_TOKEN_NOT_RECOGNIZED => true,
+            _ => false,
+        }
     }
 
     pub(crate) fn note_if_all_offline(&mut self, g: usize, now: Millis) {

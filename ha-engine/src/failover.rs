@@ -206,7 +206,10 @@ impl HaEngine {
             Err(rv) if self.check_deactivated(g, m, now, rv) => {
                 if !self.config.failover_on_deactivation {
                     // D17 without failover_on_deactivation: this one call sees the code.
-                    return Completion::Done(Err(EngineError::new(rv, d.op.function())));
+                    return Completion::Done(Err(EngineError::new(
+                        crate::engine::DEACTIVATED,
+                        d.op.function(),
+                    )));
                 }
                 self.redispatch(now, d)
             }

@@ -46,7 +46,7 @@ impl HaEngine {
                 Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
                 Err(rv) if self.check_deactivated(g, m, now, rv) => {
                     if !self.config.failover_on_deactivation {
-                        return Err(EngineError::new(rv, F));
+                        return Err(EngineError::new(crate::engine::DEACTIVATED, F));
                     }
                 }
                 Err(rv) => return Err(EngineError::new(rv, F)),
@@ -117,9 +117,12 @@ impl HaEngine {
                     self.drop_member(g, m, now, rv);
                     return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
                 }
-                if self.check_deactivated(g, m, now, rv) && self.config.failover_on_deactivation {
-                    // The member holding the operation is out (D17); as after a drop (D5).
-                    return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
+                if self.check_deactivated(g, m, now, rv) {
+                    if self.config.failover_on_deactivation {
+                        // The member holding the operation is out (D17); as after a drop (D5).
+                        return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
+                    }
+                    return Err(EngineError::new(crate::engine::DEACTIVATED, function));
                 }
                 Err(EngineError::new(rv, function))
             }

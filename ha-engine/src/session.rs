@@ -93,6 +93,9 @@ impl HaEngine {
                     protected_path |= pp;
                 }
                 Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
+                // A partition that is not activated cannot take any credential: deactivation,
+                // not a credential mismatch (B51, D17 vs B49, D10); recovery finds it again.
+                Err(rv) if self.check_deactivated(g, m, now, rv) => {}
                 Err(rv) => refused.push((m, rv)),
             }
         }
@@ -198,10 +201,15 @@ impl HaEngine {
         }
         let slot = self.member_slot(g, m);
         let s = self.slots[slot].member.open_session()?;
-        self.member_mut(g, m).sessions.insert(vs, s);
-        if self.group(g).logged_in {
-            self.login_with_held_credential(slot, s)?;
+        if self.group(g).logged_in
+            && let Err(rv) = self.login_with_held_credential(slot, s)
+        {
+            // A session that could not be logged in is not kept: the next use tries again
+            // rather than calling as a session that is not logged in.
+            let _ = self.slots[slot].member.close_session(s);
+            return Err(rv);
         }
+        self.member_mut(g, m).sessions.insert(vs, s);
         Ok(s)
     }
 
@@ -213,8 +221,13 @@ impl HaEngine {
         }
         let slot = self.member_slot(g, m);
         let s = self.slots[slot].member.open_session()?;
+        if self.group(g).logged_in
+            && let Err(rv) = self.login_with_held_credential(slot, s)
+        {
+            let _ = self.slots[slot].member.close_session(s);
+            return Err(rv);
+        }
         self.member_mut(g, m).mgmt = Some(s);
-        self.login_with_held_credential(slot, s)?;
         Ok(s)
     }
 
@@ -247,7 +260,8 @@ impl HaEngine {
         Ok(info.protected_auth_path)
     }
 
-    /// What to do with a member's error outside the dispatch loop: drop on D3 codes.
+    /// What to do with a member's error outside the dispatch loop: drop on D3 codes, take a
+    /// deactivated member out (D17).
     pub(crate) fn handle_member_error(
         &mut self,
         g: usize,
@@ -257,7 +271,7 @@ impl HaEngine {
     ) {
         if rv.drops_member() {
             self.drop_member(g, m, now, rv);
-        } else {
+        } else if !self.check_deactivated(g, m, now, rv) {
             tracing::debug!(group = g, member = m, rv = %rv, "member call failed without a drop");
         }
     }
