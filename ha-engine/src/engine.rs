@@ -400,6 +400,7 @@ impl HaEngine {
         member.liveness = Liveness::Down(Down {
             reason,
             attempts: 0,
+            since: now,
             next_attempt,
             exhausted: false,
             manual: false,

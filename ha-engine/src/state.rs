@@ -35,6 +35,10 @@ pub struct Down {
     pub reason: DownReason,
     /// Failed attempts in this outage.
     pub attempts: u32,
+    /// When the member was last tried: the last attempt, or the drop (or the addition, for a
+    /// new member) before the first one. The next attempt is due one interval after it, in
+    /// whatever interval is in force (B44, D9).
+    pub since: Millis,
     /// When the next automatic attempt is due; `None` when auto-recovery is off or exhausted.
     pub next_attempt: Option<Millis>,
     /// The exhaustion line was logged; only manual recovery remains.
