@@ -451,34 +451,43 @@ impl HaEngine {
         if group.offline || group.members.iter().any(|m| m.is_alive()) {
             return;
         }
-        let basic = self.config.mode == crate::config::RecoveryMode::ActiveBasic;
-        let gr = self.group_mut(g);
-        gr.offline = true;
-        gr.loss_generation += 1;
-        if basic {
-            // D11, B53: under activeBasic the authenticated state is lost with the last member;
-            // the application must open a session and log in again.
-            gr.logged_in = false;
-            gr.objects.retain(|_, o| o.owner.is_none());
-            if let Some(rt) = self.runtime.as_mut() {
-                // The group's virtual sessions are gone with it (their handles answer
-                // CKR_SESSION_HANDLE_INVALID), and so are their session objects.
-                let gone: Vec<VSessionHandle> = rt
-                    .sessions
-                    .iter()
-                    .filter(|(_, s)| s.group == g)
-                    .map(|(vs, _)| *vs)
-                    .collect();
-                for vs in gone {
-                    rt.sessions.remove(&vs);
-                    rt.multipart.remove(&vs);
-                }
-                let live = &rt.groups[g].objects;
-                rt.objects
-                    .retain(|_, o| o.group != g || live.contains_key(&(o.id.clone(), o.class)));
-            }
+        self.group_mut(g).offline = true;
+        if self.config.mode == crate::config::RecoveryMode::ActiveBasic {
+            self.lose_authenticated_state(g);
         }
         self.log_group(g, now, HaLogMessage::MembersOffline);
+    }
+
+    /// D11, B53: under activeBasic the authenticated state is lost with the last member: the
+    /// group's virtual sessions (their handles answer CKR_SESSION_HANDLE_INVALID), their
+    /// multi-part operations and session objects, the login, and the credential held for
+    /// recovery (unless another group's login still holds it), so members that come back are
+    /// reconnected without it and nothing private is reachable until the application logs in
+    /// again. The application must open a session and log in again.
+    pub(crate) fn lose_authenticated_state(&mut self, g: usize) {
+        let gr = self.group_mut(g);
+        gr.loss_generation += 1;
+        gr.logged_in = false;
+        gr.objects.retain(|_, o| o.owner.is_none());
+        let Some(rt) = self.runtime.as_mut() else {
+            return;
+        };
+        let gone: Vec<VSessionHandle> = rt
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.group == g)
+            .map(|(vs, _)| *vs)
+            .collect();
+        for vs in gone {
+            rt.sessions.remove(&vs);
+            rt.multipart.remove(&vs);
+        }
+        let live = &rt.groups[g].objects;
+        rt.objects
+            .retain(|_, o| o.group != g || live.contains_key(&(o.id.clone(), o.class)));
+        if !rt.groups.iter().any(|gr| gr.logged_in) {
+            rt.credential = None;
+        }
     }
 }
 

@@ -295,6 +295,14 @@ impl HaEngine {
     fn dispatch_to_next(&mut self, now: Millis, mut d: Dispatch) -> Result<Dispatch, EngineError> {
         let g = d.group;
         let Some(m) = crate::balance::choose_except(self.group(g), &d.lacking) else {
+            if !d.lacking.is_empty() && !self.group(g).usable().is_empty() {
+                // Usable members remain and none of them holds the object: that, not a lost
+                // device, is the answer ("objects a member lacks").
+                return Err(EngineError::new(
+                    Ckr::CKR_OBJECT_HANDLE_INVALID,
+                    d.op.function(),
+                ));
+            }
             self.note_if_all_offline(g, now);
             return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, d.op.function()));
         };

@@ -158,7 +158,15 @@ impl HaEngine {
                 },
             );
         }
-        let reintroduced = match self.reconcile(g, m, now) {
+        // Without the application's login nothing private can be read on the member, so
+        // nothing is concluded about what it holds (the decision "reconcile at the next
+        // login"); it is reconnected and no more.
+        let reconciled = if self.group(g).logged_in {
+            self.reconcile(g, m, now)
+        } else {
+            Ok(0)
+        };
+        let reintroduced = match reconciled {
             Ok(n) => n,
             Err(rv) => {
                 self.member_mut(g, m).forget_connection();
@@ -291,7 +299,14 @@ impl HaEngine {
             .open_session()
             .map_err(Failure::Member)?;
         self.member_mut(g, m).mgmt = Some(s);
-        let Some(pin) = self.rt().and_then(|rt| rt.credential.clone()) else {
+        // The held credential is for a group the application is logged in to (B43); without
+        // that login the attempt reconnects the member and no more.
+        let pin = if self.group(g).logged_in {
+            self.rt().and_then(|rt| rt.credential.clone())
+        } else {
+            None
+        };
+        let Some(pin) = pin else {
             return Ok(());
         };
         match self.slots[slot].member.login(s, &pin) {

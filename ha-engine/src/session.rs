@@ -163,8 +163,8 @@ impl HaEngine {
         self.runtime.as_ref()?.sessions.get(&vs).map(|s| s.group)
     }
 
-    /// The group of a valid virtual session. Under activeBasic a session opened before every
-    /// member was lost is invalid (D11).
+    /// The group of a valid virtual session. A session opened before the group lost its
+    /// authenticated state (every member lost under activeBasic, D11) is invalid.
     pub(crate) fn session_group(
         &self,
         vs: VSessionHandle,
@@ -180,9 +180,7 @@ impl HaEngine {
             return Err(EngineError::new(Ckr::CKR_SESSION_HANDLE_INVALID, function));
         };
         let group = &rt.groups[session.group];
-        if self.config.mode == crate::config::RecoveryMode::ActiveBasic
-            && session.generation != group.loss_generation
-        {
+        if session.generation != group.loss_generation {
             return Err(EngineError::new(Ckr::CKR_SESSION_HANDLE_INVALID, function));
         }
         Ok(session.group)

@@ -147,7 +147,8 @@ pub struct GroupRuntime {
     pub last_chosen: Option<usize>,
     /// `HALOG_MEMBERS_OFFLINE` was logged and no member has returned since (B53, D4).
     pub offline: bool,
-    /// Incremented every time every member was lost (D11: activeBasic invalidates sessions).
+    /// Incremented every time the group's authenticated state was lost with its last member
+    /// (D11: under activeBasic; sessions opened before are invalid).
     pub loss_generation: u64,
     /// The `configured as ...` line was logged (B10).
     pub device_type_logged: bool,
