@@ -11,8 +11,9 @@
 //!   reactivated) one second after the last line showing it still down (the drop, or the last
 //!   failed attempt). A revocation found by an attempt makes the outage a `Revoke`.
 //! - `reintroducing N token objects` means the application made N token objects while the
-//!   member was away: N keys are generated right after the drop is noticed (less those already
-//!   planned for an overlapping outage).
+//!   member was away: N keys are generated right after the drop is noticed (after a total loss,
+//!   once another member is back: the application had to log in again, D11), less those already
+//!   planned for an overlapping outage.
 //! - A login failure found by a recovery attempt: the member came back with a credential that no
 //!   longer works (`LoginFailure` + `Restore`); one at the application's `C_Login`: the fault
 //!   before that login.
@@ -427,6 +428,33 @@ impl Planner<'_> {
     }
 
     /// Faults, restores and objects of every outage.
+    /// When objects made while `o`'s member was away could first be made: right after the drop
+    /// is noticed, or, when every member of the group was gone then (a total loss), once the
+    /// first of the others is back (under activeBasic the application opens a session and logs
+    /// in again then, D11).
+    fn first_served(&self, o: &Outage, outages: &[Outage]) -> (u64, u64) {
+        let members = self
+            .config
+            .groups
+            .get(o.group)
+            .map_or(&[][..], |g| g.members.as_slice());
+        let down_at = |m: &String, t: u64| {
+            outages
+                .iter()
+                .any(|x| x.group == o.group && x.member == *m && x.covers(t))
+        };
+        if !members.iter().all(|m| down_at(m, o.start)) {
+            return (o.start, o.seq + 3);
+        }
+        outages
+            .iter()
+            .filter(|x| x.group == o.group && x.member != o.member)
+            .filter_map(|x| x.recovered)
+            .filter(|r| *r > o.start && o.recovered.is_none_or(|end| *r < end))
+            .min()
+            .map_or((o.start, o.seq + 3), |r| (r, u64::MAX / 2))
+    }
+
     fn outages(&mut self) {
         let outages = self.outages.clone();
         // Token objects planned so far: (second, seq, group).
@@ -519,10 +547,11 @@ impl Planner<'_> {
                     .sum::<u64>();
                 let missing = o.reintroduced.saturating_sub(already);
                 if missing > 0 {
-                    objects.push((o.start, o.seq + 3, missing));
+                    let (at, seq) = self.first_served(o, &outages);
+                    objects.push((at, seq, missing));
                     self.push(
-                        o.start,
-                        o.seq + 3,
+                        at,
+                        seq,
                         Intent::Create(o.group, missing),
                         Some(format!(
                             "{missing} token object(s) made while {} was away ({} reintroduced)",
