@@ -16,7 +16,7 @@ use std::path::Path;
 use ron::extensions::Extensions;
 use serde::Deserialize;
 
-use super::ast::{Expect, Fault, SCENARIO_VERSION, Scenario, Step};
+use super::ast::{Auth, Expect, Fault, HsmForm, SCENARIO_VERSION, Scenario, Step};
 use super::serial::Serial;
 
 /// Why a scenario could not be loaded.
@@ -118,11 +118,41 @@ fn parse_only(text: &str, origin: &str) -> Result<Scenario, LoadError> {
 /// Read, parse and validate a scenario file; errors name the file by its path as given.
 pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Io {
+    let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
         file: file.clone(),
         message: error.to_string(),
     })?;
-    parse_str(&text, &file)
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(invalid(
+            &file,
+            format!(
+                "the file has {} bytes; a scenario file may have at most {MAX_FILE_BYTES} (see docs/limits.md)",
+                bytes.len()
+            ),
+        ));
+    }
+    let text = utf8(&bytes, &file)?;
+    parse_str(text, &file)
+}
+
+/// The largest scenario file hasim reads (1 MiB: the longest repository scenario is under 10 KiB).
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// `bytes` as UTF-8, or an error with the line, column and byte offset of the first bad byte.
+pub fn utf8<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, LoadError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        // The prefix is valid UTF-8 by construction.
+        let before = std::str::from_utf8(good).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        LoadError::Syntax {
+            file: file.to_string(),
+            line,
+            col,
+            message: format!("invalid UTF-8 (byte offset {})", e.valid_up_to()),
+        }
+    })
 }
 
 /// The start of ron's span, moved forward over whitespace (never past the span's end): ron
@@ -168,7 +198,8 @@ fn invalid(origin: &str, message: String) -> LoadError {
 /// already call this; it is public for scenarios built in code. The first broken rule is reported.
 ///
 /// Rules: version is 1; `clock.start` has the shape `YYYY-MM-DD HH:MM:SS`; no CO password is
-/// empty; HSM serials are unique; at least one partition; partition serials are unique; a
+/// empty; `conf` parses and its values are in range (`conf: Chrystoki.conf:line:col: ...`); a
+/// Cloud HSM authenticates with a password (B15); HSM serials are unique; at least one partition; partition serials are unique; a
 /// partition's `hsm` names a declared HSM; every serial in a step names a declared partition;
 /// `OnCall` `nth` >= 1; checkpoint labels are unique; `ObjectCounts`/`ObjectCountsAt` name
 /// declared partitions and `ObjectCountsAt` a recorded checkpoint; a scenario without
@@ -197,8 +228,23 @@ fn validate_with(
         return fail("credentials.co: the CO password must not be empty".to_owned());
     }
 
+    if let Some(text) = &scenario.conf {
+        // A configuration file that cannot be read is an input error, like the scenario's own
+        // syntax: `file: conf: Chrystoki.conf:line:col: ...` (exit 2), never a run.
+        let origin = lunacm::chrystoki::Format::sniff(text).file_name();
+        if let Err(e) = lunacm::chrystoki::check_text(text, origin) {
+            return fail(format!("conf: {e}"));
+        }
+    }
+
     let mut hsms: BTreeMap<&Serial, usize> = BTreeMap::new();
     for (index, hsm) in scenario.hsms.iter().enumerate() {
+        if hsm.form == HsmForm::Cloud && hsm.auth == Auth::Ped {
+            return fail(format!(
+                "hsms[{index}]: HSM {} is a Luna Cloud HSM service, which supports password authentication only (auth: Ped is not possible; B15)",
+                hsm.serial
+            ));
+        }
         if let Some(first) = hsms.insert(&hsm.serial, index) {
             return fail(format!(
                 "hsms[{index}]: HSM serial {} is already declared by hsms[{first}]; HSM serials must be unique",
