@@ -19,7 +19,17 @@ pub fn seconds(ms: Millis) -> String {
 
 const PAD: &str = "             ";
 
-/// The transcript of a run, as snapshotted.
+/// `1 byte`, `2 bytes`.
+pub fn counted(n: usize, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// The transcript of a run, as snapshotted. Control characters (other than line ends) are
+/// shown escaped ([`lunacm::printable`]).
 pub fn render(record: &Record) -> String {
     let mut out = String::new();
     header(&mut out, &record.header);
@@ -47,7 +57,8 @@ pub fn render(record: &Record) -> String {
         event_lines(&mut out, *at, event);
         i += 1;
     }
-    out
+    // Whatever a scenario or a user typed reaches a terminal escaped, never raw (ESC, NUL).
+    lunacm::printable::escape_lines(&out).into_owned()
 }
 
 fn header(out: &mut String, h: &Header) {
@@ -212,10 +223,10 @@ fn event_lines(out: &mut String, at: Millis, event: &Event) {
             let rotated = end.files.len() > 1;
             for f in &end.files {
                 lines.push(format!(
-                    "file {}: {} bytes, {} lines",
+                    "file {}: {}, {}",
                     f.path,
-                    f.contents.len(),
-                    f.contents.lines().count()
+                    counted(f.contents.len(), "byte"),
+                    counted(f.contents.lines().count(), "line")
                 ));
                 if rotated {
                     lines.extend(f.contents.lines().map(|l| format!("  | {l}")));

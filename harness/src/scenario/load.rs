@@ -333,51 +333,185 @@ fn validate_with(
                     check_fault(fault)?;
                 }
             }
-            Step::App(_) | Step::Command(_) | Step::Advance(_) | Step::EditConf(_) => {}
+            Step::App(_)
+            | Step::Command(_)
+            | Step::Advance(_)
+            | Step::AdvanceTo(_)
+            | Step::EditConf(_) => {}
         }
+    }
+
+    if let Some(message) = super::limits::check(scenario) {
+        return fail(message);
     }
 
     let mut has_log = false;
     let mut has_counts = false;
+    let mut has_output = false;
+    let checkpoint_named = |place: &str, form: &str, label: &str| {
+        if checkpoints.contains_key(label) {
+            Ok(())
+        } else {
+            Err(invalid(
+                origin,
+                format!(
+                    "{place}: {form} names checkpoint {label:?}, which no Checkpoint step records"
+                ),
+            ))
+        }
+    };
+    let vacuous = |place: &str, form: &str, why: &str| {
+        Err(invalid(
+            origin,
+            format!("{place}: {form} is vacuous ({why}); state what must hold"),
+        ))
+    };
     for (index, expect) in scenario.expect.iter().enumerate() {
         let place = format!("expect[{index}]");
-        let counts = match expect {
-            Expect::Log(_) => {
-                has_log = true;
+        let counts: Vec<&Serial> = match expect {
+            Expect::Log(line) | Expect::LogCount(line, _) => {
+                if line.is_empty() {
+                    let form = if matches!(expect, Expect::Log(_)) {
+                        "Log(\"\")"
+                    } else {
+                        "LogCount(\"\", n)"
+                    };
+                    return vacuous(&place, form, "no HA log line is empty");
+                }
+                has_log |= matches!(expect, Expect::Log(_));
                 continue;
             }
-            Expect::ObjectCounts(counts) => counts,
+            Expect::NoLogContaining(text) => {
+                if text.is_empty() {
+                    return vacuous(
+                        &place,
+                        "NoLogContaining(\"\")",
+                        "every line contains the empty text",
+                    );
+                }
+                continue;
+            }
+            Expect::Output(line) | Expect::OutputContains(line) => {
+                if line.is_empty() {
+                    let form = if matches!(expect, Expect::Output(_)) {
+                        "Output(\"\")"
+                    } else {
+                        "OutputContains(\"\")"
+                    };
+                    return vacuous(
+                        &place,
+                        form,
+                        "a blank line or the empty text is always there",
+                    );
+                }
+                has_output = true;
+                continue;
+            }
+            Expect::ObjectCounts(counts) => {
+                if counts.is_empty() {
+                    return vacuous(&place, "ObjectCounts({})", "it names no member");
+                }
+                counts.keys().collect()
+            }
             Expect::ObjectCountsAt(label, counts) => {
-                if !checkpoints.contains_key(label.as_str()) {
+                checkpoint_named(&place, "ObjectCountsAt", label)?;
+                if counts.is_empty() {
+                    return vacuous(&place, "ObjectCountsAt(label, {})", "it names no member");
+                }
+                counts.keys().collect()
+            }
+            Expect::SlotsAt(label, _) => {
+                checkpoint_named(&place, "SlotsAt", label)?;
+                Vec::new()
+            }
+            Expect::ServedBetween(from, to, served) => {
+                checkpoint_named(&place, "ServedBetween", from)?;
+                checkpoint_named(&place, "ServedBetween", to)?;
+                if checkpoints[from.as_str()] >= checkpoints[to.as_str()] {
                     return fail(format!(
-                        "{place}: ObjectCountsAt names checkpoint {label:?}, which no Checkpoint step records"
+                        "{place}: ServedBetween: checkpoint {from:?} must come before {to:?}"
                     ));
                 }
-                counts
+                if served.is_empty() {
+                    return vacuous(&place, "ServedBetween(a, b, {})", "it names no member");
+                }
+                served.keys().collect()
             }
-            Expect::LogCount(..)
-            | Expect::NoLogContaining(_)
-            | Expect::NoAppErrors
-            | Expect::AppErrors(_)
-            | Expect::Output(_) => continue,
+            Expect::RolesAt(label, roles) => {
+                checkpoint_named(&place, "RolesAt", label)?;
+                if roles.is_empty() {
+                    return vacuous(&place, "RolesAt(label, {})", "it names no member");
+                }
+                roles.keys().collect()
+            }
+            Expect::LogFilesAt(label, _) => {
+                checkpoint_named(&place, "LogFilesAt", label)?;
+                Vec::new()
+            }
+            Expect::NoAppErrors | Expect::AppErrors(_) => continue,
         };
-        has_counts = true;
-        if let Some(serial) = counts.keys().find(|s| !partitions.contains_key(s)) {
-            return Err(undeclared(place, "an object count", serial));
+        has_counts |= matches!(expect, Expect::ObjectCounts(_) | Expect::ObjectCountsAt(..));
+        if let Some(serial) = counts.into_iter().find(|s| !partitions.contains_key(s)) {
+            let what = match expect {
+                Expect::ServedBetween(..) => "a served count",
+                Expect::RolesAt(..) => "a role",
+                _ => "an object count",
+            };
+            return Err(undeclared(place, what, serial));
         }
     }
+    if let Some(case) = &scenario.negative {
+        match (&case.error, &case.error_contains) {
+            (Some(_), Some(_)) => {
+                return fail(
+                    "negative: give error (the exact refusal) or error_contains (a part of it), not both"
+                        .to_owned(),
+                );
+            }
+            (None, None) => {
+                return fail(
+                    "negative: missing error (the exact refusal) or error_contains (a part of it)"
+                        .to_owned(),
+                );
+            }
+            (Some(e), None) | (None, Some(e)) if e.is_empty() => {
+                return vacuous(
+                    "negative",
+                    "an empty refusal text",
+                    "every refusal matches it",
+                );
+            }
+            _ => {}
+        }
+    }
+    // A scenario with no application step (admin only) may state its verdict with what LunaCM
+    // printed alone (1.1); one with an application needs a Log and an object count.
+    let has_app = scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::App(_) | Step::Threads { .. }));
     if scenario.negative.is_none() && require_verdict {
+        if !has_app && (has_output || (has_log && has_counts)) {
+            return Ok(());
+        }
+        if !has_app {
+            return fail(
+                "expect: no Output(...)/OutputContains(...) expectation; every scenario states its own verdict \
+                 (an admin-only scenario needs at least one Output or OutputContains)"
+                    .to_owned(),
+            );
+        }
         if !has_log {
             return fail(
                 "expect: no Log(...) expectation; every scenario states its own verdict \
-                 (a scenario without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
+                 (a scenario with application steps and without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
                     .to_owned(),
             );
         }
         if !has_counts {
             return fail(
                 "expect: no ObjectCounts(...)/ObjectCountsAt(...) expectation; every scenario states its own verdict \
-                 (a scenario without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
+                 (a scenario with application steps and without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
                     .to_owned(),
             );
         }
@@ -646,7 +780,7 @@ mod tests {
             negative.input,
             NegativeInput::Command("hagroup retry -count 501".into())
         );
-        assert_eq!(negative.error, "exact error text");
+        assert_eq!(negative.error.as_deref(), Some("exact error text"));
     }
 
     #[test]
@@ -799,16 +933,103 @@ mod tests {
     #[test]
     fn missing_verdict_is_refused() {
         assert_eq!(
-            error_text(&minimal("", "ObjectCounts({11: 0})")),
+            error_text(&minimal("App(Initialize)", "ObjectCounts({11: 0})")),
             "t.ron: expect: no Log(...) expectation; every scenario states its own verdict \
-             (a scenario without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
+             (a scenario with application steps and without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
         );
         assert_eq!(
-            error_text(&minimal("", "Log(\"x\"), NoAppErrors")),
+            error_text(&minimal("App(Initialize)", "Log(\"x\"), NoAppErrors")),
             "t.ron: expect: no ObjectCounts(...)/ObjectCountsAt(...) expectation; every scenario \
-             states its own verdict (a scenario without `negative` needs at least one Log and one \
+             states its own verdict (a scenario with application steps and without `negative` needs at least one Log and one \
              ObjectCounts/ObjectCountsAt)"
         );
+        // Admin only (no application step): what LunaCM printed is a verdict on its own (1.1).
+        assert!(
+            parse_str(
+                &minimal("Command(\"slot list\")", "OutputContains(\"Slot Id\")"),
+                "t.ron"
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            error_text(&minimal("Command(\"slot list\")", "NoAppErrors")),
+            "t.ron: expect: no Output(...)/OutputContains(...) expectation; every scenario states its own verdict \
+             (an admin-only scenario needs at least one Output or OutputContains)"
+        );
+    }
+
+    #[test]
+    fn vacuous_expectations_are_refused_with_the_reason() {
+        for (expect, message) in [
+            (
+                "Log(\"\")",
+                "expect[0]: Log(\"\") is vacuous (no HA log line is empty); state what must hold",
+            ),
+            (
+                "ObjectCounts({})",
+                "expect[0]: ObjectCounts({}) is vacuous (it names no member); state what must hold",
+            ),
+            (
+                "Output(\"\")",
+                "expect[0]: Output(\"\") is vacuous (a blank line or the empty text is always there); state what must hold",
+            ),
+            (
+                "OutputContains(\"\")",
+                "expect[0]: OutputContains(\"\") is vacuous (a blank line or the empty text is always there); state what must hold",
+            ),
+            (
+                "NoLogContaining(\"\")",
+                "expect[0]: NoLogContaining(\"\") is vacuous (every line contains the empty text); state what must hold",
+            ),
+        ] {
+            assert_eq!(
+                error_text(&minimal("", expect)),
+                format!("t.ron: {message}")
+            );
+        }
+        let text = minimal("", "").replace(
+            "expect: [],",
+            r#"negative: (input: Command("x"), error_contains: ""),"#,
+        );
+        assert_eq!(
+            error_text(&text),
+            "t.ron: negative: an empty refusal text is vacuous (every refusal matches it); state what must hold"
+        );
+        let text = minimal("", "").replace(
+            "expect: [],",
+            r#"negative: (input: Command("x"), error: "a", error_contains: "b"),"#,
+        );
+        assert_eq!(
+            error_text(&text),
+            "t.ron: negative: give error (the exact refusal) or error_contains (a part of it), not both"
+        );
+    }
+
+    #[test]
+    fn limits_are_refused_with_their_place() {
+        for (step, message) in [
+            (
+                "App(Sign(key: \"k\", times: 10000001))",
+                "steps[0]: Sign times 10000001 is over the limit of 10000000 calls",
+            ),
+            (
+                "App(CreateData(label: \"d\", size: 4294967295))",
+                "steps[0]: CreateData size 4294967295 is over the limit of 1048576 bytes",
+            ),
+            (
+                "App(SignUpdate(size: 1048577))",
+                "steps[0]: SignUpdate size 1048577 is over the limit of 1048576 bytes",
+            ),
+            (
+                "Threads(threads: [[Sign(key: \"k\", times: 6000000)], [Encrypt(key: \"k\", times: 6000000)]])",
+                "steps[0]: Threads makes 12000000 calls in all; at most 10000000 (limit)",
+            ),
+        ] {
+            assert_eq!(
+                error_text(&minimal(step, VERDICT)),
+                format!("t.ron: {message}")
+            );
+        }
     }
 
     #[test]
