@@ -104,15 +104,48 @@ fn parse_only(text: &str, origin: &str) -> Result<Scenario, LoadError> {
                 return Err(unsupported_version(origin, probe.version));
             }
             let (line, col) = token_start(text, &error.span);
+            let mut message = error.code.to_string();
+            if let Some(hint) = positional_hint(text, line, col) {
+                message.push_str(&hint);
+            }
             return Err(LoadError::Syntax {
                 file: origin.to_owned(),
                 line,
                 col,
-                message: error.code.to_string(),
+                message,
             });
         }
     };
     Ok(scenario)
+}
+
+/// The faults that take the member's serial alone, positionally.
+const POSITIONAL_FAULTS: [&str; 7] = [
+    "Drop",
+    "Restore",
+    "Deactivate",
+    "Activate",
+    "Revoke",
+    "LoginFailure",
+    "MemberAdded",
+];
+
+/// A hint when the error sits in `Drop(member: S)` (or another positional fault written with a
+/// field name): these faults take the serial alone.
+fn positional_hint(text: &str, line: usize, col: usize) -> Option<String> {
+    let source = text.lines().nth(line.checked_sub(1)?)?;
+    let upto: String = source.chars().take(col).collect();
+    let open = upto.rfind('(')?;
+    let name_start = upto[..open]
+        .rfind(|c: char| !c.is_ascii_alphanumeric())
+        .map_or(0, |i| i + 1);
+    let name = &upto[name_start..open];
+    let after = source[open + 1..].trim_start();
+    (POSITIONAL_FAULTS.contains(&name) && after.starts_with("member")).then(|| {
+        format!(
+            " (the fault {name} takes the member's serial alone: write {name}(1234840370164), not {name}(member: 1234840370164); only Slow names its fields)"
+        )
+    })
 }
 
 /// Read, parse and validate a scenario file; errors name the file by its path as given.
@@ -955,6 +988,15 @@ mod tests {
             error_text(&minimal("Command(\"slot list\")", "NoAppErrors")),
             "t.ron: expect: no Output(...)/OutputContains(...) expectation; every scenario states its own verdict \
              (an admin-only scenario needs at least one Output or OutputContains)"
+        );
+    }
+
+    #[test]
+    fn a_positional_fault_written_with_a_field_name_is_explained() {
+        let e = error_text(&minimal("Fault(Drop(member: 11))", VERDICT));
+        assert!(
+            e.ends_with("(the fault Drop takes the member's serial alone: write Drop(1234840370164), not Drop(member: 1234840370164); only Slow names its fields)"),
+            "{e}"
         );
     }
 
