@@ -211,7 +211,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Chrystoki.conf:2:1: a TAB character is not allowed here (Chrystoki.conf allows no TABs; use spaces)"
+            "Chrystoki.conf:2:1: a TAB character is not allowed here (Chrystoki.conf allows no TABs, spec §2; use spaces)"
         );
         assert_eq!(f.cm.conf_text(), CONF);
         assert_eq!(f.cm.config().retry, RetryLimit::Bounded(1));
