@@ -7,7 +7,7 @@
 //! `Command Result :` footer and never writes a control character raw.
 //!
 //! `cargo test` runs a small fixed number of cases from a fixed seed (repeatable). A long
-//! campaign: `PROPTEST_CASES=400000 cargo test --release -p harness --test fuzz` (each of the
+//! campaign: `PROPTEST_CASES=1000000 cargo test --release -p harness --test fuzz` (each of the
 //! three properties runs that many cases; see docs/limits.md for the last campaign's figures).
 
 use std::cell::RefCell;
