@@ -17,6 +17,7 @@
 //! - [`engine`]: `HaEngine`: lifecycle, dropping members, HA log plumbing.
 //! - [`session`]: virtual sessions and login (B16, B17).
 //! - [`replication`]: create on the primary, clone to every member, destroy (B18, D7, D18).
+//! - [`roles`]: each member's role as the engine sees it (active, standby, promoted, down).
 //! - [`balance`]: least-busy member choice (B25, D6).
 //! - [`failover`]: begin / call / complete with transparent re-dispatch (B29, D3, D4).
 //! - [`multipart`]: multi-part operations pinned to one member (B27, D5).
@@ -47,6 +48,7 @@ pub mod multipart;
 pub mod ports;
 pub mod recovery;
 pub mod replication;
+pub mod roles;
 pub mod session;
 pub(crate) mod slot_member;
 pub mod slots;

@@ -4,7 +4,8 @@
 //!
 //! An attempt: probe the member, drop what is left of the old connection, open a session and log
 //! in with the credential held for the group, apply the deletions it missed, clone back the token
-//! objects it missed (`reintroducing N token objects`), rejoin (`HALOG_RECOVERED`).
+//! objects it missed (`reintroducing N token objects`; skipped when the group's automatic
+//! synchronisation is off, D21), rejoin (`HALOG_RECOVERED`).
 
 use std::collections::BTreeSet;
 
@@ -133,7 +134,12 @@ impl HaEngine {
                 },
             );
         }
-        let reintroduced = match self.reconcile(g, m, now) {
+        // D21: the one place automatic synchronisation is checked. With it off, a recovered
+        // member rejoins without the reintroduction step (a new member is still replicated to,
+        // B54: joining is not recovery).
+        let reintroduce =
+            down.reason == DownReason::New || self.config.auto_sync_enabled(&self.group(g).label);
+        let reintroduced = match self.reconcile(g, m, now, reintroduce) {
             Ok(n) => n,
             Err(rv) => {
                 self.member_mut(g, m).forget_connection();
@@ -251,9 +257,15 @@ impl HaEngine {
         }
     }
 
-    /// Applies missed deletions and clones missed token objects from an alive member (D7).
-    /// Returns the number of objects reintroduced.
-    fn reconcile(&mut self, g: usize, m: usize, now: Millis) -> Result<u64, Ckr> {
+    /// Applies missed deletions and, when `reintroduce` (D21), clones missed token objects from
+    /// an alive member (D7). Returns the number of objects reintroduced.
+    fn reconcile(
+        &mut self,
+        g: usize,
+        m: usize,
+        now: Millis,
+        reintroduce: bool,
+    ) -> Result<u64, Ckr> {
         self.member_mut(g, m).missing.clear();
         let s = self.ensure_mgmt(g, m)?;
         let slot = self.member_slot(g, m);
@@ -281,6 +293,11 @@ impl HaEngine {
             }
         }
         self.member_mut(g, m).pending_deletes.clear();
+        if !reintroduce {
+            // Calls on objects it lacks go to the members that hold them until an operator's
+            // `hagroup synchronize` copies them (listgroups shows `Needs sync : yes`).
+            return Ok(0);
+        }
         let missing: Vec<(ObjectId, ObjectClass)> = self
             .group(g)
             .objects

@@ -570,11 +570,7 @@ fn setup(
                 ));
             }
         }
-        if !config
-            .auto_sync
-            .iter()
-            .any(|l| l.eq_ignore_ascii_case(&g.label))
-        {
+        if !config.auto_sync_enabled(&g.label) {
             out.push(format!("hagroup synchronize -group {} -disable", g.label));
         }
     }
