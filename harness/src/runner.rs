@@ -2,12 +2,12 @@
 //! [`Record`] (`sim::record`), the one record the transcript, the verdict and coverage read.
 //! Recording happens here and only here; rendering is [`crate::transcript::render`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ha_engine::failover::CryptoOp;
 use ha_engine::ports::{KeyKind as PortKeyKind, Millis, Secret};
 use ha_engine::state::{VObjectHandle, VSessionHandle};
-use ha_engine::{Ckr, EngineError, EngineEvent};
+use ha_engine::{Ckr, EngineEvent};
 use lunacm::chrystoki::ConfError;
 use lunacm::{CommandError, CommandOutput, LunaCm};
 use sim::fault::CallKind;
@@ -65,12 +65,6 @@ pub enum StepFailure {
     /// An `EditConf` text was refused.
     #[error("EditConf: {0}")]
     EditConf(#[source] ConfError),
-    /// A call needs the application's session and there is none.
-    #[error("the application has no open session (add App(OpenSession) first)")]
-    NoSession,
-    /// A call names an object the application did not create.
-    #[error("no object labelled '{0}' was created by the application")]
-    UnknownObject(String),
     /// `OpenSessionOn` names a group the configuration does not have.
     #[error("OpenSessionOn: no group labelled '{0}'")]
     UnknownGroup(String),
@@ -83,16 +77,18 @@ pub enum StepFailure {
     /// `MemberAdded` is an operator action, not something a `Threads` step can schedule.
     #[error("MemberAdded cannot be scheduled inside Threads; use a step")]
     MemberAddedInThreads,
-    /// A thread of a `Threads` step could not open its session.
-    #[error("a thread could not open its session: {0}")]
-    ThreadSession(EngineError),
 }
+
+/// `CK_INVALID_HANDLE`: what an application passes for a session or object it does not have.
+const INVALID_HANDLE: u64 = 0;
 
 /// The application's view: its session and the objects it created, by label.
 #[derive(Default)]
 struct App {
     session: Option<VSessionHandle>,
     keys: BTreeMap<String, VObjectHandle>,
+    /// The public half of each key pair, by the pair's label.
+    pairs: BTreeMap<String, VObjectHandle>,
 }
 
 struct Runner<'a> {
@@ -103,10 +99,25 @@ struct Runner<'a> {
     record: Record,
     app: App,
     credential: Secret,
+    options: RunOptions,
+}
+
+/// How a run records, beyond what every run records.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Record exploration's witness data ([`Event::Holders`], [`Event::Holdings`]): which
+    /// partitions held an object when a call on it failed or a standby served it, and every
+    /// partition's token objects at each checkpoint. Never rendered.
+    pub witness: bool,
 }
 
 /// Runs a scenario from start to end and returns its record.
 pub fn run(scenario: &Scenario) -> Result<Record, RunError> {
+    run_with(scenario, RunOptions::default())
+}
+
+/// [`run`] with options.
+pub fn run_with(scenario: &Scenario, options: RunOptions) -> Result<Record, RunError> {
     let world = build_world(scenario)?;
     let lunacm = build_lunacm(&world);
     let mut runner = Runner {
@@ -116,6 +127,7 @@ pub fn run(scenario: &Scenario) -> Result<Record, RunError> {
         record: Record::default(),
         app: App::default(),
         credential: Secret::new(scenario.credentials.co.clone()),
+        options,
     };
     runner.header();
     if let Err(error) = runner.execute() {
@@ -319,7 +331,7 @@ impl Runner<'_> {
                     ThreadOp::Sign { key, times } => (CryptoOp::Sign, key, *times, "Sign"),
                     ThreadOp::Encrypt { key, times } => (CryptoOp::Encrypt, key, *times, "Encrypt"),
                 };
-                let handle = self.key(key)?;
+                let handle = self.key(key);
                 thread_calls.push(ThreadCall {
                     op: crypto,
                     key: handle,
@@ -350,14 +362,18 @@ impl Runner<'_> {
         // application pays for the member calls that takes (a slow member, B28).
         let mut sessions = Vec::new();
         queue::start_measure(&mut self.world);
-        for _ in 0..calls.len() {
+        for thread in 0..calls.len() {
             let now = self.now();
             match self.world.engine().open_session(now, group) {
                 Ok(vs) => sessions.push(vs),
                 Err(e) => {
-                    // The failure to open is what the step reports.
-                    let _ = self.close_thread_sessions(&sessions);
-                    return Err(StepFailure::ThreadSession(e));
+                    // The thread goes on with no session, as an application that ignored the
+                    // error would: its calls answer `CKR_SESSION_HANDLE_INVALID`.
+                    self.record_app(
+                        format!("C_OpenSession (thread {thread})"),
+                        result_of(&Err::<(), _>(e)),
+                    );
+                    sessions.push(INVALID_HANDLE);
                 }
             }
         }
@@ -375,11 +391,13 @@ impl Runner<'_> {
                 timing: FaultTiming::Scheduled(f.at),
             }));
         }
+        let (options, standby) = (self.options, self.standby());
         let record = &mut self.record;
         // After every scheduler event: record the call that finished, then what was logged,
         // so HA log lines stand where they happened among the calls.
         let mut observe = |world: &mut World, seen: Observed<'_>| {
             if let Observed::Call(call, o) = seen {
+                record_fired(world, record);
                 record.push(
                     o.finished,
                     Event::ThreadCall(ThreadRecord {
@@ -392,6 +410,18 @@ impl Runner<'_> {
                         members: o.members.clone(),
                     }),
                 );
+                if let Some(label) = object_label(&call.label) {
+                    witness(
+                        world,
+                        record,
+                        options,
+                        &standby,
+                        o.finished,
+                        label,
+                        result_of(&o.result),
+                        &o.members,
+                    );
+                }
             }
             drain(world, record);
         };
@@ -455,6 +485,13 @@ impl Runner<'_> {
             label: label.to_string(),
             members,
         }));
+        if self.options.witness {
+            let objects = self.world.token_labels();
+            self.push(Event::Holdings {
+                label: label.to_string(),
+                objects,
+            });
+        }
     }
 
     fn record_app(&mut self, op: String, result: Ckr) {
@@ -463,11 +500,44 @@ impl Runner<'_> {
 
     /// Records a call's result and where it went.
     fn record_app_placed(&mut self, op: String, result: Ckr, placement: Placement) {
+        let served: Vec<String> = match &placement {
+            Placement::On(members) => members.clone(),
+            _ => Vec::new(),
+        };
+        let label = object_label(&op).map(str::to_string);
+        record_fired(&self.world, &mut self.record);
         self.push(Event::Call(Call {
             op,
             result,
             placement,
         }));
+        if let Some(label) = label {
+            let standby = self.standby();
+            let now = self.now();
+            witness(
+                &self.world,
+                &mut self.record,
+                self.options,
+                &standby,
+                now,
+                &label,
+                result,
+                &served,
+            );
+        }
+    }
+
+    /// Standby members of every configured group (LunaCM's configuration).
+    fn standby(&self) -> BTreeSet<String> {
+        if !self.options.witness {
+            return BTreeSet::new();
+        }
+        self.lunacm
+            .config()
+            .groups
+            .iter()
+            .flat_map(|g| g.standby.iter().cloned())
+            .collect()
     }
 
     fn ensure_initialized(&mut self) {
@@ -480,16 +550,18 @@ impl Runner<'_> {
         self.drain();
     }
 
-    fn session(&self) -> Result<VSessionHandle, StepFailure> {
-        self.app.session.ok_or(StepFailure::NoSession)
+    /// The application's session handle; with none open, the application passes what a real
+    /// one would: an invalid handle, and the call answers `CKR_SESSION_HANDLE_INVALID`.
+    fn session(&self) -> VSessionHandle {
+        self.app.session.unwrap_or(INVALID_HANDLE)
     }
 
-    fn key(&self, label: &str) -> Result<VObjectHandle, StepFailure> {
-        self.app
-            .keys
-            .get(label)
-            .copied()
-            .ok_or_else(|| StepFailure::UnknownObject(label.to_string()))
+    /// The handle the application holds for `label`: the one it got when it made the object,
+    /// kept after a destroy or a re-initialise (a stale handle), or an invalid handle for a
+    /// label it never made. The engine answers such calls with the PKCS#11 code
+    /// (`CKR_OBJECT_HANDLE_INVALID`, ...), as a real library would; the run goes on.
+    fn key(&self, label: &str) -> VObjectHandle {
+        self.app.keys.get(label).copied().unwrap_or(INVALID_HANDLE)
     }
 
     fn app(&mut self, op: &AppOp) -> Result<(), StepFailure> {
@@ -504,7 +576,8 @@ impl Runner<'_> {
             }
             AppOp::Finalize => {
                 let r = self.world.engine().finalize(now);
-                self.app = App::default();
+                // Handles die with the library; the application may still hold them (stale).
+                self.app.session = None;
                 self.record_app("C_Finalize".into(), result_of(&r));
             }
             AppOp::OpenSession => {
@@ -515,32 +588,38 @@ impl Runner<'_> {
                 self.record_app("C_OpenSession".into(), result_of(&r));
             }
             AppOp::CloseSession => {
-                let vs = self.session()?;
+                let vs = self.session();
                 let r = self.world.engine().close_session(now, vs);
                 self.app.session = None;
                 self.record_app("C_CloseSession".into(), result_of(&r));
             }
             AppOp::Login => {
-                let vs = self.session()?;
+                let vs = self.session();
                 let pin = self.credential.clone();
                 let r = self.world.engine().login(now, vs, &pin);
                 self.record_app("C_Login".into(), result_of(&r));
             }
             AppOp::Logout => {
-                let vs = self.session()?;
+                let vs = self.session();
                 let r = self.world.engine().logout(now, vs);
                 self.record_app("C_Logout".into(), result_of(&r));
             }
             AppOp::GenerateKey { label, kind } | AppOp::GenerateSessionKey { label, kind } => {
                 let token = matches!(op, AppOp::GenerateKey { .. });
-                let vs = self.session()?;
+                let vs = self.session();
                 let before = self.creation_record();
                 let r = self
                     .world
                     .engine()
                     .generate_key(now, vs, key_kind(*kind), label, token);
-                if let Some(first) = r.as_ref().ok().and_then(|h| h.first()) {
+                if let Ok(handles) = &r
+                    && let Some(first) = handles.first()
+                {
                     self.app.keys.insert(label.clone(), *first);
+                    // A pair's other half (the public key), destroyed with it.
+                    if let Some(second) = handles.get(1) {
+                        self.app.pairs.insert(label.clone(), *second);
+                    }
                 }
                 let what = if token {
                     "GenerateKey"
@@ -551,7 +630,7 @@ impl Runner<'_> {
                 self.record_app_placed(format!("{what}({label}, {kind:?})"), result_of(&r), placed);
             }
             AppOp::CreateData { label, size } => {
-                let vs = self.session()?;
+                let vs = self.session();
                 let value = self.world.workload_bytes(*size as usize);
                 let before = self.creation_record();
                 let r = self
@@ -571,30 +650,40 @@ impl Runner<'_> {
             AppOp::Sign { key, times } => self.crypto(true, key, *times)?,
             AppOp::Encrypt { key, times } => self.crypto(false, key, *times)?,
             AppOp::Destroy { key } => {
-                let vs = self.session()?;
-                let h = self.key(key)?;
+                // The object the label names; for a key pair, its private half.
+                let vs = self.session();
+                let h = self.key(key);
                 let r = self.world.engine().destroy_object(now, vs, h);
-                if r.is_ok() {
-                    self.app.keys.remove(key);
-                }
                 self.record_app(format!("Destroy({key})"), result_of(&r));
             }
+            AppOp::DestroyPair { key } => {
+                // Both halves of a key pair (a secret key or data object: the one object); the
+                // application sees the first failure, if any.
+                let vs = self.session();
+                let h = self.key(key);
+                let mut r = self.world.engine().destroy_object(now, vs, h);
+                if let Some(public) = self.app.pairs.get(key).copied() {
+                    let second = self.world.engine().destroy_object(now, vs, public);
+                    r = r.and(second);
+                }
+                self.record_app(format!("DestroyPair({key})"), result_of(&r));
+            }
             AppOp::SignInit { key } => {
-                let vs = self.session()?;
-                let h = self.key(key)?;
+                let vs = self.session();
+                let h = self.key(key);
                 let before = self.multipart_counts();
                 let r = self.world.engine().sign_init(now, vs, h);
                 let placed = self.multipart_member(&before);
                 self.record_app_placed(format!("C_SignInit({key})"), result_of(&r), placed);
             }
             AppOp::SignUpdate { size } => {
-                let vs = self.session()?;
+                let vs = self.session();
                 let data = self.world.workload_bytes(*size as usize);
                 let r = self.world.engine().sign_update(now, vs, &data);
                 self.record_app(format!("C_SignUpdate({size} bytes)"), result_of(&r));
             }
             AppOp::SignFinal => {
-                let vs = self.session()?;
+                let vs = self.session();
                 let r = self.world.engine().sign_final(now, vs);
                 self.record_app("C_SignFinal".into(), result_of(&r));
             }
@@ -609,6 +698,7 @@ impl Runner<'_> {
                 if let Ok(vs) = r {
                     self.app.session = Some(vs);
                     self.app.keys.clear();
+                    self.app.pairs.clear();
                 }
                 self.record_app(format!("C_OpenSession({label})"), result_of(&r));
             }
@@ -647,8 +737,8 @@ impl Runner<'_> {
     /// and what the engine logged follows the call that caused it, so every log line stays
     /// where it happened.
     fn crypto(&mut self, sign: bool, key: &str, times: u32) -> Result<(), StepFailure> {
-        let vs = self.session()?;
-        let h = self.key(key)?;
+        let vs = self.session();
+        let h = self.key(key);
         let (name, kind, crypto) = if sign {
             ("Sign", CallKind::Sign, CryptoOp::Sign)
         } else {
@@ -667,29 +757,43 @@ impl Runner<'_> {
             .iter()
             .map(|s| self.world.served(s, kind))
             .collect();
+        let (options, standby) = (self.options, self.standby());
         let record = &mut self.record;
         let mut observe = |world: &mut World, seen: Observed<'_>| {
             // Recovery logging between calls stays in the journal until the call ends.
             let Observed::Call(call, outcome) = seen else {
                 return;
             };
-            let by =
-                world
-                    .serials()
-                    .iter()
-                    .zip(served.iter_mut())
-                    .filter_map(|(serial, before)| {
-                        let after = world.served(serial, kind);
-                        let n = after - *before;
-                        *before = after;
-                        (n > 0).then_some((serial.as_str(), n))
-                    });
+            let by: Vec<(String, u64)> = world
+                .serials()
+                .iter()
+                .zip(served.iter_mut())
+                .filter_map(|(serial, before)| {
+                    let after = world.served(serial, kind);
+                    let n = after - *before;
+                    *before = after;
+                    (n > 0).then_some((serial.clone(), n))
+                })
+                .collect();
+            let result = result_of(&outcome.result);
+            record_fired(world, record);
             record.repeated_call(
                 outcome.finished,
                 &call.label,
                 outcome.index,
-                result_of(&outcome.result),
-                by,
+                result,
+                by.iter().map(|(s, n)| (s.as_str(), *n)),
+            );
+            let members: Vec<String> = by.into_iter().map(|(s, _)| s).collect();
+            witness(
+                world,
+                record,
+                options,
+                &standby,
+                outcome.finished,
+                key,
+                result,
+                &members,
             );
             drain(world, record);
         };
@@ -822,7 +926,72 @@ impl Runner<'_> {
 }
 
 /// Moves what the engine wrote to the HA log into the record.
+/// The object label an application call names (`Sign(k1)` → `k1`), when it names one.
+fn object_label(op: &str) -> Option<&str> {
+    let (name, rest) = op.split_once('(')?;
+    if !matches!(
+        name,
+        "Sign" | "Encrypt" | "C_SignInit" | "Destroy" | "DestroyPair"
+    ) {
+        return None;
+    }
+    rest.strip_suffix(')')
+}
+
+/// Exploration's witness after a call on `label`: when it failed, or a standby served it, the
+/// partitions holding the object then (read below the injectors).
+#[allow(clippy::too_many_arguments)]
+fn witness(
+    world: &World,
+    record: &mut Record,
+    options: RunOptions,
+    standby: &BTreeSet<String>,
+    at: Millis,
+    label: &str,
+    result: Ckr,
+    served: &[String],
+) {
+    if !options.witness {
+        return;
+    }
+    if result == Ckr::CKR_OK && !served.iter().any(|m| standby.contains(m)) {
+        return;
+    }
+    record.push(
+        at,
+        Event::Holders {
+            label: label.to_string(),
+            members: world.holders(label),
+        },
+    );
+}
+
 fn drain(world: &mut World, record: &mut Record) {
+    record_fired(world, record);
+    drain_log(world, record);
+}
+
+/// The armed faults that went off since the last look, as fault events now (recorded before
+/// the call they interrupted, so the transcript reads in cause order).
+fn record_fired(world: &World, record: &mut Record) {
+    let now = world.now();
+    for (member, fired) in world.take_fired() {
+        record.push(
+            now,
+            Event::Fault(FaultEvent {
+                member,
+                action: Action::Fault(fired.fault),
+                timing: FaultTiming::Fired {
+                    call: fired.call,
+                    nth: fired.nth,
+                },
+            }),
+        );
+    }
+}
+
+/// What the engine wrote to the HA log, into the record.
+fn drain_log(world: &mut World, record: &mut Record) {
     while let Some(event) = world.engine().poll_event() {
         match event {
             EngineEvent::Log { message, .. } => {

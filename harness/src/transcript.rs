@@ -200,6 +200,8 @@ fn event_lines(out: &mut String, at: Millis, event: &Event) {
             );
         }
         Event::Aborted(reason) => note(out, at, &[format!("ABORTED: {reason}")]),
+        // Exploration's witness data: for the invariant checker, not the reader.
+        Event::Holders { .. } | Event::Holdings { .. } => {}
         Event::End(end) => {
             let mut lines = vec!["end".to_string()];
             for (serial, n) in &end.counts {
@@ -305,6 +307,10 @@ fn fault_text(f: &FaultEvent) -> String {
                 f.member
             )
         }
+        FaultTiming::Fired { call, nth } => format!(
+            "{name} {} fired (armed for its call #{nth} of kind {call:?})",
+            f.member
+        ),
         FaultTiming::Scheduled(at) => format!(
             "{name} {} scheduled at {} during the threads",
             f.member,

@@ -149,6 +149,9 @@ pub struct Partition {
     hsm_serial: String,
     domain: String,
     credential: Credential,
+    /// The credential before any change by [`Partition::set_co_credential`], for
+    /// [`Partition::restore_co_credential`].
+    previous_credential: Option<Credential>,
     co_credential_changed: bool,
     v1: bool,
     /// Fingerprint of the activation challenge secret (the secret itself is not kept).
@@ -207,6 +210,7 @@ impl Partition {
             hsm_serial: spec.hsm,
             domain: spec.domain,
             credential: Credential(spec.co_credential),
+            previous_credential: None,
             co_credential_changed: spec.co_credential_changed,
             v1: spec.v1,
             activation_fingerprint: spec
@@ -292,8 +296,17 @@ impl Partition {
     /// Replaces the CO credential (e.g. changed while a member was down) and marks it changed.
     /// The current login state is kept.
     pub fn set_co_credential(&mut self, new: &str) {
-        self.credential = Credential(new.to_string());
+        let old = std::mem::replace(&mut self.credential, Credential(new.to_string()));
+        self.previous_credential.get_or_insert(old);
         self.co_credential_changed = true;
+    }
+
+    /// Sets the CO credential back to what it was before [`Partition::set_co_credential`]
+    /// changed it (the operator fixed it); no change when it was never changed.
+    pub fn restore_co_credential(&mut self) {
+        if let Some(previous) = self.previous_credential.take() {
+            self.credential = previous;
+        }
     }
 
     /// True when the CO credential has been changed since initialisation.

@@ -107,6 +107,23 @@ pub enum Event {
     Aborted(String),
     /// Object counts and HA log files at the end.
     End(End),
+    /// Exploration's witness (recorded only when asked, never rendered): the partitions that
+    /// held an object when an application call on it failed or a standby served it, read below
+    /// the injectors.
+    Holders {
+        /// The object's label.
+        label: String,
+        /// The partitions holding it then.
+        members: Vec<String>,
+    },
+    /// Exploration's witness at a checkpoint (recorded only when asked, never rendered): each
+    /// partition's token objects as `label/class`.
+    Holdings {
+        /// The checkpoint's label.
+        label: String,
+        /// Per partition, sorted.
+        objects: BTreeMap<String, Vec<String>>,
+    },
     /// The client configuration file at the end, verbatim.
     ConfFile {
         /// `Chrystoki.conf` or `crystoki.ini`.
@@ -244,6 +261,13 @@ pub enum FaultTiming {
     },
     /// At this virtual time during a `Threads` step.
     Scheduled(Millis),
+    /// An armed fault that went off now, set off by the member's `nth` call of kind `call`.
+    Fired {
+        /// The kind of call counted.
+        call: CallKind,
+        /// Which one (from 1).
+        nth: u32,
+    },
 }
 
 /// A fault applied, armed or scheduled on a member.

@@ -13,7 +13,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
 
 use crate::clock::SimCalendar;
-use crate::fault::injector::UnsupportedFault;
+use crate::fault::injector::{Fired, PartitionHook, UnsupportedFault};
 use crate::fault::{CallKind, CallMeter, CallRecord, Fault, FaultControl, FaultyMember};
 use crate::memfs::SharedMemFs;
 use crate::model_member::ModelMember;
@@ -78,6 +78,34 @@ pub enum WorldError {
     },
 }
 
+/// Where an armed partition-side fault of `serial` is applied: on the partition in the model.
+fn partition_hook(model: &Arc<Mutex<HsmModel>>, serial: &str) -> PartitionHook {
+    let model = model.clone();
+    let serial = serial.to_string();
+    Arc::new(move |fault: &Fault| {
+        let Ok(mut model) = model.lock() else {
+            return;
+        };
+        if let Some(partition) = model.partition_mut(&serial) {
+            apply_on_partition(partition, &serial, fault);
+        }
+    })
+}
+
+/// A partition-side fault on a partition (B49, B50, B51).
+fn apply_on_partition(partition: &mut hsm_model::Partition, serial: &str, fault: &Fault) -> bool {
+    match fault {
+        Fault::Deactivate => partition.set_activated(false),
+        Fault::Activate => partition.set_activated(true),
+        // The CO credential changes on the partition (e.g. while it was out of the group),
+        // so the group's credential no longer logs in (B49).
+        Fault::LoginFailure => partition.set_co_credential(&format!("changed-{serial}")),
+        Fault::LoginRestore => partition.restore_co_credential(),
+        _ => return false,
+    }
+    true
+}
+
 /// One simulated client machine.
 pub struct World {
     now: Millis,
@@ -118,6 +146,7 @@ impl World {
         for serial in &serials {
             let inner = ModelMember::new(model.clone(), serial.clone());
             let (faulty, control) = FaultyMember::new(Box::new(inner), meter.clone());
+            control.set_partition_hook(partition_hook(&model, serial));
             controls.insert(serial.clone(), control);
             members.push(Box::new(faulty));
         }
@@ -220,6 +249,59 @@ impl World {
             .ok_or_else(|| WorldError::UnknownMember(serial.to_string()))
     }
 
+    /// The armed faults that went off since the last call, per member in slot order.
+    pub fn take_fired(&self) -> Vec<(String, Fired)> {
+        let mut out = Vec::new();
+        for serial in &self.serials {
+            if let Some(control) = self.controls.get(serial) {
+                out.extend(
+                    control
+                        .take_fired()
+                        .into_iter()
+                        .map(|f| (serial.clone(), f)),
+                );
+            }
+        }
+        out
+    }
+
+    /// The partitions holding an object labelled `label` now (token or session object), read
+    /// in the model below the injectors: what was true, whatever the engine believes.
+    pub fn holders(&self, label: &str) -> Vec<String> {
+        let Ok(model) = self.model.lock() else {
+            return Vec::new();
+        };
+        self.serials
+            .iter()
+            .filter(|s| {
+                model
+                    .partition(s)
+                    .is_some_and(|p| p.objects().any(|o| o.label == label))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Each partition's token objects as `label/class`, sorted (read in the model).
+    pub fn token_labels(&self) -> BTreeMap<String, Vec<String>> {
+        let Ok(model) = self.model.lock() else {
+            return BTreeMap::new();
+        };
+        self.serials
+            .iter()
+            .filter_map(|s| {
+                let p = model.partition(s)?;
+                let mut labels: Vec<String> = p
+                    .token_objects()
+                    .into_iter()
+                    .map(|o| format!("{}/{:?}", o.label, o.class))
+                    .collect();
+                labels.sort();
+                Some((s.clone(), labels))
+            })
+            .collect()
+    }
+
     /// Applies a fault to a member now.
     pub fn apply(&mut self, serial: &str, fault: &Fault) -> Result<(), WorldError> {
         tracing::debug!(
@@ -239,15 +321,11 @@ impl World {
         let partition = model
             .partition_mut(serial)
             .ok_or_else(|| WorldError::UnknownMember(serial.to_string()))?;
-        match fault {
-            Fault::Deactivate => partition.set_activated(false),
-            Fault::Activate => partition.set_activated(true),
-            // The CO credential changes on the partition (e.g. while it was out of the group),
-            // so the group's credential no longer logs in (B49).
-            Fault::LoginFailure => partition.set_co_credential(&format!("changed-{serial}")),
-            _ => return Err(WorldError::Unsupported(UnsupportedFault(fault.name()))),
+        if apply_on_partition(partition, serial, fault) {
+            Ok(())
+        } else {
+            Err(WorldError::Unsupported(UnsupportedFault(fault.name())))
         }
-        Ok(())
     }
 
     /// Gives a member's calls a processing time (the HSM answers with heartbeats, so this never

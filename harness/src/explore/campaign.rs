@@ -147,7 +147,8 @@ pub fn run_plan(plan: Plan) -> Result<SeedRun, ExploreError> {
             message: e.to_string(),
         }
     })?;
-    let run = runner::run(&scenario).map_err(|e| ExploreError::Generated {
+    let options = runner::RunOptions { witness: true };
+    let run = runner::run_with(&scenario, options).map_err(|e| ExploreError::Generated {
         seed,
         message: e.to_string(),
     })?;

@@ -49,6 +49,8 @@ struct FaultState {
     down: BTreeSet<String>,
     deactivated: BTreeSet<String>,
     slow: BTreeSet<String>,
+    /// Members whose credential was changed (`LoginFailure`) and not set back.
+    bad_credential: BTreeSet<String>,
     /// The largest interval in force at any time (the heal waits for it).
     max_interval: u32,
 }
@@ -214,13 +216,16 @@ impl Gen {
             }
             OpKind::Reopen => {
                 self.app_call(AppCall::CloseSession);
-                // Session objects die with the application's last session (PKCS#11).
-                self.app.keys.retain(|k| k.2);
+                // Closing the last session logs out; handles of private objects do not survive
+                // a logout (as on SoftHSM), and this workload does not look objects up again,
+                // so the application forgets every handle it had.
+                self.forget_handles();
                 self.app.session = false;
                 self.app.logged_in = false;
             }
             OpKind::Relogin => {
                 self.app_call(AppCall::Logout);
+                self.forget_handles();
                 self.app.logged_in = false;
             }
             OpKind::Direct => {
@@ -244,6 +249,11 @@ impl Gen {
                 self.app.logged_in = false;
             }
         }
+    }
+
+    fn forget_handles(&mut self) {
+        self.app.keys.clear();
+        self.app.data.clear();
     }
 
     fn pick_key(&mut self, aes_only: bool) -> String {
@@ -354,7 +364,14 @@ impl Gen {
                 }
             }
             FaultKind::LoginFailure => {
-                if let Some(m) = self.pick(&up) {
+                let bad: Vec<String> = self.ops.bad_credential.iter().cloned().collect();
+                if !bad.is_empty() && self.faults.random_bool(0.5) {
+                    if let Some(m) = self.pick(&bad) {
+                        self.ops.bad_credential.remove(&m);
+                        self.at(FaultCall::LoginRestore(m));
+                    }
+                } else if let Some(m) = self.pick(&up) {
+                    self.ops.bad_credential.insert(m.clone());
                     self.at(FaultCall::LoginFailure(m));
                 }
             }
@@ -470,6 +487,8 @@ impl Gen {
                 .push(PlanStep::Fault(FaultCall::Restore(m.clone())));
             self.steps
                 .push(PlanStep::Fault(FaultCall::Activate(m.clone())));
+            self.steps
+                .push(PlanStep::Fault(FaultCall::LoginRestore(m.clone())));
         }
         let wait = u64::from(self.ops.max_interval) * 2 + 1;
         self.steps.push(PlanStep::Advance(wait));

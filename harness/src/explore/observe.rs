@@ -27,6 +27,8 @@ pub enum FaultObs {
     Revoke,
     /// The partition's CO credential changed.
     LoginFailure,
+    /// The partition's CO credential set back.
+    LoginRestore,
     /// Every call hangs this long.
     Slow(u64),
     /// The operator added the partition to the group.
@@ -224,7 +226,7 @@ impl Observations {
                 )),
                 Event::Fault(f) => {
                     let when = match f.timing {
-                        FaultTiming::Now => Some(at),
+                        FaultTiming::Now | FaultTiming::Fired { .. } => Some(at),
                         FaultTiming::Scheduled(t) => Some(t),
                         FaultTiming::Armed { .. } => None,
                     };
@@ -239,13 +241,25 @@ impl Observations {
                     }
                 }
                 Event::Log(line) => events.push((at, Happening::Log(line.clone()))),
-                Event::Checkpoint(c) => events.push((
+                Event::Holdings { label, objects } => events.push((
                     at,
                     Happening::Checkpoint {
-                        label: c.label.clone(),
-                        objects: BTreeMap::new(),
+                        label: label.clone(),
+                        objects: objects.clone(),
                     },
                 )),
+                Event::Holders { label, members } => {
+                    // The witness of the call just recorded on `label`.
+                    let last = events.iter_mut().rev().find_map(|(_, h)| match h {
+                        Happening::App(app) => Some(app),
+                        _ => None,
+                    });
+                    if let Some(app) = last
+                        && op_label(&app.op) == Some(label.as_str())
+                    {
+                        app.holders = Some(members.clone());
+                    }
+                }
                 _ => {}
             }
         }
@@ -277,8 +291,19 @@ fn fault_of(action: &Action) -> FaultObs {
             Fault::Activate => FaultObs::Activate,
             Fault::Revoke => FaultObs::Revoke,
             Fault::LoginFailure => FaultObs::LoginFailure,
+            Fault::LoginRestore => FaultObs::LoginRestore,
             Fault::Slow { ms } => FaultObs::Slow(*ms),
         },
+    }
+}
+
+/// The object an operation names.
+fn op_label(op: &OpObs) -> Option<&str> {
+    match op {
+        OpObs::Crypto { label } | OpObs::SignInit { label } | OpObs::Destroy { label } => {
+            Some(label)
+        }
+        _ => None,
     }
 }
 
@@ -312,7 +337,7 @@ fn op_of(op: &str) -> OpObs {
             token: true,
             pair: false,
         },
-        "Destroy" => OpObs::Destroy { label: arg(0) },
+        "Destroy" | "DestroyPair" => OpObs::Destroy { label: arg(0) },
         "Sign" | "Encrypt" => OpObs::Crypto { label: arg(0) },
         "C_SignInit" => OpObs::SignInit { label: arg(0) },
         "C_SignUpdate" | "C_SignFinal" => OpObs::SignContinue,

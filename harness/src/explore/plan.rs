@@ -105,6 +105,8 @@ pub enum FaultCall {
     Revoke(String),
     /// `LoginFailure(S)`.
     LoginFailure(String),
+    /// `LoginRestore(S)`.
+    LoginRestore(String),
     /// `Slow(member: S, ms: N)`.
     Slow(String, u64),
     /// `MemberAdded(S)`.
@@ -121,6 +123,7 @@ impl FaultCall {
             | FaultCall::Activate(s)
             | FaultCall::Revoke(s)
             | FaultCall::LoginFailure(s)
+            | FaultCall::LoginRestore(s)
             | FaultCall::Slow(s, _)
             | FaultCall::MemberAdded(s) => s,
         }
@@ -134,6 +137,7 @@ impl FaultCall {
             FaultCall::Activate(s) => format!("Activate({s})"),
             FaultCall::Revoke(s) => format!("Revoke({s})"),
             FaultCall::LoginFailure(s) => format!("LoginFailure({s})"),
+            FaultCall::LoginRestore(s) => format!("LoginRestore({s})"),
             FaultCall::Slow(s, ms) => format!("Slow(member: {s}, ms: {ms})"),
             FaultCall::MemberAdded(s) => format!("MemberAdded({s})"),
         }
@@ -218,7 +222,7 @@ fn render_app(call: &AppCall) -> String {
             format!("{what}(label: \"{label}\", kind: {})", kind.word())
         }
         AppCall::CreateData { label } => format!("CreateData(label: \"{label}\")"),
-        AppCall::Destroy { label } => format!("Destroy(key: \"{label}\")"),
+        AppCall::Destroy { label } => format!("DestroyPair(key: \"{label}\")"),
         AppCall::Sign { label, times } => format!("Sign(key: \"{label}\", times: {times})"),
         AppCall::Encrypt { label, times } => format!("Encrypt(key: \"{label}\", times: {times})"),
         AppCall::SignInit { label } => format!("SignInit(key: \"{label}\")"),

@@ -35,6 +35,9 @@ struct MemberFacts {
     joined_at: Millis,
     /// Joined at run time (detected at the next recovery pass).
     added: bool,
+    /// When its credential last stopped working (`LoginFailure`): a login failure disables
+    /// automatic recovery for the member until `hagroup recover` (B49, D10).
+    login_failed_at: Option<Millis>,
 }
 
 impl MemberFacts {
@@ -131,7 +134,11 @@ impl Truth {
             FaultObs::Deactivate => self.update(member, at, |f| f.activated = false),
             FaultObs::Activate => self.update(member, at, |f| f.activated = true),
             FaultObs::Revoke => self.update(member, at, |f| f.revoked = true),
-            FaultObs::LoginFailure => self.update(member, at, |f| f.credential_ok = false),
+            FaultObs::LoginFailure => self.update(member, at, |f| {
+                f.credential_ok = false;
+                f.login_failed_at = Some(at);
+            }),
+            FaultObs::LoginRestore => self.update(member, at, |f| f.credential_ok = true),
             FaultObs::Slow(ms) => {
                 let hung = *ms > RECEIVE_TIMEOUT_MS;
                 self.update(member, at, |f| f.hung = hung);
@@ -262,6 +269,11 @@ impl Truth {
         let Some(f) = self.members.get(member) else {
             return true;
         };
+        if let Some(failed) = f.login_failed_at
+            && !self.recovers.iter().any(|r| *r >= failed)
+        {
+            return true;
+        }
         let (Some(since), Some(start)) = (f.healthy_since, f.outage_start) else {
             return false;
         };

@@ -352,8 +352,13 @@ pub enum AppOp {
         #[serde(default = "default_times")]
         times: u32,
     },
-    /// Destroy the object labelled `key`.
+    /// Destroy the object labelled `key` (for a key pair: its private half).
     Destroy {
+        /// Object label.
+        key: String,
+    },
+    /// Destroy both halves of the key pair labelled `key` (any other object: the object).
+    DestroyPair {
         /// Object label.
         key: String,
     },

@@ -40,9 +40,25 @@ impl CallRecord {
 #[derive(Debug)]
 struct Armed {
     call: CallKind,
+    nth: u32,
     remaining: u32,
     fault: Fault,
 }
+
+/// An armed fault that went off: which one, and the call that set it off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fired {
+    /// The fault.
+    pub fault: Fault,
+    /// The kind of call counted.
+    pub call: CallKind,
+    /// Which one (from 1).
+    pub nth: u32,
+}
+
+/// Applies a partition-side fault (deactivation, activation, a changed credential) when an
+/// armed one goes off; the world installs it ([`FaultControl::set_partition_hook`]).
+pub type PartitionHook = Arc<dyn Fn(&Fault) + Send + Sync>;
 
 /// The injector's state for one member, shared between the wrapper and the world.
 #[derive(Debug, Default)]
@@ -61,6 +77,8 @@ struct FaultState {
     /// Sessions that lived on a connection that was lost: every call on them fails.
     dead_sessions: BTreeSet<SessionHandle>,
     armed: Vec<Armed>,
+    /// Armed faults that went off and nobody has taken yet ([`FaultControl::take_fired`]).
+    fired: Vec<Fired>,
     record: CallRecord,
 }
 
@@ -86,7 +104,7 @@ impl FaultState {
             }
             Fault::Slow { ms } => self.slow_ms = Some(*ms),
             // Partition-side and configuration faults are applied by the world.
-            Fault::Deactivate | Fault::Activate | Fault::LoginFailure => {}
+            Fault::Deactivate | Fault::Activate | Fault::LoginFailure | Fault::LoginRestore => {}
         }
         false
     }
@@ -141,9 +159,11 @@ impl CallMeter {
 }
 
 /// The world's handle on one member's injector.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct FaultControl {
     state: Arc<Mutex<FaultState>>,
+    /// Where partition-side armed faults go (set by the world).
+    partition: Arc<Mutex<Option<PartitionHook>>>,
     /// Counts lost connections (drops, revocations): an answer sent back on a connection lost
     /// since the call was made never arrives. Read without the lock on every call.
     connection: Arc<AtomicU64>,
@@ -153,6 +173,14 @@ pub struct FaultControl {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("fault {0} does not act on the transport; the world applies it")]
 pub struct UnsupportedFault(pub &'static str);
+
+impl std::fmt::Debug for FaultControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultControl")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
 
 impl FaultControl {
     fn state(&self) -> MutexGuard<'_, FaultState> {
@@ -172,17 +200,35 @@ impl FaultControl {
         Ok(())
     }
 
-    /// Arms `fault` to be applied just before the member's `nth` call of kind `call`.
+    /// Arms `fault` to be applied just before the member's `nth` call of kind `call`. Every
+    /// fault kind can be armed; a partition-side one needs the world's partition hook.
     pub fn arm(&self, call: CallKind, nth: u32, fault: Fault) -> Result<(), UnsupportedFault> {
-        if !fault.at_transport() {
+        if !fault.at_transport() && self.hook().is_none() {
             return Err(UnsupportedFault(fault.name()));
         }
         self.state().armed.push(Armed {
             call,
+            nth: nth.max(1),
             remaining: nth.max(1),
             fault,
         });
         Ok(())
+    }
+
+    /// Installs where partition-side armed faults are applied.
+    pub fn set_partition_hook(&self, hook: PartitionHook) {
+        if let Ok(mut slot) = self.partition.lock() {
+            *slot = Some(hook);
+        }
+    }
+
+    fn hook(&self) -> Option<PartitionHook> {
+        self.partition.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// The armed faults that went off since the last call, in order.
+    pub fn take_fired(&self) -> Vec<Fired> {
+        std::mem::take(&mut self.state().fired)
     }
 
     /// The member's connection as a count of losses: compare the value taken when a call was
@@ -290,14 +336,34 @@ impl FaultyMember {
                 if a.call == kind || a.call == CallKind::Any {
                     a.remaining -= 1;
                     if a.remaining == 0 {
-                        fire.push(a.fault.clone());
+                        fire.push(Fired {
+                            fault: a.fault.clone(),
+                            call: a.call,
+                            nth: a.nth,
+                        });
                         return false;
                     }
                 }
                 true
             });
-            for fault in &fire {
-                self.control.apply_locked(&mut st, fault);
+            let mut on_partition = Vec::new();
+            for fired in fire {
+                if fired.fault.at_transport() {
+                    self.control.apply_locked(&mut st, &fired.fault);
+                } else {
+                    on_partition.push(fired.fault.clone());
+                }
+                st.fired.push(fired);
+            }
+            if !on_partition.is_empty() {
+                // The partition is changed outside the injector's lock (the hook locks the model).
+                drop(st);
+                if let Some(hook) = self.control.hook() {
+                    for fault in &on_partition {
+                        hook(fault);
+                    }
+                }
+                st = self.control.state();
             }
             if st.disconnected {
                 return Err(Ckr::CKR_DEVICE_ERROR);

@@ -22,6 +22,9 @@ pub enum Fault {
     Revoke,
     /// Logging in to the member fails from now on, e.g. its CO credential changed (B49).
     LoginFailure,
+    /// The partition's CO credential is set back to the group's: a `LoginFailure` undone (the
+    /// operator fixed the credential), so a manual recovery can bring the member back.
+    LoginRestore,
     /// Every call takes this long (B28).
     Slow {
         /// Virtual duration of each call.
@@ -39,6 +42,7 @@ impl Fault {
             Fault::Activate => "Activate",
             Fault::Revoke => "Revoke",
             Fault::LoginFailure => "LoginFailure",
+            Fault::LoginRestore => "LoginRestore",
             Fault::Slow { .. } => "Slow",
         }
     }
@@ -122,6 +126,8 @@ pub enum MemberFault<S> {
     Revoke(S),
     /// [`Fault::LoginFailure`].
     LoginFailure(S),
+    /// [`Fault::LoginRestore`].
+    LoginRestore(S),
     /// [`Fault::Slow`].
     Slow {
         /// The slowed member.
@@ -144,6 +150,7 @@ impl<S> MemberFault<S> {
             Fault::Activate => MemberFault::Activate(member),
             Fault::Revoke => MemberFault::Revoke(member),
             Fault::LoginFailure => MemberFault::LoginFailure(member),
+            Fault::LoginRestore => MemberFault::LoginRestore(member),
             Fault::Slow { ms } => MemberFault::Slow { member, ms },
         }
     }
@@ -157,6 +164,7 @@ impl<S> MemberFault<S> {
             | MemberFault::Activate(s)
             | MemberFault::Revoke(s)
             | MemberFault::LoginFailure(s)
+            | MemberFault::LoginRestore(s)
             | MemberFault::MemberAdded(s)
             | MemberFault::Slow { member: s, .. } => s,
         }
@@ -171,6 +179,7 @@ impl<S> MemberFault<S> {
             MemberFault::Activate(_) => Action::Fault(Fault::Activate),
             MemberFault::Revoke(_) => Action::Fault(Fault::Revoke),
             MemberFault::LoginFailure(_) => Action::Fault(Fault::LoginFailure),
+            MemberFault::LoginRestore(_) => Action::Fault(Fault::LoginRestore),
             MemberFault::Slow { ms, .. } => Action::Fault(Fault::Slow { ms: *ms }),
             MemberFault::MemberAdded(_) => Action::MemberAdded,
         }
@@ -203,6 +212,7 @@ mod tests {
             Fault::Activate,
             Fault::Revoke,
             Fault::LoginFailure,
+            Fault::LoginRestore,
             Fault::Slow { ms: 7 },
         ];
         for fault in faults {
