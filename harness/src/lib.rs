@@ -10,17 +10,23 @@
 //! - [`lunacm_prompt`]: `hasim lunacm`: a LunaCM prompt over a scenario's topology.
 //! - [`suite`]: finding scenario files, naming them, running one file end to end, the
 //!   determinism check.
+//! - [`halog`]: HA log lines read back into the engine's catalogue messages.
+//! - [`import`]: `hasim import`: a real HA log and Chrystoki.conf replayed as a scenario, diffed.
+//! - [`timeline`]: `--timeline`: a run drawn as one self-contained HTML page.
 //! - [`coverage`]: `hasim coverage`: HA log templates emitted and spec rules named by the scenarios.
 #![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod coverage;
 pub mod explore;
+pub mod halog;
+pub mod import;
 pub mod lunacm_prompt;
 pub mod runner;
 pub mod scenario;
 pub mod starter;
 pub mod suite;
+pub mod timeline;
 pub mod topology;
 pub mod transcript;
 pub mod verdict;

@@ -24,6 +24,10 @@ enum Command {
     Run {
         /// A `.ron` scenario file or a folder of them.
         path: PathBuf,
+        /// Also write the run's timeline (one self-contained HTML page) to this file; only
+        /// with a single scenario file.
+        #[arg(long, value_name = "OUT.html")]
+        timeline: Option<PathBuf>,
     },
     /// Run a scenario twice and compare the transcripts byte for byte.
     CheckDeterminism {
@@ -36,6 +40,25 @@ enum Command {
     Coverage {
         /// A folder of `.ron` scenarios (or one file).
         path: PathBuf,
+    },
+    /// Replay a production incident: read a real HA log (haErrorLog.txt and its rotated files)
+    /// and the client's Chrystoki.conf, write a scenario that makes hasim's engine meet what the
+    /// log records, run it, and diff the predicted log against the real one. Exit 0: the
+    /// prediction reproduces the log; 1: they differ; 2: the files cannot be read or the log
+    /// holds several processes (choose one with --pid).
+    Import {
+        /// The client's Chrystoki.conf (or crystoki.ini).
+        #[arg(long, value_name = "FILE")]
+        conf: PathBuf,
+        /// The directory holding haErrorLog.txt and its rotated files (the conf's haLogPath).
+        #[arg(long, value_name = "DIR")]
+        halog: PathBuf,
+        /// The client process to import, when the log holds several.
+        #[arg(long)]
+        pid: Option<u32>,
+        /// Write the scenario to this file.
+        #[arg(long, value_name = "FILE.ron")]
+        out: Option<PathBuf>,
     },
     /// Measure simulated sign throughput and recovery-campaign time compression.
     Bench(harness::bench::BenchArgs),
@@ -85,7 +108,7 @@ fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { path } => run(&path),
+        Command::Run { path, timeline } => run(&path, timeline.as_deref()),
         Command::CheckDeterminism { path } => check_determinism(&path),
         Command::Coverage { path } => coverage(&path),
         Command::Explore { merge, args } => match merge {
@@ -118,6 +141,33 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Import {
+            conf,
+            halog,
+            pid,
+            out,
+        } => {
+            let options = harness::import::Options {
+                conf,
+                halog,
+                pid,
+                out,
+            };
+            match harness::import::run(&options) {
+                Ok(import) => {
+                    print!("{}", import.report);
+                    if import.agrees() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("hasim import: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Bench(args) => match harness::bench::run(&args) {
             Ok(report) => {
                 print!("{report}");
@@ -144,9 +194,13 @@ fn init_tracing() {
         .try_init();
 }
 
-fn run(path: &Path) -> ExitCode {
+fn run(path: &Path, timeline: Option<&Path>) -> ExitCode {
     if path.is_file() {
-        return run_one(path);
+        return run_one(path, timeline);
+    }
+    if timeline.is_some() {
+        eprintln!("hasim run: --timeline needs one scenario file, not a folder");
+        return ExitCode::from(2);
     }
     let files = match suite::discover(path) {
         Ok(files) => files,
@@ -194,9 +248,15 @@ fn run(path: &Path) -> ExitCode {
     }
 }
 
-fn run_one(path: &Path) -> ExitCode {
+fn run_one(path: &Path, timeline: Option<&Path>) -> ExitCode {
     match suite::run_file(path) {
         Ok(outcome) => {
+            if let Some(out) = timeline
+                && let Err(e) = std::fs::write(out, harness::timeline::render(&outcome.record))
+            {
+                eprintln!("hasim run: cannot write {}: {e}", out.display());
+                return ExitCode::from(2);
+            }
             print!("{}", outcome.transcript());
             if outcome.passed() {
                 println!("\nPASSED: every expectation holds");
