@@ -14,8 +14,8 @@
 //!   member was away: N keys are generated right after the drop is noticed (less those already
 //!   planned for an overlapping outage); and that it held a login when the member came back (the
 //!   engine compares a returning member with the group's objects only then): if it lost it (a
-//!   total loss under activeBasic), it opens a session and logs in again when the member back
-//!   before it returned.
+//!   total loss under activeBasic), it opens a session and logs in again as soon as the last
+//!   member to come back before it has returned.
 //! - A login failure found by a recovery attempt: the member came back with a credential that no
 //!   longer works (`LoginFailure` + `Restore`); one at the application's `C_Login`: the fault
 //!   before that login.
