@@ -20,10 +20,11 @@ use sim::record::{
 };
 use sim::world::{World, WorldError};
 
+use crate::backend::{self, Backend};
 use crate::scenario::{
     self, AppOp, Fault, KeyKind, NegativeInput, Scenario, Seconds, Step, ThreadOp,
 };
-use crate::topology::{TopologyError, build_lunacm, build_world};
+use crate::topology::{TopologyError, build_lunacm};
 use crate::transcript::result_of;
 use sim::scheduler::{Observed, ThreadCall, TimedFault, run_one, run_threads};
 
@@ -111,14 +112,29 @@ pub struct RunOptions {
     pub witness: bool,
 }
 
-/// Runs a scenario from start to end and returns its record.
+/// Runs a scenario from start to end on the in-process model and returns its record.
 pub fn run(scenario: &Scenario) -> Result<Record, RunError> {
     run_with(scenario, RunOptions::default())
 }
 
 /// [`run`] with options.
 pub fn run_with(scenario: &Scenario, options: RunOptions) -> Result<Record, RunError> {
-    let world = build_world(scenario)?;
+    run_on_with(scenario, &Backend::Model, options)
+}
+
+/// Runs a scenario from start to end on `backend` and returns its record.
+pub fn run_on(scenario: &Scenario, backend: &Backend) -> Result<Record, RunError> {
+    run_on_with(scenario, backend, RunOptions::default())
+}
+
+/// [`run_on`] with options.
+pub fn run_on_with(
+    scenario: &Scenario,
+    backend: &Backend,
+    options: RunOptions,
+) -> Result<Record, RunError> {
+    let built = backend::build(scenario, backend)?;
+    let world = built.world;
     let lunacm = build_lunacm(&world);
     let mut runner = Runner {
         scenario,
@@ -129,7 +145,7 @@ pub fn run_with(scenario: &Scenario, options: RunOptions) -> Result<Record, RunE
         credential: Secret::new(scenario.credentials.co.clone()),
         options,
     };
-    runner.header();
+    runner.header(built.binding);
     if let Err(error) = runner.execute() {
         let now = runner.world.now();
         runner.record.push(now, Event::Aborted(error.to_string()));
@@ -158,7 +174,7 @@ fn injected(fault: &Fault) -> Result<sim::fault::Fault, StepFailure> {
 }
 
 impl Runner<'_> {
-    fn header(&mut self) {
+    fn header(&mut self, binding: Vec<String>) {
         let s = self.scenario;
         self.record.header = Header {
             scenario: s.name.clone(),
@@ -168,6 +184,7 @@ impl Runner<'_> {
             clock_start: s.clock.start.clone(),
             pid: s.clock.pid,
             slots: self.world.serials().to_vec(),
+            binding,
         };
     }
 

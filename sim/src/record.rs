@@ -44,6 +44,8 @@ pub struct Header {
     pub pid: u32,
     /// Partition serials in the client's slot order.
     pub slots: Vec<String>,
+    /// Which real token each partition is bound to (empty on the model).
+    pub binding: Vec<String>,
 }
 
 /// An event and the virtual time it happened at.

@@ -3,8 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use harness::suite;
+use clap::{Parser, Subcommand, ValueEnum};
+use harness::backend::{Backend, SoftHsmOptions};
+use harness::differential::{self, Comparison};
+use harness::suite::{self, BackendRun};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +30,22 @@ enum Command {
         /// with a single scenario file.
         #[arg(long, value_name = "OUT.html")]
         timeline: Option<PathBuf>,
+        /// Where the partitions live: hasim's in-process HSM (`model`) or fresh SoftHSM2
+        /// tokens (`softhsm`), one per partition, removed afterwards. Scenarios that need
+        /// Luna-only features are skipped on SoftHSM, with the reason.
+        #[arg(long, value_enum, default_value_t = BackendName::Model)]
+        backend: BackendName,
+        /// With `--backend softhsm`: keep the tokens (module copies, configuration files,
+        /// token directories) under this directory for inspection.
+        #[arg(long, value_name = "DIR")]
+        keep_tokens: Option<PathBuf>,
+    },
+    /// Run every portable scenario (`portable: true`) on the model and on SoftHSM and compare
+    /// their portable views (no storage figures, no backend binding). Prints `same` or the
+    /// difference per file, then `N same, M differ, K skipped`. Exit 0: none differs.
+    Differential {
+        /// A `.ron` scenario file or a folder of them.
+        path: PathBuf,
     },
     /// Run a scenario twice and compare the transcripts byte for byte.
     CheckDeterminism {
@@ -94,6 +112,15 @@ enum Command {
     },
 }
 
+/// A backend as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BackendName {
+    /// hasim's in-process HSM.
+    Model,
+    /// Fresh SoftHSM2 tokens.
+    Softhsm,
+}
+
 #[derive(Subcommand)]
 enum ExploreSub {
     /// Combine result files (JSON lines) of a sharded campaign: summary and every failure.
@@ -107,8 +134,29 @@ enum ExploreSub {
 fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
+    if needs_softhsm(&cli.command) && std::env::var_os("SOFTHSM2_CONF").is_none() {
+        return rerun_with_softhsm_conf();
+    }
     match cli.command {
-        Command::Run { path, timeline } => run(&path, timeline.as_deref()),
+        Command::Run {
+            path,
+            timeline,
+            backend,
+            keep_tokens,
+        } => {
+            let backend = match backend {
+                BackendName::Model => {
+                    if keep_tokens.is_some() {
+                        eprintln!("hasim run: --keep-tokens needs --backend softhsm");
+                        return ExitCode::from(2);
+                    }
+                    Backend::Model
+                }
+                BackendName::Softhsm => Backend::SoftHsm(SoftHsmOptions { keep_tokens }),
+            };
+            run(&path, &backend, timeline.as_deref())
+        }
+        Command::Differential { path } => differential(&path),
         Command::CheckDeterminism { path } => check_determinism(&path),
         Command::Coverage { path } => coverage(&path),
         Command::Explore { merge, args } => match merge {
@@ -181,6 +229,95 @@ fn main() -> ExitCode {
     }
 }
 
+/// True when the command loads SoftHSM2.
+fn needs_softhsm(command: &Command) -> bool {
+    match command {
+        Command::Run { backend, .. } => *backend == BackendName::Softhsm,
+        Command::Differential { .. } => true,
+        Command::Bench(args) => args.softhsm(),
+        _ => false,
+    }
+}
+
+/// SoftHSM reads `SOFTHSM2_CONF` inside `C_Initialize`, and hasim never changes the
+/// environment of a running process: without the variable, hasim runs itself again as a child
+/// whose environment names a fresh file (in a directory of its own, removed afterwards) and
+/// exits with the child's status.
+fn rerun_with_softhsm_conf() -> ExitCode {
+    let dir = std::env::temp_dir().join(format!("hasim-conf-{}", std::process::id()));
+    let result = (|| -> std::io::Result<std::process::ExitStatus> {
+        std::fs::create_dir_all(&dir)?;
+        let exe = std::env::current_exe()?;
+        std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .env("SOFTHSM2_CONF", dir.join("softhsm2.conf"))
+            .status()
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    match result {
+        Ok(status) => match status.code() {
+            Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            None => ExitCode::from(1),
+        },
+        Err(e) => {
+            eprintln!("hasim: cannot run itself with SOFTHSM2_CONF set: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn differential(path: &Path) -> ExitCode {
+    let files = match suite::discover(path) {
+        Ok(files) if !files.is_empty() => files,
+        Ok(_) => {
+            eprintln!(
+                "hasim differential: no .ron scenario files under {}",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("hasim differential: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (mut same, mut differ, mut skipped, mut errors) = (0, 0, 0, 0);
+    for file in &files {
+        let name = suite::scenario_name(path, file);
+        match differential::compare_file(file) {
+            Ok(Comparison::Same) => {
+                same += 1;
+                println!("same    {name}");
+            }
+            Ok(Comparison::Differ(diff)) => {
+                differ += 1;
+                println!("DIFFER  {name}");
+                for line in diff.lines() {
+                    println!("        {line}");
+                }
+            }
+            Ok(Comparison::Skipped(reason)) => {
+                skipped += 1;
+                println!("skipped {name} ({reason})");
+            }
+            Err(e) => {
+                differ += 1;
+                errors += 1;
+                println!("ERROR   {name}");
+                println!("        {e}");
+            }
+        }
+    }
+    println!("{same} same, {differ} differ, {skipped} skipped");
+    if errors > 0 {
+        ExitCode::from(2)
+    } else if differ > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// Tracing goes to stderr, without time, and only when `RUST_LOG` is set.
 fn init_tracing() {
     if std::env::var_os("RUST_LOG").is_none() {
@@ -194,9 +331,9 @@ fn init_tracing() {
         .try_init();
 }
 
-fn run(path: &Path, timeline: Option<&Path>) -> ExitCode {
+fn run(path: &Path, backend: &Backend, timeline: Option<&Path>) -> ExitCode {
     if path.is_file() {
-        return run_one(path, timeline);
+        return run_one(path, backend, timeline);
     }
     if timeline.is_some() {
         eprintln!("hasim run: --timeline needs one scenario file, not a folder");
@@ -213,15 +350,15 @@ fn run(path: &Path, timeline: Option<&Path>) -> ExitCode {
         eprintln!("hasim run: no .ron scenario files under {}", path.display());
         return ExitCode::from(2);
     }
-    let (mut passed, mut failed, mut malformed) = (0, 0, 0);
+    let (mut passed, mut failed, mut malformed, mut skipped) = (0, 0, 0, 0);
     for file in &files {
         let name = suite::scenario_name(path, file);
-        match suite::run_file(file) {
-            Ok(outcome) if outcome.passed() => {
+        match suite::run_file_on(file, backend) {
+            Ok(BackendRun::Ran(outcome)) if outcome.passed() => {
                 passed += 1;
                 println!("ok      {name}");
             }
-            Ok(outcome) => {
+            Ok(BackendRun::Ran(outcome)) => {
                 failed += 1;
                 println!("FAILED  {name}");
                 for f in &outcome.failures {
@@ -229,6 +366,10 @@ fn run(path: &Path, timeline: Option<&Path>) -> ExitCode {
                         println!("        {line}");
                     }
                 }
+            }
+            Ok(BackendRun::Skipped(reason)) => {
+                skipped += 1;
+                println!("skipped {name} ({reason})");
             }
             Err(e) => {
                 failed += 1;
@@ -238,7 +379,11 @@ fn run(path: &Path, timeline: Option<&Path>) -> ExitCode {
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    if *backend == Backend::Model {
+        println!("{passed} passed, {failed} failed");
+    } else {
+        println!("{passed} passed, {failed} failed, {skipped} skipped");
+    }
     if malformed > 0 {
         ExitCode::from(2)
     } else if failed > 0 {
@@ -248,9 +393,13 @@ fn run(path: &Path, timeline: Option<&Path>) -> ExitCode {
     }
 }
 
-fn run_one(path: &Path, timeline: Option<&Path>) -> ExitCode {
-    match suite::run_file(path) {
-        Ok(outcome) => {
+fn run_one(path: &Path, backend: &Backend, timeline: Option<&Path>) -> ExitCode {
+    match suite::run_file_on(path, backend) {
+        Ok(BackendRun::Skipped(reason)) => {
+            println!("skipped ({reason})");
+            ExitCode::SUCCESS
+        }
+        Ok(BackendRun::Ran(outcome)) => {
             if let Some(out) = timeline
                 && let Err(e) = std::fs::write(out, harness::timeline::render(&outcome.record))
             {
