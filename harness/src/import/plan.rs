@@ -12,7 +12,10 @@
 //!   failed attempt). A revocation found by an attempt makes the outage a `Revoke`.
 //! - `reintroducing N token objects` means the application made N token objects while the
 //!   member was away: N keys are generated right after the drop is noticed (less those already
-//!   planned for an overlapping outage).
+//!   planned for an overlapping outage); and that it held a login when the member came back (the
+//!   engine compares a returning member with the group's objects only then): if it lost it (a
+//!   total loss under activeBasic), it opens a session and logs in again as soon as the last
+//!   member to come back before it has returned.
 //! - A login failure found by a recovery attempt: the member came back with a credential that no
 //!   longer works (`LoginFailure` + `Restore`); one at the application's `C_Login`: the fault
 //!   before that login.
@@ -103,6 +106,8 @@ struct Outage {
     last_down: u64,
     /// Ended by a recovery success at this second.
     recovered: Option<u64>,
+    /// The order of the line that said so.
+    recovered_seq: Option<u64>,
     /// Ended by a login failure found by an attempt at this second.
     login_failed: Option<u64>,
     /// Token objects reintroduced when it recovered.
@@ -139,6 +144,9 @@ enum Intent {
     /// A LunaCM command line while the application runs.
     Command(String),
     Login(usize),
+    /// The application holds a login on the group from here (opening a session and logging in
+    /// if it lost them), without a log line asking for it.
+    EnsureLogin(usize),
     Notice(usize),
     Create(usize, u64),
     AllOffline,
@@ -250,6 +258,7 @@ impl Planner<'_> {
             at_init,
             last_down: t.at,
             recovered: None,
+            recovered_seq: None,
             login_failed: None,
             reintroduced: 0,
             exhausted: false,
@@ -375,6 +384,7 @@ impl Planner<'_> {
             HaLogMessage::Recovered { serial, .. } => match self.open(serial) {
                 Some(o) => {
                     o.recovered = Some(t.at);
+                    o.recovered_seq = Some(seq);
                     o.ended_by = w;
                 }
                 None => self.notes.push(Note {
@@ -518,6 +528,27 @@ impl Planner<'_> {
                     .map(|(_, _, n)| n)
                     .sum::<u64>();
                 let missing = o.reintroduced.saturating_sub(already);
+                // The engine compares a returning member with the group's objects only while the
+                // application holds a login: after a total loss under activeBasic it logged in
+                // again once a member was back, before this one was reintroduced.
+                let recovered = (o.recovered, o.recovered_seq);
+                let before = outages
+                    .iter()
+                    .filter(|other| other.group == o.group)
+                    .filter_map(|other| Some((other.recovered?, other.recovered_seq?)))
+                    .filter(|back| (Some(back.0), Some(back.1)) < recovered)
+                    .max();
+                if let Some((at, seq)) = before {
+                    self.push(
+                        at,
+                        seq + 1,
+                        Intent::EnsureLogin(o.group),
+                        Some(format!(
+                            "the application holds a login before {} is reintroduced",
+                            o.member
+                        )),
+                    );
+                }
                 if missing > 0 {
                     objects.push((o.start, o.seq + 3, missing));
                     self.push(
@@ -714,6 +745,16 @@ fn steps(config: &ClientConfig, mut intents: Vec<At>, end: u64) -> Vec<Planned> 
                     if let Some(last) = w.out.last_mut() {
                         last.why = i.why.clone();
                     }
+                }
+            }
+            Intent::EnsureLogin(g) => {
+                let before = w.out.len();
+                w.ensure(i.at, *g);
+                if let Some(first) = w.out[before..]
+                    .iter_mut()
+                    .find(|p| !p.step.starts_with("Advance("))
+                {
+                    first.why = i.why.clone();
                 }
             }
             Intent::Notice(g) => {
