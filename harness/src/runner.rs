@@ -277,6 +277,7 @@ impl Runner<'_> {
                 }));
                 Ok(())
             }
+            Step::AdvanceTo(seconds) => self.advance_to(seconds.ms()),
             Step::Advance(seconds) => {
                 let to = queue::later(self.now(), seconds.ms())?;
                 self.advance_to(to)
@@ -470,6 +471,7 @@ impl Runner<'_> {
         let infos = self.world.token_infos();
         let alive = self.world.engine().alive_members();
         let alive: Vec<String> = alive.into_values().flatten().collect();
+        let roles = self.world.engine().member_roles();
         let mut members = Vec::new();
         for serial in self.world.serials().to_vec() {
             let Some(info) = infos.get(&serial) else {
@@ -489,6 +491,7 @@ impl Runner<'_> {
                 EngineView::Down
             };
             members.push(MemberState {
+                role: roles.get(&serial).copied(),
                 objects: info.object_count,
                 used: info.used_storage,
                 free: info.free_storage,
@@ -498,9 +501,18 @@ impl Runner<'_> {
                 serial,
             });
         }
+        let slots = self
+            .world
+            .engine()
+            .app_slot_list()
+            .iter()
+            .map(|s| s.render())
+            .collect();
         self.push(Event::Checkpoint(Checkpoint {
             label: label.to_string(),
             members,
+            slots,
+            log_files: self.log_files(),
         }));
         if self.options.witness {
             let objects = self.world.token_labels();
@@ -659,7 +671,10 @@ impl Runner<'_> {
                 }
                 let placed = self.placement(&before);
                 self.record_app_placed(
-                    format!("CreateData({label}, {size} bytes)"),
+                    format!(
+                        "CreateData({label}, {})",
+                        crate::transcript::counted(*size as usize, "byte")
+                    ),
                     result_of(&r),
                     placed,
                 );
@@ -697,7 +712,13 @@ impl Runner<'_> {
                 let vs = self.session();
                 let data = self.world.workload_bytes(*size as usize);
                 let r = self.world.engine().sign_update(now, vs, &data);
-                self.record_app(format!("C_SignUpdate({size} bytes)"), result_of(&r));
+                self.record_app(
+                    format!(
+                        "C_SignUpdate({})",
+                        crate::transcript::counted(*size as usize, "byte")
+                    ),
+                    result_of(&r),
+                );
             }
             AppOp::SignFinal => {
                 let vs = self.session();
@@ -896,6 +917,15 @@ impl Runner<'_> {
     }
 
     fn negative(&mut self, input: &NegativeInput) {
+        if *input == NegativeInput::Steps {
+            // The steps ran to their end: nothing stopped them (the verdict reports it).
+            self.push(Event::Negative(NegativeOutcome {
+                refusal: None,
+                state_before: String::new(),
+                state_after: String::new(),
+            }));
+            return;
+        }
         self.push(Event::Section(Section::NegativeCase));
         let before = self.state_snapshot();
         let refusal = match input {
@@ -913,6 +943,7 @@ impl Runner<'_> {
                 refusal
             }
             NegativeInput::Conf(text) => self.negative_conf(text),
+            NegativeInput::Steps => None,
         };
         let after = self.state_snapshot();
         self.push(Event::Negative(NegativeOutcome {
@@ -922,10 +953,9 @@ impl Runner<'_> {
         }));
     }
 
-    fn finish(&mut self) {
-        self.drain();
-        let counts = self.world.object_counts();
-        let files = match self.world.fs().lock() {
+    /// The HA log files on the client machine now, by path.
+    fn log_files(&self) -> Vec<LogFile> {
+        match self.world.fs().lock() {
             Ok(fs) => fs
                 .files()
                 .iter()
@@ -935,7 +965,13 @@ impl Runner<'_> {
                 })
                 .collect(),
             Err(_) => Vec::new(),
-        };
+        }
+    }
+
+    fn finish(&mut self) {
+        self.drain();
+        let counts = self.world.object_counts();
+        let files = self.log_files();
         self.push(Event::Section(Section::End));
         self.push(Event::End(End { counts, files }));
         self.conf_section();

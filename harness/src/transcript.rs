@@ -19,6 +19,15 @@ pub fn seconds(ms: Millis) -> String {
 
 const PAD: &str = "             ";
 
+/// `1 byte`, `2 bytes`.
+pub fn counted(n: usize, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
 /// Which view of a run to render.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
@@ -29,7 +38,8 @@ pub enum View {
     Portable,
 }
 
-/// The transcript of a run, as snapshotted.
+/// The transcript of a run, as snapshotted. Control characters (other than line ends) are
+/// shown escaped ([`lunacm::printable`]).
 pub fn render(record: &Record) -> String {
     render_view(record, View::Full)
 }
@@ -67,7 +77,8 @@ pub fn render_view(record: &Record, view: View) -> String {
         event_lines(&mut out, *at, event, view);
         i += 1;
     }
-    out
+    // Whatever a scenario or a user typed reaches a terminal escaped, never raw (ESC, NUL).
+    lunacm::printable::escape_lines(&out).into_owned()
 }
 
 fn header(out: &mut String, h: &Header, view: View) {
@@ -241,10 +252,10 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
             let rotated = end.files.len() > 1;
             for f in &end.files {
                 lines.push(format!(
-                    "file {}: {} bytes, {} lines",
+                    "file {}: {}, {}",
                     f.path,
-                    f.contents.len(),
-                    f.contents.lines().count()
+                    counted(f.contents.len(), "byte"),
+                    counted(f.contents.lines().count(), "line")
                 ));
                 if rotated {
                     lines.extend(f.contents.lines().map(|l| format!("  | {l}")));

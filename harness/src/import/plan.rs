@@ -11,9 +11,11 @@
 //!   reactivated) one second after the last line showing it still down (the drop, or the last
 //!   failed attempt). A revocation found by an attempt makes the outage a `Revoke`.
 //! - `reintroducing N token objects` means the application made N token objects while the
-//!   member was away: N keys are generated right after the drop is noticed (after a total loss,
-//!   once another member is back: the application had to log in again, D11), less those already
-//!   planned for an overlapping outage.
+//!   member was away: N keys are generated right after the drop is noticed (less those already
+//!   planned for an overlapping outage); and that it held a login when the member came back (the
+//!   engine compares a returning member with the group's objects only then): if it lost it (a
+//!   total loss under activeBasic), it opens a session and logs in again as soon as the last
+//!   member to come back before it has returned.
 //! - A login failure found by a recovery attempt: the member came back with a credential that no
 //!   longer works (`LoginFailure` + `Restore`); one at the application's `C_Login`: the fault
 //!   before that login.
@@ -104,6 +106,8 @@ struct Outage {
     last_down: u64,
     /// Ended by a recovery success at this second.
     recovered: Option<u64>,
+    /// The order of the line that said so.
+    recovered_seq: Option<u64>,
     /// Ended by a login failure found by an attempt at this second.
     login_failed: Option<u64>,
     /// Token objects reintroduced when it recovered.
@@ -140,6 +144,9 @@ enum Intent {
     /// A LunaCM command line while the application runs.
     Command(String),
     Login(usize),
+    /// The application holds a login on the group from here (opening a session and logging in
+    /// if it lost them), without a log line asking for it.
+    EnsureLogin(usize),
     Notice(usize),
     Create(usize, u64),
     AllOffline,
@@ -251,6 +258,7 @@ impl Planner<'_> {
             at_init,
             last_down: t.at,
             recovered: None,
+            recovered_seq: None,
             login_failed: None,
             reintroduced: 0,
             exhausted: false,
@@ -376,6 +384,7 @@ impl Planner<'_> {
             HaLogMessage::Recovered { serial, .. } => match self.open(serial) {
                 Some(o) => {
                     o.recovered = Some(t.at);
+                    o.recovered_seq = Some(seq);
                     o.ended_by = w;
                 }
                 None => self.notes.push(Note {
@@ -428,33 +437,6 @@ impl Planner<'_> {
     }
 
     /// Faults, restores and objects of every outage.
-    /// When objects made while `o`'s member was away could first be made: right after the drop
-    /// is noticed, or, when every member of the group was gone then (a total loss), once the
-    /// first of the others is back (under activeBasic the application opens a session and logs
-    /// in again then, D11).
-    fn first_served(&self, o: &Outage, outages: &[Outage]) -> (u64, u64) {
-        let members = self
-            .config
-            .groups
-            .get(o.group)
-            .map_or(&[][..], |g| g.members.as_slice());
-        let down_at = |m: &String, t: u64| {
-            outages
-                .iter()
-                .any(|x| x.group == o.group && x.member == *m && x.covers(t))
-        };
-        if !members.iter().all(|m| down_at(m, o.start)) {
-            return (o.start, o.seq + 3);
-        }
-        outages
-            .iter()
-            .filter(|x| x.group == o.group && x.member != o.member)
-            .filter_map(|x| x.recovered)
-            .filter(|r| *r > o.start && o.recovered.is_none_or(|end| *r < end))
-            .min()
-            .map_or((o.start, o.seq + 3), |r| (r, u64::MAX / 2))
-    }
-
     fn outages(&mut self) {
         let outages = self.outages.clone();
         // Token objects planned so far: (second, seq, group).
@@ -546,12 +528,32 @@ impl Planner<'_> {
                     .map(|(_, _, n)| n)
                     .sum::<u64>();
                 let missing = o.reintroduced.saturating_sub(already);
-                if missing > 0 {
-                    let (at, seq) = self.first_served(o, &outages);
-                    objects.push((at, seq, missing));
+                // The engine compares a returning member with the group's objects only while the
+                // application holds a login: after a total loss under activeBasic it logged in
+                // again once a member was back, before this one was reintroduced.
+                let recovered = (o.recovered, o.recovered_seq);
+                let before = outages
+                    .iter()
+                    .filter(|other| other.group == o.group)
+                    .filter_map(|other| Some((other.recovered?, other.recovered_seq?)))
+                    .filter(|back| (Some(back.0), Some(back.1)) < recovered)
+                    .max();
+                if let Some((at, seq)) = before {
                     self.push(
                         at,
-                        seq,
+                        seq + 1,
+                        Intent::EnsureLogin(o.group),
+                        Some(format!(
+                            "the application holds a login before {} is reintroduced",
+                            o.member
+                        )),
+                    );
+                }
+                if missing > 0 {
+                    objects.push((o.start, o.seq + 3, missing));
+                    self.push(
+                        o.start,
+                        o.seq + 3,
                         Intent::Create(o.group, missing),
                         Some(format!(
                             "{missing} token object(s) made while {} was away ({} reintroduced)",
@@ -599,11 +601,7 @@ fn setup(
                 ));
             }
         }
-        if !config
-            .auto_sync
-            .iter()
-            .any(|l| l.eq_ignore_ascii_case(&g.label))
-        {
+        if !config.auto_sync_enabled(&g.label) {
             out.push(format!("hagroup synchronize -group {} -disable", g.label));
         }
     }
@@ -747,6 +745,16 @@ fn steps(config: &ClientConfig, mut intents: Vec<At>, end: u64) -> Vec<Planned> 
                     if let Some(last) = w.out.last_mut() {
                         last.why = i.why.clone();
                     }
+                }
+            }
+            Intent::EnsureLogin(g) => {
+                let before = w.out.len();
+                w.ensure(i.at, *g);
+                if let Some(first) = w.out[before..]
+                    .iter_mut()
+                    .find(|p| !p.step.starts_with("Advance("))
+                {
+                    first.why = i.why.clone();
                 }
             }
             Intent::Notice(g) => {
