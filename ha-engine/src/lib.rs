@@ -44,6 +44,8 @@ pub mod failover;
 pub mod log;
 pub mod membership;
 pub mod multipart;
+#[doc(hidden)]
+pub mod planted;
 pub mod ports;
 pub mod recovery;
 pub mod replication;

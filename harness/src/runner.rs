@@ -109,6 +109,9 @@ pub struct RunOptions {
     /// partitions held an object when a call on it failed or a standby served it, and every
     /// partition's token objects at each checkpoint. Never rendered.
     pub witness: bool,
+    /// A planted engine bug (exploration's own tests only; see `ha_engine::planted`).
+    #[doc(hidden)]
+    pub planted: Option<ha_engine::planted::PlantedBug>,
 }
 
 /// Runs a scenario from start to end and returns its record.
@@ -118,7 +121,10 @@ pub fn run(scenario: &Scenario) -> Result<Record, RunError> {
 
 /// [`run`] with options.
 pub fn run_with(scenario: &Scenario, options: RunOptions) -> Result<Record, RunError> {
-    let world = build_world(scenario)?;
+    let mut world = build_world(scenario)?;
+    if let Some(bug) = options.planted {
+        world.engine().plant(bug);
+    }
     let lunacm = build_lunacm(&world);
     let mut runner = Runner {
         scenario,

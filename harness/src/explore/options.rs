@@ -38,11 +38,14 @@ pub enum OpKind {
     Direct,
     /// `Finalize` then `Initialize` (an application restart, D20).
     Restart,
+    /// A key used after the login is gone (`Logout`, or a new session never logged in): it
+    /// must fail; a private key is never usable without login.
+    UseWithoutLogin,
 }
 
 impl OpKind {
     /// Every operation kind, in a fixed order (part of the seed's meaning).
-    pub const ALL: [OpKind; 11] = [
+    pub const ALL: [OpKind; 12] = [
         OpKind::Generate,
         OpKind::GenerateSession,
         OpKind::Create,
@@ -54,6 +57,7 @@ impl OpKind {
         OpKind::Relogin,
         OpKind::Direct,
         OpKind::Restart,
+        OpKind::UseWithoutLogin,
     ];
 }
 
