@@ -14,7 +14,8 @@
 //!   `[HARecovery]` counter (B45).
 //! - [`HaEngine::running_group`]: whether the running application was initialised with a group.
 //! - [`HaEngine::forget_cleared_objects`]: `partition clear` emptied a group's members; the
-//!   engine forgets the token objects and remembers the deletion for members not cleared (D7).
+//!   engine forgets the token objects and keeps a tombstone of each for the members not cleared,
+//!   applied when they are next compared with the group's table (D7).
 //!
 //! Reading the configuration back is [`HaEngine::config`] and [`HaEngine::log_settings`].
 
@@ -23,7 +24,7 @@ use std::collections::BTreeSet;
 use crate::config::ClientConfig;
 use crate::engine::HaEngine;
 use crate::log::HaLogSettings;
-use crate::ports::{Millis, ObjectId};
+use crate::ports::{Millis, ObjectClass, ObjectId};
 
 /// A configuration the running engine cannot take.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,7 +97,7 @@ impl HaEngine {
 
     /// After `partition clear` on group `label` cleared at least one member: the running
     /// application's engine forgets the group's token objects (their virtual handles become
-    /// invalid) and remembers the deletion of exactly those objects for the members in
+    /// invalid) and keeps a tombstone of exactly those objects for the members in
     /// `not_cleared`, applied when they recover (D7). Objects the engine does not know of are
     /// not remembered. Returns false (and does nothing) when the application does not run with
     /// the group.
@@ -112,17 +113,30 @@ impl HaEngine {
             return false;
         };
         let group = &mut rt.groups[g];
-        let ids: BTreeSet<ObjectId> = group
+        let cleared: Vec<(ObjectId, ObjectClass)> = group
             .objects
             .values()
             .filter(|o| o.token)
-            .map(|o| o.id.clone())
+            .map(|o| (o.id.clone(), o.class))
             .collect();
+        let ids: BTreeSet<ObjectId> = cleared.iter().map(|(id, _)| id.clone()).collect();
         group.objects.retain(|_, o| !o.token);
+        let pending: BTreeSet<String> = group
+            .members
+            .iter()
+            .map(|m| m.serial.clone())
+            .filter(|serial| not_cleared.contains(serial))
+            .collect();
         for member in &mut group.members {
             member.handles.retain(|(id, _), _| !ids.contains(id));
-            if not_cleared.contains(&member.serial) {
-                member.pending_deletes.extend(ids.iter().cloned());
+        }
+        if !pending.is_empty() {
+            for key in cleared {
+                group
+                    .tombstones
+                    .entry(key)
+                    .or_default()
+                    .extend(pending.iter().cloned());
             }
         }
         rt.objects

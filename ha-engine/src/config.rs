@@ -117,8 +117,9 @@ pub struct ClientConfig {
     pub mode: RecoveryMode,
     /// `HAOnly` (D1 default off).
     pub ha_only: bool,
-    /// Group labels with `[HASynchronize] <label> = 1` (B60).
-    pub auto_sync: BTreeSet<String>,
+    /// `[HASynchronize] <label> = 1 | 0`, as the file says it (B60, D21): `true` on, `false`
+    /// off; a group absent here counts as on ([`ClientConfig::auto_sync_enabled`]).
+    pub synchronize: std::collections::BTreeMap<String, bool>,
     /// `[Toggles] lunacm_cv_ha_ui`: `true` (the default) adds a Cloud HSM member as standby;
     /// `false` (`= 0`) lets it be active (B15).
     pub cloud_members_standby: bool,
@@ -140,7 +141,7 @@ impl Default for ClientConfig {
             interval_s: 60,
             mode: RecoveryMode::ActiveBasic,
             ha_only: false,
-            auto_sync: BTreeSet::new(),
+            synchronize: std::collections::BTreeMap::new(),
             cloud_members_standby: true,
             failover_on_deactivation: false,
             receive_timeout_ms: 20_000,
@@ -171,6 +172,16 @@ impl ClientConfig {
         self.groups
             .iter()
             .position(|g| g.label.eq_ignore_ascii_case(label))
+    }
+
+    /// Automatic synchronisation of the group labelled `label` (D21): on unless
+    /// `[HASynchronize]` says `0` for it (labels compare case-insensitively). With it off, a
+    /// recovered member rejoins without the reintroduction step.
+    pub fn auto_sync_enabled(&self, label: &str) -> bool {
+        !self
+            .synchronize
+            .iter()
+            .any(|(l, on)| !*on && l.eq_ignore_ascii_case(label))
     }
 
     /// The group (if any) that has `serial` as a member.

@@ -78,6 +78,8 @@ pub struct HaEngine {
     pub(crate) next_ticket: u64,
     /// A manual recovery is waiting for the application's next call (B45).
     pub(crate) manual_pending: bool,
+    /// A manual recovery asked for members left with gaps to be compared again (B45, B19).
+    pub(crate) refill_pending: bool,
     events: VecDeque<EngineEvent>,
     /// A planted bug, for exploration's own tests only ([`crate::planted`]).
     planted: Option<crate::planted::PlantedBug>,
@@ -115,6 +117,7 @@ impl HaEngine {
             next_object_id: 0,
             next_ticket: 0,
             manual_pending: false,
+            refill_pending: false,
             events: VecDeque::new(),
             planted: None,
         }
@@ -204,17 +207,7 @@ impl HaEngine {
                     ));
                 }
             }
-            groups.push(GroupRuntime {
-                index,
-                label: gc.label.clone(),
-                members,
-                objects: BTreeMap::new(),
-                last_chosen: None,
-                offline: false,
-                loss_generation: 0,
-                device_type_logged: false,
-                logged_in: false,
-            });
+            groups.push(GroupRuntime::new(index, gc.label.clone(), members));
         }
         self.runtime = Some(Runtime {
             groups,

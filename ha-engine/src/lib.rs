@@ -17,11 +17,14 @@
 //! - [`engine`]: `HaEngine`: lifecycle, dropping members, HA log plumbing.
 //! - [`session`]: virtual sessions and login (B16, B17).
 //! - [`replication`]: create on the primary, clone to every member, destroy (B18, D7, D18).
+//! - [`roles`]: each member's role as the engine sees it (active, standby, promoted, down).
 //! - [`balance`]: least-busy member choice (B25, D6).
 //! - [`failover`]: begin / call / complete with transparent re-dispatch (B29, D3, D4).
 //! - [`multipart`]: multi-part operations pinned to one member (B27, D5).
 //! - [`direct`]: the application writing to a physical member slot, bypassing HA (B21).
-//! - [`recovery`]: auto-recovery attempts and reintroduction (B43, B44, D9), manual recovery (B45).
+//! - [`recovery`]: auto-recovery attempts (B43, B44, D9), manual recovery (B45).
+//! - `reconcile`: the group's object table against a member's actual objects at (re)join:
+//!   clone what it lacks, destroy what was deleted (B19, B20, D7, D8, D18).
 //! - [`membership`]: the runtime following configuration changes (standby, new and removed members).
 //! - [`slots`]: the application's slot list (D14, B34, B56–B59).
 //! - [`log`]: the HA log: message catalogue, ctime prefix, file writer with rotation.
@@ -47,8 +50,10 @@ pub mod multipart;
 #[doc(hidden)]
 pub mod planted;
 pub mod ports;
+pub(crate) mod reconcile;
 pub mod recovery;
 pub mod replication;
+pub mod roles;
 pub mod session;
 pub(crate) mod slot_member;
 pub mod slots;

@@ -3,18 +3,21 @@
 //! (logged once, then only manual recovery remains) or auto-recovery is off (retry 0).
 //!
 //! An attempt: probe the member, drop what is left of the old connection, open a session and log
-//! in with the credential held for the group, apply the deletions it missed, clone back the token
-//! objects it missed (`reintroducing N token objects`), rejoin (`HALOG_RECOVERED`).
-
-use std::collections::BTreeSet;
+//! in with the credential held for the group, compare its objects with the group's table
+//! ([`crate::reconcile`]: clone what it lacks, `reintroducing N token objects` — skipped when the
+//! group's automatic synchronisation is off, D21 —, destroy what was deleted), rejoin (`HALOG_RECOVERED`); then members left with gaps are compared again, so a
+//! failure found there (a copy source dropping) is logged after the rejoin it follows.
+//!
+//! While the application holds no login, an attempt reconnects the member and logs its outcome
+//! on time but concludes nothing about what it holds: the comparison runs at the application's
+//! next login (see [`crate::reconcile`]).
 
 use crate::ckr::Ckr;
 use crate::config::RetryLimit;
 use crate::engine::HaEngine;
 use crate::log::HaLogMessage;
-use crate::ports::{Millis, ObjectClass, ObjectId, ObjectQuery};
-use crate::replication::CloneError;
-use crate::state::{Down, DownReason, Liveness};
+use crate::ports::Millis;
+use crate::state::{Down, DownReason, Liveness, Reconciliation};
 
 /// Why a recovery attempt failed, which decides its log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +66,7 @@ impl HaEngine {
                 }
             }
         }
+        self.refill_requested(now);
     }
 
     /// A retry count changed while members are down: the new count applies at once. Members
@@ -133,34 +137,60 @@ impl HaEngine {
                 },
             );
         }
-        let reintroduced = match self.reconcile(g, m, now) {
-            Ok(n) => n,
-            Err(rv) => {
-                self.member_mut(g, m).forget_connection();
-                self.fail_attempt(g, m, now, down, Failure::Member(rv));
-                return;
-            }
-        };
+        // Reachable again: it counts as alive while it is brought in, so a copy source lost
+        // on the way is no total loss (B53).
         self.member_mut(g, m).liveness = Liveness::Alive;
+        let new = down.reason == DownReason::New;
+        let compared = self.can_reconcile(g);
+        let reintroduced = if compared {
+            // D21: the one place automatic synchronisation is checked for recovery; a new
+            // member is still replicated to (B54: joining is not recovery).
+            let sync = new || self.config.auto_sync_enabled(&self.group(g).label);
+            match self.reconcile(g, m, now, sync) {
+                Ok(done) => {
+                    self.member_mut(g, m).reconciliation = if done.gaps {
+                        Reconciliation::Gaps
+                    } else {
+                        Reconciliation::Done
+                    };
+                    done.copied
+                }
+                Err(rv) => {
+                    self.member_mut(g, m).forget_connection();
+                    self.fail_attempt(g, m, now, down, Failure::Member(rv));
+                    self.note_if_all_offline(g, now);
+                    return;
+                }
+            }
+        } else {
+            // No login: reconnected, nothing concluded about what it holds (compared at the
+            // application's next login).
+            self.member_mut(g, m).reconciliation = Reconciliation::AtLogin {
+                attempt: (!new).then_some(attempt),
+            };
+            0
+        };
         self.group_mut(g).offline = false;
-        self.fill_gaps_from(g, m, now);
-        tracing::debug!(group = g, member = %serial, attempt, reintroduced, "member rejoined");
-        if down.reason == DownReason::New {
-            // A new member is replicated to and scheduled (B54); it was never lost.
-            return;
+        tracing::debug!(group = g, member = %serial, attempt, reintroduced, compared, "member rejoined");
+        // A new member is replicated to and scheduled (B54); it was never lost, so no
+        // `recovery attempt` lines.
+        if !new {
+            if reintroduced > 0 {
+                self.log_group(
+                    g,
+                    now,
+                    HaLogMessage::Reintroducing {
+                        attempt,
+                        count: reintroduced,
+                        token: serial.clone(),
+                    },
+                );
+            }
+            self.log_group(g, now, HaLogMessage::Recovered { attempt, serial });
         }
-        if reintroduced > 0 {
-            self.log_group(
-                g,
-                now,
-                HaLogMessage::Reintroducing {
-                    attempt,
-                    count: reintroduced,
-                    token: serial.clone(),
-                },
-            );
-        }
-        self.log_group(g, now, HaLogMessage::Recovered { attempt, serial });
+        // A returning member may hold what others lack (B19); a failure found there is logged
+        // after the rejoin above.
+        self.refill_gaps(g, now);
     }
 
     fn fail_attempt(&mut self, g: usize, m: usize, now: Millis, down: Down, failure: Failure) {
@@ -251,117 +281,13 @@ impl HaEngine {
             Err(rv) => Err(Failure::Login(rv)),
         }
     }
-
-    /// Applies missed deletions and clones missed token objects from an alive member (D7).
-    /// Returns the number of objects reintroduced.
-    fn reconcile(&mut self, g: usize, m: usize, now: Millis) -> Result<u64, Ckr> {
-        self.member_mut(g, m).missing.clear();
-        let s = self.ensure_mgmt(g, m)?;
-        let slot = self.member_slot(g, m);
-        let listed = self.slots[slot].member.find_objects(
-            s,
-            &ObjectQuery {
-                token: Some(true),
-                ..ObjectQuery::default()
-            },
-        )?;
-        let mut present: BTreeSet<(ObjectId, ObjectClass)> = BTreeSet::new();
-        for h in listed {
-            let info = self.slots[slot].member.object_info(s, h)?;
-            let key = (info.id.clone(), info.class);
-            let group = self.group(g);
-            // A half the group destroyed while the member was away (one half of a pair can be
-            // destroyed alone): its id is still known, this class is not.
-            let half_destroyed = !group.objects.contains_key(&key)
-                && group.objects.keys().any(|(id, _)| *id == info.id);
-            if half_destroyed || self.member(g, m).pending_deletes.contains(&info.id) {
-                self.slots[slot].member.destroy_object(s, h)?;
-            } else {
-                self.member_mut(g, m).handles.insert(key.clone(), h);
-                present.insert(key);
-            }
-        }
-        self.member_mut(g, m).pending_deletes.clear();
-        let missing: Vec<(ObjectId, ObjectClass)> = self
-            .group(g)
-            .objects
-            .values()
-            .filter(|o| o.token && !present.contains(&(o.id.clone(), o.class)))
-            .map(|o| (o.id.clone(), o.class))
-            .collect();
-        let mut count = 0;
-        for (id, class) in missing {
-            let sources: Vec<usize> = self
-                .group(g)
-                .alive()
-                .into_iter()
-                .filter(|&x| x != m)
-                .collect();
-            let mut done = false;
-            for source in sources {
-                match self.clone_one(g, source, m, None, &id, class) {
-                    Ok(_) => {
-                        done = true;
-                        break;
-                    }
-                    Err(CloneError::Source(rv)) => {
-                        // The source is in trouble, not the member being recovered (D19: the
-                        // failure is noticed now, during our own call).
-                        self.handle_member_error(g, source, now, rv);
-                    }
-                    Err(CloneError::Target(rv)) => return Err(rv),
-                }
-            }
-            if done {
-                count += 1;
-            } else {
-                tracing::debug!(member = m, id = %id, "no reachable member holds a missed object");
-                self.member_mut(g, m).missing.insert((id, class));
-            }
-        }
-        Ok(count)
-    }
-
-    /// B19: a member that rejoined without some objects (no holder was reachable then) gets
-    /// them from `source`, which has just come back with them.
-    fn fill_gaps_from(&mut self, g: usize, source: usize, now: Millis) {
-        for other in self.group(g).alive() {
-            if other == source {
-                continue;
-            }
-            let gaps: Vec<(ObjectId, ObjectClass)> =
-                self.member(g, other).missing.iter().cloned().collect();
-            for (id, class) in gaps {
-                if !self.group(g).objects.contains_key(&(id.clone(), class)) {
-                    // Destroyed meanwhile: nothing to fill.
-                    self.member_mut(g, other).missing.remove(&(id, class));
-                    continue;
-                }
-                match self.clone_one(g, source, other, None, &id, class) {
-                    Ok(_) => {
-                        tracing::debug!(member = other, id = %id, "missed object filled");
-                        self.member_mut(g, other).missing.remove(&(id, class));
-                    }
-                    Err(failure) => {
-                        // Noticed during our own call (D19): the side that failed is handled.
-                        let (who, rv) = match failure {
-                            CloneError::Source(rv) => (source, rv),
-                            CloneError::Target(rv) => (other, rv),
-                        };
-                        tracing::debug!(member = who, rv = %rv, "missed object not filled yet");
-                        self.handle_member_error(g, who, now, rv);
-                        break;
-                    }
-                }
-            }
-        }
-    }
 }
 
 impl HaEngine {
     /// `hagroup recover` (B45, D9): every down member of the group (all groups with `None`) gets
     /// a fresh attempt counter, exhausted ones included, and an attempt the next time the
-    /// application uses the group (or time is driven).
+    /// application uses the group (or time is driven); members left with gaps are compared
+    /// with the group's table again then (B19).
     pub fn request_recovery(&mut self, now: Millis, group: Option<usize>) {
         let Some(rt) = self.runtime.as_mut() else {
             return;
@@ -383,6 +309,7 @@ impl HaEngine {
             }
         }
         self.manual_pending = true;
+        self.refill_pending = true;
     }
 
     /// Runs recovery that a manual request made due, before an application call (B45).
@@ -391,5 +318,6 @@ impl HaEngine {
             self.manual_pending = false;
             self.on_timer(now);
         }
+        self.refill_requested(now);
     }
 }

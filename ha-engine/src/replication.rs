@@ -1,6 +1,11 @@
 //! Object replication (B18, B19, D7, D18): creation runs on the primary (the first usable
 //! member, B30) and is cloned to every other alive member, standby included, before success
-//! is returned; destroy goes to every alive member and is remembered for the ones that are down.
+//! is returned; destroy goes to every alive member. The group's table ([`crate::state`]) gets
+//! the object on success and a tombstone for a deletion some member may not have applied (down,
+//! deactivated, or holding the orphan of a creation cut short); recovery compares members with
+//! it ([`crate::reconcile`]).
+
+use std::collections::BTreeSet;
 
 use crate::ckr::Ckr;
 use crate::engine::HaEngine;
@@ -87,8 +92,9 @@ impl HaEngine {
             .ok_or(EngineError::new(Ckr::CKR_GENERAL_ERROR, "C_CreateObject"))
     }
 
-    /// `C_DestroyObject` on the virtual slot: destroys the object on every alive member and
-    /// remembers the deletion for the members that are down (D7).
+    /// `C_DestroyObject` on the virtual slot: destroys the object on every alive member (D7).
+    /// A member that drops or is found deactivated meanwhile is taken out (D3, D17) and the
+    /// deletion waits for its recovery as a tombstone, like on the members that are down.
     pub fn destroy_object(
         &mut self,
         now: Millis,
@@ -99,32 +105,38 @@ impl HaEngine {
         self.drive_pending(now);
         let g = self.session_group(vs, F)?;
         let target = self.virtual_object(object, g, F)?;
-        let mut destroyed = false;
+        let mut applied = BTreeSet::new();
         for m in self.group(g).alive() {
+            if !self.member(g, m).is_alive() {
+                continue;
+            }
             match self.destroy_on_member(g, m, vs, &target.id, target.class) {
-                Ok(()) => destroyed = true,
+                Ok(()) => {
+                    applied.insert(m);
+                }
                 Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
                 // A deactivated member is out now; the deletion waits for its recovery (D7).
                 Err(rv) if self.check_deactivated(g, m, now, rv) => {}
-                Err(rv) => return Err(EngineError::new(rv, F)),
+                // Refused before any member destroyed it: nothing changed (D3).
+                Err(rv) if applied.is_empty() => return Err(EngineError::new(rv, F)),
+                Err(rv) => {
+                    // Destroyed elsewhere already: this member applies it when it is next
+                    // compared with the group's table.
+                    tracing::warn!(group = g, member = m, rv = %rv, "destroy refused by one member");
+                }
             }
         }
-        if !destroyed {
+        if applied.is_empty() {
             self.note_if_all_offline(g, now);
             return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, F));
         }
-        let token = self
-            .group(g)
-            .objects
-            .get(&(target.id.clone(), target.class))
-            .is_some_and(|o| o.token);
-        let gr = self.group_mut(g);
-        gr.objects.remove(&(target.id.clone(), target.class));
-        let still_held = gr.objects.keys().any(|(id, _)| *id == target.id);
-        for member in &mut gr.members {
-            if !member.is_alive() && token && !still_held {
-                member.pending_deletes.insert(target.id.clone());
-            }
+        let key = (target.id.clone(), target.class);
+        let token = self.group(g).objects.get(&key).is_some_and(|o| o.token);
+        self.group_mut(g).objects.remove(&key);
+        if token {
+            // Session objects die with their sessions on members that are away; token objects
+            // are destroyed there when they are next compared with the table.
+            self.tombstone(g, &target.id, target.class, &applied);
         }
         if let Some(rt) = self.runtime.as_mut() {
             rt.objects.remove(&object);
@@ -192,16 +204,26 @@ impl HaEngine {
         class: ObjectClass,
     ) -> MemberResult<()> {
         let s = self.ensure_session(g, m, vs)?;
-        let h = match self.member_handle(g, m, s, id, class) {
-            Ok(h) => h,
-            // Already gone there: the goal of a destroy is met.
-            Err(Ckr::CKR_OBJECT_HANDLE_INVALID) => return Ok(()),
-            Err(rv) => return Err(rv),
-        };
-        let slot = self.member_slot(g, m);
-        let r = self.slots[slot].member.destroy_object(s, h);
-        self.member_mut(g, m).handles.remove(&(id.clone(), class));
-        r
+        let key = (id.clone(), class);
+        // A remembered handle may have been reissued (a logout, a deactivation): one more
+        // look-up by id before believing the member.
+        for _ in 0..2 {
+            let cached = self.member(g, m).handles.contains_key(&key);
+            let h = match self.member_handle(g, m, s, id, class) {
+                Ok(h) => h,
+                // Already gone there: the goal of a destroy is met.
+                Err(Ckr::CKR_OBJECT_HANDLE_INVALID) => return Ok(()),
+                Err(rv) => return Err(rv),
+            };
+            let slot = self.member_slot(g, m);
+            let r = self.slots[slot].member.destroy_object(s, h);
+            self.member_mut(g, m).handles.remove(&key);
+            match r {
+                Err(Ckr::CKR_OBJECT_HANDLE_INVALID) if cached => continue,
+                r => return r,
+            }
+        }
+        Ok(())
     }
 
     fn next_object_id(&mut self) -> ObjectId {
@@ -254,12 +276,10 @@ impl HaEngine {
                 CloneOutcome::Done => {}
                 CloneOutcome::PrimaryLost(rv) => {
                     // The source went away mid-replication: the copies made so far are
-                    // orphans; undo them and start again on the next member (D4, D18).
+                    // orphans; undo them and start again on the next member (D4, D18). The
+                    // orphan on the lost primary is destroyed when it is found (tombstone).
                     self.undo_creation(g, vs, &id, &classes, Some(primary));
                     self.drop_member(g, primary, now, rv);
-                    self.member_mut(g, primary)
-                        .pending_deletes
-                        .insert(id.clone());
                     continue;
                 }
                 CloneOutcome::Refused(rv) => {
@@ -366,13 +386,8 @@ impl HaEngine {
             None => self.ensure_mgmt(g, source),
         }
         .map_err(CloneError::Source)?;
-        let h = self
-            .member_handle(g, source, src_session, id, class)
-            .map_err(CloneError::Source)?;
-        let src_slot = self.member_slot(g, source);
-        let blob = self.slots[src_slot]
-            .member
-            .export_clone(src_session, h)
+        let blob = self
+            .export_from(g, source, src_session, id, class)
             .map_err(CloneError::Source)?;
         let dst_session = match vs {
             Some(vs) => self.ensure_session(g, target, vs),
@@ -390,7 +405,33 @@ impl HaEngine {
         Ok(new)
     }
 
+    /// The clone blob of (id, class) on `source`; a remembered handle that the member has
+    /// reissued since (a logout, a deactivation) is looked up once more by id.
+    fn export_from(
+        &mut self,
+        g: usize,
+        source: usize,
+        session: crate::ports::SessionHandle,
+        id: &ObjectId,
+        class: ObjectClass,
+    ) -> MemberResult<crate::ports::CloneBlob> {
+        let key = (id.clone(), class);
+        let cached = self.member(g, source).handles.contains_key(&key);
+        let h = self.member_handle(g, source, session, id, class)?;
+        let slot = self.member_slot(g, source);
+        match self.slots[slot].member.export_clone(session, h) {
+            Err(Ckr::CKR_OBJECT_HANDLE_INVALID) if cached => {
+                self.member_mut(g, source).handles.remove(&key);
+                let h = self.member_handle(g, source, session, id, class)?;
+                self.slots[slot].member.export_clone(session, h)
+            }
+            r => r,
+        }
+    }
+
     /// D18: removes a partial object from the alive members that got it (skipping `except`).
+    /// Every member where it was not removed (down, skipped, failing) gets a tombstone for it,
+    /// so the orphan is destroyed wherever it is found later.
     fn undo_creation(
         &mut self,
         g: usize,
@@ -399,15 +440,22 @@ impl HaEngine {
         classes: &[ObjectClass],
         except: Option<usize>,
     ) {
-        for m in self.group(g).alive() {
-            if Some(m) == except {
-                continue;
-            }
-            for class in classes {
-                if let Err(rv) = self.destroy_on_member(g, m, vs, id, *class) {
-                    tracing::debug!(member = m, rv = %rv, "undo of a partial object failed");
+        for class in classes {
+            let mut applied = BTreeSet::new();
+            for m in self.group(g).alive() {
+                if Some(m) == except || !self.member(g, m).is_alive() {
+                    continue;
+                }
+                match self.destroy_on_member(g, m, vs, id, *class) {
+                    Ok(()) => {
+                        applied.insert(m);
+                    }
+                    Err(rv) => {
+                        tracing::debug!(member = m, rv = %rv, "undo of a partial object failed");
+                    }
                 }
             }
+            self.tombstone(g, id, *class, &applied);
         }
     }
 

@@ -125,6 +125,9 @@ impl HaEngine {
             };
             self.log_group(g, now, message);
         }
+        // Members reconnected while the application held no login are compared with the
+        // group's table now (decision: reconcile at the next login).
+        self.reconcile_at_login(g, now);
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! The engine's runtime state after `C_Initialize`: per group the members with their liveness and
-//! recovery counters, the group's object table, and the application's virtual sessions and
-//! virtual object handles. Pure data; the behaviour lives in the modules named after it.
+//! recovery counters, the group's object table (the objects it holds by group-wide id, D8, and
+//! tombstones for deletions not yet applied everywhere), and the application's virtual sessions
+//! and virtual object handles. Pure data; the behaviour lives in the modules named after it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,6 +44,26 @@ pub struct Down {
     pub manual: bool,
 }
 
+/// Whether a member's actual objects have been compared with the group's table (see
+/// [`crate::reconcile`]). The engine never keeps lists of what a member missed: it reads what
+/// the member holds and compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reconciliation {
+    /// Compared since it last (re)joined, and it holds every token object of the table.
+    Done,
+    /// Reconnected while the application held no login: nothing is known of what it holds
+    /// until the application's next login, which compares it. `attempt` is the recovery
+    /// attempt that reconnected it (`None` for a new member, B54), for the `reintroducing` line.
+    AtLogin {
+        /// The attempt number that reconnected it.
+        attempt: Option<u32>,
+    },
+    /// Compared, but some token objects could not be copied to it because no reachable member
+    /// held them (B19); compared again when a member rejoins, at login and after `hagroup
+    /// recover`.
+    Gaps,
+}
+
 /// Liveness of one member as the engine believes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Liveness {
@@ -73,11 +94,8 @@ pub struct MemberRuntime {
     pub handles: BTreeMap<(ObjectId, ObjectClass), ObjectHandle>,
     /// Calls dispatched to this member and not yet completed (B25).
     pub in_flight: u32,
-    /// Deletions (and aborted creations) this member missed while down (D7).
-    pub pending_deletes: BTreeSet<ObjectId>,
-    /// Token objects it lacks because no member that had them was reachable when it rejoined
-    /// (B19: the gap is remembered); filled when a member holding them comes back.
-    pub missing: BTreeSet<(ObjectId, ObjectClass)>,
+    /// Whether its objects have been compared with the group's table since it (re)joined.
+    pub reconciliation: Reconciliation,
     /// Counts the member's connections: bumped whenever the sessions it had are gone, so work
     /// begun on an older connection (a call in flight, a multi-part operation) is known stale.
     pub epoch: u64,
@@ -95,8 +113,7 @@ impl MemberRuntime {
             sessions: BTreeMap::new(),
             handles: BTreeMap::new(),
             in_flight: 0,
-            pending_deletes: BTreeSet::new(),
-            missing: BTreeSet::new(),
+            reconciliation: Reconciliation::Done,
             epoch: 0,
         }
     }
@@ -137,8 +154,12 @@ pub struct GroupRuntime {
     pub label: String,
     /// Members in configuration order; the first usable one is the primary (B5, B30).
     pub members: Vec<MemberRuntime>,
-    /// Objects the group holds, by (id, class).
+    /// Objects the group holds, by (id, class): the table recovery compares members with.
     pub objects: BTreeMap<(ObjectId, ObjectClass), GroupObject>,
+    /// Token objects deleted (or creations cut short, D18) that some member may still hold:
+    /// by (id, class), the serials of the members not known to have applied the deletion.
+    /// A member's reconciliation destroys what it holds of them and leaves the set.
+    pub tombstones: BTreeMap<(ObjectId, ObjectClass), BTreeSet<String>>,
     /// The member index chosen last by load balancing (D6 tie-break).
     pub last_chosen: Option<usize>,
     /// `HALOG_MEMBERS_OFFLINE` was logged and no member has returned since (B53, D4).
@@ -153,6 +174,22 @@ pub struct GroupRuntime {
 }
 
 impl GroupRuntime {
+    /// A group as found at initialisation: the table is empty (D20: it is this process's).
+    pub fn new(index: usize, label: String, members: Vec<MemberRuntime>) -> Self {
+        GroupRuntime {
+            index,
+            label,
+            members,
+            objects: BTreeMap::new(),
+            tombstones: BTreeMap::new(),
+            last_chosen: None,
+            offline: false,
+            loss_generation: 0,
+            device_type_logged: false,
+            logged_in: false,
+        }
+    }
+
     /// True when the member may serve application calls now: alive and either active, or
     /// standby while no active member is alive (B35, B36, D12).
     pub fn is_usable(&self, m: usize) -> bool {

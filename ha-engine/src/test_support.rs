@@ -581,12 +581,22 @@ pub fn group_config(label: &str, members: &[&str]) -> crate::config::ClientConfi
 /// Test-only views of the engine's runtime, for the tests of what reaches it from outside
 /// (`partition clear`, D7).
 impl HaEngine {
-    /// How many deletions member `m` of group `g` has pending (0 before `C_Initialize`).
+    /// How many deleted objects (by id: both halves of a pair count once) member `m` of group
+    /// `g` may still hold, by the group's tombstones (0 before `C_Initialize`).
     pub fn test_pending_deletes(&self, g: usize, m: usize) -> usize {
-        self.runtime
-            .as_ref()
-            .and_then(|rt| rt.groups.get(g)?.members.get(m))
-            .map_or(0, |member| member.pending_deletes.len())
+        let Some(group) = self.runtime.as_ref().and_then(|rt| rt.groups.get(g)) else {
+            return 0;
+        };
+        let Some(member) = group.members.get(m) else {
+            return 0;
+        };
+        group
+            .tombstones
+            .iter()
+            .filter(|(_, pending)| pending.contains(&member.serial))
+            .map(|((id, _), _)| id)
+            .collect::<BTreeSet<_>>()
+            .len()
     }
 
     /// How many objects (halves of pairs counted apart) group `g` holds (0 before

@@ -37,12 +37,26 @@ pub struct BenchArgs {
     /// OS threads for the exploration benchmark.
     #[arg(long, default_value_t = 2)]
     pub jobs: u32,
+    /// `softhsm`: the real-member figures instead (HA overhead, load balancing, replication
+    /// cost, on fresh SoftHSM2 tokens).
+    #[arg(long, default_value = "model")]
+    pub backend: String,
+    /// With `--backend softhsm`: signs per measurement.
+    #[arg(long, default_value_t = 4_000)]
+    pub real_signs: u64,
+}
+
+impl BenchArgs {
+    /// True when the SoftHSM figures are asked for.
+    pub fn softhsm(&self) -> bool {
+        self.backend == "softhsm"
+    }
 }
 
 /// A benchmark that could not be set up.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct BenchError(String);
+pub struct BenchError(pub String);
 
 const CO: &str = "bench-fixture-co";
 
@@ -109,6 +123,20 @@ fn session_and_key(w: &mut World) -> Result<(VSessionHandle, VObjectHandle), Ben
 /// Runs both measurements and returns the report.
 #[allow(clippy::disallowed_methods)] // a benchmark's timer is the one real need for the wall clock
 pub fn run(args: &BenchArgs) -> Result<String, BenchError> {
+    if args.softhsm() {
+        #[cfg(feature = "pkcs11")]
+        return crate::bench_softhsm::run(args);
+        #[cfg(not(feature = "pkcs11"))]
+        return Err(BenchError(
+            "this hasim was built without the pkcs11 feature".into(),
+        ));
+    }
+    if args.backend != "model" {
+        return Err(BenchError(format!(
+            "unknown backend {:?} (model or softhsm)",
+            args.backend
+        )));
+    }
     let fail = |e: ha_engine::EngineError| BenchError(e.to_string());
     let mut report = String::new();
 

@@ -1,6 +1,7 @@
 //! `hasim lunacm <scenario.ron>`: a LunaCM prompt over a scenario's topology. The scenario's
-//! partitions become the client's slots ([`crate::topology::build_world`]), its `setup` lines run
-//! first, then LunaCM command lines are read one by one and each output is printed as LunaCM
+//! partitions become the client's slots ([`crate::topology::build_world`]), its `conf` is the
+//! configuration file LunaCM starts with (a file that cannot be read refuses the session with
+//! `Chrystoki.conf:line:col`), its `setup` lines run first, then LunaCM command lines are read one by one and each output is printed as LunaCM
 //! prints it ([`lunacm::LunaCm::execute`]). The scenario's `steps` and `expect` are not run.
 //!
 //! Interactive (stdin is a terminal): the prompt `lunacm:> ` is printed before each line and the
@@ -40,6 +41,14 @@ pub enum PromptError {
         /// What is wrong.
         source: TopologyError,
     },
+    /// The scenario's `conf` cannot be loaded (`Chrystoki.conf:line:col: ...`).
+    #[error("{file}: conf: {source}")]
+    Conf {
+        /// The scenario file.
+        file: String,
+        /// What is wrong.
+        source: Box<lunacm::chrystoki::ConfError>,
+    },
     /// Reading commands or writing output failed.
     #[error("hasim lunacm: {0}")]
     Io(#[from] io::Error),
@@ -55,11 +64,22 @@ pub struct Session {
 impl Session {
     /// Builds the scenario's world (the setup is not run yet).
     pub fn new(scenario: &Scenario, origin: &str) -> Result<Session, PromptError> {
-        let world = build_world(scenario).map_err(|source| PromptError::Topology {
+        let mut world = build_world(scenario).map_err(|source| PromptError::Topology {
             file: origin.to_string(),
             source,
         })?;
-        let lunacm = build_lunacm(&world);
+        let mut lunacm = build_lunacm(&world);
+        // The scenario's configuration file is what LunaCM finds when it starts.
+        if let Some(text) = scenario.conf.as_deref() {
+            let now = world.now();
+            let name = lunacm::chrystoki::Format::sniff(text).file_name();
+            lunacm
+                .load_conf(world.engine(), now, text, name)
+                .map_err(|source| PromptError::Conf {
+                    file: origin.to_string(),
+                    source: Box::new(source),
+                })?;
+        }
         Ok(Session {
             world,
             lunacm,
@@ -95,20 +115,46 @@ pub fn run_session(
         write!(out, "{}", session.command(line))?;
         writeln!(out)?;
     }
-    let mut buffer = String::new();
+    let mut buffer = Vec::new();
+    let (mut line_number, mut offset) = (0usize, 0usize);
     loop {
         if interactive {
             write!(out, "{PROMPT}")?;
             out.flush()?;
         }
         buffer.clear();
-        if input.read_line(&mut buffer)? == 0 {
+        let read = read_line_bounded(input, &mut buffer)?;
+        if read == 0 {
             if interactive {
                 writeln!(out)?;
             }
             return Ok(());
         }
-        let line = buffer.trim();
+        line_number += 1;
+        let start = offset;
+        offset += read;
+        if read > MAX_LINE_BYTES {
+            writeln!(
+                out,
+                "Error: stdin:{line_number}: the line is longer than {MAX_LINE_BYTES} bytes; it is skipped\n\nCommand Result : Invalid Argument\n"
+            )?;
+            continue;
+        }
+        let text = match std::str::from_utf8(&buffer) {
+            Ok(text) => text,
+            Err(e) => {
+                // Never guessed at, never written raw: where it is, and the line is skipped.
+                let good = &buffer[..e.valid_up_to()];
+                let col = String::from_utf8_lossy(good).chars().count() + 1;
+                writeln!(
+                    out,
+                    "Error: stdin:{line_number}:{col}: invalid UTF-8 (byte offset {}); the line is skipped\n\nCommand Result : Invalid Argument\n",
+                    start + e.valid_up_to()
+                )?;
+                continue;
+            }
+        };
+        let line = text.trim();
         if line.is_empty() {
             continue;
         }
@@ -121,6 +167,34 @@ pub fn run_session(
         write!(out, "{}", session.command(line))?;
         writeln!(out)?;
         out.flush()?;
+    }
+}
+
+/// The longest command line the prompt reads (a longer one is skipped with an error; nothing
+/// of it is kept beyond this many bytes).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Reads one line (with its `\n`) into `buffer`, keeping at most `MAX_LINE_BYTES + 1` bytes of
+/// it; returns how many bytes the line had (0 at the end of input).
+fn read_line_bounded(input: &mut dyn BufRead, buffer: &mut Vec<u8>) -> io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            return Ok(total);
+        }
+        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let room = (MAX_LINE_BYTES + 1).saturating_sub(buffer.len());
+        buffer.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let n = chunk.len();
+        total += n;
+        input.consume(n);
+        if done {
+            return Ok(total);
+        }
     }
 }
 
@@ -179,7 +253,7 @@ mod tests {
         assert_eq!(
             out,
             "lunacm:> hagroup creategroup -label g -serialnumber 11\n\
-             New group with label \"g\" created with group number 111.\n\
+             \x20       New group with label \"g\" created with group number 111.\n\
              \n\
              Command Result : No Error\n\
              \n\

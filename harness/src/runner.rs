@@ -20,10 +20,11 @@ use sim::record::{
 };
 use sim::world::{World, WorldError};
 
+use crate::backend::{self, Backend};
 use crate::scenario::{
     self, AppOp, Fault, KeyKind, NegativeInput, Scenario, Seconds, Step, ThreadOp,
 };
-use crate::topology::{TopologyError, build_lunacm, build_world};
+use crate::topology::{TopologyError, build_lunacm};
 use crate::transcript::result_of;
 use sim::scheduler::{Observed, ThreadCall, TimedFault, run_one, run_threads};
 
@@ -114,14 +115,29 @@ pub struct RunOptions {
     pub planted: Option<ha_engine::planted::PlantedBug>,
 }
 
-/// Runs a scenario from start to end and returns its record.
+/// Runs a scenario from start to end on the in-process model and returns its record.
 pub fn run(scenario: &Scenario) -> Result<Record, RunError> {
     run_with(scenario, RunOptions::default())
 }
 
 /// [`run`] with options.
 pub fn run_with(scenario: &Scenario, options: RunOptions) -> Result<Record, RunError> {
-    let mut world = build_world(scenario)?;
+    run_on_with(scenario, &Backend::Model, options)
+}
+
+/// Runs a scenario from start to end on `backend` and returns its record.
+pub fn run_on(scenario: &Scenario, backend: &Backend) -> Result<Record, RunError> {
+    run_on_with(scenario, backend, RunOptions::default())
+}
+
+/// [`run_on`] with options.
+pub fn run_on_with(
+    scenario: &Scenario,
+    backend: &Backend,
+    options: RunOptions,
+) -> Result<Record, RunError> {
+    let built = backend::build(scenario, backend)?;
+    let mut world = built.world;
     if let Some(bug) = options.planted {
         world.engine().plant(bug);
     }
@@ -135,7 +151,7 @@ pub fn run_with(scenario: &Scenario, options: RunOptions) -> Result<Record, RunE
         credential: Secret::new(scenario.credentials.co.clone()),
         options,
     };
-    runner.header();
+    runner.header(built.binding);
     if let Err(error) = runner.execute() {
         let now = runner.world.now();
         runner.record.push(now, Event::Aborted(error.to_string()));
@@ -164,7 +180,7 @@ fn injected(fault: &Fault) -> Result<sim::fault::Fault, StepFailure> {
 }
 
 impl Runner<'_> {
-    fn header(&mut self) {
+    fn header(&mut self, binding: Vec<String>) {
         let s = self.scenario;
         self.record.header = Header {
             scenario: s.name.clone(),
@@ -174,6 +190,7 @@ impl Runner<'_> {
             clock_start: s.clock.start.clone(),
             pid: s.clock.pid,
             slots: self.world.serials().to_vec(),
+            binding,
         };
     }
 
@@ -266,6 +283,7 @@ impl Runner<'_> {
                 }));
                 Ok(())
             }
+            Step::AdvanceTo(seconds) => self.advance_to(seconds.ms()),
             Step::Advance(seconds) => {
                 let to = queue::later(self.now(), seconds.ms())?;
                 self.advance_to(to)
@@ -459,6 +477,7 @@ impl Runner<'_> {
         let infos = self.world.token_infos();
         let alive = self.world.engine().alive_members();
         let alive: Vec<String> = alive.into_values().flatten().collect();
+        let roles = self.world.engine().member_roles();
         let mut members = Vec::new();
         for serial in self.world.serials().to_vec() {
             let Some(info) = infos.get(&serial) else {
@@ -478,6 +497,7 @@ impl Runner<'_> {
                 EngineView::Down
             };
             members.push(MemberState {
+                role: roles.get(&serial).copied(),
                 objects: info.object_count,
                 used: info.used_storage,
                 free: info.free_storage,
@@ -487,9 +507,18 @@ impl Runner<'_> {
                 serial,
             });
         }
+        let slots = self
+            .world
+            .engine()
+            .app_slot_list()
+            .iter()
+            .map(|s| s.render())
+            .collect();
         self.push(Event::Checkpoint(Checkpoint {
             label: label.to_string(),
             members,
+            slots,
+            log_files: self.log_files(),
         }));
         if self.options.witness {
             let objects = self.world.token_labels();
@@ -648,7 +677,10 @@ impl Runner<'_> {
                 }
                 let placed = self.placement(&before);
                 self.record_app_placed(
-                    format!("CreateData({label}, {size} bytes)"),
+                    format!(
+                        "CreateData({label}, {})",
+                        crate::transcript::counted(*size as usize, "byte")
+                    ),
                     result_of(&r),
                     placed,
                 );
@@ -686,7 +718,13 @@ impl Runner<'_> {
                 let vs = self.session();
                 let data = self.world.workload_bytes(*size as usize);
                 let r = self.world.engine().sign_update(now, vs, &data);
-                self.record_app(format!("C_SignUpdate({size} bytes)"), result_of(&r));
+                self.record_app(
+                    format!(
+                        "C_SignUpdate({})",
+                        crate::transcript::counted(*size as usize, "byte")
+                    ),
+                    result_of(&r),
+                );
             }
             AppOp::SignFinal => {
                 let vs = self.session();
@@ -885,6 +923,15 @@ impl Runner<'_> {
     }
 
     fn negative(&mut self, input: &NegativeInput) {
+        if *input == NegativeInput::Steps {
+            // The steps ran to their end: nothing stopped them (the verdict reports it).
+            self.push(Event::Negative(NegativeOutcome {
+                refusal: None,
+                state_before: String::new(),
+                state_after: String::new(),
+            }));
+            return;
+        }
         self.push(Event::Section(Section::NegativeCase));
         let before = self.state_snapshot();
         let refusal = match input {
@@ -902,6 +949,7 @@ impl Runner<'_> {
                 refusal
             }
             NegativeInput::Conf(text) => self.negative_conf(text),
+            NegativeInput::Steps => None,
         };
         let after = self.state_snapshot();
         self.push(Event::Negative(NegativeOutcome {
@@ -911,10 +959,9 @@ impl Runner<'_> {
         }));
     }
 
-    fn finish(&mut self) {
-        self.drain();
-        let counts = self.world.object_counts();
-        let files = match self.world.fs().lock() {
+    /// The HA log files on the client machine now, by path.
+    fn log_files(&self) -> Vec<LogFile> {
+        match self.world.fs().lock() {
             Ok(fs) => fs
                 .files()
                 .iter()
@@ -924,7 +971,13 @@ impl Runner<'_> {
                 })
                 .collect(),
             Err(_) => Vec::new(),
-        };
+        }
+    }
+
+    fn finish(&mut self) {
+        self.drain();
+        let counts = self.world.object_counts();
+        let files = self.log_files();
         self.push(Event::Section(Section::End));
         self.push(Event::End(End { counts, files }));
         self.conf_section();

@@ -6,6 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use sim::record::Record;
 
+use crate::backend::{self, Backend};
 use crate::runner::{self, RunError};
 use crate::scenario::{self, LoadError, Scenario};
 use crate::topology::TopologyError;
@@ -65,12 +66,44 @@ pub fn run_file(path: &Path) -> Result<Outcome, SuiteError> {
     run_scenario(scenario, &path.display().to_string())
 }
 
+/// A scenario file run on a backend, or skipped there.
+#[derive(Debug)]
+pub enum BackendRun {
+    /// It ran.
+    Ran(Box<Outcome>),
+    /// It needs what the backend lacks (the reason).
+    Skipped(String),
+}
+
+/// Loads one scenario file and runs it on `backend`; on a real backend, a scenario that
+/// needs Luna-only features is skipped with the reason.
+pub fn run_file_on(path: &Path, backend: &Backend) -> Result<BackendRun, SuiteError> {
+    let scenario = scenario::load_file(path)?;
+    if *backend != Backend::Model
+        && let Some(reason) = backend::luna_only(&scenario)
+    {
+        return Ok(BackendRun::Skipped(reason));
+    }
+    let outcome = run_scenario_on(scenario, &path.display().to_string(), backend)?;
+    Ok(BackendRun::Ran(Box::new(outcome)))
+}
+
 /// Runs a parsed scenario (`origin` names it in errors).
 pub fn run_scenario(scenario: Scenario, origin: &str) -> Result<Outcome, SuiteError> {
-    let record = runner::run(&scenario).map_err(|RunError(source)| SuiteError::Topology {
-        file: origin.to_string(),
-        source,
-    })?;
+    run_scenario_on(scenario, origin, &Backend::Model)
+}
+
+/// Runs a parsed scenario on `backend` (`origin` names it in errors).
+pub fn run_scenario_on(
+    scenario: Scenario,
+    origin: &str,
+    backend: &Backend,
+) -> Result<Outcome, SuiteError> {
+    let record =
+        runner::run_on(&scenario, backend).map_err(|RunError(source)| SuiteError::Topology {
+            file: origin.to_string(),
+            source,
+        })?;
     let failures = verdict::check(&scenario, &record);
     Ok(Outcome {
         record,

@@ -18,7 +18,7 @@ pub struct TopologyError {
     pub message: String,
 }
 
-fn err(place: impl Into<String>, message: impl ToString) -> TopologyError {
+pub(crate) fn err(place: impl Into<String>, message: impl ToString) -> TopologyError {
     TopologyError {
         place: place.into(),
         message: message.to_string(),
@@ -30,8 +30,26 @@ pub fn implicit_hsm_serial(partition: &str) -> String {
     format!("hsm-{partition}")
 }
 
-/// Builds the world a scenario describes.
+/// Builds the world a scenario describes, on the in-process model.
 pub fn build_world(scenario: &Scenario) -> Result<World, TopologyError> {
+    let world = World::new(world_config(scenario)?).map_err(|e| err("partitions", e))?;
+    apply_call_ms(scenario, world)
+}
+
+/// Gives every partition its declared processing time (`call_ms`).
+pub fn apply_call_ms(scenario: &Scenario, mut world: World) -> Result<World, TopologyError> {
+    for (i, decl) in scenario.partitions.iter().enumerate() {
+        if decl.call_ms > 0 {
+            world
+                .set_call_ms(decl.serial.as_str(), decl.call_ms)
+                .map_err(|e| err(format!("partitions[{i}].call_ms"), e))?;
+        }
+    }
+    Ok(world)
+}
+
+/// The model's description of a scenario's topology (HSMs, partitions, clock, seed).
+pub fn world_config(scenario: &Scenario) -> Result<WorldConfig, TopologyError> {
     let start = parse_civil(&scenario.clock.start).map_err(|e| err("clock.start", e))?;
     let mut hsms = Vec::new();
     for (i, decl) in scenario.hsms.iter().enumerate() {
@@ -79,22 +97,13 @@ pub fn build_world(scenario: &Scenario) -> Result<World, TopologyError> {
         spec.activation_challenge = decl.activation.clone();
         partitions.push(spec);
     }
-    let mut world = World::new(WorldConfig {
+    Ok(WorldConfig {
         seed: scenario.seed,
         start,
         pid: scenario.clock.pid,
         hsms,
         partitions,
     })
-    .map_err(|e| err("partitions", e))?;
-    for (i, decl) in scenario.partitions.iter().enumerate() {
-        if decl.call_ms > 0 {
-            world
-                .set_call_ms(decl.serial.as_str(), decl.call_ms)
-                .map_err(|e| err(format!("partitions[{i}].call_ms"), e))?;
-        }
-    }
-    Ok(world)
 }
 
 /// LunaCM on the world's client machine: its own connections to the partitions (behind the same

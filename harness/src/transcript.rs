@@ -19,10 +19,40 @@ pub fn seconds(ms: Millis) -> String {
 
 const PAD: &str = "             ";
 
-/// The transcript of a run, as snapshotted.
+/// `1 byte`, `2 bytes`.
+pub fn counted(n: usize, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// Which view of a run to render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// Everything the record holds (what snapshots hold).
+    Full,
+    /// What every backend can know (`hasim differential` compares it): the transcript without
+    /// storage figures and without the backend binding.
+    Portable,
+}
+
+/// The transcript of a run, as snapshotted. Control characters (other than line ends) are
+/// shown escaped ([`lunacm::printable`]).
 pub fn render(record: &Record) -> String {
+    render_view(record, View::Full)
+}
+
+/// The portable view of a run (see [`View::Portable`]).
+pub fn render_portable(record: &Record) -> String {
+    render_view(record, View::Portable)
+}
+
+/// The transcript in the given view.
+pub fn render_view(record: &Record, view: View) -> String {
     let mut out = String::new();
-    header(&mut out, &record.header);
+    header(&mut out, &record.header, view);
     let mut i = 0;
     while i < record.events.len() {
         let Stamped { at, event } = &record.events[i];
@@ -44,13 +74,14 @@ pub fn render(record: &Record) -> String {
             call_runs(&mut out, &group);
             continue;
         }
-        event_lines(&mut out, *at, event);
+        event_lines(&mut out, *at, event, view);
         i += 1;
     }
-    out
+    // Whatever a scenario or a user typed reaches a terminal escaped, never raw (ESC, NUL).
+    lunacm::printable::escape_lines(&out).into_owned()
 }
 
-fn header(out: &mut String, h: &Header) {
+fn header(out: &mut String, h: &Header, view: View) {
     let rules = if h.rules.is_empty() {
         "(none)".to_string()
     } else {
@@ -61,6 +92,11 @@ fn header(out: &mut String, h: &Header) {
     let _ = writeln!(out, "seed: {} ({})", h.seed, h.generator);
     let _ = writeln!(out, "clock: {}, pid {}", h.clock_start, h.pid);
     let _ = writeln!(out, "slots: {}", h.slots.join(", "));
+    if view == View::Full {
+        for b in &h.binding {
+            let _ = writeln!(out, "binding: {b}");
+        }
+    }
 }
 
 fn stamp(at: Millis) -> String {
@@ -78,7 +114,7 @@ fn note(out: &mut String, at: Millis, lines: &[String]) {
     }
 }
 
-fn event_lines(out: &mut String, at: Millis, event: &Event) {
+fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
     let stamp = stamp(at);
     match event {
         Event::Section(section) => {
@@ -169,14 +205,18 @@ fn event_lines(out: &mut String, at: Millis, event: &Event) {
         Event::Checkpoint(c) => {
             let mut lines = vec![format!("checkpoint \"{}\"", c.label)];
             for m in &c.members {
-                let view = match m.engine {
+                let engine = match m.engine {
                     EngineView::NotApplicable => "-",
                     EngineView::Alive => "alive",
                     EngineView::Down => "down",
                 };
+                let storage = match view {
+                    View::Full => format!("  used {:>7}  free {:>7}", m.used, m.free),
+                    View::Portable => String::new(),
+                };
                 lines.push(format!(
-                    "{:>16}  objects {:>3}  used {:>7}  free {:>7}  engine {view:<5}  served sign {} encrypt {}",
-                    m.serial, m.objects, m.used, m.free, m.served_sign, m.served_encrypt,
+                    "{:>16}  objects {:>3}{storage}  engine {engine:<5}  served sign {} encrypt {}",
+                    m.serial, m.objects, m.served_sign, m.served_encrypt,
                 ));
             }
             note(out, at, &lines);
@@ -212,10 +252,10 @@ fn event_lines(out: &mut String, at: Millis, event: &Event) {
             let rotated = end.files.len() > 1;
             for f in &end.files {
                 lines.push(format!(
-                    "file {}: {} bytes, {} lines",
+                    "file {}: {}, {}",
                     f.path,
-                    f.contents.len(),
-                    f.contents.lines().count()
+                    counted(f.contents.len(), "byte"),
+                    counted(f.contents.lines().count(), "line")
                 ));
                 if rotated {
                     lines.extend(f.contents.lines().map(|l| format!("  | {l}")));

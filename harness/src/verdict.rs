@@ -5,15 +5,19 @@
 use std::collections::BTreeMap;
 
 use ha_engine::Ckr;
-use sim::record::Record;
+use sim::record::{Checkpoint, Record};
 use similar::TextDiff;
 
-use crate::scenario::{Expect, Scenario, Serial};
+use crate::scenario::{Expect, NegativeInput, Role, Scenario, Serial};
 
 /// Checks every expectation; returns the failures (empty when the scenario passes).
 pub fn check(scenario: &Scenario, record: &Record) -> Vec<String> {
     let mut failures = Vec::new();
-    if let Some(reason) = record.aborted() {
+    let stop_wanted = scenario
+        .negative
+        .as_ref()
+        .is_some_and(|n| n.input == NegativeInput::Steps);
+    if let Some(reason) = record.aborted().filter(|_| !stop_wanted) {
         failures.push(format!("the run stopped early: {reason}"));
     }
     let log_lines: Vec<&str> = record.log_lines().collect();
@@ -75,20 +79,118 @@ pub fn check(scenario: &Scenario, record: &Record) -> Vec<String> {
                     failures.push(format!("{place}: no command printed the line\n- {line}"));
                 }
             }
+            Expect::OutputContains(text) => {
+                if !record.output_lines().any(|l| l.contains(text.as_str())) {
+                    failures.push(format!(
+                        "{place}: no command printed a line containing\n- {text}"
+                    ));
+                }
+            }
+            Expect::SlotsAt(label, want) => match record.checkpoint(label) {
+                Some(c) if c.slots == *want => {}
+                Some(c) => failures.push(format!(
+                    "{place}: the application's slot list at checkpoint \"{label}\"\n- {}\n+ {}",
+                    want.join(" | "),
+                    c.slots.join(" | ")
+                )),
+                None => failures.push(format!("{place}: no checkpoint \"{label}\" was reached")),
+            },
+            Expect::ServedBetween(from, to, want) => {
+                match (record.checkpoint(from), record.checkpoint(to)) {
+                    (Some(a), Some(b)) => {
+                        let got = served_between(a, b);
+                        compare_counts(
+                            &place,
+                            &format!("calls served between \"{from}\" and \"{to}\":"),
+                            want,
+                            &got,
+                            &mut failures,
+                        );
+                    }
+                    _ => failures.push(format!(
+                        "{place}: checkpoint \"{from}\" or \"{to}\" was not reached"
+                    )),
+                }
+            }
+            Expect::RolesAt(label, want) => match record.checkpoint(label) {
+                Some(c) => {
+                    for (serial, role) in want {
+                        let got = c
+                            .members
+                            .iter()
+                            .find(|m| m.serial == serial.as_str())
+                            .and_then(|m| m.role);
+                        let got_name = got.map_or("(not in a running group)", |r| r.as_str());
+                        if got_name != role_name(*role) {
+                            failures.push(format!(
+                                "{place}: role of {serial} at checkpoint \"{label}\"\n- {}\n+ {got_name}",
+                                role_name(*role)
+                            ));
+                        }
+                    }
+                }
+                None => failures.push(format!("{place}: no checkpoint \"{label}\" was reached")),
+            },
+            Expect::LogFilesAt(label, want) => match record.checkpoint(label) {
+                Some(c) => {
+                    let got: BTreeMap<String, Vec<String>> = c
+                        .log_files
+                        .iter()
+                        .map(|f| {
+                            (
+                                f.path.clone(),
+                                f.contents.lines().map(str::to_string).collect(),
+                            )
+                        })
+                        .collect();
+                    if &got != want {
+                        let show = |m: &BTreeMap<String, Vec<String>>| {
+                            let mut out = String::new();
+                            for (path, lines) in m {
+                                out.push_str(&format!("{path} ({} lines)\n", lines.len()));
+                                for line in lines {
+                                    out.push_str(&format!("  {line}\n"));
+                                }
+                            }
+                            out
+                        };
+                        let diff = TextDiff::from_lines(&show(want), &show(&got))
+                            .unified_diff()
+                            .header("expected", "at the checkpoint")
+                            .to_string();
+                        failures.push(format!(
+                            "{place}: HA log files at checkpoint \"{label}\" differ:\n{diff}"
+                        ));
+                    }
+                }
+                None => failures.push(format!("{place}: no checkpoint \"{label}\" was reached")),
+            },
         }
     }
-    if let Some(case) = &scenario.negative {
+    if let Some(case) = scenario.negative.as_ref().filter(|_| stop_wanted) {
+        match record.aborted() {
+            None => failures.push(format!(
+                "negative: the steps ran to their end, but the run must stop with\n- {}",
+                case.wanted()
+            )),
+            Some(got) if !case.accepts(got) => failures.push(format!(
+                "negative: the run stopped with another error\n- {}\n+ {got}",
+                case.wanted()
+            )),
+            Some(_) => {}
+        }
+    } else if let Some(case) = &scenario.negative {
         match record.negative() {
             None => failures.push("negative: the input was never applied".to_string()),
             Some(outcome) => {
                 match &outcome.refusal {
                     None => failures.push(format!(
                         "negative: the input was accepted, but it must be refused with\n- {}",
-                        case.error
+                        case.wanted()
                     )),
-                    Some(got) if *got != case.error => failures.push(format!(
+                    Some(got) if !case.accepts(got) => failures.push(format!(
                         "negative: the refusal differs\n- {}\n+ {got}",
-                        case.error
+                        case.wanted()
                     )),
                     Some(_) => {}
                 }
@@ -133,16 +235,65 @@ fn check_log_order(scenario: &Scenario, log_lines: &[&str], failures: &mut Vec<S
     }
 }
 
+/// How many characters of each end of a line the nearest-line measure looks at.
+const NEAREST_SPAN: usize = 512;
+
+/// The log line most like `want`: the most characters in common at the start plus at the end
+/// (each end looked at for at most [`NEAREST_SPAN`] characters, so the cost is linear in the
+/// number of lines whatever their length); the earliest line wins a tie.
 fn nearest<'a>(want: &str, lines: &[&'a str]) -> Option<(usize, &'a str)> {
     lines
         .iter()
         .enumerate()
-        .map(|(i, l)| {
-            let ratio = TextDiff::from_chars(want, *l).ratio();
-            ((ratio * 1_000_000.0) as u64, i, l)
-        })
+        .map(|(i, l)| (likeness(want, l), i, *l))
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
-        .map(|(_, i, l)| (i, *l))
+        .map(|(_, i, l)| (i, l))
+}
+
+fn likeness(a: &str, b: &str) -> usize {
+    let prefix = a
+        .chars()
+        .zip(b.chars())
+        .take(NEAREST_SPAN)
+        .take_while(|(x, y)| x == y)
+        .count();
+    let suffix = a
+        .chars()
+        .rev()
+        .zip(b.chars().rev())
+        .take(NEAREST_SPAN)
+        .take_while(|(x, y)| x == y)
+        .count();
+    // A line equal to a prefix of the other counts its common part once.
+    let shorter = a.chars().count().min(b.chars().count());
+    (prefix + suffix).min(shorter.max(prefix))
+}
+
+/// Signatures and encryptions each member served between two checkpoints.
+fn served_between(a: &Checkpoint, b: &Checkpoint) -> BTreeMap<String, u64> {
+    b.members
+        .iter()
+        .map(|m| {
+            let before = a
+                .members
+                .iter()
+                .find(|x| x.serial == m.serial)
+                .map_or(0, |x| x.served_sign + x.served_encrypt);
+            (
+                m.serial.clone(),
+                (m.served_sign + m.served_encrypt).saturating_sub(before),
+            )
+        })
+        .collect()
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Active => "active",
+        Role::Standby => "standby",
+        Role::Promoted => "promoted",
+        Role::Down => "down",
+    }
 }
 
 fn compare_counts(
@@ -183,4 +334,26 @@ fn render_errors(errors: &BTreeMap<String, u32>) -> String {
         .map(|(k, n)| format!("{k} x{n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nearest_line_is_found_in_linear_time_even_for_huge_lines() {
+        let log = [
+            "Wed Oct  4 16:29:21 2017 : [17469] HA group: 111 management thread started",
+            "Wed Oct  4 16:29:31 2017 : [17469] HA group: 111 has dropped member: 22",
+        ];
+        let want = "Wed Oct  4 16:29:32 2017 : [17469] HA group: 111 has dropped member: 22";
+        assert_eq!(nearest(want, &log), Some((1, log[1])));
+        // A 40 000-character expectation against a long log reports at once.
+        let huge = "x".repeat(40_000);
+        let lines: Vec<String> = (0..1000)
+            .map(|i| format!("{i} {}", "y".repeat(40_000)))
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        assert_eq!(nearest(&huge, &refs).map(|(i, _)| i), Some(0));
+    }
 }

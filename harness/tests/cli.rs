@@ -135,3 +135,40 @@ fn two_processes_print_the_same_transcript() {
     assert!(first.contains("threads start"), "{first}");
     assert_eq!(first, second);
 }
+
+#[test]
+fn a_conf_that_cannot_be_read_exits_2_with_its_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = GOOD.replace(
+        "    setup: [",
+        "    conf: \"HAConfiguration = {\\n   reconnAtt = 501;\\n}\\n\",\n    setup: [",
+    );
+    let file = write(dir.path(), "bad-conf.ron", &bad);
+    let (code, stdout, stderr) = hasim(&["run", &file]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stderr.contains(
+            "bad-conf.ron: conf: Chrystoki.conf:2:16: [HAConfiguration] reconnAtt = 501 is out of range: allowed 0 (disable), -1 (unlimited) or 1..500 (B39)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn invalid_utf8_in_a_file_is_reported_with_its_place_and_byte_offset() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("latin1.ron");
+    let mut bytes = GOOD.as_bytes().to_vec();
+    // "name: \"cli test" gets a Latin-1 byte after `cli`.
+    let at = GOOD.find("cli test").expect("name") + 3;
+    bytes.insert(at, 0xe9);
+    std::fs::write(&path, &bytes).expect("write");
+    let (code, _, stderr) = hasim(&["run", &path.display().to_string()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains(&format!(
+            "latin1.ron:3:15: invalid UTF-8 (byte offset {at})"
+        )),
+        "{stderr}"
+    );
+}

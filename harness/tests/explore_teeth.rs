@@ -5,12 +5,15 @@
 
 use ha_engine::planted::PlantedBug;
 use harness::explore::campaign::run_plan;
-use harness::explore::{generate, shrink};
+use harness::explore::shrink;
 
 /// The search budget the issue sets.
 const MAX_SEEDS: u64 = 2_000;
 /// The size a shrunk scenario must reach.
 const MAX_STEPS: usize = 8;
+/// Application operations per generated scenario in this test: the smallest size the generator
+/// draws, so the search and the shrinking stay quick in a debug build.
+const OPERATIONS: u32 = 50;
 
 fn invariant_of(
     plan: &harness::explore::Plan,
@@ -24,13 +27,14 @@ fn invariant_of(
 
 fn teeth(bug: PlantedBug) {
     for seed in 0..MAX_SEEDS {
-        let plan = generate(seed);
+        let plan = harness::explore::generate::generate_sized(seed, Some(OPERATIONS));
         let Some(invariant) = invariant_of(&plan, Some(bug)) else {
             continue;
         };
         if invariant_of(&plan, None) == Some(invariant) {
             continue; // the engine breaks it by itself here: not the plant's doing
         }
+        eprintln!("{bug:?}: seed {seed} breaks {invariant}");
         let violation = run_plan(plan.clone(), Some(bug))
             .expect("runs")
             .violation

@@ -66,12 +66,12 @@ fn piped_commands_read_like_a_lunacm_session() {
     let lines: Vec<&str> = stdout.lines().collect();
     let want = [
         "lunacm:> hagroup creategroup -label g -serialnumber 11",
-        "New group with label \"g\" created with group number 111.",
+        "        New group with label \"g\" created with group number 111.",
         "",
         "Command Result : No Error",
         "",
         "lunacm:> hagroup addmember -group g -serialnumber 22",
-        "Member 22 successfully added to group g.",
+        "        Member 22 successfully added to group g.",
         "",
         "Command Result : No Error",
         "",
@@ -156,4 +156,88 @@ fn a_malformed_scenario_exits_2_with_file_line_col() {
     assert_eq!(code, 2);
     assert_eq!(stdout, "");
     assert!(stderr.starts_with(&format!("{file}:3:11: ")), "{stderr}");
+}
+
+const CONF_SCENARIO: &str = r#"Scenario(
+    version: 1,
+    name: "lunacm prompt over a conf",
+    partitions: [
+        (serial: 11, label: "a"),
+        (serial: 22, label: "b"),
+    ],
+    conf: "VirtualToken = {\n   VirtualToken00Label = fromConf;\n   VirtualToken00SN = 111;\n   VirtualToken00Members = 11, 22;\n}\nHAConfiguration = {\n   reconnAtt = 7;\n}\n",
+    expect: [Log("x"), ObjectCounts({11: 0})],
+)
+"#;
+
+#[test]
+fn the_prompt_starts_from_the_scenarios_conf() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), CONF_SCENARIO);
+    let (code, stdout, stderr) = lunacm(&file, "hagroup listgroups\n");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("         HA Group Label:  fromConf\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("   Maximum auto recovery retry:  7\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("No HA groups are configured"), "{stdout}");
+}
+
+#[test]
+fn a_conf_that_cannot_be_read_refuses_the_prompt_with_its_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broken = CONF_SCENARIO.replace("reconnAtt = 7;", "reconnAtt = 7");
+    let file = write(dir.path(), &broken);
+    let (code, stdout, stderr) = lunacm(&file, "hagroup listgroups\n");
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stderr.contains("prompt.ron: conf: Chrystoki.conf:7:") && stderr.contains("'reconnAtt'"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+}
+
+#[test]
+fn control_characters_and_invalid_utf8_are_never_written_raw() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), SCENARIO);
+    let mut input = b"slot set -slot \x1b[2J\x00\n".to_vec();
+    input.extend_from_slice(b"hagroup listgroups \xff\xfe\n");
+    input.extend_from_slice(b"exit\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hasim"))
+        .args(["lunacm", &file])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hasim starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&input)
+        .expect("write");
+    let out = child.wait_with_output().expect("hasim ends");
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8 output");
+    assert!(
+        !stdout.contains('\x1b') && !stdout.contains('\0'),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains("lunacm:> slot set -slot \\x1b[2J\\0\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Error: slot set: -slot needs a whole number, got '\\x1b[2J\\0'"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Error: stdin:2:20: invalid UTF-8 (byte offset 40); the line is skipped"),
+        "{stdout}"
+    );
 }

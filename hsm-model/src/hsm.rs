@@ -114,7 +114,7 @@ pub struct HsmSpec {
 
 impl HsmSpec {
     /// A network HSM on firmware 7.7.0 with password authentication and the default policies
-    /// (7→1 allow cloning, 12→0 FIPS mode, 16→1 allow network replication, 21→0 no forced PIN
+    /// (7→1 allow cloning, 12→0 FIPS mode, 16→1 allow network replication, 21→1 forced PIN
     /// change).
     pub fn new(serial: impl Into<String>) -> Self {
         HsmSpec {
@@ -224,7 +224,7 @@ mod tests {
         assert_eq!(hsm.auth(), AuthMethod::Password);
         assert_eq!(hsm.policy(7), 1);
         assert_eq!(hsm.policy(16), 1);
-        assert_eq!(hsm.policy(21), 0);
+        assert_eq!(hsm.policy(21), 1);
         assert_eq!(hsm.policy(99), 0);
         assert!(!hsm.fips());
         assert!(Hsm::from_spec(HsmSpec::new("H2")).fips());

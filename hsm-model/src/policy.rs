@@ -20,13 +20,14 @@ pub const PARTITION_ALLOW_SECRET_KEY_CLONING: u32 = 4;
 /// Partition policy 22: allow activation (1 = on).
 pub const PARTITION_ALLOW_ACTIVATION: u32 = 22;
 
-/// The HSM policies a new [`HsmSpec`](crate::HsmSpec) starts with: 7→1, 12→0, 16→1, 21→0.
+/// The HSM policies a new [`HsmSpec`](crate::HsmSpec) starts with: 7→1, 12→0, 16→1, 21→1
+/// (the seed: policy 21 set to 1 is "the default setting").
 pub fn default_hsm_policies() -> BTreeMap<u32, u64> {
     BTreeMap::from([
         (HSM_ALLOW_CLONING, 1),
         (HSM_ALLOW_NON_FIPS, 0),
         (HSM_ALLOW_NETWORK_REPLICATION, 1),
-        (HSM_FORCE_PIN_CHANGE, 0),
+        (HSM_FORCE_PIN_CHANGE, 1),
     ])
 }
 

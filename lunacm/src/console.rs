@@ -5,8 +5,10 @@
 //!
 //! - `slot list`, `slot set -slot N` ([`crate::slot`]): LunaCM's own slot view (D14, B57):
 //!   every partition that answers, numbered from 0 in discovery order, then the HA virtual slots;
-//! - `partition showinfo`, `partition clear` ([`crate::partition`]): the storage block of §3.5
-//!   for the current slot, and clearing an HA virtual slot on every reachable member;
+//! - `partition showinfo`, `partition login`, `partition logout`, `partition clear`
+//!   ([`crate::partition`]): the storage block of §3.5 for the current slot, the Crypto
+//!   Officer's login to it, and clearing an HA virtual slot (logged in) on every reachable
+//!   member;
 //! - `multitoken -mode M -key K [-nodestroy] -slots N [-count C]` ([`crate::multitoken`]): a key
 //!   generation workload through the engine's application API on a virtual slot.
 //!
@@ -54,6 +56,8 @@ pub struct LunaCm {
     pub(crate) conf: Document,
     /// The slot `slot set` chose (`None`: LunaCM's slot 0, where it starts).
     pub(crate) current: Option<SlotRef>,
+    /// The slot the Crypto Officer logged in to with `partition login`, if any.
+    pub(crate) logged_in: Option<SlotRef>,
 }
 
 impl LunaCm {
@@ -67,6 +71,7 @@ impl LunaCm {
             log: HaLogSettings::default(),
             conf: Document::empty(Format::Conf, DEFAULT_ORIGIN),
             current: None,
+            logged_in: None,
         }
     }
 
@@ -150,8 +155,27 @@ impl<E: Into<LunaCmError>> From<E> for Failure {
 /// A command's lines, or what it printed and why it failed.
 pub(crate) type Outcome = Result<Vec<String>, Failure>;
 
-/// [`LunaCm::execute`].
+/// [`LunaCm::execute`]: the command's output and error never carry a credential typed on its
+/// line (a value read as another option's, `halog -p V`, included: [`args::secrets`]).
 fn execute(
+    cm: &mut LunaCm,
+    engine: &mut HaEngine,
+    now: Millis,
+    line: &str,
+    credential: Option<&Secret>,
+) -> CommandOutput {
+    let out = run_line(cm, engine, now, line, credential);
+    let secrets = args::secrets(line);
+    if secrets.is_empty() {
+        return out;
+    }
+    CommandOutput {
+        lines: out.lines.iter().map(|l| args::scrub(l, &secrets)).collect(),
+        result: out.result.map_err(|e| e.scrubbed(&secrets)),
+    }
+}
+
+fn run_line(
     cm: &mut LunaCm,
     engine: &mut HaEngine,
     now: Millis,
@@ -174,7 +198,7 @@ fn execute(
     }
 }
 
-const PARTITION_SUBCOMMANDS: &str = "showinfo, clear";
+const PARTITION_SUBCOMMANDS: &str = "showinfo, login, logout, clear";
 const SLOT_SUBCOMMANDS: &str = "list, set";
 
 fn dispatch(
@@ -196,6 +220,20 @@ fn dispatch(
                 "showinfo" => {
                     args::parse("partition showinfo", opts, &[])?;
                     Ok(partition::showinfo(cm)?)
+                }
+                "login" => {
+                    let p = args::parse("partition login", opts, &[args::value("password")])?;
+                    if p.has("password") {
+                        return Err(LunaCmError::PasswordOnCommandLine {
+                            command: "partition login",
+                        }
+                        .into());
+                    }
+                    Ok(partition::login(cm, credential)?)
+                }
+                "logout" => {
+                    args::parse("partition logout", opts, &[])?;
+                    Ok(partition::logout(cm)?)
                 }
                 "clear" => {
                     let p = args::parse(
@@ -266,7 +304,7 @@ mod tests {
         assert_eq!(
             lines(&mut engine, "hagroup retry -count 3"),
             [
-                "HA Auto Recovery Count has been set to 3",
+                "        HA Auto Recovery Count has been set to 3",
                 "",
                 "Command Result : No Error"
             ]
@@ -287,7 +325,7 @@ mod tests {
         assert_eq!(
             lines(&mut engine, "partition delete"),
             [
-                "Error: partition: unknown subcommand 'delete' (one of: showinfo, clear)",
+                "Error: partition: unknown subcommand 'delete' (one of: showinfo, login, logout, clear)",
                 "",
                 "Command Result : Invalid Argument"
             ]

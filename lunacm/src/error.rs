@@ -24,6 +24,16 @@ pub enum CommandError {
 }
 
 impl CommandError {
+    /// The same error with every one of `secrets` replaced by `********`.
+    pub fn scrubbed(self, secrets: &[String]) -> CommandError {
+        use crate::hagroup::args::scrub;
+        match self {
+            CommandError::Syntax(m) => CommandError::Syntax(scrub(&m, secrets)),
+            CommandError::OutOfRange(m) => CommandError::OutOfRange(scrub(&m, secrets)),
+            CommandError::Refused(m) => CommandError::Refused(scrub(&m, secrets)),
+        }
+    }
+
     /// The `Command Result :` text LunaCM prints after the error.
     pub fn result_text(&self) -> &'static str {
         match self {
@@ -117,6 +127,22 @@ pub enum LunaCmError {
     NoCredential {
         /// The command.
         command: &'static str,
+    },
+    /// The command needs `partition login` to the current slot first.
+    #[error(
+        "{command}: the Crypto Officer is not logged in to the current slot; run 'partition login' first"
+    )]
+    NotLoggedIn {
+        /// The command.
+        command: &'static str,
+    },
+    /// `partition login`: a partition refused the credential.
+    #[error("partition login: partition {serial} refused the login: {rv}")]
+    LoginFailed {
+        /// The partition serial.
+        serial: String,
+        /// What it answered.
+        rv: Ckr,
     },
     /// A credential typed on the command line.
     #[error("{command}: {PASSWORD_REFUSAL}")]
@@ -244,6 +270,8 @@ impl From<LunaCmError> for CommandError {
             | LunaCmError::GroupGone { .. }
             | LunaCmError::NoPrimary { .. }
             | LunaCmError::NoCredential { .. }
+            | LunaCmError::NotLoggedIn { .. }
+            | LunaCmError::LoginFailed { .. }
             | LunaCmError::PasswordOnCommandLine { .. }
             | LunaCmError::ClearOnPhysical { .. }
             | LunaCmError::ClearReachedNone { .. }

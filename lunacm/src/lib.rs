@@ -20,6 +20,7 @@
 //! - [`chrystoki`]: `Chrystoki.conf` / `crystoki.ini`: lossless document, mapping to the
 //!   engine's [`ha_engine::config::ClientConfig`], loading a file ([`LunaCm::load_conf`]).
 //! - `member_session`: LunaCM's short sessions on one member (open, log in, work, close).
+//! - [`printable`]: typed text made safe to show (control characters escaped).
 //! - [`error`]: typed refusals ([`CommandError`], [`LunaCmError`]).
 #![forbid(unsafe_code)]
 
@@ -31,6 +32,7 @@ pub(crate) mod member_session;
 pub mod multitoken;
 pub mod partition;
 pub mod prereq;
+pub mod printable;
 pub mod slot;
 pub mod sync;
 #[cfg(test)]

@@ -1,4 +1,6 @@
-//! `partition showinfo` and `partition clear` on LunaCM's current slot.
+//! `partition showinfo`, `partition login` / `logout` and `partition clear` on LunaCM's current
+//! slot. `clear` needs the Crypto Officer logged in to the slot first (`partition login`, the
+//! seed's verification step 3), as LunaCM does.
 //!
 //! `showinfo` prints the storage block of §3.5 exactly (indentation and the value column at
 //! 22 characters after the label's indent) from `C_GetTokenInfo` of the current slot. On an HA
@@ -48,6 +50,82 @@ pub fn storage_block(info: &TokenInfo) -> Vec<String> {
         row("Object Count:", info.object_count),
         row("Overhead:", info.overhead),
     ]
+}
+
+/// `partition login`: the Crypto Officer logs in to the current slot with the credential
+/// LunaCM prompts for (the scenario's fixture, shown as `********`). On a physical slot the
+/// partition must accept it; on an HA virtual slot every member LunaCM reaches must (the seed's
+/// verification step 3: "login to the HA virtual slot and clear the virtual partition").
+pub(crate) fn login(
+    cm: &mut LunaCm,
+    credential: Option<&Secret>,
+) -> Result<Vec<String>, LunaCmError> {
+    const C: &str = "partition login";
+    let pin = credential.ok_or(LunaCmError::NoCredential { command: C })?;
+    let slot = current(cm, C)?;
+    let serials = match &slot {
+        SlotRef::Partition(serial) => vec![serial.clone()],
+        SlotRef::Group(label) => cm
+            .config
+            .group(label)
+            .map(|g| g.members.clone())
+            .ok_or_else(|| LunaCmError::GroupGone {
+                command: C,
+                label: label.clone(),
+            })?,
+    };
+    let mut reached = 0;
+    for serial in &serials {
+        let answer = match cm.slot_index(serial) {
+            Some(i) => member_session::with_logged_in_session(cm.member(i), pin, |_, _| Ok(())),
+            None => Err(Ckr::CKR_TOKEN_NOT_PRESENT),
+        };
+        match answer {
+            Ok(()) => reached += 1,
+            // A group member that is down does not stop the login (LunaCM logs in to the
+            // members it reaches); a refused credential does.
+            Err(rv) if rv.drops_member() && matches!(slot, SlotRef::Group(_)) => {}
+            Err(rv) => {
+                cm.logged_in = None;
+                return Err(LunaCmError::LoginFailed {
+                    serial: serial.clone(),
+                    rv,
+                });
+            }
+        }
+    }
+    // (A physical slot that does not answer was refused in the loop.)
+    if let (0, SlotRef::Group(label)) = (reached, &slot) {
+        return Err(LunaCmError::NoPrimary {
+            command: C,
+            label: label.clone(),
+        });
+    }
+    let what = match &slot {
+        SlotRef::Partition(serial) => format!("partition {serial}"),
+        SlotRef::Group(label) => format!("the HA virtual slot of group {label}"),
+    };
+    cm.logged_in = Some(slot);
+    Ok(vec![
+        String::new(),
+        "        Enter the password: ********".to_string(),
+        String::new(),
+        format!("        Crypto Officer is logged in to {what}."),
+    ])
+}
+
+/// `partition logout`: the Crypto Officer's login to the current slot ends.
+pub(crate) fn logout(cm: &mut LunaCm) -> Result<Vec<String>, LunaCmError> {
+    const C: &str = "partition logout";
+    let slot = current(cm, C)?;
+    if cm.logged_in.as_ref() != Some(&slot) {
+        return Err(LunaCmError::NotLoggedIn { command: C });
+    }
+    cm.logged_in = None;
+    Ok(vec![
+        String::new(),
+        "        Crypto Officer is logged out.".to_string(),
+    ])
 }
 
 /// `partition showinfo`.
@@ -116,6 +194,9 @@ pub(crate) fn clear(
         SlotRef::Partition(serial) => return Err(LunaCmError::ClearOnPhysical { serial }.into()),
         SlotRef::Group(label) => label,
     };
+    if cm.logged_in.as_ref() != Some(&SlotRef::Group(label.clone())) {
+        return Err(LunaCmError::NotLoggedIn { command: C }.into());
+    }
     let pin = credential.ok_or(LunaCmError::NoCredential { command: C })?;
     let members = cm
         .config
@@ -302,6 +383,10 @@ mod tests {
         f.controls[2].set_reachable(false);
         lines(&mut f, "slot set -slot 2");
         assert_eq!(
+            lines(&mut f, "partition login")[3],
+            "        Crypto Officer is logged in to the HA virtual slot of group g."
+        );
+        assert_eq!(
             lines(&mut f, "partition clear"),
             [
                 "",
@@ -333,6 +418,7 @@ mod tests {
         group_with_keys(&mut f, 3);
         crate::hagroup::testkit::fail_destroys_after(&mut f, 1, 1);
         lines(&mut f, "slot set -slot 2");
+        lines(&mut f, "partition login");
         assert_eq!(
             lines(&mut f, "partition clear"),
             [
@@ -357,6 +443,7 @@ mod tests {
         crate::hagroup::testkit::fail_destroys_after(&mut f, 0, 1);
         f.controls[1].set_reachable(false);
         lines(&mut f, "slot set -slot 1");
+        lines(&mut f, "partition login");
         assert_eq!(
             lines(&mut f, "partition clear"),
             [
@@ -378,6 +465,7 @@ mod tests {
         lines(&mut f, "hagroup addmember -group g -serialnumber 22");
         f.controls[1].set_reachable(false);
         lines(&mut f, "slot set -slot 1");
+        lines(&mut f, "partition login");
         assert_eq!(
             lines(&mut f, "partition clear")[2],
             "        Member 22:  not cleared (CKR_DEVICE_ERROR); its remaining objects stay on it (no running application remembers the deletions, and hagroup synchronize never deletes)"
@@ -397,10 +485,37 @@ mod tests {
             ]
         );
         lines(&mut f, "slot set -slot 1");
-        let out = f.cm.execute(&mut f.engine, 0, "partition clear", None);
+        // LunaCM requires `partition login` on the virtual slot first (the seed, step 3).
+        assert_eq!(
+            lines(&mut f, "partition clear")[0],
+            "Error: partition clear: the Crypto Officer is not logged in to the current slot; run 'partition login' first"
+        );
+        let out = f.cm.execute(&mut f.engine, 0, "partition login", None);
         assert_eq!(
             out.result.expect_err("no credential").to_string(),
-            "partition clear: needs the Crypto Officer credential (LunaCM prompts for it; hasim takes it from the scenario's credentials)"
+            "partition login: needs the Crypto Officer credential (LunaCM prompts for it; hasim takes it from the scenario's credentials)"
+        );
+        let out = f.cm.execute(
+            &mut f.engine,
+            0,
+            "partition login",
+            Some(&Secret::new("wrong")),
+        );
+        assert_eq!(
+            out.result.expect_err("wrong credential").to_string(),
+            "partition login: partition 11 refused the login: CKR_PIN_INCORRECT"
+        );
+        assert_eq!(
+            lines(&mut f, "partition login")[1],
+            "        Enter the password: ********"
+        );
+        assert_eq!(
+            lines(&mut f, "partition logout")[1],
+            "        Crypto Officer is logged out."
+        );
+        assert_eq!(
+            lines(&mut f, "partition clear")[0],
+            "Error: partition clear: the Crypto Officer is not logged in to the current slot; run 'partition login' first"
         );
     }
 }

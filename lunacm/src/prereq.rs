@@ -247,6 +247,58 @@ pub fn check_join(
     })
 }
 
+/// The HSM policies a prerequisite names (7, 12, 16, 21): checked on their own, never warned of.
+const NAMED_HSM_POLICIES: [u32; 4] = [
+    HSM_ALLOW_CLONING,
+    HSM_ALLOW_NON_FIPS,
+    HSM_ALLOW_NETWORK_REPLICATION,
+    HSM_FORCE_PIN_CHANGE,
+];
+/// The partition policies a prerequisite names (0, 4, 22).
+const NAMED_PARTITION_POLICIES: [u32; 3] = [
+    PARTITION_ALLOW_PRIVATE_KEY_CLONING,
+    PARTITION_ALLOW_SECRET_KEY_CLONING,
+    PARTITION_ALLOW_ACTIVATION,
+];
+
+/// Warnings for the policies no prerequisite names that differ between the joining partition
+/// and the primary: the seed says HSM policies "must be consistent across all HSMs" and
+/// partition policies "must be consistent across all member partitions" (B9). hasim warns
+/// (naming the policy and both values) and adds the member: the seed names no consequence.
+pub fn policy_warnings(
+    joining_serial: &str,
+    joining: &MemberProperties,
+    primary_serial: &str,
+    primary: &MemberProperties,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let numbers = |a: &std::collections::BTreeMap<u32, u64>,
+                   b: &std::collections::BTreeMap<u32, u64>| {
+        let mut all: Vec<u32> = a.keys().chain(b.keys()).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    for n in numbers(&joining.hsm_policies, &primary.hsm_policies) {
+        let (j, p) = (hsm_policy(joining, n), hsm_policy(primary, n));
+        if j != p && !NAMED_HSM_POLICIES.contains(&n) {
+            out.push(format!(
+                "Warning: HSM policy {n} is {j} on partition {joining_serial}'s HSM {} and {p} on the primary {primary_serial}'s HSM {}; HSM policies must be consistent across all HSMs (B9)",
+                joining.hsm_serial, primary.hsm_serial
+            ));
+        }
+    }
+    for n in numbers(&joining.partition_policies, &primary.partition_policies) {
+        let (j, p) = (partition_policy(joining, n), partition_policy(primary, n));
+        if j != p && !NAMED_PARTITION_POLICIES.contains(&n) {
+            out.push(format!(
+                "Warning: partition policy {n} is {j} on partition {joining_serial} and {p} on the primary {primary_serial}; partition policies must be consistent across all member partitions (B9)"
+            ));
+        }
+    }
+    out
+}
+
 /// B11: PCIe and Network HSM partitions cannot be mixed. `whose` names the member in the
 /// message (`the primary 111's`, `member 222's`).
 fn check_form_mix(
@@ -502,6 +554,25 @@ mod tests {
             check_join("111", &primary, &[], &j),
             Ok(JoinNotes::default())
         );
+    }
+
+    #[test]
+    fn unnamed_policies_that_differ_are_warnings_with_both_values() {
+        let primary = props("h1");
+        let mut joining = props("h2");
+        joining.hsm_policies.insert(15, 1);
+        joining.partition_policies.insert(5, 0);
+        joining.hsm_policies.insert(21, 1);
+        let mut primary_5 = primary.clone();
+        primary_5.partition_policies.insert(5, 1);
+        assert_eq!(
+            policy_warnings("222", &joining, "111", &primary_5),
+            [
+                "Warning: HSM policy 15 is 1 on partition 222's HSM h2 and 0 on the primary 111's HSM h1; HSM policies must be consistent across all HSMs (B9)",
+                "Warning: partition policy 5 is 0 on partition 222 and 1 on the primary 111; partition policies must be consistent across all member partitions (B9)",
+            ]
+        );
+        assert!(policy_warnings("222", &primary, "111", &primary).is_empty());
     }
 
     #[test]

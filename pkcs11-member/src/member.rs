@@ -136,6 +136,58 @@ impl Pkcs11Member {
         &self.label
     }
 
+    /// Numbers this member's sessions from `base + 1` on, so that two clients of one
+    /// partition (the application and LunaCM) never hand out the same session number.
+    pub fn set_session_base(&mut self, base: SessionHandle) {
+        self.next_session = self.next_session.max(base);
+    }
+
+    /// The slot the token is in now (it changes when the token is re-initialised).
+    pub fn slot(&self) -> Slot {
+        self.slot
+    }
+
+    /// The configured credential, else the last one a login succeeded with.
+    pub fn credential(&self) -> Option<&SecretString> {
+        self.credential.as_ref()
+    }
+
+    /// True when session `session` is logged in (asked of the module).
+    pub fn is_logged_in(&self, session: SessionHandle) -> MemberResult<bool> {
+        let info = session_of(&self.sessions, session)?
+            .get_session_info()
+            .map_err(|e| ckr_of(&e))?;
+        Ok(matches!(
+            info.session_state(),
+            SessionState::RoUser | SessionState::RwUser
+        ))
+    }
+
+    /// Ends this client's login on the token (`C_Logout` on one of its sessions, or on a
+    /// short-lived one), as when a partition loses its activation: its sessions stay open and
+    /// public, its object handles start a new epoch.
+    pub fn end_login(&mut self) -> Result<(), SetupError> {
+        let result = match self.sessions.values().next() {
+            Some(s) => s.logout(),
+            None => {
+                let s = self
+                    .attachment
+                    .library()
+                    .ctx()
+                    .open_ro_session_no_drop(self.slot)
+                    .map_err(|e| SetupError::call("C_OpenSession", &e))?;
+                let r = s.logout();
+                let _ = s.close();
+                r
+            }
+        };
+        self.invalidate_handles();
+        match result {
+            Ok(()) | Err(CkError::Pkcs11(RvError::UserNotLoggedIn, _)) => Ok(()),
+            Err(e) => Err(SetupError::call("C_Logout", &e)),
+        }
+    }
+
     /// Why the last `export_clone` failed, naming the object (see [`ExportError`]).
     pub fn last_export_error(&self) -> Option<&ExportError> {
         self.last_export_error.as_ref()

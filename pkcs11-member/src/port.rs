@@ -86,23 +86,29 @@ impl Pkcs11Member {
             {
                 logged_in_here = s.login(UserType::User, Some(&auth_pin(pin))).is_ok();
             }
-            let found = s.find_objects(&[Attribute::Token(true)]);
+            // Read the ids before logging out: a logout reissues private objects' handles.
+            let counted = (|| {
+                let mut n = 0;
+                for h in s
+                    .find_objects(&[Attribute::Token(true)])
+                    .map_err(|e| ckr_of(&e))?
+                {
+                    let attrs = s
+                        .get_attributes(h, &[AttributeType::Id])
+                        .map_err(|e| ckr_of(&e))?;
+                    let setup = attrs
+                        .iter()
+                        .any(|a| matches!(a, Attribute::Id(id) if is_setup_id(id)));
+                    if !setup {
+                        n += 1;
+                    }
+                }
+                Ok(n)
+            })();
             if logged_in_here {
                 let _ = s.logout();
             }
-            let mut n = 0;
-            for h in found.map_err(|e| ckr_of(&e))? {
-                let attrs = s
-                    .get_attributes(h, &[AttributeType::Id])
-                    .map_err(|e| ckr_of(&e))?;
-                let setup = attrs
-                    .iter()
-                    .any(|a| matches!(a, Attribute::Id(id) if is_setup_id(id)));
-                if !setup {
-                    n += 1;
-                }
-            }
-            Ok(n)
+            counted
         })();
         let _ = s.close();
         count

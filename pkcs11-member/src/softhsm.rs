@@ -69,8 +69,13 @@ pub struct LabSpec {
     pub labels: Vec<String>,
     /// The SO PIN of every token.
     pub so_pin: SecretString,
-    /// The user (Crypto Officer) PIN of every token.
+    /// The user (Crypto Officer) PIN of every token without one of its own in `user_pins`.
     pub user_pin: SecretString,
+    /// Per-token user PINs, by position in `labels` (missing entries use `user_pin`).
+    pub user_pins: Vec<Option<SecretString>>,
+    /// Per-token cloning domains, by position in `labels`: tokens with the same name share
+    /// domain keys (missing entries are all one domain).
+    pub domains: Vec<String>,
     /// The module to copy; [`find_module`] when `None`.
     pub module: Option<PathBuf>,
     /// Put the token directories on `/dev/shm` when it is there.
@@ -87,6 +92,8 @@ impl LabSpec {
             labels: labels.iter().map(|l| l.to_string()).collect(),
             so_pin: SecretString::from(so_pin),
             user_pin: SecretString::from(user_pin),
+            user_pins: Vec::new(),
+            domains: Vec::new(),
             module: None,
             tmpfs: true,
             layout: Layout::PerMember,
@@ -142,6 +149,16 @@ fn conf_text(token_dir: &Path) -> String {
     )
 }
 
+impl LabSpec {
+    /// The user PIN of token `i`.
+    pub fn pin_of(&self, i: usize) -> &SecretString {
+        self.user_pins
+            .get(i)
+            .and_then(Option::as_ref)
+            .unwrap_or(&self.user_pin)
+    }
+}
+
 impl SoftHsmLab {
     /// Creates the tokens of `spec`, all in one cloning domain, and a member for each (in the
     /// order of `spec.labels`), each holding the user PIN as its credential.
@@ -168,7 +185,7 @@ impl SoftHsmLab {
         };
         let mut libs: Vec<Arc<Library>> = Vec::new();
         let mut shared: Option<Arc<Library>> = None;
-        for label in &spec.labels {
+        for (i, label) in spec.labels.iter().enumerate() {
             let (lib, token) = match spec.layout {
                 Layout::PerMember => {
                     let own = lab.instance(&module, label)?;
@@ -184,13 +201,31 @@ impl SoftHsmLab {
                     (lib, tok)
                 }
             };
-            let serial = init_token(&lib, label, &spec.so_pin, &spec.user_pin)?;
+            let serial = init_token(&lib, label, &spec.so_pin, spec.pin_of(i))?;
             lab.tokens.push(LabToken { serial, ..token });
             libs.push(lib);
         }
-        install_domain_keys(&libs, &lab.tokens, &spec.user_pin)?;
+        let pins: Vec<&SecretString> = (0..spec.labels.len()).map(|i| spec.pin_of(i)).collect();
+        // One set of domain keys per cloning domain.
+        let mut domains: Vec<&str> = (0..spec.labels.len())
+            .map(|i| spec.domains.get(i).map_or("", String::as_str))
+            .collect();
+        let names = domains.clone();
+        domains.sort_unstable();
+        domains.dedup();
+        for domain in domains {
+            let (mut l, mut t, mut p) = (Vec::new(), Vec::new(), Vec::new());
+            for (i, name) in names.iter().enumerate() {
+                if *name == domain {
+                    l.push(libs[i].clone());
+                    t.push(lab.tokens[i].clone());
+                    p.push(pins[i]);
+                }
+            }
+            install_domain_keys(&l, &t, &p)?;
+        }
         let mut members = Vec::new();
-        for (lib, token) in libs.into_iter().zip(&lab.tokens) {
+        for (i, (lib, token)) in libs.into_iter().zip(&lab.tokens).enumerate() {
             let attachment = match (spec.layout, Arc::try_unwrap(lib)) {
                 (Layout::PerMember, Ok(own)) => Attachment::Exclusive(own),
                 (_, Ok(own)) => Attachment::Shared(Arc::new(own)),
@@ -199,7 +234,7 @@ impl SoftHsmLab {
             members.push(Pkcs11Member::open(
                 attachment,
                 &TokenSelector::Serial(token.serial.clone()),
-                Some(spec.user_pin.clone()),
+                Some(spec.pin_of(i).clone()),
             )?);
         }
         tracing::debug!(dir = %lab.dir.display(), tokens = lab.tokens.len(), "SoftHSM lab created");
@@ -237,6 +272,32 @@ impl SoftHsmLab {
             conf: base.join("softhsm2.conf"),
             token_dir: self.token_root.join("shared"),
         })
+    }
+
+    /// Another client of token `index` of a per-member lab: a module instance of its own
+    /// (a further copy of the module file, `<dir>/<label>/libsofthsm2-<label>-<instance>.so`)
+    /// over the same token directory, as another process on the same machine would open it.
+    /// Its sessions and login are its own; token objects are shared through the token
+    /// directory.
+    pub fn open_instance(
+        &self,
+        index: usize,
+        instance: &str,
+        credential: Option<SecretString>,
+    ) -> Result<Pkcs11Member, SetupError> {
+        let token = self
+            .tokens
+            .get(index)
+            .ok_or_else(|| SetupError::TokenNotFound(format!("lab token #{index}")))?;
+        let member_dir = self.dir.join(&token.label);
+        let copy = member_dir.join(format!("libsofthsm2-{}-{instance}.so", token.label));
+        std::fs::copy(&token.module, &copy).map_err(|e| SetupError::io(&copy, e))?;
+        let lib = Library::load_softhsm_instance(&copy, &conf_text(&token.token_dir))?;
+        Pkcs11Member::open(
+            Attachment::Exclusive(lib),
+            &TokenSelector::Serial(token.serial.clone()),
+            credential,
+        )
     }
 
     /// The tokens, in creation order.
@@ -312,7 +373,7 @@ fn init_token(
 fn install_domain_keys(
     libs: &[Arc<Library>],
     tokens: &[LabToken],
-    user_pin: &SecretString,
+    user_pins: &[&SecretString],
 ) -> Result<(), SetupError> {
     let Some(first) = libs.first() else {
         return Ok(());
@@ -326,7 +387,7 @@ fn install_domain_keys(
     let _ = s.close();
     let value: SecretSlice<u8> =
         SecretSlice::from(random.map_err(|e| SetupError::call("C_GenerateRandom", &e))?);
-    for (lib, token) in libs.iter().zip(tokens) {
+    for ((lib, token), user_pin) in libs.iter().zip(tokens).zip(user_pins) {
         let (slot, _) = lib.find_token(&TokenSelector::Serial(token.serial.clone()))?;
         let s = lib
             .ctx()

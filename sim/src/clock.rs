@@ -193,6 +193,23 @@ pub fn add_seconds(t: &CivilTime, secs: u64) -> CivilTime {
     }
 }
 
+/// Whole seconds from 1970-01-01 00:00:00 to `t` in the same (zone-less) civil time; the
+/// weekday is ignored. Differences of two of these are elapsed seconds (no leap seconds).
+pub fn seconds_since_epoch(t: &CivilTime) -> i64 {
+    let days = days_from_civil(i64::from(t.year), i64::from(t.month), i64::from(t.day));
+    days * 86_400 + i64::from(t.hour) * 3600 + i64::from(t.minute) * 60 + i64::from(t.second)
+}
+
+/// The weekday (0 = Sunday) of a proleptic-Gregorian date, or `None` for a month or day out
+/// of range.
+pub fn weekday_of(year: i32, month: u8, day: u8) -> Option<u8> {
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(i64::from(year), month) {
+        return None;
+    }
+    let days = days_from_civil(i64::from(year), i64::from(month), i64::from(day));
+    Some(weekday_from_days(i128::from(days)))
+}
+
 /// The simulation's [`Calendar`]: the scenario start time plus whole elapsed virtual seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SimCalendar {

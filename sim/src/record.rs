@@ -44,6 +44,8 @@ pub struct Header {
     pub pid: u32,
     /// Partition serials in the client's slot order.
     pub slots: Vec<String>,
+    /// Which real token each partition is bound to (empty on the model).
+    pub binding: Vec<String>,
 }
 
 /// An event and the virtual time it happened at.
@@ -330,6 +332,8 @@ pub struct MemberState {
     pub served_sign: u64,
     /// Encryptions it served so far.
     pub served_encrypt: u64,
+    /// Its role as the engine sees it (`None` before `C_Initialize` or outside any group).
+    pub role: Option<ha_engine::roles::Role>,
 }
 
 /// Per-member state at a labelled point of the run.
@@ -339,6 +343,10 @@ pub struct Checkpoint {
     pub label: String,
     /// Each partition, in slot order.
     pub members: Vec<MemberState>,
+    /// The application's slot list, one line per slot (as `App(SlotList)` records it).
+    pub slots: Vec<String>,
+    /// The HA log files and their contents, by path.
+    pub log_files: Vec<LogFile>,
 }
 
 impl Checkpoint {

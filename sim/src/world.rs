@@ -4,19 +4,18 @@
 //! calls the injectors measured to the simulated thread that made them.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use ha_engine::HaEngine;
 use ha_engine::ports::{CivilTime, Member, Millis, TokenInfo};
-use hsm_model::{HsmModel, HsmSpec, LUNACM, ModelError, PartitionSpec};
+use hsm_model::{HsmModel, HsmSpec, ModelError, PartitionSpec};
 use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
 
 use crate::clock::SimCalendar;
-use crate::fault::injector::{Fired, PartitionHook, UnsupportedFault};
+use crate::fault::injector::{Fired, UnsupportedFault};
 use crate::fault::{CallKind, CallMeter, CallRecord, Fault, FaultControl, FaultyMember};
 use crate::memfs::SharedMemFs;
-use crate::model_member::ModelMember;
+use crate::partitions::{ModelPartitions, Partitions};
 use crate::rng::{SeedRoot, Stream};
 
 /// Everything a world is built from.
@@ -65,6 +64,10 @@ pub enum WorldError {
         /// The span asked for.
         span: Millis,
     },
+    /// The backend's partitions could not do what was asked (a real token that cannot be
+    /// reached or re-initialised).
+    #[error("backend: {0}")]
+    Backend(String),
     /// Too many recovery timer runs (`queue::MAX_TIMER_RUNS`): e.g. `retry -1` with a very long
     /// advance, which would log one failed attempt per interval without end.
     #[error(
@@ -78,34 +81,6 @@ pub enum WorldError {
     },
 }
 
-/// Where an armed partition-side fault of `serial` is applied: on the partition in the model.
-fn partition_hook(model: &Arc<Mutex<HsmModel>>, serial: &str) -> PartitionHook {
-    let model = model.clone();
-    let serial = serial.to_string();
-    Arc::new(move |fault: &Fault| {
-        let Ok(mut model) = model.lock() else {
-            return;
-        };
-        if let Some(partition) = model.partition_mut(&serial) {
-            apply_on_partition(partition, &serial, fault);
-        }
-    })
-}
-
-/// A partition-side fault on a partition (B49, B50, B51).
-fn apply_on_partition(partition: &mut hsm_model::Partition, serial: &str, fault: &Fault) -> bool {
-    match fault {
-        Fault::Deactivate => partition.set_activated(false),
-        Fault::Activate => partition.set_activated(true),
-        // The CO credential changes on the partition (e.g. while it was out of the group),
-        // so the group's credential no longer logs in (B49).
-        Fault::LoginFailure => partition.set_co_credential(&format!("changed-{serial}")),
-        Fault::LoginRestore => partition.restore_co_credential(),
-        _ => return false,
-    }
-    true
-}
-
 /// One simulated client machine.
 pub struct World {
     now: Millis,
@@ -115,7 +90,7 @@ pub struct World {
     timer_runs: u64,
     timer_budget: u64,
     engine: HaEngine,
-    model: Arc<Mutex<HsmModel>>,
+    partitions: Box<dyn Partitions>,
     controls: BTreeMap<String, FaultControl>,
     /// What the member calls cost, for `queue` to charge.
     meter: CallMeter,
@@ -126,8 +101,8 @@ pub struct World {
 }
 
 impl World {
-    /// Builds the HSMs and partitions and an engine that sees every partition through a
-    /// fault injector.
+    /// Builds the HSMs and partitions in the in-process model and an engine that sees every
+    /// partition through a fault injector.
     pub fn new(config: WorldConfig) -> Result<World, WorldError> {
         let root = SeedRoot::new(config.seed);
         let mut model = HsmModel::new(root.draw_u64(Stream::Hsm));
@@ -139,23 +114,45 @@ impl World {
             serials.push(partition.serial.clone());
             model.add_partition(partition)?;
         }
-        let model = Arc::new(Mutex::new(model));
+        let partitions = ModelPartitions::new(model);
+        World::with_partitions(
+            config.seed,
+            config.start,
+            config.pid,
+            serials,
+            Box::new(partitions),
+        )
+    }
+
+    /// A world over `partitions` (in slot order `serials`): an engine that sees every
+    /// partition through a fault injector. The seed's workload and tie-break streams are the
+    /// same whatever the backend, so the same scenario draws the same data on each.
+    pub fn with_partitions(
+        seed: u64,
+        start: CivilTime,
+        pid: u32,
+        serials: Vec<String>,
+        mut partitions: Box<dyn Partitions>,
+    ) -> Result<World, WorldError> {
+        let root = SeedRoot::new(seed);
         let mut controls = BTreeMap::new();
         let meter = CallMeter::default();
         let mut members: Vec<Box<dyn Member>> = Vec::new();
         for serial in &serials {
-            let inner = ModelMember::new(model.clone(), serial.clone());
-            let (faulty, control) = FaultyMember::new(Box::new(inner), meter.clone());
-            control.set_partition_hook(partition_hook(&model, serial));
+            let inner = partitions.application_member(serial)?;
+            let (faulty, control) = FaultyMember::new(inner, meter.clone());
+            if let Some(hook) = partitions.partition_hook(serial) {
+                control.set_partition_hook(hook);
+            }
             controls.insert(serial.clone(), control);
             members.push(Box::new(faulty));
         }
         let fs = SharedMemFs::new();
         let engine = HaEngine::new(
             members,
-            Box::new(SimCalendar::new(config.start)),
+            Box::new(SimCalendar::new(start)),
             Box::new(fs.clone()),
-            config.pid,
+            pid,
         );
         Ok(World {
             now: 0,
@@ -163,7 +160,7 @@ impl World {
             timer_runs: 0,
             timer_budget: crate::queue::MAX_TIMER_RUNS,
             engine,
-            model,
+            partitions,
             controls,
             meter,
             serials,
@@ -227,8 +224,8 @@ impl World {
             .iter()
             .filter_map(|serial| {
                 let control = self.controls.get(serial)?;
-                let inner = ModelMember::for_client(self.model.clone(), serial.clone(), LUNACM);
-                Some(Box::new(FaultyMember::sharing(Box::new(inner), control)) as Box<dyn Member>)
+                let inner = self.partitions.lunacm_member(serial)?;
+                Some(Box::new(FaultyMember::sharing(inner, control)) as Box<dyn Member>)
             })
             .collect()
     }
@@ -268,37 +265,19 @@ impl World {
     /// The partitions holding an object labelled `label` now (token or session object), read
     /// in the model below the injectors: what was true, whatever the engine believes.
     pub fn holders(&self, label: &str) -> Vec<String> {
-        let Ok(model) = self.model.lock() else {
-            return Vec::new();
-        };
         self.serials
             .iter()
-            .filter(|s| {
-                model
-                    .partition(s)
-                    .is_some_and(|p| p.objects().any(|o| o.label == label))
-            })
+            .filter(|s| self.partitions.holds(s, label))
             .cloned()
             .collect()
     }
 
-    /// Each partition's token objects as `label/class`, sorted (read in the model).
+    /// Each partition's token objects as `label/class`, sorted (read below the injectors;
+    /// only the model can tell).
     pub fn token_labels(&self) -> BTreeMap<String, Vec<String>> {
-        let Ok(model) = self.model.lock() else {
-            return BTreeMap::new();
-        };
         self.serials
             .iter()
-            .filter_map(|s| {
-                let p = model.partition(s)?;
-                let mut labels: Vec<String> = p
-                    .token_objects()
-                    .into_iter()
-                    .map(|o| format!("{}/{:?}", o.label, o.class))
-                    .collect();
-                labels.sort();
-                Some((s.clone(), labels))
-            })
+            .filter_map(|s| Some((s.clone(), self.partitions.token_labels(s)?)))
             .collect()
     }
 
@@ -311,21 +290,12 @@ impl World {
             "fault applied"
         );
         if fault.at_transport() {
-            self.control(serial)?.apply(fault)?;
-            return Ok(());
+            let control = self.control(serial)?;
+            let after_drop = *fault == Fault::Restore && control.is_disconnected();
+            control.apply(fault)?;
+            return self.partitions.transport_fault(serial, fault, after_drop);
         }
-        let mut model = self
-            .model
-            .lock()
-            .map_err(|_| WorldError::UnknownMember(serial.to_string()))?;
-        let partition = model
-            .partition_mut(serial)
-            .ok_or_else(|| WorldError::UnknownMember(serial.to_string()))?;
-        if apply_on_partition(partition, serial, fault) {
-            Ok(())
-        } else {
-            Err(WorldError::Unsupported(UnsupportedFault(fault.name())))
-        }
+        self.partitions.apply_partition_fault(serial, fault)
     }
 
     /// Gives a member's calls a processing time (the HSM answers with heartbeats, so this never
@@ -371,8 +341,7 @@ impl World {
     pub fn token_infos(&self) -> BTreeMap<String, TokenInfo> {
         let mut out = BTreeMap::new();
         for serial in &self.serials {
-            let mut observer = ModelMember::new(self.model.clone(), serial.clone());
-            if let Ok(info) = observer.token_info() {
+            if let Some(info) = self.partitions.token_info(serial) {
                 out.insert(serial.clone(), info);
             }
         }

@@ -43,6 +43,9 @@ pub struct ReplayArgs {
     /// Where `--shrink` writes the scenario (default: stdout).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write the seed's run as a timeline (one self-contained HTML page).
+    #[arg(long, value_name = "OUT.html")]
+    pub timeline: Option<PathBuf>,
 }
 
 /// `hasim explore`.
@@ -137,6 +140,12 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(out) = &args.timeline
+        && let Err(e) = std::fs::write(out, crate::timeline::render(&seed_run.run))
+    {
+        eprintln!("hasim replay: {}: {e}", out.display());
+        return ExitCode::from(2);
+    }
     if !args.shrink {
         print!("{}", campaign::transcript(&seed_run));
         return match &seed_run.violation {

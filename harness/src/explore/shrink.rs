@@ -22,10 +22,19 @@ pub struct Shrunk {
 /// The invariant of `plan`'s run, when it breaks one.
 fn fails(plan: &Plan, invariant: &str, planted: Option<PlantedBug>) -> Option<(Violation, Run)> {
     let seed_run = run_plan(plan.clone(), planted).ok()?;
-    match seed_run.violation {
-        Some(v) if v.invariant == invariant => Some((v, seed_run.run)),
-        _ => None,
+    let found = match seed_run.violation {
+        Some(v) if v.invariant == invariant => (v, seed_run.run),
+        _ => return None,
+    };
+    // With a planted bug, the failure must be the plant's: the same plan without it must not
+    // break that invariant (or the shrinker would wander onto a bug of the engine itself).
+    if planted.is_some()
+        && let Ok(baseline) = run_plan(plan.clone(), None)
+        && baseline.violation.is_some_and(|v| v.invariant == invariant)
+    {
+        return None;
     }
+    Some(found)
 }
 
 /// Simplifications of `plan` other than removing steps: fewer members, simpler steps, simpler
@@ -184,6 +193,19 @@ pub fn shrink(
             None => false,
         }
     };
+    // First the shortest prefix that still fails (most violations happen mid-run and need
+    // nothing after them): a binary search costs a handful of runs.
+    let (mut lo, mut hi) = (0, best.plan.steps.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let mut candidate = best.plan.clone();
+        candidate.steps.truncate(mid);
+        if accept(&mut best, candidate) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
     loop {
         let mut changed = false;
         let mut chunk = best.plan.steps.len().div_ceil(2).max(1);
@@ -244,20 +266,20 @@ pub fn regression_file(plan: &Plan, violation: &Violation, run: &Run) -> String 
             .collect();
         expect.push(format!("AppErrors({{{}}})", list.join(", ")));
     }
-    if !expect.iter().any(|e| e.starts_with("Log(")) {
-        if let Some(first) = run.log_lines().next() {
-            expect.push(format!("Log({first:?})"));
-        }
+    if !expect.iter().any(|e| e.starts_with("Log("))
+        && let Some(first) = run.log_lines().next()
+    {
+        expect.push(format!("Log({first:?})"));
     }
-    if !expect.iter().any(|e| e.starts_with("ObjectCounts")) {
-        if let Some(end) = run.end() {
-            let counts: Vec<String> = end
-                .counts
-                .iter()
-                .map(|(serial, n)| format!("{serial}: {n}"))
-                .collect();
-            expect.push(format!("ObjectCounts({{{}}})", counts.join(", ")));
-        }
+    if !expect.iter().any(|e| e.starts_with("ObjectCounts"))
+        && let Some(end) = run.end()
+    {
+        let counts: Vec<String> = end
+            .counts
+            .iter()
+            .map(|(serial, n)| format!("{serial}: {n}"))
+            .collect();
+        expect.push(format!("ObjectCounts({{{}}})", counts.join(", ")));
     }
     plan.to_ron(&name, &expect)
 }

@@ -124,22 +124,21 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_initial_conf_aborts_the_run_with_its_error() {
-        let s = parse_str(
+    fn a_bad_initial_conf_is_an_input_error_with_its_place() {
+        let e = parse_str(
             &scenario("HAConfiguration = {\\n   reconnAtt = 501;\\n}\\n", ""),
             "t.ron",
         )
-        .unwrap();
-        let r = run(&s).unwrap();
+        .unwrap_err();
         assert_eq!(
-            r.aborted(),
-            Some(
-                "conf: Chrystoki.conf:2:16: [HAConfiguration] reconnAtt = 501 is out of range: allowed 0 (disable), -1 (unlimited) or 1..500 (B39)"
-            )
+            e.to_string(),
+            "t.ron: conf: Chrystoki.conf:2:16: [HAConfiguration] reconnAtt = 501 is out of range: allowed 0 (disable), -1 (unlimited) or 1..500 (B39)"
         );
-        assert!(render(&r).contains(
-            "ABORTED: conf: Chrystoki.conf:2:16: [HAConfiguration] reconnAtt = 501 is out of range"
-        ));
+        let e = parse_str(&scenario("Misc = {\\n", ""), "t.ron").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.ron: conf: Chrystoki.conf:2:1: expected '}' to close section 'Misc' (opened at line 1) before the end of the file"
+        );
     }
 
     #[test]

@@ -259,6 +259,9 @@ pub enum Step {
     },
     /// Advance virtual time by this many seconds.
     Advance(Seconds),
+    /// Advance virtual time to this absolute second (running everything due), with no fault
+    /// (1.1). A second before now is refused at run time.
+    AdvanceTo(Seconds),
     /// Record object counts per member under this label.
     Checkpoint(String),
     /// The operator replaces the configuration file with this text while the application
@@ -422,16 +425,68 @@ pub enum Expect {
     AppErrors(BTreeMap<String, u32>),
     /// A line that must appear in some command's output.
     Output(String),
+    /// Some command's output (a line, or its error) contains this text (1.1).
+    OutputContains(String),
+    /// The application's slot list at the checkpoint, one entry per slot as the transcript's
+    /// slot list shows it (`"0: ..."`), in order (1.1; D14, B34, B56-B59).
+    SlotsAt(String, Vec<String>),
+    /// Calls (signatures and encryptions) each member served between two checkpoints, the
+    /// first named before the second (1.1; B25, D6).
+    ServedBetween(String, String, BTreeMap<Serial, u64>),
+    /// Each named member's role as the engine sees it at the checkpoint (1.1; B35-B37, D12).
+    RolesAt(String, BTreeMap<Serial, Role>),
+    /// The HA log files at the checkpoint, by path, with every line of each; exactly these
+    /// files exist (1.1; B62, B64, D15).
+    LogFilesAt(String, BTreeMap<String, Vec<String>>),
 }
 
-/// A negative case: `input` must be refused with exactly `error`.
+/// A member's role as the engine sees it ([`Expect::RolesAt`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    /// Alive, active.
+    Active,
+    /// Alive standby member while an active one is alive.
+    Standby,
+    /// Standby member serving because every active member is gone.
+    Promoted,
+    /// Dropped, not recovered.
+    Down,
+}
+
+/// A negative case: `input` must be refused with exactly `error`, or with an error that
+/// contains `error_contains` (1.1: the spec fixes rules, not LunaCM's wording). Exactly one of
+/// the two is given.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NegativeCase {
     /// The refused input.
     pub input: NegativeInput,
     /// The exact error text.
-    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Text the error must contain (1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_contains: Option<String>,
+}
+
+impl NegativeCase {
+    /// Whether `refusal` is the refusal this case wants.
+    pub fn accepts(&self, refusal: &str) -> bool {
+        match (&self.error, &self.error_contains) {
+            (Some(exact), _) => refusal == exact,
+            (None, Some(part)) => refusal.contains(part.as_str()),
+            (None, None) => false,
+        }
+    }
+
+    /// The wanted refusal as the verdict shows it.
+    pub fn wanted(&self) -> String {
+        match (&self.error, &self.error_contains) {
+            (Some(exact), _) => exact.clone(),
+            (None, Some(part)) => format!("(an error containing) {part}"),
+            (None, None) => "(nothing stated)".to_string(),
+        }
+    }
 }
 
 /// What kind of input a negative case feeds.
@@ -444,6 +499,9 @@ pub enum NegativeInput {
     Conf(String),
     /// The text of a scenario file.
     ScenarioText(String),
+    /// The scenario's own steps: the run must stop with this error (a limit, the end of
+    /// virtual time); 1.1.
+    Steps,
 }
 
 fn default_clock_start() -> String {

@@ -16,7 +16,7 @@ use std::path::Path;
 use ron::extensions::Extensions;
 use serde::Deserialize;
 
-use super::ast::{Expect, Fault, SCENARIO_VERSION, Scenario, Step};
+use super::ast::{Auth, Expect, Fault, HsmForm, SCENARIO_VERSION, Scenario, Step};
 use super::serial::Serial;
 
 /// Why a scenario could not be loaded.
@@ -104,25 +104,88 @@ fn parse_only(text: &str, origin: &str) -> Result<Scenario, LoadError> {
                 return Err(unsupported_version(origin, probe.version));
             }
             let (line, col) = token_start(text, &error.span);
+            let mut message = error.code.to_string();
+            if let Some(hint) = positional_hint(text, line, col) {
+                message.push_str(&hint);
+            }
             return Err(LoadError::Syntax {
                 file: origin.to_owned(),
                 line,
                 col,
-                message: error.code.to_string(),
+                message,
             });
         }
     };
     Ok(scenario)
 }
 
+/// The faults that take the member's serial alone, positionally.
+const POSITIONAL_FAULTS: [&str; 7] = [
+    "Drop",
+    "Restore",
+    "Deactivate",
+    "Activate",
+    "Revoke",
+    "LoginFailure",
+    "MemberAdded",
+];
+
+/// A hint when the error sits in `Drop(member: S)` (or another positional fault written with a
+/// field name): these faults take the serial alone.
+fn positional_hint(text: &str, line: usize, col: usize) -> Option<String> {
+    let source = text.lines().nth(line.checked_sub(1)?)?;
+    let upto: String = source.chars().take(col).collect();
+    let open = upto.rfind('(')?;
+    let name_start = upto[..open]
+        .rfind(|c: char| !c.is_ascii_alphanumeric())
+        .map_or(0, |i| i + 1);
+    let name = &upto[name_start..open];
+    let after = source[open + 1..].trim_start();
+    (POSITIONAL_FAULTS.contains(&name) && after.starts_with("member")).then(|| {
+        format!(
+            " (the fault {name} takes the member's serial alone: write {name}(1234840370164), not {name}(member: 1234840370164); only Slow names its fields)"
+        )
+    })
+}
+
 /// Read, parse and validate a scenario file; errors name the file by its path as given.
 pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Io {
+    let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
         file: file.clone(),
         message: error.to_string(),
     })?;
-    parse_str(&text, &file)
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(invalid(
+            &file,
+            format!(
+                "the file has {} bytes; a scenario file may have at most {MAX_FILE_BYTES} (see docs/limits.md)",
+                bytes.len()
+            ),
+        ));
+    }
+    let text = utf8(&bytes, &file)?;
+    parse_str(text, &file)
+}
+
+/// The largest scenario file hasim reads (1 MiB: the longest repository scenario is under 10 KiB).
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// `bytes` as UTF-8, or an error with the line, column and byte offset of the first bad byte.
+pub fn utf8<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, LoadError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        // The prefix is valid UTF-8 by construction.
+        let before = std::str::from_utf8(good).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        LoadError::Syntax {
+            file: file.to_string(),
+            line,
+            col,
+            message: format!("invalid UTF-8 (byte offset {})", e.valid_up_to()),
+        }
+    })
 }
 
 /// The start of ron's span, moved forward over whitespace (never past the span's end): ron
@@ -168,7 +231,8 @@ fn invalid(origin: &str, message: String) -> LoadError {
 /// already call this; it is public for scenarios built in code. The first broken rule is reported.
 ///
 /// Rules: version is 1; `clock.start` has the shape `YYYY-MM-DD HH:MM:SS`; no CO password is
-/// empty; HSM serials are unique; at least one partition; partition serials are unique; a
+/// empty; `conf` parses and its values are in range (`conf: Chrystoki.conf:line:col: ...`); a
+/// Cloud HSM authenticates with a password (B15); HSM serials are unique; at least one partition; partition serials are unique; a
 /// partition's `hsm` names a declared HSM; every serial in a step names a declared partition;
 /// `OnCall` `nth` >= 1; checkpoint labels are unique; `ObjectCounts`/`ObjectCountsAt` name
 /// declared partitions and `ObjectCountsAt` a recorded checkpoint; a scenario without
@@ -197,8 +261,23 @@ fn validate_with(
         return fail("credentials.co: the CO password must not be empty".to_owned());
     }
 
+    if let Some(text) = &scenario.conf {
+        // A configuration file that cannot be read is an input error, like the scenario's own
+        // syntax: `file: conf: Chrystoki.conf:line:col: ...` (exit 2), never a run.
+        let origin = lunacm::chrystoki::Format::sniff(text).file_name();
+        if let Err(e) = lunacm::chrystoki::check_text(text, origin) {
+            return fail(format!("conf: {e}"));
+        }
+    }
+
     let mut hsms: BTreeMap<&Serial, usize> = BTreeMap::new();
     for (index, hsm) in scenario.hsms.iter().enumerate() {
+        if hsm.form == HsmForm::Cloud && hsm.auth == Auth::Ped {
+            return fail(format!(
+                "hsms[{index}]: HSM {} is a Luna Cloud HSM service, which supports password authentication only (auth: Ped is not possible; B15)",
+                hsm.serial
+            ));
+        }
         if let Some(first) = hsms.insert(&hsm.serial, index) {
             return fail(format!(
                 "hsms[{index}]: HSM serial {} is already declared by hsms[{first}]; HSM serials must be unique",
@@ -287,51 +366,185 @@ fn validate_with(
                     check_fault(fault)?;
                 }
             }
-            Step::App(_) | Step::Command(_) | Step::Advance(_) | Step::EditConf(_) => {}
+            Step::App(_)
+            | Step::Command(_)
+            | Step::Advance(_)
+            | Step::AdvanceTo(_)
+            | Step::EditConf(_) => {}
         }
+    }
+
+    if let Some(message) = super::limits::check(scenario) {
+        return fail(message);
     }
 
     let mut has_log = false;
     let mut has_counts = false;
+    let mut has_output = false;
+    let checkpoint_named = |place: &str, form: &str, label: &str| {
+        if checkpoints.contains_key(label) {
+            Ok(())
+        } else {
+            Err(invalid(
+                origin,
+                format!(
+                    "{place}: {form} names checkpoint {label:?}, which no Checkpoint step records"
+                ),
+            ))
+        }
+    };
+    let vacuous = |place: &str, form: &str, why: &str| {
+        Err(invalid(
+            origin,
+            format!("{place}: {form} is vacuous ({why}); state what must hold"),
+        ))
+    };
     for (index, expect) in scenario.expect.iter().enumerate() {
         let place = format!("expect[{index}]");
-        let counts = match expect {
-            Expect::Log(_) => {
-                has_log = true;
+        let counts: Vec<&Serial> = match expect {
+            Expect::Log(line) | Expect::LogCount(line, _) => {
+                if line.is_empty() {
+                    let form = if matches!(expect, Expect::Log(_)) {
+                        "Log(\"\")"
+                    } else {
+                        "LogCount(\"\", n)"
+                    };
+                    return vacuous(&place, form, "no HA log line is empty");
+                }
+                has_log |= matches!(expect, Expect::Log(_));
                 continue;
             }
-            Expect::ObjectCounts(counts) => counts,
+            Expect::NoLogContaining(text) => {
+                if text.is_empty() {
+                    return vacuous(
+                        &place,
+                        "NoLogContaining(\"\")",
+                        "every line contains the empty text",
+                    );
+                }
+                continue;
+            }
+            Expect::Output(line) | Expect::OutputContains(line) => {
+                if line.is_empty() {
+                    let form = if matches!(expect, Expect::Output(_)) {
+                        "Output(\"\")"
+                    } else {
+                        "OutputContains(\"\")"
+                    };
+                    return vacuous(
+                        &place,
+                        form,
+                        "a blank line or the empty text is always there",
+                    );
+                }
+                has_output = true;
+                continue;
+            }
+            Expect::ObjectCounts(counts) => {
+                if counts.is_empty() {
+                    return vacuous(&place, "ObjectCounts({})", "it names no member");
+                }
+                counts.keys().collect()
+            }
             Expect::ObjectCountsAt(label, counts) => {
-                if !checkpoints.contains_key(label.as_str()) {
+                checkpoint_named(&place, "ObjectCountsAt", label)?;
+                if counts.is_empty() {
+                    return vacuous(&place, "ObjectCountsAt(label, {})", "it names no member");
+                }
+                counts.keys().collect()
+            }
+            Expect::SlotsAt(label, _) => {
+                checkpoint_named(&place, "SlotsAt", label)?;
+                Vec::new()
+            }
+            Expect::ServedBetween(from, to, served) => {
+                checkpoint_named(&place, "ServedBetween", from)?;
+                checkpoint_named(&place, "ServedBetween", to)?;
+                if checkpoints[from.as_str()] >= checkpoints[to.as_str()] {
                     return fail(format!(
-                        "{place}: ObjectCountsAt names checkpoint {label:?}, which no Checkpoint step records"
+                        "{place}: ServedBetween: checkpoint {from:?} must come before {to:?}"
                     ));
                 }
-                counts
+                if served.is_empty() {
+                    return vacuous(&place, "ServedBetween(a, b, {})", "it names no member");
+                }
+                served.keys().collect()
             }
-            Expect::LogCount(..)
-            | Expect::NoLogContaining(_)
-            | Expect::NoAppErrors
-            | Expect::AppErrors(_)
-            | Expect::Output(_) => continue,
+            Expect::RolesAt(label, roles) => {
+                checkpoint_named(&place, "RolesAt", label)?;
+                if roles.is_empty() {
+                    return vacuous(&place, "RolesAt(label, {})", "it names no member");
+                }
+                roles.keys().collect()
+            }
+            Expect::LogFilesAt(label, _) => {
+                checkpoint_named(&place, "LogFilesAt", label)?;
+                Vec::new()
+            }
+            Expect::NoAppErrors | Expect::AppErrors(_) => continue,
         };
-        has_counts = true;
-        if let Some(serial) = counts.keys().find(|s| !partitions.contains_key(s)) {
-            return Err(undeclared(place, "an object count", serial));
+        has_counts |= matches!(expect, Expect::ObjectCounts(_) | Expect::ObjectCountsAt(..));
+        if let Some(serial) = counts.into_iter().find(|s| !partitions.contains_key(s)) {
+            let what = match expect {
+                Expect::ServedBetween(..) => "a served count",
+                Expect::RolesAt(..) => "a role",
+                _ => "an object count",
+            };
+            return Err(undeclared(place, what, serial));
         }
     }
+    if let Some(case) = &scenario.negative {
+        match (&case.error, &case.error_contains) {
+            (Some(_), Some(_)) => {
+                return fail(
+                    "negative: give error (the exact refusal) or error_contains (a part of it), not both"
+                        .to_owned(),
+                );
+            }
+            (None, None) => {
+                return fail(
+                    "negative: missing error (the exact refusal) or error_contains (a part of it)"
+                        .to_owned(),
+                );
+            }
+            (Some(e), None) | (None, Some(e)) if e.is_empty() => {
+                return vacuous(
+                    "negative",
+                    "an empty refusal text",
+                    "every refusal matches it",
+                );
+            }
+            _ => {}
+        }
+    }
+    // A scenario with no application step (admin only) may state its verdict with what LunaCM
+    // printed alone (1.1); one with an application needs a Log and an object count.
+    let has_app = scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::App(_) | Step::Threads { .. }));
     if scenario.negative.is_none() && require_verdict {
+        if !has_app && (has_output || (has_log && has_counts)) {
+            return Ok(());
+        }
+        if !has_app {
+            return fail(
+                "expect: no Output(...)/OutputContains(...) expectation; every scenario states its own verdict \
+                 (an admin-only scenario needs at least one Output or OutputContains)"
+                    .to_owned(),
+            );
+        }
         if !has_log {
             return fail(
                 "expect: no Log(...) expectation; every scenario states its own verdict \
-                 (a scenario without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
+                 (a scenario with application steps and without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
                     .to_owned(),
             );
         }
         if !has_counts {
             return fail(
                 "expect: no ObjectCounts(...)/ObjectCountsAt(...) expectation; every scenario states its own verdict \
-                 (a scenario without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
+                 (a scenario with application steps and without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
                     .to_owned(),
             );
         }
@@ -600,7 +813,7 @@ mod tests {
             negative.input,
             NegativeInput::Command("hagroup retry -count 501".into())
         );
-        assert_eq!(negative.error, "exact error text");
+        assert_eq!(negative.error.as_deref(), Some("exact error text"));
     }
 
     #[test]
@@ -753,16 +966,112 @@ mod tests {
     #[test]
     fn missing_verdict_is_refused() {
         assert_eq!(
-            error_text(&minimal("", "ObjectCounts({11: 0})")),
+            error_text(&minimal("App(Initialize)", "ObjectCounts({11: 0})")),
             "t.ron: expect: no Log(...) expectation; every scenario states its own verdict \
-             (a scenario without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
+             (a scenario with application steps and without `negative` needs at least one Log and one ObjectCounts/ObjectCountsAt)"
         );
         assert_eq!(
-            error_text(&minimal("", "Log(\"x\"), NoAppErrors")),
+            error_text(&minimal("App(Initialize)", "Log(\"x\"), NoAppErrors")),
             "t.ron: expect: no ObjectCounts(...)/ObjectCountsAt(...) expectation; every scenario \
-             states its own verdict (a scenario without `negative` needs at least one Log and one \
+             states its own verdict (a scenario with application steps and without `negative` needs at least one Log and one \
              ObjectCounts/ObjectCountsAt)"
         );
+        // Admin only (no application step): what LunaCM printed is a verdict on its own (1.1).
+        assert!(
+            parse_str(
+                &minimal("Command(\"slot list\")", "OutputContains(\"Slot Id\")"),
+                "t.ron"
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            error_text(&minimal("Command(\"slot list\")", "NoAppErrors")),
+            "t.ron: expect: no Output(...)/OutputContains(...) expectation; every scenario states its own verdict \
+             (an admin-only scenario needs at least one Output or OutputContains)"
+        );
+    }
+
+    #[test]
+    fn a_positional_fault_written_with_a_field_name_is_explained() {
+        let e = error_text(&minimal("Fault(Drop(member: 11))", VERDICT));
+        assert!(
+            e.ends_with("(the fault Drop takes the member's serial alone: write Drop(1234840370164), not Drop(member: 1234840370164); only Slow names its fields)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn vacuous_expectations_are_refused_with_the_reason() {
+        for (expect, message) in [
+            (
+                "Log(\"\")",
+                "expect[0]: Log(\"\") is vacuous (no HA log line is empty); state what must hold",
+            ),
+            (
+                "ObjectCounts({})",
+                "expect[0]: ObjectCounts({}) is vacuous (it names no member); state what must hold",
+            ),
+            (
+                "Output(\"\")",
+                "expect[0]: Output(\"\") is vacuous (a blank line or the empty text is always there); state what must hold",
+            ),
+            (
+                "OutputContains(\"\")",
+                "expect[0]: OutputContains(\"\") is vacuous (a blank line or the empty text is always there); state what must hold",
+            ),
+            (
+                "NoLogContaining(\"\")",
+                "expect[0]: NoLogContaining(\"\") is vacuous (every line contains the empty text); state what must hold",
+            ),
+        ] {
+            assert_eq!(
+                error_text(&minimal("", expect)),
+                format!("t.ron: {message}")
+            );
+        }
+        let text = minimal("", "").replace(
+            "expect: [],",
+            r#"negative: (input: Command("x"), error_contains: ""),"#,
+        );
+        assert_eq!(
+            error_text(&text),
+            "t.ron: negative: an empty refusal text is vacuous (every refusal matches it); state what must hold"
+        );
+        let text = minimal("", "").replace(
+            "expect: [],",
+            r#"negative: (input: Command("x"), error: "a", error_contains: "b"),"#,
+        );
+        assert_eq!(
+            error_text(&text),
+            "t.ron: negative: give error (the exact refusal) or error_contains (a part of it), not both"
+        );
+    }
+
+    #[test]
+    fn limits_are_refused_with_their_place() {
+        for (step, message) in [
+            (
+                "App(Sign(key: \"k\", times: 10000001))",
+                "steps[0]: Sign times 10000001 is over the limit of 10000000 calls",
+            ),
+            (
+                "App(CreateData(label: \"d\", size: 4294967295))",
+                "steps[0]: CreateData size 4294967295 is over the limit of 1048576 bytes",
+            ),
+            (
+                "App(SignUpdate(size: 1048577))",
+                "steps[0]: SignUpdate size 1048577 is over the limit of 1048576 bytes",
+            ),
+            (
+                "Threads(threads: [[Sign(key: \"k\", times: 6000000)], [Encrypt(key: \"k\", times: 6000000)]])",
+                "steps[0]: Threads makes 12000000 calls in all; at most 10000000 (limit)",
+            ),
+        ] {
+            assert_eq!(
+                error_text(&minimal(step, VERDICT)),
+                format!("t.ron: {message}")
+            );
+        }
     }
 
     #[test]

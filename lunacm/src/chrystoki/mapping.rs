@@ -5,7 +5,7 @@
 //! is left exactly as it was.
 //!
 //! Keys: `[VirtualToken]` `VirtualToken<NN>Label` / `SN` / `Members`,
-//! `VirtualTokenActiveRecovery`; `[HASynchronize]` `<label> = 1`; `[HAConfiguration]` `HAOnly`,
+//! `VirtualTokenActiveRecovery`; `[HASynchronize]` `<label> = 1 | 0` (D21: absent = on); `[HAConfiguration]` `HAOnly`,
 //! `haLogPath`, `haLogStatus`, `logLen`, `reconnAtt`, `AutoReconnectInterval` (D2),
 //! `<label>StandbyMembers`, `failover_on_deactivation`; `[HARecovery]` `<label> = N`;
 //! `[Toggles]` `lunacm_cv_ha_ui`; `[LunaSA Client]` `ReceiveTimeout` and `ProbeTimeout` (its
@@ -290,9 +290,7 @@ pub fn read_config(doc: &Document) -> Result<(ClientConfig, HaLogSettings), Conf
                 "is not 1 (on) or 0 (off) (B60)".to_string(),
             )
         })?;
-        if on {
-            cfg.auto_sync.insert(e.key().to_string());
-        }
+        cfg.synchronize.insert(e.key().to_string(), on);
     }
 
     let hc = SECTION_HA_CONFIGURATION;
@@ -566,9 +564,17 @@ impl Writer<'_> {
                 if same {
                     return Ok(());
                 }
-                let text = match (&current, kind) {
-                    (Some(v), Kind::List | Kind::Set) if v.contains(", ") => {
-                        text.replace(',', ", ")
+                let text = match kind {
+                    Kind::List | Kind::Set => {
+                        let spaced = match current.as_deref().and_then(list_style) {
+                            Some(spaced) => spaced,
+                            None => document_list_style(self.doc),
+                        };
+                        if spaced {
+                            text.replace(',', ", ")
+                        } else {
+                            text
+                        }
                     }
                     _ => text,
                 };
@@ -578,6 +584,27 @@ impl Writer<'_> {
             }
         }
     }
+}
+
+/// Whether a members list is written with `, ` (true) or `,` (false), when it has a comma.
+fn list_style(value: &str) -> Option<bool> {
+    value.contains(',').then(|| value.contains(", "))
+}
+
+/// The members-list style of the file: that of its first list with two members; `, ` when it
+/// has none (D23: a file LunaCM writes from nothing follows the seed's example).
+fn document_list_style(doc: &Document) -> bool {
+    let lists = doc
+        .entries_of(SECTION_VIRTUAL_TOKEN)
+        .filter(|e| e.key().ends_with("Members"))
+        .chain(
+            doc.entries_of(SECTION_HA_CONFIGURATION)
+                .filter(|e| e.key().ends_with(KEY_STANDBY_SUFFIX)),
+        );
+    lists
+        .filter_map(|e| list_style(e.value()))
+        .next()
+        .unwrap_or(true)
 }
 
 fn flag(b: bool) -> &'static str {
@@ -691,28 +718,28 @@ pub fn write_config(
         value(cfg.mode.as_str(), Some(RecoveryMode::ActiveBasic.as_str())),
     )?;
 
-    // HASynchronize: configured labels = 1; other labels that say 1 become 0.
-    for label in &cfg.auto_sync {
+    // HASynchronize (D21): every label the configuration names, 1 or 0; labels it no longer
+    // names (a deleted group) go.
+    for (label, on) in &cfg.synchronize {
         w.apply(
             SECTION_HA_SYNCHRONIZE,
             label,
             Kind::Number,
-            value("1", None),
+            value(flag(*on), None),
         )?;
     }
     let stale: Vec<String> = w
         .doc
         .entries_of(SECTION_HA_SYNCHRONIZE)
-        .filter(|e| e.value().trim() == "1")
         .filter(|e| {
-            !cfg.auto_sync
-                .iter()
+            !cfg.synchronize
+                .keys()
                 .any(|l| l.eq_ignore_ascii_case(e.key()))
         })
         .map(|e| e.key().to_string())
         .collect();
     for key in stale {
-        w.apply(SECTION_HA_SYNCHRONIZE, &key, Kind::Number, value("0", None))?;
+        while w.doc.remove(SECTION_HA_SYNCHRONIZE, &key) {}
     }
 
     w.apply(
@@ -725,13 +752,19 @@ pub fn write_config(
         Some(p) => value(p, None),
         None => Want::Absent,
     };
+    // D23: a path newly configured brings `haLogStatus` with it, as in the seed's example.
+    let path_set = log
+        .path
+        .as_deref()
+        .is_some_and(|p| !p.is_empty() && w.doc.value(hc, KEY_LOG_PATH).map(str::trim) != Some(p));
     w.apply(hc, KEY_LOG_PATH, Kind::Text, path)?;
     let status = if log.enabled { "enabled" } else { "disabled" };
+    let status_default = (!path_set).then_some("enabled");
     w.apply(
         hc,
         KEY_LOG_STATUS,
         Kind::Word,
-        value(status, Some("enabled")),
+        value(status, status_default),
     )?;
     w.apply(
         hc,
@@ -889,7 +922,10 @@ Misc = {
         assert_eq!(cfg.interval_s, 120);
         assert_eq!(cfg.mode, RecoveryMode::ActiveEnhanced);
         assert!(cfg.ha_only);
-        assert_eq!(cfg.auto_sync, BTreeSet::from(["haGroup1".to_string()]));
+        assert_eq!(
+            cfg.synchronize,
+            BTreeMap::from([("haGroup1".to_string(), true)])
+        );
         assert!(cfg.cloud_members_standby);
         assert!(!cfg.failover_on_deactivation);
         assert_eq!(cfg.receive_timeout_ms, 20_000);
@@ -1067,7 +1103,7 @@ Misc = {
         cfg.retry = RetryLimit::Unlimited;
         cfg.groups[0].members.push("555".into());
         cfg.groups[0].standby.clear();
-        cfg.auto_sync.clear();
+        cfg.synchronize.insert("haGroup1".into(), false);
         cfg.probe_timeout_ms = Some(5000);
         log.path = None;
         write_config(&mut d, &cfg, &log).unwrap();
@@ -1111,7 +1147,7 @@ Misc = {
         write_config(&mut d, &cfg, &log).unwrap();
         let text = d.to_text();
         assert!(text.contains(
-            "   VirtualTokenActiveRecovery = activeEnhanced;\n   VirtualToken01Label = g2;\n   VirtualToken01SN = 17;\n   VirtualToken01Members = 7,8;\n}"
+            "   VirtualTokenActiveRecovery = activeEnhanced;\n   VirtualToken01Label = g2;\n   VirtualToken01SN = 17;\n   VirtualToken01Members = 7, 8;\n}"
         ));
         assert!(
             text.contains("   haLogToStdout = enabled; // kept, not used by hasim\n   g2StandbyMembers = 8;\n}"),
@@ -1135,6 +1171,8 @@ Misc = {
     }
 
     #[test]
+    /// D23: a file written from nothing follows the seed's example (`, ` between members,
+    /// `haLogStatus` with the path); a file with its own style keeps it.
     fn configuration_into_an_empty_document() {
         let mut d = Document::empty(Format::Conf, "Chrystoki.conf");
         let cfg = ClientConfig {
@@ -1153,7 +1191,7 @@ Misc = {
         write_config(&mut d, &cfg, &log).unwrap();
         assert_eq!(
             d.to_text(),
-            "VirtualToken = {\n   VirtualToken00Label = haGroup1;\n   VirtualToken00SN = 11234840370164;\n   VirtualToken00Members = 1234840370164,1234924189183;\n}\n\nHAConfiguration = {\n   haLogPath = /ha-logs;\n   reconnAtt = 3;\n}\n"
+            "VirtualToken = {\n   VirtualToken00Label = haGroup1;\n   VirtualToken00SN = 11234840370164;\n   VirtualToken00Members = 1234840370164, 1234924189183;\n}\n\nHAConfiguration = {\n   haLogPath = /ha-logs;\n   haLogStatus = enabled;\n   reconnAtt = 3;\n}\n"
         );
     }
 

@@ -18,6 +18,16 @@ pub use document::{Document, Entry, Format, Section, WriteError};
 pub use mapping::{ConfError, KEY_INTERVAL, ValueError, read_config, write_config};
 pub use parse::{ParseError, ParseErrorKind};
 
+/// Whether `text` is a configuration file LunaCM and the library can use on their own: it
+/// parses and every known key has a usable value. The error names `origin:line:col` and the
+/// rule broken. (What only a running application can refuse, a group in use, is checked when
+/// the file is loaded into it.)
+pub fn check_text(text: &str, origin: &str) -> Result<(), ConfError> {
+    let doc = Document::parse(text, origin)?;
+    read_config(&doc)?;
+    Ok(())
+}
+
 use ha_engine::config::ClientConfig;
 use ha_engine::log::HaLogSettings;
 use ha_engine::ports::Millis;
@@ -201,7 +211,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Chrystoki.conf:2:1: a TAB character is not allowed here (Chrystoki.conf allows no TABs; use spaces)"
+            "Chrystoki.conf:2:1: a TAB character is not allowed here (Chrystoki.conf allows no TABs, spec §2; use spaces)"
         );
         assert_eq!(f.cm.conf_text(), CONF);
         assert_eq!(f.cm.config().retry, RetryLimit::Bounded(1));
@@ -239,8 +249,46 @@ mod tests {
         );
         assert_eq!(
             f.cm.conf_text(),
-            "VirtualToken = {\n   VirtualToken00Label = g;\n   VirtualToken00SN = 111;\n   VirtualToken00Members = 11;\n}\n"
+            "VirtualToken = {\n   VirtualToken00Label = g;\n   VirtualToken00SN = 111;\n   VirtualToken00Members = 11;\n}\n\nHASynchronize = {\n   g = 1;\n}\n"
         );
+    }
+
+    #[test]
+    fn a_label_typed_with_blanks_is_trimmed_and_keeps_its_number_over_ten_writes() {
+        let mut f = fixture(&["11", "22"]);
+        let out = run(
+            &mut f,
+            "hagroup creategroup -label \"  g \" -serialnumber 11",
+        );
+        assert!(out.result.is_ok(), "{out:?}");
+        for _ in 0..10 {
+            assert!(run(&mut f, "hagroup retry -count 3").result.is_ok());
+            assert!(run(&mut f, "hagroup retry -count 4").result.is_ok());
+        }
+        let text = f.cm.conf_text();
+        assert!(text.contains("   VirtualToken00Label = g;\n"), "{text}");
+        assert!(!text.contains("VirtualToken01"), "{text}");
+        assert_eq!(f.cm.config().groups.len(), 1);
+        assert_eq!(f.cm.config().groups[0].label, "g");
+    }
+
+    #[test]
+    fn labels_the_file_cannot_hold_are_refused() {
+        let mut f = fixture(&["11"]);
+        for (label, why) in [
+            ("\"a b\"", "contains a blank"),
+            ("a;b", "contains ';'"),
+            ("a=b", "contains '='"),
+            ("a//b", "contains '//' (a comment)"),
+        ] {
+            let out = run(
+                &mut f,
+                &format!("hagroup creategroup -label {label} -serialnumber 11"),
+            );
+            let e = out.result.expect_err("refused").to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        assert_eq!(f.cm.conf_text(), "");
     }
 
     #[test]

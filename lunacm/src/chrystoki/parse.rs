@@ -31,7 +31,7 @@ pub struct ParseError {
 #[non_exhaustive]
 pub enum ParseErrorKind {
     /// A TAB character (the format allows none, spec §2).
-    #[error("a TAB character is not allowed here ({0} allows no TABs; use spaces)")]
+    #[error("a TAB character is not allowed here ({0} allows no TABs, spec §2; use spaces)")]
     Tab(Format),
     /// Something other than a section name at the top level of a Chrystoki.conf.
     #[error("expected a section name (as in 'VirtualToken = {{'), found {0}")]
@@ -509,11 +509,11 @@ mod tests {
     fn tab_is_refused_with_its_place() {
         assert_eq!(
             conf_err("A = {\n   x = 1;\n\ty = 2;\n}\n"),
-            "Chrystoki.conf:3:1: a TAB character is not allowed here (Chrystoki.conf allows no TABs; use spaces)"
+            "Chrystoki.conf:3:1: a TAB character is not allowed here (Chrystoki.conf allows no TABs, spec §2; use spaces)"
         );
         assert_eq!(
             ini_err("[A]\nx=1\t\n"),
-            "crystoki.ini:2:4: a TAB character is not allowed here (crystoki.ini allows no TABs; use spaces)"
+            "crystoki.ini:2:4: a TAB character is not allowed here (crystoki.ini allows no TABs, spec §2; use spaces)"
         );
     }
 

@@ -7,7 +7,7 @@
 //! with the known sections and keys near the known ones (non-ASCII included), is read by
 //! `read_config` without panicking.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
@@ -336,11 +336,10 @@ fn config() -> impl Strategy<Value = (ClientConfig, HaLogSettings)> {
                         standby,
                     });
                 }
-                let auto_sync: BTreeSet<String> = labels
+                let synchronize: BTreeMap<String, bool> = labels
                     .iter()
                     .enumerate()
-                    .filter(|(i, _)| (i % 2 == 0) == sync_first)
-                    .map(|(_, l)| l.clone())
+                    .map(|(i, l)| (l.clone(), (i % 2 == 0) == sync_first))
                     .collect();
                 let legacy_recovery: BTreeMap<String, u64> = labels
                     .iter()
@@ -357,7 +356,7 @@ fn config() -> impl Strategy<Value = (ClientConfig, HaLogSettings)> {
                         RecoveryMode::ActiveBasic
                     },
                     ha_only,
-                    auto_sync,
+                    synchronize,
                     cloud_members_standby: cloud,
                     failover_on_deactivation: fod,
                     receive_timeout_ms: receive,

@@ -54,18 +54,62 @@ impl Parsed {
     }
 }
 
+/// An option token split into its name and a value joined to it with `=` or `:` (`-p=V`,
+/// `--password:V`): one or two dashes, then the name. `None` when the token is not an option
+/// (no dash, or a negative number). Double quotes are not part of either half.
+pub fn split_option(token: &str) -> Option<(String, Option<String>)> {
+    let unquoted: String = token.chars().filter(|c| *c != '"').collect();
+    let body = unquoted
+        .strip_prefix("--")
+        .or_else(|| unquoted.strip_prefix('-'))?;
+    if body.is_empty() || body.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    match body.find(['=', ':']) {
+        Some(i) => Some((body[..i].to_string(), Some(body[i + 1..].to_string()))),
+        None => Some((body.to_string(), None)),
+    }
+}
+
+/// True for `-password` or any abbreviation of it (`-p`, `-pa`, ...), in any case, with one
+/// or two dashes, quoted or not, with or without a value joined by `=` or `:`.
+pub fn is_password_option(token: &str) -> bool {
+    split_option(token).is_some_and(|(name, _)| {
+        !name.is_empty() && "password".starts_with(&name.to_ascii_lowercase())
+    })
+}
+
+/// Where `password` (any case) ends in `text`, when something follows it there.
+fn after_password(text: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    let end = lower.find("password")? + "password".len();
+    (end < text.len()).then_some(end)
+}
+
+/// One token as it may be shown: a password option's joined value, and whatever follows
+/// `password` inside any other token, replaced by [`REDACTED`].
+pub fn redact_token(token: &str) -> String {
+    if is_password_option(token) {
+        if let Some(i) = token.find(['=', ':']) {
+            let close = if token.starts_with('"') { "\"" } else { "" };
+            return format!("{}{REDACTED}{close}", &token[..=i]);
+        }
+        return token.to_string();
+    }
+    match after_password(token) {
+        Some(end) => format!("{}{REDACTED}", &token[..end]),
+        None => token.to_string(),
+    }
+}
+
 /// What stands in for a credential wherever a command line is shown.
 pub const REDACTED: &str = "********";
 
-/// True for `-password` or any abbreviation LunaCM would accept for it (`-p`, `-pa`, ...).
-pub fn is_password_option(token: &str) -> bool {
-    token
-        .strip_prefix('-')
-        .is_some_and(|n| !n.is_empty() && "password".starts_with(&n.to_ascii_lowercase()))
-}
-
-/// The line as typed, with the value after a password option replaced by [`REDACTED`], for
-/// transcripts, prompts and errors (credentials never appear in them).
+/// The line as typed, for transcripts, prompts and errors: the value after a password option
+/// (`-password`, `-p`, `--PASS`, ..., separate or joined by `=` / `:`, quoted or not) and
+/// whatever follows `password` inside a token are replaced by [`REDACTED`], even where the
+/// command reads the option as another one (`halog -p V` is `-path`); control characters are
+/// escaped ([`crate::printable`]). Credentials never appear in what is shown.
 pub fn redact(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut hide_next = false;
@@ -92,10 +136,49 @@ pub fn redact(line: &str) -> String {
         if hide_next {
             out.push_str(REDACTED);
         } else {
-            out.push_str(token);
+            out.push_str(&redact_token(token));
         }
-        hide_next = is_password_option(token);
+        hide_next = is_password_option(token) && !token.contains(['=', ':']);
         rest = &rest[end..];
+    }
+    crate::printable::escape(&out).into_owned()
+}
+
+/// The credential values a line carries (what [`redact`] hides), unquoted: the value after or
+/// joined to a password option, and what follows `password` inside a token. Output and errors
+/// of the command are scrubbed of them ([`scrub`]).
+pub fn secrets(line: &str) -> Vec<String> {
+    let tokens = match tokenize(line) {
+        Ok(tokens) => tokens,
+        // An unterminated quote: every whitespace-separated piece after a password option.
+        Err(_) => line
+            .split_whitespace()
+            .map(|t| t.replace('"', ""))
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        if is_password_option(token) {
+            match split_option(token) {
+                Some((_, Some(joined))) => out.push(joined),
+                _ => out.extend(tokens.get(i + 1).cloned()),
+            }
+        } else if let Some(end) = after_password(token) {
+            out.push(token[end..].to_string());
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
+}
+
+/// `text` with every one of `secrets` replaced by [`REDACTED`].
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for secret in secrets {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), REDACTED);
+        }
     }
     out
 }
@@ -143,33 +226,40 @@ fn looks_like_number(token: &str) -> bool {
         .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()))
 }
 
-/// Parses `tokens` (after the command words) against `specs`.
+/// Parses `tokens` (after the command words) against `specs`. An option is `-name` or
+/// `--name` (any unique prefix of a name, any case); its value follows it, or is joined to it
+/// with `=` or `:` (`-count=3`). Errors never repeat a credential ([`redact_token`]).
 pub fn parse(command: &str, tokens: &[String], specs: &[OptSpec]) -> Result<Parsed, CommandError> {
     let mut parsed = Parsed::default();
     let expected = || {
-        specs
-            .iter()
-            .map(|s| format!("-{}", s.name))
-            .collect::<Vec<_>>()
-            .join(", ")
+        if specs.is_empty() {
+            return "it takes no options".to_string();
+        }
+        let names: Vec<String> = specs.iter().map(|s| format!("-{}", s.name)).collect();
+        format!("expected one of: {}", names.join(", "))
     };
     let mut i = 0;
     while i < tokens.len() {
         let token = &tokens[i];
-        let Some(name) = token.strip_prefix('-').filter(|n| !n.is_empty()) else {
+        let Some((name, joined)) = split_option(token) else {
             let shown = if i > 0 && is_password_option(&tokens[i - 1]) {
-                REDACTED
+                REDACTED.to_string()
             } else {
-                token.as_str()
+                redact_token(token)
+            };
+            let expected = if specs.is_empty() {
+                "it takes no arguments".to_string()
+            } else {
+                let names: Vec<String> = specs.iter().map(|s| format!("-{}", s.name)).collect();
+                format!("expected options: {}", names.join(", "))
             };
             return Err(CommandError::Syntax(format!(
-                "{command}: unexpected argument '{shown}' (expected options: {})",
-                expected()
+                "{command}: unexpected argument '{shown}' ({expected})"
             )));
         };
         let lower = name.to_ascii_lowercase();
         let exact: Vec<&OptSpec> = specs.iter().filter(|s| s.name == lower).collect();
-        let candidates: Vec<&OptSpec> = if exact.is_empty() {
+        let candidates: Vec<&OptSpec> = if exact.is_empty() && !lower.is_empty() {
             specs
                 .iter()
                 .filter(|s| s.name.starts_with(&lower))
@@ -181,14 +271,16 @@ pub fn parse(command: &str, tokens: &[String], specs: &[OptSpec]) -> Result<Pars
             [one] => **one,
             [] => {
                 return Err(CommandError::Syntax(format!(
-                    "{command}: unknown option '{token}' (expected one of: {})",
+                    "{command}: unknown option '{}' ({})",
+                    redact_token(token),
                     expected()
                 )));
             }
             many => {
                 let names: Vec<String> = many.iter().map(|s| format!("-{}", s.name)).collect();
                 return Err(CommandError::Syntax(format!(
-                    "{command}: option '{token}' is ambiguous (could be {})",
+                    "{command}: option '{}' is ambiguous (could be {})",
+                    redact_token(token),
                     names.join(" or ")
                 )));
             }
@@ -200,18 +292,32 @@ pub fn parse(command: &str, tokens: &[String], specs: &[OptSpec]) -> Result<Pars
             )));
         }
         if spec.takes_value {
-            let value = tokens
-                .get(i + 1)
-                .filter(|v| !v.starts_with('-') || looks_like_number(v));
+            let (value, used) = match joined {
+                Some(v) if !v.is_empty() => (Some(v), 1),
+                Some(_) => (None, 1),
+                None => (
+                    tokens
+                        .get(i + 1)
+                        .filter(|v| !v.starts_with('-') || looks_like_number(v))
+                        .cloned(),
+                    2,
+                ),
+            };
             let Some(value) = value else {
                 return Err(CommandError::Syntax(format!(
                     "{command}: option -{} needs a value",
                     spec.name
                 )));
             };
-            parsed.values.insert(spec.name, Some(value.clone()));
-            i += 2;
+            parsed.values.insert(spec.name, Some(value));
+            i += used;
         } else {
+            if joined.is_some() {
+                return Err(CommandError::Syntax(format!(
+                    "{command}: option -{} takes no value",
+                    spec.name
+                )));
+            }
             parsed.values.insert(spec.name, None);
             i += 1;
         }

@@ -19,6 +19,7 @@ use crate::error::CommandError;
 use crate::hagroup::args::{self, OptSpec, flag, value};
 use crate::hagroup::slots::{SlotView, numbered_range};
 use crate::hagroup::{groups, listgroups, members, recover, settings};
+use crate::printable::escape;
 
 /// What a command printed and whether it succeeded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,11 +38,13 @@ impl CommandOutput {
         }
     }
 
-    /// The output as LunaCM prints it, ending with the `Command Result :` footer.
+    /// The output as LunaCM prints it, ending with the `Command Result :` footer. Control
+    /// characters a user typed (echoed in a line or an error) are shown escaped
+    /// ([`crate::printable`]).
     pub fn render(&self) -> String {
         let mut out = String::new();
         for line in &self.lines {
-            out.push_str(line);
+            out.push_str(&escape(line));
             out.push('\n');
         }
         match &self.result {
@@ -53,7 +56,8 @@ impl CommandOutput {
             }
             Err(e) => {
                 out.push_str(&format!(
-                    "Error: {e}\n\nCommand Result : {}\n",
+                    "Error: {}\n\nCommand Result : {}\n",
+                    escape(&e.to_string()),
                     e.result_text()
                 ));
             }
@@ -100,12 +104,37 @@ pub fn execute(
         cm.commit_config(engine, saved, now)?;
         Ok(lines)
     });
+    // listgroups has its own layout (§3.1); every other command's lines are indented as
+    // LunaCM prints them (§3.6: `        HA Auto Recovery Count has been set to 3`).
+    let laid_out = args::tokenize(line)
+        .ok()
+        .and_then(|t| t.get(1).map(|s| s.eq_ignore_ascii_case("listgroups")))
+        .unwrap_or(false);
+    let shape = |lines: Vec<String>| {
+        if laid_out {
+            lines
+        } else {
+            lines.into_iter().map(indent).collect()
+        }
+    };
     match outcome {
-        Ok(lines) => CommandOutput::ok(lines),
+        Ok(lines) => CommandOutput::ok(shape(lines)),
         Err(refusal) => CommandOutput {
-            lines: refusal.lines,
+            lines: shape(refusal.lines),
             result: Err(refusal.error),
         },
+    }
+}
+
+/// How far LunaCM indents a command's lines.
+pub const INDENT: &str = "        ";
+
+/// `line` indented by [`INDENT`], unless it is blank or already indented.
+pub fn indent(line: String) -> String {
+    if line.is_empty() || line.starts_with(' ') {
+        line
+    } else {
+        format!("{INDENT}{line}")
     }
 }
 
@@ -175,7 +204,12 @@ fn dispatch(
             members::set_standby(cm, c, &p, false)
         }
         "synchronize" => {
-            let p = parse(&[value("group"), value("password")])?;
+            let p = parse(&[
+                value("group"),
+                value("password"),
+                flag("enable"),
+                flag("disable"),
+            ])?;
             recover::synchronize(cm, c, &p, credential)
         }
         "recover" => {

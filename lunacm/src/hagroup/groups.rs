@@ -24,7 +24,9 @@ pub(crate) fn create_group(
     credential: Option<&Secret>,
 ) -> Outcome {
     refuse_password(command, p)?;
-    let label = args::required(command, p, "label")?.to_string();
+    // Blanks around a label are not part of it: the file would read it back without them and
+    // every later write would take the group for a new one (a new `VirtualTokenNN`).
+    let label = args::required(command, p, "label")?.trim().to_string();
     if label.is_empty() {
         return Err(CommandError::Refused(format!(
             "{command}: the group label must not be empty (B3)"
@@ -34,6 +36,13 @@ pub(crate) fn create_group(
     if label.eq_ignore_ascii_case("HA") {
         return Err(CommandError::Refused(format!(
             "{command}: the label '{label}' is reserved; a group cannot be called HA (B3)"
+        ))
+        .into());
+    }
+    if let Some(bad) = label_flaw(&label) {
+        return Err(CommandError::Refused(format!(
+            "{command}: the label {} {bad}; Chrystoki.conf could not hold it (B3)",
+            crate::printable::quoted(&label)
         ))
         .into());
     }
@@ -78,10 +87,36 @@ pub(crate) fn create_group(
     };
     let number = group.serial();
     cm.config.groups.push(group);
+    // D21: a new group synchronises automatically, as the seed's LunaCM-written file says.
+    cm.config
+        .synchronize
+        .retain(|l, _| !l.eq_ignore_ascii_case(&label));
+    cm.config.synchronize.insert(label.clone(), true);
     lines.push(format!(
         "New group with label \"{label}\" created with group number {number}."
     ));
     Ok(lines)
+}
+
+/// What makes a (trimmed) label unusable as a Chrystoki.conf value and key
+/// (`VirtualTokenNNLabel = L;`, `[HASynchronize] L = 1;`, `LStandbyMembers`), if anything.
+pub(crate) fn label_flaw(label: &str) -> Option<String> {
+    if let Some(c) = label.chars().find(|c| c.is_control()) {
+        return Some(format!(
+            "contains a control character (U+{:04X})",
+            u32::from(c)
+        ));
+    }
+    if label.chars().any(char::is_whitespace) {
+        return Some("contains a blank".to_string());
+    }
+    if let Some(c) = label.chars().find(|c| ";{}=[]\"',#".contains(*c)) {
+        return Some(format!("contains '{c}'"));
+    }
+    if label.contains("//") {
+        return Some("contains '//' (a comment)".to_string());
+    }
+    None
 }
 
 /// `hagroup deletegroup -label L`. A group the running application was initialised with (or
@@ -107,8 +142,8 @@ pub(crate) fn delete_group(
     }
     cm.config.groups.remove(index);
     cm.config
-        .auto_sync
-        .retain(|l| !l.eq_ignore_ascii_case(&group.label));
+        .synchronize
+        .retain(|l, _| !l.eq_ignore_ascii_case(&group.label));
     cm.config
         .legacy_recovery
         .retain(|l, _| !l.eq_ignore_ascii_case(&group.label));

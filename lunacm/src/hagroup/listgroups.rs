@@ -155,10 +155,7 @@ pub fn collect(cm: &mut LunaCm, credential: Option<&Secret>) -> Listing {
             label: group.label.clone(),
             number: group.serial(),
             slot_id: view.virtual_number(gi),
-            sync_enabled: cfg
-                .auto_sync
-                .iter()
-                .any(|l| l.eq_ignore_ascii_case(&group.label)),
+            sync_enabled: cfg.auto_sync_enabled(&group.label),
             members: group.members.clone(),
             needs_sync: needs_sync.to_string(),
             standby: group

@@ -117,6 +117,12 @@ pub(crate) fn add_member(
             let others = known_properties(cm, secondaries);
             notes = prereq::check_join(&primary, &primary_props, &others, &joining)
                 .map_err(|v| cannot(v.to_string()))?;
+            lines.extend(prereq::policy_warnings(
+                &serial,
+                &joining,
+                &primary,
+                &primary_props,
+            ));
         }
         _ => lines.push(format!(
             "Note: partition {serial} or the primary {primary} does not report its policies; prerequisites B9-B15 were not checked."
@@ -203,6 +209,13 @@ pub(crate) fn add_member(
         ));
     }
     Ok(lines)
+}
+
+/// True when the partition `serial` reports that it is on a Luna Cloud HSM service.
+fn is_cloud(cm: &mut LunaCm, serial: &str) -> bool {
+    cm.slot_index(serial)
+        .and_then(|slot| cm.member(slot).properties().ok())
+        .is_some_and(|p| p.form == ha_engine::ports::HsmForm::Cloud)
 }
 
 /// The properties of those of `serials` that report them now; a member that is not a slot of
@@ -304,6 +317,14 @@ pub(crate) fn set_standby(
     if !standby && !is_standby {
         return Err(CommandError::Refused(format!(
             "{command}: member {serial} of group {group_label} is not a standby member (B38)"
+        ))
+        .into());
+    }
+    if !standby && cm.config.cloud_members_standby && is_cloud(cm, &serial) {
+        // The seed: to use a Luna Cloud HSM service as an active member "you must first edit
+        // the following toggle" (B15).
+        return Err(CommandError::Refused(format!(
+            "{command}: member {serial} of group {group_label} is a Luna Cloud HSM service, which stays a standby member unless Chrystoki.conf says [Toggles] lunacm_cv_ha_ui = 0 (B15)"
         ))
         .into());
     }

@@ -1,6 +1,7 @@
-//! Bringing members back in line: `hagroup recover [-group L]` (manual recovery, B45, D9) and
+//! Bringing members back in line: `hagroup recover [-group L]` (manual recovery, B45, D9),
 //! `hagroup synchronize -group L` (B61, D8, with the B14 warning; the work is in
-//! [`crate::sync`]).
+//! [`crate::sync`]) and `hagroup synchronize -group L -enable | -disable` (automatic
+//! synchronisation on recovery, `[HASynchronize]`, D21).
 
 use ha_engine::HaEngine;
 use ha_engine::ports::{Millis, Secret};
@@ -53,6 +54,16 @@ pub(crate) fn synchronize(
     let label = args::required(command, p, "group")?;
     let index = group_index(cm, command, label)?;
     let group_label = cm.config.groups[index].label.clone();
+    match (p.has("enable"), p.has("disable")) {
+        (true, true) => {
+            return Err(CommandError::Syntax(format!(
+                "{command}: give -enable or -disable, not both"
+            ))
+            .into());
+        }
+        (false, false) => {}
+        (on, _) => return Ok(set_auto_sync(cm, &group_label, on)),
+    }
     let pin = need_credential(
         command,
         credential,
@@ -78,6 +89,18 @@ pub(crate) fn synchronize(
             )),
         }),
     }
+}
+
+/// `hagroup synchronize -group L -enable | -disable` (D21): `[HASynchronize] L = 1 | 0`.
+fn set_auto_sync(cm: &mut LunaCm, label: &str, on: bool) -> Vec<String> {
+    cm.config
+        .synchronize
+        .retain(|l, _| !l.eq_ignore_ascii_case(label));
+    cm.config.synchronize.insert(label.to_string(), on);
+    vec![format!(
+        "Automatic synchronization of group {label} has been {} (D21)",
+        if on { "enabled" } else { "disabled" }
+    )]
 }
 
 fn report_lines(label: &str, report: &SyncReport) -> Vec<String> {

@@ -18,7 +18,7 @@ fn synchronize_warns_on_conflicting_private_key_cloning_and_reports_what_failed(
             &mut engine,
             "hagroup creategroup -label g1 -serialnumber 111"
         ),
-        "New group with label \"g1\" created with group number 1111.\n\nCommand Result : No Error\n"
+        "        New group with label \"g1\" created with group number 1111.\n\nCommand Result : No Error\n"
     );
     assert!(
         run(&mut engine, "hagroup addmember -group g1 -serialnumber 222")
@@ -34,9 +34,9 @@ fn synchronize_warns_on_conflicting_private_key_cloning_and_reports_what_failed(
     controls[1].put("pub", ObjectClass::PublicKey);
     assert_eq!(
         rendered(&mut engine, "hagroup synchronize -group g1"),
-        "Warning: Synchronize may fail.  The members in slot 0 and slot 1 have conflicting settings for private key cloning.\n\
-         Member 111: 1 token objects cloned to it.\n\
-         Member 222: 1 token objects cloned to it.\n\
+        "        Warning: Synchronize may fail.  The members in slot 0 and slot 1 have conflicting settings for private key cloning.\n\
+         \x20       Member 111: 1 token objects cloned to it.\n\
+                 \x20       Member 222: 1 token objects cloned to it.\n\
          Error: hagroup synchronize: 1 object copies could not be made in group g1; the first: private key pk to member 111: CKR_KEY_UNEXTRACTABLE (B14)\n\
          \n\
          Command Result : Operation Failed\n"
@@ -71,9 +71,9 @@ fn synchronize_skips_an_unreachable_member_and_needs_a_reachable_one() {
     controls[1].set_reachable(false);
     assert_eq!(
         rendered(&mut engine, "hagroup synchronize -group g1"),
-        "Member 222 is not reachable and was not synchronized.\n\
-         Member 111: 0 token objects cloned to it.\n\
-         Group g1 synchronized: its 1 reachable members hold the same 1 token objects.\n\
+        "        Member 222 is not reachable and was not synchronized.\n\
+         \x20       Member 111: 0 token objects cloned to it.\n\
+         \x20       Group g1 synchronized: its 1 reachable members hold the same 1 token objects.\n\
          \n\
          Command Result : No Error\n"
     );
@@ -147,7 +147,7 @@ fn slot_numbers_skip_a_missing_slot_d14() {
     controls[0].set_reachable(false);
     assert_eq!(
         rendered(&mut engine, "hagroup creategroup -label g1 -slot 0"),
-        "New group with label \"g1\" created with group number 1222.\n\nCommand Result : No Error\n"
+        "        New group with label \"g1\" created with group number 1222.\n\nCommand Result : No Error\n"
     );
     assert_eq!(
         run(&mut engine, "hagroup addmember -group g1 -slot 2")
@@ -174,10 +174,10 @@ fn remove_answer_deletes_and_copy_marks_needs_sync() {
             &mut engine,
             "hagroup addmember -group g1 -serialnumber 222 -answer remove"
         ),
-        "Partition 222 already holds 1 token objects.\n\
-         Enter 'copy' to replicate them into the group, 'remove' to delete them, or 'quit' to abort: remove\n\
-         1 token objects deleted from partition 222.\n\
-         Member 222 successfully added to group g1.\n\
+        "        Partition 222 already holds 1 token objects.\n\
+         \x20       Enter 'copy' to replicate them into the group, 'remove' to delete them, or 'quit' to abort: remove\n\
+         \x20       1 token objects deleted from partition 222.\n\
+         \x20       Member 222 successfully added to group g1.\n\
          \n\
          Command Result : No Error\n"
     );
@@ -210,7 +210,7 @@ fn cloud_member_is_active_when_the_toggle_says_so() {
     );
     assert_eq!(
         run(&mut engine, "hagroup addmember -group g1 -serialnumber 222").lines,
-        vec!["Member 222 successfully added to group g1.".to_string()]
+        vec!["        Member 222 successfully added to group g1.".to_string()]
     );
     assert!(engine.config().groups[0].standby.is_empty());
 }

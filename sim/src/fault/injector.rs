@@ -268,6 +268,11 @@ impl FaultControl {
         })
     }
 
+    /// True while the member's connection is lost (a `Drop` not yet restored).
+    pub fn is_disconnected(&self) -> bool {
+        self.state().disconnected
+    }
+
     /// Sets the processing time of every call.
     pub fn set_base_ms(&self, ms: u64) {
         self.state().base_ms = ms;

@@ -1,0 +1,90 @@
+//! The limits a scenario may not pass, checked when it is loaded, so that bad input gets a
+//! clear error instead of hours of work or gigabytes of memory. No real scenario comes near
+//! them (the repository's largest `times` is 10⁶, in the bench; its largest `size` is 32).
+//! What only a run can reach (recovery timer runs, the end of virtual time) is bounded by
+//! `sim::queue` and stops the run with an error. `docs/limits.md` lists them all.
+
+use super::ast::{AppOp, Scenario, Step, ThreadOp};
+
+/// Most calls one `App(Sign|Encrypt)` step or one thread entry makes (`times`): 10⁷, about
+/// ten seconds of a release build.
+pub const MAX_TIMES: u32 = 10_000_000;
+
+/// Largest value of `CreateData(size)` and `SignUpdate(size)`, bytes: 1 MiB (a partition holds
+/// 325 896 bytes by default).
+pub const MAX_SIZE: u32 = 1 << 20;
+
+/// Most threads of one `Threads` step (each opens its own virtual session).
+pub const MAX_THREADS: usize = 256;
+
+/// Most calls of one `Threads` step, all threads together.
+pub const MAX_THREAD_CALLS: u64 = 10_000_000;
+
+/// Most steps, setup lines and expectations a scenario may have (each).
+pub const MAX_ITEMS: usize = 100_000;
+
+/// The first limit `scenario` passes: where, and what.
+pub fn check(scenario: &Scenario) -> Option<String> {
+    for (what, n) in [
+        ("setup", scenario.setup.len()),
+        ("steps", scenario.steps.len()),
+        ("expect", scenario.expect.len()),
+    ] {
+        if n > MAX_ITEMS {
+            return Some(format!(
+                "{what}: {n} entries; a scenario may have at most {MAX_ITEMS} (limit)"
+            ));
+        }
+    }
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let place = format!("steps[{index}]");
+        match step {
+            Step::App(op) => {
+                if let Some(message) = app_op(op) {
+                    return Some(format!("{place}: {message}"));
+                }
+            }
+            Step::Threads { threads, .. } => {
+                if threads.len() > MAX_THREADS {
+                    return Some(format!(
+                        "{place}: Threads has {} threads; at most {MAX_THREADS} (limit)",
+                        threads.len()
+                    ));
+                }
+                let mut total: u64 = 0;
+                for (t, program) in threads.iter().enumerate() {
+                    for (c, op) in program.iter().enumerate() {
+                        let (name, times) = match op {
+                            ThreadOp::Sign { times, .. } => ("Sign", *times),
+                            ThreadOp::Encrypt { times, .. } => ("Encrypt", *times),
+                        };
+                        if times > MAX_TIMES {
+                            return Some(format!(
+                                "{place}: threads[{t}][{c}]: {name} times {times} is over the limit of {MAX_TIMES} calls"
+                            ));
+                        }
+                        total += u64::from(times);
+                    }
+                }
+                if total > MAX_THREAD_CALLS {
+                    return Some(format!(
+                        "{place}: Threads makes {total} calls in all; at most {MAX_THREAD_CALLS} (limit)"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn app_op(op: &AppOp) -> Option<String> {
+    let (name, value, max, unit) = match op {
+        AppOp::Sign { times, .. } => ("Sign times", *times, MAX_TIMES, "calls"),
+        AppOp::Encrypt { times, .. } => ("Encrypt times", *times, MAX_TIMES, "calls"),
+        AppOp::CreateData { size, .. } => ("CreateData size", *size, MAX_SIZE, "bytes"),
+        AppOp::SignUpdate { size } => ("SignUpdate size", *size, MAX_SIZE, "bytes"),
+        _ => return None,
+    };
+    (value > max).then(|| format!("{name} {value} is over the limit of {max} {unit}"))
+}

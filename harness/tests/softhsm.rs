@@ -1,0 +1,415 @@
+//! The harness on real PKCS#11 members (SoftHSM2):
+//!
+//! - `portable::*` (always run): which scenarios are marked `portable`, and that none of them
+//!   needs a Luna-only feature;
+//! - `softhsm::run_suite`: `hasim run --backend softhsm scenarios/` passes every scenario it
+//!   does not skip;
+//! - `softhsm::differential`: `hasim differential scenarios/` finds every portable scenario
+//!   `same` on both backends;
+//! - `softhsm::outside_witness_through_hasim_run`: a replication scenario run by `hasim run
+//!   --backend softhsm --keep-tokens DIR`, then OpenSC's `pkcs11-tool --list-objects` on every
+//!   kept token: the same `CKA_ID`s on each member, as many objects as the transcript counts;
+//! - `softhsm::canary_pin`: a SoftHSM run with a canary CO credential and `RUST_LOG=trace`; the
+//!   canary appears in no output and no file the run leaves.
+//!
+//! Every SoftHSM check runs `hasim` as a child process with its own `SOFTHSM2_CONF` (this
+//! multi-threaded test binary never changes its environment). Without the SoftHSM2 module (or
+//! `pkcs11-tool`, for the witness) they report themselves ignored with the reason, unless
+//! `HASIM_REQUIRE_SOFTHSM=1`, which makes that a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use harness::backend::{has_application_calls, luna_only};
+use harness::scenario::{self, ast::DEFAULT_CO_PASSWORD};
+use harness::suite;
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+
+const HASIM: &str = env!("CARGO_BIN_EXE_hasim");
+const CANARY: &str = "canary-co-credential-7731";
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+fn required() -> bool {
+    std::env::var("HASIM_REQUIRE_SOFTHSM").is_ok_and(|v| v == "1")
+}
+
+/// `Ok(None)` when everything needed is there, `Ok(Some(reason))` to ignore, `Err` when it is
+/// missing but required.
+fn availability(need_tool: bool) -> Result<Option<String>, Failed> {
+    let mut missing = Vec::new();
+    if let Err(e) = pkcs11_member::softhsm::find_module() {
+        missing.push(e.to_string());
+    }
+    if need_tool && Command::new("pkcs11-tool").arg("--help").output().is_err() {
+        missing.push("pkcs11-tool (OpenSC) not found".to_string());
+    }
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let reason = missing.join("; ");
+    if required() {
+        Err(format!("HASIM_REQUIRE_SOFTHSM=1 but {reason}").into())
+    } else {
+        Ok(Some(format!(
+            "{reason} (HASIM_REQUIRE_SOFTHSM=1 makes this a failure)"
+        )))
+    }
+}
+
+/// Runs `hasim args` with `SOFTHSM2_CONF` naming a fresh file in `dir`.
+fn hasim(dir: &Path, args: &[&str], trace: bool) -> Result<Output, Failed> {
+    let mut cmd = Command::new(HASIM);
+    cmd.args(args)
+        .env("SOFTHSM2_CONF", dir.join("softhsm2.conf"))
+        .env("TMPDIR", dir);
+    if trace {
+        cmd.env("RUST_LOG", "trace");
+    } else {
+        cmd.env_remove("RUST_LOG");
+    }
+    cmd.output()
+        .map_err(|e| format!("cannot run {HASIM}: {e}").into())
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn softhsm_trial(name: &str, need_tool: bool, body: fn(&Path) -> Result<(), Failed>) -> Trial {
+    Trial::ignorable_test(format!("softhsm::{name}"), move || {
+        if let Some(reason) = availability(need_tool)? {
+            return Ok(Completion::ignored_with(reason));
+        }
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        body(dir.path())?;
+        Ok(Completion::Completed)
+    })
+}
+
+/// A scenario outside `bad-input/`: name, portable, Luna-only reason, application calls.
+type Entry = (String, bool, Option<String>, bool);
+
+/// The scenarios outside `bad-input/`.
+fn catalogue() -> Result<Vec<Entry>, Failed> {
+    let root = scenarios_dir();
+    let mut out = Vec::new();
+    for file in suite::discover(&root).map_err(|e| e.to_string())? {
+        let name = suite::scenario_name(&root, &file);
+        if name.starts_with("bad-input/") {
+            continue;
+        }
+        let s = scenario::load_file(&file).map_err(|e| e.to_string())?;
+        out.push((name, s.portable, luna_only(&s), has_application_calls(&s)));
+    }
+    Ok(out)
+}
+
+/// Every scenario that needs no Luna-only feature and makes application calls is marked
+/// portable, none that needs one is, and there are at least 30.
+fn portable_marking() -> Result<(), Failed> {
+    let mut portable = 0;
+    for (name, marked, luna, app) in catalogue()? {
+        match (marked, &luna, app) {
+            (true, Some(why), _) => {
+                return Err(format!("{name} is portable but {why}").into());
+            }
+            (true, None, false) => {
+                return Err(format!("{name} is portable but makes no application call").into());
+            }
+            (true, None, true) => portable += 1,
+            (false, None, true) => {
+                return Err(format!(
+                    "{name} needs no Luna-only feature: mark it `portable: true` (and make it give the same view on SoftHSM)"
+                )
+                .into());
+            }
+            (false, _, _) => {}
+        }
+    }
+    if portable < 30 {
+        return Err(format!("only {portable} portable scenarios outside bad-input/").into());
+    }
+    Ok(())
+}
+
+fn portable_count() -> Result<usize, Failed> {
+    Ok(catalogue()?.iter().filter(|(_, p, _, _)| *p).count())
+}
+
+/// The numbers of a summary line such as `12 same, 0 differ, 3 skipped`.
+fn summary(out: &str, words: [&str; 3]) -> Result<[usize; 3], Failed> {
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| l.contains(words[0]) && l.contains(words[1]))
+        .ok_or_else(|| format!("no summary line in:\n{out}"))?;
+    let mut n = [0; 3];
+    for (i, w) in words.iter().enumerate() {
+        let part = line
+            .split(", ")
+            .find(|p| p.ends_with(w))
+            .ok_or_else(|| format!("no `{w}` in {line:?}"))?;
+        n[i] = part
+            .trim_end_matches(w)
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad summary {line:?}"))?;
+    }
+    Ok(n)
+}
+
+fn run_suite(dir: &Path) -> Result<(), Failed> {
+    let root = scenarios_dir().display().to_string();
+    let out = hasim(dir, &["run", "--backend", "softhsm", &root], false)?;
+    let all = text(&out);
+    let [passed, failed, skipped] = summary(&all, ["passed", "failed", "skipped"])?;
+    if !out.status.success() || failed != 0 {
+        return Err(format!("hasim run --backend softhsm failed:\n{all}").into());
+    }
+    if passed < portable_count()? || skipped == 0 {
+        return Err(format!("unexpected counts {passed}/{failed}/{skipped}:\n{all}").into());
+    }
+    Ok(())
+}
+
+fn differential(dir: &Path) -> Result<(), Failed> {
+    let root = scenarios_dir().display().to_string();
+    let out = hasim(dir, &["differential", &root], false)?;
+    let all = text(&out);
+    let [same, differ, _] = summary(&all, ["same", "differ", "skipped"])?;
+    if !out.status.success() || differ != 0 {
+        return Err(format!("hasim differential found differences:\n{all}").into());
+    }
+    let portable = portable_count()?;
+    if same != portable {
+        return Err(format!("{same} same, but {portable} portable scenarios:\n{all}").into());
+    }
+    Ok(())
+}
+
+/// Objects pkcs11-tool lists on one token: `(kind line, CKA_ID or application)`.
+fn list_objects(
+    module: &str,
+    conf: &str,
+    label: &str,
+    pin: &str,
+) -> Result<Vec<(String, String)>, Failed> {
+    let out = Command::new("pkcs11-tool")
+        .args([
+            "--module",
+            module,
+            "--token-label",
+            label,
+            "--list-objects",
+            "--login",
+            "--pin",
+            pin,
+        ])
+        .env("SOFTHSM2_CONF", conf)
+        .output()
+        .map_err(|e| format!("pkcs11-tool: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("pkcs11-tool failed: {}", text(&out)).into());
+    }
+    let mut objects: Vec<(String, String)> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if !line.starts_with(' ') && line.to_lowercase().contains("object") {
+            objects.push((line.trim().to_string(), String::new()));
+        } else if let Some(last) = objects.last_mut() {
+            let t = line.trim();
+            if let Some(v) = t.strip_prefix("ID:") {
+                last.1 = v.trim().to_string();
+            } else if let Some(v) = t.strip_prefix("application:") {
+                last.1 = v.trim().trim_matches('\'').to_string();
+            }
+        }
+    }
+    Ok(objects)
+}
+
+fn witness(dir: &Path) -> Result<(), Failed> {
+    let file = scenarios_dir().join("failover/two-members-drop-and-recover.ron");
+    let keep = dir.join("kept");
+    let out = hasim(
+        dir,
+        &[
+            "run",
+            "--backend",
+            "softhsm",
+            "--keep-tokens",
+            &keep.display().to_string(),
+            &file.display().to_string(),
+        ],
+        false,
+    )?;
+    let transcript = text(&out);
+    if !out.status.success() {
+        return Err(format!("the scenario failed on SoftHSM:\n{transcript}").into());
+    }
+    // `binding: S -> SoftHSM token T (label L), module M, conf C`
+    let mut tokens = Vec::new();
+    for line in transcript.lines() {
+        let Some(rest) = line.strip_prefix("binding: ") else {
+            continue;
+        };
+        let (serial, rest) = rest.split_once(" -> ").ok_or("bad binding line")?;
+        let label = rest
+            .split("(label ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .ok_or("no label")?;
+        let module = rest
+            .split(", module ")
+            .nth(1)
+            .and_then(|r| r.split(", conf ").next())
+            .ok_or("no module")?;
+        let conf = rest.split(", conf ").nth(1).ok_or("no conf")?;
+        tokens.push((
+            serial.to_string(),
+            label.to_string(),
+            module.to_string(),
+            conf.to_string(),
+        ));
+    }
+    if tokens.len() != 2 {
+        return Err(format!("expected two bindings:\n{transcript}").into());
+    }
+    // The end block: `   <serial>  objects   N`.
+    let end = transcript
+        .split("\n== end\n")
+        .nth(1)
+        .ok_or("no end section")?;
+    let setup_prefix: String = b"hasim-setup:".iter().map(|b| format!("{b:02x}")).collect();
+    let mut views = Vec::new();
+    for (serial, label, module, conf) in &tokens {
+        let counted: usize = end
+            .lines()
+            .find_map(|l| {
+                let mut w = l.split_whitespace();
+                (w.next() == Some(serial) && w.next() == Some("objects"))
+                    .then(|| w.next().and_then(|n| n.parse().ok()))
+                    .flatten()
+            })
+            .ok_or_else(|| format!("no end count for {serial}"))?;
+        let mut objects: Vec<(String, String)> =
+            list_objects(module, conf, label, DEFAULT_CO_PASSWORD)?
+                .into_iter()
+                .filter(|(_, id)| !id.starts_with(&setup_prefix))
+                .collect();
+        if objects.len() != counted {
+            return Err(format!(
+                "{serial}: pkcs11-tool lists {} objects, the transcript counts {counted}: {objects:?}",
+                objects.len()
+            )
+            .into());
+        }
+        if objects.iter().any(|(_, id)| id.is_empty()) {
+            return Err(format!("{serial}: an object without CKA_ID: {objects:?}").into());
+        }
+        let kind = |k: &str| {
+            k.split(';')
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
+                .to_string()
+        };
+        objects = objects.iter().map(|(k, i)| (kind(k), i.clone())).collect();
+        objects.sort();
+        views.push(objects);
+    }
+    if views[0] != views[1] || views[0].is_empty() {
+        return Err(format!("the members hold different objects: {views:?}").into());
+    }
+    Ok(())
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn canary(dir: &Path) -> Result<(), Failed> {
+    // A portable scenario with the canary as its CO credential (outside the kept directory).
+    let source = scenarios_dir().join("recovery/login-failure-disables-recovery.ron");
+    let text_in = std::fs::read_to_string(&source).map_err(|e| e.to_string())?;
+    let marker = "\n    partitions:";
+    let at = text_in.find(marker).ok_or("no partitions line")?;
+    let scenario = format!(
+        "{}\n    credentials: (co: \"{CANARY}\"),{}",
+        &text_in[..at],
+        &text_in[at..]
+    );
+    let input = dir.join("input");
+    std::fs::create_dir(&input).map_err(|e| e.to_string())?;
+    let file = input.join("canary.ron");
+    std::fs::write(&file, scenario).map_err(|e| e.to_string())?;
+    let keep = dir.join("kept");
+    let out = hasim(
+        dir,
+        &[
+            "run",
+            "--backend",
+            "softhsm",
+            "--keep-tokens",
+            &keep.display().to_string(),
+            &file.display().to_string(),
+        ],
+        true,
+    )?;
+    let all = text(&out);
+    if !out.status.success() {
+        return Err(format!("the canary scenario failed:\n{all}").into());
+    }
+    if !all.contains("binding: ") || !all.contains("TRACE") && !all.contains("DEBUG") {
+        return Err(format!("the run did not trace a SoftHSM run:\n{all}").into());
+    }
+    if all.contains(CANARY) {
+        return Err("the canary credential appears in hasim's output or trace".into());
+    }
+    let mut files = Vec::new();
+    files_under(dir, &mut files);
+    let mut searched = 0;
+    for f in files {
+        if f.starts_with(&input) {
+            continue;
+        }
+        let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        searched += 1;
+        if bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()) {
+            return Err(format!("the canary credential is in {}", f.display()).into());
+        }
+    }
+    if searched < 4 {
+        return Err(format!("only {searched} files left to search; were the tokens kept?").into());
+    }
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let trials = vec![
+        Trial::test("portable::marking", portable_marking),
+        softhsm_trial("run_suite", false, run_suite),
+        softhsm_trial("differential", false, differential),
+        softhsm_trial("outside_witness_through_hasim_run", true, witness),
+        softhsm_trial("canary_pin", false, canary),
+    ];
+    libtest_mimic::run(&args, trials).exit();
+}
