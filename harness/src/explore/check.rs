@@ -851,13 +851,26 @@ mod tests {
 
     #[test]
     fn a_failure_with_a_usable_holder_breaks_i2_and_without_one_does_not() {
+        let create = || {
+            app(
+                OpObs::Create {
+                    label: "k1".into(),
+                    token: true,
+                    pair: false,
+                },
+                "CKR_OK",
+                None,
+            )
+        };
         let bad = obs(vec![
             (0, login()),
+            (1, create()),
             (5, app(sign(), "CKR_OBJECT_HANDLE_INVALID", Some(&["B"]))),
         ]);
         assert_eq!(check(&bad, &[], None).map(|v| v.invariant), Some("I2"));
         let fine = obs(vec![
             (0, login()),
+            (1, create()),
             (
                 1,
                 Happening::Fault {
