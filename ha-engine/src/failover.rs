@@ -291,7 +291,16 @@ impl HaEngine {
 
     fn dispatch_to_next(&mut self, now: Millis, mut d: Dispatch) -> Result<Dispatch, EngineError> {
         let g = d.group;
-        let Some(m) = crate::balance::choose_except(self.group(g), &d.lacking) else {
+        let planted_standby = if self.planted(crate::planted::PlantedBug::StandbyServes) {
+            let group = self.group(g);
+            (0..group.members.len())
+                .find(|m| group.members[*m].standby && group.members[*m].is_alive())
+        } else {
+            None
+        };
+        let Some(m) =
+            planted_standby.or_else(|| crate::balance::choose_except(self.group(g), &d.lacking))
+        else {
             self.note_if_all_offline(g, now);
             return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, d.op.function()));
         };

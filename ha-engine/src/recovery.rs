@@ -209,8 +209,9 @@ impl HaEngine {
         let attempts = down.attempts + 1;
         // With auto-recovery off (retry 0) a failed manual attempt exhausts nothing: there was
         // no automatic recovery to disable, so the `exceeded maximum` line is not logged.
-        let exhausted =
-            self.config.retry != RetryLimit::Disabled && self.config.retry.exhausted_by(attempts);
+        let exhausted = self.config.retry != RetryLimit::Disabled
+            && self.config.retry.exhausted_by(attempts)
+            && !self.planted(crate::planted::PlantedBug::IgnoreRetryLimit);
         let disabled = self.config.retry == RetryLimit::Disabled;
         let next_attempt =
             (!exhausted && !disabled).then_some(deadline_after(now, self.config.interval_s));
