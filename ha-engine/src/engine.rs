@@ -85,6 +85,8 @@ pub struct HaEngine {
     /// A manual recovery asked for members left with gaps to be compared again (B45, B19).
     pub(crate) refill_pending: bool,
     events: VecDeque<EngineEvent>,
+    /// A planted bug, for exploration's own tests only ([`crate::planted`]).
+    planted: Option<crate::planted::PlantedBug>,
 }
 
 impl HaEngine {
@@ -121,6 +123,7 @@ impl HaEngine {
             manual_pending: false,
             refill_pending: false,
             events: VecDeque::new(),
+            planted: None,
         }
     }
 
@@ -361,7 +364,38 @@ impl HaEngine {
     /// Writes one HA log record for group `g` (B63) and records the event.
     pub(crate) fn log_group(&mut self, g: usize, now: Millis, message: HaLogMessage) {
         let serial = self.group_serial(g);
+        let message = match (self.planted, message) {
+            (
+                Some(crate::planted::PlantedBug::MiscountAttempts),
+                HaLogMessage::RecoveryFailed {
+                    attempt,
+                    serial,
+                    code,
+                },
+            ) => HaLogMessage::RecoveryFailed {
+                attempt: attempt + 1,
+                serial,
+                code,
+            },
+            (_, message) => message,
+        };
+        let false_total_loss = self.planted == Some(crate::planted::PlantedBug::FalseTotalLoss)
+            && matches!(message, HaLogMessage::DropMember { .. });
         self.log_line(&serial, now, message);
+        if false_total_loss {
+            self.log_line(&serial, now, HaLogMessage::MembersOffline);
+        }
+    }
+
+    /// Turns a planted bug on (exploration's own tests only; see [`crate::planted`]).
+    #[doc(hidden)]
+    pub fn plant(&mut self, bug: crate::planted::PlantedBug) {
+        self.planted = Some(bug);
+    }
+
+    /// Whether `bug` is planted.
+    pub(crate) fn planted(&self, bug: crate::planted::PlantedBug) -> bool {
+        self.planted == Some(bug)
     }
 
     pub(crate) fn log_line(&mut self, group_serial: &str, now: Millis, message: HaLogMessage) {
@@ -406,6 +440,15 @@ impl HaEngine {
         if !self.member(g, m).is_alive() {
             return;
         }
+        let m = if self.planted(crate::planted::PlantedBug::DropWrongMember) {
+            self.group(g)
+                .alive()
+                .into_iter()
+                .find(|o| *o != m)
+                .unwrap_or(m)
+        } else {
+            m
+        };
         let serial = self.member_serial(g, m);
         tracing::debug!(group = g, member = %serial, rv = %rv, "dropping member after failed call");
         self.mark_down(g, m, now, DownReason::Dropped);

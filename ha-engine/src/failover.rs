@@ -294,7 +294,16 @@ impl HaEngine {
 
     fn dispatch_to_next(&mut self, now: Millis, mut d: Dispatch) -> Result<Dispatch, EngineError> {
         let g = d.group;
-        let Some(m) = crate::balance::choose_except(self.group(g), &d.lacking) else {
+        let planted_standby = if self.planted(crate::planted::PlantedBug::StandbyServes) {
+            let group = self.group(g);
+            (0..group.members.len())
+                .find(|m| group.members[*m].standby && group.members[*m].is_alive())
+        } else {
+            None
+        };
+        let Some(m) =
+            planted_standby.or_else(|| crate::balance::choose_except(self.group(g), &d.lacking))
+        else {
             if !d.lacking.is_empty() && !self.group(g).usable().is_empty() {
                 // Usable members remain and none of them holds the object: that, not a lost
                 // device, is the answer ("objects a member lacks").

@@ -47,6 +47,8 @@ pub mod failover;
 pub mod log;
 pub mod membership;
 pub mod multipart;
+#[doc(hidden)]
+pub mod planted;
 pub mod ports;
 pub(crate) mod reconcile;
 pub mod recovery;

@@ -109,7 +109,11 @@ impl HaEngine {
         let attempt = down.attempts + 1;
         let serial = self.member_serial(g, m);
         let new = down.reason == DownReason::New;
-        if !new && !down.manual && self.config.retry.exhausted_by(down.attempts) {
+        if !new
+            && !down.manual
+            && self.config.retry.exhausted_by(down.attempts)
+            && !self.planted(crate::planted::PlantedBug::IgnoreRetryLimit)
+        {
             // B44, D9: an attempt runs only while its counter is below the retry count in
             // force when it is due; a count lowered meanwhile ends automatic recovery here
             // (with auto-recovery off there is nothing to disable and nothing is logged).
@@ -258,8 +262,9 @@ impl HaEngine {
         let attempts = down.attempts + 1;
         // With auto-recovery off (retry 0) a failed manual attempt exhausts nothing: there was
         // no automatic recovery to disable, so the `exceeded maximum` line is not logged.
-        let exhausted =
-            self.config.retry != RetryLimit::Disabled && self.config.retry.exhausted_by(attempts);
+        let exhausted = self.config.retry != RetryLimit::Disabled
+            && self.config.retry.exhausted_by(attempts)
+            && !self.planted(crate::planted::PlantedBug::IgnoreRetryLimit);
         let disabled = self.config.retry == RetryLimit::Disabled;
         let next_attempt =
             (!exhausted && !disabled).then_some(deadline_after(now, self.config.interval_s));

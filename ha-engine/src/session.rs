@@ -141,7 +141,12 @@ impl HaEngine {
         if !self.group(g).logged_in {
             return Err(EngineError::new(Ckr::CKR_USER_NOT_LOGGED_IN, F));
         }
-        for m in self.group(g).alive() {
+        let members = if self.planted(crate::planted::PlantedBug::KeepLoginOnLogout) {
+            Vec::new()
+        } else {
+            self.group(g).alive()
+        };
+        for m in members {
             let Some(s) = self.member(g, m).sessions.get(&vs).copied() else {
                 continue;
             };

@@ -31,6 +31,12 @@ pub struct BenchArgs {
     /// Recovery interval of the campaign, seconds (60..=1200).
     #[arg(long, default_value_t = 1200)]
     pub interval: u64,
+    /// Generated exploration scenarios (200 operations each) to time.
+    #[arg(long, default_value_t = 2_000)]
+    pub explore_seeds: u64,
+    /// OS threads for the exploration benchmark.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: u32,
     /// `softhsm`: the real-member figures instead (HA overhead, load balancing, replication
     /// cost, on fresh SoftHSM2 tokens).
     #[arg(long, default_value = "model")]
@@ -209,6 +215,20 @@ pub fn run(args: &BenchArgs) -> Result<String, BenchError> {
         secs,
         virtual_s / secs
     );
+
+    // 4. Exploration: generated scenarios of 200 operations, seeds per second.
+    if args.explore_seeds > 0 {
+        let (rate, failed) =
+            crate::explore::campaign::throughput(args.explore_seeds, 200, args.jobs)
+                .map_err(|e| BenchError(e.to_string()))?;
+        let _ = writeln!(
+            report,
+            "exploration: {} generated scenarios of 200 operations on {} jobs: {rate:.0} seeds/s ({failed} broke an invariant); peak memory (VmHWM) {}",
+            args.explore_seeds,
+            args.jobs.max(1),
+            peak_rss().unwrap_or_else(|| "unknown (no /proc/self/status)".to_string())
+        );
+    }
     Ok(report)
 }
 

@@ -110,6 +110,9 @@ pub struct RunOptions {
     /// partitions held an object when a call on it failed or a standby served it, and every
     /// partition's token objects at each checkpoint. Never rendered.
     pub witness: bool,
+    /// A planted engine bug (exploration's own tests only; see `ha_engine::planted`).
+    #[doc(hidden)]
+    pub planted: Option<ha_engine::planted::PlantedBug>,
 }
 
 /// Runs a scenario from start to end on the in-process model and returns its record.
@@ -134,7 +137,10 @@ pub fn run_on_with(
     options: RunOptions,
 ) -> Result<Record, RunError> {
     let built = backend::build(scenario, backend)?;
-    let world = built.world;
+    let mut world = built.world;
+    if let Some(bug) = options.planted {
+        world.engine().plant(bug);
+    }
     let lunacm = build_lunacm(&world);
     let mut runner = Runner {
         scenario,

@@ -14,6 +14,7 @@ fn campaign(seeds: u64, shard: Shard, jobs: u32) -> Vec<campaign::SeedResult> {
         seeds,
         shard,
         jobs,
+        planted: None,
     }
     .run(&|_| {})
     .expect("every generated scenario loads")
@@ -45,6 +46,7 @@ fn four_shards_merged_equal_the_unsharded_run() {
             seeds,
             shard,
             jobs: 1,
+            planted: None,
         };
         let results = c.run(&|_| {}).expect("runs");
         let path = dir.path().join(format!("shard-{index}.jsonl"));

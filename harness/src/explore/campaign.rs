@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use ha_engine::planted::PlantedBug;
+
 use super::check::{self, Violation};
 use super::generate::generate;
 use super::observe::Observations;
@@ -137,8 +139,9 @@ pub struct SeedRun {
     pub violation: Option<Violation>,
 }
 
-/// Runs a plan (generated or shrunk) and checks the invariants.
-pub fn run_plan(plan: Plan) -> Result<SeedRun, ExploreError> {
+/// Runs a plan (generated or shrunk) and checks the invariants; `planted` turns a planted
+/// engine bug on (exploration's own tests only).
+pub fn run_plan(plan: Plan, planted: Option<PlantedBug>) -> Result<SeedRun, ExploreError> {
     let seed = plan.options.seed;
     let text = plan.to_ron(&format!("explore seed {seed}"), &[]);
     let scenario = scenario::parse_generated(&text, &format!("seed {seed}")).map_err(|e| {
@@ -147,7 +150,10 @@ pub fn run_plan(plan: Plan) -> Result<SeedRun, ExploreError> {
             message: e.to_string(),
         }
     })?;
-    let options = runner::RunOptions { witness: true };
+    let options = runner::RunOptions {
+        witness: true,
+        planted,
+    };
     let run = runner::run_with(&scenario, options).map_err(|e| ExploreError::Generated {
         seed,
         message: e.to_string(),
@@ -164,7 +170,7 @@ pub fn run_plan(plan: Plan) -> Result<SeedRun, ExploreError> {
 
 /// Generates, runs and checks one seed.
 pub fn run_seed(seed: u64) -> Result<SeedRun, ExploreError> {
-    run_plan(generate(seed))
+    run_plan(generate(seed), None)
 }
 
 /// The transcript of a seed run, starting with its seed line.
@@ -182,8 +188,8 @@ fn hash(text: &str) -> String {
 }
 
 /// The result line of one seed.
-pub fn result_of(seed: u64) -> Result<SeedResult, ExploreError> {
-    let seed_run = run_seed(seed)?;
+pub fn result_of(seed: u64, planted: Option<PlantedBug>) -> Result<SeedResult, ExploreError> {
+    let seed_run = run_plan(generate(seed), planted)?;
     let transcript = hash(&transcript(&seed_run));
     Ok(match seed_run.violation {
         None => SeedResult {
@@ -203,6 +209,51 @@ pub fn result_of(seed: u64) -> Result<SeedResult, ExploreError> {
             transcript,
         },
     })
+}
+
+/// Seeds per second for generated scenarios of `operations` operations over `seeds` seeds on
+/// `jobs` threads, and how many broke an invariant (`hasim bench`).
+pub fn throughput(seeds: u64, operations: u32, jobs: u32) -> Result<(f64, u64), ExploreError> {
+    let next = AtomicU64::new(0);
+    let failed = AtomicU64::new(0);
+    let error: Mutex<Option<ExploreError>> = Mutex::new(None);
+    let worker = || {
+        loop {
+            let seed = next.fetch_add(1, Ordering::Relaxed);
+            if seed >= seeds {
+                break;
+            }
+            match run_plan(
+                super::generate::generate_sized(seed, Some(operations)),
+                None,
+            ) {
+                Ok(r) if r.violation.is_some() => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if let Ok(mut slot) = error.lock() {
+                        *slot = Some(e);
+                    }
+                }
+            }
+        }
+    };
+    // Wall time is what a benchmark measures; it never reaches a transcript or a result.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    // Allowed thread site (benchmark of `explore --jobs`): independent seeds, only counted.
+    #[allow(clippy::disallowed_methods)]
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(worker);
+        }
+    });
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    if let Some(e) = error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    Ok((seeds as f64 / secs, failed.into_inner()))
 }
 
 /// `--shard K/M`: this process runs the seeds whose offset from the start is K modulo M.
@@ -242,6 +293,9 @@ pub struct Campaign {
     pub shard: Shard,
     /// OS threads.
     pub jobs: u32,
+    /// A planted engine bug (exploration's own tests only).
+    #[doc(hidden)]
+    pub planted: Option<PlantedBug>,
 }
 
 impl Campaign {
@@ -281,7 +335,7 @@ impl Campaign {
                 let Some(&seed) = usize::try_from(i).ok().and_then(|i| seeds.get(i)) else {
                     break;
                 };
-                let result = result_of(seed);
+                let result = result_of(seed, self.planted);
                 if let Ok(r) = &result {
                     tick(r);
                 }

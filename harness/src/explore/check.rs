@@ -38,6 +38,9 @@ pub struct Violation {
     /// Scenario expectations stating what the invariant requires of this run (written into a
     /// shrunk regression file, so it fails until the bug is fixed).
     pub expect: Vec<String>,
+    /// How the application's failures should differ from what the run saw (`CKR_*` name,
+    /// change in count): a regression file's `AppErrors` is the run's, adjusted by these.
+    pub errors: Vec<(String, i64)>,
 }
 
 fn violation(invariant: &'static str, detail: String) -> Violation {
@@ -45,6 +48,7 @@ fn violation(invariant: &'static str, detail: String) -> Violation {
         invariant,
         detail,
         expect: Vec::new(),
+        errors: Vec::new(),
     }
 }
 
@@ -101,6 +105,11 @@ struct Checker<'a> {
     multipart_broken: bool,
     /// The application's open sessions (the login lives while one is open).
     sessions: u64,
+    /// Login epochs: incremented each time the application loses its login; a handle made in
+    /// an earlier epoch may be stale (private objects' handles do not survive a logout).
+    epoch: u64,
+    /// The epoch each label's handle was made in.
+    made_in: BTreeMap<String, u64>,
 }
 
 /// The first invariant `obs` breaks (`aborted`: why the run stopped early, if it did).
@@ -124,6 +133,8 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         pending_tombstones: BTreeSet::new(),
         multipart_broken: false,
         sessions: 0,
+        epoch: 0,
+        made_in: BTreeMap::new(),
     };
     for (at, happening) in &obs.events {
         if let Some(v) = c.step(*at, happening) {
@@ -131,6 +142,16 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         }
     }
     None
+}
+
+/// The object an operation names.
+fn object_of(op: &OpObs) -> Option<&str> {
+    match op {
+        OpObs::Crypto { label } | OpObs::SignInit { label } | OpObs::Destroy { label } => {
+            Some(label)
+        }
+        _ => None,
+    }
 }
 
 /// The message of an HA log line (after `HA group: <serial> `).
@@ -157,6 +178,12 @@ fn attempt_line(msg: &str) -> Option<(u64, String, bool)> {
 }
 
 impl Checker<'_> {
+    /// The application loses its login (and its private objects' handles, D7/B23).
+    fn lose_login(&mut self, at: Millis) {
+        self.truth.login(false, at);
+        self.epoch += 1;
+    }
+
     fn step(&mut self, at: Millis, happening: &Happening) -> Option<Violation> {
         match happening {
             Happening::Fault { member, fault } => {
@@ -222,11 +249,11 @@ impl Checker<'_> {
                 self.sessions = self.sessions.saturating_sub(1);
                 if self.sessions == 0 {
                     // Closing the application's last session logs it out (PKCS#11).
-                    self.truth.login(false, at);
+                    self.lose_login(at);
                 }
             }
             OpObs::Logout | OpObs::Finalize => {
-                self.truth.login(false, at);
+                self.lose_login(at);
                 if matches!(app.op, OpObs::Finalize) {
                     self.sessions = 0;
                     // D20: what the process knew of missed deletions is gone.
@@ -239,6 +266,7 @@ impl Checker<'_> {
                 self.sessions += 1;
             }
             OpObs::Create { label, token, pair } => {
+                self.made_in.insert(label.clone(), self.epoch);
                 if ok && *token {
                     self.created.insert(label.clone(), *pair);
                 } else if !ok {
@@ -277,13 +305,16 @@ impl Checker<'_> {
     fn security(&self, at: Millis, app: &AppObs) -> Option<Violation> {
         let uses_key = matches!(app.op, OpObs::Crypto { .. } | OpObs::SignInit { .. });
         if uses_key && app.result == "CKR_OK" && !self.truth.logged_in() {
-            return Some(violation(
+            let mut v = violation(
                 "I7",
                 format!(
                     "{:?} succeeded at {} ms while the application held no login",
                     app.op, at
                 ),
-            ));
+            );
+            let n = i64::try_from(app.count).unwrap_or(i64::MAX);
+            v.errors = vec![("CKR_USER_NOT_LOGGED_IN".to_string(), n)];
+            return Some(v);
         }
         None
     }
@@ -336,6 +367,13 @@ impl Checker<'_> {
         if code == "CKR_PIN_INCORRECT" && !matches!(app.op, OpObs::Login) {
             return None;
         }
+        if code == "CKR_OBJECT_HANDLE_INVALID"
+            && let Some(label) = object_of(&app.op)
+            && self.made_in.get(label).is_none_or(|e| *e < self.epoch)
+        {
+            // A handle from before a lost login, or one never made: the application's own.
+            return None;
+        }
         let usable = self.truth.usable_members(at);
         let witness: Vec<String> = if needs_object {
             let holders = app.holders.clone().unwrap_or_default();
@@ -346,7 +384,8 @@ impl Checker<'_> {
         if witness.is_empty() {
             return None;
         }
-        Some(violation(
+        let n = i64::try_from(app.count).unwrap_or(i64::MAX);
+        let mut v = violation(
             "I2",
             format!(
                 "{:?} returned {code} at {} ms while usable member(s) {} {}",
@@ -359,14 +398,20 @@ impl Checker<'_> {
                     "could serve it"
                 }
             ),
-        ))
+        );
+        v.errors = vec![(code.to_string(), -n)];
+        Some(v)
     }
 
     // ---- I3, I6: the HA log ---------------------------------------------------------------
 
     fn log(&mut self, at: Millis, line: &str) -> Option<Violation> {
         let msg = message(line);
-        let broken = |detail: String| Some(violation("I3", format!("{detail}: {line}")));
+        let broken = |detail: String| {
+            let mut v = violation("I3", format!("{detail}: {line}"));
+            v.expect = vec![format!("LogCount({line:?}, 0)")];
+            Some(v)
+        };
         if let Some(member) = msg.strip_prefix("has dropped member: ") {
             let member = member.trim().to_string();
             if self.truth.healthy(&member) && !self.failed_at(&member, at) {
@@ -483,7 +528,7 @@ impl Checker<'_> {
             if !self.truth.enhanced_at(at) {
                 // D11: activeBasic loses sessions and login with the last member.
                 self.session_lost = true;
-                self.truth.login(false, at);
+                self.lose_login(at);
             }
             return None;
         }
@@ -521,7 +566,11 @@ impl Checker<'_> {
         member: &str,
         succeeded: bool,
     ) -> Option<Violation> {
-        let broken = |detail: String| Some(violation("I3", format!("{detail}: {line}")));
+        let broken = |detail: String| {
+            let mut v = violation("I3", format!("{detail}: {line}"));
+            v.expect = vec![format!("LogCount({line:?}, 0)")];
+            Some(v)
+        };
         let claim = self.claims.get(member).copied().unwrap_or(Claimed::Back);
         let (attempts, last, manual) = match claim {
             Claimed::Back => {
@@ -619,6 +668,37 @@ impl Checker<'_> {
     // ---- I1, I4: objects ------------------------------------------------------------------
 
     fn final_objects(
+        &self,
+        at: Millis,
+        objects: &BTreeMap<String, Vec<String>>,
+    ) -> Option<Violation> {
+        let v = self.final_objects_check(at, objects)?;
+        if !self.uncertain.is_empty() {
+            return Some(v);
+        }
+        // What I1 requires: every usable member holds what the application made and did not
+        // destroy, plus the direct writes.
+        let expected: usize = self
+            .created
+            .values()
+            .map(|pair| if *pair { 2 } else { 1 })
+            .sum::<usize>()
+            + self.direct.len();
+        let counts: Vec<String> = self
+            .truth
+            .usable_members(at)
+            .iter()
+            .map(|m| format!("{m}: {expected}"))
+            .collect();
+        let mut v = v;
+        v.expect = vec![format!(
+            "ObjectCountsAt(\"final\", {{{}}})",
+            counts.join(", ")
+        )];
+        Some(v)
+    }
+
+    fn final_objects_check(
         &self,
         at: Millis,
         objects: &BTreeMap<String, Vec<String>>,
@@ -771,13 +851,26 @@ mod tests {
 
     #[test]
     fn a_failure_with_a_usable_holder_breaks_i2_and_without_one_does_not() {
+        let create = || {
+            app(
+                OpObs::Create {
+                    label: "k1".into(),
+                    token: true,
+                    pair: false,
+                },
+                "CKR_OK",
+                None,
+            )
+        };
         let bad = obs(vec![
             (0, login()),
+            (1, create()),
             (5, app(sign(), "CKR_OBJECT_HANDLE_INVALID", Some(&["B"]))),
         ]);
         assert_eq!(check(&bad, &[], None).map(|v| v.invariant), Some("I2"));
         let fine = obs(vec![
             (0, login()),
+            (1, create()),
             (
                 1,
                 Happening::Fault {

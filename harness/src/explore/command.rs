@@ -62,6 +62,7 @@ pub fn explore(args: &ExploreArgs) -> ExitCode {
         seeds: args.seeds,
         shard,
         jobs: args.jobs,
+        planted: None,
     };
     let total = campaign.shard_seeds().len() as u64;
     let bar = progress_bar(total, args.progress);
@@ -162,7 +163,7 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    let shrunk = shrink::shrink(seed_run.plan, &violation, &mut |steps| {
+    let shrunk = shrink::shrink(seed_run.plan, &violation, None, &mut |steps| {
         eprintln!("shrinking: {steps} steps");
     });
     let text = shrink::regression_file(&shrunk.plan, &shrunk.violation, &shrunk.run);

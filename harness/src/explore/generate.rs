@@ -67,7 +67,16 @@ struct Gen {
 
 /// Generates the scenario of `seed`.
 pub fn generate(seed: u64) -> Plan {
-    let options = Options::derive(seed, &mut stream(seed, Purpose::Options));
+    generate_sized(seed, None)
+}
+
+/// Generates the scenario of `seed` with `operations` application operations instead of the
+/// drawn number (benchmarks compare seeds of one size).
+pub fn generate_sized(seed: u64, operations: Option<u32>) -> Plan {
+    let mut options = Options::derive(seed, &mut stream(seed, Purpose::Options));
+    if let Some(n) = operations {
+        options.operations = n;
+    }
     let serials: Vec<String> = (0..u64::from(options.members + options.spare))
         .map(|i| (SERIAL_BASE + i).to_string())
         .collect();
@@ -153,13 +162,18 @@ impl Gen {
                 OpKind::Sign | OpKind::Multipart => !self.app.keys.is_empty(),
                 OpKind::Encrypt => self.app.keys.iter().any(|k| k.1 == Kind::Aes256),
                 OpKind::Reopen | OpKind::Relogin | OpKind::Restart => true,
+                OpKind::UseWithoutLogin => !self.app.keys.is_empty(),
                 OpKind::Direct => !self.ops.in_group.is_empty(),
             };
             if valid {
                 // Crypto calls are the bulk of real traffic.
                 let weight = match op {
                     OpKind::Sign | OpKind::Encrypt => 4,
-                    OpKind::Reopen | OpKind::Relogin | OpKind::Restart | OpKind::Direct => 1,
+                    OpKind::Reopen
+                    | OpKind::Relogin
+                    | OpKind::Restart
+                    | OpKind::Direct
+                    | OpKind::UseWithoutLogin => 1,
                     _ => 2,
                 };
                 choices.extend(std::iter::repeat_n(op, weight));
@@ -237,6 +251,19 @@ impl Gen {
                     serial: members[i].clone(),
                     label,
                 });
+            }
+            OpKind::UseWithoutLogin => {
+                let label = self.pick_key(false);
+                if self.work.random_bool(0.5) {
+                    self.app_call(AppCall::Logout);
+                } else {
+                    // A new session after the only one closed: no login on it.
+                    self.app_call(AppCall::CloseSession);
+                    self.app_call(AppCall::OpenSession);
+                }
+                self.app_call(AppCall::Sign { label, times: 1 });
+                self.forget_handles();
+                self.app.logged_in = false;
             }
             OpKind::Restart => {
                 self.app_call(AppCall::Finalize);

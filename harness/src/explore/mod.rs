@@ -25,3 +25,4 @@ pub mod truth;
 pub use generate::generate;
 pub use options::{GENERATOR_VERSION, Options};
 pub use plan::Plan;
+pub use shrink::shrink as shrink_plan;

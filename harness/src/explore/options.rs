@@ -10,7 +10,7 @@ use rand_chacha::ChaCha20Rng;
 
 /// The generator's version: part of a seed's meaning. Bump it whenever the same seed would
 /// generate a different scenario (a test snapshots seed 1's scenario to catch accidents).
-pub const GENERATOR_VERSION: u32 = 2;
+pub const GENERATOR_VERSION: u32 = 3;
 
 /// Application operations the workload may draw (swarm: a seed enables a subset).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,11 +38,14 @@ pub enum OpKind {
     Direct,
     /// `Finalize` then `Initialize` (an application restart, D20).
     Restart,
+    /// A key used after the login is gone (`Logout`, or a new session never logged in): it
+    /// must fail; a private key is never usable without login.
+    UseWithoutLogin,
 }
 
 impl OpKind {
     /// Every operation kind, in a fixed order (part of the seed's meaning).
-    pub const ALL: [OpKind; 11] = [
+    pub const ALL: [OpKind; 12] = [
         OpKind::Generate,
         OpKind::GenerateSession,
         OpKind::Create,
@@ -54,6 +57,7 @@ impl OpKind {
         OpKind::Relogin,
         OpKind::Direct,
         OpKind::Restart,
+        OpKind::UseWithoutLogin,
     ];
 }
 
