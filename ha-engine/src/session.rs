@@ -65,8 +65,29 @@ impl HaEngine {
             if !rt.groups.iter().any(|gr| gr.logged_in) {
                 rt.credential = None;
             }
+            self.end_member_logins(g);
         }
         Ok(())
+    }
+
+    /// The application's login on group `g` ended without a `C_Logout` (its last session
+    /// closed): the engine's own sessions on the members would keep the partitions' login for
+    /// this application alive (login is per application and token), so they are closed too; a
+    /// session opened later without `C_Login` then gets what it gets after a plain `C_Logout`
+    /// and never uses a private object (issue 9, bug 15). They are opened again when needed.
+    fn end_member_logins(&mut self, g: usize) {
+        let mut closing = Vec::new();
+        for member in &mut self.group_mut(g).members {
+            if let Some(s) = member.mgmt.take() {
+                closing.push((member.slot, s));
+                // Closing a partition's last session reissues its handles: look them up again.
+                member.handles.clear();
+            }
+        }
+        for (slot, s) in closing {
+            // The member may be unreachable; the session is gone either way.
+            let _ = self.slots[slot].member.close_session(s);
+        }
     }
 
     /// `C_Login` on the virtual slot: logs in on every alive member (B17); the credential is
