@@ -207,11 +207,11 @@ impl Options {
                 faults.insert(kind);
             }
         }
-        if faults.is_empty() {
-            faults.insert(FaultKind::Drop);
-        }
         if spare == 0 {
             faults.remove(&FaultKind::MemberAdded);
+        }
+        if faults.is_empty() {
+            faults.insert(FaultKind::Drop);
         }
         if ha_only {
             // Physical slots are hidden from the application in HA-only mode (B57).
