@@ -21,7 +21,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, RecoveryMode};
 use crate::engine::HaEngine;
 use crate::log::HaLogSettings;
 use crate::ports::{Millis, ObjectClass, ObjectId};
@@ -76,12 +76,38 @@ impl HaEngine {
         now: Millis,
     ) -> Result<(), ConfigRejected> {
         self.check_config(&config)?;
+        let old_mode = self.config.mode;
         self.config = config;
         self.publish_timeouts();
         self.log.set_settings(log);
+        self.follow_mode_change(old_mode);
         crate::membership::follow_config(self, now);
         self.reschedule_recovery(now);
         Ok(())
+    }
+
+    /// D25: a change of recovery mode applies to what happens from now on. A total loss
+    /// survived under activeEnhanced (a member has returned since) is over and nothing is
+    /// taken back from the sessions that survived it; a switch to activeBasic while every
+    /// member of a group is still gone applies the activeBasic rule to that outage in progress
+    /// (D11: sessions and login lost). A switch to activeEnhanced restores nothing an
+    /// activeBasic loss already took.
+    fn follow_mode_change(&mut self, old: RecoveryMode) {
+        if old == self.config.mode || self.config.mode != RecoveryMode::ActiveBasic {
+            return;
+        }
+        let in_progress: Vec<usize> = self
+            .runtime
+            .as_ref()
+            .map(|rt| {
+                (0..rt.groups.len())
+                    .filter(|&g| rt.groups[g].offline)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for g in in_progress {
+            self.lose_authenticated_state(g);
+        }
     }
 
     /// The configuration index (`NN`) of the group labelled `label` (compared without case),

@@ -103,6 +103,7 @@ mod tests {
         g.members[0].liveness = Liveness::Down(Down {
             reason: DownReason::Dropped,
             attempts: 0,
+            since: 0,
             next_attempt: None,
             exhausted: false,
             manual: false,

@@ -22,6 +22,10 @@ use crate::state::{
     VSessionHandle,
 };
 
+/// What the application sees from the one call that finds a member deactivated when
+/// `failover_on_deactivation` is 0 (D17), whichever way the member said it.
+pub(crate) const DEACTIVATED: Ckr = Ckr::CKR_USER_NOT_LOGGED_IN;
+
 /// Something the engine did that an observer may want (the harness's coverage, tracing).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EngineEvent {
@@ -423,6 +427,7 @@ impl HaEngine {
         member.liveness = Liveness::Down(Down {
             reason,
             attempts: 0,
+            since: now,
             next_attempt,
             exhausted: false,
             manual: false,
@@ -452,13 +457,12 @@ impl HaEngine {
     }
 
     /// D17: a member answering `CKR_USER_NOT_LOGGED_IN` while the application is logged in has
-    /// lost its activation: log it, take it out and leave it to the recovery probe (B51).
-    /// Returns true when that is what `rv` meant.
+    /// lost its activation, and so has one refusing a login with `CKR_TOKEN_NOT_RECOGNIZED`
+    /// (the partition is not activated, B51: how a member session opened after a reconnect
+    /// finds out): log it, take it out and leave it to the recovery probe (B51). Returns true
+    /// when that is what `rv` meant.
     pub(crate) fn check_deactivated(&mut self, g: usize, m: usize, now: Millis, rv: Ckr) -> bool {
-        if rv != Ckr::CKR_USER_NOT_LOGGED_IN
-            || !self.group(g).logged_in
-            || !self.member(g, m).is_alive()
-        {
+        if !self.means_deactivated(g, rv) || !self.member(g, m).is_alive() {
             return false;
         }
         let serial = self.member_serial(g, m);
@@ -469,39 +473,57 @@ impl HaEngine {
         true
     }
 
+    /// True when a member of group `g` answering `rv` has lost its activation (D17, B51).
+    pub(crate) fn means_deactivated(&self, g: usize, rv: Ckr) -> bool {
+        match rv {
+            Ckr::CKR_USER_NOT_LOGGED_IN => self.group(g).logged_in,
+            Ckr::CKR_TOKEN_NOT_RECOGNIZED => true,
+            _ => false,
+        }
+    }
+
     pub(crate) fn note_if_all_offline(&mut self, g: usize, now: Millis) {
         let group = self.group(g);
         if group.offline || group.members.iter().any(|m| m.is_alive()) {
             return;
         }
-        let basic = self.config.mode == crate::config::RecoveryMode::ActiveBasic;
-        let gr = self.group_mut(g);
-        gr.offline = true;
-        gr.loss_generation += 1;
-        if basic {
-            // D11, B53: under activeBasic the authenticated state is lost with the last member;
-            // the application must open a session and log in again.
-            gr.logged_in = false;
-            gr.objects.retain(|_, o| o.owner.is_none());
-            if let Some(rt) = self.runtime.as_mut() {
-                // The group's virtual sessions are gone with it (their handles answer
-                // CKR_SESSION_HANDLE_INVALID), and so are their session objects.
-                let gone: Vec<VSessionHandle> = rt
-                    .sessions
-                    .iter()
-                    .filter(|(_, s)| s.group == g)
-                    .map(|(vs, _)| *vs)
-                    .collect();
-                for vs in gone {
-                    rt.sessions.remove(&vs);
-                    rt.multipart.remove(&vs);
-                }
-                let live = &rt.groups[g].objects;
-                rt.objects
-                    .retain(|_, o| o.group != g || live.contains_key(&(o.id.clone(), o.class)));
-            }
+        self.group_mut(g).offline = true;
+        if self.config.mode == crate::config::RecoveryMode::ActiveBasic {
+            self.lose_authenticated_state(g);
         }
         self.log_group(g, now, HaLogMessage::MembersOffline);
+    }
+
+    /// D11, B53: under activeBasic the authenticated state is lost with the last member: the
+    /// group's virtual sessions (their handles answer CKR_SESSION_HANDLE_INVALID), their
+    /// multi-part operations and session objects, the login, and the credential held for
+    /// recovery (unless another group's login still holds it), so members that come back are
+    /// reconnected without it and nothing private is reachable until the application logs in
+    /// again. The application must open a session and log in again.
+    pub(crate) fn lose_authenticated_state(&mut self, g: usize) {
+        let gr = self.group_mut(g);
+        gr.loss_generation += 1;
+        gr.logged_in = false;
+        gr.objects.retain(|_, o| o.owner.is_none());
+        let Some(rt) = self.runtime.as_mut() else {
+            return;
+        };
+        let gone: Vec<VSessionHandle> = rt
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.group == g)
+            .map(|(vs, _)| *vs)
+            .collect();
+        for vs in gone {
+            rt.sessions.remove(&vs);
+            rt.multipart.remove(&vs);
+        }
+        let live = &rt.groups[g].objects;
+        rt.objects
+            .retain(|_, o| o.group != g || live.contains_key(&(o.id.clone(), o.class)));
+        if !rt.groups.iter().any(|gr| gr.logged_in) {
+            rt.credential = None;
+        }
     }
 }
 

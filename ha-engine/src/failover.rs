@@ -206,7 +206,10 @@ impl HaEngine {
             Err(rv) if self.check_deactivated(g, m, now, rv) => {
                 if !self.config.failover_on_deactivation {
                     // D17 without failover_on_deactivation: this one call sees the code.
-                    return Completion::Done(Err(EngineError::new(rv, d.op.function())));
+                    return Completion::Done(Err(EngineError::new(
+                        crate::engine::DEACTIVATED,
+                        d.op.function(),
+                    )));
                 }
                 self.redispatch(now, d)
             }
@@ -301,6 +304,14 @@ impl HaEngine {
         let Some(m) =
             planted_standby.or_else(|| crate::balance::choose_except(self.group(g), &d.lacking))
         else {
+            if !d.lacking.is_empty() && !self.group(g).usable().is_empty() {
+                // Usable members remain and none of them holds the object: that, not a lost
+                // device, is the answer ("objects a member lacks").
+                return Err(EngineError::new(
+                    Ckr::CKR_OBJECT_HANDLE_INVALID,
+                    d.op.function(),
+                ));
+            }
             self.note_if_all_offline(g, now);
             return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, d.op.function()));
         };

@@ -43,6 +43,7 @@ pub(crate) fn follow_config(engine: &mut HaEngine, now: Millis) {
             member.liveness = Liveness::Down(Down {
                 reason: DownReason::New,
                 attempts: 0,
+                since: now,
                 next_attempt: Some(crate::recovery::deadline_after(now, config.interval_s)),
                 exhausted: false,
                 manual: false,

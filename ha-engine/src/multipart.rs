@@ -24,19 +24,34 @@ impl HaEngine {
         if self.rt_for(F)?.multipart.contains_key(&vs) {
             return Err(EngineError::new(Ckr::CKR_OPERATION_ACTIVE, F));
         }
+        // Members found not to hold the key (the README's "objects a member lacks": a session
+        // object made before a member recovered, D7): the operation starts on another one
+        // (D4, D5: nothing has happened yet).
+        let mut lacking: Vec<usize> = Vec::new();
+        let key = (target.id.clone(), target.class);
         loop {
-            let Some(m) = crate::balance::choose(self.group(g)) else {
+            let Some(m) = crate::balance::choose_except(self.group(g), &lacking) else {
+                if !lacking.is_empty() && !self.group(g).usable().is_empty() {
+                    // Usable members remain, and none of them holds the key.
+                    return Err(EngineError::new(Ckr::CKR_OBJECT_HANDLE_INVALID, F));
+                }
                 self.note_if_all_offline(g, now);
                 return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, F));
             };
             self.group_mut(g).last_chosen = Some(m);
-            let result = (|| -> MemberResult<()> {
-                let s = self.ensure_session(g, m, vs)?;
-                let h = self.member_handle(g, m, s, &target.id, target.class)?;
-                let slot = self.member_slot(g, m);
-                self.slots[slot].member.sign_init(s, h)
-            })();
+            let cached = self.member(g, m).handles.contains_key(&key);
+            let mut result = self.sign_init_on(g, m, vs, &target);
+            if cached && result == Err(Ckr::CKR_OBJECT_HANDLE_INVALID) {
+                // Members reissue handles (after a logout, a reconnect): look the key up again
+                // on the same member once before concluding it lacks it.
+                self.member_mut(g, m).handles.remove(&key);
+                result = self.sign_init_on(g, m, vs, &target);
+            }
             match result {
+                Err(Ckr::CKR_OBJECT_HANDLE_INVALID) if self.group(g).objects.contains_key(&key) => {
+                    lacking.push(m);
+                    continue;
+                }
                 Ok(()) => {
                     tracing::debug!(group = g, member = %self.member_serial(g, m), "multi-part operation pinned");
                     let epoch = self.member(g, m).epoch;
@@ -46,12 +61,26 @@ impl HaEngine {
                 Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
                 Err(rv) if self.check_deactivated(g, m, now, rv) => {
                     if !self.config.failover_on_deactivation {
-                        return Err(EngineError::new(rv, F));
+                        return Err(EngineError::new(crate::engine::DEACTIVATED, F));
                     }
                 }
                 Err(rv) => return Err(EngineError::new(rv, F)),
             }
         }
+    }
+
+    /// `C_SignInit` on member `m`, through the member session of `vs`.
+    fn sign_init_on(
+        &mut self,
+        g: usize,
+        m: usize,
+        vs: VSessionHandle,
+        target: &crate::state::VObject,
+    ) -> MemberResult<()> {
+        let s = self.ensure_session(g, m, vs)?;
+        let h = self.member_handle(g, m, s, &target.id, target.class)?;
+        let slot = self.member_slot(g, m);
+        self.slots[slot].member.sign_init(s, h)
     }
 
     /// `C_SignUpdate` on the virtual slot: only the member where `C_SignInit` ran (D5).
@@ -117,9 +146,12 @@ impl HaEngine {
                     self.drop_member(g, m, now, rv);
                     return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
                 }
-                if self.check_deactivated(g, m, now, rv) && self.config.failover_on_deactivation {
-                    // The member holding the operation is out (D17); as after a drop (D5).
-                    return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
+                if self.check_deactivated(g, m, now, rv) {
+                    if self.config.failover_on_deactivation {
+                        // The member holding the operation is out (D17); as after a drop (D5).
+                        return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
+                    }
+                    return Err(EngineError::new(crate::engine::DEACTIVATED, function));
                 }
                 Err(EngineError::new(rv, function))
             }

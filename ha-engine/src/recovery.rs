@@ -69,12 +69,15 @@ impl HaEngine {
         self.refill_requested(now);
     }
 
-    /// A retry count changed while members are down: the new count applies at once. Members
-    /// waiting for nothing get an attempt one interval from now; with retry 0 none is scheduled.
-    /// Exhausted members stay exhausted (only manual recovery resets them, D9).
+    /// The recovery settings changed while members are down (B44, D9): the next attempt is due
+    /// one interval, in the interval now in force, after the last attempt (or the drop), and
+    /// never before now; members waiting for nothing (auto-recovery was off) get an attempt one
+    /// interval from now; with retry 0 none is scheduled. Whether an attempt may still run
+    /// under a lowered retry count is decided when it is due. Exhausted members stay exhausted
+    /// (only manual recovery resets them, D9).
     pub fn reschedule_recovery(&mut self, now: Millis) {
         let disabled = self.config.retry.exhausted_by(0);
-        let next = deadline_after(now, self.config.interval_s);
+        let interval_s = self.config.interval_s;
         let Some(rt) = self.runtime.as_mut() else {
             return;
         };
@@ -83,15 +86,17 @@ impl HaEngine {
                 if down.exhausted || down.manual || down.reason == DownReason::LoginFailed {
                     continue;
                 }
-                if down.reason == DownReason::New && down.attempts == 0 {
-                    // Joining a new member is not auto-recovery (B54); only a shorter interval
-                    // brings its pass forward.
-                    down.next_attempt = down.next_attempt.map(|t| t.min(next));
+                let due = deadline_after(down.since, interval_s).max(now);
+                if down.reason == DownReason::New {
+                    // Joining a new member is not auto-recovery (B54): its pass is due one
+                    // interval after it was added, whatever the retry count.
+                    down.next_attempt = Some(due);
                 } else if disabled {
                     down.next_attempt = None;
+                } else if down.next_attempt.is_some() {
+                    down.next_attempt = Some(due);
                 } else {
-                    // A shorter interval takes effect at once; a longer one from the next attempt.
-                    down.next_attempt = Some(down.next_attempt.map_or(next, |t| t.min(next)));
+                    down.next_attempt = Some(deadline_after(now, interval_s));
                 }
             }
         }
@@ -103,7 +108,27 @@ impl HaEngine {
         };
         let attempt = down.attempts + 1;
         let serial = self.member_serial(g, m);
-        if down.reason == DownReason::New && down.attempts == 0 {
+        let new = down.reason == DownReason::New;
+        if !new
+            && !down.manual
+            && self.config.retry.exhausted_by(down.attempts)
+            && !self.planted(crate::planted::PlantedBug::IgnoreRetryLimit)
+        {
+            // B44, D9: an attempt runs only while its counter is below the retry count in
+            // force when it is due; a count lowered meanwhile ends automatic recovery here
+            // (with auto-recovery off there is nothing to disable and nothing is logged).
+            if self.config.retry == RetryLimit::Disabled {
+                self.member_mut(g, m).liveness = Liveness::Down(Down {
+                    next_attempt: None,
+                    ..down
+                });
+            } else {
+                self.exhaust(g, m, now, down);
+            }
+            return;
+        }
+        if new {
+            // D24: a new member is detected once, at its first pass (B54).
             self.log_group(
                 g,
                 now,
@@ -114,6 +139,10 @@ impl HaEngine {
         }
         if let Err(failure) = self.try_reconnect(g, m) {
             tracing::debug!(group = g, member = %serial, attempt, failure = ?failure, "recovery attempt failed");
+            if new && !matches!(failure, Failure::Login(_)) {
+                self.new_member_lost(g, m, now);
+                return;
+            }
             self.fail_attempt(g, m, now, down, failure);
             return;
         }
@@ -140,7 +169,6 @@ impl HaEngine {
         // Reachable again: it counts as alive while it is brought in, so a copy source lost
         // on the way is no total loss (B53).
         self.member_mut(g, m).liveness = Liveness::Alive;
-        let new = down.reason == DownReason::New;
         let compared = self.can_reconcile(g);
         let reintroduced = if compared {
             // D21: the one place automatic synchronisation is checked for recovery; a new
@@ -157,7 +185,11 @@ impl HaEngine {
                 }
                 Err(rv) => {
                     self.member_mut(g, m).forget_connection();
-                    self.fail_attempt(g, m, now, down, Failure::Member(rv));
+                    if new {
+                        self.new_member_lost(g, m, now);
+                    } else {
+                        self.fail_attempt(g, m, now, down, Failure::Member(rv));
+                    }
                     self.note_if_all_offline(g, now);
                     return;
                 }
@@ -193,6 +225,27 @@ impl HaEngine {
         self.refill_gaps(g, now);
     }
 
+    /// D24: a new member that cannot be brought in when it is detected is handled as a member
+    /// dropped then: logged `has dropped member`, attempts numbered from 1, the first one
+    /// interval later (D9).
+    fn new_member_lost(&mut self, g: usize, m: usize, now: Millis) {
+        let serial = self.member_serial(g, m);
+        self.mark_down(g, m, now, DownReason::Dropped);
+        self.log_group(g, now, HaLogMessage::DropMember { serial });
+    }
+
+    /// B44: the attempt counter has reached the retry count in force: automatic recovery
+    /// stops for the member (logged once); only manual recovery remains.
+    fn exhaust(&mut self, g: usize, m: usize, now: Millis, down: Down) {
+        self.member_mut(g, m).liveness = Liveness::Down(Down {
+            next_attempt: None,
+            exhausted: true,
+            ..down
+        });
+        let serial = self.member_serial(g, m);
+        self.log_group(g, now, HaLogMessage::RecoveryExhausted { serial });
+    }
+
     fn fail_attempt(&mut self, g: usize, m: usize, now: Millis, down: Down, failure: Failure) {
         let serial = self.member_serial(g, m);
         if let Failure::Login(code) = failure {
@@ -224,6 +277,7 @@ impl HaEngine {
         self.member_mut(g, m).liveness = Liveness::Down(Down {
             reason,
             attempts,
+            since: now,
             next_attempt,
             exhausted,
             manual: false,
@@ -271,7 +325,14 @@ impl HaEngine {
             .open_session()
             .map_err(Failure::Member)?;
         self.member_mut(g, m).mgmt = Some(s);
-        let Some(pin) = self.rt().and_then(|rt| rt.credential.clone()) else {
+        // The held credential is for a group the application is logged in to (B43); without
+        // that login the attempt reconnects the member and no more.
+        let pin = if self.group(g).logged_in {
+            self.rt().and_then(|rt| rt.credential.clone())
+        } else {
+            None
+        };
+        let Some(pin) = pin else {
             return Ok(());
         };
         match self.slots[slot].member.login(s, &pin) {

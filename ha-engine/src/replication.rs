@@ -262,7 +262,7 @@ impl HaEngine {
                     if self.config.failover_on_deactivation {
                         continue;
                     }
-                    return Err(EngineError::new(rv, function));
+                    return Err(EngineError::new(crate::engine::DEACTIVATED, function));
                 }
                 Err(rv) => return Err(EngineError::new(rv, function)),
             };
@@ -274,12 +274,25 @@ impl HaEngine {
             }
             match self.clone_to_others(now, g, primary, vs, &id, &classes) {
                 CloneOutcome::Done => {}
-                CloneOutcome::PrimaryLost(rv) => {
-                    // The source went away mid-replication: the copies made so far are
-                    // orphans; undo them and start again on the next member (D4, D18). The
-                    // orphan on the lost primary is destroyed when it is found (tombstone).
-                    self.undo_creation(g, vs, &id, &classes, Some(primary));
-                    self.drop_member(g, primary, now, rv);
+                CloneOutcome::PrimaryLost(rv, how) => {
+                    // The source went away mid-replication (or was found deactivated when
+                    // read, which a creation that needs no login cannot tell, D17): the
+                    // copies made so far are orphans; undo them and start again on the next
+                    // member (D4, D18). A deactivated primary still answers: its copy goes too.
+                    // An orphan left on the lost primary is destroyed when it is found
+                    // (tombstone).
+                    let except = (how == Lost::Dropped).then_some(primary);
+                    self.undo_creation(g, vs, &id, &classes, except);
+                    match how {
+                        Lost::Dropped => self.drop_member(g, primary, now, rv),
+                        Lost::Deactivated => {
+                            self.check_deactivated(g, primary, now, rv);
+                        }
+                    }
+                    if how == Lost::Deactivated && !self.config.failover_on_deactivation {
+                        // D17 without failover_on_deactivation: this one call sees the code.
+                        return Err(EngineError::new(crate::engine::DEACTIVATED, function));
+                    }
                     continue;
                 }
                 CloneOutcome::Refused(rv) => {
@@ -348,7 +361,10 @@ impl HaEngine {
                 match self.clone_one(g, source, target, Some(vs), id, *class) {
                     Ok(_) => {}
                     Err(CloneError::Source(rv)) if rv.drops_member() => {
-                        return CloneOutcome::PrimaryLost(rv);
+                        return CloneOutcome::PrimaryLost(rv, Lost::Dropped);
+                    }
+                    Err(CloneError::Source(rv)) if self.means_deactivated(g, rv) => {
+                        return CloneOutcome::PrimaryLost(rv, Lost::Deactivated);
                     }
                     Err(CloneError::Target(rv)) if rv.drops_member() => {
                         // B19: the target missed it; recovery reintroduces it.
@@ -499,8 +515,17 @@ impl HaEngine {
 /// Result of cloning a new object to the other members.
 enum CloneOutcome {
     Done,
-    PrimaryLost(Ckr),
+    PrimaryLost(Ckr, Lost),
     Refused(Ckr),
+}
+
+/// How the source of a replication was lost.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lost {
+    /// A drop code or a transport failure (D3).
+    Dropped,
+    /// Found deactivated (D17).
+    Deactivated,
 }
 
 /// Which side of a clone failed.

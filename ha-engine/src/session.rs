@@ -65,8 +65,29 @@ impl HaEngine {
             if !rt.groups.iter().any(|gr| gr.logged_in) {
                 rt.credential = None;
             }
+            self.end_member_logins(g);
         }
         Ok(())
+    }
+
+    /// The application's login on group `g` ended without a `C_Logout` (its last session
+    /// closed): the engine's own sessions on the members would keep the partitions' login for
+    /// this application alive (login is per application and token), so they are closed too; a
+    /// session opened later without `C_Login` then gets what it gets after a plain `C_Logout`
+    /// and never uses a private object (issue 9, bug 15). They are opened again when needed.
+    fn end_member_logins(&mut self, g: usize) {
+        let mut closing = Vec::new();
+        for member in &mut self.group_mut(g).members {
+            if let Some(s) = member.mgmt.take() {
+                closing.push((member.slot, s));
+                // Closing a partition's last session reissues its handles: look them up again.
+                member.handles.clear();
+            }
+        }
+        for (slot, s) in closing {
+            // The member may be unreachable; the session is gone either way.
+            let _ = self.slots[slot].member.close_session(s);
+        }
     }
 
     /// `C_Login` on the virtual slot: logs in on every alive member (B17); the credential is
@@ -93,6 +114,9 @@ impl HaEngine {
                     protected_path |= pp;
                 }
                 Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
+                // A partition that is not activated cannot take any credential: deactivation,
+                // not a credential mismatch (B51, D17 vs B49, D10); recovery finds it again.
+                Err(rv) if self.check_deactivated(g, m, now, rv) => {}
                 Err(rv) => refused.push((m, rv)),
             }
         }
@@ -168,8 +192,8 @@ impl HaEngine {
         self.runtime.as_ref()?.sessions.get(&vs).map(|s| s.group)
     }
 
-    /// The group of a valid virtual session. Under activeBasic a session opened before every
-    /// member was lost is invalid (D11).
+    /// The group of a valid virtual session. A session opened before the group lost its
+    /// authenticated state (every member lost under activeBasic, D11) is invalid.
     pub(crate) fn session_group(
         &self,
         vs: VSessionHandle,
@@ -185,9 +209,7 @@ impl HaEngine {
             return Err(EngineError::new(Ckr::CKR_SESSION_HANDLE_INVALID, function));
         };
         let group = &rt.groups[session.group];
-        if self.config.mode == crate::config::RecoveryMode::ActiveBasic
-            && session.generation != group.loss_generation
-        {
+        if session.generation != group.loss_generation {
             return Err(EngineError::new(Ckr::CKR_SESSION_HANDLE_INVALID, function));
         }
         Ok(session.group)
@@ -206,10 +228,15 @@ impl HaEngine {
         }
         let slot = self.member_slot(g, m);
         let s = self.slots[slot].member.open_session()?;
-        self.member_mut(g, m).sessions.insert(vs, s);
-        if self.group(g).logged_in {
-            self.login_with_held_credential(slot, s)?;
+        if self.group(g).logged_in
+            && let Err(rv) = self.login_with_held_credential(slot, s)
+        {
+            // A session that could not be logged in is not kept: the next use tries again
+            // rather than calling as a session that is not logged in.
+            let _ = self.slots[slot].member.close_session(s);
+            return Err(rv);
         }
+        self.member_mut(g, m).sessions.insert(vs, s);
         Ok(s)
     }
 
@@ -221,8 +248,13 @@ impl HaEngine {
         }
         let slot = self.member_slot(g, m);
         let s = self.slots[slot].member.open_session()?;
+        if self.group(g).logged_in
+            && let Err(rv) = self.login_with_held_credential(slot, s)
+        {
+            let _ = self.slots[slot].member.close_session(s);
+            return Err(rv);
+        }
         self.member_mut(g, m).mgmt = Some(s);
-        self.login_with_held_credential(slot, s)?;
         Ok(s)
     }
 
@@ -255,7 +287,8 @@ impl HaEngine {
         Ok(info.protected_auth_path)
     }
 
-    /// What to do with a member's error outside the dispatch loop: drop on D3 codes.
+    /// What to do with a member's error outside the dispatch loop: drop on D3 codes, take a
+    /// deactivated member out (D17).
     pub(crate) fn handle_member_error(
         &mut self,
         g: usize,
@@ -265,7 +298,7 @@ impl HaEngine {
     ) {
         if rv.drops_member() {
             self.drop_member(g, m, now, rv);
-        } else {
+        } else if !self.check_deactivated(g, m, now, rv) {
             tracing::debug!(group = g, member = m, rv = %rv, "member call failed without a drop");
         }
     }

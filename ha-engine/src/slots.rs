@@ -9,6 +9,7 @@
 //! never disturbs failure detection (D19) or a fault armed on a member's calls.
 
 use crate::engine::HaEngine;
+use crate::state::{DownReason, Liveness};
 
 /// `CK_SLOT_INFO.slotDescription` of a physical (member partition) slot.
 pub const PHYSICAL_SLOT_DESCRIPTION: &str = "Luna User Slot";
@@ -91,13 +92,16 @@ impl HaEngine {
         self.app_slot_list().into_iter().find(|s| s.id == id)
     }
 
-    /// True when the engine counts the member in physical slot `index` as down.
+    /// True when the engine counts the member in physical slot `index` as down: dropped,
+    /// unreachable, deactivated... A partition removed from its group (it still answers, it
+    /// is just not a member any more) or added and not yet detected (the engine has not
+    /// talked to it as a member yet, B54) is not down: its physical slot stays listed.
     pub(crate) fn counted_down(&self, index: usize) -> bool {
         self.runtime.as_ref().is_some_and(|rt| {
-            rt.groups
-                .iter()
-                .flat_map(|g| g.members.iter())
-                .any(|m| m.slot == index && !m.is_alive())
+            rt.groups.iter().flat_map(|g| g.members.iter()).any(|m| {
+                m.slot == index
+                    && matches!(&m.liveness, Liveness::Down(d) if d.reason != DownReason::New)
+            })
         })
     }
 

@@ -36,6 +36,10 @@ pub struct Down {
     pub reason: DownReason,
     /// Failed attempts in this outage.
     pub attempts: u32,
+    /// When the member was last tried: the last attempt, or the drop (or the addition, for a
+    /// new member) before the first one. The next attempt is due one interval after it, in
+    /// whatever interval is in force (B44, D9).
+    pub since: Millis,
     /// When the next automatic attempt is due; `None` when auto-recovery is off or exhausted.
     pub next_attempt: Option<Millis>,
     /// The exhaustion line was logged; only manual recovery remains.
@@ -164,7 +168,8 @@ pub struct GroupRuntime {
     pub last_chosen: Option<usize>,
     /// `HALOG_MEMBERS_OFFLINE` was logged and no member has returned since (B53, D4).
     pub offline: bool,
-    /// Incremented every time every member was lost (D11: activeBasic invalidates sessions).
+    /// Incremented every time the group's authenticated state was lost with its last member
+    /// (D11: under activeBasic; sessions opened before are invalid).
     pub loss_generation: u64,
     /// The `configured as ...` line was logged (B10).
     pub device_type_logged: bool,
