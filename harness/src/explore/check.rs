@@ -83,6 +83,17 @@ enum Claimed {
     Stopped,
 }
 
+impl Claimed {
+    /// Down since `at`, with `attempts` recovery attempts logged (none manual).
+    fn down(attempts: u64, at: Millis) -> Claimed {
+        Claimed::Down {
+            attempts,
+            last: at,
+            manual: false,
+        }
+    }
+}
+
 struct Checker<'a> {
     obs: &'a Observations,
     truth: Truth,
@@ -425,18 +436,9 @@ impl Checker<'_> {
             ) {
                 return broken(format!("member {member} dropped twice without coming back"));
             }
-            self.claims.insert(
-                member,
-                Claimed::Down {
-                    attempts: 0,
-                    last: at,
-                    manual: false,
-                },
-            );
+            self.claims.insert(member, Claimed::down(0, at));
             return None;
         }
-        // Other ways a member leaves service: deactivation, revocation (B51, B52), unreachable or
-        // not activated at `C_Initialize` (B46, B51).
         // A revocation, or a member still not activated, found by a recovery attempt counts
         // as a failed attempt (D10, B51, B52).
         let failed_attempt = msg
@@ -456,29 +458,17 @@ impl Checker<'_> {
                     attempts, manual, ..
                 }) => {
                     let _ = manual;
-                    self.claims.insert(
-                        member,
-                        Claimed::Down {
-                            attempts: attempts + 1,
-                            last: at,
-                            manual: false,
-                        },
-                    );
+                    self.claims.insert(member, Claimed::down(attempts + 1, at));
                 }
                 Some(Claimed::Stopped) => {}
                 _ => {
-                    self.claims.insert(
-                        member,
-                        Claimed::Down {
-                            attempts: 0,
-                            last: at,
-                            manual: false,
-                        },
-                    );
+                    self.claims.insert(member, Claimed::down(0, at));
                 }
             }
             return None;
         }
+        // Other ways a member leaves service: deactivation (B51), unreachable or not activated
+        // at `C_Initialize` (B46, B51).
         let leaves = msg
             .strip_prefix("member: ")
             .and_then(|r| r.strip_suffix(" deactivated"))
@@ -494,14 +484,7 @@ impl Checker<'_> {
         if let Some(member) = leaves {
             let member = member.trim().to_string();
             if matches!(self.claims.get(&member), Some(Claimed::Back) | None) {
-                self.claims.insert(
-                    member,
-                    Claimed::Down {
-                        attempts: 0,
-                        last: at,
-                        manual: false,
-                    },
-                );
+                self.claims.insert(member, Claimed::down(0, at));
             }
             return None;
         }
@@ -623,14 +606,7 @@ impl Checker<'_> {
             }
             self.claims.insert(member.to_string(), Claimed::Back);
         } else {
-            self.claims.insert(
-                member.to_string(),
-                Claimed::Down {
-                    attempts: n,
-                    last: at,
-                    manual: false,
-                },
-            );
+            self.claims.insert(member.to_string(), Claimed::down(n, at));
         }
         None
     }
