@@ -230,6 +230,11 @@ impl Observations {
                         FaultTiming::Scheduled(t) => Some(t),
                         FaultTiming::Armed { .. } => None,
                     };
+                    // `MemberAdded` is an operator action: the group changes only when its
+                    // `hagroup addmember` succeeds, which the command's own event says.
+                    if matches!(f.action, Action::MemberAdded) {
+                        continue;
+                    }
                     if let Some(when) = when {
                         events.push((
                             when,
