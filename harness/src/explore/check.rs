@@ -11,8 +11,8 @@
 //!   a usable member existed), except D3 (codes that are the caller's), D5 (multi-part cut by a
 //!   drop), D11 (activeBasic total loss), D17 (`failover_on_deactivation = 0`: one call), D18
 //!   (refused clone).
-//! - **I3** log ↔ events: a `has dropped member` line has an application-path failure of that
-//!   member at that instant (D19); recovery lines follow D9 (numbering from 1 per outage, each
+//! - **I3** log ↔ events: a `has dropped member` line names a member that was unreachable (or
+//!   deactivated) at that instant, from the faults as applied (D19); recovery lines follow D9 (numbering from 1 per outage, each
 //!   attempt one interval after the previous, never past the retry count, no attempt for a
 //!   member the log says is back); `all members gone offline.` only when no usable member is
 //!   left (B53).
@@ -112,8 +112,6 @@ struct Checker<'a> {
     /// A destroy happened while some member was not usable (its tombstone lives in this
     /// process only, D20).
     pending_tombstones: BTreeSet<String>,
-    /// A multi-part operation whose `SignInit` failed or whose member dropped (D5).
-    multipart_broken: bool,
     /// The application's open sessions (the login lives while one is open).
     sessions: u64,
     /// Login epochs: incremented each time the application loses its login; a handle made in
@@ -142,7 +140,6 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         deactivation_excuses: 0,
         session_lost: false,
         pending_tombstones: BTreeSet::new(),
-        multipart_broken: false,
         sessions: 0,
         epoch: 0,
         made_in: BTreeMap::new(),
@@ -238,7 +235,6 @@ impl Checker<'_> {
             }
             Happening::App(app) => self.app(at, app),
             Happening::Log(line) => self.log(at, line),
-            Happening::MemberFailure { .. } => None,
             Happening::Checkpoint { label, objects } => match label.as_str() {
                 "final" => self.final_objects(at, objects),
                 "healed" => self.liveness(at),
@@ -297,7 +293,6 @@ impl Checker<'_> {
             OpObs::Direct { member, label } if ok => {
                 self.direct.insert(label.clone(), member.clone());
             }
-            OpObs::SignInit { .. } => self.multipart_broken = !ok,
             _ => {}
         }
         if let Some(v) = self.security(at, app) {
@@ -425,7 +420,7 @@ impl Checker<'_> {
         };
         if let Some(member) = msg.strip_prefix("has dropped member: ") {
             let member = member.trim().to_string();
-            if self.truth.healthy(&member) && !self.failed_at(&member, at) {
+            if self.truth.healthy(&member) {
                 return broken(format!(
                     "member {member} was reachable and no call to it failed at {at} ms"
                 ));
@@ -531,13 +526,6 @@ impl Checker<'_> {
             return self.attempt(at, line, n, &member, succeeded);
         }
         None
-    }
-
-    fn failed_at(&self, member: &str, at: Millis) -> bool {
-        self.obs.events.iter().any(|(t, h)| {
-            *t == at
-                && matches!(h, Happening::MemberFailure { member: m, application: true, .. } if m == member)
-        })
     }
 
     /// D9 for one attempt line.
@@ -813,6 +801,18 @@ mod tests {
         })
     }
 
+    fn create_k1() -> Happening {
+        app(
+            OpObs::Create {
+                label: "k1".into(),
+                token: true,
+                pair: false,
+            },
+            "CKR_OK",
+            None,
+        )
+    }
+
     fn login() -> Happening {
         app(OpObs::Login, "CKR_OK", None)
     }
@@ -827,26 +827,15 @@ mod tests {
 
     #[test]
     fn a_failure_with_a_usable_holder_breaks_i2_and_without_one_does_not() {
-        let create = || {
-            app(
-                OpObs::Create {
-                    label: "k1".into(),
-                    token: true,
-                    pair: false,
-                },
-                "CKR_OK",
-                None,
-            )
-        };
         let bad = obs(vec![
             (0, login()),
-            (1, create()),
+            (1, create_k1()),
             (5, app(sign(), "CKR_OBJECT_HANDLE_INVALID", Some(&["B"]))),
         ]);
         assert_eq!(check(&bad, &[], None).map(|v| v.invariant), Some("I2"));
         let fine = obs(vec![
             (0, login()),
-            (1, create()),
+            (1, create_k1()),
             (
                 1,
                 Happening::Fault {
@@ -876,18 +865,9 @@ mod tests {
                 },
             )
         };
-        let failure = (
-            10_000,
-            Happening::MemberFailure {
-                member: "B".into(),
-                code: "CKR_DEVICE_ERROR".into(),
-                application: true,
-            },
-        );
         let good = obs(vec![
             (0, login()),
             drop(5_000),
-            failure.clone(),
             (10_000, log("has dropped member: B")),
             (
                 70_000,
@@ -898,7 +878,6 @@ mod tests {
         let late = obs(vec![
             (0, login()),
             drop(5_000),
-            failure.clone(),
             (10_000, log("has dropped member: B")),
             (
                 100_000,
@@ -909,7 +888,6 @@ mod tests {
         let numbered_wrong = obs(vec![
             (0, login()),
             drop(5_000),
-            failure,
             (10_000, log("has dropped member: B")),
             (
                 70_000,
@@ -942,18 +920,9 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let create = app(
-            OpObs::Create {
-                label: "k1".into(),
-                token: true,
-                pair: false,
-            },
-            "CKR_OK",
-            None,
-        );
         let o = obs(vec![
             (0, login()),
-            (1, create),
+            (1, create_k1()),
             (
                 2,
                 Happening::Checkpoint {

@@ -124,16 +124,6 @@ pub enum Happening {
     App(AppObs),
     /// An HA log line (the engine's claim).
     Log(String),
-    /// A member call on the application's or the recovery's behalf that failed with a
-    /// drop-class code (from the injector's record).
-    MemberFailure {
-        /// The member.
-        member: String,
-        /// The code's name.
-        code: String,
-        /// True for calls of the application path (not recovery probes, not LunaCM).
-        application: bool,
-    },
     /// A checkpoint: the token objects each member holds (below the port), as `label/class`.
     Checkpoint {
         /// The label.
