@@ -64,6 +64,11 @@ const SERVICE_CODES: [&str; 8] = [
     "CKR_PIN_INCORRECT",
 ];
 
+/// Member calls whose failure drops nothing (D40): the teardown of a session the application
+/// gave up (`C_CloseSession`, `C_Logout`, `C_Finalize`); its answer is of no use, and the
+/// next call that needs the member finds it gone (D19).
+const TEARDOWN_CALLS: [&str; 2] = ["CloseSession", "Logout"];
+
 /// The client's receive timeout (B28), the slack of instants around a call to a hung member.
 const RECEIVE_TIMEOUT_MS: Millis = 20_000;
 
@@ -119,6 +124,19 @@ struct Checker<'a> {
     epoch: u64,
     /// The epoch each label's handle was made in.
     made_in: BTreeMap<String, u64>,
+    /// Calls that failed with a drop code (D3) on a member the log says is in service, not yet
+    /// answered by its `has dropped member` line (D19): member → the failure, and the instant
+    /// its engine call's log lines were recorded.
+    unnoticed: BTreeMap<String, Unnoticed>,
+}
+
+/// A failed call (D3) whose drop line is due (D19).
+#[derive(Clone, Debug)]
+struct Unnoticed {
+    call: String,
+    code: String,
+    called_at: Millis,
+    recorded_at: Millis,
 }
 
 /// The first invariant `obs` breaks (`aborted`: why the run stopped early, if it did).
@@ -143,13 +161,17 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         sessions: 0,
         epoch: 0,
         made_in: BTreeMap::new(),
+        unnoticed: BTreeMap::new(),
     };
     for (at, happening) in &obs.events {
+        if let Some(v) = c.overdue(*at, happening) {
+            return Some(v);
+        }
         if let Some(v) = c.step(*at, happening) {
             return Some(v);
         }
     }
-    None
+    c.overdue(Millis::MAX, &Happening::Log(String::new()))
 }
 
 /// The object an operation names.
@@ -192,8 +214,62 @@ impl Checker<'_> {
         self.epoch += 1;
     }
 
+    /// I3, from the member side: a call that failed with a drop code (D3) on a member in
+    /// service is answered by a `has dropped member` line when the engine gets the answer
+    /// (D19): within the receive timeout of the instant the failure was recorded (a thread
+    /// gets its answer when the call's time is paid), and before any operator command or
+    /// checkpoint.
+    fn overdue(&mut self, at: Millis, next: &Happening) -> Option<Violation> {
+        let boundary = matches!(
+            next,
+            Happening::Command { .. } | Happening::Checkpoint { .. }
+        );
+        let (member, u) = self
+            .unnoticed
+            .iter()
+            .find(|(_, u)| boundary || at > u.recorded_at.saturating_add(RECEIVE_TIMEOUT_MS))?;
+        Some(violation(
+            "I3",
+            format!(
+                "{} to member {member} failed with {} at {} ms and no `has dropped member` line followed",
+                u.call, u.code, u.called_at
+            ),
+        ))
+    }
+
+    /// A member's call failed with a drop code (D3): read from the injector, not the engine.
+    fn failed(&mut self, at: Millis, member: &str, call: &str, code: &str, called_at: Millis) {
+        if TEARDOWN_CALLS.contains(&call) {
+            return; // D40: a session's teardown drops nothing; the next call finds the member
+        }
+        let in_service = matches!(self.claims.get(member), Some(Claimed::Back))
+            && self.truth.group().iter().any(|m| m == member);
+        if !in_service {
+            return; // a recovery probe, or a member the engine has already let go
+        }
+        // D9: from now on the member is usable again only from its next due attempt.
+        self.truth.detected(member, called_at);
+        self.unnoticed
+            .entry(member.to_string())
+            .or_insert_with(|| Unnoticed {
+                call: call.to_string(),
+                code: code.to_string(),
+                called_at,
+                recorded_at: at,
+            });
+    }
+
     fn step(&mut self, at: Millis, happening: &Happening) -> Option<Violation> {
         match happening {
+            Happening::Failed {
+                member,
+                call,
+                code,
+                called_at,
+            } => {
+                self.failed(at, member, call, code, *called_at);
+                None
+            }
             Happening::Fault { member, fault } => {
                 if matches!(fault, super::observe::FaultObs::Deactivate)
                     && !self.obs.settings.failover_on_deactivation
@@ -420,6 +496,11 @@ impl Checker<'_> {
         };
         if let Some(member) = msg.strip_prefix("has dropped member: ") {
             let member = member.trim().to_string();
+            if let Some(u) = self.unnoticed.remove(&member) {
+                // The member side's failure (D3) the line reports: D9 counts from it.
+                self.claims.insert(member, Claimed::down(0, u.called_at));
+                return None;
+            }
             if self.truth.healthy(&member) {
                 return broken(format!(
                     "member {member} was reachable and no call to it failed at {at} ms"
@@ -478,8 +559,9 @@ impl Checker<'_> {
             });
         if let Some(member) = leaves {
             let member = member.trim().to_string();
+            let since = self.unnoticed.remove(&member).map_or(at, |u| u.called_at);
             if matches!(self.claims.get(&member), Some(Claimed::Back) | None) {
-                self.claims.insert(member, Claimed::down(0, at));
+                self.claims.insert(member, Claimed::down(0, since));
             }
             return None;
         }

@@ -56,6 +56,28 @@ pub struct Fired {
     pub nth: u32,
 }
 
+/// A call of the application's engine that a member failed with a code that drops a member
+/// (D3: `CKR_DEVICE_ERROR`, `CKR_DEVICE_REMOVED`, `CKR_TOKEN_NOT_PRESENT`, a transport failure
+/// or timeout): the member side of what the engine must notice (D19). Recorded only when asked
+/// ([`FaultControl::record_failures`]), for exploration's checker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberFailure {
+    /// The kind of call.
+    pub call: CallKind,
+    /// The code the engine got.
+    pub code: Ckr,
+    /// The virtual instant of the engine call that made it.
+    pub at: u64,
+}
+
+/// The codes of D3: a call failing with one of them drops the member.
+pub fn drops_member(code: Ckr) -> bool {
+    matches!(
+        code,
+        Ckr::CKR_DEVICE_ERROR | Ckr::CKR_DEVICE_REMOVED | Ckr::CKR_TOKEN_NOT_PRESENT
+    )
+}
+
 /// Applies a partition-side fault (deactivation, activation, a changed credential) when an
 /// armed one goes off; the world installs it ([`FaultControl::set_partition_hook`]).
 pub type PartitionHook = Arc<dyn Fn(&Fault) + Send + Sync>;
@@ -80,6 +102,10 @@ struct FaultState {
     /// Armed faults that went off and nobody has taken yet ([`FaultControl::take_fired`]).
     fired: Vec<Fired>,
     record: CallRecord,
+    /// Record the engine's failed calls ([`MemberFailure`]).
+    record_failures: bool,
+    /// The engine's failed calls nobody has taken yet ([`FaultControl::take_failures`]).
+    failures: Vec<MemberFailure>,
 }
 
 impl FaultState {
@@ -140,13 +166,26 @@ impl FaultState {
 /// Virtual time member calls took, summed over every injector of a world until the event
 /// queue takes it ([`CallMeter::take`]).
 #[derive(Clone, Debug, Default)]
-pub struct CallMeter(Arc<AtomicU64>);
+pub struct CallMeter {
+    spent: Arc<AtomicU64>,
+    /// The world's current instant (the instant of the engine call being made).
+    now: Arc<AtomicU64>,
+}
 
 impl CallMeter {
+    /// The world's clock moved to `now`.
+    pub fn set_now(&self, now: u64) {
+        self.now.store(now, Ordering::Relaxed);
+    }
+
+    fn now(&self) -> u64 {
+        self.now.load(Ordering::Relaxed)
+    }
+
     fn add(&self, ms: u64) {
         // Saturating: fetch_update never fails with a closure that always returns Some.
         let _ = self
-            .0
+            .spent
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
                 Some(v.saturating_add(ms))
             });
@@ -154,7 +193,7 @@ impl CallMeter {
 
     /// The time measured since the last call, reset to zero.
     pub fn take(&self) -> u64 {
-        self.0.swap(0, Ordering::Relaxed)
+        self.spent.swap(0, Ordering::Relaxed)
     }
 }
 
@@ -226,6 +265,16 @@ impl FaultControl {
         self.partition.lock().ok().and_then(|slot| slot.clone())
     }
 
+    /// Starts (or stops) recording the engine's failed calls ([`MemberFailure`]).
+    pub fn record_failures(&self, on: bool) {
+        self.state().record_failures = on;
+    }
+
+    /// The engine's failed calls since the last look, in order.
+    pub fn take_failures(&self) -> Vec<MemberFailure> {
+        std::mem::take(&mut self.state().failures)
+    }
+
     /// The armed faults that went off since the last call, in order.
     pub fn take_fired(&self) -> Vec<Fired> {
         std::mem::take(&mut self.state().fired)
@@ -250,6 +299,7 @@ impl FaultControl {
         &self,
         kind: CallKind,
         sent_on: u64,
+        at: u64,
         result: MemberResult<T>,
     ) -> MemberResult<T> {
         if self.connection() == sent_on {
@@ -261,11 +311,20 @@ impl FaultControl {
         {
             *n = n.saturating_sub(1);
         }
-        Err(if st.revoked {
+        let code = if st.revoked {
             Ckr::CKR_DEVICE_REMOVED
         } else {
             Ckr::CKR_DEVICE_ERROR
-        })
+        };
+        // A failure already recorded when the call was made is not recorded twice.
+        if st.record_failures && result.is_ok() {
+            st.failures.push(MemberFailure {
+                call: kind,
+                code,
+                at,
+            });
+        }
+        Err(code)
     }
 
     /// True while the member's connection is lost (a `Drop` not yet restored).
@@ -296,6 +355,8 @@ pub struct FaultyMember {
     meter: CallMeter,
     /// The client's limits for the call being made (passed by the caller before each call).
     limits: Timeouts,
+    /// The application engine's connection (not LunaCM's): its failures are recorded.
+    engine_side: bool,
 }
 
 impl FaultyMember {
@@ -309,6 +370,7 @@ impl FaultyMember {
             control: control.clone(),
             meter: CallMeter::default(),
             limits: Timeouts::default(),
+            engine_side: false,
         }
     }
 
@@ -321,13 +383,40 @@ impl FaultyMember {
                 control: control.clone(),
                 meter,
                 limits: Timeouts::default(),
+                engine_side: true,
             },
             control,
         )
     }
 
-    /// Runs the checks every call goes through, then `f` on the inner member.
+    /// Runs the checks every call goes through, then `f` on the inner member; records the
+    /// engine's failures that drop a member ([`MemberFailure`]).
     fn guarded<T>(
+        &mut self,
+        kind: CallKind,
+        session: Option<SessionHandle>,
+        f: impl FnOnce(&mut dyn Member) -> MemberResult<T>,
+    ) -> MemberResult<T> {
+        let result = self.checked(kind, session, f);
+        if let Err(code) = &result
+            && self.engine_side
+            && drops_member(*code)
+        {
+            let at = self.meter.now();
+            let mut st = self.control.state();
+            if st.record_failures {
+                st.failures.push(MemberFailure {
+                    call: kind,
+                    code: *code,
+                    at,
+                });
+            }
+        }
+        result
+    }
+
+    /// The checks every call goes through, then `f` on the inner member.
+    fn checked<T>(
         &mut self,
         kind: CallKind,
         session: Option<SessionHandle>,
