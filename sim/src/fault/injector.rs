@@ -125,7 +125,11 @@ impl FaultState {
                 self.slow_ms = None;
             }
             Fault::Revoke => {
+                // A revoked partition ends the sessions of every connection to it.
                 self.revoked = true;
+                self.needs_reset = true;
+                let open = std::mem::take(&mut self.open_sessions);
+                self.dead_sessions.extend(open);
                 return true;
             }
             Fault::Slow { ms } => self.slow_ms = Some(*ms),
@@ -470,7 +474,14 @@ impl FaultyMember {
                 self.meter.add(took);
             }
             if timed_out {
-                // B28/B32: the client gave up waiting: a transport failure.
+                // B28/B32: the client gave up waiting: a transport failure. It abandons the
+                // connection, so the member closes that connection's sessions (and their
+                // login) at the first call that reaches it again, as after a drop; a session
+                // left open there would keep the application's login on the partition for a
+                // session that never logs in.
+                st.needs_reset = true;
+                let open = std::mem::take(&mut st.open_sessions);
+                st.dead_sessions.extend(open);
                 return Err(Ckr::CKR_DEVICE_ERROR);
             }
             if session.is_some_and(|s| st.dead_sessions.contains(&s)) {
