@@ -624,7 +624,7 @@ impl Checker<'_> {
             }) = self.claims.get(&member).copied()
             {
                 let retry = self.truth.retry_at(at);
-                let reached = u64::try_from(retry).map_or(false, |r| attempts >= r);
+                let reached = u64::try_from(retry).is_ok_and(|r| attempts >= r);
                 if retry != 0 && !reached && !self.retry_changed_since_drop(&member) {
                     return broken(format!(
                         "automatic recovery of member {member} stopped after {attempts} attempt(s) with the retry count {retry}"
