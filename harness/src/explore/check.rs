@@ -702,9 +702,11 @@ impl Checker<'_> {
         if succeeded {
             // Back means reachable; with the application logged in, also logged in with the
             // group's credential (B43); without a login, a reconnection is all an attempt can do.
+            // A login at this very instant may come after the attempt (a call drives due
+            // recovery before it does its own work, B45).
             let back = self.truth.reachable(member)
-                && (self.truth.credential_ok(member) || !self.truth.logged_in());
-            if !back {
+                && (self.truth.credential_ok(member) || !self.truth.logged_in_before(at));
+            if !back && !self.lost_while_brought_in(member, at) {
                 return broken(format!(
                     "`succeeded` for member {member}, which is not reachable at {at} ms"
                 ));
@@ -714,6 +716,25 @@ impl Checker<'_> {
             self.claims.insert(member.to_string(), Claimed::down(n, at));
         }
         None
+    }
+
+    /// `member` was lost by a fault that struck at `at` (an armed one, set off by a call of this
+    /// very attempt) and the log takes it out again at that instant: a member lost while it is
+    /// brought in has rejoined first and left after (the decision for bug 5: `succeeded`, then
+    /// its drop), so its `succeeded` is no claim that it answers now.
+    fn lost_while_brought_in(&self, member: &str, at: Millis) -> bool {
+        let struck = self.obs.events.iter().any(|(t, h)| {
+            *t == at && matches!(h, Happening::Fault { member: m, .. } if m == member)
+        });
+        let leaves = self.obs.events.iter().any(|(t, h)| {
+            *t == at
+                && matches!(h, Happening::Log(line) if {
+                    let msg = message(line);
+                    msg == format!("has dropped member: {member}")
+                        || msg == format!("member: {member} deactivated")
+                })
+        });
+        struck && leaves
     }
 
     /// The log takes `member` out of service at `at`, its outage counted from then (D9).

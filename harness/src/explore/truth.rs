@@ -232,6 +232,11 @@ impl Truth {
         self.logged_in
     }
 
+    /// Logged in, and already before `at` (not by a login made at that very instant).
+    pub fn logged_in_before(&self, at: Millis) -> bool {
+        self.logged_in && self.last_login.is_some_and(|li| li < at)
+    }
+
     /// The recovery mode in force at `at` (`true` = activeEnhanced).
     pub fn enhanced_at(&self, at: Millis) -> bool {
         in_force(&self.enhanced, at).unwrap_or(false)
