@@ -1050,6 +1050,7 @@ fn record_fired(world: &World, record: &mut Record) {
 
 /// What the engine wrote to the HA log, into the record.
 fn drain_log(world: &mut World, record: &mut Record) {
+    let mut orphans = Vec::new();
     while let Some(event) = world.engine().poll_event() {
         match event {
             EngineEvent::Log { message, .. } => {
@@ -1058,6 +1059,9 @@ fn drain_log(world: &mut World, record: &mut Record) {
                     record.templates.insert(id.to_string());
                 }
             }
+            EngineEvent::Orphan {
+                member, id, label, ..
+            } => orphans.push(Event::Orphan { member, id, label }),
         }
     }
     let journal = match world.fs().lock() {
@@ -1076,5 +1080,8 @@ fn drain_log(world: &mut World, record: &mut Record) {
                 record.push(now, Event::Rotated { from, to });
             }
         }
+    }
+    for orphan in orphans {
+        record.push(now, orphan);
     }
 }

@@ -85,6 +85,16 @@ pub enum Event {
     Fault(FaultEvent),
     /// One HA log line exactly as written to the file, without the newline.
     Log(String),
+    /// The engine found and destroyed the orphan of a creation whose answer was lost (D37):
+    /// the member held an object the group had created again elsewhere under a new id.
+    Orphan {
+        /// The member that held it.
+        member: String,
+        /// The orphan's id (D8).
+        id: String,
+        /// Its label.
+        label: String,
+    },
     /// The HA log file was rotated.
     Rotated {
         /// Old path.

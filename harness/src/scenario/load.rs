@@ -120,7 +120,7 @@ fn parse_only(text: &str, origin: &str) -> Result<Scenario, LoadError> {
 }
 
 /// The faults that take the member's serial alone, positionally.
-const POSITIONAL_FAULTS: [&str; 7] = [
+const POSITIONAL_FAULTS: [&str; 9] = [
     "Drop",
     "Restore",
     "Deactivate",
@@ -128,6 +128,8 @@ const POSITIONAL_FAULTS: [&str; 7] = [
     "Revoke",
     "LoginFailure",
     "MemberAdded",
+    "Hang",
+    "LostAnswer",
 ];
 
 /// A hint when the error sits in `Drop(member: S)` (or another positional fault written with a
