@@ -503,6 +503,7 @@ impl Runner<'_> {
                 engine,
                 served_sign: self.world.served(&serial, CallKind::Sign),
                 served_encrypt: self.world.served(&serial, CallKind::Encrypt),
+                calls: self.world.record(&serial).attempted.values().sum(),
                 serial,
             });
         }

@@ -342,6 +342,10 @@ pub struct MemberState {
     pub served_sign: u64,
     /// Encryptions it served so far.
     pub served_encrypt: u64,
+    /// Every call that reached its injector so far, of any kind and from any caller (the
+    /// application's calls, recovery probes, LunaCM's): what `CallsBetween` compares (not
+    /// printed).
+    pub calls: u64,
     /// Its role as the engine sees it (`None` before `C_Initialize` or outside any group).
     pub role: Option<ha_engine::roles::Role>,
 }

@@ -472,6 +472,19 @@ fn validate_with(
                 }
                 served.keys().collect()
             }
+            Expect::CallsBetween(from, to, calls) => {
+                checkpoint_named(&place, "CallsBetween", from)?;
+                checkpoint_named(&place, "CallsBetween", to)?;
+                if checkpoints[from.as_str()] >= checkpoints[to.as_str()] {
+                    return fail(format!(
+                        "{place}: CallsBetween: checkpoint {from:?} must come before {to:?}"
+                    ));
+                }
+                if calls.is_empty() {
+                    return vacuous(&place, "CallsBetween(a, b, {})", "it names no member");
+                }
+                calls.keys().collect()
+            }
             Expect::RolesAt(label, roles) => {
                 checkpoint_named(&place, "RolesAt", label)?;
                 if roles.is_empty() {
@@ -489,6 +502,7 @@ fn validate_with(
         if let Some(serial) = counts.into_iter().find(|s| !partitions.contains_key(s)) {
             let what = match expect {
                 Expect::ServedBetween(..) => "a served count",
+                Expect::CallsBetween(..) => "a call count",
                 Expect::RolesAt(..) => "a role",
                 _ => "an object count",
             };

@@ -982,6 +982,28 @@ Misc = {
     }
 
     #[test]
+    fn the_replication_floor_is_read_per_group_and_checked() {
+        let text = "HasimMinCopies = {\n   haGroup1 = 2;\n}\n";
+        let (cfg, _) = read_config(&doc(text)).unwrap();
+        assert_eq!(cfg.min_copies("HAGROUP1"), Some(2));
+        assert_eq!(cfg.min_copies("other"), None);
+        let mut d = doc(text);
+        write_config(&mut d, &cfg, &HaLogSettings::default()).unwrap();
+        assert!(
+            d.to_text().contains("haGroup1 = 2;"),
+            "kept when written back"
+        );
+        for bad in ["0", "33", "two", "-1"] {
+            let text = format!("HasimMinCopies = {{\n   haGroup1 = {bad};\n}}\n");
+            let e = read_err(&text);
+            assert!(
+                e.contains("out of range: allowed 1..32 copies (B6, D36)"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
     fn absent_keys_take_d1_defaults() {
         let (cfg, log) = read_config(&doc("Misc = {\n}\n")).unwrap();
         assert_eq!(cfg, ClientConfig::default());

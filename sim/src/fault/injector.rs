@@ -748,6 +748,120 @@ mod tests {
         assert_eq!(control.record().served(CallKind::TokenInfo), 2);
     }
 
+    fn model_member() -> (FaultyMember, FaultControl, VirtualNow, CallMeter) {
+        use std::sync::{Arc, Mutex};
+
+        use hsm_model::{HsmModel, HsmSpec, PartitionSpec};
+
+        let mut model = HsmModel::new(1);
+        model.add_hsm(HsmSpec::new("h")).expect("hsm");
+        model
+            .add_partition(PartitionSpec::new("p", "par", "h", "dom", "co"))
+            .expect("partition");
+        let inner = crate::model_member::ModelMember::new(Arc::new(Mutex::new(model)), "p");
+        let clock = VirtualNow::default();
+        let meter = CallMeter::default();
+        let (member, control) =
+            FaultyMember::with_clock(Box::new(inner), meter.clone(), clock.clone());
+        (member, control, clock, meter)
+    }
+
+    fn data(label: &str) -> DataObjectRequest {
+        DataObjectRequest {
+            id: ha_engine::ports::ObjectId(label.as_bytes().to_vec()),
+            label: label.to_string(),
+            value: vec![1],
+            token: true,
+        }
+    }
+
+    #[test]
+    fn a_hang_is_never_answered_and_ends_at_the_receive_timeout() {
+        let (mut member, control, _, meter) = model_member();
+        control.apply(&Fault::Hang).expect("transport");
+        assert_eq!(member.token_info().map(|_| ()), Err(Ckr::CKR_DEVICE_ERROR));
+        assert_eq!(meter.take(), Timeouts::default().receive_ms, "20 s waited");
+        assert_eq!(control.record().served(CallKind::TokenInfo), 0);
+        control.apply(&Fault::Restore).expect("restore");
+        assert!(member.token_info().is_ok());
+        assert_eq!(meter.take(), 0);
+    }
+
+    #[test]
+    fn a_lost_answer_takes_effect_and_loses_the_connection() {
+        let (mut member, control, _, _) = model_member();
+        let s = member.open_session().expect("session");
+        control.apply(&Fault::LostAnswer).expect("transport");
+        assert_eq!(
+            member.create_data(s, &data("x")).map(|_| ()),
+            Err(Ckr::CKR_DEVICE_ERROR)
+        );
+        assert!(
+            control.is_disconnected(),
+            "the connection went with the answer"
+        );
+        assert_eq!(control.record().served(CallKind::CreateData), 0);
+        control.apply(&Fault::Restore).expect("restore");
+        assert_eq!(
+            member.token_info().map(|i| i.object_count),
+            Ok(1),
+            "it took effect"
+        );
+        let s = member.open_session().expect("a new session");
+        assert!(member.create_data(s, &data("y")).is_ok(), "one answer only");
+    }
+
+    #[test]
+    fn busy_refuses_without_executing_until_its_instant() {
+        let (mut member, control, clock, _) = model_member();
+        let s = member.open_session().expect("session");
+        clock.set(1_000);
+        control.apply(&Fault::Busy { ms: 500 }).expect("transport");
+        clock.set(1_499);
+        assert_eq!(
+            member.create_data(s, &data("x")).map(|_| ()),
+            Err(Ckr::CKR_FUNCTION_FAILED)
+        );
+        assert_eq!(
+            member.token_info().map(|i| i.object_count),
+            Err(Ckr::CKR_FUNCTION_FAILED)
+        );
+        clock.set(1_500);
+        assert_eq!(
+            member.token_info().map(|i| i.object_count),
+            Ok(0),
+            "not executed"
+        );
+        assert!(!control.is_disconnected());
+    }
+
+    #[test]
+    fn an_idle_cut_is_found_at_the_next_call_and_a_reconnect_works() {
+        let (mut member, control, clock, _) = model_member();
+        control
+            .apply(&Fault::IdleCut { ms: 100 })
+            .expect("transport");
+        let s = member.open_session().expect("session");
+        clock.set(99);
+        assert!(member.token_info().is_ok(), "idle 99 ms: not cut");
+        clock.set(199);
+        assert_eq!(
+            member.token_info().map(|_| ()),
+            Err(Ckr::CKR_DEVICE_ERROR),
+            "found"
+        );
+        assert_eq!(
+            member.create_data(s, &data("x")).map(|_| ()),
+            Err(Ckr::CKR_DEVICE_ERROR),
+            "the old session is dead"
+        );
+        clock.set(10_000);
+        let s = member
+            .open_session()
+            .expect("a reconnect works, even after a long idle");
+        assert!(member.create_data(s, &data("x")).is_ok());
+    }
+
     #[test]
     fn partition_faults_are_not_the_injectors() {
         let control = FaultControl::default();
