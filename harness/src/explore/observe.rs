@@ -39,8 +39,8 @@ pub enum FaultObs {
     Busy(u64),
     /// A connection idle this long is cut, found at the next call.
     IdleCut(u64),
-    /// An object created on the partition outside the group (B21, B22).
-    DirectModify,
+    /// An object created on the partition outside the group (B21, B22), with its label.
+    DirectModify(String),
     /// The operator added the partition to the group.
     MemberAdded,
 }
@@ -302,7 +302,7 @@ fn fault_of(action: &Action) -> FaultObs {
             Fault::LostAnswer => FaultObs::LostAnswer,
             Fault::Busy { ms } => FaultObs::Busy(*ms),
             Fault::IdleCut { ms } => FaultObs::IdleCut(*ms),
-            Fault::DirectModify { .. } => FaultObs::DirectModify,
+            Fault::DirectModify { label } => FaultObs::DirectModify(label.clone()),
         },
     }
 }

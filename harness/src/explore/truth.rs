@@ -153,7 +153,7 @@ impl Truth {
             FaultObs::IdleCut(_) => self.update(member, at, |f| f.hung = true),
             // Busy answers are not drops (D3); an object made outside the group changes no
             // member's health.
-            FaultObs::Busy(_) | FaultObs::DirectModify => {}
+            FaultObs::Busy(_) | FaultObs::DirectModify(_) => {}
             FaultObs::MemberAdded => self.join(member, at),
         }
     }
