@@ -115,3 +115,88 @@ impl HaEngine {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{KeyKind, Secret};
+    use crate::test_support::{FIXTURE_CO, fixture, group_config};
+
+    fn logged_in(f: &mut crate::test_support::Fixture) -> VSessionHandle {
+        let engine = &mut f.engine;
+        engine
+            .apply_config(group_config("g", &["11", "22"]), Default::default(), 0)
+            .expect("configure");
+        engine.initialize(0).expect("initialise");
+        let vs = engine.open_session(0, 0).expect("session");
+        engine
+            .login(0, vs, &Secret::new(FIXTURE_CO))
+            .expect("login");
+        vs
+    }
+
+    #[test]
+    fn finds_the_handle_already_issued_and_nothing_for_an_unknown_label() {
+        let mut f = fixture(&["11", "22"]);
+        let vs = logged_in(&mut f);
+        let made = f
+            .engine
+            .generate_key(0, vs, KeyKind::Aes256, "k", true)
+            .expect("key");
+        let found = f.engine.find_objects(0, vs, "k").expect("find");
+        assert_eq!(found, vec![(made[0], ObjectClass::SecretKey)]);
+        assert!(
+            f.engine
+                .find_objects(0, vs, "other")
+                .expect("find")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn after_a_reinitialise_a_found_handle_works_and_the_old_one_does_not() {
+        let mut f = fixture(&["11", "22"]);
+        let vs = logged_in(&mut f);
+        let old = f
+            .engine
+            .generate_key(0, vs, KeyKind::Aes256, "k", true)
+            .expect("key")[0];
+        f.engine.finalize(0).expect("finalize");
+        f.engine.initialize(0).expect("initialise");
+        let vs = f.engine.open_session(0, 0).expect("session");
+        f.engine
+            .login(0, vs, &Secret::new(FIXTURE_CO))
+            .expect("login");
+        let stale = f
+            .engine
+            .sign(0, vs, old, b"data")
+            .expect_err("stale handle");
+        assert_eq!(stale.rv, Ckr::CKR_OBJECT_HANDLE_INVALID);
+        let found = f.engine.find_objects(0, vs, "k").expect("find");
+        assert_eq!(found.len(), 1);
+        let (new, class) = found[0];
+        assert_eq!(class, ObjectClass::SecretKey);
+        assert!(f.engine.sign(0, vs, new, b"data").is_ok());
+    }
+
+    #[test]
+    fn an_unreachable_first_member_fails_over_to_the_next() {
+        let mut f = fixture(&["11", "22"]);
+        let vs = logged_in(&mut f);
+        f.engine
+            .generate_key(0, vs, KeyKind::Aes256, "k", true)
+            .expect("key");
+        f.controls[0].set_reachable(false);
+        let found = f.engine.find_objects(0, vs, "k").expect("find");
+        assert_eq!(found.len(), 1);
+        assert_eq!(f.engine.alive_members()["g"], vec!["22".to_string()]);
+    }
+
+    #[test]
+    fn without_a_valid_session_it_is_refused() {
+        let mut f = fixture(&["11", "22"]);
+        logged_in(&mut f);
+        let err = f.engine.find_objects(0, 999, "k").expect_err("no session");
+        assert_eq!(err.rv, Ckr::CKR_SESSION_HANDLE_INVALID);
+    }
+}
