@@ -342,10 +342,13 @@ mod tests {
 
     #[test]
     fn a_profile_reads_from_ron() {
-        let spec: AppSpec = ron::from_str(
-            "(profile: Custom([(on: Session, then: [Reopen, Refind], give_up_after: 2)]), slot: Serial)",
-        )
-        .expect("parses");
+        // As the scenario loader reads it (`slot: Serial` for `Some(Serial)`).
+        let spec: AppSpec = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+            .from_str(
+                "(profile: Custom([(on: Session, then: [Reopen, Refind], give_up_after: 2)]), slot: Serial)",
+            )
+            .expect("parses");
         assert_eq!(spec.binding(), SlotBinding::Serial);
         assert_eq!(
             spec.profile.decide(Ckr::CKR_SESSION_CLOSED, 2),
