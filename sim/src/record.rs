@@ -68,6 +68,9 @@ pub enum Event {
     Call(Call),
     /// Consecutive identical application calls with one result (see [`Record::repeated_call`]).
     Calls(CallRun),
+    /// An application profile's reaction to a return code, or its decision to let the code
+    /// stand (`harness::app`).
+    React(React),
     /// A `Threads` step starts.
     ThreadsStarted {
         /// Number of application threads.
@@ -85,6 +88,16 @@ pub enum Event {
     Fault(FaultEvent),
     /// One HA log line exactly as written to the file, without the newline.
     Log(String),
+    /// The engine found and destroyed the orphan of a creation whose answer was lost (D37):
+    /// the member held an object the group had created again elsewhere under a new id.
+    Orphan {
+        /// The member that held it.
+        member: String,
+        /// The orphan's id (D8).
+        id: String,
+        /// Its label.
+        label: String,
+    },
     /// The HA log file was rotated.
     Rotated {
         /// Old path.
@@ -147,6 +160,16 @@ pub enum Event {
         /// The file's text.
         text: String,
     },
+}
+
+/// What an application profile did about a failed call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct React {
+    /// One line for the transcript: the code, and what the application does about it.
+    pub text: String,
+    /// The code the application is left with when it stopped trying (no rule, or it gave
+    /// up); `None` while it reacts and tries again.
+    pub stands: Option<Ckr>,
 }
 
 /// The parts of a run.
@@ -346,6 +369,10 @@ pub struct MemberState {
     pub served_sign: u64,
     /// Encryptions it served so far.
     pub served_encrypt: u64,
+    /// Every call that reached its injector so far, of any kind and from any caller (the
+    /// application's calls, recovery probes, LunaCM's): what `CallsBetween` compares (not
+    /// printed).
+    pub calls: u64,
     /// Its role as the engine sees it (`None` before `C_Initialize` or outside any group).
     pub role: Option<ha_engine::roles::Role>,
 }

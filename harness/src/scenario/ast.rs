@@ -53,6 +53,11 @@ pub struct Scenario {
     pub hsms: Vec<HsmDecl>,
     /// The partitions (members); at least one.
     pub partitions: Vec<PartitionDecl>,
+    /// The application's behaviour profile (how it reacts to errors, how it finds its slot);
+    /// `None`: the scripted application of language 1.0 (no reactions, the first group's
+    /// virtual slot at every `OpenSession`).
+    #[serde(default)]
+    pub application: Option<crate::app::AppSpec>,
     /// The client's configuration file at start: `Chrystoki.conf` text (or `crystoki.ini`,
     /// recognised by its `[Section]` lines), loaded before `setup`; a load error aborts the run.
     #[serde(default)]
@@ -423,6 +428,10 @@ pub enum Expect {
     NoAppErrors,
     /// Exact count of application failures by CKR name, e.g. `{"CKR_DEVICE_ERROR": 4}`.
     AppErrors(BTreeMap<String, u32>),
+    /// Exact count, by CKR name, of the failures the application's profile was left with: no
+    /// rule answered them, or it gave up (`application`; an empty map: every failure it saw
+    /// was handled).
+    FinalErrors(BTreeMap<String, u32>),
     /// A line that must appear in some command's output.
     Output(String),
     /// Some command's output (a line, or its error) contains this text (1.1).
@@ -433,6 +442,10 @@ pub enum Expect {
     /// Calls (signatures and encryptions) each member served between two checkpoints, the
     /// first named before the second (1.1; B25, D6).
     ServedBetween(String, String, BTreeMap<Serial, u64>),
+    /// Every call that reached each named member (any kind: the application's, recovery
+    /// probes, LunaCM's) between two checkpoints, the first named before the second: e.g. one
+    /// member call per application call in the steady state, no per-call health probe (D39).
+    CallsBetween(String, String, BTreeMap<Serial, u64>),
     /// Each named member's role as the engine sees it at the checkpoint (1.1; B35-B37, D12).
     RolesAt(String, BTreeMap<Serial, Role>),
     /// The HA log files at the checkpoint, by path, with every line of each; exactly these
