@@ -269,6 +269,20 @@ impl Truth {
         in_force(&self.retry, at).unwrap_or(0)
     }
 
+    /// When automatic recovery was switched back on after `from`: if the retry count in force
+    /// at `from` was 0 (no attempt scheduled), the first instant in `(from, to]` at which a
+    /// non-zero count took effect. A new retry count schedules a member that was waiting for
+    /// nothing one interval from the change ("Attempts follow the settings in force").
+    pub fn recovery_resumed(&self, from: Millis, to: Millis) -> Option<Millis> {
+        if self.retry_at(from) != 0 {
+            return None;
+        }
+        self.retry
+            .iter()
+            .find(|(since, r)| *since > from && *since <= to && *r != 0)
+            .map(|(since, _)| *since)
+    }
+
     /// Members in the group now.
     pub fn group(&self) -> Vec<String> {
         self.members
@@ -499,5 +513,20 @@ mod tests {
         t.fault("B", &FaultObs::Restore, 30_000);
         assert!(t.reachable("B"));
         assert!(t.usable("B", 91_000));
+    }
+
+    #[test]
+    fn recovery_switched_on_counts_from_the_change() {
+        let mut t = truth(0);
+        t.fault("B", &FaultObs::Drop, 10_000);
+        assert_eq!(t.recovery_resumed(10_000, 500_000), None);
+        t.command(
+            "hagroup retry -count 3",
+            "Command Result : No Error",
+            300_000,
+        );
+        assert_eq!(t.recovery_resumed(10_000, 500_000), Some(300_000));
+        assert_eq!(t.recovery_resumed(10_000, 200_000), None);
+        assert_eq!(t.recovery_resumed(300_000, 500_000), None);
     }
 }
