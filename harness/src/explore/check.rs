@@ -394,6 +394,16 @@ impl Checker<'_> {
             OpObs::Direct { member, label } if ok => {
                 self.direct.insert(label.clone(), member.clone());
             }
+            // A direct write answered with a transport failure may have been executed before its
+            // answer was lost (D35 `LostAnswer`); `synchronize` then copies it (B21).
+            OpObs::Direct { label, .. }
+                if matches!(
+                    app.result.as_str(),
+                    "CKR_DEVICE_ERROR" | "CKR_DEVICE_REMOVED" | "CKR_TOKEN_NOT_PRESENT"
+                ) =>
+            {
+                self.uncertain.insert(label.clone());
+            }
             _ => {}
         }
         if let Some(v) = self.security(at, app) {
