@@ -13,8 +13,10 @@
 //! 3. [`checks`]: each check with its rule id;
 //! 4. [`scenarios`]: each scenario fitted to the group (or skipped with the reason) and run
 //!    through the engine on the real members behind the fault injector
-//!    ([`partitions`]: objects journalled before they are created, counts as deltas), its
-//!    objects removed afterwards, its HA log written into validate's own directory;
+//!    ([`partitions`]: objects journalled before they are created, the operator's objects
+//!    hidden, counts as deltas), its objects removed afterwards, its HA log and transcript
+//!    written into validate's own directory. The verdict is the prediction: the same fitted
+//!    scenario on hasim's in-process HSM must give the same portable transcript (D29);
 //! 5. the operator's objects inventoried again: their fingerprints must be unchanged;
 //! 6. [`report`]: text or JSON; [`command`]: the command line and the Luna environment.
 //!
@@ -44,8 +46,9 @@ use pkcs11_member::{
 use secrecy::{ExposeSecret, SecretString};
 use sim::world::World;
 
-use crate::backend::Built;
 use crate::backend::softhsm::{TokenConnections, partitions_over_tokens};
+use crate::backend::{Backend, Built};
+use crate::differential;
 use crate::runner::{self, RunOptions};
 use crate::scenario::Scenario;
 use crate::topology;
@@ -128,6 +131,9 @@ fn dir_name(name: &str) -> String {
         })
         .collect()
 }
+
+/// The most lines of a prediction's difference a report shows.
+const MAX_DIFF_LINES: usize = 40;
 
 /// Runs validate.
 pub fn run(options: &Options) -> Result<Report, ValidateError> {
@@ -332,7 +338,7 @@ impl GroupRun<'_> {
             &self.view.log,
             self.pin.expose_secret(),
         );
-        let (scenario, notes) = match prepared {
+        let (scenario, mut notes) = match prepared {
             Ok(Prepared::Run(s, notes)) => (s, notes),
             Ok(Prepared::Skip(why)) => {
                 result.status = Status::Skip;
@@ -352,14 +358,40 @@ impl GroupRun<'_> {
                 return result;
             }
         };
-        let mut problems = verdict::check(&scenario, &record);
-        problems.extend(
-            failures
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .map(|f| format!("journal: {f}")),
-        );
+        let mut problems: Vec<String> = failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|f| format!("journal: {f}"))
+            .collect();
+        // The prediction: the same fitted scenario on hasim's in-process HSM (D29).
+        match runner::run_on(&scenario, &Backend::Model) {
+            Ok(model) => {
+                let predicted = transcript::render_portable(&model);
+                let seen = transcript::render_portable(&record);
+                if predicted != seen {
+                    let diff = differential::diff(&predicted, &seen);
+                    let lines: Vec<&str> = diff.lines().collect();
+                    let mut shown = lines[..lines.len().min(MAX_DIFF_LINES)].join("\n");
+                    if lines.len() > MAX_DIFF_LINES {
+                        shown.push_str(&format!(
+                            "\n... ({} more lines; the whole run is in its transcript)",
+                            lines.len() - MAX_DIFF_LINES
+                        ));
+                    }
+                    problems.push(format!(
+                        "your members did not behave as predicted (- prediction, + your members):\n{shown}"
+                    ));
+                }
+                let own = verdict::check(&scenario, &model).len();
+                if own > 0 {
+                    notes.push(format!(
+                        "{own} of the scenario's own expectations do not hold under your settings (they were written for its own)"
+                    ));
+                }
+            }
+            Err(e) => problems.push(format!("cannot run the prediction: {e}")),
+        }
         match self.write_logs(&source.name, &record) {
             Ok(dir) => result.halog = Some(dir.display().to_string()),
             Err(e) => problems.push(e.to_string()),
@@ -369,9 +401,7 @@ impl GroupRun<'_> {
         } else {
             Status::Fail
         };
-        if !problems.is_empty() {
-            result.detail.extend(notes);
-        }
+        result.detail.extend(notes);
         result.detail.extend(problems);
         result
     }

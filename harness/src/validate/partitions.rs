@@ -3,9 +3,14 @@
 //! one shared library instance), with two additions:
 //!
 //! - every member connection writes the id of each object it is about to create into the
-//!   journal first ([`JournalingMember`]), so an interrupted run can be cleaned up;
-//! - object counts read below the injector are deltas over what the member held before the
-//!   run (its own objects), so a scenario's `ObjectCounts` mean the same as on fresh tokens.
+//!   journal first ([`GuardedMember`]), so an interrupted run can be cleaned up;
+//! - the operator's own objects (ids outside hasim's namespace) are invisible to the engine
+//!   and to LunaCM: `C_FindObjects` never returns them, and a destroy or an export of one is
+//!   refused, so no scenario step (a `remove` answer, a synchronisation, a recovery) can
+//!   delete, copy or use them;
+//! - object counts (read below the injector, and `C_GetTokenInfo` through the port) are
+//!   deltas over what the member held before the run (the operator's objects), so a
+//!   scenario's `ObjectCounts` mean the same as on fresh tokens.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -20,20 +25,23 @@ use sim::fault::injector::PartitionHook;
 use sim::partitions::Partitions;
 use sim::world::WorldError;
 
+use super::inventory::NAMESPACE;
 use super::journal::Journal;
 use crate::backend::softhsm::SoftHsmPartitions;
 
 /// Where a journal write failure is kept (the `Member` port can only answer a `CK_RV`).
 pub type JournalFailures = Arc<Mutex<Vec<String>>>;
 
-/// A member connection that journals the objects it creates.
-pub struct JournalingMember {
+/// A member connection that journals the objects it creates and hides the operator's.
+pub struct GuardedMember {
     inner: Box<dyn Member>,
     journal: Journal,
     failures: JournalFailures,
+    /// The operator's objects on this member, left out of its object count.
+    baseline: u64,
 }
 
-impl JournalingMember {
+impl GuardedMember {
     fn note(&self, id: &[u8]) -> MemberResult<()> {
         self.journal.append(self.inner.serial(), id).map_err(|e| {
             self.failures
@@ -46,7 +54,25 @@ impl JournalingMember {
     }
 }
 
-impl Member for JournalingMember {
+impl GuardedMember {
+    /// True when `object` carries an id in hasim's namespace.
+    fn ours(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<bool> {
+        let info = self.inner.object_info(session, object)?;
+        Ok(info.id.0.starts_with(NAMESPACE))
+    }
+
+    /// `CKR_OBJECT_HANDLE_INVALID` for an object that is not hasim's: as far as the engine
+    /// can tell, it does not exist.
+    fn only_ours(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()> {
+        if self.ours(session, object)? {
+            Ok(())
+        } else {
+            Err(Ckr::CKR_OBJECT_HANDLE_INVALID)
+        }
+    }
+}
+
+impl Member for GuardedMember {
     fn serial(&self) -> &str {
         self.inner.serial()
     }
@@ -54,7 +80,9 @@ impl Member for JournalingMember {
         self.inner.label()
     }
     fn token_info(&mut self) -> MemberResult<TokenInfo> {
-        self.inner.token_info()
+        let mut info = self.inner.token_info()?;
+        info.object_count = info.object_count.saturating_sub(self.baseline);
+        Ok(info)
     }
     fn open_session(&mut self) -> MemberResult<SessionHandle> {
         self.inner.open_session()
@@ -92,7 +120,14 @@ impl Member for JournalingMember {
         session: SessionHandle,
         query: &ObjectQuery,
     ) -> MemberResult<Vec<ObjectHandle>> {
-        self.inner.find_objects(session, query)
+        let found = self.inner.find_objects(session, query)?;
+        let mut ours = Vec::with_capacity(found.len());
+        for h in found {
+            if self.ours(session, h)? {
+                ours.push(h);
+            }
+        }
+        Ok(ours)
     }
     fn object_info(
         &mut self,
@@ -102,6 +137,7 @@ impl Member for JournalingMember {
         self.inner.object_info(session, object)
     }
     fn destroy_object(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()> {
+        self.only_ours(session, object)?;
         self.inner.destroy_object(session, object)
     }
     fn sign(
@@ -125,6 +161,7 @@ impl Member for JournalingMember {
         session: SessionHandle,
         object: ObjectHandle,
     ) -> MemberResult<CloneBlob> {
+        self.only_ours(session, object)?;
         self.inner.export_clone(session, object)
     }
     fn import_clone(
@@ -136,6 +173,11 @@ impl Member for JournalingMember {
         let h = self.inner.import_clone(session, blob)?;
         let info = self.inner.object_info(session, h)?;
         self.note(&info.id.0)?;
+        if !info.id.0.starts_with(NAMESPACE) {
+            // Cannot happen (only hasim's objects are exported); never keep a foreign copy.
+            let _ = self.inner.destroy_object(session, h);
+            return Err(Ckr::CKR_OBJECT_HANDLE_INVALID);
+        }
         Ok(h)
     }
     fn sign_init(&mut self, session: SessionHandle, key: ObjectHandle) -> MemberResult<()> {
@@ -181,10 +223,12 @@ impl ValidatePartitions {
     }
 
     fn wrap(&self, inner: Box<dyn Member>) -> Box<dyn Member> {
-        Box::new(JournalingMember {
+        let baseline = self.baseline.get(inner.serial()).copied().unwrap_or(0);
+        Box::new(GuardedMember {
             inner,
             journal: self.journal.clone(),
             failures: self.failures.clone(),
+            baseline,
         })
     }
 }

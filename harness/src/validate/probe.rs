@@ -145,7 +145,11 @@ pub fn clean(
         .into_iter()
         .partition(|e| e.serial == serial && !(keep_setup && templates::is_setup_id(&e.id)));
     let mut removed = 0;
-    for e in &mine {
+    // Only ids in hasim's namespace are ever destroyed, whatever a journal says.
+    for e in mine
+        .iter()
+        .filter(|e| e.id.starts_with(inventory::NAMESPACE))
+    {
         removed += inventory::destroy(visit.session(), &e.id)
             .map_err(|ckr| ValidateError::Member(serial.to_string(), "C_DestroyObject", ckr))?;
     }

@@ -7,16 +7,19 @@
 //! - it is skipped, with the reason, when it cannot run on a generic PKCS#11 token
 //!   (`backend::luna_only`), makes no application call, is a negative case, sets up other
 //!   than one group, has a different number of partitions than the group has members, puts
-//!   its standby members elsewhere, or spreads its partitions over several cloning domains;
+//!   its standby members elsewhere, spreads its partitions over several cloning domains, or
+//!   writes to a member's physical slot (B21: those objects carry no hasim id), or needs
+//!   LunaCM's own login (D22: one shared library instance has one login per token);
 //! - otherwise its partitions bind to the group's members in order: every scenario serial
 //!   is replaced by the member's (in the whole scenario: faults, commands, expected log lines,
 //!   object counts), so the run and its HA log name the operator's partitions;
 //! - the conf's group settings replace the scenario's `setup` and `conf` (members, standby,
 //!   retry, interval, recovery mode, HAOnly, synchronisation, `failover_on_deactivation`,
 //!   timeouts; validate's own HA log path), and the operator's credential replaces the
-//!   scenario's fixture credentials. The scenario contributes its workload, its faults and
-//!   its expectations. A setting the scenario's own set-up chose differently is named in the
-//!   result, since its expectations were written for it.
+//!   scenario's fixture credentials. The scenario contributes its workload and its faults;
+//!   its own expectations were written for its own settings, so the verdict is the model's
+//!   prediction under the conf's settings (see the module above). A setting the scenario's
+//!   own set-up chose differently is named in the result.
 
 use std::path::Path;
 
@@ -24,6 +27,7 @@ use ha_engine::config::{ClientConfig, GroupConfig};
 use ha_engine::log::HaLogSettings;
 
 use crate::backend::{has_application_calls, luna_only};
+use crate::scenario::ast::{AppOp, Step};
 use crate::scenario::{self, Scenario};
 use crate::suite;
 
@@ -138,6 +142,30 @@ pub fn prepare(
     }
     if !has_application_calls(&parsed) {
         return skip("no application calls".into());
+    }
+    if parsed
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::App(AppOp::GenerateKeyOnSlot { .. })))
+    {
+        return skip(
+            "writes to a member's physical slot (B21): such objects carry no hasim id".into(),
+        );
+    }
+    let lunacm_login = parsed
+        .setup
+        .iter()
+        .chain(parsed.steps.iter().filter_map(|s| match s {
+            Step::Command(line) => Some(line),
+            _ => None,
+        }));
+    if lunacm_login
+        .map(|l| words(l))
+        .any(|w| w.len() >= 2 && w[0] == "partition" && w[1] == "login")
+    {
+        return skip(
+            "needs LunaCM's own login (D22), which one shared library instance cannot give".into(),
+        );
     }
     let groups = parsed
         .setup
