@@ -410,14 +410,12 @@ fn valid_setup(dir: &Path) -> Result<(), Failed> {
         "the operator's key was used for a MAC",
         &before,
     )?;
-    // validate's own HA log, never the conf's haLogPath.
-    let logs: Vec<PathBuf> = walk(&lab.dir.join("state/halog"))
-        .into_iter()
-        .filter(|p| p.ends_with("haErrorLog.txt"))
-        .collect();
+    // validate's own HA log and transcript per scenario, never the conf's haLogPath.
+    let files = walk(&lab.dir.join("state/halog"));
+    let count = |name: &str| files.iter().filter(|p| p.ends_with(name)).count();
     ensure(
-        logs.len() == 2,
-        "one HA log per scenario in validate's own directory",
+        count("transcript.txt") == SCENARIOS.len() && count("haErrorLog.txt") >= 2,
+        "validate's own directory holds each scenario's transcript and HA log",
         &all,
     )?;
     ensure(
