@@ -11,9 +11,11 @@
 //!   writes to a member's physical slot (B21: those objects carry no hasim id), or needs
 //!   LunaCM's own login (D22: one shared library instance has one login per token);
 //! - otherwise its partitions bind to the group's members in order: every scenario serial
-//!   is replaced by the member's (in the whole scenario: faults, commands, expected log lines,
-//!   object counts), so the run and its HA log name the operator's partitions;
-//! - the conf's group settings replace the scenario's `setup` and `conf` (members, standby,
+//!   is replaced by the member's, and its group label by the conf's (in the whole scenario:
+//!   faults, commands, expected log lines, object counts), so the run and its HA log name the
+//!   operator's partitions and group;
+//! - the conf's group settings replace the scenario's group and setting lines and its `conf`
+//!   (its other set-up lines, such as `listgroups`, stay after the conf's) (members, standby,
 //!   retry, interval, recovery mode, HAOnly, synchronisation, `failover_on_deactivation`,
 //!   timeouts; validate's own HA log path), and the operator's credential replaces the
 //!   scenario's fixture credentials. The scenario contributes its workload and its faults;
@@ -105,6 +107,43 @@ fn flag<'a>(line: &'a str, name: &str) -> Option<&'a str> {
 fn is_hagroup(line: &str, command: &str) -> bool {
     let w = words(line);
     w.len() >= 2 && w[0].eq_ignore_ascii_case("hagroup") && w[1].eq_ignore_ascii_case(command)
+}
+
+/// What a scenario's set-up line does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SetupKind {
+    /// Makes the group (`creategroup`, `addmember`, `addstandby`, `halog -path`): the conf's.
+    Group,
+    /// Changes a setting: the conf's value is used instead.
+    Setting,
+    /// Anything else (showing commands): kept.
+    Other,
+}
+
+fn setup_kind(line: &str) -> SetupKind {
+    let has = |f: &str| flag_present(line, f);
+    if ["creategroup", "addmember", "addstandby"]
+        .iter()
+        .any(|c| is_hagroup(line, c))
+        || (is_hagroup(line, "halog") && has("-path"))
+    {
+        SetupKind::Group
+    } else if ["retry", "interval", "recoverymode"]
+        .iter()
+        .any(|c| is_hagroup(line, c))
+        || (["haonly", "synchronize", "halog"]
+            .iter()
+            .any(|c| is_hagroup(line, c))
+            && (has("-enable") || has("-disable") || has("-maxlength")))
+    {
+        SetupKind::Setting
+    } else {
+        SetupKind::Other
+    }
+}
+
+fn flag_present(line: &str, name: &str) -> bool {
+    words(line).iter().any(|w| w.eq_ignore_ascii_case(name))
 }
 
 /// Replaces every scenario serial with its member's, longest first, through placeholders (so a
@@ -239,22 +278,31 @@ pub fn prepare(
     }
     let mut notes = Vec::new();
     for line in &parsed.setup {
-        let setting = ["retry", "interval", "recoverymode", "haonly", "synchronize"]
-            .iter()
-            .any(|c| is_hagroup(line, c))
-            || (is_hagroup(line, "halog") && flag(line, "-maxlength").is_some());
-        if setting && !setup.iter().any(|l| l == line) {
-            notes.push(format!(
+        match setup_kind(line) {
+            SetupKind::Setting if !setup.iter().any(|l| l == line) => notes.push(format!(
                 "the scenario's `{line}` is replaced by the conf's setting"
-            ));
+            )),
+            // Showing commands (`listgroups`, `haonly -show`, ...) stay, after the conf's.
+            SetupKind::Other => setup.push(line.clone()),
+            _ => {}
         }
     }
 
-    let pairs: Vec<(String, String)> = scenario_serials
+    let mut pairs: Vec<(String, String)> = scenario_serials
         .iter()
         .cloned()
         .zip(group.members.iter().cloned())
         .collect();
+    // The scenario's group label becomes the conf's, in its commands and expected lines.
+    if let Some(label) = parsed
+        .setup
+        .iter()
+        .find(|l| is_hagroup(l, "creategroup"))
+        .and_then(|l| flag(l, "-label"))
+        && label != group.label
+    {
+        pairs.push((label.to_string(), group.label.clone()));
+    }
     let mut fitted = parsed;
     fitted.setup = setup;
     fitted.conf = conf;
