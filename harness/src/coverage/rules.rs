@@ -186,11 +186,11 @@ mod tests {
         assert_eq!(unique.len(), ids.len(), "duplicate ids");
         let expected: BTreeSet<String> = (1..=65)
             .map(|n| format!("B{n}"))
-            .chain((1..=20).map(|n| format!("D{n}")))
+            .chain((1..=26).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 85);
+        assert_eq!(ids.len(), 91);
     }
 
     #[test]
