@@ -44,6 +44,7 @@ pub mod direct;
 pub mod engine;
 pub mod error;
 pub mod failover;
+pub mod find;
 pub mod log;
 pub mod membership;
 pub mod multipart;

@@ -6,6 +6,8 @@
 //!   scenarios need Luna-only features.
 //! - [`differential`]: `hasim differential`: portable scenarios on both backends, compared.
 //! - [`topology`]: a scenario's HSMs and partitions as a `sim::World`.
+//! - [`app`]: the application under test: its handles and its behaviour profile (how it
+//!   reacts to errors, how it finds its slot).
 //! - [`runner`]: runs the steps and writes what happened into the run's `sim::record::Record`.
 //! - [`transcript`]: the plain text snapshots hold, rendered from the record (a pure function).
 //! - [`verdict`]: the scenario's own expectations checked against the record.
@@ -21,6 +23,7 @@
 //!   checked and run through the portable scenarios on its own members.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod backend;
 pub mod bench;
 #[cfg(feature = "pkcs11")]

@@ -20,6 +20,7 @@ use sim::record::{
 };
 use sim::world::{World, WorldError};
 
+use crate::app::App;
 use crate::backend::{self, Backend};
 use crate::scenario::{
     self, AppOp, Fault, KeyKind, NegativeInput, Scenario, Seconds, Step, ThreadOp,
@@ -29,6 +30,7 @@ use crate::transcript::result_of;
 use sim::scheduler::{Observed, ThreadCall, TimedFault, run_one, run_threads};
 
 mod conf;
+mod react;
 
 /// The runner's failure to start at all.
 #[derive(Debug, thiserror::Error)]
@@ -80,15 +82,6 @@ pub enum StepFailure {
 /// `CK_INVALID_HANDLE`: what an application passes for a session or object it does not have.
 const INVALID_HANDLE: u64 = 0;
 
-/// The application's view: its session and the objects it created, by label.
-#[derive(Default)]
-struct App {
-    session: Option<VSessionHandle>,
-    keys: BTreeMap<String, VObjectHandle>,
-    /// The public half of each key pair, by the pair's label.
-    pairs: BTreeMap<String, VObjectHandle>,
-}
-
 struct Runner<'a> {
     scenario: &'a Scenario,
     world: World,
@@ -98,6 +91,8 @@ struct Runner<'a> {
     app: App,
     credential: Secret,
     options: RunOptions,
+    /// The result of the application call recorded last (what a profile reacts to).
+    last: Ckr,
 }
 
 /// How a run records, beyond what every run records.
@@ -153,6 +148,7 @@ pub fn run_built(scenario: &Scenario, built: backend::Built, options: RunOptions
         app: App::default(),
         credential: Secret::new(scenario.credentials.co.clone()),
         options,
+        last: Ckr::CKR_OK,
     };
     runner.header(built.binding);
     if let Err(error) = runner.execute() {
@@ -255,7 +251,10 @@ impl Runner<'_> {
                 // The application thread pays for the member calls its call made (B28): the
                 // clock moves by that time, recovery due meanwhile running on the way.
                 queue::start_measure(&mut self.world);
-                self.app(op)?;
+                match &self.scenario.application {
+                    Some(spec) => self.app_profiled(op, spec)?,
+                    None => self.app(op)?,
+                }
                 let spent = queue::measured(&mut self.world);
                 self.pay(spent)
             }
@@ -545,6 +544,7 @@ impl Runner<'_> {
             _ => Vec::new(),
         };
         let label = object_label(&op).map(str::to_string);
+        self.last = result;
         record_fired(&self.world, &mut self.record);
         self.push(Event::Call(Call {
             op,
@@ -620,6 +620,9 @@ impl Runner<'_> {
                 self.app.session = None;
                 self.record_app("C_Finalize".into(), result_of(&r));
             }
+            AppOp::OpenSession if self.scenario.application.is_some() => {
+                self.open_bound(now);
+            }
             AppOp::OpenSession => {
                 let r = self.world.engine().open_session(now, 0);
                 if let Ok(vs) = r {
@@ -690,8 +693,8 @@ impl Runner<'_> {
                     placed,
                 );
             }
-            AppOp::Sign { key, times } => self.crypto(true, key, *times)?,
-            AppOp::Encrypt { key, times } => self.crypto(false, key, *times)?,
+            AppOp::Sign { key, times } => self.crypto(true, key, *times, 0)?,
+            AppOp::Encrypt { key, times } => self.crypto(false, key, *times, 0)?,
             AppOp::Destroy { key } => {
                 // The object the label names; for a key pair, its private half.
                 let vs = self.session();
@@ -785,7 +788,8 @@ impl Runner<'_> {
     /// Each goes into the record, which keeps consecutive calls with one result as one entry,
     /// and what the engine logged follows the call that caused it, so every log line stays
     /// where it happened.
-    fn crypto(&mut self, sign: bool, key: &str, times: u32) -> Result<(), StepFailure> {
+    /// `first` numbers the first of them (a profile makes them one at a time).
+    fn crypto(&mut self, sign: bool, key: &str, times: u32, first: u64) -> Result<(), StepFailure> {
         let vs = self.session();
         let h = self.key(key);
         let (name, kind, crypto) = if sign {
@@ -808,6 +812,7 @@ impl Runner<'_> {
             .collect();
         let (options, standby) = (self.options, self.standby());
         let record = &mut self.record;
+        let mut last = Ckr::CKR_OK;
         let mut observe = |world: &mut World, seen: Observed<'_>| {
             // Recovery logging between calls stays in the journal until the call ends.
             let Observed::Call(call, outcome) = seen else {
@@ -825,11 +830,12 @@ impl Runner<'_> {
                 })
                 .collect();
             let result = result_of(&outcome.result);
+            last = result;
             record_fired(world, record);
             record.repeated_call(
                 outcome.finished,
                 &call.label,
-                outcome.index,
+                first + outcome.index,
                 result,
                 by.iter().map(|(s, n)| (s.as_str(), *n)),
             );
@@ -847,6 +853,7 @@ impl Runner<'_> {
             drain(world, record);
         };
         run_one(&mut self.world, vs, call, &mut observe)?;
+        self.last = last;
         Ok(())
     }
 

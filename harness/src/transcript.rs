@@ -140,6 +140,9 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
             let _ = writeln!(out, "{stamp} app   {}", call_text(call));
         }
         Event::Calls(run) => call_runs(out, &[run]),
+        Event::React(react) => {
+            let _ = writeln!(out, "{stamp} react {}", react.text);
+        }
         Event::ThreadsStarted { threads, calls } => {
             let _ = writeln!(
                 out,

@@ -74,6 +74,16 @@ pub fn check(scenario: &Scenario, record: &Record) -> Vec<String> {
                     ));
                 }
             }
+            Expect::FinalErrors(want) => {
+                let got = final_errors(record);
+                if &got != want {
+                    failures.push(format!(
+                        "{place}: FinalErrors\n- {}\n+ {}",
+                        render_errors(want),
+                        render_errors(&got)
+                    ));
+                }
+            }
             Expect::Output(line) => {
                 if !record.output_lines().any(|l| l == line) {
                     failures.push(format!("{place}: no command printed the line\n- {line}"));
@@ -323,6 +333,20 @@ fn app_errors(record: &Record) -> BTreeMap<String, u32> {
         .filter(|(rv, _)| *rv != Ckr::CKR_OK)
         .map(|(rv, n)| (rv.name(), u32::try_from(n).unwrap_or(u32::MAX)))
         .collect()
+}
+
+/// The failures the application's profile was left with, by CKR name.
+fn final_errors(record: &Record) -> BTreeMap<String, u32> {
+    let mut out: BTreeMap<String, u32> = BTreeMap::new();
+    for stamped in &record.events {
+        if let sim::record::Event::React(react) = &stamped.event
+            && let Some(rv) = react.stands
+        {
+            let n = out.entry(rv.name()).or_insert(0);
+            *n = n.saturating_add(1);
+        }
+    }
+    out
 }
 
 fn render_errors(errors: &BTreeMap<String, u32>) -> String {

@@ -68,6 +68,9 @@ pub enum Event {
     Call(Call),
     /// Consecutive identical application calls with one result (see [`Record::repeated_call`]).
     Calls(CallRun),
+    /// An application profile's reaction to a return code, or its decision to let the code
+    /// stand (`harness::app`).
+    React(React),
     /// A `Threads` step starts.
     ThreadsStarted {
         /// Number of application threads.
@@ -133,6 +136,16 @@ pub enum Event {
         /// The file's text.
         text: String,
     },
+}
+
+/// What an application profile did about a failed call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct React {
+    /// One line for the transcript: the code, and what the application does about it.
+    pub text: String,
+    /// The code the application is left with when it stopped trying (no rule, or it gave
+    /// up); `None` while it reacts and tries again.
+    pub stands: Option<Ckr>,
 }
 
 /// The parts of a run.

@@ -53,6 +53,11 @@ pub struct Scenario {
     pub hsms: Vec<HsmDecl>,
     /// The partitions (members); at least one.
     pub partitions: Vec<PartitionDecl>,
+    /// The application's behaviour profile (how it reacts to errors, how it finds its slot);
+    /// `None`: the scripted application of language 1.0 (no reactions, the first group's
+    /// virtual slot at every `OpenSession`).
+    #[serde(default)]
+    pub application: Option<crate::app::AppSpec>,
     /// The client's configuration file at start: `Chrystoki.conf` text (or `crystoki.ini`,
     /// recognised by its `[Section]` lines), loaded before `setup`; a load error aborts the run.
     #[serde(default)]
@@ -423,6 +428,10 @@ pub enum Expect {
     NoAppErrors,
     /// Exact count of application failures by CKR name, e.g. `{"CKR_DEVICE_ERROR": 4}`.
     AppErrors(BTreeMap<String, u32>),
+    /// Exact count, by CKR name, of the failures the application's profile was left with: no
+    /// rule answered them, or it gave up (`application`; an empty map: every failure it saw
+    /// was handled).
+    FinalErrors(BTreeMap<String, u32>),
     /// A line that must appear in some command's output.
     Output(String),
     /// Some command's output (a line, or its error) contains this text (1.1).

@@ -481,7 +481,7 @@ fn validate_with(
                 checkpoint_named(&place, "LogFilesAt", label)?;
                 Vec::new()
             }
-            Expect::NoAppErrors | Expect::AppErrors(_) => continue,
+            Expect::NoAppErrors | Expect::AppErrors(_) | Expect::FinalErrors(_) => continue,
         };
         has_counts |= matches!(expect, Expect::ObjectCounts(_) | Expect::ObjectCountsAt(..));
         if let Some(serial) = counts.into_iter().find(|s| !partitions.contains_key(s)) {
