@@ -131,7 +131,15 @@ pub struct ClientConfig {
     pub probe_timeout_ms: Option<u64>,
     /// `[HARecovery] <label> = N`: the legacy manual-recovery counters (B45).
     pub legacy_recovery: std::collections::BTreeMap<String, u64>,
+    /// `[HasimMinCopies] <label> = N`: the replication floor, beyond Luna (D36): creating an
+    /// object in the group fails up front with [`MIN_COPIES_REFUSAL`] when fewer than N
+    /// members would hold it. Absent: no floor (Luna's behaviour).
+    pub min_copies: std::collections::BTreeMap<String, u32>,
 }
+
+/// What object creation answers when the replication floor cannot be met (D36): the function
+/// could not be performed now; nothing was created; not a drop code.
+pub const MIN_COPIES_REFUSAL: crate::ckr::Ckr = crate::ckr::Ckr::CKR_FUNCTION_FAILED;
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -147,6 +155,7 @@ impl Default for ClientConfig {
             receive_timeout_ms: 20_000,
             probe_timeout_ms: None,
             legacy_recovery: std::collections::BTreeMap::new(),
+            min_copies: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -182,6 +191,15 @@ impl ClientConfig {
             .synchronize
             .iter()
             .any(|(l, on)| !*on && l.eq_ignore_ascii_case(label))
+    }
+
+    /// The replication floor of the group labelled `label` (D36), when one is set (labels
+    /// compare case-insensitively).
+    pub fn min_copies(&self, label: &str) -> Option<usize> {
+        self.min_copies
+            .iter()
+            .find(|(l, _)| l.eq_ignore_ascii_case(label))
+            .and_then(|(_, n)| usize::try_from(*n).ok())
     }
 
     /// The group (if any) that has `serial` as a member.

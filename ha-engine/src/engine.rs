@@ -38,6 +38,20 @@ pub enum EngineEvent {
         /// The message.
         message: HaLogMessage,
     },
+    /// A member held the orphan of a creation whose answer was lost (the call took effect,
+    /// the engine saw a drop and created the object again elsewhere with a new id): it was
+    /// destroyed when the member was compared with the group's table, never adopted as a
+    /// second copy (D37). No HA log template exists for it; the harness prints it.
+    Orphan {
+        /// When.
+        at: Millis,
+        /// The member that held it.
+        member: String,
+        /// The orphan's id (D8).
+        id: String,
+        /// Its label.
+        label: String,
+    },
 }
 
 /// A physical slot as the client discovered it: the engine's handle on its member (with the
@@ -84,7 +98,7 @@ pub struct HaEngine {
     pub(crate) manual_pending: bool,
     /// A manual recovery asked for members left with gaps to be compared again (B45, B19).
     pub(crate) refill_pending: bool,
-    events: VecDeque<EngineEvent>,
+    pub(crate) events: VecDeque<EngineEvent>,
     /// A planted bug, for exploration's own tests only ([`crate::planted`]).
     planted: Option<crate::planted::PlantedBug>,
 }

@@ -114,6 +114,9 @@ impl HaEngine {
             if self.group(g).tombstones.contains_key(&key) {
                 tracing::debug!(group = g, member = m, id = %info.id, "deleted object destroyed");
                 self.slots[slot].member.destroy_object(s, h)?;
+                if self.group_mut(g).lost_creations.remove(&key) {
+                    self.report_orphan(g, m, now, &info);
+                }
             } else if self.group(g).objects.contains_key(&key) {
                 self.member_mut(g, m).handles.insert(key.clone(), h);
                 present.insert(key);
@@ -133,6 +136,11 @@ impl HaEngine {
             pending.remove(&serial);
         }
         tombstones.retain(|_, pending| !pending.is_empty());
+        let group = self.group_mut(g);
+        let tombstones = &group.tombstones;
+        group
+            .lost_creations
+            .retain(|key| tombstones.contains_key(key));
 
         let missing: Vec<(ObjectId, ObjectClass)> = self
             .group(g)
@@ -198,6 +206,19 @@ impl HaEngine {
         } else if !self.check_deactivated(g, m, now, rv) {
             tracing::debug!(group = g, member = m, rv = %rv, "member call failed without a drop");
         }
+    }
+
+    /// D37: the orphan of a creation whose answer was lost was found on member `m` and
+    /// destroyed; the observer is told (no HA log template exists for it).
+    fn report_orphan(&mut self, g: usize, m: usize, now: Millis, info: &crate::ports::ObjectInfo) {
+        let member = self.member_serial(g, m);
+        tracing::info!(group = g, member = %member, id = %info.id, "orphan of a lost creation destroyed");
+        self.events.push_back(crate::engine::EngineEvent::Orphan {
+            at: now,
+            member,
+            id: info.id.to_string(),
+            label: info.label.clone(),
+        });
     }
 
     /// Compares again the alive members of group `g` left with gaps (B19): a holder may have

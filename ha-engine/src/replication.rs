@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use crate::ckr::Ckr;
+use crate::config::MIN_COPIES_REFUSAL;
 use crate::engine::HaEngine;
 use crate::error::EngineError;
 use crate::ports::{
@@ -246,15 +247,23 @@ impl HaEngine {
             return Err(EngineError::new(Ckr::CKR_USER_NOT_LOGGED_IN, function));
         }
         let classes = what.classes();
+        let floor = self.config.min_copies(&self.group(g).label);
         loop {
             let Some(primary) = self.group(g).usable().first().copied() else {
                 self.note_if_all_offline(g, now);
                 return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, function));
             };
+            if floor.is_some_and(|n| self.group(g).alive().len() < n) {
+                // D36: fewer members than the floor would hold it: refused before any call.
+                return Err(EngineError::new(MIN_COPIES_REFUSAL, function));
+            }
             let id = self.next_object_id();
             let handles = match self.create_on(g, primary, vs, &id, &what) {
                 Ok(h) => h,
                 Err(rv) if rv.drops_member() => {
+                    if what.token() {
+                        self.creation_answer_lost(g, primary, &id, &classes);
+                    }
                     self.drop_member(g, primary, now, rv);
                     continue;
                 }
@@ -299,6 +308,12 @@ impl HaEngine {
                     self.undo_creation(g, vs, &id, &classes, None);
                     return Err(EngineError::new(rv, function));
                 }
+            }
+            if floor.is_some_and(|n| self.group(g).alive().len() < n) {
+                // D36: targets dropped during the replication left fewer copies than the
+                // floor: the creation is undone (tombstones for the members away).
+                self.undo_creation(g, vs, &id, &classes, None);
+                return Err(EngineError::new(MIN_COPIES_REFUSAL, function));
             }
             return Ok(self.register(g, vs, id, &classes, what.token()));
         }
@@ -442,6 +457,28 @@ impl HaEngine {
                 self.slots[slot].member.export_clone(session, h)
             }
             r => r,
+        }
+    }
+
+    /// The creating call on `primary` answered a drop code: it may have taken effect there
+    /// before the answer was lost (D37). The object is tombstoned for that member and marked,
+    /// so that a copy found there when it is compared with the table is destroyed and reported
+    /// as an orphan, never adopted.
+    fn creation_answer_lost(
+        &mut self,
+        g: usize,
+        primary: usize,
+        id: &ObjectId,
+        classes: &[ObjectClass],
+    ) {
+        let others: BTreeSet<usize> = (0..self.member_count(g))
+            .filter(|&m| m != primary)
+            .collect();
+        for class in classes {
+            self.tombstone(g, id, *class, &others);
+            self.group_mut(g)
+                .lost_creations
+                .insert((id.clone(), *class));
         }
     }
 

@@ -164,6 +164,10 @@ pub struct GroupRuntime {
     /// by (id, class), the serials of the members not known to have applied the deletion.
     /// A member's reconciliation destroys what it holds of them and leaves the set.
     pub tombstones: BTreeMap<(ObjectId, ObjectClass), BTreeSet<String>>,
+    /// Tombstoned creations whose answer never came back from the primary (a drop code from
+    /// the creating call itself): the member may hold the object or not. One found is an
+    /// orphan, destroyed and reported ([`crate::EngineEvent::Orphan`], D37).
+    pub lost_creations: BTreeSet<(ObjectId, ObjectClass)>,
     /// The member index chosen last by load balancing (D6 tie-break).
     pub last_chosen: Option<usize>,
     /// `HALOG_MEMBERS_OFFLINE` was logged and no member has returned since (B53, D4).
@@ -187,6 +191,7 @@ impl GroupRuntime {
             members,
             objects: BTreeMap::new(),
             tombstones: BTreeMap::new(),
+            lost_creations: BTreeSet::new(),
             last_chosen: None,
             offline: false,
             loss_generation: 0,

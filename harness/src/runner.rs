@@ -508,6 +508,7 @@ impl Runner<'_> {
                 engine,
                 served_sign: self.world.served(&serial, CallKind::Sign),
                 served_encrypt: self.world.served(&serial, CallKind::Encrypt),
+                calls: self.world.record(&serial).attempted.values().sum(),
                 serial,
             });
         }
@@ -1063,6 +1064,7 @@ fn record_fired(world: &World, record: &mut Record) {
 
 /// What the engine wrote to the HA log, into the record.
 fn drain_log(world: &mut World, record: &mut Record) {
+    let mut orphans = Vec::new();
     while let Some(event) = world.engine().poll_event() {
         match event {
             EngineEvent::Log { message, .. } => {
@@ -1071,6 +1073,9 @@ fn drain_log(world: &mut World, record: &mut Record) {
                     record.templates.insert(id.to_string());
                 }
             }
+            EngineEvent::Orphan {
+                member, id, label, ..
+            } => orphans.push(Event::Orphan { member, id, label }),
         }
     }
     let journal = match world.fs().lock() {
@@ -1089,5 +1094,8 @@ fn drain_log(world: &mut World, record: &mut Record) {
                 record.push(now, Event::Rotated { from, to });
             }
         }
+    }
+    for orphan in orphans {
+        record.push(now, orphan);
     }
 }

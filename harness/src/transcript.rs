@@ -185,6 +185,12 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
         Event::Log(line) => {
             let _ = writeln!(out, "{stamp} log   {line}");
         }
+        Event::Orphan { member, id, label } => {
+            let _ = writeln!(
+                out,
+                "{stamp} note  orphan {id} ({label}) on {member}: its creation's answer was lost; destroyed, not adopted as a second copy (D37)"
+            );
+        }
         Event::Rotated { from, to } => {
             let _ = writeln!(out, "{stamp} file  rotated {from} -> {to}");
         }

@@ -122,6 +122,23 @@ pub fn check(scenario: &Scenario, record: &Record) -> Vec<String> {
                     )),
                 }
             }
+            Expect::CallsBetween(from, to, want) => {
+                match (record.checkpoint(from), record.checkpoint(to)) {
+                    (Some(a), Some(b)) => {
+                        let got = calls_between(a, b);
+                        compare_counts(
+                            &place,
+                            &format!("member calls between \"{from}\" and \"{to}\":"),
+                            want,
+                            &got,
+                            &mut failures,
+                        );
+                    }
+                    _ => failures.push(format!(
+                        "{place}: checkpoint \"{from}\" or \"{to}\" was not reached"
+                    )),
+                }
+            }
             Expect::RolesAt(label, want) => match record.checkpoint(label) {
                 Some(c) => {
                     for (serial, role) in want {
@@ -293,6 +310,21 @@ fn served_between(a: &Checkpoint, b: &Checkpoint) -> BTreeMap<String, u64> {
                 m.serial.clone(),
                 (m.served_sign + m.served_encrypt).saturating_sub(before),
             )
+        })
+        .collect()
+}
+
+/// Every call that reached each member between two checkpoints (D39).
+fn calls_between(a: &Checkpoint, b: &Checkpoint) -> BTreeMap<String, u64> {
+    b.members
+        .iter()
+        .map(|m| {
+            let before = a
+                .members
+                .iter()
+                .find(|x| x.serial == m.serial)
+                .map_or(0, |x| x.calls);
+            (m.serial.clone(), m.calls.saturating_sub(before))
         })
         .collect()
 }

@@ -88,6 +88,16 @@ pub enum Event {
     Fault(FaultEvent),
     /// One HA log line exactly as written to the file, without the newline.
     Log(String),
+    /// The engine found and destroyed the orphan of a creation whose answer was lost (D37):
+    /// the member held an object the group had created again elsewhere under a new id.
+    Orphan {
+        /// The member that held it.
+        member: String,
+        /// The orphan's id (D8).
+        id: String,
+        /// Its label.
+        label: String,
+    },
     /// The HA log file was rotated.
     Rotated {
         /// Old path.
@@ -345,6 +355,10 @@ pub struct MemberState {
     pub served_sign: u64,
     /// Encryptions it served so far.
     pub served_encrypt: u64,
+    /// Every call that reached its injector so far, of any kind and from any caller (the
+    /// application's calls, recovery probes, LunaCM's): what `CallsBetween` compares (not
+    /// printed).
+    pub calls: u64,
     /// Its role as the engine sees it (`None` before `C_Initialize` or outside any group).
     pub role: Option<ha_engine::roles::Role>,
 }

@@ -12,7 +12,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
 
 use crate::clock::SimCalendar;
-use crate::fault::injector::{Fired, UnsupportedFault};
+use crate::fault::injector::{Fired, UnsupportedFault, VirtualNow};
 use crate::fault::{CallKind, CallMeter, CallRecord, Fault, FaultControl, FaultyMember};
 use crate::memfs::SharedMemFs;
 use crate::partitions::{ModelPartitions, Partitions};
@@ -94,6 +94,10 @@ pub struct World {
     controls: BTreeMap<String, FaultControl>,
     /// What the member calls cost, for `queue` to charge.
     meter: CallMeter,
+    /// The clock as the injectors read it (`Busy`, `IdleCut`), moved with `now`.
+    clock: VirtualNow,
+    /// Objects created by `DirectModify` so far (their ids).
+    direct_objects: u64,
     serials: Vec<String>,
     fs: SharedMemFs,
     workload: ChaCha20Rng,
@@ -137,10 +141,11 @@ impl World {
         let root = SeedRoot::new(seed);
         let mut controls = BTreeMap::new();
         let meter = CallMeter::default();
+        let clock = VirtualNow::default();
         let mut members: Vec<Box<dyn Member>> = Vec::new();
         for serial in &serials {
             let inner = partitions.application_member(serial)?;
-            let (faulty, control) = FaultyMember::new(inner, meter.clone());
+            let (faulty, control) = FaultyMember::with_clock(inner, meter.clone(), clock.clone());
             if let Some(hook) = partitions.partition_hook(serial) {
                 control.set_partition_hook(hook);
             }
@@ -163,6 +168,8 @@ impl World {
             partitions,
             controls,
             meter,
+            clock,
+            direct_objects: 0,
             serials,
             fs,
             workload: root.stream(Stream::Workload),
@@ -193,6 +200,7 @@ impl World {
     /// Moves the clock (only `queue` does).
     pub(crate) fn set_now(&mut self, now: Millis) {
         self.now = now;
+        self.clock.set(now);
     }
 
     pub(crate) fn recovery_free_at(&self) -> Millis {
@@ -289,6 +297,9 @@ impl World {
             at = self.now,
             "fault applied"
         );
+        if let Fault::DirectModify { label } = fault {
+            return self.direct_modify(serial, label);
+        }
         if fault.at_transport() {
             let control = self.control(serial)?;
             let after_drop = *fault == Fault::Restore && control.is_disconnected();
@@ -296,6 +307,33 @@ impl World {
             return self.partitions.transport_fault(serial, fault, after_drop);
         }
         self.partitions.apply_partition_fault(serial, fault)
+    }
+
+    /// `DirectModify`: another application creates a token data object labelled `label` on
+    /// the partition through its own slot, outside the group (B21, B22): a connection of its
+    /// own below the injector, a session, `C_CreateObject` (no login needed), closed again. The
+    /// id is outside the engine's namespace (`direct-fault-N`), so the group never adopts it.
+    fn direct_modify(&mut self, serial: &str, label: &str) -> Result<(), WorldError> {
+        let mut member = self
+            .partitions
+            .lunacm_member(serial)
+            .ok_or_else(|| WorldError::UnknownMember(serial.to_string()))?;
+        self.direct_objects += 1;
+        let request = ha_engine::ports::DataObjectRequest {
+            id: ha_engine::ports::ObjectId(
+                format!("direct-fault-{:04}", self.direct_objects).into_bytes(),
+            ),
+            label: label.to_string(),
+            value: label.as_bytes().to_vec(),
+            token: true,
+        };
+        let fail = |rv: ha_engine::Ckr| {
+            WorldError::Backend(format!("DirectModify of {serial}: {}", rv.name()))
+        };
+        let session = member.open_session().map_err(fail)?;
+        let created = member.create_data(session, &request).map(|_| ());
+        let _ = member.close_session(session);
+        created.map_err(fail)
     }
 
     /// Gives a member's calls a processing time (the HSM answers with heartbeats, so this never

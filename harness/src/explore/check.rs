@@ -187,6 +187,18 @@ fn attempt_line(msg: &str) -> Option<(u64, String, bool)> {
 
 impl Checker<'_> {
     /// The application loses its login (and its private objects' handles, D7/B23).
+    /// The faults seen in the field (D35): an object another application made on one member
+    /// counts as a direct write (B21: `hagroup synchronize` at the heal copies it). `Busy` needs
+    /// nothing here: `CKR_FUNCTION_FAILED` is not a service code, the D3 exception of I2; a
+    /// `Hang` and a `LostAnswer` make the member unhealthy in the truth from the fault's
+    /// instant, so I3 accepts the drop the receive timeout or the lost answer causes; I1's
+    /// duplicate check catches an orphan of a lost creation adopted as a second copy.
+    fn field_fault(&mut self, member: &str, fault: &super::observe::FaultObs) {
+        if let super::observe::FaultObs::DirectModify(label) = fault {
+            self.direct.insert(label.clone(), member.to_string());
+        }
+    }
+
     fn lose_login(&mut self, at: Millis) {
         self.truth.login(false, at);
         self.epoch += 1;
@@ -203,6 +215,7 @@ impl Checker<'_> {
                 if matches!(fault, super::observe::FaultObs::MemberAdded) {
                     self.claims.entry(member.clone()).or_insert(Claimed::Back);
                 }
+                self.field_fault(member, fault);
                 self.truth.fault(member, fault, at);
                 None
             }

@@ -53,6 +53,8 @@ struct FaultState {
     bad_credential: BTreeSet<String>,
     /// The largest interval in force at any time (the heal waits for it).
     max_interval: u32,
+    /// `DirectModify` objects made so far (their labels are numbered).
+    direct_modifies: u32,
 }
 
 struct Gen {
@@ -468,6 +470,11 @@ impl Gen {
                     });
                 }
             }
+            FaultKind::Hang
+            | FaultKind::LostAnswer
+            | FaultKind::Busy
+            | FaultKind::IdleCut
+            | FaultKind::DirectModify => self.field_fault(kind, &up),
             FaultKind::Settings => {
                 let line = match draw(&mut self.faults, 0, 2) {
                     0 => {
@@ -493,6 +500,54 @@ impl Gen {
                     }
                 };
                 self.steps.push(PlanStep::Command(line));
+            }
+        }
+    }
+
+    /// One of the faults seen in the field (D35) on a member in service.
+    fn field_fault(&mut self, kind: FaultKind, up: &[String]) {
+        let Some(m) = self.pick(up) else {
+            return;
+        };
+        match kind {
+            FaultKind::Hang => {
+                // Counts as down for the heal: `Restore` ends it.
+                self.ops.down.insert(m.clone());
+                self.at(FaultCall::Hang(m));
+            }
+            FaultKind::LostAnswer => {
+                const CALLS: [&str; 5] = ["Any", "Sign", "GenerateKey", "ImportClone", "Login"];
+                let call = CALLS[self.faults.random_range(0..CALLS.len() as u32) as usize];
+                let nth = draw(&mut self.faults, 1, 3);
+                self.ops.down.insert(m.clone());
+                self.steps.push(PlanStep::OnCall {
+                    member: m.clone(),
+                    call,
+                    nth,
+                    fault: FaultCall::LostAnswer(m),
+                });
+            }
+            FaultKind::Busy => {
+                let ms = match draw(&mut self.faults, 0, 2) {
+                    0 => 500,
+                    1 => 5_000,
+                    _ => 30_000,
+                };
+                self.at(FaultCall::Busy(m, ms));
+            }
+            FaultKind::IdleCut => {
+                let ms = if self.faults.random_bool(0.5) {
+                    30_000
+                } else {
+                    600_000
+                };
+                self.ops.down.insert(m.clone());
+                self.at(FaultCall::IdleCut(m, ms));
+            }
+            _ => {
+                self.ops.direct_modifies += 1;
+                let label = format!("dm{}", self.ops.direct_modifies);
+                self.at(FaultCall::DirectModify(m, label));
             }
         }
     }

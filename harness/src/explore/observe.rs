@@ -31,6 +31,16 @@ pub enum FaultObs {
     LoginRestore,
     /// Every call hangs this long.
     Slow(u64),
+    /// No call is answered until `Restore` (a drop at the receive timeout, D35).
+    Hang,
+    /// The next call takes effect and its answer is lost with the connection (D35).
+    LostAnswer,
+    /// Calls answer `CKR_FUNCTION_FAILED` for this long (not a drop, D3).
+    Busy(u64),
+    /// A connection idle this long is cut, found at the next call.
+    IdleCut(u64),
+    /// An object created on the partition outside the group (B21, B22), with its label.
+    DirectModify(String),
     /// The operator added the partition to the group.
     MemberAdded,
 }
@@ -288,6 +298,11 @@ fn fault_of(action: &Action) -> FaultObs {
             Fault::LoginFailure => FaultObs::LoginFailure,
             Fault::LoginRestore => FaultObs::LoginRestore,
             Fault::Slow { ms } => FaultObs::Slow(*ms),
+            Fault::Hang => FaultObs::Hang,
+            Fault::LostAnswer => FaultObs::LostAnswer,
+            Fault::Busy { ms } => FaultObs::Busy(*ms),
+            Fault::IdleCut { ms } => FaultObs::IdleCut(*ms),
+            Fault::DirectModify { label } => FaultObs::DirectModify(label.clone()),
         },
     }
 }

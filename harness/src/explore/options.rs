@@ -10,7 +10,7 @@ use rand_chacha::ChaCha20Rng;
 
 /// The generator's version: part of a seed's meaning. Bump it whenever the same seed would
 /// generate a different scenario (a test snapshots seed 1's scenario to catch accidents).
-pub const GENERATOR_VERSION: u32 = 3;
+pub const GENERATOR_VERSION: u32 = 4;
 
 /// Application operations the workload may draw (swarm: a seed enables a subset).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,11 +86,21 @@ pub enum FaultKind {
     Settings,
     /// A fault armed for a member's n-th call of one kind (replication, login, ...).
     OnCall,
+    /// `Hang` (undone by `Restore`): no answer, the receive timeout decides (D35).
+    Hang,
+    /// `LostAnswer` armed on a call: it takes effect, its answer is lost (D35).
+    LostAnswer,
+    /// `Busy` for a while: `CKR_FUNCTION_FAILED`, not a drop (D3, D35).
+    Busy,
+    /// `IdleCut`: an idle connection is cut, found at the next call (D35).
+    IdleCut,
+    /// `DirectModify`: an object made on one member outside the group (B21, B22, D35).
+    DirectModify,
 }
 
 impl FaultKind {
     /// Every fault kind, in a fixed order (part of the seed's meaning).
-    pub const ALL: [FaultKind; 11] = [
+    pub const ALL: [FaultKind; 16] = [
         FaultKind::Drop,
         FaultKind::Deactivate,
         FaultKind::Revoke,
@@ -102,6 +112,11 @@ impl FaultKind {
         FaultKind::Recover,
         FaultKind::Settings,
         FaultKind::OnCall,
+        FaultKind::Hang,
+        FaultKind::LostAnswer,
+        FaultKind::Busy,
+        FaultKind::IdleCut,
+        FaultKind::DirectModify,
     ];
 }
 

@@ -111,6 +111,16 @@ pub enum FaultCall {
     Slow(String, u64),
     /// `MemberAdded(S)`.
     MemberAdded(String),
+    /// `Hang(S)`.
+    Hang(String),
+    /// `LostAnswer(S)`.
+    LostAnswer(String),
+    /// `Busy(member: S, ms: N)`.
+    Busy(String, u64),
+    /// `IdleCut(member: S, ms: N)`.
+    IdleCut(String, u64),
+    /// `DirectModify(member: S, label: L)`.
+    DirectModify(String, String),
 }
 
 impl FaultCall {
@@ -125,7 +135,12 @@ impl FaultCall {
             | FaultCall::LoginFailure(s)
             | FaultCall::LoginRestore(s)
             | FaultCall::Slow(s, _)
-            | FaultCall::MemberAdded(s) => s,
+            | FaultCall::MemberAdded(s)
+            | FaultCall::Hang(s)
+            | FaultCall::LostAnswer(s)
+            | FaultCall::Busy(s, _)
+            | FaultCall::IdleCut(s, _)
+            | FaultCall::DirectModify(s, _) => s,
         }
     }
 
@@ -140,6 +155,13 @@ impl FaultCall {
             FaultCall::LoginRestore(s) => format!("LoginRestore({s})"),
             FaultCall::Slow(s, ms) => format!("Slow(member: {s}, ms: {ms})"),
             FaultCall::MemberAdded(s) => format!("MemberAdded({s})"),
+            FaultCall::Hang(s) => format!("Hang({s})"),
+            FaultCall::LostAnswer(s) => format!("LostAnswer({s})"),
+            FaultCall::Busy(s, ms) => format!("Busy(member: {s}, ms: {ms})"),
+            FaultCall::IdleCut(s, ms) => format!("IdleCut(member: {s}, ms: {ms})"),
+            FaultCall::DirectModify(s, label) => {
+                format!("DirectModify(member: {s}, label: \"{label}\")")
+            }
         }
     }
 }

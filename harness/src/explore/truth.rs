@@ -143,6 +143,17 @@ impl Truth {
                 let hung = *ms > RECEIVE_TIMEOUT_MS;
                 self.update(member, at, |f| f.hung = hung);
             }
+            // A hang never answers: dropped at the receive timeout (D35).
+            FaultObs::Hang => self.update(member, at, |f| f.hung = true),
+            // The next call's answer is lost with the connection: unreachable from now on
+            // (conservatively from the instant of the fault, not of that call).
+            FaultObs::LostAnswer => self.update(member, at, |f| f.connected = false),
+            // An idle connection may be cut at any later call, which the engine rightly takes
+            // for a drop: never counted usable again until `Restore` (conservative).
+            FaultObs::IdleCut(_) => self.update(member, at, |f| f.hung = true),
+            // Busy answers are not drops (D3); an object made outside the group changes no
+            // member's health.
+            FaultObs::Busy(_) | FaultObs::DirectModify(_) => {}
             FaultObs::MemberAdded => self.join(member, at),
         }
     }

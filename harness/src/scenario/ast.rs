@@ -442,6 +442,10 @@ pub enum Expect {
     /// Calls (signatures and encryptions) each member served between two checkpoints, the
     /// first named before the second (1.1; B25, D6).
     ServedBetween(String, String, BTreeMap<Serial, u64>),
+    /// Every call that reached each named member (any kind: the application's, recovery
+    /// probes, LunaCM's) between two checkpoints, the first named before the second: e.g. one
+    /// member call per application call in the steady state, no per-call health probe (D39).
+    CallsBetween(String, String, BTreeMap<Serial, u64>),
     /// Each named member's role as the engine sees it at the checkpoint (1.1; B35-B37, D12).
     RolesAt(String, BTreeMap<Serial, Role>),
     /// The HA log files at the checkpoint, by path, with every line of each; exactly these

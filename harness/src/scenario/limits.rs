@@ -4,7 +4,7 @@
 //! What only a run can reach (recovery timer runs, the end of virtual time) is bounded by
 //! `sim::queue` and stops the run with an error. `docs/limits.md` lists them all.
 
-use super::ast::{AppOp, Scenario, Step, ThreadOp};
+use super::ast::{AppOp, Fault, Scenario, Step, ThreadOp};
 
 /// Most calls one `App(Sign|Encrypt)` step or one thread entry makes (`times`): 10⁷, about
 /// ten seconds of a release build.
@@ -74,8 +74,50 @@ pub fn check(scenario: &Scenario) -> Option<String> {
             }
             _ => {}
         }
+        for (fault, armed) in step_faults(step) {
+            if let Some(message) = field_fault(fault, armed) {
+                return Some(format!("{place}: {message}"));
+            }
+        }
     }
     None
+}
+
+/// Most characters of a `DirectModify` label (a PKCS#11 label the members store).
+pub const MAX_LABEL: usize = 64;
+
+/// The faults a step applies, each with whether it is armed on a call (`OnCall`).
+fn step_faults(step: &Step) -> Vec<(&Fault, bool)> {
+    match step {
+        Step::Fault(f) | Step::At(_, f) => vec![(f, false)],
+        Step::OnCall { fault, .. } => vec![(fault, true)],
+        Step::Threads { faults, .. } => faults.iter().map(|(_, f)| (f, false)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The rules of the faults seen in the field (D35): a busy spell and an idle period last at
+/// least 1 ms; a `DirectModify` names a label of 1 to [`MAX_LABEL`] characters and, being
+/// another application's action on the partition, is not armed on a call of the group's.
+fn field_fault(fault: &Fault, armed: bool) -> Option<String> {
+    match fault {
+        Fault::Busy { ms: 0, .. } => Some(
+            "Busy ms is 0: a busy spell lasts at least 1 ms (D35)".to_string(),
+        ),
+        Fault::IdleCut { ms: 0, .. } => Some(
+            "IdleCut ms is 0: the idle period is at least 1 ms (D35)".to_string(),
+        ),
+        Fault::DirectModify { label, .. } if label.is_empty() || label.chars().count() > MAX_LABEL => {
+            Some(format!(
+                "DirectModify label has {} characters; 1..{MAX_LABEL} allowed (limit)",
+                label.chars().count()
+            ))
+        }
+        Fault::DirectModify { .. } if armed => Some(
+            "OnCall cannot arm DirectModify: it is another application's action on the partition, not something a member call sets off; use Fault or At (D35)".to_string(),
+        ),
+        _ => None,
+    }
 }
 
 fn app_op(op: &AppOp) -> Option<String> {

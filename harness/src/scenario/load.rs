@@ -120,7 +120,7 @@ fn parse_only(text: &str, origin: &str) -> Result<Scenario, LoadError> {
 }
 
 /// The faults that take the member's serial alone, positionally.
-const POSITIONAL_FAULTS: [&str; 7] = [
+const POSITIONAL_FAULTS: [&str; 9] = [
     "Drop",
     "Restore",
     "Deactivate",
@@ -128,6 +128,8 @@ const POSITIONAL_FAULTS: [&str; 7] = [
     "Revoke",
     "LoginFailure",
     "MemberAdded",
+    "Hang",
+    "LostAnswer",
 ];
 
 /// A hint when the error sits in `Drop(member: S)` (or another positional fault written with a
@@ -470,6 +472,19 @@ fn validate_with(
                 }
                 served.keys().collect()
             }
+            Expect::CallsBetween(from, to, calls) => {
+                checkpoint_named(&place, "CallsBetween", from)?;
+                checkpoint_named(&place, "CallsBetween", to)?;
+                if checkpoints[from.as_str()] >= checkpoints[to.as_str()] {
+                    return fail(format!(
+                        "{place}: CallsBetween: checkpoint {from:?} must come before {to:?}"
+                    ));
+                }
+                if calls.is_empty() {
+                    return vacuous(&place, "CallsBetween(a, b, {})", "it names no member");
+                }
+                calls.keys().collect()
+            }
             Expect::RolesAt(label, roles) => {
                 checkpoint_named(&place, "RolesAt", label)?;
                 if roles.is_empty() {
@@ -487,6 +502,7 @@ fn validate_with(
         if let Some(serial) = counts.into_iter().find(|s| !partitions.contains_key(s)) {
             let what = match expect {
                 Expect::ServedBetween(..) => "a served count",
+                Expect::CallsBetween(..) => "a call count",
                 Expect::RolesAt(..) => "a role",
                 _ => "an object count",
             };

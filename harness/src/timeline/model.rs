@@ -108,6 +108,10 @@ pub enum Injected {
     LoginRefused,
     /// `Slow`: every call takes this long (ms).
     Slow(u64),
+    /// `Hang` until `Restore`: no call is answered (the receive timeout decides).
+    Hung,
+    /// `IdleCut` until `Restore`: a connection idle this long (ms) is cut.
+    IdleCut(u64),
 }
 
 impl Injected {
@@ -119,6 +123,8 @@ impl Injected {
             Injected::Deactivated => "Deactivate: not activated".to_string(),
             Injected::LoginRefused => "LoginFailure: credential refused".to_string(),
             Injected::Slow(ms) => format!("Slow: {ms} ms per call"),
+            Injected::Hung => "Hang: no answer".to_string(),
+            Injected::IdleCut(ms) => format!("IdleCut: cut after {ms} ms idle"),
         }
     }
 
@@ -129,7 +135,7 @@ impl Injected {
             Injected::Revoked => "f-revoke",
             Injected::Deactivated => "f-deact",
             Injected::LoginRefused => "f-login",
-            Injected::Slow(_) => "f-slow",
+            Injected::Slow(_) | Injected::Hung | Injected::IdleCut(_) => "f-slow",
         }
     }
 }
@@ -711,10 +717,23 @@ pub fn derive(record: &Record) -> Timeline {
                             walk.inject(when, i, Injected::Slow(*ms));
                         }
                     }
+                    Fault::Hang => walk.inject(when, i, Injected::Hung),
+                    Fault::IdleCut { ms } => {
+                        walk.lift(when, i, |k| matches!(k, Injected::IdleCut(_)));
+                        walk.inject(when, i, Injected::IdleCut(*ms));
+                    }
+                    // One call's answer lost (the connection goes with it), a busy spell, an
+                    // object made outside the group: instants, not bands; the engine's view
+                    // shows what followed.
+                    Fault::LostAnswer | Fault::Busy { .. } | Fault::DirectModify { .. } => {}
                     Fault::Restore => walk.lift(when, i, |k| {
                         matches!(
                             k,
-                            Injected::Unreachable | Injected::Revoked | Injected::Slow(_)
+                            Injected::Unreachable
+                                | Injected::Revoked
+                                | Injected::Slow(_)
+                                | Injected::Hung
+                                | Injected::IdleCut(_)
                         )
                     }),
                     Fault::Activate => {

@@ -8,6 +8,7 @@
 //! `VirtualTokenActiveRecovery`; `[HASynchronize]` `<label> = 1 | 0` (D21: absent = on); `[HAConfiguration]` `HAOnly`,
 //! `haLogPath`, `haLogStatus`, `logLen`, `reconnAtt`, `AutoReconnectInterval` (D2),
 //! `<label>StandbyMembers`, `failover_on_deactivation`; `[HARecovery]` `<label> = N`;
+//! `[HasimMinCopies]` `<label> = N` (hasim only, D36: read, never written);
 //! `[Toggles]` `lunacm_cv_ha_ui`; `[LunaSA Client]` `ReceiveTimeout` and `ProbeTimeout` (its
 //! section is undocumented, B32: hasim keeps it beside `ReceiveTimeout`).
 
@@ -26,6 +27,8 @@ pub const SECTION_HA_SYNCHRONIZE: &str = "HASynchronize";
 pub const SECTION_HA_CONFIGURATION: &str = "HAConfiguration";
 /// `[HARecovery]`: the legacy manual-recovery counters (B45).
 pub const SECTION_HA_RECOVERY: &str = "HARecovery";
+/// `[HasimMinCopies]`: `<label> = N`, the replication floor (hasim only, beyond Luna, D36).
+pub const SECTION_MIN_COPIES: &str = "HasimMinCopies";
 /// `[Toggles]`.
 pub const SECTION_TOGGLES: &str = "Toggles";
 /// `[LunaSA Client]`: client timeouts (B28, B32).
@@ -291,6 +294,23 @@ pub fn read_config(doc: &Document) -> Result<(ClientConfig, HaLogSettings), Conf
             )
         })?;
         cfg.synchronize.insert(e.key().to_string(), on);
+    }
+
+    for e in doc.entries_of(SECTION_MIN_COPIES) {
+        let n = e
+            .value()
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=32).contains(n))
+            .ok_or_else(|| {
+                r.fail(
+                    SECTION_MIN_COPIES,
+                    e.key(),
+                    "is out of range: allowed 1..32 copies (B6, D36)".to_string(),
+                )
+            })?;
+        cfg.min_copies.insert(e.key().to_string(), n);
     }
 
     let hc = SECTION_HA_CONFIGURATION;
@@ -959,6 +979,28 @@ Misc = {
         }
         let ini = Document::parse("[VirtualToken]\nVirtualTokeé=1\n", "crystoki.ini").unwrap();
         assert_eq!(read_config(&ini).unwrap().0, ClientConfig::default());
+    }
+
+    #[test]
+    fn the_replication_floor_is_read_per_group_and_checked() {
+        let text = "HasimMinCopies = {\n   haGroup1 = 2;\n}\n";
+        let (cfg, _) = read_config(&doc(text)).unwrap();
+        assert_eq!(cfg.min_copies("HAGROUP1"), Some(2));
+        assert_eq!(cfg.min_copies("other"), None);
+        let mut d = doc(text);
+        write_config(&mut d, &cfg, &HaLogSettings::default()).unwrap();
+        assert!(
+            d.to_text().contains("haGroup1 = 2;"),
+            "kept when written back"
+        );
+        for bad in ["0", "33", "two", "-1"] {
+            let text = format!("HasimMinCopies = {{\n   haGroup1 = {bad};\n}}\n");
+            let e = read_err(&text);
+            assert!(
+                e.contains("out of range: allowed 1..32 copies (B6, D36)"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

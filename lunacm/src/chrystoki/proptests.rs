@@ -362,6 +362,8 @@ fn config() -> impl Strategy<Value = (ClientConfig, HaLogSettings)> {
                     receive_timeout_ms: receive,
                     probe_timeout_ms: probe,
                     legacy_recovery,
+                    // Read from the file only, never written (D36): not part of the round trip.
+                    min_copies: BTreeMap::new(),
                 };
                 let log = HaLogSettings {
                     enabled,

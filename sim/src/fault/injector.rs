@@ -8,6 +8,12 @@
 //! passed with each call ([`Member::set_call_limits`]); the injector keeps none of its own. The
 //! time is added to a [`CallMeter`] (one per world, shared by its injectors), which the event
 //! queue reads and charges to the simulated thread that made the calls.
+//!
+//! The faults seen in the field (D35) are the injector's too: a `Hang` (no answer, ever: the
+//! receive timeout decides), a `LostAnswer` (the call takes effect, then the connection goes
+//! before the answer), `Busy` (`CKR_FUNCTION_FAILED` until a virtual instant) and `IdleCut` (a
+//! connection idle for a while is cut, found at the next call). The last two read the world's
+//! virtual clock ([`VirtualNow`]), which the world moves with its own.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,6 +82,16 @@ struct FaultState {
     open_sessions: BTreeSet<SessionHandle>,
     /// Sessions that lived on a connection that was lost: every call on them fails.
     dead_sessions: BTreeSet<SessionHandle>,
+    /// `Hang`: every call waits for an answer that never comes.
+    hang: bool,
+    /// `LostAnswer`: the next call takes effect and its answer is lost with the connection.
+    lose_next_answer: bool,
+    /// `Busy`: calls answer `CKR_FUNCTION_FAILED` until this virtual instant.
+    busy_until: Option<u64>,
+    /// `IdleCut`: a connection idle this long is cut.
+    idle_cut_ms: Option<u64>,
+    /// The virtual instant of the last call (or of the `IdleCut`), for the idle period.
+    last_activity: u64,
     armed: Vec<Armed>,
     /// Armed faults that went off and nobody has taken yet ([`FaultControl::take_fired`]).
     fired: Vec<Fired>,
@@ -83,30 +99,61 @@ struct FaultState {
 }
 
 impl FaultState {
-    /// Applies `fault`; true when it cost the member its connection.
-    fn apply(&mut self, fault: &Fault) -> bool {
+    /// Applies `fault` at virtual instant `now`; true when it cost the member its connection.
+    fn apply(&mut self, fault: &Fault, now: u64) -> bool {
         match fault {
             Fault::Drop => {
                 self.disconnected = true;
-                self.needs_reset = true;
-                let open = std::mem::take(&mut self.open_sessions);
-                self.dead_sessions.extend(open);
+                self.lose_connection();
                 return true;
             }
             Fault::Restore => {
                 self.disconnected = false;
                 self.revoked = false;
                 self.slow_ms = None;
+                self.hang = false;
+                self.lose_next_answer = false;
+                self.busy_until = None;
+                self.idle_cut_ms = None;
             }
             Fault::Revoke => {
                 self.revoked = true;
                 return true;
             }
             Fault::Slow { ms } => self.slow_ms = Some(*ms),
+            Fault::Hang => self.hang = true,
+            Fault::LostAnswer => self.lose_next_answer = true,
+            Fault::Busy { ms } => self.busy_until = Some(now.saturating_add(*ms)),
+            Fault::IdleCut { ms } => {
+                self.idle_cut_ms = Some(*ms);
+                self.last_activity = now;
+            }
             // Partition-side and configuration faults are applied by the world.
-            Fault::Deactivate | Fault::Activate | Fault::LoginFailure | Fault::LoginRestore => {}
+            Fault::Deactivate
+            | Fault::Activate
+            | Fault::LoginFailure
+            | Fault::LoginRestore
+            | Fault::DirectModify { .. } => {}
         }
         false
+    }
+
+    /// The connection is gone: its sessions stay dead, the member side is cleaned up at the
+    /// first call made on a new one.
+    fn lose_connection(&mut self) {
+        self.needs_reset = true;
+        let open = std::mem::take(&mut self.open_sessions);
+        self.dead_sessions.extend(open);
+    }
+
+    /// `IdleCut`: true when an established connection (one with open sessions, not already
+    /// lost) has been idle for the period at `now`: it is cut then. A call after a loss is a
+    /// reconnect, a new connection. Every call counts as activity.
+    fn idle_cut(&mut self, now: u64) -> bool {
+        let idle = now.saturating_sub(self.last_activity);
+        self.last_activity = now;
+        let established = !self.open_sessions.is_empty() && !self.needs_reset;
+        established && self.idle_cut_ms.is_some_and(|period| idle >= period)
     }
 }
 
@@ -120,7 +167,11 @@ impl FaultState {
         } else {
             limits.receive_ms
         };
-        let hang = self.slow_ms.unwrap_or(0);
+        let hang = if self.hang {
+            u64::MAX
+        } else {
+            self.slow_ms.unwrap_or(0)
+        };
         if hang > receive {
             return (receive, true);
         }
@@ -158,9 +209,28 @@ impl CallMeter {
     }
 }
 
+/// The world's virtual clock as the injectors read it (`Busy`, `IdleCut`): one per world,
+/// moved by the world whenever its own clock moves.
+#[derive(Clone, Debug, Default)]
+pub struct VirtualNow(Arc<AtomicU64>);
+
+impl VirtualNow {
+    /// Sets the current virtual instant.
+    pub fn set(&self, ms: u64) {
+        self.0.store(ms, Ordering::Relaxed);
+    }
+
+    /// The current virtual instant.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// The world's handle on one member's injector.
 #[derive(Clone, Default)]
 pub struct FaultControl {
+    /// The world's virtual clock (stays at 0 outside a world).
+    clock: VirtualNow,
     state: Arc<Mutex<FaultState>>,
     /// Where partition-side armed faults go (set by the world).
     partition: Arc<Mutex<Option<PartitionHook>>>,
@@ -215,6 +285,11 @@ impl FaultControl {
         Ok(())
     }
 
+    /// Reads virtual time from `clock` (the world's).
+    pub fn set_clock(&mut self, clock: VirtualNow) {
+        self.clock = clock;
+    }
+
     /// Installs where partition-side armed faults are applied.
     pub fn set_partition_hook(&self, hook: PartitionHook) {
         if let Ok(mut slot) = self.partition.lock() {
@@ -238,7 +313,7 @@ impl FaultControl {
     }
 
     fn apply_locked(&self, st: &mut FaultState, fault: &Fault) {
-        if st.apply(fault) {
+        if st.apply(fault, self.clock.get()) {
             self.connection.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -314,7 +389,17 @@ impl FaultyMember {
 
     /// Wraps `inner`; the returned control applies faults to it. Call durations go to `meter`.
     pub fn new(inner: Box<dyn Member>, meter: CallMeter) -> (Self, FaultControl) {
-        let control = FaultControl::default();
+        Self::with_clock(inner, meter, VirtualNow::default())
+    }
+
+    /// [`FaultyMember::new`] reading virtual time from `clock` (`Busy`, `IdleCut`).
+    pub fn with_clock(
+        inner: Box<dyn Member>,
+        meter: CallMeter,
+        clock: VirtualNow,
+    ) -> (Self, FaultControl) {
+        let mut control = FaultControl::default();
+        control.set_clock(clock);
         (
             FaultyMember {
                 inner,
@@ -376,6 +461,17 @@ impl FaultyMember {
             if st.revoked {
                 return Err(Ckr::CKR_DEVICE_REMOVED);
             }
+            let now = self.control.clock.get();
+            if st.idle_cut(now) {
+                // The connection was cut while idle; this call finds it (D35).
+                st.lose_connection();
+                self.control.connection.fetch_add(1, Ordering::Relaxed);
+                return Err(Ckr::CKR_DEVICE_ERROR);
+            }
+            if st.busy_until.is_some_and(|until| now < until) {
+                // Busy: refused at once, not executed, not a drop (D3).
+                return Err(Ckr::CKR_FUNCTION_FAILED);
+            }
             let (took, timed_out) = st.timing(kind, self.limits);
             if took > 0 {
                 self.meter.add(took);
@@ -394,6 +490,19 @@ impl FaultyMember {
             self.inner.close_all_sessions()?;
         }
         let result = f(self.inner.as_mut());
+        let lost = {
+            let mut st = self.control.state();
+            if std::mem::take(&mut st.lose_next_answer) {
+                // The call took effect; the connection goes before its answer (D35).
+                self.control.apply_locked(&mut st, &Fault::Drop);
+                true
+            } else {
+                false
+            }
+        };
+        if lost {
+            return Err(Ckr::CKR_DEVICE_ERROR);
+        }
         if result.is_ok() {
             *self.control.state().record.served.entry(kind).or_default() += 1;
         }
@@ -637,6 +746,120 @@ mod tests {
             Some(&3)
         );
         assert_eq!(control.record().served(CallKind::TokenInfo), 2);
+    }
+
+    fn model_member() -> (FaultyMember, FaultControl, VirtualNow, CallMeter) {
+        use std::sync::{Arc, Mutex};
+
+        use hsm_model::{HsmModel, HsmSpec, PartitionSpec};
+
+        let mut model = HsmModel::new(1);
+        model.add_hsm(HsmSpec::new("h")).expect("hsm");
+        model
+            .add_partition(PartitionSpec::new("p", "par", "h", "dom", "co"))
+            .expect("partition");
+        let inner = crate::model_member::ModelMember::new(Arc::new(Mutex::new(model)), "p");
+        let clock = VirtualNow::default();
+        let meter = CallMeter::default();
+        let (member, control) =
+            FaultyMember::with_clock(Box::new(inner), meter.clone(), clock.clone());
+        (member, control, clock, meter)
+    }
+
+    fn data(label: &str) -> DataObjectRequest {
+        DataObjectRequest {
+            id: ha_engine::ports::ObjectId(label.as_bytes().to_vec()),
+            label: label.to_string(),
+            value: vec![1],
+            token: true,
+        }
+    }
+
+    #[test]
+    fn a_hang_is_never_answered_and_ends_at_the_receive_timeout() {
+        let (mut member, control, _, meter) = model_member();
+        control.apply(&Fault::Hang).expect("transport");
+        assert_eq!(member.token_info().map(|_| ()), Err(Ckr::CKR_DEVICE_ERROR));
+        assert_eq!(meter.take(), Timeouts::default().receive_ms, "20 s waited");
+        assert_eq!(control.record().served(CallKind::TokenInfo), 0);
+        control.apply(&Fault::Restore).expect("restore");
+        assert!(member.token_info().is_ok());
+        assert_eq!(meter.take(), 0);
+    }
+
+    #[test]
+    fn a_lost_answer_takes_effect_and_loses_the_connection() {
+        let (mut member, control, _, _) = model_member();
+        let s = member.open_session().expect("session");
+        control.apply(&Fault::LostAnswer).expect("transport");
+        assert_eq!(
+            member.create_data(s, &data("x")).map(|_| ()),
+            Err(Ckr::CKR_DEVICE_ERROR)
+        );
+        assert!(
+            control.is_disconnected(),
+            "the connection went with the answer"
+        );
+        assert_eq!(control.record().served(CallKind::CreateData), 0);
+        control.apply(&Fault::Restore).expect("restore");
+        assert_eq!(
+            member.token_info().map(|i| i.object_count),
+            Ok(1),
+            "it took effect"
+        );
+        let s = member.open_session().expect("a new session");
+        assert!(member.create_data(s, &data("y")).is_ok(), "one answer only");
+    }
+
+    #[test]
+    fn busy_refuses_without_executing_until_its_instant() {
+        let (mut member, control, clock, _) = model_member();
+        let s = member.open_session().expect("session");
+        clock.set(1_000);
+        control.apply(&Fault::Busy { ms: 500 }).expect("transport");
+        clock.set(1_499);
+        assert_eq!(
+            member.create_data(s, &data("x")).map(|_| ()),
+            Err(Ckr::CKR_FUNCTION_FAILED)
+        );
+        assert_eq!(
+            member.token_info().map(|i| i.object_count),
+            Err(Ckr::CKR_FUNCTION_FAILED)
+        );
+        clock.set(1_500);
+        assert_eq!(
+            member.token_info().map(|i| i.object_count),
+            Ok(0),
+            "not executed"
+        );
+        assert!(!control.is_disconnected());
+    }
+
+    #[test]
+    fn an_idle_cut_is_found_at_the_next_call_and_a_reconnect_works() {
+        let (mut member, control, clock, _) = model_member();
+        control
+            .apply(&Fault::IdleCut { ms: 100 })
+            .expect("transport");
+        let s = member.open_session().expect("session");
+        clock.set(99);
+        assert!(member.token_info().is_ok(), "idle 99 ms: not cut");
+        clock.set(199);
+        assert_eq!(
+            member.token_info().map(|_| ()),
+            Err(Ckr::CKR_DEVICE_ERROR),
+            "found"
+        );
+        assert_eq!(
+            member.create_data(s, &data("x")).map(|_| ()),
+            Err(Ckr::CKR_DEVICE_ERROR),
+            "the old session is dead"
+        );
+        clock.set(10_000);
+        let s = member
+            .open_session()
+            .expect("a reconnect works, even after a long idle");
+        assert!(member.create_data(s, &data("x")).is_ok());
     }
 
     #[test]

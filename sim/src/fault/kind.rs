@@ -30,6 +30,33 @@ pub enum Fault {
         /// Virtual duration of each call.
         ms: u64,
     },
+    /// The member accepts every call and never answers it (nothing is executed): the client's
+    /// `ReceiveTimeout` decides (B28), a transport failure, until `Restore` (D35).
+    Hang,
+    /// The next call takes effect on the member, then the connection is lost before its
+    /// answer arrives (a transport failure; the member is unreachable until `Restore`, as after
+    /// a `Drop`). A creation cut short this way leaves an orphan on the member (D35).
+    LostAnswer,
+    /// For this long from now, every call answers `CKR_FUNCTION_FAILED` at once without being
+    /// executed: not a drop, the application sees it (D3, D35).
+    Busy {
+        /// How long the member stays busy, virtual milliseconds.
+        ms: u64,
+    },
+    /// From now on, a connection idle for this long is cut silently; the next call finds it
+    /// (a transport failure, the old sessions dead) and a reconnect works (D35). Until
+    /// `Restore`.
+    IdleCut {
+        /// The idle period, virtual milliseconds.
+        ms: u64,
+    },
+    /// An object is created on the partition outside the group (another application on the
+    /// member's own slot, B21/B22): a token data object with this label and an id outside the
+    /// engine's namespace (D35).
+    DirectModify {
+        /// The new object's label.
+        label: String,
+    },
 }
 
 impl Fault {
@@ -44,6 +71,11 @@ impl Fault {
             Fault::LoginFailure => "LoginFailure",
             Fault::LoginRestore => "LoginRestore",
             Fault::Slow { .. } => "Slow",
+            Fault::Hang => "Hang",
+            Fault::LostAnswer => "LostAnswer",
+            Fault::Busy { .. } => "Busy",
+            Fault::IdleCut { .. } => "IdleCut",
+            Fault::DirectModify { .. } => "DirectModify",
         }
     }
 
@@ -52,7 +84,14 @@ impl Fault {
     pub fn at_transport(&self) -> bool {
         matches!(
             self,
-            Fault::Drop | Fault::Restore | Fault::Revoke | Fault::Slow { .. }
+            Fault::Drop
+                | Fault::Restore
+                | Fault::Revoke
+                | Fault::Slow { .. }
+                | Fault::Hang
+                | Fault::LostAnswer
+                | Fault::Busy { .. }
+                | Fault::IdleCut { .. }
         )
     }
 }
@@ -135,6 +174,31 @@ pub enum MemberFault<S> {
         /// Virtual duration of each call, milliseconds.
         ms: u64,
     },
+    /// [`Fault::Hang`].
+    Hang(S),
+    /// [`Fault::LostAnswer`].
+    LostAnswer(S),
+    /// [`Fault::Busy`].
+    Busy {
+        /// The busy member.
+        member: S,
+        /// How long, milliseconds.
+        ms: u64,
+    },
+    /// [`Fault::IdleCut`].
+    IdleCut {
+        /// The member whose idle connection is cut.
+        member: S,
+        /// The idle period, milliseconds.
+        ms: u64,
+    },
+    /// [`Fault::DirectModify`].
+    DirectModify {
+        /// The member changed outside the group.
+        member: S,
+        /// The label of the object created there.
+        label: String,
+    },
     /// The operator adds the partition to the first group (an action, not a fault).
     MemberAdded(S),
 }
@@ -152,6 +216,11 @@ impl<S> MemberFault<S> {
             Fault::LoginFailure => MemberFault::LoginFailure(member),
             Fault::LoginRestore => MemberFault::LoginRestore(member),
             Fault::Slow { ms } => MemberFault::Slow { member, ms },
+            Fault::Hang => MemberFault::Hang(member),
+            Fault::LostAnswer => MemberFault::LostAnswer(member),
+            Fault::Busy { ms } => MemberFault::Busy { member, ms },
+            Fault::IdleCut { ms } => MemberFault::IdleCut { member, ms },
+            Fault::DirectModify { label } => MemberFault::DirectModify { member, label },
         }
     }
 
@@ -166,6 +235,11 @@ impl<S> MemberFault<S> {
             | MemberFault::LoginFailure(s)
             | MemberFault::LoginRestore(s)
             | MemberFault::MemberAdded(s)
+            | MemberFault::Hang(s)
+            | MemberFault::LostAnswer(s)
+            | MemberFault::Busy { member: s, .. }
+            | MemberFault::IdleCut { member: s, .. }
+            | MemberFault::DirectModify { member: s, .. }
             | MemberFault::Slow { member: s, .. } => s,
         }
     }
@@ -181,6 +255,13 @@ impl<S> MemberFault<S> {
             MemberFault::LoginFailure(_) => Action::Fault(Fault::LoginFailure),
             MemberFault::LoginRestore(_) => Action::Fault(Fault::LoginRestore),
             MemberFault::Slow { ms, .. } => Action::Fault(Fault::Slow { ms: *ms }),
+            MemberFault::Hang(_) => Action::Fault(Fault::Hang),
+            MemberFault::LostAnswer(_) => Action::Fault(Fault::LostAnswer),
+            MemberFault::Busy { ms, .. } => Action::Fault(Fault::Busy { ms: *ms }),
+            MemberFault::IdleCut { ms, .. } => Action::Fault(Fault::IdleCut { ms: *ms }),
+            MemberFault::DirectModify { label, .. } => Action::Fault(Fault::DirectModify {
+                label: label.clone(),
+            }),
             MemberFault::MemberAdded(_) => Action::MemberAdded,
         }
     }
@@ -214,6 +295,11 @@ mod tests {
             Fault::LoginFailure,
             Fault::LoginRestore,
             Fault::Slow { ms: 7 },
+            Fault::Hang,
+            Fault::LostAnswer,
+            Fault::Busy { ms: 5 },
+            Fault::IdleCut { ms: 9 },
+            Fault::DirectModify { label: "x".into() },
         ];
         for fault in faults {
             let planned = MemberFault::new("s", fault.clone());
