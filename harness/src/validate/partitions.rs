@@ -3,7 +3,8 @@
 //! one shared library instance), with two additions:
 //!
 //! - every member connection writes the id of each object it is about to create into the
-//!   journal first ([`GuardedMember`]), so an interrupted run can be cleaned up;
+//!   journal first ([`GuardedMember`]), so an interrupted run can be cleaned up, and refuses
+//!   to create one outside hasim's namespace (`CKR_ARGUMENTS_BAD`);
 //! - the operator's own objects (ids outside hasim's namespace) are invisible to the engine
 //!   and to LunaCM: `C_FindObjects` never returns them, and a destroy or an export of one is
 //!   refused, so no scenario step (a `remove` answer, a synchronisation, a recovery) can
@@ -42,6 +43,15 @@ pub struct GuardedMember {
 }
 
 impl GuardedMember {
+    /// Refuses an id outside hasim's namespace (validate creates nothing else), then journals
+    /// it.
+    fn note_new(&self, id: &[u8]) -> MemberResult<()> {
+        if !id.starts_with(NAMESPACE) {
+            return Err(Ckr::CKR_ARGUMENTS_BAD);
+        }
+        self.note(id)
+    }
+
     fn note(&self, id: &[u8]) -> MemberResult<()> {
         self.journal.append(self.inner.serial(), id).map_err(|e| {
             self.failures
@@ -104,7 +114,7 @@ impl Member for GuardedMember {
         session: SessionHandle,
         request: &KeyGenRequest,
     ) -> MemberResult<Vec<ObjectHandle>> {
-        self.note(&request.id.0)?;
+        self.note_new(&request.id.0)?;
         self.inner.generate_key(session, request)
     }
     fn create_data(
@@ -112,7 +122,7 @@ impl Member for GuardedMember {
         session: SessionHandle,
         request: &DataObjectRequest,
     ) -> MemberResult<ObjectHandle> {
-        self.note(&request.id.0)?;
+        self.note_new(&request.id.0)?;
         self.inner.create_data(session, request)
     }
     fn find_objects(

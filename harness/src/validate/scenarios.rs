@@ -8,7 +8,8 @@
 //!   (`backend::luna_only`), makes no application call, is a negative case, sets up other
 //!   than one group, has a different number of partitions than the group has members, puts
 //!   its standby members elsewhere, spreads its partitions over several cloning domains, or
-//!   writes to a member's physical slot (B21: those objects carry no hasim id), or needs
+//!   writes to a member outside the group (`GenerateKeyOnSlot`, `DirectModify`, B21, B22:
+//!   those objects carry no hasim id), or needs
 //!   LunaCM's own login (D22: one shared library instance has one login per token);
 //! - otherwise its partitions bind to the group's members in order: every scenario serial
 //!   is replaced by the member's, and its group label by the conf's (in the whole scenario:
@@ -29,7 +30,7 @@ use ha_engine::config::{ClientConfig, GroupConfig};
 use ha_engine::log::HaLogSettings;
 
 use crate::backend::{has_application_calls, luna_only};
-use crate::scenario::ast::{AppOp, Step};
+use crate::scenario::ast::Step;
 use crate::scenario::{self, Scenario};
 use crate::suite;
 
@@ -182,13 +183,15 @@ pub fn prepare(
     if !has_application_calls(&parsed) {
         return skip("no application calls".into());
     }
-    if parsed
-        .steps
+    // Objects made outside the group (B21, B22) carry no hasim id: validate makes none.
+    let steps = ron::ser::to_string(&parsed.steps).unwrap_or_default();
+    if ["GenerateKeyOnSlot", "DirectModify"]
         .iter()
-        .any(|s| matches!(s, Step::App(AppOp::GenerateKeyOnSlot { .. })))
+        .any(|w| steps.contains(w))
     {
         return skip(
-            "writes to a member's physical slot (B21): such objects carry no hasim id".into(),
+            "writes to a member outside the group (B21, B22): such objects carry no hasim id"
+                .into(),
         );
     }
     let lunacm_login = parsed
