@@ -435,6 +435,9 @@ impl HaEngine {
         } else {
             Some(crate::recovery::deadline_after(now, self.config.interval_s))
         };
+        if !matches!(reason, DownReason::Dropped | DownReason::Unreachable) {
+            self.close_member_sessions(g, m);
+        }
         let member = self.member_mut(g, m);
         member.forget_connection();
         member.in_flight = 0;
@@ -446,6 +449,22 @@ impl HaEngine {
             exhausted: false,
             manual: false,
         });
+    }
+
+    /// Closes the engine's sessions on member `m` of group `g` that still answers (taken out of
+    /// service for its credential or its activation, not for a lost connection): a session
+    /// left open there would keep the application's login on the partition after the
+    /// application logs out or closes its last session (PKCS#11: login is per application
+    /// and token), so a session that never logs in could use a private key. Failures change
+    /// nothing: the member is leaving anyway.
+    fn close_member_sessions(&mut self, g: usize, m: usize) {
+        let member = self.member(g, m);
+        let slot = member.slot;
+        let mut sessions: Vec<_> = member.sessions.values().copied().collect();
+        sessions.extend(member.mgmt);
+        for s in sessions {
+            let _ = self.slots[slot].member.close_session(s);
+        }
     }
 
     /// B29, D3: drops member `m` after a failed call, logs it, and if it was the last one

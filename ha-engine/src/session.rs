@@ -168,7 +168,12 @@ impl HaEngine {
             self.group(g).alive()
         };
         for m in members {
-            let Some(s) = self.member(g, m).sessions.get(&vs).copied() else {
+            // Login is per application and partition: a member brought back by recovery may hold
+            // the engine's own logged-in session and none of this virtual session's; logging out
+            // through it ends the application's login there too (else a session that never logs
+            // in could use a private key on that member).
+            let member = self.member(g, m);
+            let Some(s) = member.sessions.get(&vs).copied().or(member.mgmt) else {
                 continue;
             };
             let slot = self.member_slot(g, m);

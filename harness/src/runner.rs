@@ -139,6 +139,9 @@ pub fn run_built(scenario: &Scenario, built: backend::Built, options: RunOptions
     if let Some(bug) = options.planted {
         world.engine().plant(bug);
     }
+    if options.witness {
+        world.record_failures();
+    }
     let lunacm = build_lunacm(&world);
     let mut runner = Runner {
         scenario,
@@ -767,6 +770,9 @@ impl Runner<'_> {
                     key_kind(*kind),
                     label,
                 );
+                // A write to a physical slot is not the HA engine's call (B21): its failure
+                // drops nothing, so it is no part of the member-side failure record.
+                let _ = self.world.take_failures();
                 self.record_app(
                     format!("GenerateKeyOnSlot({serial}, {label}, {kind:?})"),
                     r.err().unwrap_or(Ckr::CKR_OK),
@@ -1040,7 +1046,25 @@ fn witness(
 
 fn drain(world: &mut World, record: &mut Record) {
     record_fired(world, record);
+    record_failures(world, record);
     drain_log(world, record);
+}
+
+/// The engine's failed member calls since the last look (exploration's witness: recorded only
+/// when the world records them), just before the HA log lines the same engine calls wrote.
+fn record_failures(world: &World, record: &mut Record) {
+    let now = world.now();
+    for (member, failure) in world.take_failures() {
+        record.push(
+            now,
+            Event::MemberFailed {
+                member,
+                call: failure.call,
+                code: failure.code,
+                called_at: failure.at,
+            },
+        );
+    }
 }
 
 /// The armed faults that went off since the last look, as fault events now (recorded before

@@ -131,6 +131,20 @@ pub enum Event {
         /// The partitions holding it then.
         members: Vec<String>,
     },
+    /// Exploration's witness (recorded only when asked, never rendered): a call of the
+    /// application's engine that the member failed with a code that drops a member (D3), read
+    /// in the injector; recorded where the HA log lines of the same engine call are, just
+    /// before them.
+    MemberFailed {
+        /// The member.
+        member: String,
+        /// The kind of call.
+        call: CallKind,
+        /// The code the engine got.
+        code: Ckr,
+        /// The virtual instant of the engine call that made it.
+        called_at: Millis,
+    },
     /// Exploration's witness at a checkpoint (recorded only when asked, never rendered): each
     /// partition's token objects as `label/class`.
     Holdings {

@@ -337,7 +337,7 @@ impl<'r> Driver<'r> {
             CryptoOp::Encrypt => CallKind::Encrypt,
         };
         let result = match world.fault_control(&dispatch.serial) {
-            Some(c) => c.deliver(kind, sent_on, result),
+            Some(c) => c.deliver(kind, sent_on, at, result),
             None => result,
         };
         let (completion, spent) =

@@ -13,7 +13,9 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::clock::SimCalendar;
 use crate::fault::injector::{Fired, UnsupportedFault, VirtualNow};
-use crate::fault::{CallKind, CallMeter, CallRecord, Fault, FaultControl, FaultyMember};
+use crate::fault::{
+    CallKind, CallMeter, CallRecord, Fault, FaultControl, FaultyMember, MemberFailure,
+};
 use crate::memfs::SharedMemFs;
 use crate::partitions::{ModelPartitions, Partitions};
 use crate::rng::{SeedRoot, Stream};
@@ -252,6 +254,30 @@ impl World {
         self.controls
             .get(serial)
             .ok_or_else(|| WorldError::UnknownMember(serial.to_string()))
+    }
+
+    /// Starts recording the application engine's failed calls on every member (exploration's
+    /// member-side failure record, [`MemberFailure`]).
+    pub fn record_failures(&self) {
+        for control in self.controls.values() {
+            control.record_failures(true);
+        }
+    }
+
+    /// The engine's failed calls since the last look, per member in slot order.
+    pub fn take_failures(&self) -> Vec<(String, MemberFailure)> {
+        let mut out = Vec::new();
+        for serial in &self.serials {
+            if let Some(control) = self.controls.get(serial) {
+                out.extend(
+                    control
+                        .take_failures()
+                        .into_iter()
+                        .map(|f| (serial.clone(), f)),
+                );
+            }
+        }
+        out
     }
 
     /// The armed faults that went off since the last call, per member in slot order.

@@ -11,11 +11,14 @@
 //!   a usable member existed), except D3 (codes that are the caller's), D5 (multi-part cut by a
 //!   drop), D11 (activeBasic total loss), D17 (`failover_on_deactivation = 0`: one call), D18
 //!   (refused clone).
-//! - **I3** log ↔ events: a `has dropped member` line names a member that was unreachable (or
-//!   deactivated) at that instant, from the faults as applied (D19); recovery lines follow D9 (numbering from 1 per outage, each
-//!   attempt one interval after the previous, never past the retry count, no attempt for a
-//!   member the log says is back); `all members gone offline.` only when no usable member is
-//!   left (B53).
+//! - **I3** log ↔ events: every engine call a member failed with a drop code (D3; the injector's
+//!   member-side record, not the engine's) has its `has dropped member` line when the engine
+//!   gets the answer, and every such line answers a failed call or names a member that was
+//!   unreachable (or deactivated) from the faults as applied (D19; teardown calls drop nothing,
+//!   D40); recovery lines follow D9 (numbering from 1 per outage, the first one interval after
+//!   the failed call, each later one interval after the previous, never past the retry count,
+//!   `exceeded maximum` only once the count is reached, no attempt for a member the log says is
+//!   back); `all members gone offline.` only when no usable member is left (B53).
 //! - **I4** `Needs sync` agrees with the members' object sets (D8).
 //! - **I5** a standby member serves nothing while an active member holding the key is usable
 //!   (B35, D12, D26).
@@ -63,6 +66,11 @@ const SERVICE_CODES: [&str; 8] = [
     "CKR_TOKEN_NOT_RECOGNIZED",
     "CKR_PIN_INCORRECT",
 ];
+
+/// Member calls whose failure drops nothing (D40): the teardown of a session the application
+/// gave up (`C_CloseSession`, `C_Logout`, `C_Finalize`); its answer is of no use, and the
+/// next call that needs the member finds it gone (D19).
+const TEARDOWN_CALLS: [&str; 2] = ["CloseSession", "Logout"];
 
 /// The client's receive timeout (B28), the slack of instants around a call to a hung member.
 const RECEIVE_TIMEOUT_MS: Millis = 20_000;
@@ -119,6 +127,24 @@ struct Checker<'a> {
     epoch: u64,
     /// The epoch each label's handle was made in.
     made_in: BTreeMap<String, u64>,
+    /// Calls that failed with a drop code (D3) on a member the log says is in service, not yet
+    /// answered by its `has dropped member` line (D19): member → the failure, and the instant
+    /// its engine call's log lines were recorded.
+    unnoticed: BTreeMap<String, Unnoticed>,
+    /// Each member's last failed call (D3), whatever the log said of it then: (instant of the
+    /// engine call, instant its log lines were recorded).
+    last_failure: BTreeMap<String, (Millis, Millis)>,
+    /// When the log last took each member out of service.
+    down_since: BTreeMap<String, Millis>,
+}
+
+/// A failed call (D3) whose drop line is due (D19).
+#[derive(Clone, Debug)]
+struct Unnoticed {
+    call: String,
+    code: String,
+    called_at: Millis,
+    recorded_at: Millis,
 }
 
 /// The first invariant `obs` breaks (`aborted`: why the run stopped early, if it did).
@@ -143,13 +169,19 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         sessions: 0,
         epoch: 0,
         made_in: BTreeMap::new(),
+        unnoticed: BTreeMap::new(),
+        last_failure: BTreeMap::new(),
+        down_since: BTreeMap::new(),
     };
     for (at, happening) in &obs.events {
+        if let Some(v) = c.overdue(*at, happening) {
+            return Some(v);
+        }
         if let Some(v) = c.step(*at, happening) {
             return Some(v);
         }
     }
-    None
+    c.overdue(Millis::MAX, &Happening::Log(String::new()))
 }
 
 /// The object an operation names.
@@ -204,8 +236,64 @@ impl Checker<'_> {
         self.epoch += 1;
     }
 
+    /// I3, from the member side: a call that failed with a drop code (D3) on a member in
+    /// service is answered by a `has dropped member` line when the engine gets the answer
+    /// (D19): within the receive timeout of the instant the failure was recorded (a thread
+    /// gets its answer when the call's time is paid), and before any operator command or
+    /// checkpoint.
+    fn overdue(&mut self, at: Millis, next: &Happening) -> Option<Violation> {
+        let boundary = matches!(
+            next,
+            Happening::Command { .. } | Happening::Checkpoint { .. }
+        );
+        let (member, u) = self
+            .unnoticed
+            .iter()
+            .find(|(_, u)| boundary || at > u.recorded_at.saturating_add(RECEIVE_TIMEOUT_MS))?;
+        Some(violation(
+            "I3",
+            format!(
+                "{} to member {member} failed with {} at {} ms and no `has dropped member` line followed",
+                u.call, u.code, u.called_at
+            ),
+        ))
+    }
+
+    /// A member's call failed with a drop code (D3): read from the injector, not the engine.
+    fn failed(&mut self, at: Millis, member: &str, call: &str, code: &str, called_at: Millis) {
+        if TEARDOWN_CALLS.contains(&call) {
+            return; // D40: a session's teardown drops nothing; the next call finds the member
+        }
+        self.last_failure
+            .insert(member.to_string(), (called_at, at));
+        let in_service = matches!(self.claims.get(member), Some(Claimed::Back))
+            && self.truth.group().iter().any(|m| m == member);
+        if !in_service {
+            return; // a recovery probe, or a member the engine has already let go
+        }
+        // D9: from now on the member is usable again only from its next due attempt.
+        self.truth.detected(member, called_at);
+        self.unnoticed
+            .entry(member.to_string())
+            .or_insert_with(|| Unnoticed {
+                call: call.to_string(),
+                code: code.to_string(),
+                called_at,
+                recorded_at: at,
+            });
+    }
+
     fn step(&mut self, at: Millis, happening: &Happening) -> Option<Violation> {
         match happening {
+            Happening::Failed {
+                member,
+                call,
+                code,
+                called_at,
+            } => {
+                self.failed(at, member, call, code, *called_at);
+                None
+            }
             Happening::Fault { member, fault } => {
                 if matches!(fault, super::observe::FaultObs::Deactivate)
                     && !self.obs.settings.failover_on_deactivation
@@ -433,6 +521,11 @@ impl Checker<'_> {
         };
         if let Some(member) = msg.strip_prefix("has dropped member: ") {
             let member = member.trim().to_string();
+            if let Some(u) = self.unnoticed.remove(&member) {
+                // The member side's failure (D3) the line reports: D9 counts from it.
+                self.mark_down(member, u.called_at);
+                return None;
+            }
             if self.truth.healthy(&member) {
                 return broken(format!(
                     "member {member} was reachable and no call to it failed at {at} ms"
@@ -444,7 +537,7 @@ impl Checker<'_> {
             ) {
                 return broken(format!("member {member} dropped twice without coming back"));
             }
-            self.claims.insert(member, Claimed::down(0, at));
+            self.mark_down(member, at);
             return None;
         }
         // A revocation, or a member still not activated, found by a recovery attempt counts
@@ -470,7 +563,7 @@ impl Checker<'_> {
                 }
                 Some(Claimed::Stopped) => {}
                 _ => {
-                    self.claims.insert(member, Claimed::down(0, at));
+                    self.mark_down(member, at);
                 }
             }
             return None;
@@ -491,8 +584,17 @@ impl Checker<'_> {
             });
         if let Some(member) = leaves {
             let member = member.trim().to_string();
+            let since = match self.unnoticed.remove(&member) {
+                Some(u) => u.called_at,
+                // The failure of this same engine call (e.g. `C_Initialize` finding the member
+                // hung) was recorded while the log still had the member down from before.
+                None => match self.last_failure.get(&member) {
+                    Some((called, recorded)) if *recorded == at => *called,
+                    _ => at,
+                },
+            };
             if matches!(self.claims.get(&member), Some(Claimed::Back) | None) {
-                self.claims.insert(member, Claimed::down(0, at));
+                self.mark_down(member, since);
             }
             return None;
         }
@@ -527,6 +629,21 @@ impl Checker<'_> {
             msg.strip_prefix("exceeded maximum number of autorecovery attempts for member: ")
         {
             let member = rest.split('.').next().unwrap_or(rest).trim().to_string();
+            // D9: exhaustion once the attempts logged for this outage reach the count in force.
+            if let Some(Claimed::Down {
+                attempts,
+                manual: false,
+                ..
+            }) = self.claims.get(&member).copied()
+            {
+                let retry = self.truth.retry_at(at);
+                let reached = u64::try_from(retry).is_ok_and(|r| attempts >= r);
+                if retry != 0 && !reached && !self.retry_changed_since_drop(&member) {
+                    return broken(format!(
+                        "automatic recovery of member {member} stopped after {attempts} attempt(s) with the retry count {retry}"
+                    ));
+                }
+            }
             self.claims.insert(member, Claimed::Stopped);
             return None;
         }
@@ -598,9 +715,11 @@ impl Checker<'_> {
         if succeeded {
             // Back means reachable; with the application logged in, also logged in with the
             // group's credential (B43); without a login, a reconnection is all an attempt can do.
+            // A login at this very instant may come after the attempt (a call drives due
+            // recovery before it does its own work, B45).
             let back = self.truth.reachable(member)
-                && (self.truth.credential_ok(member) || !self.truth.logged_in());
-            if !back {
+                && (self.truth.credential_ok(member) || !self.truth.logged_in_before(at));
+            if !back && !self.lost_while_brought_in(member, at) {
                 return broken(format!(
                     "`succeeded` for member {member}, which is not reachable at {at} ms"
                 ));
@@ -610,6 +729,42 @@ impl Checker<'_> {
             self.claims.insert(member.to_string(), Claimed::down(n, at));
         }
         None
+    }
+
+    /// `member` was lost by a fault that struck at `at` (an armed one, set off by a call of this
+    /// very attempt) and the log takes it out again at that instant: a member lost while it is
+    /// brought in has rejoined first and left after (the decision for bug 5: `succeeded`, then
+    /// its drop), so its `succeeded` is no claim that it answers now.
+    fn lost_while_brought_in(&self, member: &str, at: Millis) -> bool {
+        let struck = self.obs.events.iter().any(|(t, h)| {
+            *t == at && matches!(h, Happening::Fault { member: m, .. } if m == member)
+        });
+        let leaves = self.obs.events.iter().any(|(t, h)| {
+            *t == at
+                && matches!(h, Happening::Log(line) if {
+                    let msg = message(line);
+                    msg == format!("has dropped member: {member}")
+                        || msg == format!("member: {member} deactivated")
+                })
+        });
+        struck && leaves
+    }
+
+    /// The log takes `member` out of service at `at`, its outage counted from then (D9).
+    fn mark_down(&mut self, member: String, at: Millis) {
+        self.down_since.insert(member.clone(), at);
+        self.claims.insert(member, Claimed::down(0, at));
+    }
+
+    /// The retry count was set while `member` was down (the count in force is then the
+    /// engine's to apply at its next attempt, B44).
+    fn retry_changed_since_drop(&self, member: &str) -> bool {
+        let Some(since) = self.down_since.get(member) else {
+            return true;
+        };
+        self.obs.events.iter().any(|(t, h)| {
+            *t >= *since && matches!(h, Happening::Command { line, .. } if line.contains(" retry "))
+        })
     }
 
     fn interval_changed_between(&self, from: Millis, to: Millis) -> bool {
@@ -627,7 +782,9 @@ impl Checker<'_> {
             let recoverable = self.truth.healthy(&member)
                 && self.truth.retry_at(at) != 0
                 && !self.truth.may_be_exhausted(&member);
-            if !recoverable {
+            // A member whose automatic recovery the log stopped (checked by I3: after the
+            // retry count's attempts, D9, or a failed login, D10) waits for `hagroup recover`.
+            if !recoverable || matches!(self.claims.get(&member), Some(Claimed::Stopped)) {
                 continue;
             }
             if !matches!(self.claims.get(&member), Some(Claimed::Back) | None) {
@@ -911,6 +1068,54 @@ mod tests {
             check(&numbered_wrong, &[], None).map(|v| v.invariant),
             Some("I3")
         );
+    }
+
+    fn failed(member: &str, call: &str, at: Millis) -> Happening {
+        Happening::Failed {
+            member: member.into(),
+            call: call.into(),
+            code: "CKR_DEVICE_ERROR".into(),
+            called_at: at,
+        }
+    }
+
+    #[test]
+    fn a_failed_call_needs_its_drop_line_and_the_line_needs_the_failure() {
+        // The member side says B failed a sign (its faults say nothing): the line is due.
+        let answered = obs(vec![
+            (0, login()),
+            (10, failed("B", "Sign", 10)),
+            (10, log("has dropped member: B")),
+        ]);
+        assert_eq!(check(&answered, &[], None), None);
+        let silent = obs(vec![
+            (0, login()),
+            (10, failed("B", "Sign", 10)),
+            (60_000, app(sign(), "CKR_OK", None)),
+        ]);
+        assert_eq!(check(&silent, &[], None).map(|v| v.invariant), Some("I3"));
+        // D40: a teardown's failure drops nothing.
+        let teardown = obs(vec![
+            (0, login()),
+            (10, failed("B", "CloseSession", 10)),
+            (60_000, app(sign(), "CKR_OK", None)),
+        ]);
+        assert_eq!(check(&teardown, &[], None), None);
+    }
+
+    #[test]
+    fn the_first_attempt_is_due_one_interval_after_the_failed_call() {
+        // The failure at 10 s was recorded (with its line) 30 s later: D9 counts from 10 s.
+        let o = obs(vec![
+            (0, login()),
+            (40_000, failed("B", "Sign", 10_000)),
+            (40_000, log("has dropped member: B")),
+            (
+                70_000,
+                log("recovery attempt 1 failed for member: B. Code: 0x30 : CKR_DEVICE_ERROR."),
+            ),
+        ]);
+        assert_eq!(check(&o, &[], None), None);
     }
 
     #[test]

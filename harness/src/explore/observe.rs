@@ -134,6 +134,19 @@ pub enum Happening {
     App(AppObs),
     /// An HA log line (the engine's claim).
     Log(String),
+    /// A call of the engine that the member failed with a code that drops a member (D3), read
+    /// in the injector, at the instant of the engine call.
+    Failed {
+        /// The member.
+        member: String,
+        /// The call, e.g. `Sign`.
+        call: String,
+        /// The `CKR_*` name.
+        code: String,
+        /// The instant of the engine call that got it (the happening's own instant is where
+        /// that call's HA log lines were recorded).
+        called_at: Millis,
+    },
     /// A checkpoint: the token objects each member holds (below the port), as `label/class`.
     Checkpoint {
         /// The label.
@@ -246,6 +259,20 @@ impl Observations {
                     }
                 }
                 Event::Log(line) => events.push((at, Happening::Log(line.clone()))),
+                Event::MemberFailed {
+                    member,
+                    call,
+                    code,
+                    called_at,
+                } => events.push((
+                    at,
+                    Happening::Failed {
+                        member: member.clone(),
+                        call: format!("{call:?}"),
+                        code: code.name(),
+                        called_at: *called_at,
+                    },
+                )),
                 Event::Holdings { label, objects } => events.push((
                     at,
                     Happening::Checkpoint {

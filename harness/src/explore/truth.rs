@@ -158,6 +158,17 @@ impl Truth {
         }
     }
 
+    /// A call to `member` failed with a drop code at `at` (read in the injector): whatever the
+    /// faults say, the engine has lost it then and takes it back at a recovery attempt (D3, D9).
+    pub fn detected(&mut self, member: &str, at: Millis) {
+        if let Some(f) = self.members.get_mut(member)
+            && f.healthy()
+        {
+            f.outage_start = Some(at);
+            f.healthy_since = Some(at);
+        }
+    }
+
     fn join(&mut self, member: &str, at: Millis) {
         let facts = self.members.entry(member.to_string()).or_default();
         if facts.in_group {
@@ -230,6 +241,11 @@ impl Truth {
     /// Whether the application holds a login now.
     pub fn logged_in(&self) -> bool {
         self.logged_in
+    }
+
+    /// Logged in, and already before `at` (not by a login made at that very instant).
+    pub fn logged_in_before(&self, at: Millis) -> bool {
+        self.logged_in && self.last_login.is_some_and(|li| li < at)
     }
 
     /// The recovery mode in force at `at` (`true` = activeEnhanced).

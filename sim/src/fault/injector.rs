@@ -62,6 +62,28 @@ pub struct Fired {
     pub nth: u32,
 }
 
+/// A call of the application's engine that a member failed with a code that drops a member
+/// (D3: `CKR_DEVICE_ERROR`, `CKR_DEVICE_REMOVED`, `CKR_TOKEN_NOT_PRESENT`, a transport failure
+/// or timeout): the member side of what the engine must notice (D19). Recorded only when asked
+/// ([`FaultControl::record_failures`]), for exploration's checker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberFailure {
+    /// The kind of call.
+    pub call: CallKind,
+    /// The code the engine got.
+    pub code: Ckr,
+    /// The virtual instant of the engine call that made it.
+    pub at: u64,
+}
+
+/// The codes of D3: a call failing with one of them drops the member.
+pub fn drops_member(code: Ckr) -> bool {
+    matches!(
+        code,
+        Ckr::CKR_DEVICE_ERROR | Ckr::CKR_DEVICE_REMOVED | Ckr::CKR_TOKEN_NOT_PRESENT
+    )
+}
+
 /// Applies a partition-side fault (deactivation, activation, a changed credential) when an
 /// armed one goes off; the world installs it ([`FaultControl::set_partition_hook`]).
 pub type PartitionHook = Arc<dyn Fn(&Fault) + Send + Sync>;
@@ -96,6 +118,10 @@ struct FaultState {
     /// Armed faults that went off and nobody has taken yet ([`FaultControl::take_fired`]).
     fired: Vec<Fired>,
     record: CallRecord,
+    /// Record the engine's failed calls ([`MemberFailure`]).
+    record_failures: bool,
+    /// The engine's failed calls nobody has taken yet ([`FaultControl::take_failures`]).
+    failures: Vec<MemberFailure>,
 }
 
 impl FaultState {
@@ -117,7 +143,11 @@ impl FaultState {
                 self.idle_cut_ms = None;
             }
             Fault::Revoke => {
+                // A revoked partition ends the sessions of every connection to it.
                 self.revoked = true;
+                self.needs_reset = true;
+                let open = std::mem::take(&mut self.open_sessions);
+                self.dead_sessions.extend(open);
                 return true;
             }
             Fault::Slow { ms } => self.slow_ms = Some(*ms),
@@ -191,13 +221,15 @@ impl FaultState {
 /// Virtual time member calls took, summed over every injector of a world until the event
 /// queue takes it ([`CallMeter::take`]).
 #[derive(Clone, Debug, Default)]
-pub struct CallMeter(Arc<AtomicU64>);
+pub struct CallMeter {
+    spent: Arc<AtomicU64>,
+}
 
 impl CallMeter {
     fn add(&self, ms: u64) {
         // Saturating: fetch_update never fails with a closure that always returns Some.
         let _ = self
-            .0
+            .spent
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
                 Some(v.saturating_add(ms))
             });
@@ -205,7 +237,7 @@ impl CallMeter {
 
     /// The time measured since the last call, reset to zero.
     pub fn take(&self) -> u64 {
-        self.0.swap(0, Ordering::Relaxed)
+        self.spent.swap(0, Ordering::Relaxed)
     }
 }
 
@@ -301,6 +333,16 @@ impl FaultControl {
         self.partition.lock().ok().and_then(|slot| slot.clone())
     }
 
+    /// Starts (or stops) recording the engine's failed calls ([`MemberFailure`]).
+    pub fn record_failures(&self, on: bool) {
+        self.state().record_failures = on;
+    }
+
+    /// The engine's failed calls since the last look, in order.
+    pub fn take_failures(&self) -> Vec<MemberFailure> {
+        std::mem::take(&mut self.state().failures)
+    }
+
     /// The armed faults that went off since the last call, in order.
     pub fn take_fired(&self) -> Vec<Fired> {
         std::mem::take(&mut self.state().fired)
@@ -325,6 +367,7 @@ impl FaultControl {
         &self,
         kind: CallKind,
         sent_on: u64,
+        at: u64,
         result: MemberResult<T>,
     ) -> MemberResult<T> {
         if self.connection() == sent_on {
@@ -336,11 +379,20 @@ impl FaultControl {
         {
             *n = n.saturating_sub(1);
         }
-        Err(if st.revoked {
+        let code = if st.revoked {
             Ckr::CKR_DEVICE_REMOVED
         } else {
             Ckr::CKR_DEVICE_ERROR
-        })
+        };
+        // A failure already recorded when the call was made is not recorded twice.
+        if st.record_failures && result.is_ok() {
+            st.failures.push(MemberFailure {
+                call: kind,
+                code,
+                at,
+            });
+        }
+        Err(code)
     }
 
     /// True while the member's connection is lost (a `Drop` not yet restored).
@@ -371,6 +423,8 @@ pub struct FaultyMember {
     meter: CallMeter,
     /// The client's limits for the call being made (passed by the caller before each call).
     limits: Timeouts,
+    /// The application engine's connection (not LunaCM's): its failures are recorded.
+    engine_side: bool,
 }
 
 impl FaultyMember {
@@ -384,6 +438,7 @@ impl FaultyMember {
             control: control.clone(),
             meter: CallMeter::default(),
             limits: Timeouts::default(),
+            engine_side: false,
         }
     }
 
@@ -406,13 +461,40 @@ impl FaultyMember {
                 control: control.clone(),
                 meter,
                 limits: Timeouts::default(),
+                engine_side: true,
             },
             control,
         )
     }
 
-    /// Runs the checks every call goes through, then `f` on the inner member.
+    /// Runs the checks every call goes through, then `f` on the inner member; records the
+    /// engine's failures that drop a member ([`MemberFailure`]).
     fn guarded<T>(
+        &mut self,
+        kind: CallKind,
+        session: Option<SessionHandle>,
+        f: impl FnOnce(&mut dyn Member) -> MemberResult<T>,
+    ) -> MemberResult<T> {
+        let result = self.checked(kind, session, f);
+        if let Err(code) = &result
+            && self.engine_side
+            && drops_member(*code)
+        {
+            let at = self.control.clock.get();
+            let mut st = self.control.state();
+            if st.record_failures {
+                st.failures.push(MemberFailure {
+                    call: kind,
+                    code: *code,
+                    at,
+                });
+            }
+        }
+        result
+    }
+
+    /// The checks every call goes through, then `f` on the inner member.
+    fn checked<T>(
         &mut self,
         kind: CallKind,
         session: Option<SessionHandle>,
@@ -477,7 +559,14 @@ impl FaultyMember {
                 self.meter.add(took);
             }
             if timed_out {
-                // B28/B32: the client gave up waiting: a transport failure.
+                // B28/B32: the client gave up waiting: a transport failure. It abandons the
+                // connection, so the member closes that connection's sessions (and their
+                // login) at the first call that reaches it again, as after a drop; a session
+                // left open there would keep the application's login on the partition for a
+                // session that never logs in.
+                st.needs_reset = true;
+                let open = std::mem::take(&mut st.open_sessions);
+                st.dead_sessions.extend(open);
                 return Err(Ckr::CKR_DEVICE_ERROR);
             }
             if session.is_some_and(|s| st.dead_sessions.contains(&s)) {

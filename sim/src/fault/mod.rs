@@ -4,5 +4,7 @@
 pub mod injector;
 pub mod kind;
 
-pub use injector::{CallMeter, CallRecord, FaultControl, FaultyMember};
+pub use injector::{
+    CallMeter, CallRecord, FaultControl, FaultyMember, MemberFailure, drops_member,
+};
 pub use kind::{CallKind, Fault, MemberFault};
