@@ -39,7 +39,7 @@ pub fn check(scenario: &Scenario) -> Option<String> {
     for (index, step) in scenario.steps.iter().enumerate() {
         let place = format!("steps[{index}]");
         match step {
-            Step::App(op) => {
+            Step::App(op) | Step::In(_, op) => {
                 if let Some(message) = app_op(op) {
                     return Some(format!("{place}: {message}"));
                 }

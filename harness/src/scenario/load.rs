@@ -16,7 +16,7 @@ use std::path::Path;
 use ron::extensions::Extensions;
 use serde::Deserialize;
 
-use super::ast::{Auth, Expect, Fault, HsmForm, SCENARIO_VERSION, Scenario, Step};
+use super::ast::{AppOp, Auth, Expect, Fault, HsmForm, SCENARIO_VERSION, Scenario, Step};
 use super::serial::Serial;
 
 /// Why a scenario could not be loaded.
@@ -324,6 +324,34 @@ fn validate_with(
         )
     };
 
+    for (index, process) in scenario.processes.iter().enumerate() {
+        let place = format!("processes[{index}]");
+        if process.name == "main"
+            || scenario.processes[..index]
+                .iter()
+                .any(|p| p.name == process.name)
+        {
+            return fail(format!(
+                "{place}: process name {:?} is `main` or already taken; names must be unique",
+                process.name
+            ));
+        }
+        for serial in &process.order {
+            if !partitions.contains_key(serial) {
+                return Err(undeclared(place, "order", serial));
+            }
+        }
+        let distinct: std::collections::BTreeSet<&Serial> = process.order.iter().collect();
+        if !process.order.is_empty()
+            && (distinct.len() != process.order.len() || distinct.len() != partitions.len())
+        {
+            return fail(format!(
+                "{place}: order must list every declared partition once ({})",
+                listing(partitions.keys().copied())
+            ));
+        }
+    }
+
     let mut checkpoints: BTreeMap<&str, usize> = BTreeMap::new();
     for (index, step) in scenario.steps.iter().enumerate() {
         let place = format!("steps[{index}]");
@@ -366,6 +394,13 @@ fn validate_with(
                 }
                 for (_, fault) in faults {
                     check_fault(fault)?;
+                }
+            }
+            Step::In(name, _) => {
+                if name != "main" && !scenario.processes.iter().any(|p| p.name == *name) {
+                    return fail(format!(
+                        "{place}: In names process {name:?}, which is not declared in `processes` (nor `main`)"
+                    ));
                 }
             }
             Step::App(_)
@@ -414,6 +449,20 @@ fn validate_with(
                     return vacuous(&place, form, "no HA log line is empty");
                 }
                 has_log |= matches!(expect, Expect::Log(_));
+                continue;
+            }
+            Expect::Diverged(label) => {
+                let fingerprinted = scenario.steps.iter().any(|s| {
+                    matches!(s, Step::App(AppOp::Fingerprints(l)) | Step::In(_, AppOp::Fingerprints(l)) if l == label)
+                });
+                if !fingerprinted {
+                    return Err(invalid(
+                        origin,
+                        format!(
+                            "{place}: Diverged({label:?}) needs a Fingerprints({label:?}) step to read"
+                        ),
+                    ));
+                }
                 continue;
             }
             Expect::NoLogContaining(text) => {
