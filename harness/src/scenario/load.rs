@@ -1199,6 +1199,47 @@ mod tests {
     }
 
     #[test]
+    fn processes_and_in_steps_are_checked() {
+        let with = |processes: &str, steps: &str, expect: &str| {
+            minimal(steps, expect).replace(
+                "name: \"minimal\",",
+                &format!("name: \"m\", processes: [{processes}],"),
+            )
+        };
+        let ok = with(
+            r#"(name: "p2", pid: 2, order: [22, 11])"#,
+            r#"In("p2", OpenSession), In("main", Login)"#,
+            VERDICT,
+        );
+        let s = parse_str(&ok, "t.ron").unwrap();
+        assert_eq!(s.processes[0].machine, "client1");
+        assert_eq!(
+            error_text(&with("", r#"In("p2", OpenSession)"#, VERDICT)),
+            "t.ron: steps[0]: In names process \"p2\", which is not declared in `processes` (nor `main`)"
+        );
+        assert_eq!(
+            error_text(&with(r#"(name: "main", pid: 2)"#, "", VERDICT)),
+            "t.ron: processes[0]: process name \"main\" is `main` or already taken; names must be unique"
+        );
+        assert_eq!(
+            error_text(&with(
+                r#"(name: "p2", pid: 2, order: [11, 11])"#,
+                "",
+                VERDICT
+            )),
+            "t.ron: processes[0]: order must list every declared partition once (declared: 11, 22)"
+        );
+        assert_eq!(
+            error_text(&with(
+                "",
+                "App(OpenSession)",
+                r#"Log("line"), ObjectCounts({11: 0}), Diverged("doc")"#
+            )),
+            "t.ron: expect[2]: Diverged(\"doc\") needs a Fingerprints(\"doc\") step to read"
+        );
+    }
+
+    #[test]
     fn invalid_with_a_position_displays_it() {
         let e = LoadError::Invalid {
             file: "f.ron".into(),
