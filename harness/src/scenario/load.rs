@@ -1237,6 +1237,25 @@ mod tests {
             )),
             "t.ron: expect[2]: Diverged(\"doc\") needs a Fingerprints(\"doc\") step to read"
         );
+        let many = vec![r#"(name: "p", pid: 2)"#; 65]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p.replace("\"p\"", &format!("\"p{i}\"")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        assert_eq!(
+            error_text(&with(&many, "", VERDICT)),
+            "t.ron: processes: 65 processes; at most 64 (limit)"
+        );
+        let value = "v".repeat(1_048_577);
+        assert_eq!(
+            error_text(&with(
+                "",
+                &format!(r#"App(UpdateData(label: "d", value: "{value}"))"#),
+                VERDICT
+            )),
+            "t.ron: steps[0]: UpdateData value 1048577 is over the limit of 1048576 bytes"
+        );
     }
 
     #[test]
