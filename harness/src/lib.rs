@@ -19,6 +19,8 @@
 //! - [`import`]: `hasim import`: a real HA log and Chrystoki.conf replayed as a scenario, diffed.
 //! - [`timeline`]: `--timeline`: a run drawn as one self-contained HTML page.
 //! - [`coverage`]: `hasim coverage`: HA log templates emitted and spec rules named by the scenarios.
+//! - [`validate`]: `hasim validate`: a real client setup (Chrystoki.conf + PKCS#11 library)
+//!   checked and run through the portable scenarios on its own members.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -39,4 +41,6 @@ pub mod suite;
 pub mod timeline;
 pub mod topology;
 pub mod transcript;
+#[cfg(feature = "pkcs11")]
+pub mod validate;
 pub mod verdict;

@@ -129,6 +129,12 @@ pub fn run_on_with(
     options: RunOptions,
 ) -> Result<Record, RunError> {
     let built = backend::build(scenario, backend)?;
+    Ok(run_built(scenario, built, options))
+}
+
+/// Runs a scenario from start to end on a world built by the caller (`hasim validate`'s, over
+/// the operator's own tokens) and returns its record.
+pub fn run_built(scenario: &Scenario, built: backend::Built, options: RunOptions) -> Record {
     let mut world = built.world;
     if let Some(bug) = options.planted {
         world.engine().plant(bug);
@@ -153,7 +159,7 @@ pub fn run_on_with(
         runner.record.push(now, Event::Aborted(error.to_string()));
     }
     runner.finish();
-    Ok(runner.record)
+    runner.record
 }
 
 fn key_kind(kind: KeyKind) -> PortKeyKind {

@@ -276,8 +276,9 @@ impl PartitionSide {
 /// The partitions of a SoftHSM world. Owns the lab, so the tokens live as long as the world.
 pub struct SoftHsmPartitions {
     bound: BTreeMap<String, Bound>,
-    /// Dropped after the members (field order): removes the tokens unless kept.
-    _lab: SoftHsmLab,
+    /// Dropped after the members (field order): removes the tokens unless kept. `None` for
+    /// tokens hasim did not create (`hasim validate`'s, [`partitions_over_tokens`]).
+    _lab: Option<SoftHsmLab>,
 }
 
 impl SoftHsmPartitions {
@@ -370,6 +371,75 @@ impl Partitions for SoftHsmPartitions {
     }
 }
 
+/// The declaration of every partition and its HSM, for the properties extension.
+fn declared_model(config: &sim::world::WorldConfig) -> Result<Arc<Mutex<HsmModel>>, TopologyError> {
+    let mut declared = HsmModel::new(0);
+    for hsm in config.hsms.clone() {
+        declared.add_hsm(hsm).map_err(|e| err("hsms", e))?;
+    }
+    for p in config.partitions.clone() {
+        declared
+            .add_partition(p)
+            .map_err(|e| err("partitions", e))?;
+    }
+    Ok(Arc::new(Mutex::new(declared)))
+}
+
+/// A token hasim did not create, opened by the caller, for one scenario partition (in the
+/// scenario's partition order): the application's connection and LunaCM's (with distinct
+/// session numbers, see [`Pkcs11Member::set_session_base`] and [`LUNACM_SESSION_BASE`]).
+pub struct TokenConnections {
+    /// The application's connection.
+    pub app: Pkcs11Member,
+    /// LunaCM's connection.
+    pub lunacm: Pkcs11Member,
+}
+
+/// The partitions of a world over tokens hasim did not create (`hasim validate`): scenario
+/// partition `i` is bound to `tokens[i]`, whose serial must be the partition's. Nothing is
+/// removed afterwards. Returns the partitions and the serials in slot order.
+pub fn partitions_over_tokens(
+    scenario: &Scenario,
+    tokens: Vec<TokenConnections>,
+) -> Result<(SoftHsmPartitions, Vec<String>), TopologyError> {
+    let config = topology::world_config(scenario)?;
+    let declared = declared_model(&config)?;
+    if tokens.len() != scenario.partitions.len() {
+        return Err(err(
+            "partitions",
+            format!(
+                "{} partitions but {} tokens",
+                scenario.partitions.len(),
+                tokens.len()
+            ),
+        ));
+    }
+    let mut bound = BTreeMap::new();
+    let mut serials = Vec::new();
+    for (decl, mut t) in scenario.partitions.iter().zip(tokens) {
+        let serial = decl.serial.as_str().to_string();
+        t.lunacm.set_session_base(LUNACM_SESSION_BASE);
+        let properties = ModelMember::new(declared.clone(), serial.clone())
+            .properties()
+            .ok();
+        bound.insert(
+            serial.clone(),
+            Bound {
+                label: decl.label.clone(),
+                app: Arc::new(Mutex::new(t.app)),
+                lunacm: Arc::new(Mutex::new(t.lunacm)),
+                flags: Arc::new(Mutex::new(PartitionFlags {
+                    deactivated: !decl.activated,
+                    login_refused: false,
+                })),
+                properties,
+            },
+        );
+        serials.push(serial);
+    }
+    Ok((SoftHsmPartitions { bound, _lab: None }, serials))
+}
+
 /// The application's connection to each token, by scenario serial (for measurements that
 /// call a token directly, beside the engine).
 pub type Connections = BTreeMap<String, Arc<Mutex<Pkcs11Member>>>;
@@ -385,17 +455,7 @@ pub fn build_with_connections(
     options: &SoftHsmOptions,
 ) -> Result<(Built, Connections), TopologyError> {
     let config = topology::world_config(scenario)?;
-    // The declaration of every partition and its HSM, for the properties extension.
-    let mut declared = HsmModel::new(0);
-    for hsm in config.hsms.clone() {
-        declared.add_hsm(hsm).map_err(|e| err("hsms", e))?;
-    }
-    for p in config.partitions.clone() {
-        declared
-            .add_partition(p)
-            .map_err(|e| err("partitions", e))?;
-    }
-    let declared = Arc::new(Mutex::new(declared));
+    let declared = declared_model(&config)?;
 
     let labels: Vec<String> = (0..scenario.partitions.len())
         .map(|i| format!("hasim{i}"))
@@ -467,7 +527,10 @@ pub fn build_with_connections(
         .iter()
         .map(|(serial, b)| (serial.clone(), b.app.clone()))
         .collect();
-    let partitions = SoftHsmPartitions { bound, _lab: lab };
+    let partitions = SoftHsmPartitions {
+        bound,
+        _lab: Some(lab),
+    };
     let world = World::with_partitions(
         config.seed,
         config.start,

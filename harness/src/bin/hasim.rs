@@ -78,6 +78,11 @@ enum Command {
         #[arg(long, value_name = "FILE.ron")]
         out: Option<PathBuf>,
     },
+    /// Validate a real client setup (Chrystoki.conf + PKCS#11 library): checks with rule ids,
+    /// then the portable scenarios through hasim's engine on the real members. Exit 0: nothing
+    /// failed; 1: a check or a scenario failed; 2: validate could not run.
+    #[cfg(feature = "pkcs11")]
+    Validate(harness::validate::command::ValidateArgs),
     /// Measure simulated sign throughput and recovery-campaign time compression.
     Bench(harness::bench::BenchArgs),
     /// Explore random scenarios from seeds and check the invariants: `hasim explore --seeds N
@@ -216,6 +221,8 @@ fn main() -> ExitCode {
                 }
             }
         }
+        #[cfg(feature = "pkcs11")]
+        Command::Validate(args) => harness::validate::command::main(&args),
         Command::Bench(args) => match harness::bench::run(&args) {
             Ok(report) => {
                 print!("{report}");

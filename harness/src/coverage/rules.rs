@@ -188,10 +188,11 @@ mod tests {
             .map(|n| format!("B{n}"))
             .chain((1..=26).map(|n| format!("D{n}")))
             .chain((30..=32).map(|n| format!("D{n}")))
+            .chain((35..=42).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 94);
+        assert_eq!(ids.len(), 102);
     }
 
     #[test]

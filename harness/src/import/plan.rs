@@ -567,7 +567,7 @@ impl Planner<'_> {
 }
 
 /// The set-up commands and `conf` text for a configuration, leaving out members added later.
-fn setup(
+pub(crate) fn setup(
     config: &ClientConfig,
     log: &HaLogSettings,
     later: &BTreeSet<String>,
