@@ -420,6 +420,10 @@ impl World {
 
     /// The engine's failed calls since the last look, per member in slot order.
     pub fn take_failures(&self) -> Vec<(String, MemberFailure)> {
+        // Almost always nothing: answered without a lookup or a lock.
+        if !self.controls.values().any(FaultControl::has_news) {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         for serial in &self.serials {
             if let Some(control) = self.controls.get(serial) {
@@ -436,6 +440,10 @@ impl World {
 
     /// The armed faults that went off since the last call, per member in slot order.
     pub fn take_fired(&self) -> Vec<(String, Fired)> {
+        // Almost always nothing: answered without a lookup or a lock.
+        if !self.controls.values().any(FaultControl::has_news) {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         for serial in &self.serials {
             if let Some(control) = self.controls.get(serial) {

@@ -93,6 +93,12 @@ pub fn parse_generated(text: &str, origin: &str) -> Result<Scenario, LoadError> 
     Ok(scenario)
 }
 
+/// Validates a scenario built in memory by the explorer ([`crate::explore`]) as
+/// [`parse_generated`] validates parsed text (no verdict required).
+pub fn validate_generated(scenario: &Scenario, origin: &str) -> Result<(), LoadError> {
+    validate_with(scenario, origin, false)
+}
+
 fn parse_only(text: &str, origin: &str) -> Result<Scenario, LoadError> {
     let options = ron_options();
     let scenario: Scenario = match options.from_str(text) {

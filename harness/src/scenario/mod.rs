@@ -13,6 +13,6 @@ pub use ast::{
     NegativeCase, NegativeInput, PartitionDecl, ProcessDecl, Role, SCENARIO_VERSION, Scenario,
     Step, ThreadOp,
 };
-pub use load::{LoadError, load_file, parse_generated, parse_str, validate};
+pub use load::{LoadError, load_file, parse_generated, parse_str, validate, validate_generated};
 pub use seconds::Seconds;
 pub use serial::Serial;

@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+"""Sort the failures of a `hasim explore` campaign (run at 70650c0, generator v2) into the
+nineteen classes of issue 9 or new classes, mechanically, so the per-class counts are
+reproducible.
+
+    python3 classify.py prefix-0.jsonl prefix-1.jsonl ... [--jobs 2] [--no-replay]
+        [--out classes.tsv] [--cache features.jsonl]
+
+Output: counts per invariant, per class (with the smallest seed and its replay line) and per
+class and rule; `--out` writes one line per failure: seed, invariant, class, rule, group.
+
+Method
+  1. Group: invariant + the failure's detail with numbers, serials, times, labels and
+     member/object lists stripped (tools/groups.py: `normalise`).
+  2. Features: for groups whose message alone does not name a class, the seed is replayed with
+     the 70650c0 tool (`hasim replay --seed S`, deterministic) and a few facts are read from its
+     transcript (seed line options, the lines at the violation's instant, armed faults that
+     fired, the heal's start, operator commands, the application's login state). The compact
+     transcripts are cached in `--cache` (one JSON line per seed), so a second run replays
+     nothing; `--no-replay` uses only what the cache holds (the rest stays "? needs replay").
+     The replays are deterministic, so the counts do not depend on the cache.
+  3. Rules (RULES below, first match wins) map (group, features) to a class: "1".."19" (issue 9),
+     or a new class "N-..." (engine behaviour outside the nineteen) or "T-..." (the exploration
+     tool itself: generator, checker or runner, not the engine), or "?" (unclassified).
+
+Every rule names the evidence it uses; the report (REPORT.md) explains each class.
+"""
+import argparse
+import collections
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tools'))
+from groups import normalise  # noqa: E402
+
+HASIM = '/work/campaign/target-prefix/release/hasim'
+SERIAL_BASE = 1_500_000_000_001
+RECEIVE_TIMEOUT_MS = 20_000
+
+# ---- features from a transcript -------------------------------------------------------------
+
+LINE = re.compile(r'^\[\s*(\d+)\.(\d{3})\] (\S+)\s+(.*)$')
+
+
+def options(seedline):
+    m = re.match(r'seed (\d+) generator v(\d+) members (\d+) standby (\d+) spare (\d+) retry (-?\d+) '
+                 r'interval (\d+) mode (\w+) haonly (\d) failover_on_deactivation (\d) synchronize (\d) '
+                 r'operations (\d+) threads (\d+) ops \{(.*?)\} faults \{(.*?)\}', seedline)
+    if not m:
+        return {}
+    g = m.groups()
+    members = int(g[2])
+    standby = int(g[3])
+    serials = [str(SERIAL_BASE + i) for i in range(members)]
+    return {
+        'members': members, 'standby': serials[members - standby:], 'retry': int(g[5]),
+        'mode': g[7], 'fod': g[9] == '1', 'ops': g[13].split(', '), 'faults': g[14].split(', '),
+    }
+
+
+def features(seed, transcript, detail):
+    lines = transcript.splitlines()
+    f = {'seed': seed, 'opts': options(lines[0]) if lines else {}}
+    events = []
+    for line in lines:
+        m = LINE.match(line)
+        if m:
+            events.append((int(m.group(1)) * 1000 + int(m.group(2)), m.group(3), m.group(4)))
+    m = re.search(r' at (\d+) ms', detail or '')
+    at = int(m.group(1)) if m else (events[-1][0] if events else 0)
+    # I3 details quote the HA log line: its instant is the first transcript line with that text.
+    q = re.search(r'(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4} : \[\d+\] HA group: \d+ .*)$', detail or '')
+    if q:
+        for t, kind, text in events:
+            if kind == 'log' and text == q.group(1):
+                at = t
+                break
+    f['at'] = at
+    heal = None
+    # The heal restores, activates and sets back the credential of every member at one instant
+    # just before the `healed` checkpoint: its start is the last `LoginRestore` before it.
+    for t, kind, text in events:
+        if kind == 'checkpoint' and '"healed"' in text:
+            break
+        if kind == 'fault' and text.startswith('LoginRestore '):
+            heal = t
+    f['heal'] = heal
+    f['fired'] = [(t, text) for t, kind, text in events if kind == 'fault' and ' fired ' in text]
+    f['fired_after_heal'] = [(t, x) for t, x in f['fired'] if heal is not None and heal <= t <= at]
+    f['at_lines'] = [f'{kind} {text}' for t, kind, text in events if t == at][:400]
+    f['cmds'] = [(t, text) for t, kind, text in events if kind == '>']
+    f['faults'] = [(t, text) for t, kind, text in events if kind == 'fault' and ' fired ' not in text]
+    f['log'] = [(t, re.sub(r'^.*? HA group: \d+ ', '', text)) for t, kind, text in events if kind == 'log']
+    f['sync_output'] = [l.strip() for l in lines if 'hagroup synchronize' in l and 'Error' in l][:3]
+    # The application's login over time (approximate: the generator keeps one session open).
+    login = []
+    basic = f['opts'].get('mode') == 'activeBasic'
+    for t, kind, text in events:
+        if kind == 'app' and re.match(r'C_Login -> CKR_OK', text):
+            login.append((t, True))
+        elif kind == 'app' and re.match(r'(C_Logout|C_CloseSession|C_Finalize)', text):
+            login.append((t, False))
+        elif kind == '>' and text.startswith('hagroup recoverymode -mode'):
+            basic = 'activeBasic' in text
+        elif kind == 'log' and text.endswith('all members gone offline.') and basic:
+            login.append((t, False))
+    f['login'] = login
+    return f
+
+
+KEEP_APP = re.compile(r'app   (C_|GenerateKeyOnSlot)')
+
+
+def compact(transcript):
+    """The transcript lines the features read: the seed line, every non-application line,
+    session/login calls, and the synchronize output (LunaCM error lines)."""
+    out = []
+    for i, line in enumerate(transcript.splitlines()):
+        m = LINE.match(line)
+        if i == 0 or (m and (m.group(3) != 'app' or KEEP_APP.search(line))) or 'hagroup synchronize' in line:
+            out.append(line)
+    return out
+
+
+def replay(seed):
+    out = subprocess.run([HASIM, 'replay', '--seed', str(seed)], capture_output=True, text=True)
+    return {'seed': seed, 'lines': compact(out.stdout)}
+
+
+# ---- rules --------------------------------------------------------------------------------
+
+def member_of(detail):
+    m = re.search(r'member (\d{13})', detail)
+    return m.group(1) if m else None
+
+
+def witnesses(detail):
+    m = re.search(r'usable member\(s\) ([\d, ]+) ', detail)
+    return [w.strip() for w in m.group(1).split(',')] if m else []
+
+
+def classify(inv, detail, key, f):
+    """The class of one failure: (class, rule name)."""
+    if inv == 'PANIC':
+        return 'T-panic', 'generator panics (empty fault-kind set)'
+    if inv == 'ERR':
+        return 'T-err', 'scenario does not load/run'
+    if inv == 'I0' and 'hagroup addmember' in detail:
+        return 'T-refused-step', 'I0: addmember refused inside MemberAdded stops the run'
+    if inv == 'I0':
+        return '?', 'I0 other'
+    # Messages that name their class alone.
+    if inv == 'I2' and detail.startswith('SignInit') and 'CKR_OBJECT_HANDLE_INVALID' in detail:
+        # (Bug 9 shows the same message when the member lacking the key was added while the
+        # application was logged out; checked with replay features on seeds 1..2000: none.)
+        return '13', 'SignInit to a member lacking the key'
+    if inv == 'I3' and 'past the retry count' in detail:
+        return '17', 'attempt past a lowered retry count'
+    if inv == 'I7':
+        return '15', 'key used without login'
+    if inv == 'I2' and detail.startswith('Create') and 'CKR_USER_NOT_LOGGED_IN' in detail:
+        return '1', 'creation on a deactivated primary returns USER_NOT_LOGGED_IN'
+    if inv == 'I2' and 'CKR_TOKEN_NOT_RECOGNIZED' in detail:
+        return '3', 'TOKEN_NOT_RECOGNIZED passed to the application'
+    if inv == 'I2' and detail.startswith('Destroy') and 'CKR_OBJECT_HANDLE_INVALID' in detail:
+        return '2', 'destroy returns OBJECT_HANDLE_INVALID'
+    if f is None:
+        return '?', 'needs replay features'
+    opts = f.get('opts', {})
+    standby = set(opts.get('standby', []))
+    at = f['at']
+    m = member_of(detail)
+    logs_at = [msg for t, msg in f['log'] if t == at]
+    # The generator's heal does not disarm armed faults: one that fires after the heal leaves a
+    # member dropped/deactivated when the checker expects every member healthy.
+    if inv in ('I1', 'I4', 'I6') and f['fired_after_heal']:
+        return 'T-armed-after-heal', 'an armed OnCall fault fired after the heal'
+    def e1(member):
+        # Bug 7 (and bug 3's variant): a deactivated member's login answer
+        # CKR_TOKEN_NOT_RECOGNIZED taken for a credential failure, which disables its recovery.
+        return member and any(t <= at and msg.startswith(f'can not login to member: {member},')
+                              and 'CKR_TOKEN_NOT_RECOGNIZED' in msg for t, msg in f['log'])
+    culprits = [m] if inv == 'I6' else witnesses(detail) + re.findall(r'member\(s\) ([\d]{13})', detail)
+    if inv in ('I6', 'I3', 'I2') and any(e1(x) for x in culprits) and not (
+            inv == 'I2' and ('SignInit' in detail or 'TOKEN_NOT_RECOGNIZED' in detail)):
+        return '7', 'member out for good after a login answered TOKEN_NOT_RECOGNIZED (deactivation taken for a credential failure)'
+    retry0 = [t for t, c in f['cmds'] if c == 'hagroup retry -count 0' and t <= at]
+    if inv == 'I6':
+        after = [(t, msg) for t, msg in f['log'] if f['heal'] is not None and t >= f['heal'] and m and m in msg]
+        recovers = [t for t, c in f['cmds'] if c.startswith('hagroup recover')]
+        loginfail = [t for t, msg in f['log'] if m and msg.startswith(f'can not login to member: {m}')]
+        before = [r for r in recovers if r < at]
+        if loginfail and (not before or max(loginfail) >= max(before)):
+            return 'T-loginfail-after-recover', 'I6: login failure logged after the last hagroup recover (D10 keeps it off)'
+        if any('CKR_USER_NOT_LOGGED_IN' in msg for t, msg in after):
+            return '15', 'recovery while logged out fails with 0x101 (bug 15 related gap / logged-out decision)'
+        state = [v for t, v in f['login'] if f['heal'] is not None and t <= f['heal']]
+        if state and not state[-1]:
+            return '15', 'no recovery attempt while the application holds no login (logged-out decision)'
+        return '?', 'I6 other'
+    if inv == 'I1':
+        if 'duplicated' in detail:
+            if any(c.startswith('hagroup synchronize') for t, c in f['cmds']
+                   if f['heal'] is None or t < f['heal']):
+                return '19', 'duplicate after a synchronize during the run'
+            return '8', 'duplicate without synchronize (recovery while logged out)'
+        logs_out = {'Reopen', 'Relogin', 'Restart'} & set(opts.get('ops', []))
+        if 'held although' in detail:
+            if any(x.startswith('Deactivate') for t, x in f['faults']) or any('Deactivate' in x for t, x in f['fired']):
+                return '2', 'destroyed object back: a deletion missed while deactivated'
+            if logs_out:
+                return '8', 'destroyed object back: a deletion missed by a member that recovered while logged out'
+            return '?', 'I1 destroyed object back, no deactivation'
+        if any('CKR_USER_NOT_LOGGED_IN' in s for s in f['sync_output']):
+            return '18', 'synchronize copies with the application login'
+        if not f['sync_output']:
+            # synchronize ran and reported equal id sets (D8), so the labels that differ are
+            # copies held twice (Needs sync compares ids).
+            if any(c.startswith('hagroup synchronize') for t, c in f['cmds'] if f['heal'] is None or t < f['heal']):
+                return '19', 'members differ after a clean synchronize: copies held twice (a synchronize during the run)'
+            if logs_out:
+                return '8', 'members differ after a clean synchronize: copies held twice (recovery while logged out)'
+        return '?', 'I1 different objects'
+    if inv == 'I2':
+        w = witnesses(detail)
+        if 'CKR_OBJECT_HANDLE_INVALID' in detail and w and all(x in standby for x in w):
+            return '14', 'object only on a standby'
+        if 'CKR_OBJECT_HANDLE_INVALID' in detail:
+            return '13', 'call on an object the serving member lacks (objects-a-member-lacks decision)'
+        if 'CKR_SESSION_HANDLE_INVALID' in detail:
+            if any(c.startswith('hagroup recoverymode -mode activeBasic') for t, c in f['cmds'] if t <= at):
+                return '12', 'session invalid after a switch to activeBasic'
+            return '?', 'I2 SESSION_HANDLE_INVALID without mode switch'
+        if 'CKR_DEVICE_ERROR' in detail:
+            if any(msg == 'all members gone offline.' for t, msg in f['log'] if t <= at):
+                if retry0:
+                    return 'T-retry0-usable', 'the checker counts a member usable whose recovery a later retry 0 stopped'
+                return '11', 'DEVICE_ERROR after a false total loss'
+            return '?', 'I2 DEVICE_ERROR'
+        if 'CKR_USER_NOT_LOGGED_IN' in detail:
+            return '?', 'I2 USER_NOT_LOGGED_IN on a call'
+        return '?', 'I2 other'
+    if inv == 'I3':
+        if 'all members gone offline' in detail:
+            if retry0:
+                return 'T-retry0-usable', 'the checker counts a member usable whose recovery a later retry 0 stopped'
+            return '11', 'false total loss'
+        if 'which the log says is back' in detail:
+            if any(msg == f'detected new member member: {m}' for msg in logs_at):
+                return '6', 'new member detected and failed at once'
+            return '?', 'I3 attempt for a member back'
+        if '`succeeded` for member' in detail:
+            fired = [x for t, x in f['fired'] if t == at and f' {m} ' in f' {x} ']
+            if any(x.startswith('Deactivate') for x in fired):
+                return '3', 'succeeded for a member deactivated during its recovery'
+            if any(x.startswith('Drop') for x in fired):
+                return '5', 'succeeded for a member dropped as copy source'
+            cred = [(t, x.split()[0]) for t, x in f['faults'] if t <= at and re.match(rf'(LoginFailure|LoginRestore) {m}$', x)]
+            if cred and cred[-1][1] == 'LoginFailure':
+                return 'N-succeeded-bad-credential', 'succeeded for a member whose CO credential changed (B43 login step not checked)'
+            return '?', 'I3 succeeded for unreachable'
+        mt = re.search(r'at (\d+) ms, due at (\d+) ms', detail)
+        if mt:
+            diff = int(mt.group(1)) - int(mt.group(2))
+            # The member's previous event in the log: its drop, deactivation or last attempt.
+            prev = [t for t, msg in f['log'] if t < at and m and (
+                msg == f'has dropped member: {m}' or msg == f'member: {m} deactivated'
+                or msg.startswith(f'unable to reach member: {m}')
+                or re.match(rf'recovery attempt \d+ failed for member: {m}\.', msg))]
+            since = max(prev) if prev else 0
+            changed = [t for t, c in f['cmds'] if c.startswith('hagroup interval ') and since <= t <= at]
+            if changed:
+                return '16', 'attempt not one (new) interval after the previous'
+            if -RECEIVE_TIMEOUT_MS * 3 <= diff < 0:
+                # The engine stamps a drop at the start of the call that found it (its log line's
+                # clock shows that instant); the transcript records the line when the call ends,
+                # up to a receive timeout later per hung call (B28). The checker's slack is one
+                # receive timeout, so an attempt due from the stamp looks early.
+                return 'T-drop-stamp-slack', 'attempt early by up to three receive timeouts (drop stamped at the call start)'
+            this_line = [msg for t, msg in f['log'] if t == at and re.match(rf'recovery attempt \d+ (failed|succeeded) for member: {m}', msg)]
+            if diff > 0 and any('CKR_USER_NOT_LOGGED_IN' in x for x in this_line):
+                return '15', 'late attempt failing 0x101: recovery waits for a login (logged-out decision)'
+            enabled = [t for t, c in f['cmds'] if c.startswith('hagroup retry -count') and since <= t <= at]
+            if diff > 0 and enabled:
+                return 'N-retry-enabled-late', 'attempt 1 one interval after auto-recovery was enabled, not after the drop'
+            return '?', 'I3 attempt timing'
+        if 'was reachable and no call to it failed' in detail:
+            # At 70650c0 the checker never records a member's failed call (the MemberFailure
+            # event is never filled), so every drop line of a member the faults call healthy is
+            # flagged. An outage already over when the engine notices it (D19) is not a bug.
+            back = [t for t, msg in f['log'] if t < at and (
+                msg.startswith('recovery attempt ') and msg.endswith(f'succeeded for member: {m}')
+                or msg == f'detected new member member: {m}')]
+            since = max(back) if back else 0
+            hits = [t for t, x in f['faults'] + f['fired'] if since <= t <= at and f' {m}' in f' {x}'
+                    and re.match(r'(Drop|Revoke|Slow) ', x)]
+            logs_at = [msg for t, msg in f['log'] if t == at]
+            k = logs_at.index(f'has dropped member: {m}') if f'has dropped member: {m}' in logs_at else 0
+            later = logs_at[k + 1:]
+            if 'all members gone offline.' in later and any(re.match(r'recovery attempt \d+ succeeded for member: ', x) for x in later):
+                return '11', 'all members gone offline while a member is being brought back (its copy source lost)'
+            if hits:
+                return 'T-stale-drop', 'drop line for an outage already undone (noticed late, D19); the old checker never records the failed call'
+            logs_at = [msg for t, msg in f['log'] if t == at]
+            state = [v for t, v in f['login'] if t <= at]
+            recovering = any(re.match(r'recovery attempt .*(succeeded|reintroducing|now activated)', x) for x in logs_at)
+            react = [t for t, x in f['faults'] + f['fired'] if since <= t <= at and re.match(rf'(Deactivate|Activate) {m}', x)]
+            if react:
+                return '4', 'a member deactivated and reactivated before the engine talked to it is dropped (lost login), not logged in again'
+            if recovering and not (state and state[-1]):
+                return '15', 'copy source read without a login during a recovery while logged out: a reachable source dropped'
+            if recovering:
+                return '5', 'a reachable copy source dropped while filling another member\'s gap'
+            return '?', 'I3 reachable member dropped'
+        return '?', 'I3 other'
+    if inv == 'I5':
+        holder = re.search(r'active member (\d{13}) held', detail)
+        past = [(t, x) for t, x in f['faults'] if holder and x.startswith(f'Drop {holder.group(1)} scheduled at ')
+                and t <= at and float(x.split()[4]) * 1000 < t]
+        if past:
+            return 'T-threads-fault-past', 'a Threads fault scheduled before the block starts is applied at its start, after later steps; the checker orders it at its scheduled instant'
+    return '?', f'{inv} other'
+
+
+# ---- main ---------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('files', nargs='+')
+    ap.add_argument('--no-replay', action='store_true',
+                    help='replay nothing: seeds without cached features stay "? needs replay features"')
+    ap.add_argument('--cache', default='/work/campaign/features.jsonl')
+    ap.add_argument('--out', default=None)
+    ap.add_argument('--jobs', type=int, default=2)
+    args = ap.parse_args()
+    cache = {}
+    if os.path.exists(args.cache):
+        for line in open(args.cache):
+            d = json.loads(line)
+            cache[d['seed']] = d
+    cache_out = open(args.cache, 'a')
+    rows = []
+    seeds = 0
+    for path in args.files:
+        for line in open(path):
+            d = json.loads(line)
+            if 'campaign' in d:
+                continue
+            seeds += 1
+            if d['verdict'] != 'fail':
+                continue
+            rows.append(d)
+    # Replay the seeds that need features (in parallel, `--jobs`), appending to the cache.
+    if not args.no_replay:
+        todo = []
+        for d in rows:
+            cls, rule = classify(d['invariant'], d.get('detail', ''), '', None)
+            if rule == 'needs replay features' and d['seed'] not in cache:
+                todo.append(d['seed'])
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for c in pool.map(replay, todo):
+                cache[c['seed']] = c
+                cache_out.write(json.dumps(c) + '\n')
+                cache_out.flush()
+    by_inv = collections.Counter()
+    by_class = collections.Counter()
+    by_rule = collections.Counter()
+    first = {}
+    out = open(args.out, 'w') if args.out else None
+    for d in rows:
+        inv, detail, seed = d['invariant'], d.get('detail', ''), d['seed']
+        key = normalise(inv, detail)
+        cls, rule = classify(inv, detail, key, None)
+        if cls == '?' and rule == 'needs replay features':
+            c = cache.get(seed)
+            if c is None and not args.no_replay:
+                c = replay(seed)
+                cache[seed] = c
+                cache_out.write(json.dumps(c) + '\n')
+                cache_out.flush()
+            if c is not None:
+                f = features(seed, '\n'.join(c['lines']), detail)
+                cls, rule = classify(inv, detail, key, f)
+        by_inv[inv] += 1
+        by_class[cls] += 1
+        by_rule[(cls, rule)] += 1
+        if cls not in first or seed < first[cls]:
+            first[cls] = seed
+        if out:
+            out.write(f'{seed}\t{inv}\t{cls}\t{rule}\t{key}\n')
+    fails = len(rows)
+    print(f'seeds {seeds}, failed {fails}, passed {seeds - fails}')
+    print('\nper invariant:')
+    for k, v in sorted(by_inv.items()):
+        print(f'  {k}\t{v}')
+    print('\nper class (first seed):')
+    def order(c):
+        return (0, int(c), '') if c.isdigit() else (1, 0, c)
+    for k in sorted(by_class, key=order):
+        print(f'  {k}\t{by_class[k]}\tfirst seed {first[k]}\thasim replay --seed {first[k]}')
+    print('\nper class and rule:')
+    for (c, r), v in sorted(by_rule.items(), key=lambda kv: (order(kv[0][0]), -kv[1])):
+        print(f'  {c}\t{v}\t{r}')
+
+
+if __name__ == '__main__':
+    main()
