@@ -49,6 +49,7 @@ pub fn to_scenario(plan: &Plan, name: &str) -> Option<Scenario> {
         hsms: Vec::new(),
         partitions,
         application: None,
+        processes: Vec::new(),
         conf: Some(plan.conf()),
         setup: plan.setup(),
         steps,

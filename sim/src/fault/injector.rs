@@ -470,6 +470,24 @@ impl FaultyMember {
         }
     }
 
+    /// `inner` behind an existing injector, as another application process's connection (an
+    /// engine of its own, B7): the same faults reach it, its calls count in the same record,
+    /// its failures are recorded like the application's, and the time its calls take goes to
+    /// `meter` (the world charges it to that process's thread).
+    pub fn another_process(
+        inner: Box<dyn Member>,
+        control: &FaultControl,
+        meter: CallMeter,
+    ) -> Self {
+        FaultyMember {
+            inner,
+            control: control.clone(),
+            meter,
+            limits: Timeouts::default(),
+            engine_side: true,
+        }
+    }
+
     /// Wraps `inner`; the returned control applies faults to it. Call durations go to `meter`.
     pub fn new(inner: Box<dyn Member>, meter: CallMeter) -> (Self, FaultControl) {
         Self::with_clock(inner, meter, VirtualNow::default())
@@ -737,6 +755,17 @@ impl Member for FaultyMember {
     ) -> MemberResult<Vec<u8>> {
         self.guarded(CallKind::Encrypt, Some(session), |m| {
             m.encrypt(session, key, data)
+        })
+    }
+
+    fn set_value(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+        value: &[u8],
+    ) -> MemberResult<()> {
+        self.guarded(CallKind::SetValue, Some(session), |m| {
+            m.set_value(session, object, value)
         })
     }
 
