@@ -24,6 +24,9 @@ pub enum CryptoOp {
     Sign,
     /// `C_Encrypt`.
     Encrypt,
+    /// `C_SetAttributeValue` of a data object's value (the data are the new value): a
+    /// single-part call on the member the engine picks, never replicated (B22).
+    SetValue,
 }
 
 impl CryptoOp {
@@ -32,6 +35,7 @@ impl CryptoOp {
         match self {
             CryptoOp::Sign => "C_Sign",
             CryptoOp::Encrypt => "C_Encrypt",
+            CryptoOp::SetValue => "C_SetAttributeValue",
         }
     }
 }
@@ -98,6 +102,9 @@ impl Dispatch {
         match self.op {
             CryptoOp::Sign => member.sign(self.session, self.object, &self.data),
             CryptoOp::Encrypt => member.encrypt(self.session, self.object, &self.data),
+            CryptoOp::SetValue => member
+                .set_value(self.session, self.object, &self.data)
+                .map(|()| Vec::new()),
         }
     }
 }
@@ -255,6 +262,21 @@ impl HaEngine {
         data: &[u8],
     ) -> Result<Vec<u8>, EngineError> {
         self.run_to_completion(now, vs, CryptoOp::Encrypt, key, data)
+    }
+
+    /// `C_SetAttributeValue` of the data object `object`'s value on the virtual slot: one
+    /// member, the one the engine picks as for any single-part call (B25), with failover; the
+    /// change is not replicated (B22: replication applies to creation), so the members' copies
+    /// differ afterwards and nothing reconciles them.
+    pub fn set_value(
+        &mut self,
+        now: Millis,
+        vs: VSessionHandle,
+        object: VObjectHandle,
+        value: &[u8],
+    ) -> Result<(), EngineError> {
+        self.run_to_completion(now, vs, CryptoOp::SetValue, object, value)
+            .map(|_| ())
     }
 
     fn run_to_completion(

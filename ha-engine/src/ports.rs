@@ -296,6 +296,17 @@ pub trait Member: Send {
         key: ObjectHandle,
         data: &[u8],
     ) -> MemberResult<Vec<u8>>;
+    /// `C_SetAttributeValue` of a data object's `CKA_VALUE`: changes the object on this
+    /// member only (B22). A member that cannot answers `CKR_FUNCTION_NOT_SUPPORTED`.
+    fn set_value(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+        value: &[u8],
+    ) -> MemberResult<()> {
+        let _ = (session, object, value);
+        Err(crate::ckr::Ckr::CKR_FUNCTION_NOT_SUPPORTED)
+    }
     /// Source side of a clone (Luna cloning protocol / `C_WrapKey` under the domain key).
     fn export_clone(
         &mut self,

@@ -155,6 +155,14 @@ impl Member for SlotMember {
     fn sign_init(&mut self, session: SessionHandle, key: ObjectHandle) -> MemberResult<()> {
         delegate!(self, |m| m.sign_init(session, key))
     }
+    fn set_value(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+        value: &[u8],
+    ) -> MemberResult<()> {
+        delegate!(self, |m| m.set_value(session, object, value))
+    }
     fn sign_update(&mut self, session: SessionHandle, data: &[u8]) -> MemberResult<()> {
         delegate!(self, |m| m.sign_update(session, data))
     }

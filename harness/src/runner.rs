@@ -47,6 +47,9 @@ pub enum AbortError {
     /// A step could not be carried out.
     #[error(transparent)]
     Step(#[from] StepError),
+    /// Another process (`processes`) could not be started on this backend.
+    #[error("processes: {0}")]
+    Process(#[source] WorldError),
 }
 
 /// A step that could not be carried out, and which one.
@@ -93,6 +96,11 @@ struct Runner<'a> {
     options: RunOptions,
     /// The result of the application call recorded last (what a profile reacts to).
     last: Ckr,
+    /// The other processes' application state, by their index in `scenario.processes` (the
+    /// active one's is swapped into `app` while its step runs).
+    others: Vec<App>,
+    /// The name of the other process whose step is running, if any (prefixes its calls).
+    active: Option<String>,
 }
 
 /// How a run records, beyond what every run records.
@@ -152,6 +160,8 @@ pub fn run_built(scenario: &Scenario, built: backend::Built, options: RunOptions
         credential: Secret::new(scenario.credentials.co.clone()),
         options,
         last: Ckr::CKR_OK,
+        others: Vec::new(),
+        active: None,
     };
     runner.header(built.binding);
     if let Err(error) = runner.execute() {
@@ -231,6 +241,21 @@ impl Runner<'_> {
 
     fn execute(&mut self) -> Result<(), AbortError> {
         let scenario = self.scenario;
+        for process in &scenario.processes {
+            let order: Vec<String> = if process.order.is_empty() {
+                self.world.serials().to_vec()
+            } else {
+                process
+                    .order
+                    .iter()
+                    .map(|s| s.as_str().to_string())
+                    .collect()
+            };
+            self.world
+                .add_process(process.pid, &process.machine, &order)
+                .map_err(AbortError::Process)?;
+            self.others.push(App::default());
+        }
         self.push(Event::Section(Section::Setup));
         self.load_initial_conf().map_err(AbortError::Conf)?;
         for line in &scenario.setup {
@@ -261,6 +286,7 @@ impl Runner<'_> {
                 let spent = queue::measured(&mut self.world);
                 self.pay(spent)
             }
+            Step::In(name, op) => self.in_process(name, op),
             Step::Command(line) => {
                 self.command(line);
                 Ok(())
@@ -299,6 +325,45 @@ impl Runner<'_> {
             }
             Step::EditConf(text) => self.edit_conf(text).map_err(StepFailure::EditConf),
             Step::Threads { threads, faults } => self.threads(threads, faults),
+        }
+    }
+
+    /// An application call made by another process: its engine, sessions and handles are
+    /// swapped in for the step and out again. Its engine follows the configuration LunaCM
+    /// keeps (one `Chrystoki.conf` per run, D45) before the call.
+    fn in_process(&mut self, name: &str, op: &AppOp) -> Result<(), StepFailure> {
+        let Some(index) = self.scenario.processes.iter().position(|p| p.name == name) else {
+            return self.step(&Step::App(op.clone()));
+        };
+        let now = self.now();
+        let config = self.world.engine().config().clone();
+        let log = self.world.engine().log_settings().clone();
+        self.world.switch_to(Some(index));
+        if *self.world.engine().config() != config || *self.world.engine().log_settings() != log {
+            // The same file the scenario's own process loaded was accepted there.
+            let _ = self.world.engine().apply_config(config, log, now);
+        }
+        if let Some(app) = self.others.get_mut(index) {
+            std::mem::swap(&mut self.app, app);
+        }
+        let last = self.last;
+        self.active = Some(name.to_string());
+        let result = self.step(&Step::App(op.clone()));
+        self.active = None;
+        self.last = last;
+        if let Some(app) = self.others.get_mut(index) {
+            std::mem::swap(&mut self.app, app);
+        }
+        self.world.switch_to(None);
+        result
+    }
+
+    /// `op` as the transcript shows it: prefixed with the process that made it, when that is
+    /// not the scenario's own.
+    fn named(&self, op: String) -> String {
+        match &self.active {
+            Some(name) => format!("{name}: {op}"),
+            None => op,
         }
     }
 
@@ -548,6 +613,7 @@ impl Runner<'_> {
             _ => Vec::new(),
         };
         let label = object_label(&op).map(str::to_string);
+        let op = self.named(op);
         self.last = result;
         record_fired(&self.world, &mut self.record);
         self.push(Event::Call(Call {
@@ -778,6 +844,39 @@ impl Runner<'_> {
                     r.err().unwrap_or(Ckr::CKR_OK),
                 );
             }
+            AppOp::UpdateData { label, value } => {
+                let vs = self.session();
+                let h = self.key(label);
+                let before = self.counts_of(CallKind::SetValue);
+                let r = self.world.engine().set_value(now, vs, h, value.as_bytes());
+                let placed = self.changed(CallKind::SetValue, &before);
+                self.record_app_placed(
+                    format!("UpdateData({label}, {value:?})"),
+                    result_of(&r),
+                    placed,
+                );
+            }
+            AppOp::FindObjects(label) => {
+                let vs = self.session();
+                let r = self.world.engine().find_objects(now, vs, label);
+                if let Ok(found) = &r {
+                    for (h, class) in found {
+                        if *class == ha_engine::ports::ObjectClass::PublicKey {
+                            self.app.pairs.insert(label.clone(), *h);
+                        } else {
+                            self.app.keys.insert(label.clone(), *h);
+                        }
+                    }
+                }
+                self.record_app(format!("C_FindObjects({label})"), result_of(&r));
+            }
+            AppOp::Fingerprints(label) => {
+                let members = self.world.fingerprints(label);
+                self.push(Event::Fingerprints {
+                    label: label.clone(),
+                    members,
+                });
+            }
             AppOp::CountObjects => {
                 let counts = self.world.object_counts();
                 self.push(Event::Objects(counts));
@@ -807,7 +906,7 @@ impl Runner<'_> {
         let call = ThreadCall {
             op: crypto,
             key: h,
-            label: format!("{name}({key})"),
+            label: self.named(format!("{name}({key})")),
             times: u64::from(times),
         };
         // Served calls per member in slot order, to see which member served each call.
@@ -862,6 +961,30 @@ impl Runner<'_> {
         run_one(&mut self.world, vs, call, &mut observe)?;
         self.last = last;
         Ok(())
+    }
+
+    /// Calls of `kind` served per member (from the injectors' records).
+    fn counts_of(&self, kind: CallKind) -> BTreeMap<String, u64> {
+        self.world
+            .serials()
+            .iter()
+            .map(|s| (s.clone(), self.world.served(s, kind)))
+            .collect()
+    }
+
+    /// The member(s) whose count of `kind` grew since `before`.
+    fn changed(&self, kind: CallKind, before: &BTreeMap<String, u64>) -> Placement {
+        let changed: Vec<String> = self
+            .counts_of(kind)
+            .into_iter()
+            .filter(|(s, n)| before.get(s).copied().unwrap_or(0) != *n)
+            .map(|(s, _)| s)
+            .collect();
+        if changed.is_empty() {
+            Placement::Unobserved
+        } else {
+            Placement::On(changed)
+        }
     }
 
     /// Multi-part calls served per member (from the injectors' records).
@@ -978,19 +1101,14 @@ impl Runner<'_> {
         }));
     }
 
-    /// The HA log files on the client machine now, by path.
+    /// The HA log files on the client machines now, by path: the scenario's own machine's,
+    /// then each other machine's as `machine:path`.
     fn log_files(&self) -> Vec<LogFile> {
-        match self.world.fs().lock() {
-            Ok(fs) => fs
-                .files()
-                .iter()
-                .map(|(path, contents)| LogFile {
-                    path: path.clone(),
-                    contents: contents.clone(),
-                })
-                .collect(),
-            Err(_) => Vec::new(),
+        let mut out = files_of(self.world.fs(), "");
+        for (machine, fs) in self.world.other_machines() {
+            out.extend(files_of(&fs, &format!("{machine}:")));
         }
+        out
     }
 
     fn finish(&mut self) {
@@ -1003,7 +1121,21 @@ impl Runner<'_> {
     }
 }
 
-/// Moves what the engine wrote to the HA log into the record.
+/// The HA log files of one machine's file system, their paths prefixed with `prefix`.
+fn files_of(fs: &sim::memfs::SharedMemFs, prefix: &str) -> Vec<LogFile> {
+    match fs.lock() {
+        Ok(fs) => fs
+            .files()
+            .iter()
+            .map(|(path, contents)| LogFile {
+                path: format!("{prefix}{path}"),
+                contents: contents.clone(),
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// The object label an application call names (`Sign(k1)` → `k1`), when it names one.
 fn object_label(op: &str) -> Option<&str> {
     let (name, rest) = op.split_once('(')?;
@@ -1089,7 +1221,16 @@ fn record_fired(world: &World, record: &mut Record) {
 /// What the engine wrote to the HA log, into the record.
 fn drain_log(world: &mut World, record: &mut Record) {
     let mut orphans = Vec::new();
+    let mut events = Vec::new();
     while let Some(event) = world.engine().poll_event() {
+        events.push(event);
+    }
+    for engine in world.other_engines() {
+        while let Some(event) = engine.poll_event() {
+            events.push(event);
+        }
+    }
+    for event in events {
         match event {
             EngineEvent::Log { message, .. } => {
                 let id = message.id();
@@ -1102,10 +1243,16 @@ fn drain_log(world: &mut World, record: &mut Record) {
             } => orphans.push(Event::Orphan { member, id, label }),
         }
     }
-    let journal = match world.fs().lock() {
+    // The active process's machine first, then the other machines' (processes, D45).
+    let mut journal = match world.fs().lock() {
         Ok(mut fs) => fs.take_journal(),
         Err(_) => Vec::new(),
     };
+    for (_, fs) in world.other_machines() {
+        if let Ok(mut fs) = fs.lock() {
+            journal.extend(fs.take_journal());
+        }
+    }
     let now = world.now();
     for event in journal {
         match event {

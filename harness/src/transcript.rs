@@ -170,6 +170,17 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
             let text: Vec<String> = counts.iter().map(|(s, n)| format!("{s}={n}")).collect();
             let _ = writeln!(out, "{stamp} app   CountObjects -> {}", text.join(" "));
         }
+        Event::Fingerprints { label, members } => {
+            let text: Vec<String> = members
+                .iter()
+                .map(|(s, f)| format!("{s}={}", f.as_deref().unwrap_or("-")))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{stamp} app   Fingerprints({label}) -> {}",
+                text.join(" ")
+            );
+        }
         Event::SlotList(slots) => {
             let plural = if slots.len() == 1 { "" } else { "s" };
             let mut lines = vec![format!(

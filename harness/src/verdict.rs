@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use ha_engine::Ckr;
-use sim::record::{Checkpoint, Record};
+use sim::record::{Checkpoint, Event, Record};
 use similar::TextDiff;
 
 use crate::scenario::{Expect, NegativeInput, Role, Scenario, Serial};
@@ -32,6 +32,26 @@ pub fn check(scenario: &Scenario, record: &Record) -> Vec<String> {
                     failures.push(format!(
                         "{place}: LogCount wants this line exactly {n} time(s), the HA log has it {seen} time(s):\n  {line}"
                     ));
+                }
+            }
+            Expect::Diverged(label) => {
+                let last = record.events.iter().rev().find_map(|e| match &e.event {
+                    Event::Fingerprints { label: l, members } if l == label => Some(members),
+                    _ => None,
+                });
+                match last {
+                    None => failures.push(format!(
+                        "{place}: Diverged({label:?}) but no Fingerprints({label:?}) step ran"
+                    )),
+                    Some(members) => {
+                        let distinct: std::collections::BTreeSet<&String> =
+                            members.iter().filter_map(|(_, f)| f.as_ref()).collect();
+                        if distinct.len() < 2 {
+                            failures.push(format!(
+                                "{place}: Diverged({label:?}) but the members' copies agree:\n+ {members:?}"
+                            ));
+                        }
+                    }
                 }
             }
             Expect::NoLogContaining(text) => {

@@ -553,6 +553,45 @@ impl Partition {
         Ok(self.object(session, handle)?.view())
     }
 
+    /// Sets a data object's value (`C_SetAttributeValue` of `CKA_VALUE`; public data objects
+    /// need no login, as at creation). A key's value cannot be set
+    /// (`KeyFunctionNotPermitted`); a larger value must fit the free storage.
+    pub fn set_value(&mut self, session: u64, handle: u64, value: &[u8]) -> ModelResult<()> {
+        let object = self.object(session, handle)?;
+        if object.class != ObjectClass::Data {
+            return Err(ModelError::KeyFunctionNotPermitted);
+        }
+        let (old, token) = (object.size, object.token);
+        let size = storage::object_size(ObjectClass::Data, None, value.len())
+            .ok_or(ModelError::DeviceMemory)?;
+        if token && size > old {
+            self.check_fits(size - old)?;
+        }
+        if let Some(object) = self.objects.get_mut(&handle) {
+            object.value = value.to_vec();
+            object.size = size;
+        }
+        Ok(())
+    }
+
+    /// A fingerprint of the token object labelled `label` (its class, id and value or key
+    /// material, hashed; 16 hex digits), when the partition holds one: equal contents, equal
+    /// fingerprints. Never the contents themselves.
+    pub fn object_fingerprint(&self, label: &str) -> Option<String> {
+        let o = self
+            .objects
+            .values()
+            .find(|o| o.token && o.label == label)?;
+        let digest = crypto::sha256(&[
+            b"hasim-object-fingerprint:",
+            format!("{:?}", o.class).as_bytes(),
+            &o.id,
+            &o.value,
+            &o.secret,
+        ]);
+        Some(digest.iter().take(8).map(|b| format!("{b:02x}")).collect())
+    }
+
     /// Destroys an object (`C_DestroyObject`).
     pub fn destroy_object(&mut self, session: u64, handle: u64) -> ModelResult<()> {
         self.object(session, handle)?;

@@ -293,6 +293,15 @@ impl Member for ModelMember {
         self.with(|p| p.encrypt(session, key, data))
     }
 
+    fn set_value(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+        value: &[u8],
+    ) -> MemberResult<()> {
+        self.with(|p| p.set_value(session, object, value))
+    }
+
     fn export_clone(
         &mut self,
         session: SessionHandle,

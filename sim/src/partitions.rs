@@ -25,6 +25,14 @@ pub trait Partitions: Send {
     /// D22); the world puts it behind the same injector as the application's.
     fn lunacm_member(&self, serial: &str) -> Option<Box<dyn Member>>;
 
+    /// Another client process's connection to partition `serial` (`process` counts the
+    /// scenario's extra processes from 0), with its own sessions and login; `None` when the
+    /// backend cannot open one (the world then refuses the process).
+    fn process_member(&self, serial: &str, process: u32) -> Option<Box<dyn Member>> {
+        let _ = (serial, process);
+        None
+    }
+
     /// The partition's token info read below the injector (a dropped member still shows what
     /// it stores). `None` when it cannot be read.
     fn token_info(&self, serial: &str) -> Option<TokenInfo>;
@@ -42,6 +50,14 @@ pub trait Partitions: Send {
     fn holds(&self, serial: &str, label: &str) -> bool {
         let _ = (serial, label);
         false
+    }
+
+    /// A fingerprint of partition `serial`'s token object labelled `label` (equal contents,
+    /// equal fingerprints), read below the injectors; `None` when it holds none or the backend
+    /// cannot tell (only the model answers).
+    fn object_fingerprint(&self, serial: &str, label: &str) -> Option<String> {
+        let _ = (serial, label);
+        None
     }
 
     /// Partition `serial`'s token objects as `label/class`, sorted; `None` when the backend
@@ -100,6 +116,16 @@ impl Partitions for ModelPartitions {
         )))
     }
 
+    fn process_member(&self, serial: &str, process: u32) -> Option<Box<dyn Member>> {
+        // Client ids 0 and 1 are the application's and LunaCM's.
+        let client = LUNACM.checked_add(1)?.checked_add(process)?;
+        Some(Box::new(ModelMember::for_client(
+            self.model.clone(),
+            serial.to_string(),
+            client,
+        )))
+    }
+
     fn token_info(&self, serial: &str) -> Option<TokenInfo> {
         ModelMember::new(self.model.clone(), serial.to_string())
             .token_info()
@@ -132,6 +158,11 @@ impl Partitions for ModelPartitions {
                 apply_on_partition(partition, &serial, fault);
             }
         }))
+    }
+
+    fn object_fingerprint(&self, serial: &str, label: &str) -> Option<String> {
+        let model = self.model.lock().ok()?;
+        model.partition(serial)?.object_fingerprint(label)
     }
 
     fn holds(&self, serial: &str, label: &str) -> bool {

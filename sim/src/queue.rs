@@ -121,17 +121,15 @@ pub fn advance_to(
             span: to - now,
         });
     }
-    while let Some(deadline) = world.engine().next_deadline() {
-        let at = deadline.max(world.recovery_free_at()).max(world.now());
+    // Every process's recovery thread (one process but for `World::add_process`).
+    while let Some((at, who)) = world.next_timer() {
         if at > to {
             break;
         }
         world.count_timer_run(at)?;
         world.set_now(at);
-        world.engine().on_timer(at);
-        // The recovery thread paid for its member calls; the application did not.
-        let spent = world.take_elapsed();
-        world.set_recovery_free_at(at.saturating_add(spent));
+        // The recovery thread pays for its member calls; the application does not.
+        world.run_timer(who, at);
         observe(world);
     }
     world.set_now(to);

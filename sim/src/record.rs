@@ -82,6 +82,14 @@ pub enum Event {
     ThreadCall(ThreadCall),
     /// `CountObjects`: token objects per member, read below the injector.
     Objects(BTreeMap<String, u64>),
+    /// `Fingerprints(label)`: each member's fingerprint of its token object `label` (`None`:
+    /// it holds none), read below the injectors, in slot order.
+    Fingerprints {
+        /// The object's label.
+        label: String,
+        /// `(member, fingerprint)` in slot order.
+        members: Vec<(String, Option<String>)>,
+    },
     /// `C_GetSlotList`: the application's slots, one rendered line each.
     SlotList(Vec<String>),
     /// A fault applied, armed or scheduled.

@@ -335,6 +335,7 @@ impl<'r> Driver<'r> {
         let kind = match dispatch.op() {
             CryptoOp::Sign => CallKind::Sign,
             CryptoOp::Encrypt => CallKind::Encrypt,
+            CryptoOp::SetValue => CallKind::SetValue,
         };
         let result = match world.fault_control(&dispatch.serial) {
             Some(c) => c.deliver(kind, sent_on, at, result),

@@ -83,7 +83,21 @@ pub enum WorldError {
     },
 }
 
-/// One simulated client machine.
+/// The client machine of the scenario's own process (`clock.pid`).
+pub const MAIN_MACHINE: &str = "client1";
+
+/// Another client process of the scenario: its own engine (its own library instance, sessions,
+/// login and recovery thread, B7) over the same partitions, on a client machine. Processes on
+/// one machine share its HA log file system; each machine has its own.
+struct Process {
+    engine: HaEngine,
+    fs: SharedMemFs,
+    machine: String,
+    recovery_free_at: Millis,
+}
+
+/// The simulated client machines: the scenario's own process and any others (see
+/// [`World::add_process`]), the partitions they share and the one clock.
 pub struct World {
     now: Millis,
     /// The recovery thread is busy with member calls until then (see `queue`).
@@ -102,6 +116,15 @@ pub struct World {
     direct_objects: u64,
     serials: Vec<String>,
     fs: SharedMemFs,
+    /// The client machine of the process whose engine is [`World::engine`] now.
+    machine: String,
+    /// Local calendar time at virtual time 0 (each process's engine has a calendar of its own).
+    start: CivilTime,
+    /// The scenario's other processes; while one of them is active ([`World::switch_to`]) its
+    /// slot holds the swapped-out engine, so every slot is always one engine that is not active.
+    processes: Vec<Process>,
+    /// The process swapped in, if any (an index in `processes`).
+    active: Option<usize>,
     workload: ChaCha20Rng,
     ties: ChaCha20Rng,
 }
@@ -174,9 +197,148 @@ impl World {
             direct_objects: 0,
             serials,
             fs,
+            machine: MAIN_MACHINE.to_string(),
+            start,
+            processes: Vec::new(),
+            active: None,
             workload: root.stream(Stream::Workload),
             ties: root.stream(Stream::Ties),
         })
+    }
+
+    /// Adds another client process (returns its index for [`World::switch_to`]): an engine of
+    /// its own with process id `pid` on client machine `machine`, seeing the partitions in
+    /// `order` (its slot order), each through its own connection behind the partition's
+    /// injector, so the same faults reach it and its calls count in the same record. On the
+    /// scenario's own machine ([`MAIN_MACHINE`]) or one another process is on, it shares that
+    /// machine's HA log file system. Called before any process is switched in.
+    pub fn add_process(
+        &mut self,
+        pid: u32,
+        machine: &str,
+        order: &[String],
+    ) -> Result<usize, WorldError> {
+        let index = self.processes.len();
+        let process =
+            u32::try_from(index).map_err(|_| WorldError::Backend("too many processes".into()))?;
+        let mut members: Vec<Box<dyn Member>> = Vec::new();
+        for serial in order {
+            let control = self.control(serial)?;
+            let inner = self
+                .partitions
+                .process_member(serial, process)
+                .ok_or_else(|| {
+                    WorldError::Backend(format!(
+                        "this backend cannot open another process's connection to {serial}"
+                    ))
+                })?;
+            members.push(Box::new(FaultyMember::another_process(
+                inner,
+                control,
+                self.meter.clone(),
+            )));
+        }
+        let fs = if machine == self.machine {
+            self.fs.clone()
+        } else {
+            self.processes
+                .iter()
+                .find(|p| p.machine == machine)
+                .map_or_else(SharedMemFs::new, |p| p.fs.clone())
+        };
+        let engine = HaEngine::new(
+            members,
+            Box::new(SimCalendar::new(self.start)),
+            Box::new(fs.clone()),
+            pid,
+        );
+        self.processes.push(Process {
+            engine,
+            fs,
+            machine: machine.to_string(),
+            recovery_free_at: 0,
+        });
+        Ok(index)
+    }
+
+    /// Makes process `process` ([`World::add_process`]'s index) the one [`World::engine`],
+    /// [`World::fs`] and the application thread's time belong to; `None`: the scenario's own.
+    pub fn switch_to(&mut self, process: Option<usize>) {
+        if let Some(i) = self.active.take() {
+            self.swap(i);
+        }
+        if let Some(i) = process
+            && i < self.processes.len()
+        {
+            self.swap(i);
+            self.active = Some(i);
+        }
+    }
+
+    fn swap(&mut self, i: usize) {
+        let Some(p) = self.processes.get_mut(i) else {
+            return;
+        };
+        std::mem::swap(&mut self.engine, &mut p.engine);
+        std::mem::swap(&mut self.fs, &mut p.fs);
+        std::mem::swap(&mut self.machine, &mut p.machine);
+        std::mem::swap(&mut self.recovery_free_at, &mut p.recovery_free_at);
+    }
+
+    /// The client machine of the active process.
+    pub fn machine(&self) -> &str {
+        &self.machine
+    }
+
+    /// The engines of the processes that are not active (in the order they were added, the
+    /// scenario's own in the slot of the active one).
+    pub fn other_engines(&mut self) -> impl Iterator<Item = &mut HaEngine> {
+        self.processes.iter_mut().map(|p| &mut p.engine)
+    }
+
+    /// The HA log file systems of the client machines other than the active process's, each
+    /// once, by machine name, in the order the processes were added.
+    pub fn other_machines(&self) -> Vec<(String, SharedMemFs)> {
+        let mut out: Vec<(String, SharedMemFs)> = Vec::new();
+        for p in &self.processes {
+            if p.machine != self.machine && !out.iter().any(|(m, _)| *m == p.machine) {
+                out.push((p.machine.clone(), p.fs.clone()));
+            }
+        }
+        out
+    }
+
+    /// The next recovery timer run of any process: when, and whose (`None`: the active
+    /// process's; `Some(i)`: the engine in slot `i`). The active process comes first at a tie.
+    pub(crate) fn next_timer(&self) -> Option<(Millis, Option<usize>)> {
+        let mut next = self
+            .engine
+            .next_deadline()
+            .map(|d| (d.max(self.recovery_free_at).max(self.now), None));
+        for (i, p) in self.processes.iter().enumerate() {
+            if let Some(d) = p.engine.next_deadline() {
+                let at = d.max(p.recovery_free_at).max(self.now);
+                if next.is_none_or(|(best, _)| at < best) {
+                    next = Some((at, Some(i)));
+                }
+            }
+        }
+        next
+    }
+
+    /// Runs the recovery timer of `who` ([`World::next_timer`]) at `at`; that recovery thread
+    /// is busy for the member calls it made.
+    pub(crate) fn run_timer(&mut self, who: Option<usize>, at: Millis) {
+        match who.and_then(|i| self.processes.get_mut(i)) {
+            Some(p) => {
+                p.engine.on_timer(at);
+                p.recovery_free_at = at.saturating_add(self.meter.take());
+            }
+            None => {
+                self.engine.on_timer(at);
+                self.recovery_free_at = at.saturating_add(self.meter.take());
+            }
+        }
     }
 
     /// Current virtual time.
@@ -203,14 +365,6 @@ impl World {
     pub(crate) fn set_now(&mut self, now: Millis) {
         self.now = now;
         self.clock.set(now);
-    }
-
-    pub(crate) fn recovery_free_at(&self) -> Millis {
-        self.recovery_free_at
-    }
-
-    pub(crate) fn set_recovery_free_at(&mut self, at: Millis) {
-        self.recovery_free_at = at;
     }
 
     /// Counts one recovery timer run at `at`; refuses one past the budget.
@@ -266,6 +420,10 @@ impl World {
 
     /// The engine's failed calls since the last look, per member in slot order.
     pub fn take_failures(&self) -> Vec<(String, MemberFailure)> {
+        // Almost always nothing: answered without a lookup or a lock.
+        if !self.controls.values().any(FaultControl::has_news) {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         for serial in &self.serials {
             if let Some(control) = self.controls.get(serial) {
@@ -282,6 +440,10 @@ impl World {
 
     /// The armed faults that went off since the last call, per member in slot order.
     pub fn take_fired(&self) -> Vec<(String, Fired)> {
+        // Almost always nothing: answered without a lookup or a lock.
+        if !self.controls.values().any(FaultControl::has_news) {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         for serial in &self.serials {
             if let Some(control) = self.controls.get(serial) {
@@ -303,6 +465,15 @@ impl World {
             .iter()
             .filter(|s| self.partitions.holds(s, label))
             .cloned()
+            .collect()
+    }
+
+    /// Each partition's fingerprint of its token object labelled `label`, in slot order (`None`:
+    /// it holds none, or the backend cannot tell), read below the injectors.
+    pub fn fingerprints(&self, label: &str) -> Vec<(String, Option<String>)> {
+        self.serials
+            .iter()
+            .map(|s| (s.clone(), self.partitions.object_fingerprint(s, label)))
             .collect()
     }
 

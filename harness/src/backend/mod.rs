@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use sim::world::World;
 
-use crate::scenario::{Auth, HsmForm, NegativeInput, Scenario, Step};
+use crate::scenario::{AppOp, Auth, HsmForm, NegativeInput, Scenario, Step};
 use crate::topology::{self, TopologyError};
 
 #[cfg(feature = "pkcs11")]
@@ -103,6 +103,20 @@ pub fn luna_only(scenario: &Scenario) -> Option<String> {
             add("PED activation challenge");
         }
     }
+    // Not Luna-only, but only the model has them so far (D45, D47): several client processes
+    // in one run, and reading or updating an object's contents.
+    if !scenario.processes.is_empty() {
+        add("several client processes (model backend only)");
+    }
+    let op_of = |s: &Step| match s {
+        Step::App(op) | Step::In(_, op) => Some(op.clone()),
+        _ => None,
+    };
+    for op in scenario.steps.iter().filter_map(op_of) {
+        if matches!(op, AppOp::UpdateData { .. } | AppOp::Fingerprints(_)) {
+            add("object updates and fingerprints (model backend only)");
+        }
+    }
     let commands = scenario
         .setup
         .iter()
@@ -132,5 +146,5 @@ pub fn has_application_calls(scenario: &Scenario) -> bool {
     scenario
         .steps
         .iter()
-        .any(|s| matches!(s, Step::App(_) | Step::Threads { .. }))
+        .any(|s| matches!(s, Step::App(_) | Step::In(..) | Step::Threads { .. }))
 }

@@ -187,12 +187,12 @@ mod tests {
         let expected: BTreeSet<String> = (1..=65)
             .map(|n| format!("B{n}"))
             .chain((1..=26).map(|n| format!("D{n}")))
-            .chain((30..=32).map(|n| format!("D{n}")))
-            .chain((35..=44).map(|n| format!("D{n}")))
+            .chain((27..=32).map(|n| format!("D{n}")))
+            .chain((35..=47).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 104);
+        assert_eq!(ids.len(), 110);
     }
 
     #[test]

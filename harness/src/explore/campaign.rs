@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use ha_engine::planted::PlantedBug;
 
 use super::check::{self, Violation};
+use super::direct;
 use super::generate::generate;
 use super::observe::Observations;
 use super::options::GENERATOR_VERSION;
@@ -143,12 +144,16 @@ pub struct SeedRun {
 /// engine bug on (exploration's own tests only).
 pub fn run_plan(plan: Plan, planted: Option<PlantedBug>) -> Result<SeedRun, ExploreError> {
     let seed = plan.options.seed;
-    let text = plan.to_ron(&format!("explore seed {seed}"), &[]);
-    let scenario = scenario::parse_generated(&text, &format!("seed {seed}")).map_err(|e| {
-        ExploreError::Generated {
-            seed,
-            message: e.to_string(),
-        }
+    let name = format!("explore seed {seed}");
+    let origin = format!("seed {seed}");
+    // The AST directly; the text path where the plan holds what text cannot (its error).
+    let scenario = match direct::to_scenario(&plan, &name) {
+        Some(s) => scenario::validate_generated(&s, &origin).map(|()| s),
+        None => scenario::parse_generated(&plan.to_ron(&name, &[]), &origin),
+    }
+    .map_err(|e| ExploreError::Generated {
+        seed,
+        message: e.to_string(),
     })?;
     let options = runner::RunOptions {
         witness: true,

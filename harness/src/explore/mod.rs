@@ -5,6 +5,7 @@
 //! - [`options`]: what a seed decides first (the seed line), generator version.
 //! - [`plan`]: the generator's typed plan and its rendering to scenario text.
 //! - [`generate`]: seed → plan.
+//! - [`direct`]: plan → scenario AST without the round trip through text (the hot path).
 //! - [`observe`]: the facts of a run the invariants read.
 //! - [`truth`]: what was reachable when, from the faults alone; when a member counts as usable.
 //! - [`check`]: the invariants.
@@ -15,6 +16,7 @@
 pub mod campaign;
 pub mod check;
 pub mod command;
+pub mod direct;
 pub mod generate;
 pub mod observe;
 pub mod options;

@@ -35,6 +35,7 @@ impl Runner<'_> {
             | AppOp::GenerateKey { .. }
             | AppOp::GenerateSessionKey { .. }
             | AppOp::CreateData { .. }
+            | AppOp::UpdateData { .. }
             | AppOp::Destroy { .. }
             | AppOp::DestroyPair { .. } => self.attempts(spec, op, |runner| runner.app(op)),
             // Initialise, finalise, close, multi-part and look-ups are made once, as written.

@@ -58,6 +58,11 @@ pub struct Scenario {
     /// virtual slot at every `OpenSession`).
     #[serde(default)]
     pub application: Option<crate::app::AppSpec>,
+    /// Other client processes beside the scenario's own (`clock.pid` on machine `client1`),
+    /// each with an engine of its own over the same partitions (B7, B47); steps reach one with
+    /// `In(name, op)`. Empty: the one process of language 1.0.
+    #[serde(default)]
+    pub processes: Vec<ProcessDecl>,
     /// The client's configuration file at start: `Chrystoki.conf` text (or `crystoki.ini`,
     /// recognised by its `[Section]` lines), loaded before `setup`; a load error aborts the run.
     #[serde(default)]
@@ -164,6 +169,29 @@ pub struct HsmDecl {
     pub policies: BTreeMap<u32, u32>,
 }
 
+/// Another client process (`processes`): its name for `In` steps, its process id (the HA log
+/// prefix), its client machine (the same as another process's: one `Chrystoki.conf` and one HA
+/// log; another: its own) and the order it sees the partitions in (its slot order; empty: the
+/// declared order).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessDecl {
+    /// Its name in `In` steps (not `main`, which names the scenario's own process).
+    pub name: String,
+    /// Its process id, printed in its HA log lines.
+    pub pid: u32,
+    /// Its client machine; `client1` is the scenario's own process's.
+    #[serde(default = "default_machine")]
+    pub machine: String,
+    /// The partitions in its slot order: every declared partition once, or empty.
+    #[serde(default)]
+    pub order: Vec<Serial>,
+}
+
+fn default_machine() -> String {
+    "client1".to_string()
+}
+
 /// A declared partition (a potential HA member).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -245,6 +273,9 @@ pub enum KeyKind {
 pub enum Step {
     /// An application PKCS#11 call on the virtual slot.
     App(AppOp),
+    /// An application call made by another process (`processes`, by name), with its own engine,
+    /// sessions and handles; `main` names the scenario's own process.
+    In(String, AppOp),
     /// A LunaCM command line typed while the application runs.
     Command(String),
     /// Apply a fault now.
@@ -372,6 +403,20 @@ pub enum AppOp {
     },
     /// Count the token objects visible through the virtual slot.
     CountObjects,
+    /// `C_SetAttributeValue`: a new value for the data object of this label, on the one member
+    /// the engine picks (B22: not replicated) *(issue 12)*.
+    UpdateData {
+        /// The data object's label (made by this process with `CreateData`).
+        label: String,
+        /// Its new value (application data, printed in the transcript).
+        value: String,
+    },
+    /// `C_FindObjects` by label: the application takes the handle found (an object another
+    /// process made, B7) *(issue 12)*.
+    FindObjects(String),
+    /// Each member's fingerprint of its token object of this label, read below the injectors
+    /// (equal contents, equal fingerprints; `-`: none) *(issue 12)*.
+    Fingerprints(String),
     /// `C_SignInit`: a multi-part signature with the key of this label (B27, D5).
     SignInit {
         /// Key label.
@@ -451,6 +496,10 @@ pub enum Expect {
     /// The HA log files at the checkpoint, by path, with every line of each; exactly these
     /// files exist (1.1; B62, B64, D15).
     LogFilesAt(String, BTreeMap<String, Vec<String>>),
+    /// The last `Fingerprints(label)` shows at least two different fingerprints among the
+    /// members holding the object: the copies diverged and nothing reconciled them (B22)
+    /// *(issue 12)*.
+    Diverged(String),
 }
 
 /// A member's role as the engine sees it ([`Expect::RolesAt`]).

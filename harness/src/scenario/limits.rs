@@ -20,11 +20,20 @@ pub const MAX_THREADS: usize = 256;
 /// Most calls of one `Threads` step, all threads together.
 pub const MAX_THREAD_CALLS: u64 = 10_000_000;
 
+/// Most other client processes (`processes`) of one scenario (each an engine of its own).
+pub const MAX_PROCESSES: usize = 64;
+
 /// Most steps, setup lines and expectations a scenario may have (each).
 pub const MAX_ITEMS: usize = 100_000;
 
 /// The first limit `scenario` passes: where, and what.
 pub fn check(scenario: &Scenario) -> Option<String> {
+    if scenario.processes.len() > MAX_PROCESSES {
+        return Some(format!(
+            "processes: {} processes; at most {MAX_PROCESSES} (limit)",
+            scenario.processes.len()
+        ));
+    }
     for (what, n) in [
         ("setup", scenario.setup.len()),
         ("steps", scenario.steps.len()),
@@ -39,7 +48,7 @@ pub fn check(scenario: &Scenario) -> Option<String> {
     for (index, step) in scenario.steps.iter().enumerate() {
         let place = format!("steps[{index}]");
         match step {
-            Step::App(op) => {
+            Step::App(op) | Step::In(_, op) => {
                 if let Some(message) = app_op(op) {
                     return Some(format!("{place}: {message}"));
                 }
@@ -126,6 +135,12 @@ fn app_op(op: &AppOp) -> Option<String> {
         AppOp::Encrypt { times, .. } => ("Encrypt times", *times, MAX_TIMES, "calls"),
         AppOp::CreateData { size, .. } => ("CreateData size", *size, MAX_SIZE, "bytes"),
         AppOp::SignUpdate { size } => ("SignUpdate size", *size, MAX_SIZE, "bytes"),
+        AppOp::UpdateData { value, .. } => (
+            "UpdateData value",
+            u32::try_from(value.len()).unwrap_or(u32::MAX),
+            MAX_SIZE,
+            "bytes",
+        ),
         _ => return None,
     };
     (value > max).then(|| format!("{name} {value} is over the limit of {max} {unit}"))

@@ -16,7 +16,7 @@ use std::path::Path;
 use ron::extensions::Extensions;
 use serde::Deserialize;
 
-use super::ast::{Auth, Expect, Fault, HsmForm, SCENARIO_VERSION, Scenario, Step};
+use super::ast::{AppOp, Auth, Expect, Fault, HsmForm, SCENARIO_VERSION, Scenario, Step};
 use super::serial::Serial;
 
 /// Why a scenario could not be loaded.
@@ -91,6 +91,12 @@ pub fn parse_generated(text: &str, origin: &str) -> Result<Scenario, LoadError> 
     let scenario = parse_only(text, origin)?;
     validate_with(&scenario, origin, false)?;
     Ok(scenario)
+}
+
+/// Validates a scenario built in memory by the explorer ([`crate::explore`]) as
+/// [`parse_generated`] validates parsed text (no verdict required).
+pub fn validate_generated(scenario: &Scenario, origin: &str) -> Result<(), LoadError> {
+    validate_with(scenario, origin, false)
 }
 
 fn parse_only(text: &str, origin: &str) -> Result<Scenario, LoadError> {
@@ -324,6 +330,34 @@ fn validate_with(
         )
     };
 
+    for (index, process) in scenario.processes.iter().enumerate() {
+        let place = format!("processes[{index}]");
+        if process.name == "main"
+            || scenario.processes[..index]
+                .iter()
+                .any(|p| p.name == process.name)
+        {
+            return fail(format!(
+                "{place}: process name {:?} is `main` or already taken; names must be unique",
+                process.name
+            ));
+        }
+        for serial in &process.order {
+            if !partitions.contains_key(serial) {
+                return Err(undeclared(place, "order", serial));
+            }
+        }
+        let distinct: std::collections::BTreeSet<&Serial> = process.order.iter().collect();
+        if !process.order.is_empty()
+            && (distinct.len() != process.order.len() || distinct.len() != partitions.len())
+        {
+            return fail(format!(
+                "{place}: order must list every declared partition once ({})",
+                listing(partitions.keys().copied())
+            ));
+        }
+    }
+
     let mut checkpoints: BTreeMap<&str, usize> = BTreeMap::new();
     for (index, step) in scenario.steps.iter().enumerate() {
         let place = format!("steps[{index}]");
@@ -366,6 +400,13 @@ fn validate_with(
                 }
                 for (_, fault) in faults {
                     check_fault(fault)?;
+                }
+            }
+            Step::In(name, _) => {
+                if name != "main" && !scenario.processes.iter().any(|p| p.name == *name) {
+                    return fail(format!(
+                        "{place}: In names process {name:?}, which is not declared in `processes` (nor `main`)"
+                    ));
                 }
             }
             Step::App(_)
@@ -414,6 +455,20 @@ fn validate_with(
                     return vacuous(&place, form, "no HA log line is empty");
                 }
                 has_log |= matches!(expect, Expect::Log(_));
+                continue;
+            }
+            Expect::Diverged(label) => {
+                let fingerprinted = scenario.steps.iter().any(|s| {
+                    matches!(s, Step::App(AppOp::Fingerprints(l)) | Step::In(_, AppOp::Fingerprints(l)) if l == label)
+                });
+                if !fingerprinted {
+                    return Err(invalid(
+                        origin,
+                        format!(
+                            "{place}: Diverged({label:?}) needs a Fingerprints({label:?}) step to read"
+                        ),
+                    ));
+                }
                 continue;
             }
             Expect::NoLogContaining(text) => {
@@ -1146,6 +1201,66 @@ mod tests {
         assert_eq!(
             error_text(&text),
             "t.ron: partitions[0].co: the CO password must not be empty"
+        );
+    }
+
+    #[test]
+    fn processes_and_in_steps_are_checked() {
+        let with = |processes: &str, steps: &str, expect: &str| {
+            minimal(steps, expect).replace(
+                "name: \"minimal\",",
+                &format!("name: \"m\", processes: [{processes}],"),
+            )
+        };
+        let ok = with(
+            r#"(name: "p2", pid: 2, order: [22, 11])"#,
+            r#"In("p2", OpenSession), In("main", Login)"#,
+            VERDICT,
+        );
+        let s = parse_str(&ok, "t.ron").unwrap();
+        assert_eq!(s.processes[0].machine, "client1");
+        assert_eq!(
+            error_text(&with("", r#"In("p2", OpenSession)"#, VERDICT)),
+            "t.ron: steps[0]: In names process \"p2\", which is not declared in `processes` (nor `main`)"
+        );
+        assert_eq!(
+            error_text(&with(r#"(name: "main", pid: 2)"#, "", VERDICT)),
+            "t.ron: processes[0]: process name \"main\" is `main` or already taken; names must be unique"
+        );
+        assert_eq!(
+            error_text(&with(
+                r#"(name: "p2", pid: 2, order: [11, 11])"#,
+                "",
+                VERDICT
+            )),
+            "t.ron: processes[0]: order must list every declared partition once (declared: 11, 22)"
+        );
+        assert_eq!(
+            error_text(&with(
+                "",
+                "App(OpenSession)",
+                r#"Log("line"), ObjectCounts({11: 0}), Diverged("doc")"#
+            )),
+            "t.ron: expect[2]: Diverged(\"doc\") needs a Fingerprints(\"doc\") step to read"
+        );
+        let many = vec![r#"(name: "p", pid: 2)"#; 65]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p.replace("\"p\"", &format!("\"p{i}\"")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        assert_eq!(
+            error_text(&with(&many, "", VERDICT)),
+            "t.ron: processes: 65 processes; at most 64 (limit)"
+        );
+        let value = "v".repeat(1_048_577);
+        assert_eq!(
+            error_text(&with(
+                "",
+                &format!(r#"App(UpdateData(label: "d", value: "{value}"))"#),
+                VERDICT
+            )),
+            "t.ron: steps[0]: UpdateData value 1048577 is over the limit of 1048576 bytes"
         );
     }
 

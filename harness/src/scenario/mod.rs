@@ -10,8 +10,9 @@ pub mod serial;
 
 pub use ast::{
     AppOp, Auth, CallKind, ClockSpec, Credentials, Expect, Fault, HsmDecl, HsmForm, KeyKind,
-    NegativeCase, NegativeInput, PartitionDecl, Role, SCENARIO_VERSION, Scenario, Step, ThreadOp,
+    NegativeCase, NegativeInput, PartitionDecl, ProcessDecl, Role, SCENARIO_VERSION, Scenario,
+    Step, ThreadOp,
 };
-pub use load::{LoadError, load_file, parse_generated, parse_str, validate};
+pub use load::{LoadError, load_file, parse_generated, parse_str, validate, validate_generated};
 pub use seconds::Seconds;
 pub use serial::Serial;

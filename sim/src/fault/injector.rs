@@ -16,7 +16,7 @@
 //! virtual clock ([`VirtualNow`]), which the world moves with its own.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ha_engine::Ckr;
@@ -269,6 +269,17 @@ pub struct FaultControl {
     /// Counts lost connections (drops, revocations): an answer sent back on a connection lost
     /// since the call was made never arrives. Read without the lock on every call.
     connection: Arc<AtomicU64>,
+    /// Whether the fired and failure lists may hold something: set with the lock held when an
+    /// entry is pushed, cleared when they are taken. The world asks after every event, almost
+    /// always for nothing; this answers that without the lock.
+    news: Arc<News>,
+}
+
+/// See [`FaultControl::news`].
+#[derive(Default)]
+struct News {
+    fired: AtomicBool,
+    failures: AtomicBool,
 }
 
 /// A fault that cannot be injected (yet).
@@ -340,12 +351,28 @@ impl FaultControl {
 
     /// The engine's failed calls since the last look, in order.
     pub fn take_failures(&self) -> Vec<MemberFailure> {
-        std::mem::take(&mut self.state().failures)
+        if !self.news.failures.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        let mut st = self.state();
+        self.news.failures.store(false, Ordering::Release);
+        std::mem::take(&mut st.failures)
     }
 
     /// The armed faults that went off since the last call, in order.
     pub fn take_fired(&self) -> Vec<Fired> {
-        std::mem::take(&mut self.state().fired)
+        if !self.news.fired.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        let mut st = self.state();
+        self.news.fired.store(false, Ordering::Release);
+        std::mem::take(&mut st.fired)
+    }
+
+    /// Whether armed faults went off or failures were recorded since they were last taken
+    /// (without the lock; a `true` may find nothing left).
+    pub fn has_news(&self) -> bool {
+        self.news.fired.load(Ordering::Acquire) || self.news.failures.load(Ordering::Acquire)
     }
 
     /// The member's connection as a count of losses: compare the value taken when a call was
@@ -391,6 +418,7 @@ impl FaultControl {
                 code,
                 at,
             });
+            self.news.failures.store(true, Ordering::Release);
         }
         Err(code)
     }
@@ -442,6 +470,24 @@ impl FaultyMember {
         }
     }
 
+    /// `inner` behind an existing injector, as another application process's connection (an
+    /// engine of its own, B7): the same faults reach it, its calls count in the same record,
+    /// its failures are recorded like the application's, and the time its calls take goes to
+    /// `meter` (the world charges it to that process's thread).
+    pub fn another_process(
+        inner: Box<dyn Member>,
+        control: &FaultControl,
+        meter: CallMeter,
+    ) -> Self {
+        FaultyMember {
+            inner,
+            control: control.clone(),
+            meter,
+            limits: Timeouts::default(),
+            engine_side: true,
+        }
+    }
+
     /// Wraps `inner`; the returned control applies faults to it. Call durations go to `meter`.
     pub fn new(inner: Box<dyn Member>, meter: CallMeter) -> (Self, FaultControl) {
         Self::with_clock(inner, meter, VirtualNow::default())
@@ -488,6 +534,7 @@ impl FaultyMember {
                     code: *code,
                     at,
                 });
+                self.control.news.failures.store(true, Ordering::Release);
             }
         }
         result
@@ -526,6 +573,7 @@ impl FaultyMember {
                     on_partition.push(fired.fault.clone());
                 }
                 st.fired.push(fired);
+                self.control.news.fired.store(true, Ordering::Release);
             }
             if !on_partition.is_empty() {
                 // The partition is changed outside the injector's lock (the hook locks the model).
@@ -710,6 +758,17 @@ impl Member for FaultyMember {
         })
     }
 
+    fn set_value(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+        value: &[u8],
+    ) -> MemberResult<()> {
+        self.guarded(CallKind::SetValue, Some(session), |m| {
+            m.set_value(session, object, value)
+        })
+    }
+
     fn export_clone(
         &mut self,
         session: SessionHandle,
@@ -835,6 +894,23 @@ mod tests {
             Some(&3)
         );
         assert_eq!(control.record().served(CallKind::TokenInfo), 2);
+    }
+
+    #[test]
+    fn a_fired_fault_is_news_until_taken() {
+        let (mut member, control, _, _) = model_member();
+        control
+            .arm(CallKind::TokenInfo, 1, Fault::Drop)
+            .expect("a transport fault");
+        assert!(!control.has_news(), "nothing fired yet");
+        assert!(control.take_fired().is_empty());
+        assert!(member.token_info().is_err(), "the armed drop went off");
+        assert!(control.has_news());
+        let fired = control.take_fired();
+        assert_eq!(fired.len(), 1);
+        assert_eq!(fired[0].fault, Fault::Drop);
+        assert!(!control.has_news(), "taken");
+        assert!(control.take_fired().is_empty());
     }
 
     fn model_member() -> (FaultyMember, FaultControl, VirtualNow, CallMeter) {

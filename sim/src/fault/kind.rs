@@ -134,6 +134,8 @@ pub enum CallKind {
     ImportClone,
     /// Vendor extension: partition and HSM properties.
     Properties,
+    /// `C_SetAttributeValue` (a data object's value).
+    SetValue,
 }
 
 impl fmt::Display for CallKind {
