@@ -59,6 +59,8 @@ ckr_table! {
     CKR_OPERATION_ACTIVE = 0x90,
     CKR_OPERATION_NOT_INITIALIZED = 0x91,
     CKR_PIN_INCORRECT = 0xA0,
+    CKR_PIN_INVALID = 0xA1,
+    CKR_PIN_LEN_RANGE = 0xA2,
     CKR_PIN_EXPIRED = 0xA3,
     CKR_PIN_LOCKED = 0xA4,
     CKR_SESSION_CLOSED = 0xB0,
@@ -94,6 +96,21 @@ impl Ckr {
         matches!(
             self,
             Ckr::CKR_DEVICE_ERROR | Ckr::CKR_DEVICE_REMOVED | Ckr::CKR_TOKEN_NOT_PRESENT
+        )
+    }
+
+    /// B49, D10, D43: the answers to a member's `C_Login` that say the credential is not
+    /// accepted there (a login failure, which disables the member's auto-recovery). Any other
+    /// refusal (a busy member's `CKR_FUNCTION_FAILED`, D35) is the member failing the call.
+    pub fn refuses_credential(self) -> bool {
+        matches!(
+            self,
+            Ckr::CKR_PIN_INCORRECT
+                | Ckr::CKR_PIN_INVALID
+                | Ckr::CKR_PIN_LEN_RANGE
+                | Ckr::CKR_PIN_EXPIRED
+                | Ckr::CKR_PIN_LOCKED
+                | Ckr::CKR_USER_PIN_NOT_INITIALIZED
         )
     }
 }

@@ -59,6 +59,10 @@ pub enum EngineEvent {
 pub(crate) struct Slot {
     pub(crate) member: Box<dyn Member>,
     pub(crate) shared: MemberRef,
+    /// Member sessions whose `C_CloseSession` the member refused without a drop code (a busy
+    /// member, D35): still open there, so they would keep the application's login; closed
+    /// again before the next login and when a login ends (D44).
+    pub(crate) unclosed: Vec<crate::ports::SessionHandle>,
 }
 
 /// State that exists between `C_Initialize` and `C_Finalize`.
@@ -120,6 +124,7 @@ impl HaEngine {
                 Slot {
                     member: Box::new(SlotMember::new(shared.clone(), limits.clone())),
                     shared,
+                    unclosed: Vec::new(),
                 }
             })
             .collect();
@@ -280,7 +285,7 @@ impl HaEngine {
         for (slot, sessions) in to_close {
             for s in sessions {
                 // A failure to close on the way out changes nothing the application can see.
-                let _ = self.slots[slot].member.close_session(s);
+                self.close_member_session(slot, s);
             }
         }
         for g in 0..self.group_count() {
@@ -463,7 +468,7 @@ impl HaEngine {
         let mut sessions: Vec<_> = member.sessions.values().copied().collect();
         sessions.extend(member.mgmt);
         for s in sessions {
-            let _ = self.slots[slot].member.close_session(s);
+            self.close_member_session(slot, s);
         }
     }
 

@@ -338,8 +338,9 @@ impl HaEngine {
         match self.slots[slot].member.login(s, &pin) {
             Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => Ok(()),
             Err(Ckr::CKR_TOKEN_NOT_RECOGNIZED) => Err(Failure::NotActivated),
-            Err(rv) if rv.drops_member() => Err(Failure::Member(rv)),
-            Err(rv) => Err(Failure::Login(rv)),
+            Err(rv) if rv.refuses_credential() => Err(Failure::Login(rv)),
+            // Not the credential (a busy member, D35): the attempt failed; retries go on (D43).
+            Err(rv) => Err(Failure::Member(rv)),
         }
     }
 }

@@ -50,7 +50,7 @@ impl HaEngine {
         }
         for (slot, s) in closing {
             // The member may be unreachable; the virtual session is closed either way.
-            let _ = self.slots[slot].member.close_session(s);
+            self.close_member_session(slot, s);
         }
         let gr = self.group_mut(g);
         gr.objects.retain(|_, o| o.owner != Some(vs));
@@ -86,7 +86,30 @@ impl HaEngine {
         }
         for (slot, s) in closing {
             // The member may be unreachable; the session is gone either way.
-            let _ = self.slots[slot].member.close_session(s);
+            self.close_member_session(slot, s);
+        }
+        for m in 0..self.group(g).members.len() {
+            let slot = self.member_slot(g, m);
+            self.close_unclosed(slot);
+        }
+    }
+
+    /// Closes a member session the engine gives up (teardown, D40). A member that refuses the
+    /// close without a drop code (busy, D35) still holds the session, which would keep the
+    /// application's login there: it is remembered and closed again later (D44).
+    pub(crate) fn close_member_session(&mut self, slot: usize, s: SessionHandle) {
+        if let Err(rv) = self.slots[slot].member.close_session(s)
+            && still_open_after(rv)
+        {
+            self.slots[slot].unclosed.push(s);
+        }
+    }
+
+    /// Tries again to close the sessions member `slot` refused to close (D44).
+    pub(crate) fn close_unclosed(&mut self, slot: usize) {
+        let pending = std::mem::take(&mut self.slots[slot].unclosed);
+        for s in pending {
+            self.close_member_session(slot, s);
         }
     }
 
@@ -107,10 +130,12 @@ impl HaEngine {
         let mut logged = false;
         let mut protected_path = false;
         let mut refused = Vec::new();
+        let mut logged_on = Vec::new();
         for m in self.group(g).alive() {
             match self.login_member(g, m, vs, pin) {
                 Ok(pp) => {
                     logged = true;
+                    logged_on.push(m);
                     protected_path |= pp;
                 }
                 Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
@@ -119,6 +144,14 @@ impl HaEngine {
                 Err(rv) if self.check_deactivated(g, m, now, rv) => {}
                 Err(rv) => refused.push((m, rv)),
             }
+        }
+        // D43: a member that failed the login for another reason than the credential (a busy
+        // member's CKR_FUNCTION_FAILED, D35) fails the call: the code is the application's (D3),
+        // the logins made on the others are undone, the member stays in the group, nothing is
+        // logged; the application retries.
+        if let Some(&(_, rv)) = refused.iter().find(|(_, rv)| !rv.refuses_credential()) {
+            self.undo_login(g, vs, &logged_on);
+            return Err(EngineError::new(rv, F));
         }
         if !logged {
             if let Some((_, rv)) = refused.first() {
@@ -155,6 +188,20 @@ impl HaEngine {
         Ok(())
     }
 
+    /// Ends the login a failed `C_Login` made on `members` (D43). Teardown: the answers are
+    /// ignored (D40); a member gone meanwhile is found by the next call that needs it.
+    fn undo_login(&mut self, g: usize, vs: VSessionHandle, members: &[usize]) {
+        for &m in members {
+            let Some(s) = self.member(g, m).sessions.get(&vs).copied() else {
+                continue;
+            };
+            let slot = self.member_slot(g, m);
+            let _ = self.slots[slot].member.logout(s);
+            // Logging out reissues member handles (SoftHSM semantics).
+            self.member_mut(g, m).handles.clear();
+        }
+    }
+
     /// `C_Logout` on the virtual slot.
     pub fn logout(&mut self, now: Millis, vs: VSessionHandle) -> Result<(), EngineError> {
         const F: &str = "C_Logout";
@@ -183,6 +230,7 @@ impl HaEngine {
             }
             // Logging out reissues member handles (SoftHSM semantics): look them up again.
             self.member_mut(g, m).handles.clear();
+            self.close_unclosed(slot);
         }
         let rt = self.rt_mut(F)?;
         rt.groups[g].logged_in = false;
@@ -238,7 +286,7 @@ impl HaEngine {
         {
             // A session that could not be logged in is not kept: the next use tries again
             // rather than calling as a session that is not logged in.
-            let _ = self.slots[slot].member.close_session(s);
+            self.close_member_session(slot, s);
             return Err(rv);
         }
         self.member_mut(g, m).sessions.insert(vs, s);
@@ -256,7 +304,7 @@ impl HaEngine {
         if self.group(g).logged_in
             && let Err(rv) = self.login_with_held_credential(slot, s)
         {
-            let _ = self.slots[slot].member.close_session(s);
+            self.close_member_session(slot, s);
             return Err(rv);
         }
         self.member_mut(g, m).mgmt = Some(s);
@@ -284,6 +332,7 @@ impl HaEngine {
     ) -> MemberResult<bool> {
         let s = self.ensure_session(g, m, vs)?;
         let slot = self.member_slot(g, m);
+        self.close_unclosed(slot);
         match self.slots[slot].member.login(s, pin) {
             Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => {}
             Err(rv) => return Err(rv),
@@ -307,6 +356,12 @@ impl HaEngine {
             tracing::debug!(group = g, member = m, rv = %rv, "member call failed without a drop");
         }
     }
+}
+
+/// Whether a refused `C_CloseSession` leaves the session open on the member: not when the
+/// session is already gone, nor on a drop code (the connection's sessions die with it, D41).
+fn still_open_after(rv: Ckr) -> bool {
+    !rv.drops_member() && rv != Ckr::CKR_SESSION_HANDLE_INVALID && rv != Ckr::CKR_SESSION_CLOSED
 }
 
 fn rt_object_alive(group: &crate::state::GroupRuntime, o: &crate::state::VObject) -> bool {

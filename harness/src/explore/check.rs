@@ -394,6 +394,16 @@ impl Checker<'_> {
             OpObs::Direct { member, label } if ok => {
                 self.direct.insert(label.clone(), member.clone());
             }
+            // A direct write answered with a transport failure may have been executed before its
+            // answer was lost (D35 `LostAnswer`); `synchronize` then copies it (B21).
+            OpObs::Direct { label, .. }
+                if matches!(
+                    app.result.as_str(),
+                    "CKR_DEVICE_ERROR" | "CKR_DEVICE_REMOVED" | "CKR_TOKEN_NOT_PRESENT"
+                ) =>
+            {
+                self.uncertain.insert(label.clone());
+            }
             _ => {}
         }
         if let Some(v) = self.security(at, app) {
@@ -703,7 +713,10 @@ impl Checker<'_> {
                     "attempt {n} for member {member} past the retry count {retry}"
                 ));
             }
-            let due = last + u64::from(self.truth.interval_at(at)) * 1000;
+            // Auto-recovery switched on after the last attempt (or the drop) while it was off:
+            // the first attempt is due one interval after the new count took effect.
+            let from = self.truth.recovery_resumed(last, at).unwrap_or(last);
+            let due = from + u64::from(self.truth.interval_at(at)) * 1000;
             // A call to a hung member takes up to the receive timeout (B28) before the engine
             // knows: an instant stamped at either end of such a call is within it of the other.
             if at.abs_diff(due) > RECEIVE_TIMEOUT_MS && !self.interval_changed_between(last, at) {

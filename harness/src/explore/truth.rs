@@ -24,6 +24,9 @@ struct MemberFacts {
     connected: bool,
     revoked: bool,
     hung: bool,
+    /// Under `IdleCut` (D35): reachable (a reconnect works) but its connection may be cut at
+    /// any later call, so never counted healthy until `Restore`.
+    idle_cut: bool,
     activated: bool,
     credential_ok: bool,
     in_group: bool,
@@ -45,6 +48,7 @@ impl MemberFacts {
         self.connected
             && !self.revoked
             && !self.hung
+            && !self.idle_cut
             && self.activated
             && self.credential_ok
             && self.in_group
@@ -130,6 +134,7 @@ impl Truth {
                 f.connected = true;
                 f.revoked = false;
                 f.hung = false;
+                f.idle_cut = false;
             }),
             FaultObs::Deactivate => self.update(member, at, |f| f.activated = false),
             FaultObs::Activate => self.update(member, at, |f| f.activated = true),
@@ -149,8 +154,9 @@ impl Truth {
             // (conservatively from the instant of the fault, not of that call).
             FaultObs::LostAnswer => self.update(member, at, |f| f.connected = false),
             // An idle connection may be cut at any later call, which the engine rightly takes
-            // for a drop: never counted usable again until `Restore` (conservative).
-            FaultObs::IdleCut(_) => self.update(member, at, |f| f.hung = true),
+            // for a drop: never counted usable again until `Restore` (conservative). The member
+            // itself stays reachable: the call after a cut reconnects (D35).
+            FaultObs::IdleCut(_) => self.update(member, at, |f| f.idle_cut = true),
             // Busy answers are not drops (D3); an object made outside the group changes no
             // member's health.
             FaultObs::Busy(_) | FaultObs::DirectModify(_) => {}
@@ -261,6 +267,20 @@ impl Truth {
     /// The retry count in force at `at`.
     pub fn retry_at(&self, at: Millis) -> i32 {
         in_force(&self.retry, at).unwrap_or(0)
+    }
+
+    /// When automatic recovery was switched back on after `from`: if the retry count in force
+    /// at `from` was 0 (no attempt scheduled), the first instant in `(from, to]` at which a
+    /// non-zero count took effect. A new retry count schedules a member that was waiting for
+    /// nothing one interval from the change ("Attempts follow the settings in force").
+    pub fn recovery_resumed(&self, from: Millis, to: Millis) -> Option<Millis> {
+        if self.retry_at(from) != 0 {
+            return None;
+        }
+        self.retry
+            .iter()
+            .find(|(since, r)| *since > from && *since <= to && *r != 0)
+            .map(|(since, _)| *since)
     }
 
     /// Members in the group now.
@@ -480,5 +500,33 @@ mod tests {
         assert!(!t.usable("B", 100_000));
         t.login(true, 200_000);
         assert!(t.usable("B", 200_000));
+    }
+
+    #[test]
+    fn an_idle_cut_member_is_reachable_but_not_usable_until_restore() {
+        let mut t = truth(3);
+        t.fault("B", &FaultObs::IdleCut(1_000), 10_000);
+        assert!(t.reachable("B"));
+        assert!(!t.usable("B", 1_000_000));
+        t.fault("B", &FaultObs::Hang, 20_000);
+        assert!(!t.reachable("B"));
+        t.fault("B", &FaultObs::Restore, 30_000);
+        assert!(t.reachable("B"));
+        assert!(t.usable("B", 91_000));
+    }
+
+    #[test]
+    fn recovery_switched_on_counts_from_the_change() {
+        let mut t = truth(0);
+        t.fault("B", &FaultObs::Drop, 10_000);
+        assert_eq!(t.recovery_resumed(10_000, 500_000), None);
+        t.command(
+            "hagroup retry -count 3",
+            "Command Result : No Error",
+            300_000,
+        );
+        assert_eq!(t.recovery_resumed(10_000, 500_000), Some(300_000));
+        assert_eq!(t.recovery_resumed(10_000, 200_000), None);
+        assert_eq!(t.recovery_resumed(300_000, 500_000), None);
     }
 }
