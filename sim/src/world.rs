@@ -420,39 +420,24 @@ impl World {
 
     /// The engine's failed calls since the last look, per member in slot order.
     pub fn take_failures(&self) -> Vec<(String, MemberFailure)> {
-        // Almost always nothing: answered without a lookup or a lock.
-        if !self.controls.values().any(FaultControl::has_news) {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        for serial in &self.serials {
-            if let Some(control) = self.controls.get(serial) {
-                out.extend(
-                    control
-                        .take_failures()
-                        .into_iter()
-                        .map(|f| (serial.clone(), f)),
-                );
-            }
-        }
-        out
+        self.take_news(FaultControl::take_failures)
     }
 
     /// The armed faults that went off since the last call, per member in slot order.
     pub fn take_fired(&self) -> Vec<(String, Fired)> {
-        // Almost always nothing: answered without a lookup or a lock.
+        self.take_news(FaultControl::take_fired)
+    }
+
+    /// What `take` takes from each member's fault control, per member in slot order. Almost
+    /// always nothing: then answered without a lookup or a lock.
+    fn take_news<T>(&self, take: impl Fn(&FaultControl) -> Vec<T>) -> Vec<(String, T)> {
         if !self.controls.values().any(FaultControl::has_news) {
             return Vec::new();
         }
         let mut out = Vec::new();
         for serial in &self.serials {
             if let Some(control) = self.controls.get(serial) {
-                out.extend(
-                    control
-                        .take_fired()
-                        .into_iter()
-                        .map(|f| (serial.clone(), f)),
-                );
+                out.extend(take(control).into_iter().map(|item| (serial.clone(), item)));
             }
         }
         out
