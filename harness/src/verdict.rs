@@ -125,40 +125,22 @@ pub fn check(scenario: &Scenario, record: &Record) -> Vec<String> {
                 )),
                 None => failures.push(format!("{place}: no checkpoint \"{label}\" was reached")),
             },
-            Expect::ServedBetween(from, to, want) => {
-                match (record.checkpoint(from), record.checkpoint(to)) {
-                    (Some(a), Some(b)) => {
-                        let got = served_between(a, b);
-                        compare_counts(
-                            &place,
-                            &format!("calls served between \"{from}\" and \"{to}\":"),
-                            want,
-                            &got,
-                            &mut failures,
-                        );
-                    }
-                    _ => failures.push(format!(
-                        "{place}: checkpoint \"{from}\" or \"{to}\" was not reached"
-                    )),
-                }
-            }
-            Expect::CallsBetween(from, to, want) => {
-                match (record.checkpoint(from), record.checkpoint(to)) {
-                    (Some(a), Some(b)) => {
-                        let got = calls_between(a, b);
-                        compare_counts(
-                            &place,
-                            &format!("member calls between \"{from}\" and \"{to}\":"),
-                            want,
-                            &got,
-                            &mut failures,
-                        );
-                    }
-                    _ => failures.push(format!(
-                        "{place}: checkpoint \"{from}\" or \"{to}\" was not reached"
-                    )),
-                }
-            }
+            Expect::ServedBetween(from, to, want) => compare_between(
+                record,
+                &place,
+                (from, to),
+                ("calls served", served_between),
+                want,
+                &mut failures,
+            ),
+            Expect::CallsBetween(from, to, want) => compare_between(
+                record,
+                &place,
+                (from, to),
+                ("member calls", calls_between),
+                want,
+                &mut failures,
+            ),
             Expect::RolesAt(label, want) => match record.checkpoint(label) {
                 Some(c) => {
                     for (serial, role) in want {
@@ -317,6 +299,32 @@ fn likeness(a: &str, b: &str) -> usize {
 }
 
 /// Signatures and encryptions each member served between two checkpoints.
+/// Counts per member between two checkpoints.
+type CountBetween = fn(&Checkpoint, &Checkpoint) -> BTreeMap<String, u64>;
+
+/// Per-member counts between two checkpoints (`count` of `what`) against the expected ones.
+fn compare_between(
+    record: &Record,
+    place: &str,
+    (from, to): (&str, &str),
+    (what, count): (&str, CountBetween),
+    want: &BTreeMap<Serial, u64>,
+    failures: &mut Vec<String>,
+) {
+    match (record.checkpoint(from), record.checkpoint(to)) {
+        (Some(a), Some(b)) => compare_counts(
+            place,
+            &format!("{what} between \"{from}\" and \"{to}\":"),
+            want,
+            &count(a, b),
+            failures,
+        ),
+        _ => failures.push(format!(
+            "{place}: checkpoint \"{from}\" or \"{to}\" was not reached"
+        )),
+    }
+}
+
 fn served_between(a: &Checkpoint, b: &Checkpoint) -> BTreeMap<String, u64> {
     b.members
         .iter()
