@@ -273,12 +273,15 @@ impl HaEngine {
             ));
         };
         let mut to_close = Vec::new();
+        let mut down = Vec::new();
         for g in &rt.groups {
             for m in &g.members {
                 if m.is_alive() {
                     let mut sessions: Vec<_> = m.sessions.values().copied().collect();
                     sessions.extend(m.mgmt);
                     to_close.push((m.slot, sessions));
+                } else {
+                    down.push(m.slot);
                 }
             }
         }
@@ -286,6 +289,14 @@ impl HaEngine {
             for s in sessions {
                 // A failure to close on the way out changes nothing the application can see.
                 self.close_member_session(slot, s);
+            }
+        }
+        for slot in down {
+            // C_Finalize ends every session of the application, also on a member the engine
+            // counts down: one it reaches again keeps no session, and so no login, of this
+            // process (D41). The answer changes nothing (D40).
+            if self.slots[slot].member.close_all_sessions().is_ok() {
+                self.slots[slot].unclosed.clear();
             }
         }
         for g in 0..self.group_count() {
