@@ -787,9 +787,9 @@ impl Runner<'_> {
             AppOp::SignInit { key } => {
                 let vs = self.session();
                 let h = self.key(key);
-                let before = self.multipart_counts();
+                let before = self.counts_of(CallKind::SignMultipart);
                 let r = self.world.engine().sign_init(now, vs, h);
-                let placed = self.multipart_member(&before);
+                let placed = self.changed(CallKind::SignMultipart, &before);
                 self.record_app_placed(format!("C_SignInit({key})"), result_of(&r), placed);
             }
             AppOp::SignUpdate { size } => {
@@ -976,30 +976,6 @@ impl Runner<'_> {
     fn changed(&self, kind: CallKind, before: &BTreeMap<String, u64>) -> Placement {
         let changed: Vec<String> = self
             .counts_of(kind)
-            .into_iter()
-            .filter(|(s, n)| before.get(s).copied().unwrap_or(0) != *n)
-            .map(|(s, _)| s)
-            .collect();
-        if changed.is_empty() {
-            Placement::Unobserved
-        } else {
-            Placement::On(changed)
-        }
-    }
-
-    /// Multi-part calls served per member (from the injectors' records).
-    fn multipart_counts(&self) -> BTreeMap<String, u64> {
-        self.world
-            .serials()
-            .iter()
-            .map(|s| (s.clone(), self.world.served(s, CallKind::SignMultipart)))
-            .collect()
-    }
-
-    /// The member(s) that took the `C_SignInit` (whose multi-part count grew).
-    fn multipart_member(&self, before: &BTreeMap<String, u64>) -> Placement {
-        let changed: Vec<String> = self
-            .multipart_counts()
             .into_iter()
             .filter(|(s, n)| before.get(s).copied().unwrap_or(0) != *n)
             .map(|(s, _)| s)

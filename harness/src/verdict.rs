@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use ha_engine::Ckr;
-use sim::record::{Checkpoint, Event, Record};
+use sim::record::{Checkpoint, Event, MemberState, Record};
 use similar::TextDiff;
 
 use crate::scenario::{Expect, NegativeInput, Role, Scenario, Serial};
@@ -325,25 +325,22 @@ fn compare_between(
     }
 }
 
+/// Calls served (sign and encrypt) on each member between two checkpoints.
 fn served_between(a: &Checkpoint, b: &Checkpoint) -> BTreeMap<String, u64> {
-    b.members
-        .iter()
-        .map(|m| {
-            let before = a
-                .members
-                .iter()
-                .find(|x| x.serial == m.serial)
-                .map_or(0, |x| x.served_sign + x.served_encrypt);
-            (
-                m.serial.clone(),
-                (m.served_sign + m.served_encrypt).saturating_sub(before),
-            )
-        })
-        .collect()
+    grown_between(a, b, |m| m.served_sign + m.served_encrypt)
 }
 
 /// Every call that reached each member between two checkpoints (D39).
 fn calls_between(a: &Checkpoint, b: &Checkpoint) -> BTreeMap<String, u64> {
+    grown_between(a, b, |m| m.calls)
+}
+
+/// How much `count` grew on each member from checkpoint `a` to checkpoint `b`.
+fn grown_between(
+    a: &Checkpoint,
+    b: &Checkpoint,
+    count: impl Fn(&MemberState) -> u64,
+) -> BTreeMap<String, u64> {
     b.members
         .iter()
         .map(|m| {
@@ -351,8 +348,8 @@ fn calls_between(a: &Checkpoint, b: &Checkpoint) -> BTreeMap<String, u64> {
                 .members
                 .iter()
                 .find(|x| x.serial == m.serial)
-                .map_or(0, |x| x.calls);
-            (m.serial.clone(), m.calls.saturating_sub(before))
+                .map_or(0, &count);
+            (m.serial.clone(), count(m).saturating_sub(before))
         })
         .collect()
 }
