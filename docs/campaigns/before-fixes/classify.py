@@ -27,6 +27,7 @@ Every rule names the evidence it uses; the report (REPORT.md) explains each clas
 """
 import argparse
 import collections
+import datetime
 import json
 import os
 import re
@@ -43,6 +44,9 @@ RECEIVE_TIMEOUT_MS = 20_000
 # ---- features from a transcript -------------------------------------------------------------
 
 LINE = re.compile(r'^\[\s*(\d+)\.(\d{3})\] (\S+)\s+(.*)$')
+SCHEDULED = re.compile(r'^(\w+) (\d{13})(?: \d+ ms per call)? scheduled at ([\d.]+) during the threads$')
+LOG_EPOCH = datetime.datetime(2017, 10, 4, 16, 29, 21)
+CLOCK = re.compile(r'^\w{3} (\w{3} +\d+ \d\d:\d\d:\d\d \d{4}) : \[\d+\] HA group: \d+ (.*)$')
 
 
 def options(seedline):
@@ -95,6 +99,23 @@ def features(seed, transcript, detail):
     f['faults'] = [(t, text) for t, kind, text in events if kind == 'fault' and ' fired ' not in text]
     f['log'] = [(t, re.sub(r'^.*? HA group: \d+ ', '', text)) for t, kind, text in events if kind == 'log']
     f['sync_output'] = [l.strip() for l in lines if 'hagroup synchronize' in l and 'Error' in l][:3]
+    # Faults scheduled inside a `Threads` step: (recorded at, scheduled at, kind, member). The
+    # transcript records them when the block starts; the checker puts them at their scheduled
+    # instant.
+    f['sched'] = []
+    for t, kind, text in events:
+        s = SCHEDULED.match(text) if kind == 'fault' else None
+        if s:
+            f['sched'].append((t, round(float(s.group(3)) * 1000), s.group(1), s.group(2)))
+    # Every HA log line with its own clock (the engine's stamp, ms since the run's start) beside
+    # the instant the transcript recorded it: (recorded at, stamped at, message).
+    # Every generated run starts its clock at LOG_EPOCH (its first line, at 0 ms).
+    f['stamped'] = []
+    for t, kind, text in events:
+        c = CLOCK.match(text) if kind == 'log' else None
+        if c:
+            when = datetime.datetime.strptime(c.group(1), '%b %d %H:%M:%S %Y')
+            f['stamped'].append((t, int((when - LOG_EPOCH).total_seconds()) * 1000, c.group(2)))
     # The application's login over time (approximate: the generator keeps one session open).
     login = []
     basic = f['opts'].get('mode') == 'activeBasic'
@@ -140,6 +161,70 @@ def member_of(detail):
 def witnesses(detail):
     m = re.search(r'usable member\(s\) ([\d, ]+) ', detail)
     return [w.strip() for w in m.group(1).split(',')] if m else []
+
+
+def threads_fault_misplaced(f, members, at, line=None):
+    """A fault of a `Threads` block on one of `members` that the checker places before `at` (at
+    its scheduled instant) although the engine met it only later: scheduled at an instant the
+    block started after (T-threads-fault-past), or scheduled at the block's own start and
+    recorded before the log lines of the block's session opening (where a pending manual
+    recovery runs, B45), which the engine wrote before the fault applied (T-threads-fault-order).
+    Returns the class or None."""
+    for recorded, scheduled, kind, member in f['sched']:
+        if member not in members:
+            continue
+        if scheduled <= at <= recorded and scheduled < recorded:
+            return 'T-threads-fault-past'
+        if scheduled == at == recorded:
+            return 'T-threads-fault-order'
+    return None
+
+
+def slow_in_force(f, t0, t1):
+    """A `Slow` fault (any member) in force at some instant of [t0, t1] by the transcript."""
+    slow = {}
+    hit = False
+    for t, x in sorted(f['faults']):
+        if t > t1:
+            break
+        s = re.match(r'(Slow|Restore) (\d{13})(?: \d+ ms per call)?$', x)
+        if not s:
+            continue
+        if s.group(1) == 'Slow':
+            slow[s.group(2)] = t
+        elif s.group(2) in slow:
+            if t >= t0:
+                hit = True
+            del slow[s.group(2)]
+    return hit or bool(slow)
+
+
+def exhausted(f, member, at):
+    """The engine logged `exceeded maximum ...` for `member` before `at` and neither a
+    `hagroup recover` (D9: resets exhausted members) nor a success came after it."""
+    exc = [t for t, msg in f['log'] if t < at and msg.startswith(
+        f'exceeded maximum number of autorecovery attempts for member: {member}.')]
+    if not exc:
+        return False
+    last = max(exc)
+    back = [t for t, msg in f['log'] if last < t < at and (
+        re.match(rf'recovery attempt \d+ succeeded for member: {member}$', msg)
+        or msg == f'detected new member member: {member}')]
+    recovers = [t for t, c in f['cmds'] if c == 'hagroup recover' and last < t < at]
+    return not back and not recovers
+
+
+def new_member_revoked(f, member, at):
+    """`member` was detected as a new member and logged `revoked` at the same instant, and no
+    `succeeded` for it came since (bug 6 with a revoked member)."""
+    det = [t for t, msg in f['log'] if t < at and msg == f'detected new member member: {member}']
+    if not det:
+        return False
+    d = max(det)
+    revoked = any(t == d and msg == f'member: {member} revoked' for t, msg in f['log'])
+    back = any(d < t < at and re.match(rf'recovery attempt \d+ succeeded for member: {member}$', msg)
+               for t, msg in f['log'])
+    return revoked and not back
 
 
 def classify(inv, detail, key, f):
@@ -190,7 +275,8 @@ def classify(inv, detail, key, f):
     retry0 = [t for t, c in f['cmds'] if c == 'hagroup retry -count 0' and t <= at]
     if inv == 'I6':
         after = [(t, msg) for t, msg in f['log'] if f['heal'] is not None and t >= f['heal'] and m and m in msg]
-        recovers = [t for t, c in f['cmds'] if c.startswith('hagroup recover')]
+        # (`hagroup recover`, not `hagroup recoverymode`: before 2026-12-02 this matched both.)
+        recovers = [t for t, c in f['cmds'] if re.match(r'hagroup recover(\s|$)', c)]
         loginfail = [t for t, msg in f['log'] if m and msg.startswith(f'can not login to member: {m}')]
         before = [r for r in recovers if r < at]
         if loginfail and (not before or max(loginfail) >= max(before)):
@@ -200,6 +286,17 @@ def classify(inv, detail, key, f):
         state = [v for t, v in f['login'] if f['heal'] is not None and t <= f['heal']]
         if state and not state[-1]:
             return '15', 'no recovery attempt while the application holds no login (logged-out decision)'
+        if exhausted(f, m, at):
+            # D9: an exhausted member is not expected back before `hagroup recover`. The old
+            # checker's exhaustion test (truth.rs `may_be_exhausted`) counts the outage from the
+            # member's last fault, so a Restore and a new fault the engine never saw (no attempt
+            # runs for an exhausted member) make it expect the member back.
+            return 'T-exhausted-expected-back', 'I6: the log says the member exhausted its attempts (no hagroup recover since); the checker expects it back'
+        if new_member_revoked(f, m, at):
+            # Bug 6 with a revoked member: `detected new member` and the failed attempt's line
+            # (`member: S revoked`, B52) at once, and the member is not handled as a dropped
+            # member (D24) afterwards.
+            return '6', 'new member detected and revoked at once: never attempted again after the revocation ends'
         return '?', 'I6 other'
     if inv == 'I1':
         if 'duplicated' in detail:
@@ -239,6 +336,12 @@ def classify(inv, detail, key, f):
                 if retry0:
                     return 'T-retry0-usable', 'the checker counts a member usable whose recovery a later retry 0 stopped'
                 return '11', 'DEVICE_ERROR after a false total loss'
+            if w and all(x in standby for x in w):
+                # The active member serving the call failed and no other active member holds
+                # the key; the standby members that do are not tried (D26: a call on an object
+                # only a standby holds goes to that standby). Bug 14's mechanism, seen as the
+                # failed-over call's DEVICE_ERROR rather than OBJECT_HANDLE_INVALID.
+                return '14', 'DEVICE_ERROR: the serving member failed and only standby members hold the key'
             return '?', 'I2 DEVICE_ERROR'
         if 'CKR_USER_NOT_LOGGED_IN' in detail:
             return '?', 'I2 USER_NOT_LOGGED_IN on a call'
@@ -261,6 +364,18 @@ def classify(inv, detail, key, f):
             cred = [(t, x.split()[0]) for t, x in f['faults'] if t <= at and re.match(rf'(LoginFailure|LoginRestore) {m}$', x)]
             if cred and cred[-1][1] == 'LoginFailure':
                 return 'N-succeeded-bad-credential', 'succeeded for a member whose CO credential changed (B43 login step not checked)'
+            misplaced = threads_fault_misplaced(f, [m], at)
+            if misplaced == 'T-threads-fault-past':
+                return misplaced, 'succeeded: a Threads fault scheduled before the block started is applied at its start; the checker puts it at its scheduled instant, before the attempt'
+            if misplaced:
+                return misplaced, 'succeeded logged while the Threads block opens its sessions (the pending manual attempt), recorded after the block\'s faults that had not applied yet'
+            # The attempt's own calls failed (an armed Drop fired on the member since its
+            # previous log line) and the engine logs `succeeded` and then `has dropped member`.
+            prev = [t for t, msg in f['log'] if t < at and m in msg]
+            since = max(prev) if prev else 0
+            if any(since <= t <= at and x.startswith(f'Drop {m} fired') for t, x in f['fired']) and any(
+                    t == at and msg == f'has dropped member: {m}' for t, msg in f['log']):
+                return '5', 'succeeded for a member an armed Drop dropped during that attempt (dropped line follows)'
             return '?', 'I3 succeeded for unreachable'
         mt = re.search(r'at (\d+) ms, due at (\d+) ms', detail)
         if mt:
@@ -286,6 +401,33 @@ def classify(inv, detail, key, f):
             enabled = [t for t, c in f['cmds'] if c.startswith('hagroup retry -count') and since <= t <= at]
             if diff > 0 and enabled:
                 return 'N-retry-enabled-late', 'attempt 1 one interval after auto-recovery was enabled, not after the drop'
+            if threads_fault_misplaced(f, [m], at) == 'T-threads-fault-past':
+                return 'T-threads-fault-past', 'attempt timing: a Threads fault scheduled before the block started is put at its scheduled instant (a new outage the engine did not see then)'
+            # By the log lines' own clocks (the engine's stamps) the attempt is on time: the
+            # previous line, or this one, was recorded in the transcript later than it was
+            # written (the runner drains the HA log at its next observation point).
+            q = re.search(r'(recovery attempt \d+ .*)$', detail)
+            stamped = f['stamped']
+            mine = [i for i, (t, st, msg) in enumerate(stamped) if t == at and q and msg == q.group(1)]
+            if mine:
+                i = mine[0]
+                before = [x for x in stamped[:i] if (
+                    x[2] == f'has dropped member: {m}' or x[2] == f'member: {m} deactivated'
+                    or x[2] == f'member: {m} revoked' or x[2].startswith(f'unable to reach member: {m}')
+                    or x[2] == f'recovery attempt {m} is not activated and cannot be reintroduced back into the HA group'
+                    or re.match(rf'recovery attempt \d+ failed for member: {m}\.', x[2]))]
+                if before:
+                    due_stamped = int(mt.group(2)) - (before[-1][0] - before[-1][1])
+                    lag = (stamped[i][0] - stamped[i][1], before[-1][0] - before[-1][1])
+                    if max(lag) > 1000 and abs(stamped[i][1] - due_stamped) <= RECEIVE_TIMEOUT_MS:
+                        return 'T-log-recorded-late', 'attempt on time by the log lines\' own clocks; the transcript recorded a line later than its stamp'
+            if diff > 0 and slow_in_force(f, since, at):
+                # B44: an attempt runs once *at least* the interval has elapsed. The simulated
+                # recovery thread is busy with the member calls of an earlier run (a slow
+                # member, B28: e.g. reintroducing objects copied from it) and runs what fell due
+                # when it is free again (sim `advance_to`). Evidence: a Slow fault in force
+                # between the member's previous attempt and this one.
+                return 'T-recovery-thread-busy', 'late attempt while a slow member keeps the recovery thread busy (B44: at least the interval)'
             return '?', 'I3 attempt timing'
         if 'was reachable and no call to it failed' in detail:
             # At 70650c0 the checker never records a member's failed call (the MemberFailure
@@ -315,6 +457,37 @@ def classify(inv, detail, key, f):
             if recovering:
                 return '5', 'a reachable copy source dropped while filling another member\'s gap'
             return '?', 'I3 reachable member dropped'
+        mn = re.search(r'attempt (\d+) for member (\d{13}) where attempt (\d+) was due', detail)
+        if mn:
+            # B51/D10: a recovery attempt that finds the member not activated logs the no-ID
+            # line `recovery attempt S is not activated ...`, one that finds it revoked logs
+            # `member: S revoked`; both count as failed attempts in the engine, but the old
+            # checker counts only numbered `recovery attempt N failed/succeeded` lines.
+            last_numbered = [t for t, msg in f['log'] if t < at and re.match(
+                rf'recovery attempt \d+ (failed|succeeded) for member: {m}\b', msg)]
+            since = max(last_numbered) if last_numbered else -1
+            unnumbered = [t for t, msg in f['log'] if since <= t <= at and (
+                msg == f'recovery attempt {m} is not activated and cannot be reintroduced back into the HA group'
+                or msg == f'member: {m} revoked')]
+            if unnumbered:
+                return 'T-unnumbered-attempt', 'attempt numbering: the not-activated or revoked line of an attempt is not counted by the checker'
+            return '?', 'I3 attempt numbering'
+        if 'dropped twice without coming back' in detail:
+            drop_line = f'has dropped member: {m}'
+            k = logs_at.index(drop_line) if drop_line in logs_at else -1
+            later = logs_at[k + 1:] if k >= 0 else []
+            if any(re.match(rf'recovery attempt \d+ succeeded for member: {m}$', x) for x in later):
+                # The order bug 5 names: `has dropped member: B` then `recovery attempt N
+                # succeeded for member: B` at one instant; the checker sees the drop first, while
+                # B was still down.
+                if any(t == at and x.startswith(f'Deactivate {m} fired') for t, x in f['fired']):
+                    return '3', 'dropped then succeeded at one instant: a member deactivated during its recovery'
+                return '5', 'dropped then succeeded at one instant for the same member (bug 5\'s order)'
+            if new_member_revoked(f, m, at):
+                # Bug 6 with a revoked member (see the I6 rule): it serves again with no
+                # `succeeded` line and is then dropped a second time.
+                return '6', 'new member detected and revoked at once: back in service without a succeeded line, dropped again'
+            return '?', 'I3 dropped twice'
         return '?', 'I3 other'
     if inv == 'I5':
         holder = re.search(r'active member (\d{13}) held', detail)
@@ -322,6 +495,13 @@ def classify(inv, detail, key, f):
                 and t <= at and float(x.split()[4]) * 1000 < t]
         if past:
             return 'T-threads-fault-past', 'a Threads fault scheduled before the block starts is applied at its start, after later steps; the checker orders it at its scheduled instant'
+        if holder and exhausted(f, holder.group(1), at):
+            return 'T-exhausted-expected-back', 'I5: the holder exhausted its attempts (no hagroup recover since); the checker counts it usable'
+        if holder and retry0:
+            return 'T-retry0-usable', 'I5: the checker counts the holder usable from an attempt that a later retry 0 cancelled'
+        if holder and any(t == at and (re.match(rf'recovery attempt \d+ succeeded for member: {holder.group(1)}$', msg)
+                                       or msg == f'detected new member member: {holder.group(1)}') for t, msg in f['log']):
+            return 'T-same-instant-recovery', 'I5: the holder rejoined at the call\'s instant, after the call; the checker counts it usable from that instant'
     return '?', f'{inv} other'
 
 
