@@ -65,9 +65,9 @@ def options(seedline):
     }
 
 
-def features(seed, transcript, detail):
+def features(seed, transcript, detail, version=1):
     lines = transcript.splitlines()
-    f = {'seed': seed, 'opts': options(lines[0]) if lines else {}}
+    f = {'seed': seed, 'opts': options(lines[0]) if lines else {}, 'v': version}
     events = []
     for line in lines:
         m = LINE.match(line)
@@ -83,6 +83,7 @@ def features(seed, transcript, detail):
                 at = t
                 break
     f['at'] = at
+    f['events'] = events
     heal = None
     # The heal restores, activates and sets back the credential of every member at one instant
     # just before the `healed` checkpoint: its start is the last `LoginRestore` before it.
@@ -132,12 +133,16 @@ def features(seed, transcript, detail):
     return f
 
 
-KEEP_APP = re.compile(r'app   (C_|GenerateKeyOnSlot)')
+KEEP_APP = re.compile(r'app   (C_|GenerateKeyOnSlot|GenerateKey\(|GenerateSessionKey\(|CreateData\(|Destroy\(|DestroyPair\()'
+                      r'|CKR_USER_NOT_LOGGED_IN')
 
 
 def compact(transcript):
     """The transcript lines the features read: the seed line, every non-application line,
-    session/login calls, and the synchronize output (LunaCM error lines)."""
+    session/login calls, creations and destructions, calls answered CKR_USER_NOT_LOGGED_IN, and
+    the synchronize output (LunaCM error lines). (Creations, destructions and 0x101 answers were
+    added on 2026-12-02; cache lines written before lack them, so the rules that read them
+    refresh the cache for their seeds: see `REFRESH`.)"""
     out = []
     for i, line in enumerate(transcript.splitlines()):
         m = LINE.match(line)
@@ -146,9 +151,15 @@ def compact(transcript):
     return out
 
 
+# The cache's compact transcripts: 1 = before 2026-12-02 (no creation, destruction or 0x101
+# lines), 2 = with them. A rule that reads those lines asks for a replay of a version-1 entry.
+COMPACT_VERSION = 2
+STALE = 'needs replay features (cached compact transcript older than version 2)'
+
+
 def replay(seed):
     out = subprocess.run([HASIM, 'replay', '--seed', str(seed)], capture_output=True, text=True)
-    return {'seed': seed, 'lines': compact(out.stdout)}
+    return {'seed': seed, 'lines': compact(out.stdout), 'v': COMPACT_VERSION}
 
 
 # ---- rules --------------------------------------------------------------------------------
@@ -199,6 +210,23 @@ def slow_in_force(f, t0, t1):
     return hit or bool(slow)
 
 
+def threads_drop_after_restore(f, member, at):
+    """A `Threads` fault on `member` scheduled at an instant before the block started, with a
+    `Restore` of that member recorded in between: the checker orders the fault before the
+    Restore (member healthy afterwards), the engine met it when the block started, after the
+    Restore (member down)."""
+    ev = f['events']
+    for i, (t, kind, text) in enumerate(ev):
+        s = SCHEDULED.match(text) if kind == 'fault' and t <= at else None
+        if not s or s.group(2) != member:
+            continue
+        scheduled = round(float(s.group(3)) * 1000)
+        if any(scheduled <= ev[j][0] and ev[j][1] == 'fault' and ev[j][2] == f'Restore {member}'
+               for j in range(i)):
+            return True
+    return False
+
+
 def exhausted(f, member, at):
     """The engine logged `exceeded maximum ...` for `member` before `at` and neither a
     `hagroup recover` (D9: resets exhausted members) nor a success came after it."""
@@ -225,6 +253,47 @@ def new_member_revoked(f, member, at):
     back = any(d < t < at and re.match(rf'recovery attempt \d+ succeeded for member: {member}$', msg)
                for t, msg in f['log'])
     return revoked and not back
+
+
+def login_walk(f):
+    """The application's login state after each transcript event (same reading as
+    `features`' `login`, but per event, so simultaneous lines keep their order)."""
+    state = []
+    logged = False
+    basic = f['opts'].get('mode') == 'activeBasic'
+    for t, kind, text in f['events']:
+        if kind == 'app' and re.match(r'C_Login -> CKR_OK', text):
+            logged = True
+        elif kind == 'app' and re.match(r'(C_Logout|C_CloseSession|C_Finalize)', text):
+            logged = False
+        elif kind == '>' and text.startswith('hagroup recoverymode -mode'):
+            basic = 'activeBasic' in text
+        elif kind == 'log' and text.endswith('all members gone offline.') and basic:
+            logged = False
+        state.append(logged)
+    return state
+
+
+def out_of_service(f, upto):
+    """Members whose last log line about them up to the call events[upto] and what it logged
+    (the lines before the next application call) took them out of service (drop,
+    deactivation, revocation, failed attempt, exclusion)."""
+    ev = f['events']
+    end = next((j for j in range(upto + 1, len(ev)) if ev[j][1] == 'app'), len(ev))
+    out = set()
+    for i, (t, kind, text) in enumerate(ev[:end]):
+        if kind != 'log':
+            continue
+        msg = re.sub(r'^.*? HA group: \d+ ', '', text)
+        m = re.match(r'(?:has dropped member: |member: |unable to reach member: |member |'
+                     r'recovery attempt \d+ failed for member: |recovery attempt )(\d{13})'
+                     r'(?:$| deactivated| revoked|\. | is not activated)', msg)
+        if m:
+            out.add(m.group(1))
+        m = re.match(r'(?:recovery attempt \d+ succeeded for member: |detected new member member: )(\d{13})$', msg)
+        if m:
+            out.discard(m.group(1))
+    return out
 
 
 def classify(inv, detail, key, f):
@@ -310,6 +379,29 @@ def classify(inv, detail, key, f):
                 return '2', 'destroyed object back: a deletion missed while deactivated'
             if logs_out:
                 return '8', 'destroyed object back: a deletion missed by a member that recovered while logged out'
+            if f['v'] < COMPACT_VERSION:
+                return '?', STALE
+            # The same mechanism without a logout among the operations: the heal itself closes
+            # and reopens the application's session and the manual attempt it asks for runs
+            # inside `C_OpenSession`, before `C_Login` (B45); or an activeBasic total loss ended
+            # the login. A recovery attempt without a login lists only public objects, so the
+            # missed deletion of a private key is not applied, and the member's list of missed
+            # deletions is cleared anyway (recovery.rs `reconcile` at 70650c0). The final
+            # `synchronize` (D8: union, never deletes) then copies the key back to every member.
+            label = re.search(r'object (\S+) is held', detail).group(1)
+            ev = f['events']
+            destroyed = [i for i, (t, kind, text) in enumerate(ev) if kind == 'app' and re.match(
+                rf'(Destroy|DestroyPair)\({re.escape(label)}\) -> CKR_OK', text)]
+            if destroyed:
+                i = destroyed[-1]
+                missed = out_of_service(f, i)
+                logged = login_walk(f)
+                for j in range(i + 1, len(ev)):
+                    t, kind, text = ev[j]
+                    a = re.search(r'recovery attempt \d+ (succeeded|failed) for member: (\d{13})(.*)$', text) if kind == 'log' else None
+                    if a and a.group(2) in missed and not logged[j] and (
+                            a.group(1) == 'succeeded' or '0x101' in a.group(3)):
+                        return '8', 'destroyed object back: the member that missed the deletion had a recovery attempt while the application held no login (the heal\'s own reopen, a lost session)'
             return '?', 'I1 destroyed object back, no deactivation'
         if any('CKR_USER_NOT_LOGGED_IN' in s for s in f['sync_output']):
             return '18', 'synchronize copies with the application login'
@@ -342,8 +434,32 @@ def classify(inv, detail, key, f):
                 # only a standby holds goes to that standby). Bug 14's mechanism, seen as the
                 # failed-over call's DEVICE_ERROR rather than OBJECT_HANDLE_INVALID.
                 return '14', 'DEVICE_ERROR: the serving member failed and only standby members hold the key'
+            if w and all(exhausted(f, x, at) for x in w):
+                return 'T-exhausted-expected-back', 'I2 DEVICE_ERROR: the members the checker calls usable exhausted their attempts (no hagroup recover since)'
+            if w and all(threads_drop_after_restore(f, x, at) for x in w):
+                return 'T-threads-fault-past', 'I2 DEVICE_ERROR: the member the checker calls usable was dropped by a Threads fault scheduled before a Restore the block started after'
             return '?', 'I2 DEVICE_ERROR'
         if 'CKR_USER_NOT_LOGGED_IN' in detail:
+            if f['v'] < COMPACT_VERSION:
+                return '?', STALE
+            # D17 (failover_on_deactivation = 0) lets one call return USER_NOT_LOGGED_IN per
+            # deactivation, after which the member is logged deactivated and dropped. Here the
+            # one call was a creation that met the deactivation of its primary (at the create
+            # or at the clone read) and returned USER_NOT_LOGGED_IN with nothing logged and the
+            # member kept (bug 1), so the next call met the deactivated member again.
+            label = re.search(r'label: "([^"]+)"', detail)
+            ev = f['events']
+            failing = [i for i, (t, kind, text) in enumerate(ev) if t == at and kind == 'app' and label
+                       and f'({label.group(1)})' in text and 'CKR_USER_NOT_LOGGED_IN' in text]
+            if failing:
+                i = failing[0]
+                deact = [j for j in range(i) if ev[j][1] == 'fault' and ev[j][2].startswith('Deactivate ')]
+                j0 = deact[-1] if deact else 0
+                for j in range(j0, i):
+                    t, kind, text = ev[j]
+                    if kind == 'app' and re.match(r'(GenerateKey|GenerateSessionKey|CreateData)\(.*-> CKR_USER_NOT_LOGGED_IN', text):
+                        if not any(ev[k][1] == 'log' and ev[k][2].endswith(' deactivated') for k in range(j, i)):
+                            return '1', 'a second USER_NOT_LOGGED_IN: a creation met the deactivation and returned it with the member neither logged deactivated nor dropped (bug 1), so the next call met it too'
             return '?', 'I2 USER_NOT_LOGGED_IN on a call'
         return '?', 'I2 other'
     if inv == 'I3':
@@ -563,8 +679,15 @@ def main():
                 cache_out.write(json.dumps(c) + '\n')
                 cache_out.flush()
             if c is not None:
-                f = features(seed, '\n'.join(c['lines']), detail)
+                f = features(seed, '\n'.join(c['lines']), detail, c.get('v', 1))
                 cls, rule = classify(inv, detail, key, f)
+                if rule == STALE and not args.no_replay:
+                    c = replay(seed)
+                    cache[seed] = c
+                    cache_out.write(json.dumps(c) + '\n')
+                    cache_out.flush()
+                    f = features(seed, '\n'.join(c['lines']), detail, c.get('v', 1))
+                    cls, rule = classify(inv, detail, key, f)
         by_inv[inv] += 1
         by_class[cls] += 1
         by_rule[(cls, rule)] += 1
