@@ -170,6 +170,20 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
             let text: Vec<String> = counts.iter().map(|(s, n)| format!("{s}={n}")).collect();
             let _ = writeln!(out, "{stamp} app   CountObjects -> {}", text.join(" "));
         }
+        Event::CallCounts { from, to, members } => {
+            let mut lines = vec![format!(
+                "calls between \"{from}\" and \"{to}\" (every call that reached each member)"
+            )];
+            for (serial, kinds) in members {
+                let total: u64 = kinds.values().sum();
+                let mut line = format!("{serial:>16}  calls {total:>4}");
+                for (kind, n) in kinds {
+                    let _ = write!(line, "  {kind} {n}");
+                }
+                lines.push(line);
+            }
+            note(out, at, &lines);
+        }
         Event::Fingerprints { label, members } => {
             let text: Vec<String> = members
                 .iter()
