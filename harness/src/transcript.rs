@@ -34,7 +34,8 @@ pub enum View {
     /// Everything the record holds (what snapshots hold).
     Full,
     /// What every backend can know (`hasim differential` compares it): the transcript without
-    /// storage figures and without the backend binding.
+    /// storage figures and without the backend binding; fingerprints as `#1`, `#2`, ... in
+    /// order of appearance (equal contents, equal numbers).
     Portable,
 }
 
@@ -185,9 +186,25 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
             note(out, at, &lines);
         }
         Event::Fingerprints { label, members } => {
+            // A key's fingerprint differs between backends (its material is the token's own):
+            // the portable view names each distinct content by its order of appearance.
+            let mut seen: Vec<&str> = Vec::new();
             let text: Vec<String> = members
                 .iter()
-                .map(|(s, f)| format!("{s}={}", f.as_deref().unwrap_or("-")))
+                .map(|(s, f)| match (f.as_deref(), view) {
+                    (None, _) => format!("{s}=-"),
+                    (Some(f), View::Full) => format!("{s}={f}"),
+                    (Some(f), View::Portable) => {
+                        let n = match seen.iter().position(|x| *x == f) {
+                            Some(i) => i + 1,
+                            None => {
+                                seen.push(f);
+                                seen.len()
+                            }
+                        };
+                        format!("{s}=#{n}")
+                    }
+                })
                 .collect();
             let _ = writeln!(
                 out,
