@@ -390,6 +390,10 @@ fn fault_text(f: &FaultEvent) -> String {
             Action::Fault(sim::fault::Fault::Slow { ms }) => {
                 format!("Slow {} {ms} ms per call", f.member)
             }
+            Action::Fault(sim::fault::Fault::DirectChange { label, value }) => format!(
+                "DirectChange {}: another application set the value of {label} to {value:?} there, outside the group",
+                f.member
+            ),
             _ => format!("{name} {}", f.member),
         },
         FaultTiming::Armed { call, nth } => {

@@ -163,7 +163,8 @@ impl FaultState {
             | Fault::Activate
             | Fault::LoginFailure
             | Fault::LoginRestore
-            | Fault::DirectModify { .. } => {}
+            | Fault::DirectModify { .. }
+            | Fault::DirectChange { .. } => {}
         }
         false
     }
