@@ -43,6 +43,17 @@ pub fn class_from_ck(class: ObjectClass) -> Option<ports::ObjectClass> {
     }
 }
 
+/// What tells one object's contents apart ([`Pkcs11Member::object_material`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectMaterial {
+    /// `CKA_CLASS`.
+    pub class: ports::ObjectClass,
+    /// `CKA_ID` (a data object's `CKA_APPLICATION`).
+    pub id: Vec<u8>,
+    /// A data object's value, a secret key's check value, nothing for a key pair's halves.
+    pub material: Vec<u8>,
+}
+
 impl Pkcs11Member {
     /// The real handle and shape behind port handle `h` (the session is already checked).
     pub(crate) fn resolve(
@@ -120,10 +131,7 @@ impl Pkcs11Member {
     /// (`CKA_ID`, for a data object `CKA_APPLICATION`) and its material: a data object's
     /// `CKA_VALUE`, a secret key's check value (its value is sensitive), nothing for the
     /// halves of a key pair. `None` when the token holds no such object.
-    pub fn object_material(
-        &self,
-        label: &str,
-    ) -> MemberResult<Option<(ports::ObjectClass, Vec<u8>, Vec<u8>)>> {
+    pub fn object_material(&self, label: &str) -> MemberResult<Option<ObjectMaterial>> {
         let ctx = self.library().ctx();
         let s = ctx
             .open_ro_session_no_drop(self.slot)
@@ -182,7 +190,11 @@ impl Pkcs11Member {
                         .unwrap_or_default(),
                     _ => Vec::new(),
                 };
-                Ok(Some((class, id, material)))
+                Ok(Some(ObjectMaterial {
+                    class,
+                    id,
+                    material,
+                }))
             })();
             if logged_in_here {
                 let _ = s.logout();

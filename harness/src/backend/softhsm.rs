@@ -374,8 +374,8 @@ impl Partitions for SoftHsmPartitions {
 
     fn object_fingerprint(&self, serial: &str, label: &str) -> Option<String> {
         let b = self.bound.get(serial)?;
-        let (class, id, material) = lock(&b.app).object_material(label).ok()??;
-        Some(crate::fingerprint::of(class, &id, &material))
+        let o = lock(&b.app).object_material(label).ok()??;
+        Some(crate::fingerprint::of(o.class, &o.id, &o.material))
     }
 
     fn token_info(&self, serial: &str) -> Option<TokenInfo> {
