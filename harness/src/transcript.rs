@@ -460,4 +460,68 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn the_portable_view_numbers_fingerprints_by_distinct_content() {
+        let mut r = Record::default();
+        let f = |s: &str| Some(s.to_string());
+        r.push(
+            0,
+            Event::Fingerprints {
+                label: "doc".into(),
+                members: vec![
+                    ("a".into(), f("77")),
+                    ("b".into(), None),
+                    ("c".into(), f("12")),
+                    ("d".into(), f("77")),
+                ],
+            },
+        );
+        let line = |view| {
+            render_view(&r, view)
+                .lines()
+                .find(|l| l.contains("Fingerprints"))
+                .map(str::to_string)
+        };
+        assert_eq!(
+            line(View::Full).as_deref(),
+            Some("[     0.000] app   Fingerprints(doc) -> a=77 b=- c=12 d=77")
+        );
+        assert_eq!(
+            line(View::Portable).as_deref(),
+            Some("[     0.000] app   Fingerprints(doc) -> a=#1 b=- c=#2 d=#1")
+        );
+    }
+
+    #[test]
+    fn call_counts_name_each_kind_with_calls() {
+        let mut r = Record::default();
+        r.push(
+            0,
+            Event::CallCounts {
+                from: "a".into(),
+                to: "b".into(),
+                members: vec![
+                    (
+                        "11".into(),
+                        BTreeMap::from([
+                            (sim::fault::CallKind::Sign, 50),
+                            (sim::fault::CallKind::Encrypt, 5),
+                        ]),
+                    ),
+                    ("22".into(), BTreeMap::new()),
+                ],
+            },
+        );
+        let text = render(&r);
+        let body: Vec<&str> = text.lines().skip(5).collect();
+        assert_eq!(
+            body,
+            [
+                "[     0.000] calls between \"a\" and \"b\" (every call that reached each member)",
+                "                           11  calls   55  Sign 50  Encrypt 5",
+                "                           22  calls    0",
+            ]
+        );
+    }
 }
