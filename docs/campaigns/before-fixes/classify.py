@@ -23,7 +23,11 @@ Method
      or a new class "N-..." (engine behaviour outside the nineteen) or "T-..." (the exploration
      tool itself: generator, checker or runner, not the engine), or "?" (unclassified).
 
-Every rule names the evidence it uses; the report (REPORT.md) explains each class.
+Every rule names the evidence it uses; the report (docs/campaigns/before-fixes-100k.md)
+explains each class. Second pass (2026-12-02): rules for the 1,116 seeds the first pass left
+unclassified (none are left); the class-1 "second 0x101" and class-8 "heal's logged-out
+recovery" rules read creation, destruction and 0x101 lines, kept in compact transcripts of
+version 2 (`COMPACT_VERSION`): an older cache entry is replayed when such a rule needs it.
 """
 import argparse
 import collections
