@@ -367,7 +367,11 @@ fn fault_of(action: &Action) -> FaultObs {
             Fault::LostAnswer => FaultObs::LostAnswer,
             Fault::Busy { ms } => FaultObs::Busy(*ms),
             Fault::IdleCut { ms } => FaultObs::IdleCut(*ms),
-            Fault::DirectModify { label } => FaultObs::DirectModify(label.clone()),
+            // Both are another application's write outside the group; the truth model
+            // follows neither (an object's contents are not its reachability).
+            Fault::DirectModify { label } | Fault::DirectChange { label, .. } => {
+                FaultObs::DirectModify(label.clone())
+            }
         },
     }
 }

@@ -166,7 +166,8 @@ impl FaultState {
             | Fault::Activate
             | Fault::LoginFailure
             | Fault::LoginRestore
-            | Fault::DirectModify { .. } => {}
+            | Fault::DirectModify { .. }
+            | Fault::DirectChange { .. } => {}
         }
         false
     }
