@@ -150,21 +150,17 @@ fn differential(dir: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
+/// `hasim run --backend softhsm --keep-tokens DIR/kept FILE`: the tokens stay for a look.
+fn run_keeping_tokens(dir: &Path, file: &Path, trace: bool) -> Result<Output, Failed> {
+    let keep = dir.join("kept").display().to_string();
+    let file = file.display().to_string();
+    let args = ["run", "--backend", "softhsm", "--keep-tokens", &keep, &file];
+    hasim(dir, &args, trace)
+}
+
 fn witness(dir: &Path) -> Result<(), Failed> {
     let file = scenarios_dir().join("failover/two-members-drop-and-recover.ron");
-    let keep = dir.join("kept");
-    let out = hasim(
-        dir,
-        &[
-            "run",
-            "--backend",
-            "softhsm",
-            "--keep-tokens",
-            &keep.display().to_string(),
-            &file.display().to_string(),
-        ],
-        false,
-    )?;
+    let out = run_keeping_tokens(dir, &file, false)?;
     let transcript = text(&out);
     if !out.status.success() {
         return Err(format!("the scenario failed on SoftHSM:\n{transcript}").into());
@@ -257,19 +253,7 @@ fn canary(dir: &Path) -> Result<(), Failed> {
     std::fs::create_dir(&input).map_err(|e| e.to_string())?;
     let file = input.join("canary.ron");
     std::fs::write(&file, scenario).map_err(|e| e.to_string())?;
-    let keep = dir.join("kept");
-    let out = hasim(
-        dir,
-        &[
-            "run",
-            "--backend",
-            "softhsm",
-            "--keep-tokens",
-            &keep.display().to_string(),
-            &file.display().to_string(),
-        ],
-        true,
-    )?;
+    let out = run_keeping_tokens(dir, &file, true)?;
     let all = text(&out);
     if !out.status.success() {
         return Err(format!("the canary scenario failed:\n{all}").into());
