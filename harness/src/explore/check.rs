@@ -6,7 +6,10 @@
 //! - **I0** a generated scenario runs to its end.
 //! - **I1** nothing lost, nothing duplicated: at the final checkpoint every usable member holds
 //!   the same objects, equal to what the application created and did not destroy (plus direct
-//!   writes made everyone's by `synchronize`, B21, D8), each once.
+//!   writes made everyone's by `synchronize`, B21, D8), each once; the orphan of a creation
+//!   whose answer was lost is reported when its member is back (D37, issue 12). What a restart
+//!   forgot (tombstones of deletions a member missed or refused, of orphans not yet found) may
+//!   come back through `synchronize` (D20, D8, D49): such labels are uncertain.
 //! - **I2** no operation fails while a usable member held its object (or, for a creation, while
 //!   a usable member existed), except D3 (codes that are the caller's), D5 (multi-part cut by a
 //!   drop), D11 (activeBasic total loss), D17 (`failover_on_deactivation = 0`: one call), D18
