@@ -346,6 +346,22 @@ impl Checker<'_> {
                     self.claims.entry(member.clone()).or_insert(Claimed::Back);
                 }
                 self.field_fault(member, fault);
+                // D19: a fault that cuts the connection of (or deactivates) a member the engine
+                // counts in service is found by the engine's next call to it, which fails by
+                // rule even if the fault is over by then; until then it is not usable.
+                if matches!(self.claims.get(member), Some(Claimed::Back))
+                    && matches!(
+                        fault,
+                        super::observe::FaultObs::Drop
+                            | super::observe::FaultObs::LostAnswer
+                            | super::observe::FaultObs::Hang
+                            | super::observe::FaultObs::Revoke
+                            | super::observe::FaultObs::Deactivate
+                            | super::observe::FaultObs::IdleCut(_)
+                    )
+                {
+                    self.truth.lost_unnoticed(member);
+                }
                 self.truth.fault(member, fault, at);
                 None
             }
@@ -702,6 +718,10 @@ impl Checker<'_> {
             for claim in self.claims.values_mut() {
                 *claim = Claimed::Back;
             }
+            // It connects afresh: an outage of the old connections is no one's to notice.
+            for member in self.truth.group() {
+                self.truth.noticed(&member);
+            }
             return None;
         }
         if let Some(member) = msg.strip_prefix("detected new member member: ") {
@@ -856,6 +876,7 @@ impl Checker<'_> {
 
     /// The log takes `member` out of service at `at`, its outage counted from then (D9).
     fn mark_down(&mut self, member: String, at: Millis) {
+        self.truth.noticed(&member);
         self.down_since.insert(member.clone(), at);
         self.claims.insert(member, Claimed::down(0, at));
     }
