@@ -27,7 +27,9 @@ use crate::scenario::{
 };
 use crate::topology::{TopologyError, build_lunacm};
 use crate::transcript::result_of;
-use sim::scheduler::{Observed, ThreadCall, TimedFault, run_one, run_threads};
+use sim::scheduler::{
+    Observed, RunnerCall, ThreadAction, ThreadCall, Threads, TimedFault, run_one,
+};
 
 mod conf;
 mod react;
@@ -101,6 +103,9 @@ struct Runner<'a> {
     others: Vec<App>,
     /// The name of the other process whose step is running, if any (prefixes its calls).
     active: Option<String>,
+    /// While a thread's runner call is made: the calls it recorded, held back until its
+    /// answer reaches the thread (`Threads`).
+    capture: Option<Vec<Call>>,
 }
 
 /// How a run records, beyond what every run records.
@@ -162,6 +167,7 @@ pub fn run_built(scenario: &Scenario, built: backend::Built, options: RunOptions
         last: Ckr::CKR_OK,
         others: Vec::new(),
         active: None,
+        capture: None,
     };
     runner.header(built.binding);
     if let Err(error) = runner.execute() {
@@ -412,7 +418,10 @@ impl Runner<'_> {
     }
 
     /// A `Threads` step: each thread gets its own virtual session; one record entry per call,
-    /// in the order the calls finished, with the member(s) that served it.
+    /// in the order the calls finished, with the member(s) that served it. Signs and encrypts
+    /// are dispatched by the scheduler; every other call is a runner call, made here when its
+    /// thread issues it, on the thread's session, with the application's object handles
+    /// (shared by its threads, as PKCS#11 handles are by a process's sessions; D60).
     fn threads(
         &mut self,
         programs: &[Vec<ThreadOp>],
@@ -420,20 +429,41 @@ impl Runner<'_> {
     ) -> Result<(), StepFailure> {
         self.ensure_initialized();
         let mut calls = Vec::new();
-        for program in programs {
+        // The runner calls by number, and the crypto entries' key labels (looked up again
+        // after every runner call, which may make, destroy or find objects).
+        let mut runner_ops: Vec<&AppOp> = Vec::new();
+        let mut keyed: Vec<(usize, usize, &str)> = Vec::new();
+        for (t, program) in programs.iter().enumerate() {
             let mut thread_calls = Vec::new();
-            for op in program {
-                let (crypto, key, times, name) = match op {
-                    ThreadOp::Sign { key, times } => (CryptoOp::Sign, key, *times, "Sign"),
-                    ThreadOp::Encrypt { key, times } => (CryptoOp::Encrypt, key, *times, "Encrypt"),
+            for (e, op) in program.iter().enumerate() {
+                let crypto = match op {
+                    ThreadOp::Sign { key, times } => Some((CryptoOp::Sign, key, *times, "Sign")),
+                    ThreadOp::Encrypt { key, times } => {
+                        Some((CryptoOp::Encrypt, key, *times, "Encrypt"))
+                    }
+                    _ => None,
                 };
-                let handle = self.key(key);
-                thread_calls.push(ThreadCall {
-                    op: crypto,
-                    key: handle,
-                    label: format!("{name}({key})"),
-                    times: u64::from(times),
-                });
+                match crypto {
+                    Some((crypto, key, times, name)) => {
+                        keyed.push((t, e, key.as_str()));
+                        thread_calls.push(ThreadCall {
+                            action: ThreadAction::Crypto {
+                                op: crypto,
+                                key: self.key(key),
+                            },
+                            label: format!("{name}({key})"),
+                            times: u64::from(times),
+                        });
+                    }
+                    None => {
+                        thread_calls.push(ThreadCall {
+                            action: ThreadAction::Runner(runner_ops.len()),
+                            label: String::new(),
+                            times: 1,
+                        });
+                        runner_ops.push(op);
+                    }
+                }
             }
             calls.push(thread_calls);
         }
@@ -461,7 +491,12 @@ impl Runner<'_> {
         for thread in 0..calls.len() {
             let now = self.now();
             match self.world.engine().open_session(now, group) {
-                Ok(vs) => sessions.push(vs),
+                Ok(vs) => {
+                    sessions.push(vs);
+                    if self.options.witness {
+                        self.push(Event::ThreadSession { opened: true });
+                    }
+                }
                 Err(e) => {
                     // The thread goes on with no session, as an application that ignored the
                     // error would: its calls answer `CKR_SESSION_HANDLE_INVALID`.
@@ -488,49 +523,63 @@ impl Runner<'_> {
             }));
         }
         let (options, standby) = (self.options, self.standby());
-        let record = &mut self.record;
-        // After every scheduler event: record the call that finished, then what was logged,
-        // so HA log lines stand where they happened among the calls.
-        let mut observe = |world: &mut World, seen: Observed<'_>| {
-            if let Observed::Call(call, o) = seen {
-                record_fired(world, record);
-                record.push(
-                    o.finished,
-                    Event::ThreadCall(ThreadRecord {
-                        thread: o.thread,
-                        op: call.label.clone(),
-                        index: usize::try_from(o.index).unwrap_or(usize::MAX),
-                        result: result_of(&o.result),
-                        started: o.started,
-                        finished: o.finished,
-                        members: o.members.clone(),
-                    }),
-                );
-                if let Some(label) = object_label(&call.label) {
-                    witness(
-                        world,
-                        record,
-                        options,
-                        &standby,
-                        o.finished,
-                        label,
-                        result_of(&o.result),
-                        &o.members,
-                    );
-                }
+        // What each thread's runner call recorded, until its answer reaches the thread.
+        let mut answers: Vec<Vec<Call>> = vec![Vec::new(); calls.len()];
+        let mut threads = Threads::start(&mut self.world, sessions, calls, timed);
+        let result = loop {
+            let record = &mut self.record;
+            let mut observe = |w: &mut World, seen: Observed<'_>| {
+                thread_seen(w, record, &mut answers, options, &standby, seen);
+            };
+            let call = match threads.next(&mut self.world, &mut observe) {
+                Ok(Some(call)) => call,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(StepFailure::from(e)),
+            };
+            let (session, spent, made) = match self.thread_call(call, runner_ops[call.number]) {
+                Ok(done) => done,
+                Err(e) => break Err(e),
+            };
+            if let Some(slot) = answers.get_mut(call.thread) {
+                *slot = made;
             }
-            drain(world, record);
+            for (t, e, label) in &keyed {
+                threads.set_key(*t, *e, self.key(label));
+            }
+            let record = &mut self.record;
+            let answered =
+                threads.answered(&mut self.world, call, spent, session, &mut |w, seen| {
+                    thread_seen(w, record, &mut answers, options, &standby, seen);
+                });
+            if let Err(e) = answered {
+                break Err(StepFailure::from(e));
+            }
         };
-        let result = run_threads(
-            &mut self.world,
-            sessions.clone(),
-            calls,
-            timed,
-            &mut observe,
-        )
-        .map_err(StepFailure::from);
+        let sessions = threads.sessions();
+        threads.finish(&mut self.world);
         let closed = self.close_thread_sessions(&sessions);
         result.and(closed)
+    }
+
+    /// A thread's runner call, made now on the thread's session: the thread's session after it,
+    /// the virtual time its member calls took, and what it recorded (held back until its
+    /// answer reaches the thread).
+    fn thread_call(
+        &mut self,
+        call: RunnerCall,
+        op: &AppOp,
+    ) -> Result<(VSessionHandle, Millis, Vec<Call>), StepFailure> {
+        let (session, last) = (self.app.session, self.last);
+        self.app.session = Some(call.session);
+        self.capture = Some(Vec::new());
+        queue::start_measure(&mut self.world);
+        let result = self.app(op);
+        let spent = queue::measured(&mut self.world);
+        let made = self.capture.take().unwrap_or_default();
+        let thread_session = self.app.session.unwrap_or(INVALID_HANDLE);
+        self.app.session = session;
+        self.last = last;
+        result.map(|()| (thread_session, spent, made))
     }
 
     /// The application closes the threads' sessions, paying for the member calls.
@@ -538,8 +587,12 @@ impl Runner<'_> {
         queue::start_measure(&mut self.world);
         for vs in sessions {
             let now = self.now();
-            // A session the engine already invalidated (total loss) is simply gone.
-            let _ = self.world.engine().close_session(now, *vs);
+            // A session the engine already invalidated (total loss) or the thread closed is
+            // simply gone.
+            let closed = self.world.engine().close_session(now, *vs);
+            if closed.is_ok() && self.options.witness {
+                self.push(Event::ThreadSession { opened: false });
+            }
         }
         let spent = queue::measured(&mut self.world);
         self.pay(spent)
@@ -616,6 +669,15 @@ impl Runner<'_> {
         let op = self.named(op);
         self.last = result;
         record_fired(&self.world, &mut self.record);
+        if let Some(captured) = self.capture.as_mut() {
+            // A thread's runner call: recorded when its answer reaches the thread.
+            captured.push(Call {
+                op,
+                result,
+                placement,
+            });
+            return;
+        }
         self.push(Event::Call(Call {
             op,
             result,
@@ -904,8 +966,7 @@ impl Runner<'_> {
             ("Encrypt", CallKind::Encrypt, CryptoOp::Encrypt)
         };
         let call = ThreadCall {
-            op: crypto,
-            key: h,
+            action: ThreadAction::Crypto { op: crypto, key: h },
             label: self.named(format!("{name}({key})")),
             times: u64::from(times),
         };
@@ -1110,6 +1171,87 @@ fn files_of(fs: &sim::memfs::SharedMemFs, prefix: &str) -> Vec<LogFile> {
             .collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// After every event of a `Threads` step: record the call that finished (a sign or encrypt
+/// when its answer came; a runner call's record, held back since it was made, when its answer
+/// reached the thread), then what was logged, so HA log lines stand where they happened among
+/// the calls.
+fn thread_seen(
+    world: &mut World,
+    record: &mut Record,
+    answers: &mut [Vec<Call>],
+    options: RunOptions,
+    standby: &BTreeSet<String>,
+    seen: Observed<'_>,
+) {
+    match seen {
+        Observed::Call(call, o) => {
+            record_fired(world, record);
+            record.push(
+                o.finished,
+                Event::ThreadCall(ThreadRecord {
+                    thread: o.thread,
+                    op: call.label.clone(),
+                    index: usize::try_from(o.index).unwrap_or(usize::MAX),
+                    result: result_of(&o.result),
+                    started: o.started,
+                    finished: o.finished,
+                    members: o.members.clone(),
+                    placement: None,
+                }),
+            );
+            if let Some(label) = object_label(&call.label) {
+                witness(
+                    world,
+                    record,
+                    options,
+                    standby,
+                    o.finished,
+                    label,
+                    result_of(&o.result),
+                    &o.members,
+                );
+            }
+        }
+        Observed::Answer(a) => {
+            let made = answers.get_mut(a.thread).map(std::mem::take);
+            for call in made.unwrap_or_default() {
+                let members = match &call.placement {
+                    Placement::Created { on, .. } => on.clone(),
+                    Placement::On(members) => members.clone(),
+                    Placement::Unobserved => Vec::new(),
+                };
+                record.push(
+                    a.finished,
+                    Event::ThreadCall(ThreadRecord {
+                        thread: a.thread,
+                        op: call.op.clone(),
+                        index: usize::try_from(a.index).unwrap_or(usize::MAX),
+                        result: call.result,
+                        started: a.started,
+                        finished: a.finished,
+                        members: members.clone(),
+                        placement: Some(call.placement),
+                    }),
+                );
+                if let Some(label) = object_label(&call.op) {
+                    witness(
+                        world,
+                        record,
+                        options,
+                        standby,
+                        a.finished,
+                        label,
+                        call.result,
+                        &members,
+                    );
+                }
+            }
+        }
+        Observed::Tick => {}
+    }
+    drain(world, record);
 }
 
 /// The object label an application call names (`Sign(k1)` → `k1`), when it names one.

@@ -108,11 +108,12 @@ pub fn luna_only(scenario: &Scenario) -> Option<String> {
     if !scenario.processes.is_empty() {
         add("several client processes (model backend only)");
     }
-    let op_of = |s: &Step| match s {
-        Step::App(op) | Step::In(_, op) => Some(op.clone()),
-        _ => None,
+    let ops_of = |s: &Step| match s {
+        Step::App(op) | Step::In(_, op) => vec![op.clone()],
+        Step::Threads { threads, .. } => threads.iter().flatten().cloned().collect(),
+        _ => Vec::new(),
     };
-    for op in scenario.steps.iter().filter_map(op_of) {
+    for op in scenario.steps.iter().flat_map(ops_of) {
         if matches!(op, AppOp::UpdateData { .. } | AppOp::Fingerprints(_)) {
             add("object updates and fingerprints (model backend only)");
         }

@@ -199,13 +199,7 @@ impl Observations {
                     },
                 )),
                 Event::Call(call) => {
-                    let served_by = match &call.placement {
-                        Placement::Created { on, cloned_to } => {
-                            on.iter().chain(cloned_to.iter()).cloned().collect()
-                        }
-                        Placement::On(members) => members.clone(),
-                        Placement::Unobserved => Vec::new(),
-                    };
+                    let served_by = served_by(&call.placement);
                     events.push((
                         at,
                         Happening::App(AppObs {
@@ -227,13 +221,38 @@ impl Observations {
                         holders: None,
                     }),
                 )),
+                // A runner call (open, login, generate, ...) takes effect when the thread
+                // issues it; a sign or encrypt when its answer comes (D60).
                 Event::ThreadCall(call) => events.push((
-                    call.finished,
+                    if call.placement.is_some() {
+                        call.started
+                    } else {
+                        call.finished
+                    },
                     Happening::App(AppObs {
                         op: op_of(&call.op),
                         result: call.result.name(),
                         count: 1,
-                        served_by: call.members.clone(),
+                        served_by: match &call.placement {
+                            Some(placement) => served_by(placement),
+                            None => call.members.clone(),
+                        },
+                        holders: None,
+                    }),
+                )),
+                // The application opens each thread's own session before a `Threads` step and
+                // closes it after; the session count decides when a close logs out.
+                Event::ThreadSession { opened } => events.push((
+                    at,
+                    Happening::App(AppObs {
+                        op: if *opened {
+                            OpObs::OpenSession
+                        } else {
+                            OpObs::CloseSession
+                        },
+                        result: "CKR_OK".to_string(),
+                        count: 1,
+                        served_by: Vec::new(),
                         holders: None,
                     }),
                 )),
@@ -310,6 +329,17 @@ impl Observations {
             },
             events,
         }
+    }
+}
+
+/// The members a call's placement names: where it was created and cloned to, or served.
+fn served_by(placement: &Placement) -> Vec<String> {
+    match placement {
+        Placement::Created { on, cloned_to } => {
+            on.iter().chain(cloned_to.iter()).cloned().collect()
+        }
+        Placement::On(members) => members.clone(),
+        Placement::Unobserved => Vec::new(),
     }
 }
 
