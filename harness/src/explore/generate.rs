@@ -717,3 +717,61 @@ impl Gen {
         self.steps.push(PlanStep::Checkpoint("final".into()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Multi-threaded workloads hold every kind of application call inside `Threads` (D61),
+    /// not only signs and encrypts.
+    #[test]
+    fn threads_blocks_hold_every_kind_of_call() {
+        let mut seen: BTreeSet<&'static str> = BTreeSet::new();
+        for seed in 1..=400u64 {
+            for step in generate(seed).steps {
+                let PlanStep::Threads { programs, .. } = step else {
+                    continue;
+                };
+                for call in programs.iter().flatten() {
+                    seen.insert(match call {
+                        AppCall::Generate { token: true, .. } => "GenerateKey",
+                        AppCall::Generate { token: false, .. } => "GenerateSessionKey",
+                        AppCall::CreateData { .. } => "CreateData",
+                        AppCall::Destroy { .. } => "Destroy",
+                        AppCall::Sign { .. } => "Sign",
+                        AppCall::Encrypt { .. } => "Encrypt",
+                        AppCall::SignInit { .. } => "SignInit",
+                        AppCall::SignUpdate => "SignUpdate",
+                        AppCall::SignFinal => "SignFinal",
+                        AppCall::CloseSession => "CloseSession",
+                        AppCall::OpenSession => "OpenSession",
+                        AppCall::Logout => "Logout",
+                        AppCall::Login => "Login",
+                        AppCall::FindObjects { .. } => "FindObjects",
+                        _ => "other",
+                    });
+                }
+            }
+        }
+        let every = [
+            "GenerateKey",
+            "GenerateSessionKey",
+            "CreateData",
+            "Destroy",
+            "Sign",
+            "Encrypt",
+            "SignInit",
+            "SignUpdate",
+            "SignFinal",
+            "CloseSession",
+            "OpenSession",
+            "Logout",
+            "Login",
+            "FindObjects",
+        ];
+        for kind in every {
+            assert!(seen.contains(kind), "no {kind} in any Threads block: {seen:?}");
+        }
+        assert!(!seen.contains("other"), "{seen:?}");
+    }
+}
