@@ -540,6 +540,13 @@ impl Runner<'_> {
                 Ok(done) => done,
                 Err(e) => break Err(e),
             };
+            if self.options.witness {
+                // Exploration sees each runner call where it was made, with its witness.
+                let finished = call.at.saturating_add(spent);
+                for made in &made {
+                    self.made_witness(call, finished, made, &standby);
+                }
+            }
             if let Some(slot) = answers.get_mut(call.thread) {
                 *slot = made;
             }
@@ -559,6 +566,40 @@ impl Runner<'_> {
         threads.finish(&mut self.world);
         let closed = self.close_thread_sessions(&sessions);
         result.and(closed)
+    }
+
+    /// Exploration's witness of a thread's runner call, now, as it was made.
+    fn made_witness(
+        &mut self,
+        call: RunnerCall,
+        finished: Millis,
+        made: &Call,
+        standby: &BTreeSet<String>,
+    ) {
+        let members = placed_members(&made.placement);
+        self.push(Event::RunnerCallMade(ThreadRecord {
+            thread: call.thread,
+            op: made.op.clone(),
+            index: 0,
+            result: made.result,
+            started: call.at,
+            finished,
+            members: members.clone(),
+            placement: Some(made.placement.clone()),
+        }));
+        if let Some(label) = object_label(&made.op) {
+            let now = self.now();
+            witness(
+                &self.world,
+                &mut self.record,
+                self.options,
+                standby,
+                now,
+                label,
+                made.result,
+                &members,
+            );
+        }
     }
 
     /// A thread's runner call, made now on the thread's session: the thread's session after it,
@@ -980,22 +1021,23 @@ impl Runner<'_> {
         let (options, standby) = (self.options, self.standby());
         let record = &mut self.record;
         let mut last = Ckr::CKR_OK;
+        // Which members served the call that just finished: (slot index, calls), reused.
+        let mut by: Vec<(usize, u64)> = Vec::new();
         let mut observe = |world: &mut World, seen: Observed<'_>| {
             // Recovery logging between calls stays in the journal until the call ends.
             let Observed::Call(call, outcome) = seen else {
                 return;
             };
-            let by: Vec<(String, u64)> = world
-                .serials()
-                .iter()
-                .zip(served.iter_mut())
-                .filter_map(|(serial, before)| {
-                    let after = world.served(serial, kind);
-                    let n = after - *before;
-                    *before = after;
-                    (n > 0).then_some((serial.clone(), n))
-                })
-                .collect();
+            by.clear();
+            for (i, (serial, before)) in world.serials().iter().zip(served.iter_mut()).enumerate() {
+                let after = world.served(serial, kind);
+                let n = after - *before;
+                *before = after;
+                if n > 0 {
+                    by.push((i, n));
+                }
+            }
+            let serials = world.serials();
             let result = result_of(&outcome.result);
             last = result;
             record_fired(world, record);
@@ -1004,19 +1046,25 @@ impl Runner<'_> {
                 &call.label,
                 first + outcome.index,
                 result,
-                by.iter().map(|(s, n)| (s.as_str(), *n)),
+                by.iter().map(|(i, n)| (serials[*i].as_str(), *n)),
             );
-            let members: Vec<String> = by.into_iter().map(|(s, _)| s).collect();
-            witness(
-                world,
-                record,
-                options,
-                &standby,
-                outcome.finished,
-                key,
-                result,
-                &members,
-            );
+            // The witness needs the members only for a failed call or one a standby served.
+            let witnessed = options.witness
+                && (result != Ckr::CKR_OK
+                    || by.iter().any(|(i, _)| standby.contains(&serials[*i])));
+            if witnessed {
+                let members: Vec<String> = by.iter().map(|(i, _)| serials[*i].clone()).collect();
+                witness(
+                    world,
+                    record,
+                    options,
+                    &standby,
+                    outcome.finished,
+                    key,
+                    result,
+                    &members,
+                );
+            }
             drain(world, record);
         };
         run_one(&mut self.world, vs, call, &mut observe)?;
@@ -1048,39 +1096,38 @@ impl Runner<'_> {
         }
     }
 
-    /// Served creations and clone imports per member (from the injectors' records).
-    fn creation_record(&self) -> BTreeMap<String, (u64, u64)> {
+    /// Served creations and clone imports per member, in slot order (from the injectors'
+    /// records).
+    fn creation_record(&self) -> Vec<(u64, u64)> {
         self.world
             .serials()
             .iter()
             .map(|s| {
                 let created = self.world.served(s, CallKind::GenerateKey)
                     + self.world.served(s, CallKind::CreateData);
-                (
-                    s.clone(),
-                    (created, self.world.served(s, CallKind::ImportClone)),
-                )
+                (created, self.world.served(s, CallKind::ImportClone))
             })
             .collect()
     }
 
-    /// Where an object creation actually went (B18, B30).
-    fn placement(&self, before: &BTreeMap<String, (u64, u64)>) -> Placement {
+    /// Where an object creation actually went (B18, B30), members by serial.
+    fn placement(&self, before: &[(u64, u64)]) -> Placement {
         let after = self.creation_record();
         let mut on = Vec::new();
         let mut cloned_to = Vec::new();
-        for (serial, (c, i)) in &after {
-            let (c0, i0) = before.get(serial).copied().unwrap_or_default();
-            if *c > c0 {
+        for ((serial, (c, i)), (c0, i0)) in self.world.serials().iter().zip(&after).zip(before) {
+            if c > c0 {
                 on.push(serial.clone());
             }
-            if *i > i0 {
+            if i > i0 {
                 cloned_to.push(serial.clone());
             }
         }
         if on.is_empty() {
             return Placement::Unobserved;
         }
+        on.sort();
+        cloned_to.sort();
         Placement::Created { on, cloned_to }
     }
 
@@ -1215,43 +1262,36 @@ fn thread_seen(
             }
         }
         Observed::Answer(a) => {
+            // Its witness was recorded when it was made.
             let made = answers.get_mut(a.thread).map(std::mem::take);
             for call in made.unwrap_or_default() {
-                let members = match &call.placement {
-                    Placement::Created { on, .. } => on.clone(),
-                    Placement::On(members) => members.clone(),
-                    Placement::Unobserved => Vec::new(),
-                };
                 record.push(
                     a.finished,
                     Event::ThreadCall(ThreadRecord {
                         thread: a.thread,
-                        op: call.op.clone(),
+                        op: call.op,
                         index: usize::try_from(a.index).unwrap_or(usize::MAX),
                         result: call.result,
                         started: a.started,
                         finished: a.finished,
-                        members: members.clone(),
+                        members: placed_members(&call.placement),
                         placement: Some(call.placement),
                     }),
                 );
-                if let Some(label) = object_label(&call.op) {
-                    witness(
-                        world,
-                        record,
-                        options,
-                        standby,
-                        a.finished,
-                        label,
-                        call.result,
-                        &members,
-                    );
-                }
             }
         }
         Observed::Tick => {}
     }
     drain(world, record);
+}
+
+/// The members a placement names: where a creation was made, or where a call went.
+fn placed_members(placement: &Placement) -> Vec<String> {
+    match placement {
+        Placement::Created { on, .. } => on.clone(),
+        Placement::On(members) => members.clone(),
+        Placement::Unobserved => Vec::new(),
+    }
 }
 
 /// The object label an application call names (`Sign(k1)` → `k1`), when it names one.

@@ -282,7 +282,8 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
         Event::Holders { .. }
         | Event::Holdings { .. }
         | Event::MemberFailed { .. }
-        | Event::ThreadSession { .. } => {}
+        | Event::ThreadSession { .. }
+        | Event::RunnerCallMade(_) => {}
         Event::End(end) => {
             let mut lines = vec!["end".to_string()];
             for (serial, n) in &end.counts {

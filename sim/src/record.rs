@@ -161,6 +161,10 @@ pub enum Event {
         /// Per partition, sorted.
         objects: BTreeMap<String, Vec<String>>,
     },
+    /// Exploration's witness (recorded only when asked, never rendered): a thread's runner
+    /// call (any call but a sign or encrypt) when it was made, in the order of the run; its
+    /// rendered [`Event::ThreadCall`] follows when the answer reaches the thread.
+    RunnerCallMade(ThreadCall),
     /// Exploration's witness (recorded only when asked, never rendered): a `Threads` step's
     /// own session of a thread was opened (`true`, when the step starts) or closed (`false`,
     /// when it ends) by the application, outside any thread's program.

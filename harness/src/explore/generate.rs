@@ -770,7 +770,10 @@ mod tests {
             "FindObjects",
         ];
         for kind in every {
-            assert!(seen.contains(kind), "no {kind} in any Threads block: {seen:?}");
+            assert!(
+                seen.contains(kind),
+                "no {kind} in any Threads block: {seen:?}"
+            );
         }
         assert!(!seen.contains("other"), "{seen:?}");
     }

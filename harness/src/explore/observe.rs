@@ -111,6 +111,9 @@ pub struct AppObs {
     /// Members holding the call's object at that instant, read below the port; recorded for
     /// failed calls and for calls a standby served.
     pub holders: Option<Vec<String>>,
+    /// A sign or encrypt of a `Threads` step, seen when its answer came: when its thread issued
+    /// it (the login it needed was checked then, D60).
+    pub issued: Option<Millis>,
 }
 
 /// One fact of the run.
@@ -208,6 +211,7 @@ impl Observations {
                             count: 1,
                             served_by,
                             holders: None,
+                            issued: None,
                         }),
                     ));
                 }
@@ -219,11 +223,14 @@ impl Observations {
                         count: run.count,
                         served_by: run.served.keys().cloned().collect(),
                         holders: None,
+                        issued: None,
                     }),
                 )),
                 // A runner call (open, login, generate, ...) takes effect when the thread
-                // issues it; a sign or encrypt when its answer comes (D60).
-                Event::ThreadCall(call) => events.push((
+                // issues it: seen where it was made (its witness), in the order of the run; a
+                // sign or encrypt when its answer comes (D60).
+                Event::ThreadCall(call) if call.placement.is_some() => {}
+                Event::ThreadCall(call) | Event::RunnerCallMade(call) => events.push((
                     if call.placement.is_some() {
                         call.started
                     } else {
@@ -238,6 +245,7 @@ impl Observations {
                             None => call.members.clone(),
                         },
                         holders: None,
+                        issued: call.placement.is_none().then_some(call.started),
                     }),
                 )),
                 // The application opens each thread's own session before a `Threads` step and
@@ -254,6 +262,7 @@ impl Observations {
                         count: 1,
                         served_by: Vec::new(),
                         holders: None,
+                        issued: None,
                     }),
                 )),
                 Event::Fault(f) => {
