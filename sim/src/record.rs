@@ -171,6 +171,17 @@ pub enum Event {
         /// Per partition, sorted.
         objects: BTreeMap<String, Vec<String>>,
     },
+    /// Exploration's witness (recorded only when asked, never rendered): a thread's runner
+    /// call (any call but a sign or encrypt) when it was made, in the order of the run; its
+    /// rendered [`Event::ThreadCall`] follows when the answer reaches the thread.
+    RunnerCallMade(ThreadCall),
+    /// Exploration's witness (recorded only when asked, never rendered): a `Threads` step's
+    /// own session of a thread was opened (`true`, when the step starts) or closed (`false`,
+    /// when it ends) by the application, outside any thread's program.
+    ThreadSession {
+        /// Opened (true) or closed (false).
+        opened: bool,
+    },
     /// The client configuration file at the end, verbatim.
     ConfFile {
         /// `Chrystoki.conf` or `crystoki.ini`.
@@ -283,6 +294,10 @@ pub struct ThreadCall {
     pub finished: Millis,
     /// Members it was dispatched to, in order (more than one after a re-dispatch).
     pub members: Vec<String>,
+    /// For a call other than a single-part sign or encrypt (a runner call: open, login,
+    /// generate, destroy, multi-part, ...): where it went, as for an `App` step's call. Such a
+    /// call takes effect when the thread issues it (`started`); `None` for sign and encrypt.
+    pub placement: Option<Placement>,
 }
 
 /// What a fault event does.

@@ -513,7 +513,13 @@ impl Checker<'_> {
     /// I7.
     fn security(&self, at: Millis, app: &AppObs) -> Option<Violation> {
         let uses_key = matches!(app.op, OpObs::Crypto { .. } | OpObs::SignInit { .. });
-        if uses_key && app.result == "CKR_OK" && !self.truth.logged_in() {
+        // A sign or encrypt of a thread needed the login when it was issued, not when its
+        // answer came (a logout on another thread meanwhile does not undo it, D60).
+        let held = self.truth.logged_in()
+            || app
+                .issued
+                .is_some_and(|issued| self.truth.login_held_at(issued));
+        if uses_key && app.result == "CKR_OK" && !held {
             let mut v = violation(
                 "I7",
                 format!(
@@ -1109,6 +1115,7 @@ mod tests {
             count: 1,
             served_by: vec![],
             holders: holders.map(|h| h.iter().map(|s| s.to_string()).collect()),
+            issued: None,
         })
     }
 
@@ -1163,6 +1170,26 @@ mod tests {
     fn a_signature_without_login_breaks_i7() {
         let o = obs(vec![(5, app(sign(), "CKR_OK", None))]);
         assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I7"));
+    }
+
+    /// A thread's signature needs the login when it is issued (D60): another thread's logout
+    /// while it is in flight does not make its success a breach; issued after the logout, it is.
+    #[test]
+    fn a_thread_signature_needs_the_login_when_issued() {
+        let threaded = |issued| {
+            let Happening::App(mut a) = app(sign(), "CKR_OK", None) else {
+                unreachable!()
+            };
+            a.issued = Some(issued);
+            Happening::App(a)
+        };
+        let logout = || app(OpObs::Logout, "CKR_OK", None);
+        let in_flight = obs(vec![(0, login()), (3, logout()), (5, threaded(2))]);
+        assert_eq!(check(&in_flight, &[], None), None);
+        let same_instant = obs(vec![(0, login()), (3, logout()), (5, threaded(3))]);
+        assert_eq!(check(&same_instant, &[], None), None);
+        let after = obs(vec![(0, login()), (3, logout()), (5, threaded(4))]);
+        assert_eq!(check(&after, &[], None).map(|v| v.invariant), Some("I7"));
     }
 
     #[test]

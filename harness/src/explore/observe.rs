@@ -111,6 +111,9 @@ pub struct AppObs {
     /// Members holding the call's object at that instant, read below the port; recorded for
     /// failed calls and for calls a standby served.
     pub holders: Option<Vec<String>>,
+    /// A sign or encrypt of a `Threads` step, seen when its answer came: when its thread issued
+    /// it (the login it needed was checked then, D60).
+    pub issued: Option<Millis>,
 }
 
 /// One fact of the run.
@@ -213,13 +216,7 @@ impl Observations {
                     },
                 )),
                 Event::Call(call) => {
-                    let served_by = match &call.placement {
-                        Placement::Created { on, cloned_to } => {
-                            on.iter().chain(cloned_to.iter()).cloned().collect()
-                        }
-                        Placement::On(members) => members.clone(),
-                        Placement::Unobserved => Vec::new(),
-                    };
+                    let served_by = served_by(&call.placement);
                     events.push((
                         at,
                         Happening::App(AppObs {
@@ -228,6 +225,7 @@ impl Observations {
                             count: 1,
                             served_by,
                             holders: None,
+                            issued: None,
                         }),
                     ));
                 }
@@ -239,16 +237,46 @@ impl Observations {
                         count: run.count,
                         served_by: run.served.keys().cloned().collect(),
                         holders: None,
+                        issued: None,
                     }),
                 )),
-                Event::ThreadCall(call) => events.push((
-                    call.finished,
+                // A runner call (open, login, generate, ...) takes effect when the thread
+                // issues it: seen where it was made (its witness), in the order of the run; a
+                // sign or encrypt when its answer comes (D60).
+                Event::ThreadCall(call) if call.placement.is_some() => {}
+                Event::ThreadCall(call) | Event::RunnerCallMade(call) => events.push((
+                    if call.placement.is_some() {
+                        call.started
+                    } else {
+                        call.finished
+                    },
                     Happening::App(AppObs {
                         op: op_of(&call.op),
                         result: call.result.name(),
                         count: 1,
-                        served_by: call.members.clone(),
+                        served_by: match &call.placement {
+                            Some(placement) => served_by(placement),
+                            None => call.members.clone(),
+                        },
                         holders: None,
+                        issued: call.placement.is_none().then_some(call.started),
+                    }),
+                )),
+                // The application opens each thread's own session before a `Threads` step and
+                // closes it after; the session count decides when a close logs out.
+                Event::ThreadSession { opened } => events.push((
+                    at,
+                    Happening::App(AppObs {
+                        op: if *opened {
+                            OpObs::OpenSession
+                        } else {
+                            OpObs::CloseSession
+                        },
+                        result: "CKR_OK".to_string(),
+                        count: 1,
+                        served_by: Vec::new(),
+                        holders: None,
+                        issued: None,
                     }),
                 )),
                 Event::Fault(f) => {
@@ -351,6 +379,17 @@ impl Observations {
             },
             events,
         }
+    }
+}
+
+/// The members a call's placement names: where it was created and cloned to, or served.
+fn served_by(placement: &Placement) -> Vec<String> {
+    match placement {
+        Placement::Created { on, cloned_to } => {
+            on.iter().chain(cloned_to.iter()).cloned().collect()
+        }
+        Placement::On(members) => members.clone(),
+        Placement::Unobserved => Vec::new(),
     }
 }
 

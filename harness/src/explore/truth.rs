@@ -78,6 +78,8 @@ pub struct Truth {
     /// Application login: the last successful login and the last loss of the login.
     last_login: Option<Millis>,
     last_logout: Option<Millis>,
+    /// Every change of the login, in order: when, and logged in after it.
+    logins: Vec<(Millis, bool)>,
     logged_in: bool,
 }
 
@@ -117,6 +119,7 @@ impl Truth {
             recovers: Vec::new(),
             last_login: None,
             last_logout: None,
+            logins: Vec::new(),
             logged_in: false,
         }
     }
@@ -283,6 +286,7 @@ impl Truth {
 
     /// The application logged in (`true`) or lost its login (`false`) at `at`.
     pub fn login(&mut self, logged_in: bool, at: Millis) {
+        self.logins.push((at, logged_in));
         self.logged_in = logged_in;
         if logged_in {
             self.last_login = Some(at);
@@ -294,6 +298,19 @@ impl Truth {
     /// Whether the application holds a login now.
     pub fn logged_in(&self) -> bool {
         self.logged_in
+    }
+
+    /// Whether a call issued at `at` could find the application logged in: it was logged in
+    /// just before `at`, or logged in at that instant (a call issued and a logout made at one
+    /// instant may have come in either order; D60).
+    pub fn login_held_at(&self, at: Millis) -> bool {
+        let before = self
+            .logins
+            .iter()
+            .take_while(|(t, _)| *t < at)
+            .last()
+            .is_some_and(|(_, l)| *l);
+        before || self.logins.iter().any(|(t, l)| *t == at && *l)
     }
 
     /// Logged in, and already before `at` (not by a login made at that very instant).
