@@ -261,7 +261,10 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
         }
         Event::Aborted(reason) => note(out, at, &[format!("ABORTED: {reason}")]),
         // Exploration's witness data: for the invariant checker, not the reader.
-        Event::Holders { .. } | Event::Holdings { .. } | Event::MemberFailed { .. } => {}
+        Event::Holders { .. }
+        | Event::Holdings { .. }
+        | Event::MemberFailed { .. }
+        | Event::RecoveryBusy { .. } => {}
         Event::End(end) => {
             let mut lines = vec!["end".to_string()];
             for (serial, n) in &end.counts {

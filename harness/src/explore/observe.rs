@@ -147,6 +147,12 @@ pub enum Happening {
         /// that call's HA log lines were recorded).
         called_at: Millis,
     },
+    /// The recovery thread ran a timer at the happening's instant and was busy with its member
+    /// calls until `until` (the simulation's time policy): an attempt due meanwhile runs then.
+    RecoveryBusy {
+        /// When it was free again.
+        until: Millis,
+    },
     /// A checkpoint: the token objects each member holds (below the port), as `label/class`.
     Checkpoint {
         /// The label.
@@ -182,6 +188,9 @@ pub struct Observations {
     pub settings: Settings,
     /// The facts, in order, with their virtual time.
     pub events: Vec<(Millis, Happening)>,
+    /// Seconds from 1970-01-01 to virtual instant 0 on the HA log's clock (the scenario's
+    /// `clock.start`), to read each line's own instant from its prefix; `None`: unknown.
+    pub log_start: Option<i64>,
 }
 
 impl Observations {
@@ -240,7 +249,10 @@ impl Observations {
                 Event::Fault(f) => {
                     let when = match f.timing {
                         FaultTiming::Now | FaultTiming::Fired { .. } => Some(at),
-                        FaultTiming::Scheduled(t) => Some(t),
+                        // A fault scheduled before the `Threads` step began (the generator's
+                        // clock ran behind the world's) is applied when it begins
+                        // (`sim::scheduler`: `fault.at.max(now)`), the instant it is recorded.
+                        FaultTiming::Scheduled(t) => Some(t.max(at)),
                         FaultTiming::Armed { .. } => None,
                     };
                     // `MemberAdded` is an operator action: the group changes only when its
@@ -273,6 +285,9 @@ impl Observations {
                         called_at: *called_at,
                     },
                 )),
+                Event::RecoveryBusy { from, until } => {
+                    events.push((*from, Happening::RecoveryBusy { until: *until }));
+                }
                 Event::Holdings { label, objects } => events.push((
                     at,
                     Happening::Checkpoint {
@@ -309,6 +324,10 @@ impl Observations {
                 synchronize: plan.synchronize,
             },
             events,
+            // A generated plan runs on the default clock (`direct.rs`).
+            log_start: sim::clock::parse_civil(&crate::scenario::ClockSpec::default().start)
+                .ok()
+                .map(|t| sim::clock::seconds_since_epoch(&t)),
         }
     }
 }
