@@ -252,7 +252,12 @@ impl HaEngine {
                     let serial = self.member_serial(g, m);
                     self.mark_down(g, m, now, DownReason::NotActivated);
                     self.log_group(g, now, HaLogMessage::NotActivatedExcluded { serial });
-                } else if let Err(rv) = probe {
+                } else if let Err(rv) = probe
+                    && rv.drops_member()
+                {
+                    // D3: only a drop code says unreachable; a member that answers and refuses
+                    // (busy, `CKR_FUNCTION_FAILED`, D35) stays in the group, and the call that
+                    // needs it finds out.
                     tracing::debug!(group = g, member = m, rv = %rv, "member unreachable at initialise");
                     let serial = self.member_serial(g, m);
                     self.mark_down(g, m, now, DownReason::Unreachable);
