@@ -735,7 +735,15 @@ impl Checker<'_> {
             return None;
         }
         if msg == "all members gone offline." {
-            let usable = self.truth.usable_members(at);
+            // A member whose automatic recovery the log stopped (`exceeded maximum ...` or a
+            // failed login, held to B44/D9/D10 where it was logged) waits for `hagroup recover`
+            // (B45) whatever its later outages: the engine cannot count it in before then.
+            let usable: Vec<String> = self
+                .truth
+                .usable_members(at)
+                .into_iter()
+                .filter(|m| !matches!(self.claims.get(m), Some(Claimed::Stopped)))
+                .collect();
             if !usable.is_empty() {
                 return broken(format!(
                     "member(s) {} were usable at {at} ms",
@@ -1378,6 +1386,28 @@ mod tests {
     fn a_false_total_loss_breaks_i3() {
         let o = obs(vec![(0, login()), (10, log("all members gone offline."))]);
         assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I3"));
+    }
+
+    #[test]
+    fn a_member_whose_recovery_stopped_does_not_count_against_a_total_loss() {
+        // A and B stopped by a failed login (D10) each; the log may say everything is gone.
+        let o = obs(vec![
+            (0, login()),
+            (
+                10,
+                log(
+                    "can not login to member: A, autorecovery will be disabled. Code: 0xA0 : CKR_PIN_INCORRECT",
+                ),
+            ),
+            (
+                10,
+                log(
+                    "can not login to member: B, autorecovery will be disabled. Code: 0xA0 : CKR_PIN_INCORRECT",
+                ),
+            ),
+            (20, log("all members gone offline.")),
+        ]);
+        assert_eq!(check(&o, &[], None), None);
     }
 
     fn final_with(objects: &[(&str, &[&str])]) -> Happening {
