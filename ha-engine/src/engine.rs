@@ -260,9 +260,9 @@ impl HaEngine {
                 } else if let Err(rv) = probe
                     && rv.drops_member()
                 {
-                    // D3: only a drop code says unreachable; a member that answers and refuses
-                    // (busy, `CKR_FUNCTION_FAILED`, D35) stays in the group, and the call that
-                    // needs it finds out.
+                    // Only a drop code (D3) says unreachable: a member that answers and refuses
+                    // (busy, D35) stays in the group and the next call that needs it gets its
+                    // answer (issue 9, exploration seed 462, I2).
                     tracing::debug!(group = g, member = m, rv = %rv, "member unreachable at initialise");
                     let serial = self.member_serial(g, m);
                     self.mark_down(g, m, now, DownReason::Unreachable);
