@@ -150,6 +150,12 @@ pub enum Happening {
         /// that call's HA log lines were recorded).
         called_at: Millis,
     },
+    /// The recovery thread ran a timer at the happening's instant and was busy with its member
+    /// calls until `until` (the simulation's time policy): an attempt due meanwhile runs then.
+    RecoveryBusy {
+        /// When it was free again.
+        until: Millis,
+    },
     /// A lost answer went off on the member's creating call (`GenerateKey`, `CreateData`): the
     /// creation took effect there and its answer never came back, so the member holds an
     /// orphan (D37). Read in the injector; recorded before the application call it cut.
@@ -199,6 +205,9 @@ pub struct Observations {
     pub settings: Settings,
     /// The facts, in order, with their virtual time.
     pub events: Vec<(Millis, Happening)>,
+    /// Seconds from 1970-01-01 to virtual instant 0 on the HA log's clock (the scenario's
+    /// `clock.start`), to read each line's own instant from its prefix; `None`: unknown.
+    pub log_start: Option<i64>,
 }
 
 impl Observations {
@@ -282,9 +291,9 @@ impl Observations {
                 Event::Fault(f) => {
                     let when = match f.timing {
                         FaultTiming::Now | FaultTiming::Fired { .. } => Some(at),
-                        // The scheduler applies a thread fault scheduled before the threads
-                        // start at their start (`fault.at.max(now)`, sim::scheduler): the
-                        // truth takes the instant it was applied.
+                        // A fault scheduled before the `Threads` step began (the generator's
+                        // clock ran behind the world's) is applied when it begins
+                        // (`sim::scheduler`: `fault.at.max(now)`), the instant it is recorded.
                         FaultTiming::Scheduled(t) => Some(t.max(at)),
                         FaultTiming::Armed { .. } => None,
                     };
@@ -342,6 +351,9 @@ impl Observations {
                         called_at: *called_at,
                     },
                 )),
+                Event::RecoveryBusy { from, until } => {
+                    events.push((*from, Happening::RecoveryBusy { until: *until }));
+                }
                 Event::Holdings { label, objects } => events.push((
                     at,
                     Happening::Checkpoint {
@@ -378,6 +390,10 @@ impl Observations {
                 synchronize: plan.synchronize,
             },
             events,
+            // A generated plan runs on the default clock (`direct.rs`).
+            log_start: sim::clock::parse_civil(&crate::scenario::ClockSpec::default().start)
+                .ok()
+                .map(|t| sim::clock::seconds_since_epoch(&t)),
         }
     }
 }
