@@ -27,7 +27,9 @@ use crate::scenario::{
 };
 use crate::topology::{TopologyError, build_lunacm};
 use crate::transcript::result_of;
-use sim::scheduler::{Observed, ThreadCall, TimedFault, run_one, run_threads};
+use sim::scheduler::{
+    Observed, RunnerCall, ThreadAction, ThreadCall, Threads, TimedFault, run_one,
+};
 
 mod conf;
 mod react;
@@ -101,6 +103,9 @@ struct Runner<'a> {
     others: Vec<App>,
     /// The name of the other process whose step is running, if any (prefixes its calls).
     active: Option<String>,
+    /// While a thread's runner call is made: the calls it recorded, held back until its
+    /// answer reaches the thread (`Threads`).
+    capture: Option<Vec<Call>>,
 }
 
 /// How a run records, beyond what every run records.
@@ -162,6 +167,7 @@ pub fn run_built(scenario: &Scenario, built: backend::Built, options: RunOptions
         last: Ckr::CKR_OK,
         others: Vec::new(),
         active: None,
+        capture: None,
     };
     runner.header(built.binding);
     if let Err(error) = runner.execute() {
@@ -416,7 +422,10 @@ impl Runner<'_> {
     }
 
     /// A `Threads` step: each thread gets its own virtual session; one record entry per call,
-    /// in the order the calls finished, with the member(s) that served it.
+    /// in the order the calls finished, with the member(s) that served it. Signs and encrypts
+    /// are dispatched by the scheduler; every other call is a runner call, made here when its
+    /// thread issues it, on the thread's session, with the application's object handles
+    /// (shared by its threads, as PKCS#11 handles are by a process's sessions; D60).
     fn threads(
         &mut self,
         programs: &[Vec<ThreadOp>],
@@ -424,20 +433,41 @@ impl Runner<'_> {
     ) -> Result<(), StepFailure> {
         self.ensure_initialized();
         let mut calls = Vec::new();
-        for program in programs {
+        // The runner calls by number, and the crypto entries' key labels (looked up again
+        // after every runner call, which may make, destroy or find objects).
+        let mut runner_ops: Vec<&AppOp> = Vec::new();
+        let mut keyed: Vec<(usize, usize, &str)> = Vec::new();
+        for (t, program) in programs.iter().enumerate() {
             let mut thread_calls = Vec::new();
-            for op in program {
-                let (crypto, key, times, name) = match op {
-                    ThreadOp::Sign { key, times } => (CryptoOp::Sign, key, *times, "Sign"),
-                    ThreadOp::Encrypt { key, times } => (CryptoOp::Encrypt, key, *times, "Encrypt"),
+            for (e, op) in program.iter().enumerate() {
+                let crypto = match op {
+                    ThreadOp::Sign { key, times } => Some((CryptoOp::Sign, key, *times, "Sign")),
+                    ThreadOp::Encrypt { key, times } => {
+                        Some((CryptoOp::Encrypt, key, *times, "Encrypt"))
+                    }
+                    _ => None,
                 };
-                let handle = self.key(key);
-                thread_calls.push(ThreadCall {
-                    op: crypto,
-                    key: handle,
-                    label: format!("{name}({key})"),
-                    times: u64::from(times),
-                });
+                match crypto {
+                    Some((crypto, key, times, name)) => {
+                        keyed.push((t, e, key.as_str()));
+                        thread_calls.push(ThreadCall {
+                            action: ThreadAction::Crypto {
+                                op: crypto,
+                                key: self.key(key),
+                            },
+                            label: format!("{name}({key})"),
+                            times: u64::from(times),
+                        });
+                    }
+                    None => {
+                        thread_calls.push(ThreadCall {
+                            action: ThreadAction::Runner(runner_ops.len()),
+                            label: String::new(),
+                            times: 1,
+                        });
+                        runner_ops.push(op);
+                    }
+                }
             }
             calls.push(thread_calls);
         }
@@ -465,7 +495,12 @@ impl Runner<'_> {
         for thread in 0..calls.len() {
             let now = self.now();
             match self.world.engine().open_session(now, group) {
-                Ok(vs) => sessions.push(vs),
+                Ok(vs) => {
+                    sessions.push(vs);
+                    if self.options.witness {
+                        self.push(Event::ThreadSession { opened: true });
+                    }
+                }
                 Err(e) => {
                     // The thread goes on with no session, as an application that ignored the
                     // error would: its calls answer `CKR_SESSION_HANDLE_INVALID`.
@@ -492,49 +527,104 @@ impl Runner<'_> {
             }));
         }
         let (options, standby) = (self.options, self.standby());
-        let record = &mut self.record;
-        // After every scheduler event: record the call that finished, then what was logged,
-        // so HA log lines stand where they happened among the calls.
-        let mut observe = |world: &mut World, seen: Observed<'_>| {
-            if let Observed::Call(call, o) = seen {
-                record_fired(world, record);
-                record.push(
-                    o.finished,
-                    Event::ThreadCall(ThreadRecord {
-                        thread: o.thread,
-                        op: call.label.clone(),
-                        index: usize::try_from(o.index).unwrap_or(usize::MAX),
-                        result: result_of(&o.result),
-                        started: o.started,
-                        finished: o.finished,
-                        members: o.members.clone(),
-                    }),
-                );
-                if let Some(label) = object_label(&call.label) {
-                    witness(
-                        world,
-                        record,
-                        options,
-                        &standby,
-                        o.finished,
-                        label,
-                        result_of(&o.result),
-                        &o.members,
-                    );
+        // What each thread's runner call recorded, until its answer reaches the thread.
+        let mut answers: Vec<Vec<Call>> = vec![Vec::new(); calls.len()];
+        let mut threads = Threads::start(&mut self.world, sessions, calls, timed);
+        let result = loop {
+            let record = &mut self.record;
+            let mut observe = |w: &mut World, seen: Observed<'_>| {
+                thread_seen(w, record, &mut answers, options, &standby, seen);
+            };
+            let call = match threads.next(&mut self.world, &mut observe) {
+                Ok(Some(call)) => call,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(StepFailure::from(e)),
+            };
+            let (session, spent, made) = match self.thread_call(call, runner_ops[call.number]) {
+                Ok(done) => done,
+                Err(e) => break Err(e),
+            };
+            if self.options.witness {
+                // Exploration sees each runner call where it was made, with its witness.
+                let finished = call.at.saturating_add(spent);
+                for made in &made {
+                    self.made_witness(call, finished, made, &standby);
                 }
             }
-            drain(world, record);
+            if let Some(slot) = answers.get_mut(call.thread) {
+                *slot = made;
+            }
+            for (t, e, label) in &keyed {
+                threads.set_key(*t, *e, self.key(label));
+            }
+            let record = &mut self.record;
+            let answered =
+                threads.answered(&mut self.world, call, spent, session, &mut |w, seen| {
+                    thread_seen(w, record, &mut answers, options, &standby, seen);
+                });
+            if let Err(e) = answered {
+                break Err(StepFailure::from(e));
+            }
         };
-        let result = run_threads(
-            &mut self.world,
-            sessions.clone(),
-            calls,
-            timed,
-            &mut observe,
-        )
-        .map_err(StepFailure::from);
+        let sessions = threads.sessions();
+        threads.finish(&mut self.world);
         let closed = self.close_thread_sessions(&sessions);
         result.and(closed)
+    }
+
+    /// Exploration's witness of a thread's runner call, now, as it was made.
+    fn made_witness(
+        &mut self,
+        call: RunnerCall,
+        finished: Millis,
+        made: &Call,
+        standby: &BTreeSet<String>,
+    ) {
+        let members = placed_members(&made.placement);
+        self.push(Event::RunnerCallMade(ThreadRecord {
+            thread: call.thread,
+            op: made.op.clone(),
+            index: 0,
+            result: made.result,
+            started: call.at,
+            finished,
+            members: members.clone(),
+            placement: Some(made.placement.clone()),
+        }));
+        if let Some(label) = object_label(&made.op) {
+            let now = self.now();
+            witness(
+                &self.world,
+                &mut self.record,
+                self.options,
+                standby,
+                now,
+                label,
+                made.result,
+                &members,
+            );
+        }
+    }
+
+    /// A thread's runner call, made now on the thread's session: the thread's session after it,
+    /// the virtual time its member calls took, and what it recorded (held back until its
+    /// answer reaches the thread).
+    fn thread_call(
+        &mut self,
+        call: RunnerCall,
+        op: &AppOp,
+    ) -> Result<(VSessionHandle, Millis, Vec<Call>), StepFailure> {
+        let (session, last) = (self.app.session, self.last);
+        self.app.session = Some(call.session);
+        self.capture = Some(Vec::new());
+        queue::start_measure(&mut self.world);
+        let result = self.app(op);
+        let spent = queue::measured(&mut self.world);
+        let made = self.capture.take().unwrap_or_default();
+        let thread_session = self.app.session.unwrap_or(INVALID_HANDLE);
+        self.app.session = session;
+        self.last = last;
+        result.map(|()| (thread_session, spent, made))
     }
 
     /// The application closes the threads' sessions, paying for the member calls.
@@ -542,8 +632,12 @@ impl Runner<'_> {
         queue::start_measure(&mut self.world);
         for vs in sessions {
             let now = self.now();
-            // A session the engine already invalidated (total loss) is simply gone.
-            let _ = self.world.engine().close_session(now, *vs);
+            // A session the engine already invalidated (total loss) or the thread closed is
+            // simply gone.
+            let closed = self.world.engine().close_session(now, *vs);
+            if closed.is_ok() && self.options.witness {
+                self.push(Event::ThreadSession { opened: false });
+            }
         }
         let spent = queue::measured(&mut self.world);
         self.pay(spent)
@@ -655,6 +749,15 @@ impl Runner<'_> {
         let op = self.named(op);
         self.last = result;
         record_fired(&self.world, &mut self.record);
+        if let Some(captured) = self.capture.as_mut() {
+            // A thread's runner call: recorded when its answer reaches the thread.
+            captured.push(Call {
+                op,
+                result,
+                placement,
+            });
+            return;
+        }
         self.push(Event::Call(Call {
             op,
             result,
@@ -943,8 +1046,7 @@ impl Runner<'_> {
             ("Encrypt", CallKind::Encrypt, CryptoOp::Encrypt)
         };
         let call = ThreadCall {
-            op: crypto,
-            key: h,
+            action: ThreadAction::Crypto { op: crypto, key: h },
             label: self.named(format!("{name}({key})")),
             times: u64::from(times),
         };
@@ -958,22 +1060,23 @@ impl Runner<'_> {
         let (options, standby) = (self.options, self.standby());
         let record = &mut self.record;
         let mut last = Ckr::CKR_OK;
+        // Which members served the call that just finished: (slot index, calls), reused.
+        let mut by: Vec<(usize, u64)> = Vec::new();
         let mut observe = |world: &mut World, seen: Observed<'_>| {
             // Recovery logging between calls stays in the journal until the call ends.
             let Observed::Call(call, outcome) = seen else {
                 return;
             };
-            let by: Vec<(String, u64)> = world
-                .serials()
-                .iter()
-                .zip(served.iter_mut())
-                .filter_map(|(serial, before)| {
-                    let after = world.served(serial, kind);
-                    let n = after - *before;
-                    *before = after;
-                    (n > 0).then_some((serial.clone(), n))
-                })
-                .collect();
+            by.clear();
+            for (i, (serial, before)) in world.serials().iter().zip(served.iter_mut()).enumerate() {
+                let after = world.served(serial, kind);
+                let n = after - *before;
+                *before = after;
+                if n > 0 {
+                    by.push((i, n));
+                }
+            }
+            let serials = world.serials();
             let result = result_of(&outcome.result);
             last = result;
             record_fired(world, record);
@@ -982,19 +1085,25 @@ impl Runner<'_> {
                 &call.label,
                 first + outcome.index,
                 result,
-                by.iter().map(|(s, n)| (s.as_str(), *n)),
+                by.iter().map(|(i, n)| (serials[*i].as_str(), *n)),
             );
-            let members: Vec<String> = by.into_iter().map(|(s, _)| s).collect();
-            witness(
-                world,
-                record,
-                options,
-                &standby,
-                outcome.finished,
-                key,
-                result,
-                &members,
-            );
+            // The witness needs the members only for a failed call or one a standby served.
+            let witnessed = options.witness
+                && (result != Ckr::CKR_OK
+                    || by.iter().any(|(i, _)| standby.contains(&serials[*i])));
+            if witnessed {
+                let members: Vec<String> = by.iter().map(|(i, _)| serials[*i].clone()).collect();
+                witness(
+                    world,
+                    record,
+                    options,
+                    &standby,
+                    outcome.finished,
+                    key,
+                    result,
+                    &members,
+                );
+            }
             drain(world, record);
         };
         run_one(&mut self.world, vs, call, &mut observe)?;
@@ -1026,39 +1135,38 @@ impl Runner<'_> {
         }
     }
 
-    /// Served creations and clone imports per member (from the injectors' records).
-    fn creation_record(&self) -> BTreeMap<String, (u64, u64)> {
+    /// Served creations and clone imports per member, in slot order (from the injectors'
+    /// records).
+    fn creation_record(&self) -> Vec<(u64, u64)> {
         self.world
             .serials()
             .iter()
             .map(|s| {
                 let created = self.world.served(s, CallKind::GenerateKey)
                     + self.world.served(s, CallKind::CreateData);
-                (
-                    s.clone(),
-                    (created, self.world.served(s, CallKind::ImportClone)),
-                )
+                (created, self.world.served(s, CallKind::ImportClone))
             })
             .collect()
     }
 
-    /// Where an object creation actually went (B18, B30).
-    fn placement(&self, before: &BTreeMap<String, (u64, u64)>) -> Placement {
+    /// Where an object creation actually went (B18, B30), members by serial.
+    fn placement(&self, before: &[(u64, u64)]) -> Placement {
         let after = self.creation_record();
         let mut on = Vec::new();
         let mut cloned_to = Vec::new();
-        for (serial, (c, i)) in &after {
-            let (c0, i0) = before.get(serial).copied().unwrap_or_default();
-            if *c > c0 {
+        for ((serial, (c, i)), (c0, i0)) in self.world.serials().iter().zip(&after).zip(before) {
+            if c > c0 {
                 on.push(serial.clone());
             }
-            if *i > i0 {
+            if i > i0 {
                 cloned_to.push(serial.clone());
             }
         }
         if on.is_empty() {
             return Placement::Unobserved;
         }
+        on.sort();
+        cloned_to.sort();
         Placement::Created { on, cloned_to }
     }
 
@@ -1151,6 +1259,80 @@ fn files_of(fs: &sim::memfs::SharedMemFs, prefix: &str) -> Vec<LogFile> {
     }
 }
 
+/// After every event of a `Threads` step: record the call that finished (a sign or encrypt
+/// when its answer came; a runner call's record, held back since it was made, when its answer
+/// reached the thread), then what was logged, so HA log lines stand where they happened among
+/// the calls.
+fn thread_seen(
+    world: &mut World,
+    record: &mut Record,
+    answers: &mut [Vec<Call>],
+    options: RunOptions,
+    standby: &BTreeSet<String>,
+    seen: Observed<'_>,
+) {
+    match seen {
+        Observed::Call(call, o) => {
+            record_fired(world, record);
+            record.push(
+                o.finished,
+                Event::ThreadCall(ThreadRecord {
+                    thread: o.thread,
+                    op: call.label.clone(),
+                    index: usize::try_from(o.index).unwrap_or(usize::MAX),
+                    result: result_of(&o.result),
+                    started: o.started,
+                    finished: o.finished,
+                    members: o.members.clone(),
+                    placement: None,
+                }),
+            );
+            if let Some(label) = object_label(&call.label) {
+                witness(
+                    world,
+                    record,
+                    options,
+                    standby,
+                    o.finished,
+                    label,
+                    result_of(&o.result),
+                    &o.members,
+                );
+            }
+        }
+        Observed::Answer(a) => {
+            // Its witness was recorded when it was made.
+            let made = answers.get_mut(a.thread).map(std::mem::take);
+            for call in made.unwrap_or_default() {
+                record.push(
+                    a.finished,
+                    Event::ThreadCall(ThreadRecord {
+                        thread: a.thread,
+                        op: call.op,
+                        index: usize::try_from(a.index).unwrap_or(usize::MAX),
+                        result: call.result,
+                        started: a.started,
+                        finished: a.finished,
+                        members: placed_members(&call.placement),
+                        placement: Some(call.placement),
+                    }),
+                );
+            }
+        }
+        Observed::Tick => {}
+    }
+    drain(world, record);
+}
+
+/// The members a placement names: where a creation was made, or where a call went.
+fn placed_members(placement: &Placement) -> Vec<String> {
+    match placement {
+        Placement::Created { on, .. } => on.clone(),
+        Placement::On(members) => members.clone(),
+        Placement::Unobserved => Vec::new(),
+    }
+}
+
 /// The object label an application call names (`Sign(k1)` → `k1`), when it names one.
 fn object_label(op: &str) -> Option<&str> {
     let (name, rest) = op.split_once('(')?;
@@ -1199,8 +1381,11 @@ fn drain(world: &mut World, record: &mut Record) {
 
 /// The engine's failed member calls since the last look (exploration's witness: recorded only
 /// when the world records them), just before the HA log lines the same engine calls wrote.
-fn record_failures(world: &World, record: &mut Record) {
+fn record_failures(world: &mut World, record: &mut Record) {
     let now = world.now();
+    for (from, until) in world.take_busy_runs() {
+        record.push(from, Event::RecoveryBusy { from, until });
+    }
     for (member, failure) in world.take_failures() {
         record.push(
             now,

@@ -9,7 +9,7 @@ use ha_engine::Ckr;
 use ha_engine::ports::Millis;
 use sim::record::{
     Action, Call, CallRun, ConfEvent, EngineView, Event, FaultEvent, FaultTiming, Header,
-    Placement, Record, Section, Stamped,
+    Placement, Record, Section, Stamped, ThreadCall,
 };
 
 /// Renders milliseconds as seconds with three decimals.
@@ -148,6 +148,24 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
             let _ = writeln!(
                 out,
                 "{stamp} app   {threads} threads start ({calls} calls in all)"
+            );
+        }
+        Event::ThreadCall(ThreadCall {
+            thread,
+            op,
+            index,
+            result,
+            started,
+            finished,
+            placement: Some(placement),
+            ..
+        }) => {
+            let _ = writeln!(
+                out,
+                "{stamp} app   thread {thread} {op} #{index} -> {result}  [{} .. {}]{}",
+                seconds(*started),
+                seconds(*finished),
+                placement_note(placement),
             );
         }
         Event::ThreadCall(t) => {
@@ -292,7 +310,12 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
         }
         Event::Aborted(reason) => note(out, at, &[format!("ABORTED: {reason}")]),
         // Exploration's witness data: for the invariant checker, not the reader.
-        Event::Holders { .. } | Event::Holdings { .. } | Event::MemberFailed { .. } => {}
+        Event::Holders { .. }
+        | Event::Holdings { .. }
+        | Event::MemberFailed { .. }
+        | Event::ThreadSession { .. }
+        | Event::RunnerCallMade(_)
+        | Event::RecoveryBusy { .. } => {}
         Event::End(end) => {
             let mut lines = vec!["end".to_string()];
             for (serial, n) in &end.counts {
@@ -324,7 +347,17 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
 }
 
 fn call_text(call: &Call) -> String {
-    let note = match &call.placement {
+    format!(
+        "{} -> {}{}",
+        call.op,
+        call.result,
+        placement_note(&call.placement)
+    )
+}
+
+/// Where a call went, as a note after its result (empty when not observed).
+fn placement_note(placement: &Placement) -> String {
+    match placement {
         Placement::Unobserved => String::new(),
         Placement::Created { on, cloned_to } if !on.is_empty() => {
             let cloned = if cloned_to.is_empty() {
@@ -339,8 +372,7 @@ fn call_text(call: &Call) -> String {
             format!("  [on {}]", members.join(", "))
         }
         Placement::On(_) => String::new(),
-    };
-    format!("{} -> {}{note}", call.op, call.result)
+    }
 }
 
 /// One line for consecutive runs of one operation: `Sign(k1) #1-4 -> CKR_OK x3,

@@ -793,10 +793,19 @@ impl Partition {
 
     /// Gives every object a fresh handle, in the order of the old handles.
     fn reissue_handles(&mut self) {
+        // The old handles are in ascending order, so are the new ones: the map is built in
+        // one pass instead of by one insertion per object.
         let old = std::mem::take(&mut self.objects);
-        for record in old.into_values() {
-            self.insert(record);
-        }
+        let first = self.next_handle;
+        self.next_handle += old.len() as u64;
+        self.objects = old
+            .into_values()
+            .zip(first..)
+            .map(|(mut record, handle)| {
+                record.handle = handle;
+                (handle, record)
+            })
+            .collect();
     }
 }
 

@@ -163,6 +163,16 @@ pub enum Event {
         /// The virtual instant of the engine call that made it.
         called_at: Millis,
     },
+    /// Exploration's witness (recorded only when asked, never rendered): a run of the
+    /// application engine's recovery timer at `from` whose member calls kept its recovery
+    /// thread busy until `until` (the time policy of `queue`); an attempt due meanwhile runs
+    /// at `until`.
+    RecoveryBusy {
+        /// When the timer ran.
+        from: Millis,
+        /// When the recovery thread was free again.
+        until: Millis,
+    },
     /// Exploration's witness at a checkpoint (recorded only when asked, never rendered): each
     /// partition's token objects as `label/class`.
     Holdings {
@@ -170,6 +180,17 @@ pub enum Event {
         label: String,
         /// Per partition, sorted.
         objects: BTreeMap<String, Vec<String>>,
+    },
+    /// Exploration's witness (recorded only when asked, never rendered): a thread's runner
+    /// call (any call but a sign or encrypt) when it was made, in the order of the run; its
+    /// rendered [`Event::ThreadCall`] follows when the answer reaches the thread.
+    RunnerCallMade(ThreadCall),
+    /// Exploration's witness (recorded only when asked, never rendered): a `Threads` step's
+    /// own session of a thread was opened (`true`, when the step starts) or closed (`false`,
+    /// when it ends) by the application, outside any thread's program.
+    ThreadSession {
+        /// Opened (true) or closed (false).
+        opened: bool,
     },
     /// The client configuration file at the end, verbatim.
     ConfFile {
@@ -283,6 +304,10 @@ pub struct ThreadCall {
     pub finished: Millis,
     /// Members it was dispatched to, in order (more than one after a re-dispatch).
     pub members: Vec<String>,
+    /// For a call other than a single-part sign or encrypt (a runner call: open, login,
+    /// generate, destroy, multi-part, ...): where it went, as for an `App` step's call. Such a
+    /// call takes effect when the thread issues it (`started`); `None` for sign and encrypt.
+    pub placement: Option<Placement>,
 }
 
 /// What a fault event does.

@@ -418,6 +418,7 @@ impl Checker<'_> {
                 self.basic_during_total_loss(at, line, output);
                 None
             }
+            Happening::RecoveryBusy { .. } => None,
             Happening::App(app) => self.app(at, app),
             Happening::CreationLost { member } => {
                 self.creation_lost = Some(member.clone());
@@ -539,7 +540,13 @@ impl Checker<'_> {
     /// I7.
     fn security(&self, at: Millis, app: &AppObs) -> Option<Violation> {
         let uses_key = matches!(app.op, OpObs::Crypto { .. } | OpObs::SignInit { .. });
-        if uses_key && app.result == "CKR_OK" && !self.truth.logged_in() {
+        // A sign or encrypt of a thread needed the login when it was issued, not when its
+        // answer came (a logout on another thread meanwhile does not undo it, D60).
+        let held = self.truth.logged_in()
+            || app
+                .issued
+                .is_some_and(|issued| self.truth.login_held_at(issued));
+        if uses_key && app.result == "CKR_OK" && !held {
             let mut v = violation(
                 "I7",
                 format!(
@@ -640,8 +647,35 @@ impl Checker<'_> {
 
     // ---- I3, I6: the HA log ---------------------------------------------------------------
 
+    /// The instant `line` states in its prefix (the engine stamps a line with the start of the
+    /// engine call or timer run that wrote it, D15), within the second the prefix resolves:
+    /// the record's instant `at` when it falls in that second, else the second's start. A line
+    /// is recorded when its engine call returns, which for a call that waited on hung members
+    /// (B28) or a recovery run is later than the instant D9 counts from.
+    fn stamp(&self, at: Millis, line: &str) -> Millis {
+        let Some(start) = self.obs.log_start else {
+            return at;
+        };
+        let Some(secs) = line
+            .get(..24)
+            .and_then(|date| crate::halog::parse_ctime(date).ok())
+            .map(|t| sim::clock::seconds_since_epoch(&t) - start)
+            .and_then(|s| u64::try_from(s).ok())
+        else {
+            return at;
+        };
+        if at / 1000 == secs {
+            at
+        } else {
+            secs.saturating_mul(1000).min(at)
+        }
+    }
+
     fn log(&mut self, at: Millis, line: &str) -> Option<Violation> {
         let msg = message(line);
+        // D9 counts from the instants the lines state (`stamp`); what was true below the port
+        // is read at the record's instant `at`.
+        let stamped = self.stamp(at, line);
         // A member found deactivated during a creation (copying from it, D17) may hold the
         // partial object the engine tombstones (D18), as one that failed with a drop code.
         if let Some(member) = msg
@@ -677,7 +711,7 @@ impl Checker<'_> {
             ) {
                 return broken(format!("member {member} dropped twice without coming back"));
             }
-            self.mark_down(member, at);
+            self.mark_down(member, stamped);
             return None;
         }
         // A revocation, or a member still not activated, found by a recovery attempt counts
@@ -699,11 +733,12 @@ impl Checker<'_> {
                     attempts, manual, ..
                 }) => {
                     let _ = manual;
-                    self.claims.insert(member, Claimed::down(attempts + 1, at));
+                    self.claims
+                        .insert(member, Claimed::down(attempts + 1, stamped));
                 }
                 Some(Claimed::Stopped) => {}
                 _ => {
-                    self.mark_down(member, at);
+                    self.mark_down(member, stamped);
                 }
             }
             return None;
@@ -730,7 +765,7 @@ impl Checker<'_> {
                 // hung) was recorded while the log still had the member down from before.
                 None => match self.last_failure.get(&member) {
                     Some((called, recorded)) if *recorded == at => *called,
-                    _ => at,
+                    _ => stamped,
                 },
             };
             if matches!(self.claims.get(&member), Some(Claimed::Back) | None) {
@@ -755,7 +790,15 @@ impl Checker<'_> {
             return None;
         }
         if msg == "all members gone offline." {
-            let usable = self.truth.usable_members(at);
+            // A member whose automatic recovery the log stopped (`exceeded maximum ...` or a
+            // failed login, held to B44/D9/D10 where it was logged) waits for `hagroup recover`
+            // (B45) whatever its later outages: the engine cannot count it in before then.
+            let usable: Vec<String> = self
+                .truth
+                .usable_members(at)
+                .into_iter()
+                .filter(|m| !matches!(self.claims.get(m), Some(Claimed::Stopped)))
+                .collect();
             if !usable.is_empty() {
                 return broken(format!(
                     "member(s) {} were usable at {at} ms",
@@ -797,7 +840,7 @@ impl Checker<'_> {
             return None;
         }
         if let Some((n, member, succeeded)) = attempt_line(msg) {
-            return self.attempt(at, line, n, &member, succeeded);
+            return self.attempt(at, stamped, line, n, &member, succeeded);
         }
         None
     }
@@ -806,6 +849,7 @@ impl Checker<'_> {
     fn attempt(
         &mut self,
         at: Millis,
+        stamped: Millis,
         line: &str,
         n: u64,
         member: &str,
@@ -849,13 +893,20 @@ impl Checker<'_> {
             }
             // Auto-recovery switched on after the last attempt (or the drop) while it was off:
             // the first attempt is due one interval after the new count took effect.
-            let from = self.truth.recovery_resumed(last, at).unwrap_or(last);
-            let due = from + u64::from(self.truth.interval_at(at)) * 1000;
+            let from = self.truth.recovery_resumed(last, stamped).unwrap_or(last);
+            let due = from + u64::from(self.truth.interval_at(stamped)) * 1000;
             // A call to a hung member takes up to the receive timeout (B28) before the engine
             // knows: an instant stamped at either end of such a call is within it of the other.
-            if at.abs_diff(due) > RECEIVE_TIMEOUT_MS && !self.interval_changed_between(last, at) {
+            // An attempt due while the recovery thread was still busy with an earlier run's
+            // member calls runs when it is free (the simulation's time policy: recovery is its
+            // own thread, B41).
+            let free = self.recovery_free(due);
+            if stamped.abs_diff(due) > RECEIVE_TIMEOUT_MS
+                && stamped.abs_diff(free) > RECEIVE_TIMEOUT_MS
+                && !self.interval_changed_between(last, stamped)
+            {
                 return broken(format!(
-                    "attempt {n} for member {member} at {at} ms, due at {due} ms (one interval after the previous)"
+                    "attempt {n} for member {member} at {stamped} ms, due at {due} ms (one interval after the previous)"
                 ));
             }
         }
@@ -876,9 +927,33 @@ impl Checker<'_> {
                 self.orphans_compared(Some(member));
             }
         } else {
-            self.claims.insert(member.to_string(), Claimed::down(n, at));
+            self.claims
+                .insert(member.to_string(), Claimed::down(n, stamped));
         }
         None
+    }
+
+    /// The first instant from `due` on at which the recovery thread was not busy with a timer
+    /// run that began at or before it (the record's `RecoveryBusy` witness).
+    fn recovery_free(&self, due: Millis) -> Millis {
+        let mut free = due;
+        loop {
+            let until = self
+                .obs
+                .events
+                .iter()
+                .filter_map(|(from, h)| match h {
+                    Happening::RecoveryBusy { until } if *from <= free && *until > free => {
+                        Some(*until)
+                    }
+                    _ => None,
+                })
+                .max();
+            match until {
+                Some(u) => free = u,
+                None => return free,
+            }
+        }
     }
 
     /// `member` was lost by a fault that struck at `at` (an armed one, set off by a call of this
@@ -1125,6 +1200,7 @@ mod tests {
                 synchronize: true,
             },
             events,
+            log_start: None,
         }
     }
 
@@ -1135,6 +1211,7 @@ mod tests {
             count: 1,
             served_by: vec![],
             holders: holders.map(|h| h.iter().map(|s| s.to_string()).collect()),
+            issued: None,
         })
     }
 
@@ -1258,6 +1335,26 @@ mod tests {
         assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I7"));
     }
 
+    /// A thread's signature needs the login when it is issued (D60): another thread's logout
+    /// while it is in flight does not make its success a breach; issued after the logout, it is.
+    #[test]
+    fn a_thread_signature_needs_the_login_when_issued() {
+        let threaded = |issued| {
+            let Happening::App(mut a) = app(sign(), "CKR_OK", None) else {
+                unreachable!()
+            };
+            a.issued = Some(issued);
+            Happening::App(a)
+        };
+        let logout = || app(OpObs::Logout, "CKR_OK", None);
+        let in_flight = obs(vec![(0, login()), (3, logout()), (5, threaded(2))]);
+        assert_eq!(check(&in_flight, &[], None), None);
+        let same_instant = obs(vec![(0, login()), (3, logout()), (5, threaded(3))]);
+        assert_eq!(check(&same_instant, &[], None), None);
+        let after = obs(vec![(0, login()), (3, logout()), (5, threaded(4))]);
+        assert_eq!(check(&after, &[], None).map(|v| v.invariant), Some("I7"));
+    }
+
     #[test]
     fn recovery_lines_follow_d9() {
         let drop = |t| {
@@ -1352,6 +1449,77 @@ mod tests {
         assert_eq!(check(&o, &[], None), None);
     }
 
+    /// A line stamped `secs` after the clock's start (2017-10-04 16:29:21).
+    fn log_at(secs: u64, msg: &str) -> Happening {
+        let start = sim::clock::parse_civil("2017-10-04 16:29:21").expect("start");
+        let t = sim::clock::add_seconds(&start, secs);
+        let line = format!("{} : [1] HA group: 1A {msg}", ha_engine::log::ctime(&t));
+        Happening::Log(line)
+    }
+
+    fn with_clock(mut o: Observations) -> Observations {
+        let start = sim::clock::parse_civil("2017-10-04 16:29:21").expect("start");
+        o.log_start = Some(sim::clock::seconds_since_epoch(&start));
+        o
+    }
+
+    const FAILED_1: &str =
+        "recovery attempt 1 failed for member: B. Code: 0x30 : CKR_DEVICE_ERROR.";
+    const FAILED_2: &str =
+        "recovery attempt 2 failed for member: B. Code: 0x30 : CKR_DEVICE_ERROR.";
+
+    #[test]
+    fn d9_reads_the_instant_a_line_states_not_when_it_was_recorded() {
+        // Attempt 1 ran at 70 s (its line says so) inside an engine call that returned 40 s
+        // later (two hung members, B28): on time (D9, D15).
+        let events = vec![
+            (0, login()),
+            (10_000, failed("B", "Sign", 10_000)),
+            (10_000, log_at(10, "has dropped member: B")),
+            (110_000, log_at(70, FAILED_1)),
+        ];
+        assert_eq!(check(&with_clock(obs(events.clone())), &[], None), None);
+        // Without the clock the record's instant is all there is: 40 s late.
+        assert_eq!(
+            check(&obs(events), &[], None).map(|v| v.invariant),
+            Some("I3")
+        );
+        // A line that states a wrong instant is still late.
+        let wrong = vec![
+            (0, login()),
+            (10_000, failed("B", "Sign", 10_000)),
+            (10_000, log_at(10, "has dropped member: B")),
+            (110_000, log_at(110, FAILED_1)),
+        ];
+        assert_eq!(
+            check(&with_clock(obs(wrong)), &[], None).map(|v| v.invariant),
+            Some("I3")
+        );
+    }
+
+    #[test]
+    fn an_attempt_due_while_the_recovery_thread_is_busy_runs_when_it_is_free() {
+        let busy = |until| (70_000, Happening::RecoveryBusy { until });
+        let base = vec![
+            (0, login()),
+            (10_000, failed("B", "Sign", 10_000)),
+            (10_000, log_at(10, "has dropped member: B")),
+            (70_000, log_at(70, FAILED_1)),
+        ];
+        // Attempt 2 was due at 130 s; the run at 70 s kept the thread busy until 200 s.
+        let mut late = base.clone();
+        late.push(busy(200_000));
+        late.push((200_000, log_at(200, FAILED_2)));
+        assert_eq!(check(&with_clock(obs(late)), &[], None), None);
+        // Without that witness, 70 s late.
+        let mut unexcused = base;
+        unexcused.push((200_000, log_at(200, FAILED_2)));
+        assert_eq!(
+            check(&with_clock(obs(unexcused)), &[], None).map(|v| v.invariant),
+            Some("I3")
+        );
+    }
+
     #[test]
     fn a_drop_line_for_a_reachable_member_breaks_i3() {
         let o = obs(vec![(0, login()), (10, log("has dropped member: B"))]);
@@ -1362,6 +1530,28 @@ mod tests {
     fn a_false_total_loss_breaks_i3() {
         let o = obs(vec![(0, login()), (10, log("all members gone offline."))]);
         assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I3"));
+    }
+
+    #[test]
+    fn a_member_whose_recovery_stopped_does_not_count_against_a_total_loss() {
+        // A and B stopped by a failed login (D10) each; the log may say everything is gone.
+        let o = obs(vec![
+            (0, login()),
+            (
+                10,
+                log(
+                    "can not login to member: A, autorecovery will be disabled. Code: 0xA0 : CKR_PIN_INCORRECT",
+                ),
+            ),
+            (
+                10,
+                log(
+                    "can not login to member: B, autorecovery will be disabled. Code: 0xA0 : CKR_PIN_INCORRECT",
+                ),
+            ),
+            (20, log("all members gone offline.")),
+        ]);
+        assert_eq!(check(&o, &[], None), None);
     }
 
     fn final_with(objects: &[(&str, &[&str])]) -> Happening {

@@ -3,7 +3,7 @@
 //! plans a second, and the round trip through text cost about a tenth of each seed.
 //!
 //! The AST built here is exactly what parsing [`Plan::to_ron`] gives (a test compares them over
-//! many seeds); where the text would not parse (a call a `Threads` program cannot hold, a time
+//! many seeds); where the text would not parse (a label the plain quotes cannot hold, a time
 //! past the end of the simulation), [`to_scenario`] answers `None` and the caller takes the
 //! text path, which reports the error as a scenario file would.
 
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::plan::{AppCall, FaultCall, Kind, Plan, PlanStep};
 use crate::scenario::{
     AppOp, CallKind, ClockSpec, Credentials, Fault, KeyKind, PartitionDecl, SCENARIO_VERSION,
-    Scenario, Seconds, Serial, Step, ThreadOp,
+    Scenario, Seconds, Serial, Step,
 };
 
 /// The scenario `plan.to_ron(name, &[])` parses to, or `None` where that text would not parse.
@@ -69,7 +69,7 @@ fn step(step: &PlanStep) -> Option<Step> {
         PlanStep::Threads { programs, faults } => Step::Threads {
             threads: programs
                 .iter()
-                .map(|p| p.iter().map(thread_op).collect::<Option<Vec<_>>>())
+                .map(|p| p.iter().map(app).collect::<Option<Vec<_>>>())
                 .collect::<Option<Vec<_>>>()?,
             faults: faults
                 .iter()
@@ -149,22 +149,8 @@ fn app(call: &AppCall) -> Option<AppOp> {
         },
         AppCall::Finalize => AppOp::Finalize,
         AppCall::Initialize => AppOp::Initialize,
+        AppCall::FindObjects { label } => AppOp::FindObjects(label_ok(label)?),
     })
-}
-
-/// A call inside a `Threads` program: sign and encrypt only (anything else would not parse).
-fn thread_op(call: &AppCall) -> Option<ThreadOp> {
-    match call {
-        AppCall::Sign { label, times } if plain(label) => Some(ThreadOp::Sign {
-            key: label.clone(),
-            times: *times,
-        }),
-        AppCall::Encrypt { label, times } if plain(label) => Some(ThreadOp::Encrypt {
-            key: label.clone(),
-            times: *times,
-        }),
-        _ => None,
-    }
 }
 
 fn fault(f: &FaultCall) -> Option<Fault> {
@@ -250,12 +236,43 @@ mod tests {
         }
     }
 
-    /// A call the text cannot hold inside `Threads` sends the caller back to the text path.
+    /// Every application call the plan has runs inside `Threads` (D60): the direct AST of such
+    /// a program equals what its text parses to; a label the text cannot hold sends the caller
+    /// back to the text path.
     #[test]
-    fn unparseable_threads_program_gives_none() {
+    fn every_call_in_a_threads_program() {
         let mut plan = generate(1);
+        let every = vec![
+            AppCall::OpenSession,
+            AppCall::Login,
+            AppCall::Generate {
+                label: "t1".into(),
+                kind: Kind::EcP256,
+                token: true,
+            },
+            AppCall::CreateData { label: "t2".into() },
+            AppCall::Sign {
+                label: "t1".into(),
+                times: 2,
+            },
+            AppCall::SignInit { label: "t1".into() },
+            AppCall::SignUpdate,
+            AppCall::SignFinal,
+            AppCall::FindObjects { label: "t1".into() },
+            AppCall::Destroy { label: "t1".into() },
+            AppCall::Logout,
+            AppCall::CloseSession,
+        ];
         plan.steps.push(PlanStep::Threads {
-            programs: vec![vec![AppCall::Login]],
+            programs: vec![every.clone(), every],
+            faults: Vec::new(),
+        });
+        let parsed = parse_generated(&plan.to_ron("x", &[]), "test").unwrap();
+        assert_eq!(to_scenario(&plan, "x"), Some(parsed));
+        plan.steps.push(PlanStep::Threads {
+            programs: vec![vec![AppCall::Destroy {
+                label: "a\"b".into(),
+            }]],
             faults: Vec::new(),
         });
         assert_eq!(to_scenario(&plan, "x"), None);

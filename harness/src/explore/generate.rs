@@ -296,26 +296,18 @@ impl Gen {
         keys[i].0.clone()
     }
 
-    /// A crypto call as a plain step, or (with several threads) inside a `Threads` block.
+    /// A crypto call as a plain step, or (with several threads) a `Threads` block in its place,
+    /// whose threads make every kind of application call enabled (D60).
     fn sign_or_threads(&mut self, call: AppCall) {
         if self.options.threads < 2 || self.work.random_bool(0.7) {
             self.app_call(call);
             return;
         }
         let mut programs = Vec::new();
+        let mut relogin = false;
         for _ in 0..self.options.threads {
-            let mut program = Vec::new();
-            for _ in 0..draw(&mut self.work, 1, 3) {
-                let aes = self.app.keys.iter().any(|k| k.1 == Kind::Aes256);
-                let encrypt = aes && self.work.random_bool(0.4);
-                let label = self.pick_key(encrypt);
-                let times = draw(&mut self.work, 1, 4);
-                program.push(if encrypt {
-                    AppCall::Encrypt { label, times }
-                } else {
-                    AppCall::Sign { label, times }
-                });
-            }
+            let (program, logged_out) = self.thread_program();
+            relogin |= logged_out;
             programs.push(program);
         }
         let mut faults = Vec::new();
@@ -327,6 +319,142 @@ impl Gen {
             self.ops.down.insert(member);
         }
         self.steps.push(PlanStep::Threads { programs, faults });
+        if relogin {
+            // A thread logged out: handles of private objects did not survive it, and whether
+            // the application is logged in after the block depends on the interleaving.
+            self.forget_handles();
+            self.app.logged_in = false;
+        }
+    }
+
+    /// One thread's program: 1 to 4 operations of the enabled kinds on the thread's own
+    /// session. The thread uses the keys the application held when the block began and the
+    /// objects it makes itself; it destroys only its own. A token object it keeps becomes the
+    /// application's (its session objects end with its session). Also says whether the thread
+    /// logs out.
+    fn thread_program(&mut self) -> (Vec<AppCall>, bool) {
+        const KINDS: [OpKind; 9] = [
+            OpKind::Generate,
+            OpKind::GenerateSession,
+            OpKind::Create,
+            OpKind::Destroy,
+            OpKind::Sign,
+            OpKind::Encrypt,
+            OpKind::Multipart,
+            OpKind::Reopen,
+            OpKind::Relogin,
+        ];
+        let shared: Vec<(String, Kind, bool)> = self.app.keys.clone();
+        // Objects this thread made (label, kind or none for data, token) and still holds.
+        let mut own: Vec<(String, Option<Kind>, bool)> = Vec::new();
+        let mut program = Vec::new();
+        let mut logged_out = false;
+        for _ in 0..draw(&mut self.work, 1, 4) {
+            let keys: Vec<(String, Kind)> = shared
+                .iter()
+                .map(|(l, k, _)| (l.clone(), *k))
+                .chain(own.iter().filter_map(|(l, k, _)| k.map(|k| (l.clone(), k))))
+                .collect();
+            let mut choices: Vec<OpKind> = Vec::new();
+            for op in KINDS {
+                let valid = self.enabled(op)
+                    && match op {
+                        OpKind::Destroy => !own.is_empty(),
+                        OpKind::Sign | OpKind::Multipart => !keys.is_empty(),
+                        OpKind::Encrypt => keys.iter().any(|k| k.1 == Kind::Aes256),
+                        _ => true,
+                    };
+                if valid {
+                    let weight = match op {
+                        OpKind::Sign | OpKind::Encrypt => 3,
+                        OpKind::Reopen | OpKind::Relogin => 1,
+                        _ => 2,
+                    };
+                    choices.extend(std::iter::repeat_n(op, weight));
+                }
+            }
+            if choices.is_empty() {
+                choices.push(OpKind::Generate);
+            }
+            let op = choices[self.work.random_range(0..choices.len() as u32) as usize];
+            let pick = |g: &mut Self, aes: bool| -> String {
+                let fit: Vec<&(String, Kind)> = keys
+                    .iter()
+                    .filter(|k| !aes || k.1 == Kind::Aes256)
+                    .collect();
+                let i = g.work.random_range(0..fit.len() as u32) as usize;
+                fit[i].0.clone()
+            };
+            match op {
+                OpKind::Generate | OpKind::GenerateSession => {
+                    let kind = if self.work.random_bool(0.6) {
+                        Kind::Aes256
+                    } else {
+                        Kind::EcP256
+                    };
+                    let token = op == OpKind::Generate;
+                    let label = self.label("k");
+                    own.push((label.clone(), Some(kind), token));
+                    program.push(AppCall::Generate { label, kind, token });
+                }
+                OpKind::Create => {
+                    let label = self.label("d");
+                    own.push((label.clone(), None, true));
+                    program.push(AppCall::CreateData { label });
+                }
+                OpKind::Destroy => {
+                    let i = self.work.random_range(0..own.len() as u32) as usize;
+                    let (label, ..) = own.remove(i);
+                    program.push(AppCall::Destroy { label });
+                }
+                OpKind::Sign | OpKind::Encrypt => {
+                    let encrypt = op == OpKind::Encrypt;
+                    let label = pick(self, encrypt);
+                    let times = draw(&mut self.work, 1, 4);
+                    program.push(if encrypt {
+                        AppCall::Encrypt { label, times }
+                    } else {
+                        AppCall::Sign { label, times }
+                    });
+                }
+                OpKind::Multipart => {
+                    let label = pick(self, false);
+                    program.push(AppCall::SignInit { label });
+                    for _ in 0..draw(&mut self.work, 1, 2) {
+                        program.push(AppCall::SignUpdate);
+                    }
+                    program.push(AppCall::SignFinal);
+                }
+                OpKind::Reopen => {
+                    // The thread's own session: the application's other sessions keep the
+                    // login; the thread's session objects end with it.
+                    program.push(AppCall::CloseSession);
+                    program.push(AppCall::OpenSession);
+                    own.retain(|o| o.2);
+                }
+                _ => {
+                    // Logout, Login, and a token key found again by label (its handle did
+                    // not survive the logout).
+                    program.push(AppCall::Logout);
+                    program.push(AppCall::Login);
+                    logged_out = true;
+                    if let Some((label, ..)) = shared.iter().find(|k| k.2) {
+                        program.push(AppCall::FindObjects {
+                            label: label.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        // Token objects the thread made and kept are the application's from now on.
+        for (label, kind, token) in own {
+            match kind {
+                Some(kind) if token => self.app.keys.push((label, kind, true)),
+                None => self.app.data.push(label),
+                Some(_) => {}
+            }
+        }
+        (program, logged_out)
     }
 
     fn pick(&mut self, from: &[String]) -> Option<String> {
@@ -587,5 +715,66 @@ impl Gen {
             "hagroup synchronize -group {GROUP}"
         )));
         self.steps.push(PlanStep::Checkpoint("final".into()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Multi-threaded workloads hold every kind of application call inside `Threads` (D61),
+    /// not only signs and encrypts.
+    #[test]
+    fn threads_blocks_hold_every_kind_of_call() {
+        let mut seen: BTreeSet<&'static str> = BTreeSet::new();
+        for seed in 1..=400u64 {
+            for step in generate(seed).steps {
+                let PlanStep::Threads { programs, .. } = step else {
+                    continue;
+                };
+                for call in programs.iter().flatten() {
+                    seen.insert(match call {
+                        AppCall::Generate { token: true, .. } => "GenerateKey",
+                        AppCall::Generate { token: false, .. } => "GenerateSessionKey",
+                        AppCall::CreateData { .. } => "CreateData",
+                        AppCall::Destroy { .. } => "Destroy",
+                        AppCall::Sign { .. } => "Sign",
+                        AppCall::Encrypt { .. } => "Encrypt",
+                        AppCall::SignInit { .. } => "SignInit",
+                        AppCall::SignUpdate => "SignUpdate",
+                        AppCall::SignFinal => "SignFinal",
+                        AppCall::CloseSession => "CloseSession",
+                        AppCall::OpenSession => "OpenSession",
+                        AppCall::Logout => "Logout",
+                        AppCall::Login => "Login",
+                        AppCall::FindObjects { .. } => "FindObjects",
+                        _ => "other",
+                    });
+                }
+            }
+        }
+        let every = [
+            "GenerateKey",
+            "GenerateSessionKey",
+            "CreateData",
+            "Destroy",
+            "Sign",
+            "Encrypt",
+            "SignInit",
+            "SignUpdate",
+            "SignFinal",
+            "CloseSession",
+            "OpenSession",
+            "Logout",
+            "Login",
+            "FindObjects",
+        ];
+        for kind in every {
+            assert!(
+                seen.contains(kind),
+                "no {kind} in any Threads block: {seen:?}"
+            );
+        }
+        assert!(!seen.contains("other"), "{seen:?}");
     }
 }

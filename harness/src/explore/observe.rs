@@ -111,6 +111,9 @@ pub struct AppObs {
     /// Members holding the call's object at that instant, read below the port; recorded for
     /// failed calls and for calls a standby served.
     pub holders: Option<Vec<String>>,
+    /// A sign or encrypt of a `Threads` step, seen when its answer came: when its thread issued
+    /// it (the login it needed was checked then, D60).
+    pub issued: Option<Millis>,
 }
 
 /// One fact of the run.
@@ -146,6 +149,12 @@ pub enum Happening {
         /// The instant of the engine call that got it (the happening's own instant is where
         /// that call's HA log lines were recorded).
         called_at: Millis,
+    },
+    /// The recovery thread ran a timer at the happening's instant and was busy with its member
+    /// calls until `until` (the simulation's time policy): an attempt due meanwhile runs then.
+    RecoveryBusy {
+        /// When it was free again.
+        until: Millis,
     },
     /// A lost answer went off on the member's creating call (`GenerateKey`, `CreateData`): the
     /// creation took effect there and its answer never came back, so the member holds an
@@ -196,6 +205,9 @@ pub struct Observations {
     pub settings: Settings,
     /// The facts, in order, with their virtual time.
     pub events: Vec<(Millis, Happening)>,
+    /// Seconds from 1970-01-01 to virtual instant 0 on the HA log's clock (the scenario's
+    /// `clock.start`), to read each line's own instant from its prefix; `None`: unknown.
+    pub log_start: Option<i64>,
 }
 
 impl Observations {
@@ -213,13 +225,7 @@ impl Observations {
                     },
                 )),
                 Event::Call(call) => {
-                    let served_by = match &call.placement {
-                        Placement::Created { on, cloned_to } => {
-                            on.iter().chain(cloned_to.iter()).cloned().collect()
-                        }
-                        Placement::On(members) => members.clone(),
-                        Placement::Unobserved => Vec::new(),
-                    };
+                    let served_by = served_by(&call.placement);
                     events.push((
                         at,
                         Happening::App(AppObs {
@@ -228,6 +234,7 @@ impl Observations {
                             count: 1,
                             served_by,
                             holders: None,
+                            issued: None,
                         }),
                     ));
                 }
@@ -239,24 +246,54 @@ impl Observations {
                         count: run.count,
                         served_by: run.served.keys().cloned().collect(),
                         holders: None,
+                        issued: None,
                     }),
                 )),
-                Event::ThreadCall(call) => events.push((
-                    call.finished,
+                // A runner call (open, login, generate, ...) takes effect when the thread
+                // issues it: seen where it was made (its witness), in the order of the run; a
+                // sign or encrypt when its answer comes (D60).
+                Event::ThreadCall(call) if call.placement.is_some() => {}
+                Event::ThreadCall(call) | Event::RunnerCallMade(call) => events.push((
+                    if call.placement.is_some() {
+                        call.started
+                    } else {
+                        call.finished
+                    },
                     Happening::App(AppObs {
                         op: op_of(&call.op),
                         result: call.result.name(),
                         count: 1,
-                        served_by: call.members.clone(),
+                        served_by: match &call.placement {
+                            Some(placement) => served_by(placement),
+                            None => call.members.clone(),
+                        },
                         holders: None,
+                        issued: call.placement.is_none().then_some(call.started),
+                    }),
+                )),
+                // The application opens each thread's own session before a `Threads` step and
+                // closes it after; the session count decides when a close logs out.
+                Event::ThreadSession { opened } => events.push((
+                    at,
+                    Happening::App(AppObs {
+                        op: if *opened {
+                            OpObs::OpenSession
+                        } else {
+                            OpObs::CloseSession
+                        },
+                        result: "CKR_OK".to_string(),
+                        count: 1,
+                        served_by: Vec::new(),
+                        holders: None,
+                        issued: None,
                     }),
                 )),
                 Event::Fault(f) => {
                     let when = match f.timing {
                         FaultTiming::Now | FaultTiming::Fired { .. } => Some(at),
-                        // The scheduler applies a thread fault scheduled before the threads
-                        // start at their start (`fault.at.max(now)`, sim::scheduler): the
-                        // truth takes the instant it was applied.
+                        // A fault scheduled before the `Threads` step began (the generator's
+                        // clock ran behind the world's) is applied when it begins
+                        // (`sim::scheduler`: `fault.at.max(now)`), the instant it is recorded.
                         FaultTiming::Scheduled(t) => Some(t.max(at)),
                         FaultTiming::Armed { .. } => None,
                     };
@@ -314,6 +351,9 @@ impl Observations {
                         called_at: *called_at,
                     },
                 )),
+                Event::RecoveryBusy { from, until } => {
+                    events.push((*from, Happening::RecoveryBusy { until: *until }));
+                }
                 Event::Holdings { label, objects } => events.push((
                     at,
                     Happening::Checkpoint {
@@ -350,7 +390,22 @@ impl Observations {
                 synchronize: plan.synchronize,
             },
             events,
+            // A generated plan runs on the default clock (`direct.rs`).
+            log_start: sim::clock::parse_civil(&crate::scenario::ClockSpec::default().start)
+                .ok()
+                .map(|t| sim::clock::seconds_since_epoch(&t)),
         }
+    }
+}
+
+/// The members a call's placement names: where it was created and cloned to, or served.
+fn served_by(placement: &Placement) -> Vec<String> {
+    match placement {
+        Placement::Created { on, cloned_to } => {
+            on.iter().chain(cloned_to.iter()).cloned().collect()
+        }
+        Placement::On(members) => members.clone(),
+        Placement::Unobserved => Vec::new(),
     }
 }
 

@@ -88,6 +88,11 @@ pub enum AppCall {
     Finalize,
     /// `Initialize`.
     Initialize,
+    /// `FindObjects(label)`: the application takes the handle found.
+    FindObjects {
+        /// Label.
+        label: String,
+    },
 }
 
 /// A fault on one member.
@@ -171,7 +176,8 @@ impl FaultCall {
 pub enum PlanStep {
     /// `App(...)`.
     App(AppCall),
-    /// `Threads(...)`: one program of sign/encrypt calls per thread, faults at absolute seconds.
+    /// `Threads(...)`: one program of application calls per thread (any call, D60), faults at
+    /// absolute seconds.
     Threads {
         /// Per thread: calls.
         programs: Vec<Vec<AppCall>>,
@@ -255,6 +261,7 @@ fn render_app(call: &AppCall) -> String {
         }
         AppCall::Finalize => "Finalize".into(),
         AppCall::Initialize => "Initialize".into(),
+        AppCall::FindObjects { label } => format!("FindObjects(\"{label}\")"),
     }
 }
 

@@ -84,8 +84,11 @@ fn without_member(plan: &Plan, serial: &str) -> Plan {
     p.standby.retain(|m| m != serial);
     p.steps.retain(|step| !names(step, serial));
     for step in &mut p.steps {
-        if let PlanStep::Threads { faults, .. } = step {
+        if let PlanStep::Threads { faults, programs } = step {
             faults.retain(|(_, f)| f.member() != serial);
+            for program in programs {
+                program.retain(|c| !matches!(c, AppCall::Direct { serial: s, .. } if s == serial));
+            }
         }
     }
     p

@@ -80,6 +80,8 @@ pub struct Truth {
     /// Application login: the last successful login and the last loss of the login.
     last_login: Option<Millis>,
     last_logout: Option<Millis>,
+    /// Every change of the login, in order: when, and logged in after it.
+    logins: Vec<(Millis, bool)>,
     logged_in: bool,
 }
 
@@ -119,6 +121,7 @@ impl Truth {
             recovers: Vec::new(),
             last_login: None,
             last_logout: None,
+            logins: Vec::new(),
             logged_in: false,
         }
     }
@@ -288,6 +291,7 @@ impl Truth {
 
     /// The application logged in (`true`) or lost its login (`false`) at `at`.
     pub fn login(&mut self, logged_in: bool, at: Millis) {
+        self.logins.push((at, logged_in));
         self.logged_in = logged_in;
         if logged_in {
             self.last_login = Some(at);
@@ -299,6 +303,19 @@ impl Truth {
     /// Whether the application holds a login now.
     pub fn logged_in(&self) -> bool {
         self.logged_in
+    }
+
+    /// Whether a call issued at `at` could find the application logged in: it was logged in
+    /// just before `at`, or logged in at that instant (a call issued and a logout made at one
+    /// instant may have come in either order; D60).
+    pub fn login_held_at(&self, at: Millis) -> bool {
+        let before = self
+            .logins
+            .iter()
+            .take_while(|(t, _)| *t < at)
+            .last()
+            .is_some_and(|(_, l)| *l);
+        before || self.logins.iter().any(|(t, l)| *t == at && *l)
     }
 
     /// Logged in, and already before `at` (not by a login made at that very instant).
@@ -325,14 +342,18 @@ impl Truth {
     /// at `from` was 0 (no attempt scheduled), the first instant in `(from, to]` at which a
     /// non-zero count took effect. A new retry count schedules a member that was waiting for
     /// nothing one interval from the change ("Attempts follow the settings in force").
+    /// A count set to 0 after `from` and switched on again before `to` cancelled the attempt
+    /// scheduled then: the last such switch counts.
     pub fn recovery_resumed(&self, from: Millis, to: Millis) -> Option<Millis> {
-        if self.retry_at(from) != 0 {
-            return None;
+        let mut before = self.retry_at(from);
+        let mut resumed = None;
+        for (since, r) in self.retry.iter().filter(|(s, _)| *s > from && *s <= to) {
+            if before == 0 && *r != 0 {
+                resumed = Some(*since);
+            }
+            before = *r;
         }
-        self.retry
-            .iter()
-            .find(|(since, r)| *since > from && *since <= to && *r != 0)
-            .map(|(since, _)| *since)
+        resumed
     }
 
     /// Members in the group now.
@@ -637,5 +658,18 @@ mod tests {
         assert_eq!(t.recovery_resumed(10_000, 500_000), Some(300_000));
         assert_eq!(t.recovery_resumed(10_000, 200_000), None);
         assert_eq!(t.recovery_resumed(300_000, 500_000), None);
+        // Switched off after an attempt and on again: the schedule starts from the switch.
+        t.command(
+            "hagroup retry -count 0",
+            "Command Result : No Error",
+            600_000,
+        );
+        t.command(
+            "hagroup retry -count 6",
+            "Command Result : No Error",
+            900_000,
+        );
+        assert_eq!(t.recovery_resumed(400_000, 1_000_000), Some(900_000));
+        assert_eq!(t.recovery_resumed(400_000, 800_000), None);
     }
 }

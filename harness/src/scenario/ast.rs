@@ -319,27 +319,10 @@ pub enum Step {
     },
 }
 
-/// A call an application thread makes in a `Threads` step.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub enum ThreadOp {
-    /// `C_Sign` with the key of this label, `times` calls in a row.
-    Sign {
-        /// Key label.
-        key: String,
-        /// Number of calls.
-        #[serde(default = "default_times")]
-        times: u32,
-    },
-    /// `C_Encrypt` with the key of this label, `times` calls in a row.
-    Encrypt {
-        /// Key label.
-        key: String,
-        /// Number of calls.
-        #[serde(default = "default_times")]
-        times: u32,
-    },
-}
+/// A call an application thread makes in a `Threads` step: any application call (D60). A
+/// sign or encrypt is dispatched to a member and answered when its member call ends; every
+/// other call is made when the thread issues it, on the thread's own session.
+pub type ThreadOp = AppOp;
 
 /// An application PKCS#11 operation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

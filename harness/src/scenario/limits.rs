@@ -66,6 +66,12 @@ pub fn check(scenario: &Scenario) -> Option<String> {
                         let (name, times) = match op {
                             ThreadOp::Sign { times, .. } => ("Sign", *times),
                             ThreadOp::Encrypt { times, .. } => ("Encrypt", *times),
+                            other => {
+                                if let Some(message) = app_op(other) {
+                                    return Some(format!("{place}: threads[{t}][{c}]: {message}"));
+                                }
+                                ("call", 1)
+                            }
                         };
                         if times > MAX_TIMES {
                             return Some(format!(

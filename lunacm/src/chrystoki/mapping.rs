@@ -566,17 +566,17 @@ impl Writer<'_> {
     }
 
     fn apply(&mut self, section: &str, key: &str, kind: Kind, want: Want) -> Result<(), ConfError> {
-        let current = self.doc.value(section, key).map(str::to_string);
+        let current = self.doc.value(section, key);
         match want {
             Want::Absent => {
-                if current.as_deref().is_some_and(|v| !v.trim().is_empty()) {
+                if current.is_some_and(|v| !v.trim().is_empty()) {
                     self.doc.remove(section, key);
                 }
                 Ok(())
             }
             Want::Value { text, default } => {
-                let same = match &current {
-                    Some(v) => canon(kind, v).is_some() && canon(kind, v) == canon(kind, &text),
+                let same = match current {
+                    Some(v) => canon(kind, v).is_some_and(|c| Some(c) == canon(kind, &text)),
                     None => default
                         .as_deref()
                         .is_some_and(|d| canon(kind, d) == canon(kind, &text)),
@@ -584,9 +584,10 @@ impl Writer<'_> {
                 if same {
                     return Ok(());
                 }
+                let spaced = current.and_then(list_style);
                 let text = match kind {
                     Kind::List | Kind::Set => {
-                        let spaced = match current.as_deref().and_then(list_style) {
+                        let spaced = match spaced {
                             Some(spaced) => spaced,
                             None => document_list_style(self.doc),
                         };
