@@ -147,6 +147,8 @@ pub enum Happening {
         /// that call's HA log lines were recorded).
         called_at: Millis,
     },
+    /// The application's slot list (`C_GetSlotList`), one rendered line per slot.
+    SlotList(Vec<String>),
     /// A checkpoint: the token objects each member holds (below the port), as `label/class`.
     Checkpoint {
         /// The label.
@@ -169,6 +171,11 @@ pub struct Settings {
     pub failover_on_deactivation: bool,
     /// `HASynchronize` for the group.
     pub synchronize: bool,
+    /// `HAOnly`: the application sees the virtual slots alone (B57).
+    pub ha_only: bool,
+    /// The application keeps the slot id it saw first (the naive profile, issue 12): when
+    /// slots renumber (D14) its calls reach another slot, its own mistake.
+    pub naive_slot: bool,
 }
 
 /// Everything the checker reads.
@@ -259,6 +266,7 @@ impl Observations {
                     }
                 }
                 Event::Log(line) => events.push((at, Happening::Log(line.clone()))),
+                Event::SlotList(slots) => events.push((at, Happening::SlotList(slots.clone()))),
                 Event::MemberFailed {
                     member,
                     call,
@@ -307,6 +315,8 @@ impl Observations {
                 enhanced: plan.mode == super::options::Mode::Enhanced,
                 failover_on_deactivation: plan.failover_on_deactivation,
                 synchronize: plan.synchronize,
+                ha_only: plan.ha_only,
+                naive_slot: plan.options.profile == Some(super::options::AppProfile::Naive),
             },
             events,
         }
