@@ -15,7 +15,7 @@ use crate::ports::{
     DataObjectRequest, KeyGenRequest, KeyKind, MemberResult, Millis, ObjectClass, ObjectHandle,
     ObjectId, ObjectQuery,
 };
-use crate::state::{GroupObject, VObject, VObjectHandle, VSessionHandle};
+use crate::state::{GroupObject, Reconciliation, VObject, VObjectHandle, VSessionHandle};
 
 /// What to create on the primary.
 enum Creation<'a> {
@@ -107,6 +107,7 @@ impl HaEngine {
         let g = self.session_group(vs, F)?;
         let target = self.virtual_object(object, g, F)?;
         let mut applied = BTreeSet::new();
+        let mut refused = BTreeSet::new();
         for m in self.group(g).alive() {
             if !self.member(g, m).is_alive() {
                 continue;
@@ -122,8 +123,10 @@ impl HaEngine {
                 Err(rv) if applied.is_empty() => return Err(EngineError::new(rv, F)),
                 Err(rv) => {
                     // Destroyed elsewhere already: this member applies it when it is next
-                    // compared with the group's table.
+                    // compared with the group's table (D48): at the application's next login,
+                    // when another member rejoins, or after `hagroup recover`.
                     tracing::warn!(group = g, member = m, rv = %rv, "destroy refused by one member");
+                    refused.insert(m);
                 }
             }
         }
@@ -138,6 +141,13 @@ impl HaEngine {
             // Session objects die with their sessions on members that are away; token objects
             // are destroyed there when they are next compared with the table.
             self.tombstone(g, &target.id, target.class, &applied);
+            // A member that refused the deletion (a code that drops nothing, D3) stays in
+            // service holding the object: it is compared with the table again (D48).
+            for m in refused {
+                if self.member(g, m).reconciliation == Reconciliation::Done {
+                    self.member_mut(g, m).reconciliation = Reconciliation::Gaps;
+                }
+            }
         }
         if let Some(rt) = self.runtime.as_mut() {
             rt.objects.remove(&object);

@@ -63,8 +63,8 @@ pub enum Reconciliation {
         attempt: Option<u32>,
     },
     /// Compared, but some token objects could not be copied to it because no reachable member
-    /// held them (B19); compared again when a member rejoins, at login and after `hagroup
-    /// recover`.
+    /// held them (B19), or it refused a deletion the others applied (D48); compared again when
+    /// a member rejoins, at login and after `hagroup recover`.
     Gaps,
 }
 

@@ -31,6 +31,8 @@ pub mod bench_softhsm;
 pub mod coverage;
 pub mod differential;
 pub mod explore;
+#[cfg(feature = "pkcs11")]
+pub mod fingerprint;
 pub mod halog;
 pub mod import;
 pub mod lunacm_prompt;

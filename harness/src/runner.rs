@@ -330,6 +330,10 @@ impl Runner<'_> {
                 self.checkpoint(label);
                 Ok(())
             }
+            Step::CallCounts(from, to) => {
+                self.call_counts(from, to);
+                Ok(())
+            }
             Step::EditConf(text) => self.edit_conf(text).map_err(StepFailure::EditConf),
             Step::Threads { threads, faults } => self.threads(threads, faults),
         }
@@ -552,6 +556,39 @@ impl Runner<'_> {
         self.pay(spent)
     }
 
+    /// `CallCounts(from, to)`: per member, the calls of each kind that reached it between two
+    /// recorded checkpoints (the loader checked that both come earlier).
+    fn call_counts(&mut self, from: &str, to: &str) {
+        let (Some(a), Some(b)) = (self.record.checkpoint(from), self.record.checkpoint(to)) else {
+            return;
+        };
+        let members = b
+            .members
+            .iter()
+            .map(|m| {
+                let before = a.members.iter().find(|x| x.serial == m.serial);
+                let grown = m
+                    .calls_by_kind
+                    .iter()
+                    .filter_map(|(kind, n)| {
+                        let was = before
+                            .and_then(|x| x.calls_by_kind.get(kind))
+                            .copied()
+                            .unwrap_or(0);
+                        let d = n.saturating_sub(was);
+                        (d > 0).then_some((*kind, d))
+                    })
+                    .collect();
+                (m.serial.clone(), grown)
+            })
+            .collect();
+        self.push(Event::CallCounts {
+            from: from.to_string(),
+            to: to.to_string(),
+            members,
+        });
+    }
+
     fn checkpoint(&mut self, label: &str) {
         let infos = self.world.token_infos();
         let alive = self.world.engine().alive_members();
@@ -575,6 +612,7 @@ impl Runner<'_> {
             } else {
                 EngineView::Down
             };
+            let calls = self.world.record(&serial).attempted;
             members.push(MemberState {
                 role: roles.get(&serial).copied(),
                 objects: info.object_count,
@@ -583,7 +621,8 @@ impl Runner<'_> {
                 engine,
                 served_sign: self.world.served(&serial, CallKind::Sign),
                 served_encrypt: self.world.served(&serial, CallKind::Encrypt),
-                calls: self.world.record(&serial).attempted.values().sum(),
+                calls: calls.values().sum(),
+                calls_by_kind: calls,
                 serial,
             });
         }

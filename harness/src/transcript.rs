@@ -34,7 +34,8 @@ pub enum View {
     /// Everything the record holds (what snapshots hold).
     Full,
     /// What every backend can know (`hasim differential` compares it): the transcript without
-    /// storage figures and without the backend binding.
+    /// storage figures and without the backend binding; fingerprints as `#1`, `#2`, ... in
+    /// order of appearance (equal contents, equal numbers).
     Portable,
 }
 
@@ -170,10 +171,40 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
             let text: Vec<String> = counts.iter().map(|(s, n)| format!("{s}={n}")).collect();
             let _ = writeln!(out, "{stamp} app   CountObjects -> {}", text.join(" "));
         }
+        Event::CallCounts { from, to, members } => {
+            let mut lines = vec![format!(
+                "calls between \"{from}\" and \"{to}\" (every call that reached each member)"
+            )];
+            for (serial, kinds) in members {
+                let total: u64 = kinds.values().sum();
+                let mut line = format!("{serial:>16}  calls {total:>4}");
+                for (kind, n) in kinds {
+                    let _ = write!(line, "  {kind} {n}");
+                }
+                lines.push(line);
+            }
+            note(out, at, &lines);
+        }
         Event::Fingerprints { label, members } => {
+            // A key's fingerprint differs between backends (its material is the token's own):
+            // the portable view names each distinct content by its order of appearance.
+            let mut seen: Vec<&str> = Vec::new();
             let text: Vec<String> = members
                 .iter()
-                .map(|(s, f)| format!("{s}={}", f.as_deref().unwrap_or("-")))
+                .map(|(s, f)| match (f.as_deref(), view) {
+                    (None, _) => format!("{s}=-"),
+                    (Some(f), View::Full) => format!("{s}={f}"),
+                    (Some(f), View::Portable) => {
+                        let n = match seen.iter().position(|x| *x == f) {
+                            Some(i) => i + 1,
+                            None => {
+                                seen.push(f);
+                                seen.len()
+                            }
+                        };
+                        format!("{s}=#{n}")
+                    }
+                })
                 .collect();
             let _ = writeln!(
                 out,
@@ -359,6 +390,10 @@ fn fault_text(f: &FaultEvent) -> String {
             Action::Fault(sim::fault::Fault::Slow { ms }) => {
                 format!("Slow {} {ms} ms per call", f.member)
             }
+            Action::Fault(sim::fault::Fault::DirectChange { label, value }) => format!(
+                "DirectChange {}: another application set the value of {label} to {value:?} there, outside the group",
+                f.member
+            ),
             _ => format!("{name} {}", f.member),
         },
         FaultTiming::Armed { call, nth } => {
@@ -422,6 +457,70 @@ mod tests {
                 "[     3.000] app   Sign(k) #1-4 -> CKR_OK x2, CKR_DEVICE_ERROR x1, CKR_OK x1  [served by a x2, b x1]",
                 "[     3.000] log   L",
                 "[     4.000] app   Sign(k) #5 -> CKR_OK x1  [served by a x1]",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_portable_view_numbers_fingerprints_by_distinct_content() {
+        let mut r = Record::default();
+        let f = |s: &str| Some(s.to_string());
+        r.push(
+            0,
+            Event::Fingerprints {
+                label: "doc".into(),
+                members: vec![
+                    ("a".into(), f("77")),
+                    ("b".into(), None),
+                    ("c".into(), f("12")),
+                    ("d".into(), f("77")),
+                ],
+            },
+        );
+        let line = |view| {
+            render_view(&r, view)
+                .lines()
+                .find(|l| l.contains("Fingerprints"))
+                .map(str::to_string)
+        };
+        assert_eq!(
+            line(View::Full).as_deref(),
+            Some("[     0.000] app   Fingerprints(doc) -> a=77 b=- c=12 d=77")
+        );
+        assert_eq!(
+            line(View::Portable).as_deref(),
+            Some("[     0.000] app   Fingerprints(doc) -> a=#1 b=- c=#2 d=#1")
+        );
+    }
+
+    #[test]
+    fn call_counts_name_each_kind_with_calls() {
+        let mut r = Record::default();
+        r.push(
+            0,
+            Event::CallCounts {
+                from: "a".into(),
+                to: "b".into(),
+                members: vec![
+                    (
+                        "11".into(),
+                        BTreeMap::from([
+                            (sim::fault::CallKind::Sign, 50),
+                            (sim::fault::CallKind::Encrypt, 5),
+                        ]),
+                    ),
+                    ("22".into(), BTreeMap::new()),
+                ],
+            },
+        );
+        let text = render(&r);
+        let body: Vec<&str> = text.lines().skip(5).collect();
+        assert_eq!(
+            body,
+            [
+                "[     0.000] calls between \"a\" and \"b\" (every call that reached each member)",
+                "                           11  calls   55  Sign 50  Encrypt 5",
+                "                           22  calls    0",
             ]
         );
     }

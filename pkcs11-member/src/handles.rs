@@ -69,6 +69,16 @@ impl HandleTable {
         }
     }
 
+    /// Points `h` at `real` (its object was created again under a new real handle), keeping
+    /// its shape.
+    pub fn rebind(&mut self, h: PortHandle, real: ObjectHandle) {
+        if let Some(e) = self.by_port.get_mut(&h) {
+            self.by_real.remove(&e.real.handle());
+            e.real = real;
+            self.by_real.insert(real.handle(), h);
+        }
+    }
+
     /// Forgets `h` (its object was destroyed).
     pub fn remove(&mut self, h: PortHandle) {
         if let Some(e) = self.by_port.remove(&h) {

@@ -35,5 +35,5 @@ pub use credential::CredentialSource;
 pub use error::{ExportError, SetupError, ckr_of};
 pub use library::{Library, TokenSelector};
 pub use member::{Attachment, Pkcs11Member};
-pub use port::{class_from_ck, class_to_ck};
+pub use port::{ObjectMaterial, class_from_ck, class_to_ck};
 pub use softhsm::{LabSpec, LabToken, Layout, SoftHsmLab};

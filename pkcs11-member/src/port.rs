@@ -43,6 +43,17 @@ pub fn class_from_ck(class: ObjectClass) -> Option<ports::ObjectClass> {
     }
 }
 
+/// What tells one object's contents apart ([`Pkcs11Member::object_material`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectMaterial {
+    /// `CKA_CLASS`.
+    pub class: ports::ObjectClass,
+    /// `CKA_ID` (a data object's `CKA_APPLICATION`).
+    pub id: Vec<u8>,
+    /// A data object's value, a secret key's check value, nothing for a key pair's halves.
+    pub material: Vec<u8>,
+}
+
 impl Pkcs11Member {
     /// The real handle and shape behind port handle `h` (the session is already checked).
     pub(crate) fn resolve(
@@ -112,6 +123,86 @@ impl Pkcs11Member {
         })();
         let _ = s.close();
         count
+    }
+
+    /// What tells the contents of the token object labelled `label` apart (not part of the
+    /// port; read on a short-lived session of this connection, logged in with the member's
+    /// credential when the token is not, as for the object count): its class, its id
+    /// (`CKA_ID`, for a data object `CKA_APPLICATION`) and its material: a data object's
+    /// `CKA_VALUE`, a secret key's check value (its value is sensitive), nothing for the
+    /// halves of a key pair. `None` when the token holds no such object.
+    pub fn object_material(&self, label: &str) -> MemberResult<Option<ObjectMaterial>> {
+        let ctx = self.library().ctx();
+        let s = ctx
+            .open_ro_session_no_drop(self.slot)
+            .map_err(|e| ckr_of(&e))?;
+        let read = (|| {
+            let state = s
+                .get_session_info()
+                .map_err(|e| ckr_of(&e))?
+                .session_state();
+            let mut logged_in_here = false;
+            if matches!(state, SessionState::RoPublic | SessionState::RwPublic)
+                && let Some(pin) = &self.credential
+            {
+                logged_in_here = s.login(UserType::User, Some(&auth_pin(pin))).is_ok();
+            }
+            let found = (|| {
+                let template = [
+                    Attribute::Token(true),
+                    Attribute::Label(label.as_bytes().to_vec()),
+                ];
+                let Some(real) = s
+                    .find_objects(&template)
+                    .map_err(|e| ckr_of(&e))?
+                    .into_iter()
+                    .min_by_key(|h| h.handle())
+                else {
+                    return Ok(None);
+                };
+                let shape = ops::read_shape(&s, real)?;
+                let Some(class) = class_from_ck(shape.class) else {
+                    return Ok(None);
+                };
+                let attrs = s
+                    .get_attributes(real, &[templates::id_attribute(shape.class)])
+                    .map_err(|e| ckr_of(&e))?;
+                let id = attrs
+                    .into_iter()
+                    .find_map(|a| match a {
+                        Attribute::Id(v) | Attribute::Application(v) => Some(v),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let material = match class {
+                    ports::ObjectClass::Data => s
+                        .get_attributes(real, &[AttributeType::Value])
+                        .map_err(|e| ckr_of(&e))?
+                        .into_iter()
+                        .find_map(|a| match a {
+                            Attribute::Value(v) => Some(v),
+                            _ => None,
+                        })
+                        .unwrap_or_default(),
+                    // A key that may not encrypt has no check value: its class and id only.
+                    ports::ObjectClass::SecretKey => ops::key_check_value(&s, real, shape)
+                        .map(|kcv| kcv.to_vec())
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                Ok(Some(ObjectMaterial {
+                    class,
+                    id,
+                    material,
+                }))
+            })();
+            if logged_in_here {
+                let _ = s.logout();
+            }
+            found
+        })();
+        let _ = s.close();
+        read
     }
 
     /// `C_Verify` with a secret or public key (not part of the port; used by tests and tools).
@@ -460,6 +551,58 @@ impl Member for Pkcs11Member {
         require_login(session_of(&self.sessions, session)?)?;
         let (real, shape) = self.resolve(session, key)?;
         ops::encrypt(session_of(&self.sessions, session)?, real, shape, data)
+    }
+
+    fn set_value(
+        &mut self,
+        session: SessionHandle,
+        object: PortHandle,
+        value: &[u8],
+    ) -> MemberResult<()> {
+        // Only a data object's value can change (a key's value is not settable, as on the
+        // model: CKR_KEY_FUNCTION_NOT_PERMITTED).
+        let (real, shape) = self.resolve(session, object)?;
+        if shape.class != ObjectClass::DATA {
+            return Err(Ckr::CKR_KEY_FUNCTION_NOT_PERMITTED);
+        }
+        let s = session_of(&self.sessions, session)?;
+        match s.update_attributes(real, &[Attribute::Value(value.to_vec())]) {
+            Err(e) if ckr_of(&e) == Ckr::CKR_ATTRIBUTE_READ_ONLY => {}
+            other => return other.map_err(|e| ckr_of(&e)),
+        }
+        // PKCS#11 does not list a data object's CKA_VALUE as modifiable, and SoftHSM refuses
+        // it: the change is made as another application would make it there, by creating the
+        // object again with the new value (same CKA_APPLICATION, label, token flag) and
+        // destroying the old one. The engine's handle keeps naming it.
+        let attrs = s
+            .get_attributes(
+                real,
+                &[
+                    AttributeType::Application,
+                    AttributeType::Label,
+                    AttributeType::Token,
+                ],
+            )
+            .map_err(|e| ckr_of(&e))?;
+        let (mut id, mut label, mut token) = (Vec::new(), Vec::new(), true);
+        for a in attrs {
+            match a {
+                Attribute::Application(v) => id = v,
+                Attribute::Label(v) => label = v,
+                Attribute::Token(t) => token = t,
+                _ => {}
+            }
+        }
+        let label = String::from_utf8_lossy(&label);
+        let fresh = s
+            .create_object(&templates::data_object(token, &id, &label, value))
+            .map_err(|e| ckr_of(&e))?;
+        if let Err(e) = s.destroy_object(real) {
+            let _ = s.destroy_object(fresh);
+            return Err(ckr_of(&e));
+        }
+        self.handles.rebind(object, fresh);
+        Ok(())
     }
 
     fn export_clone(

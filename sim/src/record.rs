@@ -82,6 +82,16 @@ pub enum Event {
     ThreadCall(ThreadCall),
     /// `CountObjects`: token objects per member, read below the injector.
     Objects(BTreeMap<String, u64>),
+    /// `CallCounts(from, to)`: the calls that reached each member's injector between two
+    /// checkpoints, by kind (any caller: the application's engine, recovery, LunaCM).
+    CallCounts {
+        /// The earlier checkpoint.
+        from: String,
+        /// The later checkpoint.
+        to: String,
+        /// `(member, calls by kind)` in slot order; kinds with no call are left out.
+        members: Vec<(String, BTreeMap<CallKind, u64>)>,
+    },
     /// `Fingerprints(label)`: each member's fingerprint of its token object `label` (`None`:
     /// it holds none), read below the injectors, in slot order.
     Fingerprints {
@@ -381,6 +391,8 @@ pub struct MemberState {
     /// application's calls, recovery probes, LunaCM's): what `CallsBetween` compares (not
     /// printed).
     pub calls: u64,
+    /// The same calls by kind (printed only by a `CallCounts` step).
+    pub calls_by_kind: BTreeMap<CallKind, u64>,
     /// Its role as the engine sees it (`None` before `C_Initialize` or outside any group).
     pub role: Option<ha_engine::roles::Role>,
 }

@@ -501,6 +501,9 @@ impl World {
         if let Fault::DirectModify { label } = fault {
             return self.direct_modify(serial, label);
         }
+        if let Fault::DirectChange { label, value } = fault {
+            return self.direct_change(serial, label, value.as_bytes());
+        }
         if fault.at_transport() {
             let control = self.control(serial)?;
             let after_drop = *fault == Fault::Restore && control.is_disconnected();
@@ -535,6 +538,46 @@ impl World {
         let created = member.create_data(session, &request).map(|_| ());
         let _ = member.close_session(session);
         created.map_err(fail)
+    }
+
+    /// `DirectChange`: another application sets the value of the token data object labelled
+    /// `label` on the partition through its own slot, outside the group (B21, B22): a
+    /// connection of its own below the injector, a session, a search among the token data
+    /// objects for the label, `C_SetAttributeValue` of `CKA_VALUE` (no login needed: the
+    /// engine's data objects are public), closed again. The other members keep their copy;
+    /// the object's id does not change, so the group never notices (D64).
+    fn direct_change(&mut self, serial: &str, label: &str, value: &[u8]) -> Result<(), WorldError> {
+        use ha_engine::ports::{ObjectClass, ObjectQuery};
+        let mut member = self
+            .partitions
+            .lunacm_member(serial)
+            .ok_or_else(|| WorldError::UnknownMember(serial.to_string()))?;
+        let fail = |what: &'static str| {
+            move |rv: ha_engine::Ckr| {
+                WorldError::Backend(format!("DirectChange of {serial}: {what}: {}", rv.name()))
+            }
+        };
+        let session = member.open_session().map_err(fail("C_OpenSession"))?;
+        let changed = (|| {
+            let query = ObjectQuery {
+                id: None,
+                class: Some(ObjectClass::Data),
+                token: Some(true),
+            };
+            for handle in member.find_objects(session, &query)? {
+                if member.object_info(session, handle)?.label == label {
+                    return member.set_value(session, handle, value).map(|()| true);
+                }
+            }
+            Ok(false)
+        })();
+        let _ = member.close_session(session);
+        match changed.map_err(fail("C_SetAttributeValue"))? {
+            true => Ok(()),
+            false => Err(WorldError::Backend(format!(
+                "DirectChange of {serial}: it holds no token data object labelled {label:?}"
+            ))),
+        }
     }
 
     /// Gives a member's calls a processing time (the HSM answers with heartbeats, so this never

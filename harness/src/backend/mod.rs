@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use sim::world::World;
 
-use crate::scenario::{AppOp, Auth, HsmForm, NegativeInput, Scenario, Step};
+use crate::scenario::{Auth, HsmForm, NegativeInput, Scenario, Step};
 use crate::topology::{self, TopologyError};
 
 #[cfg(feature = "pkcs11")]
@@ -101,20 +101,6 @@ pub fn luna_only(scenario: &Scenario) -> Option<String> {
         }
         if p.activation.is_some() {
             add("PED activation challenge");
-        }
-    }
-    // Not Luna-only, but only the model has them so far (D45, D47): several client processes
-    // in one run, and reading or updating an object's contents.
-    if !scenario.processes.is_empty() {
-        add("several client processes (model backend only)");
-    }
-    let op_of = |s: &Step| match s {
-        Step::App(op) | Step::In(_, op) => Some(op.clone()),
-        _ => None,
-    };
-    for op in scenario.steps.iter().filter_map(op_of) {
-        if matches!(op, AppOp::UpdateData { .. } | AppOp::Fingerprints(_)) {
-            add("object updates and fingerprints (model backend only)");
         }
     }
     let commands = scenario

@@ -16,6 +16,11 @@
 //! Partition-side faults armed on the nth call go off through the same code (the injector's
 //! partition hook).
 //!
+//! The scenario's other client processes (D45) each get a module instance of their own per
+//! token (`process_member`), restarted with LunaCM's at a restore and logged out with the
+//! others at a deactivation. `Fingerprints` reads each token's object below the injector
+//! (`Pkcs11Member::object_material`, hashed as the model hashes it, [`crate::fingerprint`]).
+//!
 //! Each member is reached by two clients, as on a Luna client machine: the application's
 //! connection and LunaCM's (another module instance over the same token directory: its own
 //! sessions and login, D22). Both answer the vendor `properties` extension from the scenario's
@@ -190,6 +195,15 @@ impl Member for RealMember {
         self.m().encrypt(session, key, data)
     }
 
+    fn set_value(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+        value: &[u8],
+    ) -> MemberResult<()> {
+        self.m().set_value(session, object, value)
+    }
+
     fn export_clone(
         &mut self,
         session: SessionHandle,
@@ -230,9 +244,13 @@ impl Member for RealMember {
 
 /// One scenario partition bound to a token.
 struct Bound {
+    /// The token's index in the lab (for another process's module instance).
+    index: usize,
     label: String,
     app: Shared<Pkcs11Member>,
     lunacm: Shared<Pkcs11Member>,
+    /// The connections of the scenario's other client processes (D45), in process order.
+    processes: Shared<Vec<Shared<Pkcs11Member>>>,
     flags: Shared<PartitionFlags>,
     properties: Option<MemberProperties>,
 }
@@ -242,6 +260,7 @@ impl Bound {
         PartitionSide {
             app: self.app.clone(),
             lunacm: self.lunacm.clone(),
+            processes: self.processes.clone(),
             flags: self.flags.clone(),
         }
     }
@@ -251,6 +270,7 @@ impl Bound {
 struct PartitionSide {
     app: Shared<Pkcs11Member>,
     lunacm: Shared<Pkcs11Member>,
+    processes: Shared<Vec<Shared<Pkcs11Member>>>,
     flags: Shared<PartitionFlags>,
 }
 
@@ -261,6 +281,9 @@ impl PartitionSide {
             Fault::Deactivate => {
                 lock(&self.flags).deactivated = true;
                 for client in [&self.app, &self.lunacm] {
+                    lock(client).end_login()?;
+                }
+                for client in lock(&self.processes).iter() {
                     lock(client).end_login()?;
                 }
             }
@@ -277,8 +300,9 @@ impl PartitionSide {
 pub struct SoftHsmPartitions {
     bound: BTreeMap<String, Bound>,
     /// Dropped after the members (field order): removes the tokens unless kept. `None` for
-    /// tokens hasim did not create (`hasim validate`'s, [`partitions_over_tokens`]).
-    _lab: Option<SoftHsmLab>,
+    /// tokens hasim did not create (`hasim validate`'s, [`partitions_over_tokens`]); without
+    /// it no other process can open a module instance of its own.
+    lab: Option<SoftHsmLab>,
 }
 
 impl SoftHsmPartitions {
@@ -290,17 +314,25 @@ impl SoftHsmPartitions {
 
     fn member(&self, serial: &str, lunacm: bool) -> Option<Box<dyn Member>> {
         let b = self.bound.get(serial)?;
-        Some(Box::new(RealMember {
+        let inner = if lunacm {
+            b.lunacm.clone()
+        } else {
+            b.app.clone()
+        };
+        Some(b.client(serial, inner))
+    }
+}
+
+impl Bound {
+    /// A client's connection as a `Member` with the scenario's serial and label.
+    fn client(&self, serial: &str, inner: Shared<Pkcs11Member>) -> Box<dyn Member> {
+        Box::new(RealMember {
             serial: serial.to_string(),
-            label: b.label.clone(),
-            inner: if lunacm {
-                b.lunacm.clone()
-            } else {
-                b.app.clone()
-            },
-            flags: b.flags.clone(),
-            properties: b.properties.clone(),
-        }))
+            label: self.label.clone(),
+            inner,
+            flags: self.flags.clone(),
+            properties: self.properties.clone(),
+        })
     }
 }
 
@@ -316,6 +348,34 @@ impl Partitions for SoftHsmPartitions {
 
     fn lunacm_member(&self, serial: &str) -> Option<Box<dyn Member>> {
         self.member(serial, true)
+    }
+
+    /// Another client process's connection (D45): a module instance of its own over the same
+    /// token directory (its own sessions and login, as another process on the machine), its
+    /// session numbers apart from every other client's.
+    fn process_member(&self, serial: &str, process: u32) -> Option<Box<dyn Member>> {
+        let b = self.bound.get(serial)?;
+        let lab = self.lab.as_ref()?;
+        let credential = lock(&b.app).credential().cloned();
+        let opened = lab.open_instance(b.index, &format!("process{process}"), credential);
+        let mut member = match opened {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(member = %serial, process, error = %e, "another process's module instance");
+                return None;
+            }
+        };
+        let slot = SessionHandle::from(process).checked_add(2)?;
+        member.set_session_base(slot.checked_mul(LUNACM_SESSION_BASE)?);
+        let inner = Arc::new(Mutex::new(member));
+        lock(&b.processes).push(inner.clone());
+        Some(b.client(serial, inner))
+    }
+
+    fn object_fingerprint(&self, serial: &str, label: &str) -> Option<String> {
+        let b = self.bound.get(serial)?;
+        let o = lock(&b.app).object_material(label).ok()??;
+        Some(crate::fingerprint::of(o.class, &o.id, &o.material))
     }
 
     fn token_info(&self, serial: &str) -> Option<TokenInfo> {
@@ -367,6 +427,11 @@ impl Partitions for SoftHsmPartitions {
         lock(&b.lunacm)
             .restart()
             .map_err(|e| backend_error("restart of LunaCM's connection", serial, e))?;
+        for client in lock(&b.processes).iter() {
+            lock(client)
+                .restart()
+                .map_err(|e| backend_error("restart of another process's connection", serial, e))?;
+        }
         Ok(())
     }
 }
@@ -416,7 +481,7 @@ pub fn partitions_over_tokens(
     }
     let mut bound = BTreeMap::new();
     let mut serials = Vec::new();
-    for (decl, mut t) in scenario.partitions.iter().zip(tokens) {
+    for (index, (decl, mut t)) in scenario.partitions.iter().zip(tokens).enumerate() {
         let serial = decl.serial.as_str().to_string();
         t.lunacm.set_session_base(LUNACM_SESSION_BASE);
         let properties = ModelMember::new(declared.clone(), serial.clone())
@@ -425,9 +490,11 @@ pub fn partitions_over_tokens(
         bound.insert(
             serial.clone(),
             Bound {
+                index,
                 label: decl.label.clone(),
                 app: Arc::new(Mutex::new(t.app)),
                 lunacm: Arc::new(Mutex::new(t.lunacm)),
+                processes: Arc::default(),
                 flags: Arc::new(Mutex::new(PartitionFlags {
                     deactivated: !decl.activated,
                     login_refused: false,
@@ -437,7 +504,7 @@ pub fn partitions_over_tokens(
         );
         serials.push(serial);
     }
-    Ok((SoftHsmPartitions { bound, _lab: None }, serials))
+    Ok((SoftHsmPartitions { bound, lab: None }, serials))
 }
 
 /// The application's connection to each token, by scenario serial (for measurements that
@@ -511,9 +578,11 @@ pub fn build_with_connections(
         bound.insert(
             serial.clone(),
             Bound {
+                index: i,
                 label: decl.label.clone(),
                 app: Arc::new(Mutex::new(app)),
                 lunacm: Arc::new(Mutex::new(lunacm)),
+                processes: Arc::default(),
                 flags: Arc::new(Mutex::new(PartitionFlags {
                     deactivated: !decl.activated,
                     login_refused: false,
@@ -529,7 +598,7 @@ pub fn build_with_connections(
         .collect();
     let partitions = SoftHsmPartitions {
         bound,
-        _lab: Some(lab),
+        lab: Some(lab),
     };
     let world = World::with_partitions(
         config.seed,

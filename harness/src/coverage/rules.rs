@@ -188,11 +188,11 @@ mod tests {
             .map(|n| format!("B{n}"))
             .chain((1..=26).map(|n| format!("D{n}")))
             .chain((27..=32).map(|n| format!("D{n}")))
-            .chain((35..=47).map(|n| format!("D{n}")))
+            .chain((35..=49).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 110);
+        assert_eq!(ids.len(), 112);
     }
 
     #[test]

@@ -145,6 +145,20 @@ struct Checker<'a> {
     created_here: BTreeSet<String>,
     /// A LunaCM `partition clear` succeeded: what the application made may be gone.
     cleared: bool,
+    /// The token object the last application call created (whatever its result): a member
+    /// failure recorded after it (failures are recorded after their call) may have cut it.
+    last_creation: Option<String>,
+    /// Creations cut short on a member (a drop code during the creation: a lost answer, D37,
+    /// or a primary lost during replication, D18): label → members that may hold an orphan the
+    /// engine's table tombstones until they are compared with it again.
+    orphan_risk: BTreeMap<String, BTreeSet<String>>,
+    /// A lost answer went off on this member's creating call, for the next application call.
+    creation_lost: Option<String>,
+    /// Orphans this process must report when it finds them (D37): (label, member) of token
+    /// creations whose answer was lost on the member after the creation took effect there.
+    orphans: BTreeSet<(String, String)>,
+    /// Orphans the engine reported: (label, member).
+    reported: BTreeSet<(String, String)>,
 }
 
 /// A failed call (D3) whose drop line is due (D19).
@@ -184,6 +198,11 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         spares: spares.to_vec(),
         created_here: BTreeSet::new(),
         cleared: false,
+        last_creation: None,
+        orphan_risk: BTreeMap::new(),
+        creation_lost: None,
+        orphans: BTreeSet::new(),
+        reported: BTreeSet::new(),
     };
     for (at, happening) in &obs.events {
         if let Some(v) = c.overdue(*at, happening) {
@@ -241,6 +260,20 @@ impl Checker<'_> {
         if let super::observe::FaultObs::DirectModify(label) = fault {
             self.direct.insert(label.clone(), member.to_string());
         }
+    }
+
+    /// Members the log says are back (`only`: just that one) are compared with the engine's
+    /// table now (a login, or a recovery while logged in): an orphan they held is destroyed
+    /// then (D37, D18), so their risk ends.
+    fn orphans_compared(&mut self, only: Option<&str>) {
+        let claims = &self.claims;
+        let compared = |m: &String| {
+            only.is_none_or(|o| o == m.as_str()) && matches!(claims.get(m), Some(Claimed::Back))
+        };
+        for members in self.orphan_risk.values_mut() {
+            members.retain(|m| !compared(m));
+        }
+        self.orphan_risk.retain(|_, members| !members.is_empty());
     }
 
     fn lose_login(&mut self, at: Millis) {
@@ -303,6 +336,12 @@ impl Checker<'_> {
                 code,
                 called_at,
             } => {
+                if let Some(label) = &self.last_creation {
+                    self.orphan_risk
+                        .entry(label.clone())
+                        .or_default()
+                        .insert(member.clone());
+                }
                 self.failed(at, member, call, code, *called_at);
                 None
             }
@@ -366,10 +405,20 @@ impl Checker<'_> {
                 None
             }
             Happening::App(app) => self.app(at, app),
+            Happening::CreationLost { member } => {
+                self.creation_lost = Some(member.clone());
+                None
+            }
+            Happening::Orphan { member, label } => {
+                self.reported.insert((label.clone(), member.clone()));
+                None
+            }
             Happening::Log(line) => self.log(at, line),
             Happening::SlotList(listed) => self.slot_list(at, listed),
             Happening::Checkpoint { label, objects } => match label.as_str() {
-                "final" => self.final_objects(at, objects),
+                "final" => self
+                    .unreported_orphan(at)
+                    .or_else(|| self.final_objects(at, objects)),
                 "reconciled" => self.reconciled(at, objects),
                 "healed" => self.liveness(at),
                 _ => None,
@@ -381,10 +430,21 @@ impl Checker<'_> {
 
     fn app(&mut self, at: Millis, app: &AppObs) -> Option<Violation> {
         let ok = app.result == "CKR_OK";
+        self.last_creation = match &app.op {
+            OpObs::Create {
+                label, token: true, ..
+            } => Some(label.clone()),
+            _ => None,
+        };
+        if let (Some(label), Some(member)) = (&self.last_creation, self.creation_lost.take()) {
+            self.orphans.insert((label.clone(), member));
+        }
         match &app.op {
             OpObs::Login if ok => {
                 self.truth.login(true, at);
                 self.session_lost = false;
+                // Members back in service are compared with the table at this login.
+                self.orphans_compared(None);
             }
             OpObs::CloseSession => {
                 self.sessions = self.sessions.saturating_sub(1);
@@ -397,10 +457,15 @@ impl Checker<'_> {
                 self.lose_login(at);
                 if matches!(app.op, OpObs::Finalize) {
                     self.sessions = 0;
-                    // D20: what the process knew of missed deletions is gone.
                     self.created_here.clear();
+                    // D20: what the process knew of missed deletions is gone, and so are the
+                    // tombstones of orphans not yet found (D37, D18): a later `synchronize`
+                    // copies such an orphan as an object of its own (D8, D49).
                     let forgotten = std::mem::take(&mut self.pending_tombstones);
                     self.uncertain.extend(forgotten);
+                    let orphans = std::mem::take(&mut self.orphan_risk);
+                    self.uncertain.extend(orphans.into_keys());
+                    self.orphans.clear();
                 }
             }
             OpObs::OpenSession if ok => {
@@ -419,7 +484,15 @@ impl Checker<'_> {
             OpObs::Destroy { label } => {
                 if ok {
                     self.created.remove(label);
-                    if self.truth.group().iter().any(|m| !self.truth.usable(m, at)) {
+                    // A member away, or busy (it refuses the deletion with a code that drops
+                    // nothing and stays in service, D3, D48), holds the object until it is
+                    // compared with the table again.
+                    if self
+                        .truth
+                        .group()
+                        .iter()
+                        .any(|m| !self.truth.usable(m, at) || self.truth.busy(m, at))
+                    {
                         self.pending_tombstones.insert(label.clone());
                     }
                 } else {
@@ -564,6 +637,18 @@ impl Checker<'_> {
 
     fn log(&mut self, at: Millis, line: &str) -> Option<Violation> {
         let msg = message(line);
+        // A member found deactivated during a creation (copying from it, D17) may hold the
+        // partial object the engine tombstones (D18), as one that failed with a drop code.
+        if let Some(member) = msg
+            .strip_prefix("member: ")
+            .and_then(|r| r.strip_suffix(" deactivated"))
+            && let Some(label) = &self.last_creation
+        {
+            self.orphan_risk
+                .entry(label.clone())
+                .or_default()
+                .insert(member.trim().to_string());
+        }
         let broken = |detail: String| {
             let mut v = violation("I3", format!("{detail}: {line}"));
             v.expect = vec![format!("LogCount({line:?}, 0)")];
@@ -778,6 +863,9 @@ impl Checker<'_> {
                 ));
             }
             self.claims.insert(member.to_string(), Claimed::Back);
+            if self.truth.logged_in() {
+                self.orphans_compared(Some(member));
+            }
         } else {
             self.claims.insert(member.to_string(), Claimed::down(n, at));
         }
@@ -827,6 +915,22 @@ impl Checker<'_> {
                     && *t <= to
                     && matches!(h, Happening::Command { line, .. } if line.contains(" interval "))
             })
+    }
+
+    /// I1 (issue 12's lost answer): an orphan this process left on a member that is usable
+    /// after the heal, so compared with the table since, was destroyed and reported (D37): the
+    /// transcript's `note  orphan` line. A restart forgets orphans (D20, D49).
+    fn unreported_orphan(&self, at: Millis) -> Option<Violation> {
+        let usable = self.truth.usable_members(at);
+        let (label, member) = self.orphans.iter().find(|(label, member)| {
+            usable.contains(member) && !self.reported.contains(&(label.clone(), member.clone()))
+        })?;
+        Some(violation(
+            "I1",
+            format!(
+                "the orphan of {label} on member {member} (its creation's answer was lost) was not reported (D37)"
+            ),
+        ))
     }
 
     /// I6: at the "healed" checkpoint, every member that can come back by itself is back.
@@ -1183,6 +1287,135 @@ mod tests {
     fn a_false_total_loss_breaks_i3() {
         let o = obs(vec![(0, login()), (10, log("all members gone offline."))]);
         assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I3"));
+    }
+
+    fn final_with(objects: &[(&str, &[&str])]) -> Happening {
+        Happening::Checkpoint {
+            label: "final".into(),
+            objects: objects
+                .iter()
+                .map(|(m, objs)| (m.to_string(), objs.iter().map(|o| o.to_string()).collect()))
+                .collect(),
+        }
+    }
+
+    fn destroy_k1(result: &str) -> Happening {
+        app(OpObs::Destroy { label: "k1".into() }, result, None)
+    }
+
+    #[test]
+    fn a_deletion_a_busy_member_refused_is_forgotten_by_a_restart_only() {
+        // B was busy when k1 was destroyed (D3, D48): the deletion waits for its next
+        // comparison with the table; a restart forgets it (D20), so `synchronize` may bring k1
+        // back (D8). Without a restart it must be gone.
+        let busy = (
+            5,
+            Happening::Fault {
+                member: "B".into(),
+                fault: FaultObs::Busy(30_000),
+            },
+        );
+        let held = final_with(&[("A", &["k1/SecretKey"]), ("B", &["k1/SecretKey"])]);
+        let restarted = obs(vec![
+            (0, login()),
+            (1, create_k1()),
+            busy.clone(),
+            (10, destroy_k1("CKR_OK")),
+            (20, app(OpObs::Finalize, "CKR_OK", None)),
+            (20, log("management thread started")),
+            (30, login()),
+            (100_000, held.clone()),
+        ]);
+        assert_eq!(check(&restarted, &[], None), None);
+        let kept = obs(vec![
+            (0, login()),
+            (1, create_k1()),
+            busy,
+            (10, destroy_k1("CKR_OK")),
+            (100_000, held.clone()),
+        ]);
+        assert_eq!(check(&kept, &[], None).map(|v| v.invariant), Some("I1"));
+        // Nobody busy: the deletion applied everywhere cannot come back.
+        let not_busy = obs(vec![
+            (0, login()),
+            (1, create_k1()),
+            (10, destroy_k1("CKR_OK")),
+            (20, app(OpObs::Finalize, "CKR_OK", None)),
+            (20, log("management thread started")),
+            (30, login()),
+            (100_000, held),
+        ]);
+        assert_eq!(check(&not_busy, &[], None).map(|v| v.invariant), Some("I1"));
+    }
+
+    #[test]
+    fn an_orphan_of_a_cut_creation_may_come_back_only_after_a_restart() {
+        // B failed (a lost answer) while k1 was created: it may hold an orphan (D37), which
+        // the table tombstones. Held twice after a restart that forgot the tombstone (D20, D8,
+        // D49): not the engine's fault; held twice without a restart: duplicated.
+        let twice = final_with(&[
+            ("A", &["k1/SecretKey", "k1/SecretKey"]),
+            ("B", &["k1/SecretKey", "k1/SecretKey"]),
+        ]);
+        let cut = |restart: bool| {
+            let mut events = vec![
+                (0, login()),
+                (10, create_k1()),
+                (10, failed("B", "GenerateKey", 10)),
+                (10, log("has dropped member: B")),
+            ];
+            if restart {
+                events.push((20, app(OpObs::Finalize, "CKR_OK", None)));
+                events.push((20, log("management thread started")));
+                events.push((30, login()));
+            }
+            events.push((200_000, twice.clone()));
+            obs(events)
+        };
+        assert_eq!(check(&cut(true), &[], None), None);
+        let v = check(&cut(false), &[], None).expect("a violation");
+        assert_eq!(v.invariant, "I1");
+        assert!(v.detail.contains("held 2 times"), "{}", v.detail);
+    }
+
+    #[test]
+    fn an_orphan_found_after_a_lost_answer_must_be_reported() {
+        // B's creating call took effect and its answer was lost (D37): B holds an orphan,
+        // which the engine destroys when B is compared again, and reports.
+        let run = |reported: bool, restart: bool| {
+            let mut events = vec![
+                (0, login()),
+                (10, Happening::CreationLost { member: "B".into() }),
+                (10, create_k1()),
+                (10, failed("B", "GenerateKey", 10)),
+                (10, log("has dropped member: B")),
+            ];
+            if reported {
+                events.push((
+                    70_000,
+                    Happening::Orphan {
+                        member: "B".into(),
+                        label: "k1".into(),
+                    },
+                ));
+            }
+            if restart {
+                events.push((80_000, app(OpObs::Finalize, "CKR_OK", None)));
+                events.push((80_000, log("management thread started")));
+                events.push((80_000, login()));
+            }
+            events.push((
+                200_000,
+                final_with(&[("A", &["k1/SecretKey"]), ("B", &["k1/SecretKey"])]),
+            ));
+            obs(events)
+        };
+        assert_eq!(check(&run(true, false), &[], None), None);
+        let v = check(&run(false, false), &[], None).expect("a violation");
+        assert_eq!(v.invariant, "I1");
+        assert!(v.detail.contains("not reported"), "{}", v.detail);
+        // A restart forgets the orphan (D20, D49): nothing to report then.
+        assert_eq!(check(&run(false, true), &[], None), None);
     }
 
     #[test]

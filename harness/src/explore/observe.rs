@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use sim::fault::Fault;
+use sim::fault::{CallKind, Fault};
 use sim::record::{Action, Event, FaultTiming, Placement, Record};
 
 /// Virtual milliseconds.
@@ -149,6 +149,20 @@ pub enum Happening {
     },
     /// The application's slot list (`C_GetSlotList`), one rendered line per slot.
     SlotList(Vec<String>),
+    /// A lost answer went off on the member's creating call (`GenerateKey`, `CreateData`): the
+    /// creation took effect there and its answer never came back, so the member holds an
+    /// orphan (D37). Read in the injector; recorded before the application call it cut.
+    CreationLost {
+        /// The member.
+        member: String,
+    },
+    /// The engine reported that it found and destroyed an orphan (D37): its claim.
+    Orphan {
+        /// The member that held it.
+        member: String,
+        /// Its label.
+        label: String,
+    },
     /// A checkpoint: the token objects each member holds (below the port), as `label/class`.
     Checkpoint {
         /// The label.
@@ -264,9 +278,33 @@ impl Observations {
                             },
                         ));
                     }
+                    // A lost answer set off by a creating call: the creation took effect on
+                    // the member, which now holds an orphan (D37).
+                    if let (
+                        Action::Fault(Fault::LostAnswer),
+                        FaultTiming::Fired {
+                            call: CallKind::GenerateKey | CallKind::CreateData,
+                            ..
+                        },
+                    ) = (&f.action, &f.timing)
+                    {
+                        events.push((
+                            at,
+                            Happening::CreationLost {
+                                member: f.member.clone(),
+                            },
+                        ));
+                    }
                 }
                 Event::Log(line) => events.push((at, Happening::Log(line.clone()))),
                 Event::SlotList(slots) => events.push((at, Happening::SlotList(slots.clone()))),
+                Event::Orphan { member, label, .. } => events.push((
+                    at,
+                    Happening::Orphan {
+                        member: member.clone(),
+                        label: label.clone(),
+                    },
+                )),
                 Event::MemberFailed {
                     member,
                     call,
@@ -339,7 +377,11 @@ fn fault_of(action: &Action) -> FaultObs {
             Fault::LostAnswer => FaultObs::LostAnswer,
             Fault::Busy { ms } => FaultObs::Busy(*ms),
             Fault::IdleCut { ms } => FaultObs::IdleCut(*ms),
-            Fault::DirectModify { label } => FaultObs::DirectModify(label.clone()),
+            // Both are another application's write outside the group; the truth model
+            // follows neither (an object's contents are not its reachability).
+            Fault::DirectModify { label } | Fault::DirectChange { label, .. } => {
+                FaultObs::DirectModify(label.clone())
+            }
         },
     }
 }

@@ -41,6 +41,9 @@ struct MemberFacts {
     /// When its credential last stopped working (`LoginFailure`): a login failure disables
     /// automatic recovery for the member until `hagroup recover` (B49, D10).
     login_failed_at: Option<Millis>,
+    /// `Busy`: calls answer `CKR_FUNCTION_FAILED` until this instant (D35); cleared by
+    /// `Restore`.
+    busy_until: Option<Millis>,
 }
 
 impl MemberFacts {
@@ -135,6 +138,7 @@ impl Truth {
                 f.revoked = false;
                 f.hung = false;
                 f.idle_cut = false;
+                f.busy_until = None;
             }),
             FaultObs::Deactivate => self.update(member, at, |f| f.activated = false),
             FaultObs::Activate => self.update(member, at, |f| f.activated = true),
@@ -159,9 +163,23 @@ impl Truth {
             FaultObs::IdleCut(_) => self.update(member, at, |f| f.idle_cut = true),
             // Busy answers are not drops (D3); an object made outside the group changes no
             // member's health.
-            FaultObs::Busy(_) | FaultObs::DirectModify(_) => {}
+            // Busy answers are not drops (D3): the member stays healthy, only busy.
+            FaultObs::Busy(ms) => {
+                let until = at.saturating_add(*ms);
+                self.update(member, at, |f| f.busy_until = Some(until));
+            }
+            FaultObs::DirectModify(_) => {}
             FaultObs::MemberAdded => self.join(member, at),
         }
+    }
+
+    /// Whether `member` answers every call with `CKR_FUNCTION_FAILED` at `at` (`Busy`, D35):
+    /// it stays in service (D3) but cannot apply anything then.
+    pub fn busy(&self, member: &str, at: Millis) -> bool {
+        self.members
+            .get(member)
+            .and_then(|f| f.busy_until)
+            .is_some_and(|until| at < until)
     }
 
     /// A call to `member` failed with a drop code at `at` (read in the injector): whatever the

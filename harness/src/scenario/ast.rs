@@ -300,6 +300,10 @@ pub enum Step {
     AdvanceTo(Seconds),
     /// Record object counts per member under this label.
     Checkpoint(String),
+    /// Print, per member, the calls that reached it between two earlier checkpoints, by kind
+    /// (every caller: the application's engine, recovery, LunaCM; what `CallsBetween`
+    /// compares) *(issue 12)*.
+    CallCounts(String, String),
     /// The operator replaces the configuration file with this text while the application
     /// runs; it is loaded at once (a raised `[HARecovery]` counter requests recovery, B45).
     EditConf(String),

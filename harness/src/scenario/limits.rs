@@ -125,6 +125,19 @@ fn field_fault(fault: &Fault, armed: bool) -> Option<String> {
         Fault::DirectModify { .. } if armed => Some(
             "OnCall cannot arm DirectModify: it is another application's action on the partition, not something a member call sets off; use Fault or At (D35)".to_string(),
         ),
+        Fault::DirectChange { label, .. } if label.is_empty() || label.chars().count() > MAX_LABEL => {
+            Some(format!(
+                "DirectChange label has {} characters; 1..{MAX_LABEL} allowed (limit)",
+                label.chars().count()
+            ))
+        }
+        Fault::DirectChange { value, .. } if value.len() > MAX_SIZE as usize => Some(format!(
+            "DirectChange value has {} bytes; the limit is {MAX_SIZE} bytes",
+            value.len()
+        )),
+        Fault::DirectChange { .. } if armed => Some(
+            "OnCall cannot arm DirectChange: it is another application's action on the partition, not something a member call sets off; use Fault or At (D64)".to_string(),
+        ),
         _ => None,
     }
 }

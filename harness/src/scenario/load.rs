@@ -394,6 +394,20 @@ fn validate_with(
                     ));
                 }
             }
+            Step::CallCounts(from, to) => {
+                for label in [from, to] {
+                    if !checkpoints.contains_key(label.as_str()) {
+                        return fail(format!(
+                            "{place}: CallCounts names checkpoint {label:?}, which no earlier Checkpoint step records"
+                        ));
+                    }
+                }
+                if checkpoints.get(from.as_str()) >= checkpoints.get(to.as_str()) {
+                    return fail(format!(
+                        "{place}: CallCounts({from:?}, {to:?}) needs {from:?} recorded before {to:?}"
+                    ));
+                }
+            }
             Step::Threads { threads, faults } => {
                 if threads.is_empty() {
                     return fail(format!("{place}: Threads needs at least one thread"));
@@ -793,6 +807,31 @@ mod tests {
             s.expect[5],
             Expect::AppErrors(BTreeMap::from([("CKR_DEVICE_ERROR".to_owned(), 4)]))
         );
+    }
+
+    #[test]
+    fn call_counts_need_two_earlier_checkpoints_in_order() {
+        let ok = minimal(
+            r#"Checkpoint("a"), Checkpoint("b"), CallCounts("a", "b")"#,
+            VERDICT,
+        );
+        assert!(parse_str(&ok, "t.ron").is_ok());
+        let later = minimal(
+            r#"Checkpoint("a"), CallCounts("a", "b"), Checkpoint("b")"#,
+            VERDICT,
+        );
+        assert!(
+            error_text(&later).contains(
+                "CallCounts names checkpoint \"b\", which no earlier Checkpoint step records"
+            ),
+            "{}",
+            error_text(&later)
+        );
+        let reversed = minimal(
+            r#"Checkpoint("a"), Checkpoint("b"), CallCounts("b", "a")"#,
+            VERDICT,
+        );
+        assert!(error_text(&reversed).contains("needs \"b\" recorded before \"a\""));
     }
 
     #[test]

@@ -725,7 +725,10 @@ pub fn derive(record: &Record) -> Timeline {
                     // One call's answer lost (the connection goes with it), a busy spell, an
                     // object made outside the group: instants, not bands; the engine's view
                     // shows what followed.
-                    Fault::LostAnswer | Fault::Busy { .. } | Fault::DirectModify { .. } => {}
+                    Fault::LostAnswer
+                    | Fault::Busy { .. }
+                    | Fault::DirectModify { .. }
+                    | Fault::DirectChange { .. } => {}
                     Fault::Restore => walk.lift(when, i, |k| {
                         matches!(
                             k,

@@ -185,13 +185,18 @@ pub fn prepare(
     }
     // Objects made outside the group (B21, B22) carry no hasim id: validate makes none.
     let steps = ron::ser::to_string(&parsed.steps).unwrap_or_default();
-    if ["GenerateKeyOnSlot", "DirectModify"]
+    if ["GenerateKeyOnSlot", "DirectModify", "DirectChange"]
         .iter()
         .any(|w| steps.contains(w))
     {
         return skip(
             "writes to a member outside the group (B21, B22): such objects carry no hasim id"
                 .into(),
+        );
+    }
+    if !parsed.processes.is_empty() {
+        return skip(
+            "several client processes (D45) need a library instance each, which one shared library instance cannot give".into(),
         );
     }
     let lunacm_login = parsed

@@ -134,6 +134,9 @@ impl FaultState {
                 return true;
             }
             Fault::Restore => {
+                // Every fault on the member is undone, the armed ones that have not gone off
+                // included (D48): a restored member carries no fault into what follows.
+                self.armed.clear();
                 self.disconnected = false;
                 self.revoked = false;
                 self.slow_ms = None;
@@ -163,7 +166,8 @@ impl FaultState {
             | Fault::Activate
             | Fault::LoginFailure
             | Fault::LoginRestore
-            | Fault::DirectModify { .. } => {}
+            | Fault::DirectModify { .. }
+            | Fault::DirectChange { .. } => {}
         }
         false
     }
@@ -894,6 +898,22 @@ mod tests {
             Some(&3)
         );
         assert_eq!(control.record().served(CallKind::TokenInfo), 2);
+    }
+
+    #[test]
+    fn a_restore_cancels_the_armed_faults_that_have_not_gone_off() {
+        let (mut member, control, _, _) = model_member();
+        control
+            .arm(CallKind::TokenInfo, 2, Fault::Drop)
+            .expect("a transport fault");
+        assert!(member.token_info().is_ok(), "first token info");
+        control.apply(&Fault::Restore).expect("restore");
+        assert!(
+            member.token_info().is_ok(),
+            "the armed drop was cancelled (D48)"
+        );
+        assert!(member.token_info().is_ok());
+        assert!(control.take_fired().is_empty(), "nothing went off");
     }
 
     #[test]

@@ -57,6 +57,15 @@ pub enum Fault {
         /// The new object's label.
         label: String,
     },
+    /// An existing object is changed on the partition outside the group (another application
+    /// on the member's own slot, B21/B22): the value of its token data object labelled
+    /// `label` is set to `value`; the other members keep theirs (D64).
+    DirectChange {
+        /// The changed object's label.
+        label: String,
+        /// Its new value.
+        value: String,
+    },
 }
 
 impl Fault {
@@ -76,6 +85,7 @@ impl Fault {
             Fault::Busy { .. } => "Busy",
             Fault::IdleCut { .. } => "IdleCut",
             Fault::DirectModify { .. } => "DirectModify",
+            Fault::DirectChange { .. } => "DirectChange",
         }
     }
 
@@ -201,6 +211,15 @@ pub enum MemberFault<S> {
         /// The label of the object created there.
         label: String,
     },
+    /// [`Fault::DirectChange`].
+    DirectChange {
+        /// The member changed outside the group.
+        member: S,
+        /// The label of the data object changed there.
+        label: String,
+        /// Its new value.
+        value: String,
+    },
     /// The operator adds the partition to the first group (an action, not a fault).
     MemberAdded(S),
 }
@@ -223,6 +242,11 @@ impl<S> MemberFault<S> {
             Fault::Busy { ms } => MemberFault::Busy { member, ms },
             Fault::IdleCut { ms } => MemberFault::IdleCut { member, ms },
             Fault::DirectModify { label } => MemberFault::DirectModify { member, label },
+            Fault::DirectChange { label, value } => MemberFault::DirectChange {
+                member,
+                label,
+                value,
+            },
         }
     }
 
@@ -242,6 +266,7 @@ impl<S> MemberFault<S> {
             | MemberFault::Busy { member: s, .. }
             | MemberFault::IdleCut { member: s, .. }
             | MemberFault::DirectModify { member: s, .. }
+            | MemberFault::DirectChange { member: s, .. }
             | MemberFault::Slow { member: s, .. } => s,
         }
     }
@@ -263,6 +288,10 @@ impl<S> MemberFault<S> {
             MemberFault::IdleCut { ms, .. } => Action::Fault(Fault::IdleCut { ms: *ms }),
             MemberFault::DirectModify { label, .. } => Action::Fault(Fault::DirectModify {
                 label: label.clone(),
+            }),
+            MemberFault::DirectChange { label, value, .. } => Action::Fault(Fault::DirectChange {
+                label: label.clone(),
+                value: value.clone(),
             }),
             MemberFault::MemberAdded(_) => Action::MemberAdded,
         }
@@ -302,6 +331,10 @@ mod tests {
             Fault::Busy { ms: 5 },
             Fault::IdleCut { ms: 9 },
             Fault::DirectModify { label: "x".into() },
+            Fault::DirectChange {
+                label: "x".into(),
+                value: "v".into(),
+            },
         ];
         for fault in faults {
             let planned = MemberFault::new("s", fault.clone());
