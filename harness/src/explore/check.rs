@@ -145,6 +145,9 @@ struct Checker<'a> {
     created_here: BTreeSet<String>,
     /// A LunaCM `partition clear` succeeded: what the application made may be gone.
     cleared: bool,
+    /// Labels the application destroyed (a partition added back with `-answer copy` may bring
+    /// them back, B12, D8).
+    destroyed: BTreeSet<String>,
     /// The token object the last application call created (whatever its result): a member
     /// failure recorded after it (failures are recorded after their call) may have cut it.
     last_creation: Option<String>,
@@ -198,6 +201,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         spares: spares.to_vec(),
         created_here: BTreeSet::new(),
         cleared: false,
+        destroyed: BTreeSet::new(),
         last_creation: None,
         orphan_risk: BTreeMap::new(),
         creation_lost: None,
@@ -363,6 +367,7 @@ impl Checker<'_> {
                 if let Some(v) = self.lunacm_data(at, line, output) {
                     return Some(v);
                 }
+                self.populated_answer(line, output);
                 let membership = matches!(
                     line.split_whitespace().nth(1),
                     Some("addmember" | "removemember")
@@ -484,6 +489,7 @@ impl Checker<'_> {
             OpObs::Destroy { label } => {
                 if ok {
                     self.created.remove(label);
+                    self.destroyed.insert(label.clone());
                     // A member away, or busy (it refuses the deletion with a code that drops
                     // nothing and stays in service, D3, D48), holds the object until it is
                     // compared with the table again.

@@ -144,6 +144,24 @@ impl Checker<'_> {
         ))
     }
 
+    /// A partition added back with LunaCM's populated-partition answer (B12): `remove` deleted
+    /// what it held (where it was the only holder, the object is gone by the operator's hand);
+    /// `copy` brings what it held into the group (D8: a union; objects the application destroyed
+    /// while it was out come back). Either way those objects' fate is the operator's, not the
+    /// engine's: I1 does not count them.
+    pub(super) fn populated_answer(&mut self, line: &str, output: &str) {
+        if !line.starts_with("hagroup addmember") || !output.contains(NO_ERROR) {
+            return;
+        }
+        if line.ends_with("-answer remove") && output.contains("token objects deleted") {
+            let labels: Vec<String> = self.created.keys().cloned().collect();
+            self.uncertain.extend(labels);
+        } else if line.ends_with("-answer copy") && output.contains("already holds") {
+            let labels: Vec<String> = self.destroyed.iter().cloned().collect();
+            self.uncertain.extend(labels);
+        }
+    }
+
     /// A fault on `member` struck at `at`: an armed one set off by this very command's calls
     /// (recorded after the command), e.g. a `LostAnswer` on LunaCM's login, which LunaCM takes
     /// as a member that does not answer.
