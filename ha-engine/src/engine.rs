@@ -63,6 +63,10 @@ pub(crate) struct Slot {
     /// member, D35): still open there, so they would keep the application's login; closed
     /// again before the next login and when a login ends (D44).
     pub(crate) unclosed: Vec<crate::ports::SessionHandle>,
+    /// The member refused the application's `C_Logout` without a drop code (busy, D35): its
+    /// sessions still carry the login, so it is logged out again before its next use while
+    /// the application holds no login (D54).
+    pub(crate) logout_pending: bool,
 }
 
 /// State that exists between `C_Initialize` and `C_Finalize`.
@@ -125,6 +129,7 @@ impl HaEngine {
                     member: Box::new(SlotMember::new(shared.clone(), limits.clone())),
                     shared,
                     unclosed: Vec::new(),
+                    logout_pending: false,
                 }
             })
             .collect();
@@ -310,6 +315,18 @@ impl HaEngine {
 
     pub(crate) fn slot_index(&self, serial: &str) -> Option<usize> {
         self.slots.iter().position(|s| s.member.serial() == serial)
+    }
+
+    /// Forgets the member handles the engine holds for physical slot `slot` in every group
+    /// (the partition reissued them: a logout there); they are looked up again by id.
+    pub(crate) fn forget_handles_on(&mut self, slot: usize) {
+        for group in self.groups_mut() {
+            for member in &mut group.members {
+                if member.slot == slot {
+                    member.handles.clear();
+                }
+            }
+        }
     }
 
     /// The runtime, or `None` before `C_Initialize` and after `C_Finalize`.

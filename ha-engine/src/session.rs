@@ -97,19 +97,64 @@ impl HaEngine {
     /// Closes a member session the engine gives up (teardown, D40). A member that refuses the
     /// close without a drop code (busy, D35) still holds the session, which would keep the
     /// application's login there: it is remembered and closed again later (D44).
-    pub(crate) fn close_member_session(&mut self, slot: usize, s: SessionHandle) {
-        if let Err(rv) = self.slots[slot].member.close_session(s)
-            && still_open_after(rv)
-        {
-            self.slots[slot].unclosed.push(s);
+    /// Returns the member's refusal when it kept the session.
+    pub(crate) fn close_member_session(&mut self, slot: usize, s: SessionHandle) -> Option<Ckr> {
+        match self.slots[slot].member.close_session(s) {
+            Err(rv) if still_open_after(rv) => {
+                self.slots[slot].unclosed.push(s);
+                Some(rv)
+            }
+            _ => None,
         }
     }
 
-    /// Tries again to close the sessions member `slot` refused to close (D44).
-    pub(crate) fn close_unclosed(&mut self, slot: usize) {
+    /// Tries again to close the sessions member `slot` refused to close (D44); returns the
+    /// last refusal when some are still open.
+    pub(crate) fn close_unclosed(&mut self, slot: usize) -> Option<Ckr> {
         let pending = std::mem::take(&mut self.slots[slot].unclosed);
+        let mut refused = None;
         for s in pending {
-            self.close_member_session(slot, s);
+            refused = self.close_member_session(slot, s).or(refused);
+        }
+        refused
+    }
+
+    /// Before member `m` of group `g` is used while the application holds no login there: a
+    /// session it refused to close (D44) would still carry the application's last login on
+    /// the partition (per application and token), so it is closed first; while it cannot be,
+    /// the member is not used and its refusal is the call's answer (D3), so no session that
+    /// never logged in uses a private object (D54, issue 9, I7).
+    /// A member that refused the application's `C_Logout` is logged out again the same way.
+    fn settle_unclosed(&mut self, g: usize, m: usize) -> MemberResult<()> {
+        let slot = self.member_slot(g, m);
+        if self.group(g).logged_in {
+            return Ok(());
+        }
+        if self.slots[slot].logout_pending {
+            let member = self.member(g, m);
+            match member.sessions.values().next().copied().or(member.mgmt) {
+                // No session of the engine's left there: the login went with the last one.
+                None => self.slots[slot].logout_pending = false,
+                // Teardown (D40): a drop code here drops nothing, the login went with the
+                // connection's sessions (D41), and the next call finds the member gone (D19).
+                Some(s) => match self.slots[slot].member.logout(s) {
+                    Err(rv) if still_open_after(rv) && rv != Ckr::CKR_USER_NOT_LOGGED_IN => {
+                        return Err(rv);
+                    }
+                    _ => {
+                        self.slots[slot].logout_pending = false;
+                        // Logging out reissues member handles (SoftHSM semantics).
+                        self.member_mut(g, m).handles.clear();
+                    }
+                },
+            }
+        }
+        if self.slots[slot].unclosed.is_empty() {
+            return Ok(());
+        }
+        match self.close_unclosed(slot) {
+            Some(rv) => Err(rv),
+            None => Ok(()),
         }
     }
 
@@ -196,7 +241,13 @@ impl HaEngine {
                 continue;
             };
             let slot = self.member_slot(g, m);
-            let _ = self.slots[slot].member.logout(s);
+            if let Err(rv) = self.slots[slot].member.logout(s)
+                && !rv.drops_member()
+                && rv != Ckr::CKR_USER_NOT_LOGGED_IN
+            {
+                // Still logged in there (busy): logged out before its next use (D54).
+                self.slots[slot].logout_pending = true;
+            }
             // Logging out reissues member handles (SoftHSM semantics).
             self.member_mut(g, m).handles.clear();
         }
@@ -226,7 +277,12 @@ impl HaEngine {
             let slot = self.member_slot(g, m);
             match self.slots[slot].member.logout(s) {
                 Ok(()) | Err(Ckr::CKR_USER_NOT_LOGGED_IN) => {}
-                Err(rv) => self.handle_member_error(g, m, now, rv),
+                Err(rv) if rv.drops_member() || self.check_deactivated(g, m, now, rv) => {
+                    self.handle_member_error(g, m, now, rv);
+                }
+                // Refused without a drop code (busy): the member still holds the login; it is
+                // logged out again before it serves a session that never logged in (D54).
+                Err(_) => self.slots[slot].logout_pending = true,
             }
             // Logging out reissues member handles (SoftHSM semantics): look them up again.
             self.member_mut(g, m).handles.clear();
@@ -276,6 +332,7 @@ impl HaEngine {
         m: usize,
         vs: VSessionHandle,
     ) -> MemberResult<SessionHandle> {
+        self.settle_unclosed(g, m)?;
         if let Some(s) = self.member(g, m).sessions.get(&vs) {
             return Ok(*s);
         }
@@ -296,6 +353,7 @@ impl HaEngine {
     /// The engine's own session on member `m` (cloning, recovery), logged in when the
     /// application is.
     pub(crate) fn ensure_mgmt(&mut self, g: usize, m: usize) -> MemberResult<SessionHandle> {
+        self.settle_unclosed(g, m)?;
         if let Some(s) = self.member(g, m).mgmt {
             return Ok(s);
         }
@@ -334,7 +392,9 @@ impl HaEngine {
         let slot = self.member_slot(g, m);
         self.close_unclosed(slot);
         match self.slots[slot].member.login(s, pin) {
-            Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => {}
+            Ok(()) | Err(Ckr::CKR_USER_ALREADY_LOGGED_IN) => {
+                self.slots[slot].logout_pending = false
+            }
             Err(rv) => return Err(rv),
         }
         let info = self.slots[slot].member.token_info()?;

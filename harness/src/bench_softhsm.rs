@@ -143,13 +143,7 @@ fn threads_sign(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(BenchError("a thread panicked".into())))
-            })
-            .collect()
+        join_all(handles)
     });
     let took = started.elapsed();
     results.into_iter().collect::<Result<Vec<()>, _>>()?;
@@ -158,6 +152,19 @@ fn threads_sign(
 
 /// A session of its own on the token behind `serial`'s connection (the same module instance,
 /// already logged in by the engine), and the private key labelled `label`.
+/// Waits for every thread of a scope, in order; a thread that panicked is an error.
+fn join_all(
+    handles: Vec<std::thread::ScopedJoinHandle<'_, Result<(), BenchError>>>,
+) -> Vec<Result<(), BenchError>> {
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(BenchError("a thread panicked".into())))
+        })
+        .collect()
+}
+
 fn direct(
     connections: &Connections,
     serial: &str,
@@ -206,13 +213,7 @@ fn direct_scaling(connections: &Connections, n: u64) -> Result<f64, BenchError> 
             .into_iter()
             .map(|t| s.spawn(move || sign(&t)))
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(BenchError("a thread panicked".into())))
-            })
-            .collect()
+        join_all(handles)
     });
     let two = started.elapsed().as_secs_f64().max(1e-9);
     results.into_iter().collect::<Result<Vec<()>, _>>()?;

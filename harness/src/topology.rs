@@ -4,6 +4,7 @@
 use hsm_model::{AuthMethod, Firmware, HsmForm as ModelForm, HsmSpec, PartitionSpec};
 use lunacm::LunaCm;
 use sim::clock::parse_civil;
+use sim::partitions::Partitions;
 use sim::world::{World, WorldConfig};
 
 use crate::scenario::{Auth, HsmForm, Scenario};
@@ -33,6 +34,19 @@ pub fn implicit_hsm_serial(partition: &str) -> String {
 /// Builds the world a scenario describes, on the in-process model.
 pub fn build_world(scenario: &Scenario) -> Result<World, TopologyError> {
     let world = World::new(world_config(scenario)?).map_err(|e| err("partitions", e))?;
+    apply_call_ms(scenario, world)
+}
+
+/// Builds the world a scenario describes over partitions that live outside the model (real
+/// tokens): `config` is the scenario's [`world_config`], `serials` its partitions in order.
+pub fn build_world_over(
+    scenario: &Scenario,
+    config: &WorldConfig,
+    serials: Vec<String>,
+    partitions: Box<dyn Partitions>,
+) -> Result<World, TopologyError> {
+    let world = World::with_partitions(config.seed, config.start, config.pid, serials, partitions)
+        .map_err(|e| err("partitions", e))?;
     apply_call_ms(scenario, world)
 }
 

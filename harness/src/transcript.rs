@@ -426,6 +426,11 @@ pub fn result_of<T>(result: &Result<T, ha_engine::EngineError>) -> Ckr {
 mod tests {
     use super::*;
 
+    /// The rendered lines after the transcript's five header lines.
+    fn body(r: &Record) -> Vec<String> {
+        render(r).lines().skip(5).map(str::to_string).collect()
+    }
+
     #[test]
     fn log_lines_stand_byte_for_byte() {
         let mut r = Record::default();
@@ -449,10 +454,8 @@ mod tests {
         r.repeated_call(3_000, "Sign(k)", 4, Ckr::CKR_OK, served("a"));
         r.push(3_000, Event::Log("L".into()));
         r.repeated_call(4_000, "Sign(k)", 5, Ckr::CKR_OK, served("a"));
-        let text = render(&r);
-        let body: Vec<&str> = text.lines().skip(5).collect();
         assert_eq!(
-            body,
+            body(&r),
             [
                 "[     3.000] app   Sign(k) #1-4 -> CKR_OK x2, CKR_DEVICE_ERROR x1, CKR_OK x1  [served by a x2, b x1]",
                 "[     3.000] log   L",
@@ -513,10 +516,8 @@ mod tests {
                 ],
             },
         );
-        let text = render(&r);
-        let body: Vec<&str> = text.lines().skip(5).collect();
         assert_eq!(
-            body,
+            body(&r),
             [
                 "[     0.000] calls between \"a\" and \"b\" (every call that reached each member)",
                 "                           11  calls   55  Sign 50  Encrypt 5",

@@ -15,15 +15,19 @@
 //! Every SoftHSM check runs `hasim` as a child process with its own `SOFTHSM2_CONF` (this
 //! multi-threaded test binary never changes its environment). Without the SoftHSM2 module (or
 //! `pkcs11-tool`, for the witness) they report themselves ignored with the reason, unless
-//! `HASIM_REQUIRE_SOFTHSM=1`, which makes that a failure.
+//! `HASIM_REQUIRE_SOFTHSM=1`, which makes that a failure (the shared set-up of
+//! `softhsm-fixture`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use harness::backend::{has_application_calls, luna_only};
 use harness::scenario::{self, ast::DEFAULT_CO_PASSWORD};
 use harness::suite;
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::{Arguments, Failed, Trial};
+use softhsm_fixture::{
+    files_under, list_objects, object_kind, secret_absent, setup_id_prefix, text, trial,
+};
 
 const HASIM: &str = env!("CARGO_BIN_EXE_hasim");
 const CANARY: &str = "canary-co-credential-7731";
@@ -32,39 +36,10 @@ fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
 }
 
-fn required() -> bool {
-    std::env::var("HASIM_REQUIRE_SOFTHSM").is_ok_and(|v| v == "1")
-}
-
-/// `Ok(None)` when everything needed is there, `Ok(Some(reason))` to ignore, `Err` when it is
-/// missing but required.
-fn availability(need_tool: bool) -> Result<Option<String>, Failed> {
-    let mut missing = Vec::new();
-    if let Err(e) = pkcs11_member::softhsm::find_module() {
-        missing.push(e.to_string());
-    }
-    if need_tool && Command::new("pkcs11-tool").arg("--help").output().is_err() {
-        missing.push("pkcs11-tool (OpenSC) not found".to_string());
-    }
-    if missing.is_empty() {
-        return Ok(None);
-    }
-    let reason = missing.join("; ");
-    if required() {
-        Err(format!("HASIM_REQUIRE_SOFTHSM=1 but {reason}").into())
-    } else {
-        Ok(Some(format!(
-            "{reason} (HASIM_REQUIRE_SOFTHSM=1 makes this a failure)"
-        )))
-    }
-}
-
 /// Runs `hasim args` with `SOFTHSM2_CONF` naming a fresh file in `dir`.
 fn hasim(dir: &Path, args: &[&str], trace: bool) -> Result<Output, Failed> {
-    let mut cmd = Command::new(HASIM);
-    cmd.args(args)
-        .env("SOFTHSM2_CONF", dir.join("softhsm2.conf"))
-        .env("TMPDIR", dir);
+    let mut cmd = softhsm_fixture::command(HASIM, dir);
+    cmd.args(args).env("TMPDIR", dir);
     if trace {
         cmd.env("RUST_LOG", "trace");
     } else {
@@ -72,25 +47,6 @@ fn hasim(dir: &Path, args: &[&str], trace: bool) -> Result<Output, Failed> {
     }
     cmd.output()
         .map_err(|e| format!("cannot run {HASIM}: {e}").into())
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn softhsm_trial(name: &str, need_tool: bool, body: fn(&Path) -> Result<(), Failed>) -> Trial {
-    Trial::ignorable_test(format!("softhsm::{name}"), move || {
-        if let Some(reason) = availability(need_tool)? {
-            return Ok(Completion::ignored_with(reason));
-        }
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        body(dir.path())?;
-        Ok(Completion::Completed)
-    })
 }
 
 /// A scenario outside `bad-input/`: name, portable, Luna-only reason, application calls.
@@ -194,61 +150,17 @@ fn differential(dir: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
-/// Objects pkcs11-tool lists on one token: `(kind line, CKA_ID or application)`.
-fn list_objects(
-    module: &str,
-    conf: &str,
-    label: &str,
-    pin: &str,
-) -> Result<Vec<(String, String)>, Failed> {
-    let out = Command::new("pkcs11-tool")
-        .args([
-            "--module",
-            module,
-            "--token-label",
-            label,
-            "--list-objects",
-            "--login",
-            "--pin",
-            pin,
-        ])
-        .env("SOFTHSM2_CONF", conf)
-        .output()
-        .map_err(|e| format!("pkcs11-tool: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("pkcs11-tool failed: {}", text(&out)).into());
-    }
-    let mut objects: Vec<(String, String)> = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        if !line.starts_with(' ') && line.to_lowercase().contains("object") {
-            objects.push((line.trim().to_string(), String::new()));
-        } else if let Some(last) = objects.last_mut() {
-            let t = line.trim();
-            if let Some(v) = t.strip_prefix("ID:") {
-                last.1 = v.trim().to_string();
-            } else if let Some(v) = t.strip_prefix("application:") {
-                last.1 = v.trim().trim_matches('\'').to_string();
-            }
-        }
-    }
-    Ok(objects)
+/// `hasim run --backend softhsm --keep-tokens DIR/kept FILE`: the tokens stay for a look.
+fn run_keeping_tokens(dir: &Path, file: &Path, trace: bool) -> Result<Output, Failed> {
+    let keep = dir.join("kept").display().to_string();
+    let file = file.display().to_string();
+    let args = ["run", "--backend", "softhsm", "--keep-tokens", &keep, &file];
+    hasim(dir, &args, trace)
 }
 
 fn witness(dir: &Path) -> Result<(), Failed> {
     let file = scenarios_dir().join("failover/two-members-drop-and-recover.ron");
-    let keep = dir.join("kept");
-    let out = hasim(
-        dir,
-        &[
-            "run",
-            "--backend",
-            "softhsm",
-            "--keep-tokens",
-            &keep.display().to_string(),
-            &file.display().to_string(),
-        ],
-        false,
-    )?;
+    let out = run_keeping_tokens(dir, &file, false)?;
     let transcript = text(&out);
     if !out.status.success() {
         return Err(format!("the scenario failed on SoftHSM:\n{transcript}").into());
@@ -286,7 +198,7 @@ fn witness(dir: &Path) -> Result<(), Failed> {
         .split("\n== end\n")
         .nth(1)
         .ok_or("no end section")?;
-    let setup_prefix: String = b"hasim-setup:".iter().map(|b| format!("{b:02x}")).collect();
+    let setup_prefix = setup_id_prefix();
     let mut views = Vec::new();
     for (serial, label, module, conf) in &tokens {
         let counted: usize = end
@@ -313,14 +225,10 @@ fn witness(dir: &Path) -> Result<(), Failed> {
         if objects.iter().any(|(_, id)| id.is_empty()) {
             return Err(format!("{serial}: an object without CKA_ID: {objects:?}").into());
         }
-        let kind = |k: &str| {
-            k.split(';')
-                .next()
-                .unwrap_or("")
-                .trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
-                .to_string()
-        };
-        objects = objects.iter().map(|(k, i)| (kind(k), i.clone())).collect();
+        objects = objects
+            .iter()
+            .map(|(k, i)| (object_kind(k), i.clone()))
+            .collect();
         objects.sort();
         views.push(objects);
     }
@@ -328,21 +236,6 @@ fn witness(dir: &Path) -> Result<(), Failed> {
         return Err(format!("the members hold different objects: {views:?}").into());
     }
     Ok(())
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            files_under(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
 }
 
 fn canary(dir: &Path) -> Result<(), Failed> {
@@ -360,19 +253,7 @@ fn canary(dir: &Path) -> Result<(), Failed> {
     std::fs::create_dir(&input).map_err(|e| e.to_string())?;
     let file = input.join("canary.ron");
     std::fs::write(&file, scenario).map_err(|e| e.to_string())?;
-    let keep = dir.join("kept");
-    let out = hasim(
-        dir,
-        &[
-            "run",
-            "--backend",
-            "softhsm",
-            "--keep-tokens",
-            &keep.display().to_string(),
-            &file.display().to_string(),
-        ],
-        true,
-    )?;
+    let out = run_keeping_tokens(dir, &file, true)?;
     let all = text(&out);
     if !out.status.success() {
         return Err(format!("the canary scenario failed:\n{all}").into());
@@ -383,18 +264,14 @@ fn canary(dir: &Path) -> Result<(), Failed> {
     if all.contains(CANARY) {
         return Err("the canary credential appears in hasim's output or trace".into());
     }
-    let mut files = Vec::new();
-    files_under(dir, &mut files);
     let mut searched = 0;
-    for f in files {
+    for f in files_under(dir) {
         if f.starts_with(&input) {
             continue;
         }
         let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
         searched += 1;
-        if bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()) {
-            return Err(format!("the canary credential is in {}", f.display()).into());
-        }
+        secret_absent(CANARY, &bytes, &f.display().to_string())?;
     }
     if searched < 4 {
         return Err(format!("only {searched} files left to search; were the tokens kept?").into());
@@ -406,10 +283,10 @@ fn main() {
     let args = Arguments::from_args();
     let trials = vec![
         Trial::test("portable::marking", portable_marking),
-        softhsm_trial("run_suite", false, run_suite),
-        softhsm_trial("differential", false, differential),
-        softhsm_trial("outside_witness_through_hasim_run", true, witness),
-        softhsm_trial("canary_pin", false, canary),
+        trial("softhsm::run_suite", false, run_suite),
+        trial("softhsm::differential", false, differential),
+        trial("softhsm::outside_witness_through_hasim_run", true, witness),
+        trial("softhsm::canary_pin", false, canary),
     ];
     libtest_mimic::run(&args, trials).exit();
 }

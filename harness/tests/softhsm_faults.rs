@@ -8,16 +8,15 @@
 //! binary never changes: each check runs in a child process (this binary again, with
 //! `HASIM_FIELD_FAULT_CHILD=<kind>` and its own `SOFTHSM2_CONF`). Without the SoftHSM2 module
 //! the checks report themselves ignored with the reason, unless `HASIM_REQUIRE_SOFTHSM=1`,
-//! which makes that a failure.
+//! which makes that a failure (the shared set-up of `softhsm-fixture`).
 
 use std::path::Path;
-use std::process::Command;
 
 use ha_engine::Ckr;
 use ha_engine::ports::{
     DataObjectRequest, Member, ObjectClass, ObjectId, ObjectQuery, Secret, SessionHandle, Timeouts,
 };
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::{Arguments, Failed, Trial};
 use pkcs11_member::{LabSpec, Pkcs11Member, SoftHsmLab};
 use sim::fault::injector::VirtualNow;
 use sim::fault::{CallMeter, Fault, FaultControl, FaultyMember};
@@ -39,10 +38,6 @@ const CHECKS: [(&str, Check); 6] = [
     ("direct_modify", direct_modify),
     ("direct_change", direct_change),
 ];
-
-fn required() -> bool {
-    std::env::var("HASIM_REQUIRE_SOFTHSM").is_ok_and(|v| v == "1")
-}
 
 /// A SoftHSM token with the application's connection behind a fault injector, and a witness:
 /// a second module instance over the same token, below the injector.
@@ -314,32 +309,16 @@ fn child(kind: &str) -> ! {
 
 /// Runs check `kind` in a child process with a fresh `SOFTHSM2_CONF`.
 fn parent(kind: &'static str) -> Trial {
-    Trial::ignorable_test(format!("softhsm::field_fault::{kind}"), move || {
-        if let Err(e) = pkcs11_member::softhsm::find_module() {
-            if required() {
-                return Err(format!("HASIM_REQUIRE_SOFTHSM=1 but {e}").into());
-            }
-            return Ok(Completion::ignored_with(format!(
-                "{e} (HASIM_REQUIRE_SOFTHSM=1 makes this a failure)"
-            )));
-        }
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let out = Command::new(exe)
-            .env(CHILD, kind)
-            .env("SOFTHSM2_CONF", dir.path().join("softhsm2.conf"))
-            .env("TMPDIR", dir.path())
+    softhsm_fixture::trial(format!("softhsm::field_fault::{kind}"), false, move |dir| {
+        let out = softhsm_fixture::self_command(dir, CHILD, kind)?
+            .env("TMPDIR", dir)
             .env_remove("RUST_LOG")
             .output()
             .map_err(|e| e.to_string())?;
         if out.status.success() {
-            Ok(Completion::Completed)
+            Ok(())
         } else {
-            Err(Failed::from(format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )))
+            Err(Failed::from(softhsm_fixture::text(&out)))
         }
     })
 }

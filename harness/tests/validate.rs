@@ -9,17 +9,18 @@
 //! The test binary never changes its environment: the tokens are made and read by this same
 //! binary run again as a child (`HASIM_VALIDATE_TEST_CHILD`) with `SOFTHSM2_CONF` naming the
 //! test's own configuration, and `hasim validate` runs as a child too. Without the SoftHSM2
-//! module the tests report themselves ignored, unless `HASIM_REQUIRE_SOFTHSM=1`.
+//! module the tests report themselves ignored, unless `HASIM_REQUIRE_SOFTHSM=1` (the shared
+//! set-up of `softhsm-fixture`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, KeyType, ObjectClass};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::{Arguments, Failed, Trial};
+use softhsm_fixture::{files_under as walk, text};
 
 const HASIM: &str = env!("CARGO_BIN_EXE_hasim");
 const CHILD: &str = "HASIM_VALIDATE_TEST_CHILD";
@@ -35,10 +36,6 @@ const SCENARIOS: &[&str] = &[
     "failover/two-members-drop-and-recover.ron",
     "recovery/bounded-retries-exhaust.ron",
 ];
-
-fn required() -> bool {
-    std::env::var("HASIM_REQUIRE_SOFTHSM").is_ok_and(|v| v == "1")
-}
 
 // ---- the child: makes and reads tokens through the test's own SOFTHSM2_CONF ----
 
@@ -182,15 +179,9 @@ struct Lab {
 }
 
 impl Lab {
-    fn conf(&self) -> PathBuf {
-        self.dir.join("softhsm2.conf")
-    }
-
     fn child(&self, mode: &str, args: &[&str]) -> Result<String, Failed> {
-        let out = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        let out = softhsm_fixture::self_command(&self.dir, CHILD, mode)?
             .args(args)
-            .env(CHILD, mode)
-            .env("SOFTHSM2_CONF", self.conf())
             .output()
             .map_err(|e| e.to_string())?;
         if !out.status.success() {
@@ -201,16 +192,7 @@ impl Lab {
 
     /// Two tokens, `par0` and `par1`.
     fn new(dir: &Path) -> Result<Lab, Failed> {
-        let tokens = dir.join("tokens");
-        std::fs::create_dir_all(&tokens).map_err(|e| e.to_string())?;
-        std::fs::write(
-            dir.join("softhsm2.conf"),
-            format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
-                tokens.display()
-            ),
-        )
-        .map_err(|e| e.to_string())?;
+        softhsm_fixture::write_conf(dir)?;
         let mut lab = Lab {
             dir: dir.to_path_buf(),
             serials: Vec::new(),
@@ -259,7 +241,7 @@ impl Lab {
         conf: &Path,
         pin: &str,
     ) -> Result<(Option<i32>, serde_json::Value, String), Failed> {
-        let out = Command::new(HASIM)
+        let out = softhsm_fixture::command(HASIM, &self.dir)
             .args(["validate", "--conf"])
             .arg(conf)
             .args(["--module"])
@@ -268,7 +250,6 @@ impl Lab {
             .arg(self.dir.join("scenarios"))
             .arg("--state-dir")
             .arg(self.dir.join("state"))
-            .env("SOFTHSM2_CONF", self.conf())
             .env(PIN_VAR, pin)
             .env_remove("RUST_LOG")
             .output()
@@ -287,14 +268,6 @@ impl Lab {
             self.child("print", &["par1"])?
         ))
     }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The checks of the report as `(rule, check, status, detail)`.
@@ -356,21 +329,6 @@ fn no_canary(lab: &Lab, output: &str) -> Result<(), Failed> {
         )?;
     }
     Ok(())
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 fn valid_setup(dir: &Path) -> Result<(), Failed> {
@@ -571,19 +529,7 @@ fn interrupted_run_cleaned_up(dir: &Path) -> Result<(), Failed> {
 }
 
 fn trial(name: &str, body: fn(&Path) -> Result<(), Failed>) -> Trial {
-    Trial::ignorable_test(format!("validate::{name}"), move || {
-        if let Err(e) = pkcs11_member::softhsm::find_module() {
-            if required() {
-                return Err(format!("HASIM_REQUIRE_SOFTHSM=1 but {e}").into());
-            }
-            return Ok(Completion::ignored_with(format!(
-                "{e} (HASIM_REQUIRE_SOFTHSM=1 makes this a failure)"
-            )));
-        }
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        body(dir.path())?;
-        Ok(Completion::Completed)
-    })
+    softhsm_fixture::trial(format!("validate::{name}"), false, body)
 }
 
 fn main() {

@@ -82,11 +82,39 @@ impl Pkcs11Member {
     /// when the token is logged in: when it is not, the member logs in for the count with its
     /// credential (and out again), if it has one.
     fn count_token_objects(&self) -> MemberResult<u64> {
+        // Read the ids before logging out: a logout reissues private objects' handles.
+        self.with_reading_session(|s| {
+            let mut n = 0;
+            for h in s
+                .find_objects(&[Attribute::Token(true)])
+                .map_err(|e| ckr_of(&e))?
+            {
+                let attrs = s
+                    .get_attributes(h, &[AttributeType::Id])
+                    .map_err(|e| ckr_of(&e))?;
+                let setup = attrs
+                    .iter()
+                    .any(|a| matches!(a, Attribute::Id(id) if is_setup_id(id)));
+                if !setup {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+    }
+
+    /// Runs `read` on a short-lived read-only session of this connection, logged in with the
+    /// member's credential (and out again afterwards) when the token is not logged in and the
+    /// member has one; the session is closed whatever `read` returns.
+    fn with_reading_session<T>(
+        &self,
+        read: impl FnOnce(&cryptoki::session::Session) -> MemberResult<T>,
+    ) -> MemberResult<T> {
         let ctx = self.library().ctx();
         let s = ctx
             .open_ro_session_no_drop(self.slot)
             .map_err(|e| ckr_of(&e))?;
-        let count = (|| {
+        let result = (|| {
             let state = s
                 .get_session_info()
                 .map_err(|e| ckr_of(&e))?
@@ -97,32 +125,14 @@ impl Pkcs11Member {
             {
                 logged_in_here = s.login(UserType::User, Some(&auth_pin(pin))).is_ok();
             }
-            // Read the ids before logging out: a logout reissues private objects' handles.
-            let counted = (|| {
-                let mut n = 0;
-                for h in s
-                    .find_objects(&[Attribute::Token(true)])
-                    .map_err(|e| ckr_of(&e))?
-                {
-                    let attrs = s
-                        .get_attributes(h, &[AttributeType::Id])
-                        .map_err(|e| ckr_of(&e))?;
-                    let setup = attrs
-                        .iter()
-                        .any(|a| matches!(a, Attribute::Id(id) if is_setup_id(id)));
-                    if !setup {
-                        n += 1;
-                    }
-                }
-                Ok(n)
-            })();
+            let read = read(&s);
             if logged_in_here {
                 let _ = s.logout();
             }
-            counted
+            read
         })();
         let _ = s.close();
-        count
+        result
     }
 
     /// What tells the contents of the token object labelled `label` apart (not part of the
@@ -132,77 +142,55 @@ impl Pkcs11Member {
     /// `CKA_VALUE`, a secret key's check value (its value is sensitive), nothing for the
     /// halves of a key pair. `None` when the token holds no such object.
     pub fn object_material(&self, label: &str) -> MemberResult<Option<ObjectMaterial>> {
-        let ctx = self.library().ctx();
-        let s = ctx
-            .open_ro_session_no_drop(self.slot)
-            .map_err(|e| ckr_of(&e))?;
-        let read = (|| {
-            let state = s
-                .get_session_info()
+        self.with_reading_session(|s| {
+            let template = [
+                Attribute::Token(true),
+                Attribute::Label(label.as_bytes().to_vec()),
+            ];
+            let Some(real) = s
+                .find_objects(&template)
                 .map_err(|e| ckr_of(&e))?
-                .session_state();
-            let mut logged_in_here = false;
-            if matches!(state, SessionState::RoPublic | SessionState::RwPublic)
-                && let Some(pin) = &self.credential
-            {
-                logged_in_here = s.login(UserType::User, Some(&auth_pin(pin))).is_ok();
-            }
-            let found = (|| {
-                let template = [
-                    Attribute::Token(true),
-                    Attribute::Label(label.as_bytes().to_vec()),
-                ];
-                let Some(real) = s
-                    .find_objects(&template)
+                .into_iter()
+                .min_by_key(|h| h.handle())
+            else {
+                return Ok(None);
+            };
+            let shape = ops::read_shape(s, real)?;
+            let Some(class) = class_from_ck(shape.class) else {
+                return Ok(None);
+            };
+            let attrs = s
+                .get_attributes(real, &[templates::id_attribute(shape.class)])
+                .map_err(|e| ckr_of(&e))?;
+            let id = attrs
+                .into_iter()
+                .find_map(|a| match a {
+                    Attribute::Id(v) | Attribute::Application(v) => Some(v),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let material = match class {
+                ports::ObjectClass::Data => s
+                    .get_attributes(real, &[AttributeType::Value])
                     .map_err(|e| ckr_of(&e))?
                     .into_iter()
-                    .min_by_key(|h| h.handle())
-                else {
-                    return Ok(None);
-                };
-                let shape = ops::read_shape(&s, real)?;
-                let Some(class) = class_from_ck(shape.class) else {
-                    return Ok(None);
-                };
-                let attrs = s
-                    .get_attributes(real, &[templates::id_attribute(shape.class)])
-                    .map_err(|e| ckr_of(&e))?;
-                let id = attrs
-                    .into_iter()
                     .find_map(|a| match a {
-                        Attribute::Id(v) | Attribute::Application(v) => Some(v),
+                        Attribute::Value(v) => Some(v),
                         _ => None,
                     })
-                    .unwrap_or_default();
-                let material = match class {
-                    ports::ObjectClass::Data => s
-                        .get_attributes(real, &[AttributeType::Value])
-                        .map_err(|e| ckr_of(&e))?
-                        .into_iter()
-                        .find_map(|a| match a {
-                            Attribute::Value(v) => Some(v),
-                            _ => None,
-                        })
-                        .unwrap_or_default(),
-                    // A key that may not encrypt has no check value: its class and id only.
-                    ports::ObjectClass::SecretKey => ops::key_check_value(&s, real, shape)
-                        .map(|kcv| kcv.to_vec())
-                        .unwrap_or_default(),
-                    _ => Vec::new(),
-                };
-                Ok(Some(ObjectMaterial {
-                    class,
-                    id,
-                    material,
-                }))
-            })();
-            if logged_in_here {
-                let _ = s.logout();
-            }
-            found
-        })();
-        let _ = s.close();
-        read
+                    .unwrap_or_default(),
+                // A key that may not encrypt has no check value: its class and id only.
+                ports::ObjectClass::SecretKey => ops::key_check_value(s, real, shape)
+                    .map(|kcv| kcv.to_vec())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            Ok(Some(ObjectMaterial {
+                class,
+                id,
+                material,
+            }))
+        })
     }
 
     /// `C_Verify` with a secret or public key (not part of the port; used by tests and tools).

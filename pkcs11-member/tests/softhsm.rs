@@ -4,50 +4,24 @@
 //! multi-threaded test binary never changes its environment.
 //!
 //! Without the SoftHSM2 module (or `pkcs11-tool`, for the witness) the tests report themselves
-//! ignored with the reason, unless `HASIM_REQUIRE_SOFTHSM=1`, which makes that a failure.
+//! ignored with the reason, unless `HASIM_REQUIRE_SOFTHSM=1`, which makes that a failure (the
+//! shared set-up of `softhsm-fixture`).
 //! Every child runs with a canary PIN that must appear in none of its output.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::{Arguments, Failed, Trial};
 use pkcs11_member::conformance::{self, SoftHsmBackend};
+use softhsm_fixture::{list_objects, object_kind, setup_id_prefix, trial};
 
 const CANARY_PIN: &str = "canary-pin-5147";
 const BIN: &str = env!("CARGO_BIN_EXE_pkcs11-member-selftest");
 
-fn required() -> bool {
-    std::env::var("HASIM_REQUIRE_SOFTHSM").is_ok_and(|v| v == "1")
-}
-
-/// `Ok(None)` when everything needed is there, `Ok(Some(reason))` to ignore, `Err` when it is
-/// missing but required.
-fn availability(need_tool: bool) -> Result<Option<String>, Failed> {
-    let mut missing = Vec::new();
-    if let Err(e) = pkcs11_member::softhsm::find_module() {
-        missing.push(e.to_string());
-    }
-    if need_tool && Command::new("pkcs11-tool").arg("--help").output().is_err() {
-        missing.push("pkcs11-tool (OpenSC) not found".to_string());
-    }
-    if missing.is_empty() {
-        return Ok(None);
-    }
-    let reason = missing.join("; ");
-    if required() {
-        Err(format!("HASIM_REQUIRE_SOFTHSM=1 but {reason}").into())
-    } else {
-        Ok(Some(format!(
-            "{reason} (HASIM_REQUIRE_SOFTHSM=1 makes this a failure)"
-        )))
-    }
-}
-
 /// Runs the self-test binary with a fresh `SOFTHSM2_CONF` and lab directory.
 fn child(dir: &Path, args: &[&str]) -> Result<String, Failed> {
-    let out: Output = Command::new(BIN)
+    let out: Output = softhsm_fixture::command(BIN, dir)
         .args(args)
-        .env("SOFTHSM2_CONF", dir.join("softhsm2.conf"))
         .env("HASIM_LAB_DIR", dir)
         .env("HASIM_TEST_PIN", CANARY_PIN)
         .output()
@@ -63,57 +37,6 @@ fn child(dir: &Path, args: &[&str]) -> Result<String, Failed> {
     Ok(stdout)
 }
 
-fn trial(name: String, need_tool: bool, body: fn(&Path) -> Result<(), Failed>) -> Trial {
-    Trial::ignorable_test(name, move || {
-        if let Some(reason) = availability(need_tool)? {
-            return Ok(Completion::ignored_with(reason));
-        }
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        body(dir.path())?;
-        Ok(Completion::Completed)
-    })
-}
-
-/// Objects pkcs11-tool lists on one token: `(kind line, id or application)`.
-fn list_objects(module: &str, conf: &str, label: &str) -> Result<Vec<(String, String)>, Failed> {
-    let out = Command::new("pkcs11-tool")
-        .args([
-            "--module",
-            module,
-            "--token-label",
-            label,
-            "--list-objects",
-            "--login",
-            "--pin",
-            CANARY_PIN,
-        ])
-        .env("SOFTHSM2_CONF", conf)
-        .output()
-        .map_err(|e| format!("pkcs11-tool: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "pkcs11-tool failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut objects: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        if !line.starts_with(' ') && line.to_lowercase().contains("object") {
-            objects.push((line.trim().to_string(), String::new()));
-        } else if let Some(last) = objects.last_mut() {
-            let t = line.trim();
-            if let Some(v) = t.strip_prefix("ID:") {
-                last.1 = v.trim().to_string();
-            } else if let Some(v) = t.strip_prefix("application:") {
-                last.1 = v.trim().trim_matches('\'').to_string();
-            }
-        }
-    }
-    Ok(objects)
-}
-
 fn witness(dir: &Path) -> Result<(), Failed> {
     let out = child(dir, &["witness", &dir.display().to_string()])?;
     let ids: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("id ")).collect();
@@ -125,13 +48,13 @@ fn witness(dir: &Path) -> Result<(), Failed> {
     if ids.len() != 3 || tokens.len() != 3 {
         return Err(format!("unexpected witness output:\n{out}").into());
     }
-    let setup_prefix: String = b"hasim-setup:".iter().map(|b| format!("{b:02x}")).collect();
+    let setup_prefix = setup_id_prefix();
     let mut views = Vec::new();
     for t in &tokens {
         let [label, _serial, module, conf, count] = t.as_slice() else {
             return Err(format!("bad token line {t:?}").into());
         };
-        let mut objects: Vec<(String, String)> = list_objects(module, conf, label)?
+        let mut objects: Vec<(String, String)> = list_objects(module, conf, label, CANARY_PIN)?
             .into_iter()
             .filter(|(_, id)| !id.starts_with(&setup_prefix))
             .collect();
@@ -156,17 +79,10 @@ fn witness(dir: &Path) -> Result<(), Failed> {
             .into());
         }
         // Compare kinds without pkcs11-tool's per-token details ("Data object 9": a handle).
-        let kind = |k: &str| {
-            k.split(';')
-                .next()
-                .unwrap_or("")
-                .trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
-                .to_string()
-        };
         views.push(
             objects
                 .iter()
-                .map(|(k, i)| (kind(k), i.clone()))
+                .map(|(k, i)| (object_kind(k), i.clone()))
                 .collect::<Vec<_>>(),
         );
     }
@@ -182,21 +98,17 @@ fn main() {
         .into_iter()
         .map(|case| {
             let name = case.name;
-            Trial::ignorable_test(format!("softhsm::conformance::{name}"), move || {
-                if let Some(reason) = availability(false)? {
-                    return Ok(Completion::ignored_with(reason));
-                }
-                let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-                let out = child(dir.path(), &["conformance", name])?;
+            trial(format!("softhsm::conformance::{name}"), false, move |dir| {
+                let out = child(dir, &["conformance", name])?;
                 if out.lines().any(|l| l == format!("case {name} ok")) {
-                    Ok(Completion::Completed)
+                    Ok(())
                 } else {
                     Err(format!("no success line:\n{out}").into())
                 }
             })
         })
         .collect();
-    trials.push(trial("softhsm::lifecycle".into(), false, |dir| {
+    trials.push(trial("softhsm::lifecycle", false, |dir| {
         let out = child(dir, &["lifecycle"])?;
         for layout in ["PerMember", "Shared"] {
             if !out.contains(&format!("lifecycle {layout} ok")) {
@@ -205,10 +117,6 @@ fn main() {
         }
         Ok(())
     }));
-    trials.push(trial(
-        "softhsm::outside_witness_pkcs11_tool".into(),
-        true,
-        witness,
-    ));
+    trials.push(trial("softhsm::outside_witness_pkcs11_tool", true, witness));
     libtest_mimic::run(&args, trials).exit();
 }

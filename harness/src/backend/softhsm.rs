@@ -44,7 +44,7 @@ use sim::fault::Fault;
 use sim::fault::injector::PartitionHook;
 use sim::model_member::ModelMember;
 use sim::partitions::Partitions;
-use sim::world::{World, WorldError};
+use sim::world::WorldError;
 
 use super::{Built, SoftHsmOptions};
 use crate::scenario::Scenario;
@@ -600,14 +600,6 @@ pub fn build_with_connections(
         bound,
         lab: Some(lab),
     };
-    let world = World::with_partitions(
-        config.seed,
-        config.start,
-        config.pid,
-        serials,
-        Box::new(partitions),
-    )
-    .map_err(|e| err("partitions", e))?;
-    let world = topology::apply_call_ms(scenario, world)?;
+    let world = topology::build_world_over(scenario, &config, serials, Box::new(partitions))?;
     Ok((Built { world, binding }, connections))
 }

@@ -189,10 +189,11 @@ mod tests {
             .chain((1..=26).map(|n| format!("D{n}")))
             .chain((27..=32).map(|n| format!("D{n}")))
             .chain((35..=49).map(|n| format!("D{n}")))
+            .chain((54..=55).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 112);
+        assert_eq!(ids.len(), 114);
     }
 
     #[test]

@@ -44,7 +44,6 @@ use pkcs11_member::{
     Attachment, CredentialSource, Library, Pkcs11Member, SetupError, TokenSelector,
 };
 use secrecy::{ExposeSecret, SecretString};
-use sim::world::World;
 
 use crate::backend::softhsm::{TokenConnections, partitions_over_tokens};
 use crate::backend::{Backend, Built};
@@ -440,15 +439,8 @@ impl GroupRun<'_> {
             partitions_over_tokens(scenario, tokens).map_err(|e| e.to_string())?;
         let partitions = ValidatePartitions::new(inner, self.journal.clone(), failures, baseline);
         let config = topology::world_config(scenario).map_err(|e| e.to_string())?;
-        let world = World::with_partitions(
-            config.seed,
-            config.start,
-            config.pid,
-            serials,
-            Box::new(partitions),
-        )
-        .map_err(|e| e.to_string())?;
-        let world = topology::apply_call_ms(scenario, world).map_err(|e| e.to_string())?;
+        let world = topology::build_world_over(scenario, &config, serials, Box::new(partitions))
+            .map_err(|e| e.to_string())?;
         Ok(Built { world, binding })
     }
 
