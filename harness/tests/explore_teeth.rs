@@ -110,7 +110,7 @@ fn a_login_kept_after_logout_is_found() {
 
 #[test]
 fn bug_4_a_stale_source_handle_leaving_a_gap_is_found() {
-    // Measured: seed 6 (the 7th), shrunk to 11 steps.
+    // Measured: seed 2 (the 3rd), shrunk to 11 steps.
     teeth_within(PlantedBug::StaleSourceHandle, 12);
 }
 
