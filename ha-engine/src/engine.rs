@@ -257,7 +257,12 @@ impl HaEngine {
                     let serial = self.member_serial(g, m);
                     self.mark_down(g, m, now, DownReason::NotActivated);
                     self.log_group(g, now, HaLogMessage::NotActivatedExcluded { serial });
-                } else if let Err(rv) = probe {
+                } else if let Err(rv) = probe
+                    && rv.drops_member()
+                {
+                    // Only a drop code (D3) says unreachable: a member that answers and refuses
+                    // (busy, D35) stays in the group and the next call that needs it gets its
+                    // answer (issue 9, exploration seed 462, I2).
                     tracing::debug!(group = g, member = m, rv = %rv, "member unreachable at initialise");
                     let serial = self.member_serial(g, m);
                     self.mark_down(g, m, now, DownReason::Unreachable);

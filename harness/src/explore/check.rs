@@ -6,7 +6,10 @@
 //! - **I0** a generated scenario runs to its end.
 //! - **I1** nothing lost, nothing duplicated: at the final checkpoint every usable member holds
 //!   the same objects, equal to what the application created and did not destroy (plus direct
-//!   writes made everyone's by `synchronize`, B21, D8), each once.
+//!   writes made everyone's by `synchronize`, B21, D8), each once; the orphan of a creation
+//!   whose answer was lost is reported when its member is back (D37, issue 12). What a restart
+//!   forgot (tombstones of deletions a member missed or refused, of orphans not yet found) may
+//!   come back through `synchronize` (D20, D8, D49): such labels are uncertain.
 //! - **I2** no operation fails while a usable member held its object (or, for a creation, while
 //!   a usable member existed), except D3 (codes that are the caller's), D5 (multi-part cut by a
 //!   drop), D11 (activeBasic total loss), D17 (`failover_on_deactivation = 0`: one call), D18
@@ -359,6 +362,22 @@ impl Checker<'_> {
                     self.claims.entry(member.clone()).or_insert(Claimed::Back);
                 }
                 self.field_fault(member, fault);
+                // D19: a fault that cuts the connection of (or deactivates) a member the engine
+                // counts in service is found by the engine's next call to it, which fails by
+                // rule even if the fault is over by then; until then it is not usable.
+                if matches!(self.claims.get(member), Some(Claimed::Back))
+                    && matches!(
+                        fault,
+                        super::observe::FaultObs::Drop
+                            | super::observe::FaultObs::LostAnswer
+                            | super::observe::FaultObs::Hang
+                            | super::observe::FaultObs::Revoke
+                            | super::observe::FaultObs::Deactivate
+                            | super::observe::FaultObs::IdleCut(_)
+                    )
+                {
+                    self.truth.lost_unnoticed(member);
+                }
                 self.truth.fault(member, fault, at);
                 None
             }
@@ -745,6 +764,10 @@ impl Checker<'_> {
             for claim in self.claims.values_mut() {
                 *claim = Claimed::Back;
             }
+            // It connects afresh: an outage of the old connections is no one's to notice.
+            for member in self.truth.group() {
+                self.truth.noticed(&member);
+            }
             return None;
         }
         if let Some(member) = msg.strip_prefix("detected new member member: ") {
@@ -899,6 +922,7 @@ impl Checker<'_> {
 
     /// The log takes `member` out of service at `at`, its outage counted from then (D9).
     fn mark_down(&mut self, member: String, at: Millis) {
+        self.truth.noticed(&member);
         self.down_since.insert(member.clone(), at);
         self.claims.insert(member, Claimed::down(0, at));
     }

@@ -261,7 +261,10 @@ impl Observations {
                 Event::Fault(f) => {
                     let when = match f.timing {
                         FaultTiming::Now | FaultTiming::Fired { .. } => Some(at),
-                        FaultTiming::Scheduled(t) => Some(t),
+                        // The scheduler applies a thread fault scheduled before the threads
+                        // start at their start (`fault.at.max(now)`, sim::scheduler): the
+                        // truth takes the instant it was applied.
+                        FaultTiming::Scheduled(t) => Some(t.max(at)),
                         FaultTiming::Armed { .. } => None,
                     };
                     // `MemberAdded` is an operator action: the group changes only when its

@@ -44,6 +44,11 @@ struct MemberFacts {
     /// `Busy`: calls answer `CKR_FUNCTION_FAILED` until this instant (D35); cleared by
     /// `Restore`.
     busy_until: Option<Millis>,
+    /// It lost its connection (or its activation) while in service and the engine has not
+    /// talked to it since: the engine's next call to it fails by rule, even when the fault is
+    /// over by then (D19, "an outage over before the next call is still noticed"), so it is
+    /// not usable until that call has found it and its recovery has run.
+    unnoticed: bool,
 }
 
 impl MemberFacts {
@@ -117,13 +122,19 @@ impl Truth {
     }
 
     fn update(&mut self, member: &str, at: Millis, change: impl FnOnce(&mut MemberFacts)) {
+        // A member that fails again before it can have come back is still in the same outage:
+        // its attempts count on from the first failure (D9), so they may have run out (B44)
+        // although the last unhealthy period alone is short.
+        let was_back = self.usable(member, at);
         let facts = self.members.entry(member.to_string()).or_default();
         let before = facts.healthy();
         change(facts);
         let after = facts.healthy();
         if before && !after {
             facts.healthy_since = None;
-            facts.outage_start = Some(at);
+            if was_back || facts.outage_start.is_none() {
+                facts.outage_start = Some(at);
+            }
         } else if !before && after {
             facts.healthy_since = Some(at);
         }
@@ -185,11 +196,29 @@ impl Truth {
     /// A call to `member` failed with a drop code at `at` (read in the injector): whatever the
     /// faults say, the engine has lost it then and takes it back at a recovery attempt (D3, D9).
     pub fn detected(&mut self, member: &str, at: Millis) {
-        if let Some(f) = self.members.get_mut(member)
-            && f.healthy()
-        {
-            f.outage_start = Some(at);
-            f.healthy_since = Some(at);
+        if let Some(f) = self.members.get_mut(member) {
+            f.unnoticed = false;
+            if f.healthy() {
+                f.outage_start = Some(at);
+                f.healthy_since = Some(at);
+            }
+        }
+    }
+
+    /// A fault cut the connection of `member` (or deactivated it) while the engine counted it
+    /// in service: until the engine notices ([`Truth::detected`], [`Truth::noticed`]) it is not
+    /// usable (D19).
+    pub fn lost_unnoticed(&mut self, member: &str) {
+        if let Some(f) = self.members.get_mut(member) {
+            f.unnoticed = true;
+        }
+    }
+
+    /// The engine's log says it took `member` out (dropped, deactivated, ...): its outage is
+    /// noticed; from now on the usual recovery bounds apply.
+    pub fn noticed(&mut self, member: &str) {
+        if let Some(f) = self.members.get_mut(member) {
+            f.unnoticed = false;
         }
     }
 
@@ -364,7 +393,7 @@ impl Truth {
         let Some(f) = self.members.get(member) else {
             return false;
         };
-        if !f.healthy() {
+        if !f.healthy() || f.unnoticed {
             return false;
         }
         let Some(since) = f.healthy_since else {
@@ -533,6 +562,45 @@ mod tests {
         t.fault("B", &FaultObs::Restore, 30_000);
         assert!(t.reachable("B"));
         assert!(t.usable("B", 91_000));
+    }
+
+    #[test]
+    fn an_outage_the_engine_did_not_notice_ends_usability_until_a_call_finds_it() {
+        let mut t = truth(3);
+        t.fault("B", &FaultObs::Drop, 10_000);
+        t.lost_unnoticed("B");
+        t.fault("B", &FaultObs::Restore, 10_000);
+        // Without the engine's notice the member would count usable one interval on.
+        assert!(!t.usable("B", 500_000));
+        t.detected("B", 500_000);
+        assert!(!t.usable("B", 500_000));
+        assert!(t.usable("B", 561_000));
+        let mut logged = truth(3);
+        logged.fault("B", &FaultObs::Drop, 10_000);
+        logged.lost_unnoticed("B");
+        logged.noticed("B");
+        logged.fault("B", &FaultObs::Restore, 20_000);
+        assert!(logged.usable("B", 81_000));
+    }
+
+    #[test]
+    fn an_outage_that_starts_before_the_member_came_back_continues_the_last_one() {
+        let mut t = truth(3);
+        t.fault("B", &FaultObs::Drop, 0);
+        t.fault("B", &FaultObs::Restore, 170_000);
+        // Not back yet at 200 s (one interval after the restore): the same outage goes on, so
+        // attempts 1..3 (60, 120, 180 s) may have run out.
+        t.fault("B", &FaultObs::Drop, 200_000);
+        t.fault("B", &FaultObs::Restore, 210_000);
+        assert!(t.may_be_exhausted("B"));
+        assert!(!t.usable("B", 1_000_000));
+        let mut fresh = truth(3);
+        fresh.fault("B", &FaultObs::Drop, 0);
+        fresh.fault("B", &FaultObs::Restore, 10_000);
+        fresh.fault("B", &FaultObs::Drop, 500_000);
+        fresh.fault("B", &FaultObs::Restore, 510_000);
+        assert!(!fresh.may_be_exhausted("B"));
+        assert!(fresh.usable("B", 571_000));
     }
 
     #[test]
