@@ -201,9 +201,14 @@ impl HaEngine {
         } else {
             // No login: reconnected, nothing concluded about what it holds (compared at the
             // application's next login).
-            self.member_mut(g, m).reconciliation = Reconciliation::AtLogin {
-                attempt: (!new).then_some(attempt),
-            };
+            self.member_mut(g, m).reconciliation =
+                if new && self.planted(crate::planted::PlantedBug::NewMemberNotReconciledAtLogin) {
+                    Reconciliation::Done
+                } else {
+                    Reconciliation::AtLogin {
+                        attempt: (!new).then_some(attempt),
+                    }
+                };
             0
         };
         self.group_mut(g).offline = false;

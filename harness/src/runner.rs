@@ -155,7 +155,14 @@ pub fn run_built(scenario: &Scenario, built: backend::Built, options: RunOptions
     if options.witness {
         world.record_failures();
     }
-    let lunacm = build_lunacm(&world);
+    let lunacm = if options.planted == Some(ha_engine::planted::PlantedBug::LunacmBorrowsLogin) {
+        lunacm::LunaCm::new(
+            world.lunacm_members_borrowing_application_login(),
+            Box::new(world.fs().clone()),
+        )
+    } else {
+        build_lunacm(&world)
+    };
     let mut runner = Runner {
         scenario,
         world,

@@ -404,6 +404,25 @@ impl World {
             .collect()
     }
 
+    /// [`World::lunacm_members`], but each connection as the application's own client,
+    /// sharing its login state: exploration's planted bug where LunaCM borrows the
+    /// application's login (D22 broken on purpose; `ha_engine::planted`). Falls back to
+    /// LunaCM's own connections where the backend has no such connection.
+    #[doc(hidden)]
+    pub fn lunacm_members_borrowing_application_login(&self) -> Vec<Box<dyn Member>> {
+        self.serials
+            .iter()
+            .filter_map(|serial| {
+                let control = self.controls.get(serial)?;
+                let inner = self
+                    .partitions
+                    .application_client_member(serial)
+                    .or_else(|| self.partitions.lunacm_member(serial))?;
+                Some(Box::new(FaultyMember::sharing(inner, control)) as Box<dyn Member>)
+            })
+            .collect()
+    }
+
     /// Allows `runs` recovery timer runs in this world instead of `queue::MAX_TIMER_RUNS`.
     pub fn set_timer_budget(&mut self, runs: u64) {
         self.timer_budget = runs;

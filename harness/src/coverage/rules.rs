@@ -191,11 +191,12 @@ mod tests {
             .chain((35..=49).map(|n| format!("D{n}")))
             .chain((51..=51).map(|n| format!("D{n}")))
             .chain((54..=55).map(|n| format!("D{n}")))
+            .chain((57..=59).map(|n| format!("D{n}")))
             .chain((60..=64).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 120);
+        assert_eq!(ids.len(), 123);
     }
 
     #[test]

@@ -29,6 +29,8 @@
 //!   says so) within its bound.
 //! - **I7** security: no signature or encryption succeeds while the application holds no login.
 
+mod admin;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::observe::{AppObs, Happening, Millis, Observations, OpObs};
@@ -139,6 +141,16 @@ struct Checker<'a> {
     last_failure: BTreeMap<String, (Millis, Millis)>,
     /// When the log last took each member out of service.
     down_since: BTreeMap<String, Millis>,
+    /// Partitions declared outside the group at the start (I8 lists them).
+    spares: Vec<String>,
+    /// Token objects created since the application last initialised (the table of this
+    /// process, D20), for I1 at the `reconciled` checkpoint.
+    created_here: BTreeSet<String>,
+    /// A LunaCM `partition clear` succeeded: what the application made may be gone.
+    cleared: bool,
+    /// Labels the application destroyed (a partition added back with `-answer copy` may bring
+    /// them back, B12, D8).
+    destroyed: BTreeSet<String>,
     /// The token object the last application call created (whatever its result): a member
     /// failure recorded after it (failures are recorded after their call) may have cut it.
     last_creation: Option<String>,
@@ -189,6 +201,10 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         unnoticed: BTreeMap::new(),
         last_failure: BTreeMap::new(),
         down_since: BTreeMap::new(),
+        spares: spares.to_vec(),
+        created_here: BTreeSet::new(),
+        cleared: false,
+        destroyed: BTreeSet::new(),
         last_creation: None,
         orphan_risk: BTreeMap::new(),
         creation_lost: None,
@@ -392,6 +408,26 @@ impl Checker<'_> {
             }
             Happening::Command { line, output } => {
                 self.truth.command(line, output, at);
+                if let Some(v) = self.lunacm_data(at, line, output) {
+                    return Some(v);
+                }
+                self.populated_answer(line, output);
+                let membership = matches!(
+                    line.split_whitespace().nth(1),
+                    Some("addmember" | "removemember")
+                );
+                if membership && output.contains("Command Result : No Error") {
+                    // In or out of the group, the partition is a new start for the log: out,
+                    // it answers as a plain partition; back in, it is a new member (B24, B54).
+                    if let Some(serial) = line
+                        .split_whitespace()
+                        .skip_while(|w| *w != "-serialnumber")
+                        .nth(1)
+                    {
+                        self.claims.insert(serial.to_string(), Claimed::Back);
+                        self.unnoticed.remove(serial);
+                    }
+                }
                 if line.split_whitespace().nth(1) == Some("recover") {
                     for claim in self.claims.values_mut() {
                         match claim {
@@ -429,10 +465,12 @@ impl Checker<'_> {
                 None
             }
             Happening::Log(line) => self.log(at, line),
+            Happening::SlotList(listed) => self.slot_list(at, listed),
             Happening::Checkpoint { label, objects } => match label.as_str() {
                 "final" => self
                     .unreported_orphan(at)
                     .or_else(|| self.final_objects(at, objects)),
+                "reconciled" => self.reconciled(at, objects),
                 "healed" => self.liveness(at),
                 _ => None,
             },
@@ -470,6 +508,7 @@ impl Checker<'_> {
                 self.lose_login(at);
                 if matches!(app.op, OpObs::Finalize) {
                     self.sessions = 0;
+                    self.created_here.clear();
                     // D20: what the process knew of missed deletions is gone, and so are the
                     // tombstones of orphans not yet found (D37, D18): a later `synchronize`
                     // copies such an orphan as an object of its own (D8, D49).
@@ -488,6 +527,7 @@ impl Checker<'_> {
                 self.made_in.insert(label.clone(), self.epoch);
                 if ok && *token {
                     self.created.insert(label.clone(), *pair);
+                    self.created_here.insert(label.clone());
                 } else if !ok {
                     self.uncertain.insert(label.clone());
                 }
@@ -495,6 +535,7 @@ impl Checker<'_> {
             OpObs::Destroy { label } => {
                 if ok {
                     self.created.remove(label);
+                    self.destroyed.insert(label.clone());
                     // A member away, or busy (it refuses the deletion with a code that drops
                     // nothing and stays in service, D3, D48), holds the object until it is
                     // compared with the table again.
@@ -587,6 +628,11 @@ impl Checker<'_> {
         let code = app.result.as_str();
         if !SERVICE_CODES.contains(&code) {
             return None; // D3 (and D18: a refused clone's code is not a service code)
+        }
+        if self.obs.settings.naive_slot && !self.obs.settings.ha_only {
+            // The naive profile keeps the slot id it saw first: once slots renumber (D14) its
+            // calls reach another slot. Its failures are its own; I2 is about the engine's.
+            return None;
         }
         let needs_object = match &app.op {
             OpObs::Crypto { .. } | OpObs::SignInit { .. } | OpObs::Destroy { .. } => true,
@@ -1198,6 +1244,8 @@ mod tests {
                 enhanced: false,
                 failover_on_deactivation: true,
                 synchronize: true,
+                ha_only: false,
+                naive_slot: false,
             },
             events,
             log_start: None,

@@ -156,6 +156,8 @@ pub enum Happening {
         /// When it was free again.
         until: Millis,
     },
+    /// The application's slot list (`C_GetSlotList`), one rendered line per slot.
+    SlotList(Vec<String>),
     /// A lost answer went off on the member's creating call (`GenerateKey`, `CreateData`): the
     /// creation took effect there and its answer never came back, so the member holds an
     /// orphan (D37). Read in the injector; recorded before the application call it cut.
@@ -192,6 +194,11 @@ pub struct Settings {
     pub failover_on_deactivation: bool,
     /// `HASynchronize` for the group.
     pub synchronize: bool,
+    /// `HAOnly`: the application sees the virtual slots alone (B57).
+    pub ha_only: bool,
+    /// The application keeps the slot id it saw first (the naive profile, issue 12): when
+    /// slots renumber (D14) its calls reach another slot, its own mistake.
+    pub naive_slot: bool,
 }
 
 /// Everything the checker reads.
@@ -330,6 +337,7 @@ impl Observations {
                     }
                 }
                 Event::Log(line) => events.push((at, Happening::Log(line.clone()))),
+                Event::SlotList(slots) => events.push((at, Happening::SlotList(slots.clone()))),
                 Event::Orphan { member, label, .. } => events.push((
                     at,
                     Happening::Orphan {
@@ -388,6 +396,8 @@ impl Observations {
                 enhanced: plan.mode == super::options::Mode::Enhanced,
                 failover_on_deactivation: plan.failover_on_deactivation,
                 synchronize: plan.synchronize,
+                ha_only: plan.ha_only,
+                naive_slot: plan.options.profile == Some(super::options::AppProfile::Naive),
             },
             events,
             // A generated plan runs on the default clock (`direct.rs`).

@@ -507,6 +507,8 @@ mod tests {
             enhanced: false,
             failover_on_deactivation: false,
             synchronize: true,
+            ha_only: false,
+            naive_slot: false,
         }
     }
 
