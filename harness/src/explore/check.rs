@@ -432,7 +432,10 @@ impl Checker<'_> {
                 // Members back in service are compared with the table at this login.
                 self.orphans_compared(None);
             }
-            OpObs::CloseSession => {
+            // A close that fails closed nothing: a thread whose session never opened (its
+            // witness `C_OpenSession` failed, D60) gets CKR_SESSION_HANDLE_INVALID and the
+            // application's other sessions keep the login (PKCS#11, D65).
+            OpObs::CloseSession if ok => {
                 self.sessions = self.sessions.saturating_sub(1);
                 if self.sessions == 0 {
                     // Closing the application's last session logs it out (PKCS#11).
@@ -1190,6 +1193,29 @@ mod tests {
         assert_eq!(check(&same_instant, &[], None), None);
         let after = obs(vec![(0, login()), (3, logout()), (5, threaded(4))]);
         assert_eq!(check(&after, &[], None).map(|v| v.invariant), Some("I7"));
+    }
+
+    /// A `C_CloseSession` that fails closed nothing (D65): a thread whose session never opened
+    /// does not log the application out of the session it still holds; a close that succeeds
+    /// on the last session does.
+    #[test]
+    fn a_failed_close_keeps_the_login() {
+        let open = || app(OpObs::OpenSession, "CKR_OK", None);
+        let close = |r| app(OpObs::CloseSession, r, None);
+        let failed = obs(vec![
+            (0, open()),
+            (0, login()),
+            (1, close("CKR_SESSION_HANDLE_INVALID")),
+            (5, app(sign(), "CKR_OK", None)),
+        ]);
+        assert_eq!(check(&failed, &[], None), None);
+        let closed = obs(vec![
+            (0, open()),
+            (0, login()),
+            (1, close("CKR_OK")),
+            (5, app(sign(), "CKR_OK", None)),
+        ]);
+        assert_eq!(check(&closed, &[], None).map(|v| v.invariant), Some("I7"));
     }
 
     #[test]
