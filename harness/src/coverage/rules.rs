@@ -191,10 +191,11 @@ mod tests {
             .chain((35..=49).map(|n| format!("D{n}")))
             .chain((54..=55).map(|n| format!("D{n}")))
             .chain((60..=61).map(|n| format!("D{n}")))
+            .chain((65..=66).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 116);
+        assert_eq!(ids.len(), 118);
     }
 
     #[test]

@@ -746,8 +746,10 @@ impl Checker<'_> {
                 ));
             }
             if !self.truth.enhanced_at(at) {
-                // D11: activeBasic loses sessions and login with the last member.
+                // D11: activeBasic loses sessions and login with the last member (their
+                // handles are gone: a later close of one fails and closes nothing, D65).
                 self.session_lost = true;
+                self.sessions = 0;
                 self.lose_login(at);
             }
             return None;
