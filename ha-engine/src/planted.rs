@@ -20,16 +20,41 @@ pub enum PlantedBug {
     IgnoreRetryLimit,
     /// `C_Logout` leaves the members logged in (a private key usable without login; I7).
     KeepLoginOnLogout,
+    /// Issue 9, bug 4, re-planted: a copy source's remembered object handle, reissued by the
+    /// member since (a deactivation, a logout), is taken as "does not hold it" and never looked
+    /// up again by id, so the rejoining member's gap is never filled (B19, B20, D7; I1).
+    StaleSourceHandle,
+    /// Issue 9, bug 9, re-planted: a member added while the application is logged out is
+    /// detected and reconnected, but never compared with the group's table at the next login,
+    /// so it gets none of the group's objects (B54, D7; I1).
+    NewMemberNotReconciledAtLogin,
+    /// Issue 9, bug 10, re-planted: a partition once removed from its group loses its
+    /// physical slot in the application's slot list, and keeps it lost after it is added back
+    /// (D14, B56, B34; I8).
+    RemovedMemberUnlisted,
+    /// Issue 9, bug 18, re-planted: LunaCM acts with the application's login on each partition
+    /// instead of its own, so a changed Crypto Officer credential does not stop it while the
+    /// application is logged in (D22, B61, B9; I9). Planted in the harness, which builds LunaCM.
+    LunacmBorrowsLogin,
+    /// Issue 9, bug 19, re-planted: a member left with gaps is compared again from what the
+    /// engine remembers it holds, not from what it holds, so an object `hagroup synchronize`
+    /// gave it meanwhile is copied a second time (D7, D8; I1).
+    GapsFromMemory,
 }
 
 impl PlantedBug {
     /// Every planted bug.
-    pub const ALL: [PlantedBug; 6] = [
+    pub const ALL: [PlantedBug; 11] = [
         PlantedBug::MiscountAttempts,
         PlantedBug::FalseTotalLoss,
         PlantedBug::DropWrongMember,
         PlantedBug::StandbyServes,
         PlantedBug::IgnoreRetryLimit,
         PlantedBug::KeepLoginOnLogout,
+        PlantedBug::StaleSourceHandle,
+        PlantedBug::NewMemberNotReconciledAtLogin,
+        PlantedBug::RemovedMemberUnlisted,
+        PlantedBug::LunacmBorrowsLogin,
+        PlantedBug::GapsFromMemory,
     ];
 }

@@ -100,6 +100,11 @@ impl HaEngine {
     ) -> Result<Reconciled, Ckr> {
         let s = self.ensure_mgmt(g, m)?;
         let slot = self.member_slot(g, m);
+        // Planted bug (issue 9, bug 19): a member with gaps compared from memory.
+        let remembered: Option<BTreeSet<(ObjectId, ObjectClass)>> = (self
+            .planted(crate::planted::PlantedBug::GapsFromMemory)
+            && self.member(g, m).reconciliation == Reconciliation::Gaps)
+            .then(|| self.member(g, m).handles.keys().cloned().collect());
         let listed = self.slots[slot].member.find_objects(
             s,
             &ObjectQuery {
@@ -128,6 +133,9 @@ impl HaEngine {
                     "member holds an object the group's table never had; reported, not copied (hagroup synchronize)"
                 );
             }
+        }
+        if let Some(remembered) = remembered {
+            present.retain(|key| remembered.contains(key));
         }
         // Every deletion the table knows of has now been applied on this member.
         let serial = self.member_serial(g, m);

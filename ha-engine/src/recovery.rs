@@ -96,6 +96,10 @@ impl HaEngine {
                 } else if down.next_attempt.is_some() {
                     down.next_attempt = Some(due);
                 } else {
+                    // Switched on now: the schedule counts from the switch, so a later
+                    // settings change (any command re-applies the configuration) moves the
+                    // attempt relative to it, not to the drop (D9).
+                    down.since = now;
                     down.next_attempt = Some(deadline_after(now, interval_s));
                 }
             }
@@ -197,9 +201,14 @@ impl HaEngine {
         } else {
             // No login: reconnected, nothing concluded about what it holds (compared at the
             // application's next login).
-            self.member_mut(g, m).reconciliation = Reconciliation::AtLogin {
-                attempt: (!new).then_some(attempt),
-            };
+            self.member_mut(g, m).reconciliation =
+                if new && self.planted(crate::planted::PlantedBug::NewMemberNotReconciledAtLogin) {
+                    Reconciliation::Done
+                } else {
+                    Reconciliation::AtLogin {
+                        attempt: (!new).then_some(attempt),
+                    }
+                };
             0
         };
         self.group_mut(g).offline = false;
@@ -333,6 +342,18 @@ impl HaEngine {
             None
         };
         let Some(pin) = pin else {
+            // No login will tell a deactivation that struck while the member was reconnected
+            // (B51, D17: only a call needing a login shows it), so the activation is asked
+            // again before the attempt claims the member back.
+            if self.slots[slot]
+                .member
+                .properties()
+                .is_ok_and(|p| !p.activated)
+            {
+                self.close_member_session(slot, s);
+                self.member_mut(g, m).forget_connection();
+                return Err(Failure::NotActivated);
+            }
             return Ok(());
         };
         match self.slots[slot].member.login(s, &pin) {

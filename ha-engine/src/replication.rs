@@ -461,7 +461,9 @@ impl HaEngine {
         let h = self.member_handle(g, source, session, id, class)?;
         let slot = self.member_slot(g, source);
         match self.slots[slot].member.export_clone(session, h) {
-            Err(Ckr::CKR_OBJECT_HANDLE_INVALID) if cached => {
+            Err(Ckr::CKR_OBJECT_HANDLE_INVALID)
+                if cached && !self.planted(crate::planted::PlantedBug::StaleSourceHandle) =>
+            {
                 self.member_mut(g, source).handles.remove(&key);
                 let h = self.member_handle(g, source, session, id, class)?;
                 self.slots[slot].member.export_clone(session, h)

@@ -97,10 +97,12 @@ impl HaEngine {
     /// is just not a member any more) or added and not yet detected (the engine has not
     /// talked to it as a member yet, B54) is not down: its physical slot stays listed.
     pub(crate) fn counted_down(&self, index: usize) -> bool {
+        let planted = self.planted(crate::planted::PlantedBug::RemovedMemberUnlisted);
         self.runtime.as_ref().is_some_and(|rt| {
             rt.groups.iter().flat_map(|g| g.members.iter()).any(|m| {
                 m.slot == index
-                    && matches!(&m.liveness, Liveness::Down(d) if d.reason != DownReason::New)
+                    && (matches!(&m.liveness, Liveness::Down(d) if d.reason != DownReason::New)
+                        || (planted && m.liveness == Liveness::Removed))
             })
         })
     }

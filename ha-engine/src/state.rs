@@ -37,8 +37,9 @@ pub struct Down {
     /// Failed attempts in this outage.
     pub attempts: u32,
     /// When the member was last tried: the last attempt, or the drop (or the addition, for a
-    /// new member) before the first one. The next attempt is due one interval after it, in
-    /// whatever interval is in force (B44, D9).
+    /// new member, or the instant auto-recovery was switched on while it waited for nothing)
+    /// before the first one. The next attempt is due one interval after it, in whatever
+    /// interval is in force (B44, D9).
     pub since: Millis,
     /// When the next automatic attempt is due; `None` when auto-recovery is off or exhausted.
     pub next_attempt: Option<Millis>,

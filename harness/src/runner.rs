@@ -155,7 +155,14 @@ pub fn run_built(scenario: &Scenario, built: backend::Built, options: RunOptions
     if options.witness {
         world.record_failures();
     }
-    let lunacm = build_lunacm(&world);
+    let lunacm = if options.planted == Some(ha_engine::planted::PlantedBug::LunacmBorrowsLogin) {
+        lunacm::LunaCm::new(
+            world.lunacm_members_borrowing_application_login(),
+            Box::new(world.fs().clone()),
+        )
+    } else {
+        build_lunacm(&world)
+    };
     let mut runner = Runner {
         scenario,
         world,
@@ -1381,8 +1388,11 @@ fn drain(world: &mut World, record: &mut Record) {
 
 /// The engine's failed member calls since the last look (exploration's witness: recorded only
 /// when the world records them), just before the HA log lines the same engine calls wrote.
-fn record_failures(world: &World, record: &mut Record) {
+fn record_failures(world: &mut World, record: &mut Record) {
     let now = world.now();
+    for (from, until) in world.take_busy_runs() {
+        record.push(from, Event::RecoveryBusy { from, until });
+    }
     for (member, failure) in world.take_failures() {
         record.push(
             now,

@@ -314,7 +314,8 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
         | Event::Holdings { .. }
         | Event::MemberFailed { .. }
         | Event::ThreadSession { .. }
-        | Event::RunnerCallMade(_) => {}
+        | Event::RunnerCallMade(_)
+        | Event::RecoveryBusy { .. } => {}
         Event::End(end) => {
             let mut lines = vec!["end".to_string()];
             for (serial, n) in &end.counts {

@@ -74,6 +74,8 @@ proptest! {
             enhanced: false,
             failover_on_deactivation: false,
             synchronize: true,
+            ha_only: false,
+            naive_slot: false,
         };
         let mut truth = Truth::new(&members, &[], &settings);
         truth.login(true, 0);

@@ -25,6 +25,15 @@ pub trait Partitions: Send {
     /// D22); the world puts it behind the same injector as the application's.
     fn lunacm_member(&self, serial: &str) -> Option<Box<dyn Member>>;
 
+    /// A second connection to partition `serial` as the application's own client (sharing its
+    /// login state), for exploration's planted bug where LunaCM borrows the application's
+    /// login (`ha_engine::planted`); `None` when the backend has none.
+    #[doc(hidden)]
+    fn application_client_member(&self, serial: &str) -> Option<Box<dyn Member>> {
+        let _ = serial;
+        None
+    }
+
     /// Another client process's connection to partition `serial` (`process` counts the
     /// scenario's extra processes from 0), with its own sessions and login; `None` when the
     /// backend cannot open one (the world then refuses the process).
@@ -113,6 +122,13 @@ impl Partitions for ModelPartitions {
             self.model.clone(),
             serial.to_string(),
             LUNACM,
+        )))
+    }
+
+    fn application_client_member(&self, serial: &str) -> Option<Box<dyn Member>> {
+        Some(Box::new(ModelMember::new(
+            self.model.clone(),
+            serial.to_string(),
         )))
     }
 

@@ -163,6 +163,16 @@ pub enum Event {
         /// The virtual instant of the engine call that made it.
         called_at: Millis,
     },
+    /// Exploration's witness (recorded only when asked, never rendered): a run of the
+    /// application engine's recovery timer at `from` whose member calls kept its recovery
+    /// thread busy until `until` (the time policy of `queue`); an attempt due meanwhile runs
+    /// at `until`.
+    RecoveryBusy {
+        /// When the timer ran.
+        from: Millis,
+        /// When the recovery thread was free again.
+        until: Millis,
+    },
     /// Exploration's witness at a checkpoint (recorded only when asked, never rendered): each
     /// partition's token objects as `label/class`.
     Holdings {

@@ -102,6 +102,11 @@ pub struct World {
     now: Millis,
     /// The recovery thread is busy with member calls until then (see `queue`).
     recovery_free_at: Millis,
+    /// Exploration's witness is recorded ([`World::record_failures`]).
+    witness: bool,
+    /// The active engine's recovery timer runs that took time, `(from, until)`, since the last
+    /// look (recorded only with the witness).
+    busy_runs: Vec<(Millis, Millis)>,
     /// Recovery timer runs so far, and how many are allowed (`queue::MAX_TIMER_RUNS`).
     timer_runs: u64,
     timer_budget: u64,
@@ -187,6 +192,8 @@ impl World {
         Ok(World {
             now: 0,
             recovery_free_at: 0,
+            witness: false,
+            busy_runs: Vec::new(),
             timer_runs: 0,
             timer_budget: crate::queue::MAX_TIMER_RUNS,
             engine,
@@ -337,6 +344,9 @@ impl World {
             None => {
                 self.engine.on_timer(at);
                 self.recovery_free_at = at.saturating_add(self.meter.take());
+                if self.witness && self.recovery_free_at > at {
+                    self.busy_runs.push((at, self.recovery_free_at));
+                }
             }
         }
     }
@@ -394,6 +404,25 @@ impl World {
             .collect()
     }
 
+    /// [`World::lunacm_members`], but each connection as the application's own client,
+    /// sharing its login state: exploration's planted bug where LunaCM borrows the
+    /// application's login (D22 broken on purpose; `ha_engine::planted`). Falls back to
+    /// LunaCM's own connections where the backend has no such connection.
+    #[doc(hidden)]
+    pub fn lunacm_members_borrowing_application_login(&self) -> Vec<Box<dyn Member>> {
+        self.serials
+            .iter()
+            .filter_map(|serial| {
+                let control = self.controls.get(serial)?;
+                let inner = self
+                    .partitions
+                    .application_client_member(serial)
+                    .or_else(|| self.partitions.lunacm_member(serial))?;
+                Some(Box::new(FaultyMember::sharing(inner, control)) as Box<dyn Member>)
+            })
+            .collect()
+    }
+
     /// Allows `runs` recovery timer runs in this world instead of `queue::MAX_TIMER_RUNS`.
     pub fn set_timer_budget(&mut self, runs: u64) {
         self.timer_budget = runs;
@@ -412,10 +441,19 @@ impl World {
 
     /// Starts recording the application engine's failed calls on every member (exploration's
     /// member-side failure record, [`MemberFailure`]).
-    pub fn record_failures(&self) {
+    /// Also keeps the active engine's recovery timer runs that took time
+    /// ([`World::take_busy_runs`]).
+    pub fn record_failures(&mut self) {
+        self.witness = true;
         for control in self.controls.values() {
             control.record_failures(true);
         }
+    }
+
+    /// The active engine's recovery timer runs that kept its recovery thread busy, `(from,
+    /// until)`, since the last look (only while [`World::record_failures`] is on).
+    pub fn take_busy_runs(&mut self) -> Vec<(Millis, Millis)> {
+        std::mem::take(&mut self.busy_runs)
     }
 
     /// The engine's failed calls since the last look, per member in slot order.

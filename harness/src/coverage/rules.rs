@@ -189,13 +189,14 @@ mod tests {
             .chain((1..=26).map(|n| format!("D{n}")))
             .chain((27..=32).map(|n| format!("D{n}")))
             .chain((35..=49).map(|n| format!("D{n}")))
+            .chain((51..=51).map(|n| format!("D{n}")))
             .chain((54..=55).map(|n| format!("D{n}")))
-            .chain((60..=61).map(|n| format!("D{n}")))
-            .chain((65..=66).map(|n| format!("D{n}")))
+            .chain((57..=59).map(|n| format!("D{n}")))
+            .chain((60..=66).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 118);
+        assert_eq!(ids.len(), 125);
     }
 
     #[test]

@@ -29,6 +29,8 @@
 //!   says so) within its bound.
 //! - **I7** security: no signature or encryption succeeds while the application holds no login.
 
+mod admin;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::observe::{AppObs, Happening, Millis, Observations, OpObs};
@@ -139,6 +141,16 @@ struct Checker<'a> {
     last_failure: BTreeMap<String, (Millis, Millis)>,
     /// When the log last took each member out of service.
     down_since: BTreeMap<String, Millis>,
+    /// Partitions declared outside the group at the start (I8 lists them).
+    spares: Vec<String>,
+    /// Token objects created since the application last initialised (the table of this
+    /// process, D20), for I1 at the `reconciled` checkpoint.
+    created_here: BTreeSet<String>,
+    /// A LunaCM `partition clear` succeeded: what the application made may be gone.
+    cleared: bool,
+    /// Labels the application destroyed (a partition added back with `-answer copy` may bring
+    /// them back, B12, D8).
+    destroyed: BTreeSet<String>,
     /// The token object the last application call created (whatever its result): a member
     /// failure recorded after it (failures are recorded after their call) may have cut it.
     last_creation: Option<String>,
@@ -189,6 +201,10 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         unnoticed: BTreeMap::new(),
         last_failure: BTreeMap::new(),
         down_since: BTreeMap::new(),
+        spares: spares.to_vec(),
+        created_here: BTreeSet::new(),
+        cleared: false,
+        destroyed: BTreeSet::new(),
         last_creation: None,
         orphan_risk: BTreeMap::new(),
         creation_lost: None,
@@ -367,6 +383,26 @@ impl Checker<'_> {
             }
             Happening::Command { line, output } => {
                 self.truth.command(line, output, at);
+                if let Some(v) = self.lunacm_data(at, line, output) {
+                    return Some(v);
+                }
+                self.populated_answer(line, output);
+                let membership = matches!(
+                    line.split_whitespace().nth(1),
+                    Some("addmember" | "removemember")
+                );
+                if membership && output.contains("Command Result : No Error") {
+                    // In or out of the group, the partition is a new start for the log: out,
+                    // it answers as a plain partition; back in, it is a new member (B24, B54).
+                    if let Some(serial) = line
+                        .split_whitespace()
+                        .skip_while(|w| *w != "-serialnumber")
+                        .nth(1)
+                    {
+                        self.claims.insert(serial.to_string(), Claimed::Back);
+                        self.unnoticed.remove(serial);
+                    }
+                }
                 if line.split_whitespace().nth(1) == Some("recover") {
                     for claim in self.claims.values_mut() {
                         match claim {
@@ -392,6 +428,7 @@ impl Checker<'_> {
                 }
                 None
             }
+            Happening::RecoveryBusy { .. } => None,
             Happening::App(app) => self.app(at, app),
             Happening::CreationLost { member } => {
                 self.creation_lost = Some(member.clone());
@@ -402,10 +439,12 @@ impl Checker<'_> {
                 None
             }
             Happening::Log(line) => self.log(at, line),
+            Happening::SlotList(listed) => self.slot_list(at, listed),
             Happening::Checkpoint { label, objects } => match label.as_str() {
                 "final" => self
                     .unreported_orphan(at)
                     .or_else(|| self.final_objects(at, objects)),
+                "reconciled" => self.reconciled(at, objects),
                 "healed" => self.liveness(at),
                 _ => None,
             },
@@ -446,6 +485,7 @@ impl Checker<'_> {
                 self.lose_login(at);
                 if matches!(app.op, OpObs::Finalize) {
                     self.sessions = 0;
+                    self.created_here.clear();
                     // D20: what the process knew of missed deletions is gone, and so are the
                     // tombstones of orphans not yet found (D37, D18): a later `synchronize`
                     // copies such an orphan as an object of its own (D8, D49).
@@ -464,6 +504,7 @@ impl Checker<'_> {
                 self.made_in.insert(label.clone(), self.epoch);
                 if ok && *token {
                     self.created.insert(label.clone(), *pair);
+                    self.created_here.insert(label.clone());
                 } else if !ok {
                     self.uncertain.insert(label.clone());
                 }
@@ -471,6 +512,7 @@ impl Checker<'_> {
             OpObs::Destroy { label } => {
                 if ok {
                     self.created.remove(label);
+                    self.destroyed.insert(label.clone());
                     // A member away, or busy (it refuses the deletion with a code that drops
                     // nothing and stays in service, D3, D48), holds the object until it is
                     // compared with the table again.
@@ -564,6 +606,11 @@ impl Checker<'_> {
         if !SERVICE_CODES.contains(&code) {
             return None; // D3 (and D18: a refused clone's code is not a service code)
         }
+        if self.obs.settings.naive_slot && !self.obs.settings.ha_only {
+            // The naive profile keeps the slot id it saw first: once slots renumber (D14) its
+            // calls reach another slot. Its failures are its own; I2 is about the engine's.
+            return None;
+        }
         let needs_object = match &app.op {
             OpObs::Crypto { .. } | OpObs::SignInit { .. } | OpObs::Destroy { .. } => true,
             OpObs::Create { .. } | OpObs::OpenSession | OpObs::Login => false,
@@ -623,8 +670,35 @@ impl Checker<'_> {
 
     // ---- I3, I6: the HA log ---------------------------------------------------------------
 
+    /// The instant `line` states in its prefix (the engine stamps a line with the start of the
+    /// engine call or timer run that wrote it, D15), within the second the prefix resolves:
+    /// the record's instant `at` when it falls in that second, else the second's start. A line
+    /// is recorded when its engine call returns, which for a call that waited on hung members
+    /// (B28) or a recovery run is later than the instant D9 counts from.
+    fn stamp(&self, at: Millis, line: &str) -> Millis {
+        let Some(start) = self.obs.log_start else {
+            return at;
+        };
+        let Some(secs) = line
+            .get(..24)
+            .and_then(|date| crate::halog::parse_ctime(date).ok())
+            .map(|t| sim::clock::seconds_since_epoch(&t) - start)
+            .and_then(|s| u64::try_from(s).ok())
+        else {
+            return at;
+        };
+        if at / 1000 == secs {
+            at
+        } else {
+            secs.saturating_mul(1000).min(at)
+        }
+    }
+
     fn log(&mut self, at: Millis, line: &str) -> Option<Violation> {
         let msg = message(line);
+        // D9 counts from the instants the lines state (`stamp`); what was true below the port
+        // is read at the record's instant `at`.
+        let stamped = self.stamp(at, line);
         // A member found deactivated during a creation (copying from it, D17) may hold the
         // partial object the engine tombstones (D18), as one that failed with a drop code.
         if let Some(member) = msg
@@ -660,7 +734,7 @@ impl Checker<'_> {
             ) {
                 return broken(format!("member {member} dropped twice without coming back"));
             }
-            self.mark_down(member, at);
+            self.mark_down(member, stamped);
             return None;
         }
         // A revocation, or a member still not activated, found by a recovery attempt counts
@@ -682,11 +756,12 @@ impl Checker<'_> {
                     attempts, manual, ..
                 }) => {
                     let _ = manual;
-                    self.claims.insert(member, Claimed::down(attempts + 1, at));
+                    self.claims
+                        .insert(member, Claimed::down(attempts + 1, stamped));
                 }
                 Some(Claimed::Stopped) => {}
                 _ => {
-                    self.mark_down(member, at);
+                    self.mark_down(member, stamped);
                 }
             }
             return None;
@@ -713,7 +788,7 @@ impl Checker<'_> {
                 // hung) was recorded while the log still had the member down from before.
                 None => match self.last_failure.get(&member) {
                     Some((called, recorded)) if *recorded == at => *called,
-                    _ => at,
+                    _ => stamped,
                 },
             };
             if matches!(self.claims.get(&member), Some(Claimed::Back) | None) {
@@ -738,7 +813,15 @@ impl Checker<'_> {
             return None;
         }
         if msg == "all members gone offline." {
-            let usable = self.truth.usable_members(at);
+            // A member whose automatic recovery the log stopped (`exceeded maximum ...` or a
+            // failed login, held to B44/D9/D10 where it was logged) waits for `hagroup recover`
+            // (B45) whatever its later outages: the engine cannot count it in before then.
+            let usable: Vec<String> = self
+                .truth
+                .usable_members(at)
+                .into_iter()
+                .filter(|m| !matches!(self.claims.get(m), Some(Claimed::Stopped)))
+                .collect();
             if !usable.is_empty() {
                 return broken(format!(
                     "member(s) {} were usable at {at} ms",
@@ -782,7 +865,7 @@ impl Checker<'_> {
             return None;
         }
         if let Some((n, member, succeeded)) = attempt_line(msg) {
-            return self.attempt(at, line, n, &member, succeeded);
+            return self.attempt(at, stamped, line, n, &member, succeeded);
         }
         None
     }
@@ -791,6 +874,7 @@ impl Checker<'_> {
     fn attempt(
         &mut self,
         at: Millis,
+        stamped: Millis,
         line: &str,
         n: u64,
         member: &str,
@@ -834,13 +918,20 @@ impl Checker<'_> {
             }
             // Auto-recovery switched on after the last attempt (or the drop) while it was off:
             // the first attempt is due one interval after the new count took effect.
-            let from = self.truth.recovery_resumed(last, at).unwrap_or(last);
-            let due = from + u64::from(self.truth.interval_at(at)) * 1000;
+            let from = self.truth.recovery_resumed(last, stamped).unwrap_or(last);
+            let due = from + u64::from(self.truth.interval_at(stamped)) * 1000;
             // A call to a hung member takes up to the receive timeout (B28) before the engine
             // knows: an instant stamped at either end of such a call is within it of the other.
-            if at.abs_diff(due) > RECEIVE_TIMEOUT_MS && !self.interval_changed_between(last, at) {
+            // An attempt due while the recovery thread was still busy with an earlier run's
+            // member calls runs when it is free (the simulation's time policy: recovery is its
+            // own thread, B41).
+            let free = self.recovery_free(due);
+            if stamped.abs_diff(due) > RECEIVE_TIMEOUT_MS
+                && stamped.abs_diff(free) > RECEIVE_TIMEOUT_MS
+                && !self.interval_changed_between(last, stamped)
+            {
                 return broken(format!(
-                    "attempt {n} for member {member} at {at} ms, due at {due} ms (one interval after the previous)"
+                    "attempt {n} for member {member} at {stamped} ms, due at {due} ms (one interval after the previous)"
                 ));
             }
         }
@@ -861,9 +952,33 @@ impl Checker<'_> {
                 self.orphans_compared(Some(member));
             }
         } else {
-            self.claims.insert(member.to_string(), Claimed::down(n, at));
+            self.claims
+                .insert(member.to_string(), Claimed::down(n, stamped));
         }
         None
+    }
+
+    /// The first instant from `due` on at which the recovery thread was not busy with a timer
+    /// run that began at or before it (the record's `RecoveryBusy` witness).
+    fn recovery_free(&self, due: Millis) -> Millis {
+        let mut free = due;
+        loop {
+            let until = self
+                .obs
+                .events
+                .iter()
+                .filter_map(|(from, h)| match h {
+                    Happening::RecoveryBusy { until } if *from <= free && *until > free => {
+                        Some(*until)
+                    }
+                    _ => None,
+                })
+                .max();
+            match until {
+                Some(u) => free = u,
+                None => return free,
+            }
+        }
     }
 
     /// `member` was lost by a fault that struck at `at` (an armed one, set off by a call of this
@@ -1108,8 +1223,11 @@ mod tests {
                 enhanced: false,
                 failover_on_deactivation: true,
                 synchronize: true,
+                ha_only: false,
+                naive_slot: false,
             },
             events,
+            log_start: None,
         }
     }
 
@@ -1314,6 +1432,77 @@ mod tests {
         assert_eq!(check(&o, &[], None), None);
     }
 
+    /// A line stamped `secs` after the clock's start (2017-10-04 16:29:21).
+    fn log_at(secs: u64, msg: &str) -> Happening {
+        let start = sim::clock::parse_civil("2017-10-04 16:29:21").expect("start");
+        let t = sim::clock::add_seconds(&start, secs);
+        let line = format!("{} : [1] HA group: 1A {msg}", ha_engine::log::ctime(&t));
+        Happening::Log(line)
+    }
+
+    fn with_clock(mut o: Observations) -> Observations {
+        let start = sim::clock::parse_civil("2017-10-04 16:29:21").expect("start");
+        o.log_start = Some(sim::clock::seconds_since_epoch(&start));
+        o
+    }
+
+    const FAILED_1: &str =
+        "recovery attempt 1 failed for member: B. Code: 0x30 : CKR_DEVICE_ERROR.";
+    const FAILED_2: &str =
+        "recovery attempt 2 failed for member: B. Code: 0x30 : CKR_DEVICE_ERROR.";
+
+    #[test]
+    fn d9_reads_the_instant_a_line_states_not_when_it_was_recorded() {
+        // Attempt 1 ran at 70 s (its line says so) inside an engine call that returned 40 s
+        // later (two hung members, B28): on time (D9, D15).
+        let events = vec![
+            (0, login()),
+            (10_000, failed("B", "Sign", 10_000)),
+            (10_000, log_at(10, "has dropped member: B")),
+            (110_000, log_at(70, FAILED_1)),
+        ];
+        assert_eq!(check(&with_clock(obs(events.clone())), &[], None), None);
+        // Without the clock the record's instant is all there is: 40 s late.
+        assert_eq!(
+            check(&obs(events), &[], None).map(|v| v.invariant),
+            Some("I3")
+        );
+        // A line that states a wrong instant is still late.
+        let wrong = vec![
+            (0, login()),
+            (10_000, failed("B", "Sign", 10_000)),
+            (10_000, log_at(10, "has dropped member: B")),
+            (110_000, log_at(110, FAILED_1)),
+        ];
+        assert_eq!(
+            check(&with_clock(obs(wrong)), &[], None).map(|v| v.invariant),
+            Some("I3")
+        );
+    }
+
+    #[test]
+    fn an_attempt_due_while_the_recovery_thread_is_busy_runs_when_it_is_free() {
+        let busy = |until| (70_000, Happening::RecoveryBusy { until });
+        let base = vec![
+            (0, login()),
+            (10_000, failed("B", "Sign", 10_000)),
+            (10_000, log_at(10, "has dropped member: B")),
+            (70_000, log_at(70, FAILED_1)),
+        ];
+        // Attempt 2 was due at 130 s; the run at 70 s kept the thread busy until 200 s.
+        let mut late = base.clone();
+        late.push(busy(200_000));
+        late.push((200_000, log_at(200, FAILED_2)));
+        assert_eq!(check(&with_clock(obs(late)), &[], None), None);
+        // Without that witness, 70 s late.
+        let mut unexcused = base;
+        unexcused.push((200_000, log_at(200, FAILED_2)));
+        assert_eq!(
+            check(&with_clock(obs(unexcused)), &[], None).map(|v| v.invariant),
+            Some("I3")
+        );
+    }
+
     #[test]
     fn a_drop_line_for_a_reachable_member_breaks_i3() {
         let o = obs(vec![(0, login()), (10, log("has dropped member: B"))]);
@@ -1324,6 +1513,28 @@ mod tests {
     fn a_false_total_loss_breaks_i3() {
         let o = obs(vec![(0, login()), (10, log("all members gone offline."))]);
         assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I3"));
+    }
+
+    #[test]
+    fn a_member_whose_recovery_stopped_does_not_count_against_a_total_loss() {
+        // A and B stopped by a failed login (D10) each; the log may say everything is gone.
+        let o = obs(vec![
+            (0, login()),
+            (
+                10,
+                log(
+                    "can not login to member: A, autorecovery will be disabled. Code: 0xA0 : CKR_PIN_INCORRECT",
+                ),
+            ),
+            (
+                10,
+                log(
+                    "can not login to member: B, autorecovery will be disabled. Code: 0xA0 : CKR_PIN_INCORRECT",
+                ),
+            ),
+            (20, log("all members gone offline.")),
+        ]);
+        assert_eq!(check(&o, &[], None), None);
     }
 
     fn final_with(objects: &[(&str, &[&str])]) -> Happening {

@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
+use super::options::AppProfile;
 use super::plan::{AppCall, FaultCall, Kind, Plan, PlanStep};
+use crate::app::{AppSpec, ErrorMatch, Profile, Reaction, Rule, SlotBinding};
 use crate::scenario::{
     AppOp, CallKind, ClockSpec, Credentials, Fault, KeyKind, PartitionDecl, SCENARIO_VERSION,
     Scenario, Seconds, Serial, Step,
@@ -48,7 +50,7 @@ pub fn to_scenario(plan: &Plan, name: &str) -> Option<Scenario> {
         credentials: Credentials::default(),
         hsms: Vec::new(),
         partitions,
-        application: None,
+        application: plan.options.profile.map(app_spec),
         processes: Vec::new(),
         conf: Some(plan.conf()),
         setup: plan.setup(),
@@ -56,6 +58,39 @@ pub fn to_scenario(plan: &Plan, name: &str) -> Option<Scenario> {
         negative: None,
         expect: Vec::new(),
     })
+}
+
+/// The application of a profile, as `plan::profile_text` writes it.
+fn app_spec(profile: AppProfile) -> AppSpec {
+    match profile {
+        AppProfile::Naive => AppSpec {
+            profile: Profile::Naive,
+            slot: None,
+        },
+        AppProfile::EvictOnError => AppSpec {
+            profile: Profile::EvictOnError,
+            slot: None,
+        },
+        AppProfile::Reinit => AppSpec {
+            profile: Profile::Reinit,
+            slot: None,
+        },
+        AppProfile::Custom => AppSpec {
+            profile: Profile::Custom(vec![
+                Rule {
+                    on: ErrorMatch::Session,
+                    then: vec![Reaction::Reopen],
+                    give_up_after: 2,
+                },
+                Rule::new(ErrorMatch::Object, vec![Reaction::Refind]),
+                Rule::new(
+                    ErrorMatch::Code("CKR_USER_ALREADY_LOGGED_IN".into()),
+                    vec![Reaction::Accept],
+                ),
+            ]),
+            slot: Some(SlotBinding::Label),
+        },
+    }
 }
 
 /// A serial as the text renders it (unquoted, so read as an unsigned integer).
@@ -150,6 +185,7 @@ fn app(call: &AppCall) -> Option<AppOp> {
         AppCall::Finalize => AppOp::Finalize,
         AppCall::Initialize => AppOp::Initialize,
         AppCall::FindObjects { label } => AppOp::FindObjects(label_ok(label)?),
+        AppCall::SlotList => AppOp::SlotList,
     })
 }
 

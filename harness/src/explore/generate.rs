@@ -55,6 +55,8 @@ struct FaultState {
     max_interval: u32,
     /// `DirectModify` objects made so far (their labels are numbered).
     direct_modifies: u32,
+    /// Members removed from the group (`hagroup removemember`), which may be added back.
+    removed: Vec<String>,
 }
 
 struct Gen {
@@ -166,6 +168,7 @@ impl Gen {
                 OpKind::Reopen | OpKind::Relogin | OpKind::Restart => true,
                 OpKind::UseWithoutLogin => !self.app.keys.is_empty(),
                 OpKind::Direct => !self.ops.in_group.is_empty(),
+                OpKind::SlotList => true,
             };
             if valid {
                 // Crypto calls are the bulk of real traffic.
@@ -175,7 +178,8 @@ impl Gen {
                     | OpKind::Relogin
                     | OpKind::Restart
                     | OpKind::Direct
-                    | OpKind::UseWithoutLogin => 1,
+                    | OpKind::UseWithoutLogin
+                    | OpKind::SlotList => 1,
                     _ => 2,
                 };
                 choices.extend(std::iter::repeat_n(op, weight));
@@ -267,6 +271,7 @@ impl Gen {
                 self.forget_handles();
                 self.app.logged_in = false;
             }
+            OpKind::SlotList => self.app_call(AppCall::SlotList),
             OpKind::Restart => {
                 self.app_call(AppCall::Finalize);
                 self.app_call(AppCall::Initialize);
@@ -510,8 +515,18 @@ impl Gen {
                         self.at(FaultCall::Activate(m));
                     }
                 } else if let Some(m) = self.pick(&up) {
-                    self.ops.deactivated.insert(m.clone());
-                    self.at(FaultCall::Deactivate(m));
+                    if self.options.blink && self.faults.random_bool(0.5) {
+                        // Deactivated and activated again before the engine talks to it: it
+                        // comes back logged out, with its object handles reissued.
+                        self.at(FaultCall::Deactivate(m.clone()));
+                        let gap = u64::from(draw(&mut self.faults, 1, 30));
+                        self.now += gap;
+                        self.steps.push(PlanStep::Advance(gap));
+                        self.steps.push(PlanStep::Fault(FaultCall::Activate(m)));
+                    } else {
+                        self.ops.deactivated.insert(m.clone());
+                        self.at(FaultCall::Deactivate(m));
+                    }
                 }
             }
             FaultKind::Revoke => {
@@ -556,20 +571,29 @@ impl Gen {
             }
             FaultKind::MemberAdded => {
                 if let Some(s) = self.ops.spares.pop() {
+                    let logged_out = self.membership_logout();
                     self.ops.in_group.push(s.clone());
                     self.at(FaultCall::MemberAdded(s));
+                    self.detection_while_logged_out(logged_out);
                 }
             }
             FaultKind::MemberRemoved => {
-                if self.ops.in_group.len() > 1
+                if !self.ops.removed.is_empty() && self.faults.random_bool(0.5) {
+                    self.readd();
+                } else if self.ops.in_group.len() > 1
                     && let Some(m) = self.pick(&self.ops.in_group.clone())
                 {
                     self.ops.in_group.retain(|x| *x != m);
+                    self.ops.removed.push(m.clone());
                     self.steps.push(PlanStep::Command(format!(
                         "hagroup removemember -group {GROUP} -serialnumber {m}"
                     )));
                 }
             }
+            FaultKind::Synchronize => self.steps.push(PlanStep::Command(format!(
+                "hagroup synchronize -group {GROUP}"
+            ))),
+            FaultKind::LunacmData => self.lunacm_data(&up),
             FaultKind::Recover => self.steps.push(PlanStep::Command("hagroup recover".into())),
             FaultKind::OnCall => {
                 if let Some(m) = self.pick(&up) {
@@ -630,6 +654,94 @@ impl Gen {
                 self.steps.push(PlanStep::Command(line));
             }
         }
+    }
+
+    /// With the `membership_logged_out` placement, the application logs out before a
+    /// membership change; returns whether it did.
+    fn membership_logout(&mut self) -> bool {
+        if !self.options.membership_logged_out || !self.app.logged_in {
+            return false;
+        }
+        self.app_call(AppCall::Logout);
+        self.forget_handles();
+        self.app.logged_in = false;
+        true
+    }
+
+    /// After a membership change made while logged out: time for the next recovery pass to
+    /// detect the member (B54) before the application logs in again.
+    fn detection_while_logged_out(&mut self, logged_out: bool) {
+        if logged_out {
+            let gap = u64::from(self.ops.max_interval) + u64::from(draw(&mut self.faults, 1, 60));
+            self.now += gap;
+            self.steps.push(PlanStep::Advance(gap));
+        }
+    }
+
+    /// A removed member added back (B24, B54), holding what it held when it left: LunaCM's
+    /// populated-partition prompt (B12) answered `copy` (kept) or `remove` (cleared first).
+    fn readd(&mut self) {
+        let i = self.faults.random_range(0..self.ops.removed.len() as u32) as usize;
+        let m = self.ops.removed.remove(i);
+        let answer = if self.faults.random_bool(0.5) {
+            "copy"
+        } else {
+            "remove"
+        };
+        let logged_out = self.membership_logout();
+        let gap = u64::from(draw(&mut self.faults, 1, self.options.interval));
+        self.now += gap;
+        self.steps.push(PlanStep::Advance(gap));
+        self.ops.in_group.push(m.clone());
+        self.steps.push(PlanStep::Command(format!(
+            "hagroup addmember -group {GROUP} -serialnumber {m} -answer {answer}"
+        )));
+        self.detection_while_logged_out(logged_out);
+    }
+
+    /// LunaCM's own data commands (D22, B61, B9), most often after a member's CO credential
+    /// changed: `hagroup synchronize`, or `partition login` on a slot (the virtual slot as far
+    /// as the generator can tell LunaCM's numbering, else any), sometimes `partition clear
+    /// -force`, then `partition logout`.
+    fn lunacm_data(&mut self, up: &[String]) {
+        if self.ops.bad_credential.is_empty()
+            && self.faults.random_bool(0.7)
+            && let Some(m) = self.pick(up)
+        {
+            self.ops.bad_credential.insert(m.clone());
+            self.at(FaultCall::LoginFailure(m));
+        }
+        if self.faults.random_bool(0.4) {
+            self.steps.push(PlanStep::Command(format!(
+                "hagroup synchronize -group {GROUP}"
+            )));
+            return;
+        }
+        // LunaCM numbers the physical slots that answer from 0, then the virtual slot.
+        let partitions =
+            (self.ops.in_group.len() + self.ops.spares.len() + self.ops.removed.len()) as u32;
+        let answering = self
+            .ops
+            .in_group
+            .iter()
+            .chain(self.ops.spares.iter())
+            .chain(self.ops.removed.iter())
+            .filter(|m| !self.ops.down.contains(*m))
+            .count() as u32;
+        let slot = if self.faults.random_bool(0.7) {
+            answering
+        } else {
+            draw(&mut self.faults, 0, partitions)
+        };
+        self.steps
+            .push(PlanStep::Command(format!("slot set -slot {slot}")));
+        self.steps.push(PlanStep::Command("partition login".into()));
+        if !self.ops.bad_credential.is_empty() && self.faults.random_bool(0.3) {
+            self.steps
+                .push(PlanStep::Command("partition clear -force".into()));
+        }
+        self.steps
+            .push(PlanStep::Command("partition logout".into()));
     }
 
     /// One of the faults seen in the field (D35) on a member in service.
@@ -711,6 +823,8 @@ impl Gen {
         self.app_call(AppCall::Login);
         self.steps
             .push(PlanStep::Advance(u64::from(self.ops.max_interval) + 1));
+        // What recovery alone reconciled, before `synchronize` copies everything everywhere.
+        self.steps.push(PlanStep::Checkpoint("reconciled".into()));
         self.steps.push(PlanStep::Command(format!(
             "hagroup synchronize -group {GROUP}"
         )));

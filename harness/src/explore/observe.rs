@@ -150,6 +150,14 @@ pub enum Happening {
         /// that call's HA log lines were recorded).
         called_at: Millis,
     },
+    /// The recovery thread ran a timer at the happening's instant and was busy with its member
+    /// calls until `until` (the simulation's time policy): an attempt due meanwhile runs then.
+    RecoveryBusy {
+        /// When it was free again.
+        until: Millis,
+    },
+    /// The application's slot list (`C_GetSlotList`), one rendered line per slot.
+    SlotList(Vec<String>),
     /// A lost answer went off on the member's creating call (`GenerateKey`, `CreateData`): the
     /// creation took effect there and its answer never came back, so the member holds an
     /// orphan (D37). Read in the injector; recorded before the application call it cut.
@@ -186,6 +194,11 @@ pub struct Settings {
     pub failover_on_deactivation: bool,
     /// `HASynchronize` for the group.
     pub synchronize: bool,
+    /// `HAOnly`: the application sees the virtual slots alone (B57).
+    pub ha_only: bool,
+    /// The application keeps the slot id it saw first (the naive profile, issue 12): when
+    /// slots renumber (D14) its calls reach another slot, its own mistake.
+    pub naive_slot: bool,
 }
 
 /// Everything the checker reads.
@@ -199,6 +212,9 @@ pub struct Observations {
     pub settings: Settings,
     /// The facts, in order, with their virtual time.
     pub events: Vec<(Millis, Happening)>,
+    /// Seconds from 1970-01-01 to virtual instant 0 on the HA log's clock (the scenario's
+    /// `clock.start`), to read each line's own instant from its prefix; `None`: unknown.
+    pub log_start: Option<i64>,
 }
 
 impl Observations {
@@ -282,9 +298,9 @@ impl Observations {
                 Event::Fault(f) => {
                     let when = match f.timing {
                         FaultTiming::Now | FaultTiming::Fired { .. } => Some(at),
-                        // The scheduler applies a thread fault scheduled before the threads
-                        // start at their start (`fault.at.max(now)`, sim::scheduler): the
-                        // truth takes the instant it was applied.
+                        // A fault scheduled before the `Threads` step began (the generator's
+                        // clock ran behind the world's) is applied when it begins
+                        // (`sim::scheduler`: `fault.at.max(now)`), the instant it is recorded.
                         FaultTiming::Scheduled(t) => Some(t.max(at)),
                         FaultTiming::Armed { .. } => None,
                     };
@@ -321,6 +337,7 @@ impl Observations {
                     }
                 }
                 Event::Log(line) => events.push((at, Happening::Log(line.clone()))),
+                Event::SlotList(slots) => events.push((at, Happening::SlotList(slots.clone()))),
                 Event::Orphan { member, label, .. } => events.push((
                     at,
                     Happening::Orphan {
@@ -342,6 +359,9 @@ impl Observations {
                         called_at: *called_at,
                     },
                 )),
+                Event::RecoveryBusy { from, until } => {
+                    events.push((*from, Happening::RecoveryBusy { until: *until }));
+                }
                 Event::Holdings { label, objects } => events.push((
                     at,
                     Happening::Checkpoint {
@@ -376,8 +396,14 @@ impl Observations {
                 enhanced: plan.mode == super::options::Mode::Enhanced,
                 failover_on_deactivation: plan.failover_on_deactivation,
                 synchronize: plan.synchronize,
+                ha_only: plan.ha_only,
+                naive_slot: plan.options.profile == Some(super::options::AppProfile::Naive),
             },
             events,
+            // A generated plan runs on the default clock (`direct.rs`).
+            log_start: sim::clock::parse_civil(&crate::scenario::ClockSpec::default().start)
+                .ok()
+                .map(|t| sim::clock::seconds_since_epoch(&t)),
         }
     }
 }

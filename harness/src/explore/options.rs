@@ -10,7 +10,7 @@ use rand_chacha::ChaCha20Rng;
 
 /// The generator's version: part of a seed's meaning. Bump it whenever the same seed would
 /// generate a different scenario (a test snapshots seed 1's scenario to catch accidents).
-pub const GENERATOR_VERSION: u32 = 5;
+pub const GENERATOR_VERSION: u32 = 6;
 
 /// Application operations the workload may draw (swarm: a seed enables a subset).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,11 +41,13 @@ pub enum OpKind {
     /// A key used after the login is gone (`Logout`, or a new session never logged in): it
     /// must fail; a private key is never usable without login.
     UseWithoutLogin,
+    /// `C_GetSlotList`: the application's slot list (D14, B34, B56; checked by I8).
+    SlotList,
 }
 
 impl OpKind {
     /// Every operation kind, in a fixed order (part of the seed's meaning).
-    pub const ALL: [OpKind; 12] = [
+    pub const ALL: [OpKind; 13] = [
         OpKind::Generate,
         OpKind::GenerateSession,
         OpKind::Create,
@@ -58,6 +60,7 @@ impl OpKind {
         OpKind::Direct,
         OpKind::Restart,
         OpKind::UseWithoutLogin,
+        OpKind::SlotList,
     ];
 }
 
@@ -96,11 +99,17 @@ pub enum FaultKind {
     IdleCut,
     /// `DirectModify`: an object made on one member outside the group (B21, B22, D35).
     DirectModify,
+    /// `hagroup synchronize` while the application runs (D8: union, never deletes).
+    Synchronize,
+    /// LunaCM's own data commands (`partition login` on a slot, sometimes `partition clear
+    /// -force`, then `partition logout`), most often while a member's CO credential no longer
+    /// matches (D22, B61, B9; checked by I9).
+    LunacmData,
 }
 
 impl FaultKind {
     /// Every fault kind, in a fixed order (part of the seed's meaning).
-    pub const ALL: [FaultKind; 16] = [
+    pub const ALL: [FaultKind; 18] = [
         FaultKind::Drop,
         FaultKind::Deactivate,
         FaultKind::Revoke,
@@ -117,6 +126,8 @@ impl FaultKind {
         FaultKind::Busy,
         FaultKind::IdleCut,
         FaultKind::DirectModify,
+        FaultKind::Synchronize,
+        FaultKind::LunacmData,
     ];
 }
 
@@ -170,6 +181,39 @@ pub struct Options {
     pub ops: BTreeSet<OpKind>,
     /// Fault kinds enabled for this seed.
     pub faults: BTreeSet<FaultKind>,
+    /// Placement: membership changes (`MemberAdded`, re-adding a removed member) are made while
+    /// the application is logged out (B54 and the reconcile-at-login decision; bug class 9).
+    pub membership_logged_out: bool,
+    /// Placement: a deactivation is often undone at once, before the engine talks to the
+    /// member (it comes back logged out, its handles reissued; bug class 4).
+    pub blink: bool,
+    /// The application's behaviour profile (issue 12): `None` = the plain scripted application.
+    pub profile: Option<AppProfile>,
+}
+
+/// The application behaviour profiles exploration draws (`harness::app::Profile`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppProfile {
+    /// Caches its slot id, session and object handles forever.
+    Naive,
+    /// Drops a session on a session-class error, opens, logs in and re-finds its keys.
+    EvictOnError,
+    /// `EvictOnError`, and finalises and initialises on a device-class error.
+    Reinit,
+    /// Built from rules: on a device-class error, re-find keys and retry (give up after 2).
+    Custom,
+}
+
+impl AppProfile {
+    /// The profile's name, as the transcript prints it.
+    pub fn word(self) -> &'static str {
+        match self {
+            AppProfile::Naive => "naive",
+            AppProfile::EvictOnError => "evict-on-error",
+            AppProfile::Reinit => "reinit",
+            AppProfile::Custom => "custom",
+        }
+    }
 }
 
 /// Draws a value in `lo..=hi` without ever sampling a `usize`.
@@ -232,6 +276,18 @@ impl Options {
             // Physical slots are hidden from the application in HA-only mode (B57).
             ops.remove(&OpKind::Direct);
         }
+        // Placements and the profile (generator v5).
+        let membership_logged_out = rng.random_bool(0.5);
+        let blink = rng.random_bool(0.5);
+        // A profile in one seed of five: their reactions (re-finding every key after an
+        // error) make a seed several times slower to run.
+        let profile = match draw(rng, 0, 19) {
+            0 => Some(AppProfile::Naive),
+            1 => Some(AppProfile::EvictOnError),
+            2 => Some(AppProfile::Reinit),
+            3 => Some(AppProfile::Custom),
+            _ => None,
+        };
         Options {
             seed,
             members,
@@ -247,6 +303,9 @@ impl Options {
             threads,
             ops,
             faults,
+            membership_logged_out,
+            blink,
+            profile,
         }
     }
 }
@@ -257,7 +316,7 @@ impl fmt::Display for Options {
         write!(
             f,
             "seed {} generator v{} members {} standby {} spare {} retry {} interval {} mode {} \
-             haonly {} failover_on_deactivation {} synchronize {} operations {} threads {} ops {:?} faults {:?}",
+             haonly {} failover_on_deactivation {} synchronize {} operations {} threads {} ops {:?} faults {:?} membership_logged_out {} blink {} profile {}",
             self.seed,
             GENERATOR_VERSION,
             self.members,
@@ -273,6 +332,9 @@ impl fmt::Display for Options {
             self.threads,
             self.ops,
             self.faults,
+            u8::from(self.membership_logged_out),
+            u8::from(self.blink),
+            self.profile.map_or("plain", AppProfile::word),
         )
     }
 }

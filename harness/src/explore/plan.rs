@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::options::{Mode, Options};
+use super::options::{AppProfile, Mode, Options};
 
 /// Key kinds the workload generates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +93,8 @@ pub enum AppCall {
         /// Label.
         label: String,
     },
+    /// `SlotList` (`C_GetSlotList`).
+    SlotList,
 }
 
 /// A fault on one member.
@@ -262,6 +264,19 @@ fn render_app(call: &AppCall) -> String {
         AppCall::Finalize => "Finalize".into(),
         AppCall::Initialize => "Initialize".into(),
         AppCall::FindObjects { label } => format!("FindObjects(\"{label}\")"),
+        AppCall::SlotList => "SlotList".into(),
+    }
+}
+
+/// The scenario text of a profile (`application: ...`).
+fn profile_text(profile: AppProfile) -> &'static str {
+    match profile {
+        AppProfile::Naive => "(profile: Naive)",
+        AppProfile::EvictOnError => "(profile: EvictOnError)",
+        AppProfile::Reinit => "(profile: Reinit)",
+        AppProfile::Custom => {
+            "(profile: Custom([(on: Session, then: [Reopen], give_up_after: 2), (on: Object, then: [Refind]), (on: Code(\"CKR_USER_ALREADY_LOGGED_IN\"), then: [Accept])]), slot: Label)"
+        }
     }
 }
 
@@ -355,6 +370,9 @@ impl Plan {
         let _ = writeln!(out, "    version: 1,");
         let _ = writeln!(out, "    name: {name:?},");
         let _ = writeln!(out, "    seed: {},", self.options.seed);
+        if let Some(profile) = self.options.profile {
+            let _ = writeln!(out, "    application: {},", profile_text(profile));
+        }
         let _ = writeln!(out, "    partitions: [");
         for (i, serial) in self.partitions().enumerate() {
             let _ = writeln!(out, "        (serial: {serial}, label: \"par{i}\"),");

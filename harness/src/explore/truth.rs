@@ -337,14 +337,18 @@ impl Truth {
     /// at `from` was 0 (no attempt scheduled), the first instant in `(from, to]` at which a
     /// non-zero count took effect. A new retry count schedules a member that was waiting for
     /// nothing one interval from the change ("Attempts follow the settings in force").
+    /// A count set to 0 after `from` and switched on again before `to` cancelled the attempt
+    /// scheduled then: the last such switch counts.
     pub fn recovery_resumed(&self, from: Millis, to: Millis) -> Option<Millis> {
-        if self.retry_at(from) != 0 {
-            return None;
+        let mut before = self.retry_at(from);
+        let mut resumed = None;
+        for (since, r) in self.retry.iter().filter(|(s, _)| *s > from && *s <= to) {
+            if before == 0 && *r != 0 {
+                resumed = Some(*since);
+            }
+            before = *r;
         }
-        self.retry
-            .iter()
-            .find(|(since, r)| *since > from && *since <= to && *r != 0)
-            .map(|(since, _)| *since)
+        resumed
     }
 
     /// Members in the group now.
@@ -494,6 +498,8 @@ mod tests {
             enhanced: false,
             failover_on_deactivation: false,
             synchronize: true,
+            ha_only: false,
+            naive_slot: false,
         }
     }
 
@@ -631,5 +637,18 @@ mod tests {
         assert_eq!(t.recovery_resumed(10_000, 500_000), Some(300_000));
         assert_eq!(t.recovery_resumed(10_000, 200_000), None);
         assert_eq!(t.recovery_resumed(300_000, 500_000), None);
+        // Switched off after an attempt and on again: the schedule starts from the switch.
+        t.command(
+            "hagroup retry -count 0",
+            "Command Result : No Error",
+            600_000,
+        );
+        t.command(
+            "hagroup retry -count 6",
+            "Command Result : No Error",
+            900_000,
+        );
+        assert_eq!(t.recovery_resumed(400_000, 1_000_000), Some(900_000));
+        assert_eq!(t.recovery_resumed(400_000, 800_000), None);
     }
 }
