@@ -481,6 +481,9 @@ impl Checker<'_> {
                     self.lose_login(at);
                 }
             }
+            // A logout on a handle that names no session (a thread whose own session never
+            // opened, D60) changes nothing (PKCS#11, D65).
+            OpObs::Logout if app.result == "CKR_SESSION_HANDLE_INVALID" => {}
             OpObs::Logout | OpObs::Finalize => {
                 self.lose_login(at);
                 if matches!(app.op, OpObs::Finalize) {
@@ -1336,6 +1339,24 @@ mod tests {
             (5, app(sign(), "CKR_OK", None)),
         ]);
         assert_eq!(check(&closed, &[], None).map(|v| v.invariant), Some("I7"));
+        let logout = |r| app(OpObs::Logout, r, None);
+        let no_session = obs(vec![
+            (0, open()),
+            (0, login()),
+            (1, logout("CKR_SESSION_HANDLE_INVALID")),
+            (5, app(sign(), "CKR_OK", None)),
+        ]);
+        assert_eq!(check(&no_session, &[], None), None);
+        let logged_out = obs(vec![
+            (0, open()),
+            (0, login()),
+            (1, logout("CKR_OK")),
+            (5, app(sign(), "CKR_OK", None)),
+        ]);
+        assert_eq!(
+            check(&logged_out, &[], None).map(|v| v.invariant),
+            Some("I7")
+        );
     }
 
     #[test]
