@@ -283,6 +283,31 @@ impl Checker<'_> {
         self.orphan_risk.retain(|_, members| !members.is_empty());
     }
 
+    /// D25: switching to activeBasic while every member of the group is still gone (the log
+    /// has none back since an activeEnhanced total loss) applies the activeBasic rule (D11) to
+    /// that outage: the application's sessions and login are lost.
+    fn basic_during_total_loss(&mut self, at: Millis, line: &str, output: &str) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let to_basic = words.get(1) == Some(&"recoverymode")
+            && words
+                .iter()
+                .position(|w| *w == "-mode")
+                .and_then(|i| words.get(i + 1))
+                == Some(&"activeBasic");
+        if !to_basic || !output.contains("Command Result : No Error") {
+            return;
+        }
+        let group = self.truth.group();
+        let all_gone = !group.is_empty()
+            && group
+                .iter()
+                .all(|m| !matches!(self.claims.get(m), Some(Claimed::Back) | None));
+        if all_gone {
+            self.session_lost = true;
+            self.lose_login(at);
+        }
+    }
+
     fn lose_login(&mut self, at: Millis) {
         self.truth.login(false, at);
         self.epoch += 1;
@@ -426,6 +451,7 @@ impl Checker<'_> {
                 if line.split_whitespace().nth(1) == Some("listgroups") {
                     return self.needs_sync(at, output);
                 }
+                self.basic_during_total_loss(at, line, output);
                 None
             }
             Happening::RecoveryBusy { .. } => None,
@@ -1290,6 +1316,73 @@ mod tests {
             (5, app(sign(), "CKR_OBJECT_HANDLE_INVALID", Some(&["B"]))),
         ]);
         assert_eq!(check(&fine, &[], None), None);
+    }
+
+    #[test]
+    fn switching_to_basic_during_an_enhanced_total_loss_loses_the_session() {
+        let drop = |m: &str| Happening::Fault {
+            member: m.into(),
+            fault: FaultObs::Drop,
+        };
+        let switch = |t| {
+            (
+                t,
+                Happening::Command {
+                    line: "hagroup recoverymode -group g -mode activeBasic".into(),
+                    output: "Command Result : No Error".into(),
+                },
+            )
+        };
+        let mut events = vec![
+            (0, login()),
+            (0, app(OpObs::OpenSession, "CKR_OK", None)),
+            (
+                0,
+                Happening::Command {
+                    line: "hagroup recoverymode -group g -mode activeEnhanced".into(),
+                    output: "Command Result : No Error".into(),
+                },
+            ),
+            (10, drop("A")),
+            (10, drop("B")),
+            (10, log("has dropped member: A")),
+            (10, log("has dropped member: B")),
+            (10, log("all members gone offline.")),
+        ];
+        let create = |t| {
+            (
+                t,
+                app(
+                    OpObs::Create {
+                        label: "d1".into(),
+                        token: true,
+                        pair: false,
+                    },
+                    "CKR_SESSION_HANDLE_INVALID",
+                    None,
+                ),
+            )
+        };
+        // Without the switch the session survives the enhanced loss: the failure is the
+        // engine's, with A back and usable.
+        let mut kept = events.clone();
+        kept.push((
+            20,
+            Happening::Fault {
+                member: "A".into(),
+                fault: FaultObs::Restore,
+            },
+        ));
+        kept.push((60_010, log("recovery attempt 1 succeeded for member: A")));
+        kept.push(create(200_000));
+        assert_eq!(
+            check(&obs(kept.clone()), &[], None).map(|v| v.invariant),
+            Some("I2")
+        );
+        // D25: the switch while both are still gone loses the session.
+        events.push(switch(15));
+        events.extend(kept.split_off(8));
+        assert_eq!(check(&obs(events), &[], None), None);
     }
 
     #[test]

@@ -41,6 +41,8 @@ struct MemberFacts {
     /// When its credential last stopped working (`LoginFailure`): a login failure disables
     /// automatic recovery for the member until `hagroup recover` (B49, D10).
     login_failed_at: Option<Millis>,
+    /// When its credential last worked again (`LoginRestore`).
+    login_restored_at: Option<Millis>,
     /// `Busy`: calls answer `CKR_FUNCTION_FAILED` until this instant (D35); cleared by
     /// `Restore`.
     busy_until: Option<Millis>,
@@ -161,7 +163,10 @@ impl Truth {
                 f.credential_ok = false;
                 f.login_failed_at = Some(at);
             }),
-            FaultObs::LoginRestore => self.update(member, at, |f| f.credential_ok = true),
+            FaultObs::LoginRestore => self.update(member, at, |f| {
+                f.credential_ok = true;
+                f.login_restored_at = Some(at);
+            }),
             FaultObs::Slow(ms) => {
                 let hung = *ms > RECEIVE_TIMEOUT_MS;
                 self.update(member, at, |f| f.hung = hung);
@@ -384,10 +389,14 @@ impl Truth {
         let Some(f) = self.members.get(member) else {
             return true;
         };
-        if let Some(failed) = f.login_failed_at
-            && !self.recovers.iter().any(|r| *r >= failed)
-        {
-            return true;
+        // B49, D10: a `hagroup recover` re-enables recovery only if its attempt can log in; one
+        // run while the credential still fails logs `can not login` again and disables it
+        // again, so only a recover at or after the credential works again counts.
+        if let Some(failed) = f.login_failed_at {
+            let works_from = f.login_restored_at.filter(|ok| *ok >= failed);
+            if !works_from.is_some_and(|ok| self.recovers.iter().any(|r| *r >= ok)) {
+                return true;
+            }
         }
         let (Some(since), Some(start)) = (f.healthy_since, f.outage_start) else {
             return false;
@@ -532,6 +541,20 @@ mod tests {
         assert!(t.may_be_exhausted("B"));
         assert!(!t.usable("B", 1_000_000));
         t.command("hagroup recover", "Command Result : No Error", 1_000_000);
+        assert!(t.usable("B", 1_061_000));
+    }
+
+    #[test]
+    fn a_recover_while_the_credential_still_fails_does_not_reenable_recovery() {
+        let mut t = truth(-1);
+        t.fault("B", &FaultObs::LoginFailure, 10_000);
+        t.command("hagroup recover", "Command Result : No Error", 20_000);
+        t.fault("B", &FaultObs::LoginRestore, 30_000);
+        // The recover's attempt failed to log in (B49): recovery is off again.
+        assert!(t.may_be_exhausted("B"));
+        assert!(!t.usable("B", 1_000_000));
+        t.command("hagroup recover", "Command Result : No Error", 1_000_000);
+        assert!(!t.may_be_exhausted("B"));
         assert!(t.usable("B", 1_061_000));
     }
 
