@@ -71,6 +71,9 @@ pub struct Dispatch {
     relooked: bool,
     /// Members found not to hold the object (a session object is never reintroduced, D7).
     lacking: Vec<usize>,
+    /// The login the call began under: the group's logout count then, `None` when the
+    /// application was not logged in (D66).
+    login: Option<u64>,
     op: CryptoOp,
     vs: VSessionHandle,
     id: ObjectId,
@@ -154,6 +157,7 @@ impl HaEngine {
                 epoch: 0,
                 relooked: false,
                 lacking: Vec::new(),
+                login: self.group(g).logged_in.then_some(self.group(g).logouts),
                 op,
                 vs,
                 id: target.id,
@@ -219,6 +223,19 @@ impl HaEngine {
                     )));
                 }
                 self.redispatch(now, d)
+            }
+            // The call began without a login, or the application logged out while it was in
+            // flight (another thread's `C_Logout`, D60): the member does not show it the private
+            // key. That is the application's own state, not a member lacking the object: the
+            // code goes back to the application (D3) and no other member, standby included, is
+            // tried (D66).
+            Err(Ckr::CKR_OBJECT_HANDLE_INVALID)
+                if !self.group(g).logged_in || d.login != Some(self.group(g).logouts) =>
+            {
+                Completion::Done(Err(EngineError::new(
+                    Ckr::CKR_OBJECT_HANDLE_INVALID,
+                    d.op.function(),
+                )))
             }
             Err(Ckr::CKR_OBJECT_HANDLE_INVALID)
                 if self.group(g).objects.contains_key(&(d.id.clone(), d.class)) =>

@@ -62,6 +62,7 @@ impl HaEngine {
         if !rt.sessions.values().any(|s| s.group == g) {
             // Closing the last session of a token logs the application out (PKCS#11).
             rt.groups[g].logged_in = false;
+            rt.groups[g].logouts += 1;
             if !rt.groups.iter().any(|gr| gr.logged_in) {
                 rt.credential = None;
             }
@@ -290,6 +291,7 @@ impl HaEngine {
         }
         let rt = self.rt_mut(F)?;
         rt.groups[g].logged_in = false;
+        rt.groups[g].logouts += 1;
         if !rt.groups.iter().any(|gr| gr.logged_in) {
             rt.credential = None;
         }

@@ -181,6 +181,9 @@ pub struct GroupRuntime {
     /// The application is logged in to the virtual slot (login is per application and token,
     /// so every session of the group shares it).
     pub logged_in: bool,
+    /// Incremented at every logout of the application from the group (`C_Logout`, or closing
+    /// its last session): a crypto call begun before one ran under a login since ended (D66).
+    pub logouts: u64,
 }
 
 impl GroupRuntime {
@@ -198,6 +201,7 @@ impl GroupRuntime {
             loss_generation: 0,
             device_type_logged: false,
             logged_in: false,
+            logouts: 0,
         }
     }
 

@@ -497,13 +497,19 @@ impl Checker<'_> {
                 // Members back in service are compared with the table at this login.
                 self.orphans_compared(None);
             }
-            OpObs::CloseSession => {
+            // A close that fails closed nothing: a thread whose session never opened (its
+            // witness `C_OpenSession` failed, D60) gets CKR_SESSION_HANDLE_INVALID and the
+            // application's other sessions keep the login (PKCS#11, D65).
+            OpObs::CloseSession if ok => {
                 self.sessions = self.sessions.saturating_sub(1);
                 if self.sessions == 0 {
                     // Closing the application's last session logs it out (PKCS#11).
                     self.lose_login(at);
                 }
             }
+            // A logout on a handle that names no session (a thread whose own session never
+            // opened, D60) changes nothing (PKCS#11, D65).
+            OpObs::Logout if app.result == "CKR_SESSION_HANDLE_INVALID" => {}
             OpObs::Logout | OpObs::Finalize => {
                 self.lose_login(at);
                 if matches!(app.op, OpObs::Finalize) {
@@ -852,8 +858,10 @@ impl Checker<'_> {
                 ));
             }
             if !self.truth.enhanced_at(at) {
-                // D11: activeBasic loses sessions and login with the last member.
+                // D11: activeBasic loses sessions and login with the last member (their
+                // handles are gone: a later close of one fails and closes nothing, D65).
                 self.session_lost = true;
+                self.sessions = 0;
                 self.lose_login(at);
             }
             return None;
@@ -1401,6 +1409,47 @@ mod tests {
         assert_eq!(check(&same_instant, &[], None), None);
         let after = obs(vec![(0, login()), (3, logout()), (5, threaded(4))]);
         assert_eq!(check(&after, &[], None).map(|v| v.invariant), Some("I7"));
+    }
+
+    /// A `C_CloseSession` that fails closed nothing (D65): a thread whose session never opened
+    /// does not log the application out of the session it still holds; a close that succeeds
+    /// on the last session does.
+    #[test]
+    fn a_failed_close_keeps_the_login() {
+        let open = || app(OpObs::OpenSession, "CKR_OK", None);
+        let close = |r| app(OpObs::CloseSession, r, None);
+        let failed = obs(vec![
+            (0, open()),
+            (0, login()),
+            (1, close("CKR_SESSION_HANDLE_INVALID")),
+            (5, app(sign(), "CKR_OK", None)),
+        ]);
+        assert_eq!(check(&failed, &[], None), None);
+        let closed = obs(vec![
+            (0, open()),
+            (0, login()),
+            (1, close("CKR_OK")),
+            (5, app(sign(), "CKR_OK", None)),
+        ]);
+        assert_eq!(check(&closed, &[], None).map(|v| v.invariant), Some("I7"));
+        let logout = |r| app(OpObs::Logout, r, None);
+        let no_session = obs(vec![
+            (0, open()),
+            (0, login()),
+            (1, logout("CKR_SESSION_HANDLE_INVALID")),
+            (5, app(sign(), "CKR_OK", None)),
+        ]);
+        assert_eq!(check(&no_session, &[], None), None);
+        let logged_out = obs(vec![
+            (0, open()),
+            (0, login()),
+            (1, logout("CKR_OK")),
+            (5, app(sign(), "CKR_OK", None)),
+        ]);
+        assert_eq!(
+            check(&logged_out, &[], None).map(|v| v.invariant),
+            Some("I7")
+        );
     }
 
     #[test]
