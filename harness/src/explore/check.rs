@@ -1165,14 +1165,8 @@ impl Checker<'_> {
             }
         }
         for (label, count) in &reference {
-            let pair = self.created.get(label).copied().unwrap_or(false);
-            let expected = if pair { 2 } else { 1 };
-            if *count > expected && !self.uncertain.contains(label) {
-                return Some(violation(
-                    "I1",
-                    format!("object {label} is held {count} times (duplicated)"),
-                ));
-            }
+            // Held at all first: a destroyed key pair held once is two objects, not a
+            // duplicate (its pair-ness left `created` with it).
             if !self.created.contains_key(label)
                 && !self.uncertain.contains(label)
                 && !self.direct.contains_key(label)
@@ -1182,6 +1176,14 @@ impl Checker<'_> {
                     format!(
                         "object {label} is held although the application destroyed it or never made it"
                     ),
+                ));
+            }
+            let pair = self.created.get(label).copied().unwrap_or(false);
+            let expected = if pair { 2 } else { 1 };
+            if *count > expected && !self.uncertain.contains(label) {
+                return Some(violation(
+                    "I1",
+                    format!("object {label} is held {count} times (duplicated)"),
                 ));
             }
         }
@@ -1778,6 +1780,36 @@ mod tests {
         assert!(v.detail.contains("not reported"), "{}", v.detail);
         // A restart forgets the orphan (D20, D49): nothing to report then.
         assert_eq!(check(&run(false, true), &[], None), None);
+    }
+
+    #[test]
+    fn a_destroyed_pair_held_once_is_held_although_destroyed_not_duplicated() {
+        // A key pair is two objects under one label: held once after its destroy, it is a
+        // deletion that did not stick, not a second copy.
+        let create_pair = app(
+            OpObs::Create {
+                label: "k1".into(),
+                token: true,
+                pair: true,
+            },
+            "CKR_OK",
+            None,
+        );
+        let pair = final_with(&[
+            ("A", &["k1/PublicKey", "k1/PrivateKey"]),
+            ("B", &["k1/PublicKey", "k1/PrivateKey"]),
+        ]);
+        let destroyed = obs(vec![
+            (0, login()),
+            (1, create_pair.clone()),
+            (10, destroy_k1("CKR_OK")),
+            (100_000, pair.clone()),
+        ]);
+        let v = check(&destroyed, &[], None).expect("a violation");
+        assert!(v.detail.contains("held although"), "{}", v.detail);
+        // Kept, the same holding is what I1 asks for.
+        let kept = obs(vec![(0, login()), (1, create_pair), (100_000, pair)]);
+        assert_eq!(check(&kept, &[], None), None);
     }
 
     #[test]
