@@ -412,6 +412,7 @@ impl Checker<'_> {
                     return Some(v);
                 }
                 self.populated_answer(line, output);
+                self.synchronize_spreads_orphans(line, output);
                 let membership = matches!(
                     line.split_whitespace().nth(1),
                     Some("addmember" | "removemember")
@@ -1070,6 +1071,40 @@ impl Checker<'_> {
                 "the orphan of {label} on member {member} (its creation's answer was lost) was not reported (D37)"
             ),
         ))
+    }
+
+    /// D70 (D8, D22, D37, D18): LunaCM's `hagroup synchronize` is a process of its own that
+    /// knows no tombstone of the application's table and copies by union. One that cloned
+    /// anything while a member that may hold the orphan of a creation cut short (a lost
+    /// answer, D37; a primary lost during replication, D18) was reachable and not yet compared
+    /// with the table may have copied that orphan to every member; recovery destroys it only on
+    /// the members it compares, so the label may be held twice: its count is not the engine's
+    /// to keep (as after a restart, D49).
+    fn synchronize_spreads_orphans(&mut self, line: &str, output: &str) {
+        let sync = line
+            .split_whitespace()
+            .take(2)
+            .eq(["hagroup", "synchronize"]);
+        if !sync || line.contains("-enable") || line.contains("-disable") {
+            return;
+        }
+        // Copies already made are kept when others fail (D8): any clone counts.
+        let cloned = output.lines().any(|l| {
+            l.trim()
+                .split_once(": ")
+                .and_then(|(_, rest)| rest.strip_suffix(" token objects cloned to it."))
+                .is_some_and(|n| n != "0")
+        });
+        if !cloned {
+            return;
+        }
+        let spread: Vec<String> = self
+            .orphan_risk
+            .iter()
+            .filter(|(_, members)| members.iter().any(|m| self.truth.reachable(m)))
+            .map(|(label, _)| label.clone())
+            .collect();
+        self.uncertain.extend(spread);
     }
 
     /// I6: at the "healed" checkpoint, every member that can come back by itself is back.
@@ -1739,6 +1774,40 @@ mod tests {
         assert_eq!(check(&cut(true), &[], None), None);
         let v = check(&cut(false), &[], None).expect("a violation");
         assert_eq!(v.invariant, "I1");
+        assert!(v.detail.contains("held 2 times"), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_synchronize_that_copies_while_an_orphan_may_be_held_leaves_the_count_open() {
+        // D70: B may hold the orphan of k1 (its creation failed there) and answers LunaCM
+        // before the engine compared it: a synchronize that copied anything may have spread
+        // that orphan, which the engine's comparisons only remove where they run.
+        let twice = final_with(&[
+            ("A", &["k1/SecretKey", "k1/SecretKey"]),
+            ("B", &["k1/SecretKey", "k1/SecretKey"]),
+        ]);
+        let run = |cloned: &str| {
+            obs(vec![
+                (0, login()),
+                (10, create_k1()),
+                (10, failed("B", "GenerateKey", 10)),
+                (10, log("has dropped member: B")),
+                (
+                    20,
+                    Happening::Command {
+                        line: "hagroup synchronize -group g".into(),
+                        output: format!(
+                            "        Member A: {cloned} token objects cloned to it.\n\
+                             Command Result : No Error"
+                        ),
+                    },
+                ),
+                (200_000, twice.clone()),
+            ])
+        };
+        assert_eq!(check(&run("1"), &[], None), None);
+        // Nothing copied: nothing spread, the duplicate is the engine's.
+        let v = check(&run("0"), &[], None).expect("a violation");
         assert!(v.detail.contains("held 2 times"), "{}", v.detail);
     }
 
