@@ -1812,6 +1812,55 @@ mod tests {
     }
 
     #[test]
+    fn an_orphan_on_a_partition_added_back_with_remove_is_the_operators() {
+        // B may hold the orphan of k1 (D37); the operator removes B and adds it back with
+        // `-answer remove` (B12): its objects are deleted, no orphan is left to report.
+        let cmd = |line: &str, output: &str| Happening::Command {
+            line: line.into(),
+            output: output.into(),
+        };
+        let run = |readded: bool| {
+            let mut events = vec![
+                (0, login()),
+                (10, Happening::CreationLost { member: "B".into() }),
+                (10, create_k1()),
+                (10, failed("B", "GenerateKey", 10)),
+                (10, log("has dropped member: B")),
+            ];
+            if readded {
+                events.push((
+                    20,
+                    cmd(
+                        "hagroup removemember -group g -serialnumber B",
+                        "Command Result : No Error",
+                    ),
+                ));
+                events.push((
+                    30,
+                    cmd(
+                        "hagroup addmember -group g -serialnumber B -answer remove",
+                        "Partition B already holds 1 token objects.\n\
+                         1 token objects deleted from partition B.\n\
+                         Command Result : No Error",
+                    ),
+                ));
+                events.push((90_000, log("detected new member member: B")));
+            } else {
+                events.push((70_000, log("recovery attempt 1 succeeded for member: B")));
+            }
+            events.push((100_000, login()));
+            events.push((
+                200_000,
+                final_with(&[("A", &["k1/SecretKey"]), ("B", &["k1/SecretKey"])]),
+            ));
+            obs(events)
+        };
+        assert_eq!(check(&run(true), &[], None), None);
+        let v = check(&run(false), &[], None).expect("a violation");
+        assert!(v.detail.contains("not reported"), "{}", v.detail);
+    }
+
+    #[test]
     fn an_orphan_found_after_a_lost_answer_must_be_reported() {
         // B's creating call took effect and its answer was lost (D37): B holds an orphan,
         // which the engine destroys when B is compared again, and reports.
