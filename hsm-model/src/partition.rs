@@ -27,7 +27,7 @@ use std::fmt;
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
-use crate::clone::{self, ClonedObject};
+use crate::clone;
 use crate::crypto;
 use crate::error::{ModelError, ModelResult};
 use crate::hsm::Hsm;
@@ -145,6 +145,9 @@ impl fmt::Debug for Credential {
 pub struct Partition {
     /// HMAC states keyed with each key's material, so signing does not redo the key setup.
     keyed: RefCell<BTreeMap<Vec<u8>, crypto::HmacSha256>>,
+    /// The HMAC state keyed with the cloning domain's key (the domain never changes), so a
+    /// clone blob does not redo the key setup.
+    domain_keyed: crypto::HmacSha256,
     serial: String,
     label: String,
     hsm_serial: String,
@@ -203,6 +206,7 @@ impl Partition {
         }
         Ok(Partition {
             keyed: RefCell::new(BTreeMap::new()),
+            domain_keyed: clone::domain_keyed(&spec.domain),
             rng: crypto::partition_rng(seed, &spec.serial),
             policies: policy::merged(policy::default_partition_policies(), &spec.policies),
             hsm_policies: hsm.policies().clone(),
@@ -695,10 +699,7 @@ impl Partition {
         if class_policy.is_some_and(|p| self.policy(p) == 0) {
             return Err(ModelError::CloningNotAllowed);
         }
-        Ok(clone::seal(
-            &ClonedObject::from_record(object),
-            &self.domain,
-        ))
+        Ok(clone::seal_record(object, &self.domain_keyed))
     }
 
     /// Target half of a clone: opens the blob with this partition's own domain key and stores
@@ -711,7 +712,7 @@ impl Partition {
         if self.hsm_policy(policy::HSM_ALLOW_CLONING) == 0 {
             return Err(ModelError::CloningNotAllowed);
         }
-        let cloned = clone::open(blob, &self.domain)?;
+        let cloned = clone::open_keyed(blob, &self.domain_keyed)?;
         if cloned.token {
             self.check_fits(cloned.size)?;
         }
