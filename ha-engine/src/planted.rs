@@ -40,11 +40,15 @@ pub enum PlantedBug {
     /// engine remembers it holds, not from what it holds, so an object `hagroup synchronize`
     /// gave it meanwhile is copied a second time (D7, D8; I1).
     GapsFromMemory,
+    /// A rejoining member's data objects are compared by id but copied again anyway: its own
+    /// copy is destroyed and cloned from another holder, so a change made on it outside the
+    /// group (B21) is silently undone and the copies agree again (B22, D64; I10).
+    RecloneHeldData,
 }
 
 impl PlantedBug {
     /// Every planted bug.
-    pub const ALL: [PlantedBug; 11] = [
+    pub const ALL: [PlantedBug; 12] = [
         PlantedBug::MiscountAttempts,
         PlantedBug::FalseTotalLoss,
         PlantedBug::DropWrongMember,
@@ -56,5 +60,6 @@ impl PlantedBug {
         PlantedBug::RemovedMemberUnlisted,
         PlantedBug::LunacmBorrowsLogin,
         PlantedBug::GapsFromMemory,
+        PlantedBug::RecloneHeldData,
     ];
 }

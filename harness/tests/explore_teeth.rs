@@ -135,3 +135,11 @@ fn bug_19_a_gap_compared_from_memory_is_found() {
     // Measured: seed 659 (the 660th), shrunk to 15 steps.
     teeth_within(PlantedBug::GapsFromMemory, 16);
 }
+
+// Issue 12's "changed outside the group" field fault (generator v7): I10 sees a member's own
+// copy of a data object replaced by another's when it rejoins.
+
+#[test]
+fn a_rejoining_member_s_changed_copy_re_cloned_is_found() {
+    teeth(PlantedBug::RecloneHeldData);
+}

@@ -28,8 +28,10 @@
 //! - **I6** liveness: after the heal, every member that can recover by itself is back (the log
 //!   says so) within its bound.
 //! - **I7** security: no signature or encryption succeeds while the application holds no login.
+//! - **I10** an object changed outside the group stays changed (B22, D64): see [`contents`].
 
 mod admin;
+mod contents;
 mod tombstones;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -169,6 +171,11 @@ struct Checker<'a> {
     orphans: BTreeSet<(String, String)>,
     /// Orphans the engine reported: (label, member).
     reported: BTreeSet<(String, String)>,
+    /// Every label that was ever at risk of an orphan (a creation cut short, D37, D18): the
+    /// engine may destroy a copy of it by rule, so I10 does not follow its contents.
+    orphan_labels: BTreeSet<String>,
+    /// I10: the copies of objects changed outside the group and their contents.
+    contents: contents::Contents,
 }
 
 /// A failed call (D3) whose drop line is due (D19).
@@ -215,6 +222,8 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         creation_lost: None,
         orphans: BTreeSet::new(),
         reported: BTreeSet::new(),
+        orphan_labels: BTreeSet::new(),
+        contents: contents::Contents::default(),
     };
     for (at, happening) in &obs.events {
         if let Some(v) = c.overdue(*at, happening) {
@@ -379,6 +388,7 @@ impl Checker<'_> {
                         .entry(label.clone())
                         .or_default()
                         .insert(member.clone());
+                    self.orphan_labels.insert(label.clone());
                 }
                 self.failed(at, member, call, code, *called_at);
                 None
@@ -418,6 +428,17 @@ impl Checker<'_> {
                     return Some(v);
                 }
                 self.populated_answer(line, output);
+                if line.starts_with("hagroup addmember")
+                    && line.ends_with("-answer remove")
+                    && output.contains(admin::NO_ERROR)
+                    && let Some(serial) = line
+                        .split_whitespace()
+                        .skip_while(|w| *w != "-serialnumber")
+                        .nth(1)
+                {
+                    // B12: the operator deleted what the partition held.
+                    self.contents.cleared(serial);
+                }
                 self.synchronize_resurrects(line, output);
                 self.synchronize_spreads_orphans(line, output);
                 let membership = matches!(
@@ -474,14 +495,24 @@ impl Checker<'_> {
             }
             Happening::Log(line) => self.log(at, line),
             Happening::SlotList(listed) => self.slot_list(at, listed),
-            Happening::Checkpoint { label, objects } => match label.as_str() {
-                "final" => self
-                    .unreported_orphan(at)
-                    .or_else(|| self.final_objects(at, objects)),
-                "reconciled" => self.reconciled(at, objects),
-                "healed" => self.liveness(at),
-                _ => None,
-            },
+            Happening::Changed { label, copies, .. } => {
+                self.direct_changed(label, copies);
+                None
+            }
+            Happening::Checkpoint {
+                label,
+                objects,
+                contents,
+            } => self
+                .contents_kept(at, label, contents)
+                .or_else(|| match label.as_str() {
+                    "final" => self
+                        .unreported_orphan(at)
+                        .or_else(|| self.final_objects(at, objects)),
+                    "reconciled" => self.reconciled(at, objects),
+                    "healed" => self.liveness(at),
+                    _ => None,
+                }),
         }
     }
 
@@ -496,6 +527,7 @@ impl Checker<'_> {
             _ => None,
         };
         if let (Some(label), Some(member)) = (&self.last_creation, self.creation_lost.take()) {
+            self.orphan_labels.insert(label.clone());
             self.orphans.insert((label.clone(), member));
         }
         match &app.op {
@@ -1704,6 +1736,7 @@ mod tests {
                 .iter()
                 .map(|(m, objs)| (m.to_string(), objs.iter().map(|o| o.to_string()).collect()))
                 .collect(),
+            contents: BTreeMap::new(),
         }
     }
 
@@ -1955,6 +1988,7 @@ mod tests {
                 Happening::Checkpoint {
                     label: "final".into(),
                     objects,
+                    contents: BTreeMap::new(),
                 },
             ),
         ]);
