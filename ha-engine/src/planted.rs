@@ -44,11 +44,16 @@ pub enum PlantedBug {
     /// copy is destroyed and cloned from another holder, so a change made on it outside the
     /// group (B21) is silently undone and the copies agree again (B22, D64; I10).
     RecloneHeldData,
+    /// LunaCM's `hagroup synchronize` copies a data object over every other member's copy by
+    /// id (from the first member holding it) instead of only to members that lack it, so a
+    /// change made outside the group is silently spread or undone (D8, B22, D64; I10).
+    /// Planted in the harness, which builds LunaCM.
+    SyncOverwritesById,
 }
 
 impl PlantedBug {
     /// Every planted bug.
-    pub const ALL: [PlantedBug; 12] = [
+    pub const ALL: [PlantedBug; 13] = [
         PlantedBug::MiscountAttempts,
         PlantedBug::FalseTotalLoss,
         PlantedBug::DropWrongMember,
@@ -61,5 +66,6 @@ impl PlantedBug {
         PlantedBug::LunacmBorrowsLogin,
         PlantedBug::GapsFromMemory,
         PlantedBug::RecloneHeldData,
+        PlantedBug::SyncOverwritesById,
     ];
 }

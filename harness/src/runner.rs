@@ -163,6 +163,10 @@ pub fn run_built(scenario: &Scenario, built: backend::Built, options: RunOptions
     } else {
         build_lunacm(&world)
     };
+    let mut lunacm = lunacm;
+    if options.planted == Some(ha_engine::planted::PlantedBug::SyncOverwritesById) {
+        lunacm.plant_sync_overwrite();
+    }
     let mut runner = Runner {
         scenario,
         world,
