@@ -52,6 +52,9 @@ fn teeth_within(bug: PlantedBug, max_steps: usize) {
         let shrunk = shrink::shrink(plan, &violation, Some(bug), &mut |_| {});
         assert_eq!(shrunk.violation.invariant, invariant);
         eprintln!("{bug:?}: shrunk to {} steps", shrunk.plan.steps.len());
+        if std::env::var_os("TEETH_PRINT").is_some() {
+            eprintln!("{}", shrink::regression_file(&shrunk.plan, &shrunk.violation, &shrunk.run));
+        }
         assert!(
             shrunk.plan.steps.len() <= max_steps,
             "{bug:?}: seed {seed} shrank to {} steps:\n{}",

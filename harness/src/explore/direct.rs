@@ -112,6 +112,7 @@ fn step(step: &PlanStep) -> Option<Step> {
                 .collect::<Option<Vec<_>>>()?,
         },
         PlanStep::Fault(f) => Step::Fault(fault(f)?),
+        PlanStep::At(second, f) => Step::At(Seconds::new(*second)?, fault(f)?),
         PlanStep::Advance(s) => Step::Advance(Seconds::new(*s)?),
         PlanStep::Command(line) if plain(line) => Step::Command(line.clone()),
         PlanStep::Checkpoint(label) if plain(label) => Step::Checkpoint(label.clone()),
