@@ -273,6 +273,21 @@ mod tests {
         }
     }
 
+    /// The shrinker's `At` step (never generated) builds the AST its text parses to.
+    #[test]
+    fn an_at_step() {
+        let mut plan = generate(1);
+        plan.steps.push(PlanStep::Advance(5));
+        plan.steps.push(PlanStep::At(
+            100_000,
+            FaultCall::MemberAdded("1500000000002".into()),
+        ));
+        let parsed = parse_generated(&plan.to_ron("x", &[]), "test").unwrap();
+        let direct = to_scenario(&plan, "x").unwrap();
+        assert!(matches!(direct.steps.last(), Some(Step::At(..))));
+        assert_eq!(direct, parsed);
+    }
+
     /// Every application call the plan has runs inside `Threads` (D60): the direct AST of such
     /// a program equals what its text parses to; a label the text cannot hold sends the caller
     /// back to the text path.

@@ -128,8 +128,7 @@ pub fn shrink(
             .into_iter()
             .chain(passes::simplifications(&best.plan));
         for candidate in candidates {
-            if keep.protected(&candidate).len() == protected.len() && accept(&mut best, candidate)
-            {
+            if keep.protected(&candidate).len() == protected.len() && accept(&mut best, candidate) {
                 changed = true;
                 break;
             }
@@ -201,4 +200,30 @@ pub fn regression_file(plan: &Plan, violation: &Violation, run: &Run) -> String 
         expect.push(format!("ObjectCounts({{{}}})", counts.join(", ")));
     }
     plan.to_ron(&name, &expect)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::plan::{AppCall, PlanStep};
+
+    #[test]
+    fn removing_steps_spares_the_protected_ones() {
+        let mut plan = crate::explore::generate::generate(1);
+        plan.steps = vec![
+            PlanStep::App(AppCall::OpenSession),
+            PlanStep::App(AppCall::Login),
+            PlanStep::Advance(3),
+            PlanStep::Checkpoint("final".into()),
+        ];
+        let cut = without_steps(&plan, 0..4, &BTreeSet::from([1, 3])).map(|p| p.steps);
+        assert_eq!(
+            cut,
+            Some(vec![
+                PlanStep::App(AppCall::Login),
+                PlanStep::Checkpoint("final".into())
+            ])
+        );
+        assert!(without_steps(&plan, 3..4, &BTreeSet::from([3])).is_none());
+    }
 }

@@ -155,8 +155,9 @@ fn simpler_steps(step: &PlanStep) -> Vec<PlanStep> {
 /// A `Threads` block with a thread, a call or a fault less, or a shorter program; one thread
 /// of one call and no fault is an `App` step.
 fn simpler_threads(programs: &[Vec<AppCall>], faults: &[(u64, FaultCall)]) -> Vec<PlanStep> {
-    let threads = |programs: Vec<Vec<AppCall>>, faults: Vec<(u64, FaultCall)>| {
-        PlanStep::Threads { programs, faults }
+    let threads = |programs: Vec<Vec<AppCall>>, faults: Vec<(u64, FaultCall)>| PlanStep::Threads {
+        programs,
+        faults,
     };
     let mut out = Vec::new();
     if programs.len() > 1 {
@@ -190,4 +191,156 @@ fn simpler_threads(programs: &[Vec<AppCall>], faults: &[(u64, FaultCall)]) -> Ve
         out.push(PlanStep::App(call.clone()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::generate::generate;
+    use sim::fault::Fault;
+    use sim::record::{Action, FaultEvent, Stamped};
+
+    const M: &str = "1500000000002";
+
+    fn plan_with(steps: Vec<PlanStep>) -> Plan {
+        let mut plan = generate(1);
+        plan.steps = steps;
+        plan
+    }
+
+    /// A run that applied one fault now at each of these instants (ms).
+    fn run_applying(at: &[u64]) -> Run {
+        Run {
+            events: at
+                .iter()
+                .map(|&at| Stamped {
+                    at,
+                    event: Event::Fault(FaultEvent {
+                        member: M.into(),
+                        action: Action::Fault(Fault::Drop),
+                        timing: FaultTiming::Now,
+                    }),
+                })
+                .collect(),
+            ..Run::default()
+        }
+    }
+
+    fn drop_m() -> FaultCall {
+        FaultCall::Drop(M.into())
+    }
+
+    #[test]
+    fn folds_sum_advances_time_a_fault_and_turn_a_reopen_into_a_logout() {
+        let plan = plan_with(vec![
+            PlanStep::Advance(5),
+            PlanStep::Advance(7),
+            PlanStep::Fault(drop_m()),
+            PlanStep::App(AppCall::CloseSession),
+            PlanStep::App(AppCall::OpenSession),
+        ]);
+        let folded: Vec<Vec<PlanStep>> = folds(&plan, &run_applying(&[12_500]), &BTreeSet::new())
+            .into_iter()
+            .map(|p| p.steps)
+            .collect();
+        assert_eq!(
+            folded,
+            vec![
+                vec![
+                    PlanStep::Advance(12),
+                    PlanStep::Fault(drop_m()),
+                    PlanStep::App(AppCall::CloseSession),
+                    PlanStep::App(AppCall::OpenSession),
+                ],
+                // Applied at 12.5 s: the whole second after it.
+                vec![
+                    PlanStep::Advance(5),
+                    PlanStep::At(13, drop_m()),
+                    PlanStep::App(AppCall::CloseSession),
+                    PlanStep::App(AppCall::OpenSession),
+                ],
+                vec![
+                    PlanStep::Advance(5),
+                    PlanStep::Advance(7),
+                    PlanStep::Fault(drop_m()),
+                    PlanStep::App(AppCall::Logout),
+                ],
+            ]
+        );
+    }
+
+    #[test]
+    fn folds_leave_protected_steps_and_faults_the_run_never_applied() {
+        let plan = plan_with(vec![
+            PlanStep::Advance(5),
+            PlanStep::Advance(7),
+            PlanStep::Fault(drop_m()),
+        ]);
+        // Step 1 protected: neither pair can fold.
+        assert!(folds(&plan, &run_applying(&[12_000]), &BTreeSet::from([1])).is_empty());
+        // No fault in the run: the advances still sum, the fault has no second.
+        assert_eq!(folds(&plan, &run_applying(&[]), &BTreeSet::new()).len(), 1);
+    }
+
+    #[test]
+    fn fault_seconds_follow_the_fault_steps_in_order() {
+        let plan = plan_with(vec![
+            PlanStep::Fault(drop_m()),
+            PlanStep::App(AppCall::Login),
+            PlanStep::At(30, drop_m()),
+            PlanStep::Fault(drop_m()),
+        ]);
+        let seconds = fault_seconds(&plan, &run_applying(&[0, 30_000, 61_001]));
+        assert_eq!(
+            seconds,
+            std::collections::BTreeMap::from([(0, 0), (2, 30), (3, 62)])
+        );
+    }
+
+    #[test]
+    fn retry_zero_or_unbounded_becomes_three_and_small_counts_stay() {
+        let with_retry = |retry| {
+            let mut p = plan_with(vec![]);
+            p.retry = retry;
+            simplifications(&p).iter().any(|c| c.retry == 3)
+        };
+        assert!(with_retry(0));
+        assert!(with_retry(-1));
+        assert!(with_retry(500));
+        assert!(!with_retry(2));
+    }
+
+    #[test]
+    fn an_at_step_loses_its_wait() {
+        assert!(simpler_steps(&PlanStep::At(40, drop_m())).contains(&PlanStep::Fault(drop_m())));
+    }
+
+    #[test]
+    fn threads_lose_a_fault_a_call_or_become_one_app_step() {
+        let sign = AppCall::Sign {
+            label: "k1".into(),
+            times: 1,
+        };
+        let login = AppCall::Login;
+        let step = PlanStep::Threads {
+            programs: vec![vec![login.clone(), sign.clone(), AppCall::Logout]],
+            faults: vec![(0, drop_m())],
+        };
+        let simpler = simpler_steps(&step);
+        // The middle call alone removed.
+        assert!(simpler.contains(&PlanStep::Threads {
+            programs: vec![vec![login.clone(), AppCall::Logout]],
+            faults: vec![(0, drop_m())],
+        }));
+        // The fault removed.
+        assert!(simpler.contains(&PlanStep::Threads {
+            programs: vec![vec![login, sign.clone(), AppCall::Logout]],
+            faults: vec![],
+        }));
+        let one = PlanStep::Threads {
+            programs: vec![vec![sign.clone()]],
+            faults: vec![],
+        };
+        assert_eq!(simpler_steps(&one), vec![PlanStep::App(sign)]);
+    }
 }
