@@ -26,25 +26,69 @@ pub struct Shrunk {
     pub run: Run,
 }
 
-/// The invariant of `plan`'s run, when it breaks one.
-fn fails(plan: &Plan, invariant: &str, planted: Option<PlantedBug>) -> Option<(Violation, Run)> {
+/// What a candidate must still break: the invariant, and for I1 (checked at the heal's
+/// checkpoints, where each kind of failure has its own wording) the same kind of failure, so
+/// that a shrunk scenario failing at `final` does not turn into one failing at `reconciled`.
+struct Target {
+    invariant: &'static str,
+    kind: Option<String>,
+}
+
+impl Target {
+    fn of(violation: &Violation) -> Target {
+        Target {
+            invariant: violation.invariant,
+            kind: (violation.invariant == "I1").then(|| kind(&violation.detail)),
+        }
+    }
+
+    fn is_met_by(&self, violation: &Violation) -> bool {
+        violation.invariant == self.invariant
+            && self
+                .kind
+                .as_ref()
+                .is_none_or(|k| *k == kind(&violation.detail))
+    }
+}
+
+/// A violation's wording with its particulars (labels, serials, counts: every word holding a
+/// digit) masked: `object d17 is held 2 times` and `object k3 is held 4 times` are one kind.
+fn kind(detail: &str) -> String {
+    detail
+        .split_whitespace()
+        .map(|w| {
+            if w.chars().any(|c| c.is_ascii_digit()) {
+                "#"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The violation of `plan`'s run, when it is `target`'s.
+fn fails(plan: &Plan, target: &Target, planted: Option<PlantedBug>) -> Option<(Violation, Run)> {
     let seed_run = run_plan(plan.clone(), planted).ok()?;
     let found = match seed_run.violation {
-        Some(v) if v.invariant == invariant => (v, seed_run.run),
+        Some(v) if target.is_met_by(&v) => (v, seed_run.run),
         _ => return None,
     };
     // With a planted bug, the failure must be the plant's: the same plan without it must not
     // break that invariant (or the shrinker would wander onto a bug of the engine itself).
     if planted.is_some()
         && let Ok(baseline) = run_plan(plan.clone(), None)
-        && baseline.violation.is_some_and(|v| v.invariant == invariant)
+        && baseline
+            .violation
+            .is_some_and(|v| v.invariant == target.invariant)
     {
         return None;
     }
     Some(found)
 }
 
-/// Shrinks `plan` while `violation`'s invariant still fails; `progress` hears the step count
+/// Shrinks `plan` while `violation`'s invariant still fails (for I1: the same kind of failure,
+/// [`Target`]); `progress` hears the step count
 /// after each improvement. First the shortest failing prefix; when it ends at a checkpoint,
 /// that checkpoint and the heal step it checks are kept ([`Keep`]). Then, until nothing
 /// changes: steps are removed in chunks, halving the chunk size (delta debugging), adjacent
@@ -57,8 +101,8 @@ pub fn shrink(
     planted: Option<PlantedBug>,
     progress: &mut dyn FnMut(usize),
 ) -> Shrunk {
-    let invariant = violation.invariant;
-    let Some((v, run)) = fails(&plan, invariant, planted) else {
+    let target = Target::of(violation);
+    let Some((v, run)) = fails(&plan, &target, planted) else {
         // Not reproducible from the plan alone (cannot happen for a deterministic run).
         let run = run_plan(plan.clone(), planted)
             .map(|r| r.run)
@@ -75,7 +119,7 @@ pub fn shrink(
         run,
     };
     let mut accept = |best: &mut Shrunk, candidate: Plan| -> bool {
-        match fails(&candidate, invariant, planted) {
+        match fails(&candidate, &target, planted) {
             Some((v, run)) => {
                 *best = Shrunk {
                     plan: candidate,
@@ -206,6 +250,25 @@ pub fn regression_file(plan: &Plan, violation: &Violation, run: &Run) -> String 
 mod tests {
     use super::*;
     use crate::explore::plan::{AppCall, PlanStep};
+
+    #[test]
+    fn i1_keeps_its_kind_of_failure_other_invariants_only_their_name() {
+        let v = |invariant, detail: &str| Violation {
+            invariant,
+            detail: detail.into(),
+            expect: Vec::new(),
+            errors: Vec::new(),
+        };
+        let duplicated = Target::of(&v("I1", "object k17 is held 4 times (duplicated)"));
+        assert!(duplicated.is_met_by(&v("I1", "object d2 is held 2 times (duplicated)")));
+        assert!(!duplicated.is_met_by(&v(
+            "I1",
+            "at the heal, before synchronize, usable member 1500000000002 lacks d41 while usable member 1500000000001 holds it (recovery and the login reconciled nothing)"
+        )));
+        assert!(!duplicated.is_met_by(&v("I3", "object d2 is held 2 times (duplicated)")));
+        let i3 = Target::of(&v("I3", "attempt 2 for member 1500000000002"));
+        assert!(i3.is_met_by(&v("I3", "something else entirely")));
+    }
 
     #[test]
     fn removing_steps_spares_the_protected_ones() {
