@@ -30,6 +30,7 @@
 //! - **I7** security: no signature or encryption succeeds while the application holds no login.
 
 mod admin;
+mod stale;
 mod tombstones;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -129,6 +130,11 @@ struct Checker<'a> {
     /// Destroyed labels a member may still hold, until it is compared with the engine's table
     /// (a `synchronize` meanwhile may copy them back, D8, D22).
     tombstone_risk: tombstones::TombstoneRisk,
+    /// `C_Finalize`s so far, and the one before which each label's handle was made (D69).
+    processes: u64,
+    born: BTreeMap<String, u64>,
+    /// Labels whose handle, kept across a restart, may name another object (D69).
+    stale: BTreeSet<String>,
     /// The application's open sessions (the login lives while one is open).
     sessions: u64,
     /// Login epochs: incremented each time the application loses its login; a handle made in
@@ -200,6 +206,9 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         session_lost: false,
         pending_tombstones: BTreeSet::new(),
         tombstone_risk: BTreeMap::new(),
+        processes: 0,
+        born: BTreeMap::new(),
+        stale: BTreeSet::new(),
         sessions: 0,
         epoch: 0,
         made_in: BTreeMap::new(),
@@ -472,6 +481,10 @@ impl Checker<'_> {
                 self.reported.insert((label.clone(), member.clone()));
                 None
             }
+            Happening::HandleKept { label } => {
+                self.handle_kept(label);
+                None
+            }
             Happening::Log(line) => self.log(at, line),
             Happening::SlotList(listed) => self.slot_list(at, listed),
             Happening::Checkpoint { label, objects } => match label.as_str() {
@@ -489,6 +502,7 @@ impl Checker<'_> {
 
     fn app(&mut self, at: Millis, app: &AppObs) -> Option<Violation> {
         let ok = app.result == "CKR_OK";
+        self.handles_of_processes(&app.op, ok);
         self.last_creation = match &app.op {
             OpObs::Create {
                 label, token: true, ..
