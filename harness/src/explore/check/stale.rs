@@ -87,6 +87,7 @@ mod tests {
                 .into_iter()
                 .map(|(m, o)| (m.to_string(), o))
                 .collect(),
+                contents: std::collections::BTreeMap::new(),
             },
         ));
         Observations {
