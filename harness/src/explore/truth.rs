@@ -463,7 +463,9 @@ impl Truth {
             // Only a manual recovery brings it back (B45): the attempt runs at the next drive.
             // One made while the member was busy fails (`CKR_FUNCTION_FAILED`, D43) and, with
             // automatic recovery off or exhausted, nothing follows it (D24 "Retry 0"): only a
-            // recover while it is not busy counts.
+            // recover while it is not busy counts. A recover at the very instant the outage
+            // began may have had its attempt run before the member was lost (the engine finds
+            // a lost connection at its next call, D19): only one after it counts.
             let busy_at = |t: Millis| {
                 f.busy_spells
                     .iter()
@@ -472,7 +474,7 @@ impl Truth {
             match self
                 .recovers
                 .iter()
-                .find(|r| **r >= since && **r <= at && !busy_at(**r))
+                .find(|r| **r > since && **r <= at && !busy_at(**r))
             {
                 Some(r) => *r + max_interval_ms(*r) + SLACK_MS,
                 None => return false,
@@ -617,6 +619,18 @@ mod tests {
         r.fault("B", &FaultObs::Restore, 15_000);
         r.command("hagroup recover", "Command Result : No Error", 20_000);
         assert!(r.usable("B", 81_000));
+    }
+
+    #[test]
+    fn a_recover_at_the_instant_a_loss_is_found_brings_nothing_back_with_retry_zero() {
+        // Seed 464: the recover's attempt ran at the next drive, then the application's login
+        // found B's connection lost (D19) at that same instant; nothing attempts B again.
+        let mut t = truth(0);
+        t.command("hagroup recover", "Command Result : No Error", 15_000);
+        t.detected("B", 15_000);
+        assert!(!t.usable("B", 10_000_000));
+        t.command("hagroup recover", "Command Result : No Error", 20_000);
+        assert!(t.usable("B", 81_000));
     }
 
     #[test]
