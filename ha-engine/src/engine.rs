@@ -246,13 +246,13 @@ impl HaEngine {
             self.log_group(g, now, HaLogMessage::MgmtThreadStart);
             for m in 0..self.member_count(g) {
                 let slot = self.member_slot(g, m);
-                let probe = self.slots[slot].member.token_info();
-                let inactive = probe.is_ok()
-                    && self.slots[slot]
-                        .member
-                        .properties()
-                        .is_ok_and(|p| !p.activated);
-                if inactive {
+                // Reachable means both probe calls answer: a connection lost between them is
+                // lost at `C_Initialize` all the same (D3, B46).
+                let probe = self.slots[slot]
+                    .member
+                    .token_info()
+                    .and_then(|_| self.slots[slot].member.properties());
+                if probe.as_ref().is_ok_and(|p| !p.activated) {
                     // B51: excluded until a recovery attempt finds it activated.
                     let serial = self.member_serial(g, m);
                     self.mark_down(g, m, now, DownReason::NotActivated);

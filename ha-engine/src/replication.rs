@@ -301,7 +301,7 @@ impl HaEngine {
                     // An orphan left on the lost primary is destroyed when it is found
                     // (tombstone).
                     let except = (how == Lost::Dropped).then_some(primary);
-                    self.undo_creation(g, vs, &id, &classes, except);
+                    self.undo_creation(now, g, vs, &id, &classes, except);
                     match how {
                         Lost::Dropped => self.drop_member(g, primary, now, rv),
                         Lost::Deactivated => {
@@ -315,14 +315,14 @@ impl HaEngine {
                     continue;
                 }
                 CloneOutcome::Refused(rv) => {
-                    self.undo_creation(g, vs, &id, &classes, None);
+                    self.undo_creation(now, g, vs, &id, &classes, None);
                     return Err(EngineError::new(rv, function));
                 }
             }
             if floor.is_some_and(|n| self.group(g).alive().len() < n) {
                 // D36: targets dropped during the replication left fewer copies than the
                 // floor: the creation is undone (tombstones for the members away).
-                self.undo_creation(g, vs, &id, &classes, None);
+                self.undo_creation(now, g, vs, &id, &classes, None);
                 return Err(EngineError::new(MIN_COPIES_REFUSAL, function));
             }
             return Ok(self.register(g, vs, id, &classes, what.token()));
@@ -496,9 +496,11 @@ impl HaEngine {
 
     /// D18: removes a partial object from the alive members that got it (skipping `except`).
     /// Every member where it was not removed (down, skipped, failing) gets a tombstone for it,
-    /// so the orphan is destroyed wherever it is found later.
+    /// so the orphan is destroyed wherever it is found later. A member whose undo fails with a
+    /// drop code is dropped like after any other call (D3, D19).
     fn undo_creation(
         &mut self,
+        now: Millis,
         g: usize,
         vs: VSessionHandle,
         id: &ObjectId,
@@ -517,6 +519,9 @@ impl HaEngine {
                     }
                     Err(rv) => {
                         tracing::debug!(member = m, rv = %rv, "undo of a partial object failed");
+                        if rv.drops_member() {
+                            self.drop_member(g, m, now, rv);
+                        }
                     }
                 }
             }

@@ -278,9 +278,11 @@ impl HaEngine {
             let slot = self.member_slot(g, m);
             match self.slots[slot].member.logout(s) {
                 Ok(()) | Err(Ckr::CKR_USER_NOT_LOGGED_IN) => {}
-                Err(rv) if rv.drops_member() || self.check_deactivated(g, m, now, rv) => {
-                    self.handle_member_error(g, m, now, rv);
-                }
+                // Teardown (D40): a drop code drops nothing; the login went with the
+                // connection's sessions (D41), and the next call that needs the member finds
+                // it gone and logs it then (D19).
+                Err(rv) if rv.drops_member() => {}
+                Err(rv) if self.check_deactivated(g, m, now, rv) => {}
                 // Refused without a drop code (busy): the member still holds the login; it is
                 // logged out again before it serves a session that never logged in (D54).
                 Err(_) => self.slots[slot].logout_pending = true,

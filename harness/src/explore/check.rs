@@ -30,6 +30,7 @@
 //! - **I7** security: no signature or encryption succeeds while the application holds no login.
 
 mod admin;
+mod tombstones;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -125,6 +126,9 @@ struct Checker<'a> {
     /// A destroy happened while some member was not usable (its tombstone lives in this
     /// process only, D20).
     pending_tombstones: BTreeSet<String>,
+    /// Destroyed labels a member may still hold, until it is compared with the engine's table
+    /// (a `synchronize` meanwhile may copy them back, D8, D22).
+    tombstone_risk: tombstones::TombstoneRisk,
     /// The application's open sessions (the login lives while one is open).
     sessions: u64,
     /// Login epochs: incremented each time the application loses its login; a handle made in
@@ -195,6 +199,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         deactivation_excuses: 0,
         session_lost: false,
         pending_tombstones: BTreeSet::new(),
+        tombstone_risk: BTreeMap::new(),
         sessions: 0,
         epoch: 0,
         made_in: BTreeMap::new(),
@@ -361,6 +366,7 @@ impl Checker<'_> {
     }
 
     fn step(&mut self, at: Millis, happening: &Happening) -> Option<Violation> {
+        self.tombstones_compared(at, false);
         match happening {
             Happening::Failed {
                 member,
@@ -412,6 +418,7 @@ impl Checker<'_> {
                     return Some(v);
                 }
                 self.populated_answer(line, output);
+                self.synchronize_resurrects(line, output);
                 self.synchronize_spreads_orphans(line, output);
                 let membership = matches!(
                     line.split_whitespace().nth(1),
@@ -497,6 +504,7 @@ impl Checker<'_> {
                 self.session_lost = false;
                 // Members back in service are compared with the table at this login.
                 self.orphans_compared(None);
+                self.tombstones_compared(at, true);
             }
             // A close that fails closed nothing: a thread whose session never opened (its
             // witness `C_OpenSession` failed, D60) gets CKR_SESSION_HANDLE_INVALID and the
@@ -554,6 +562,7 @@ impl Checker<'_> {
                     {
                         self.pending_tombstones.insert(label.clone());
                     }
+                    self.deletion_missed(label, at);
                 } else {
                     self.uncertain.insert(label.clone());
                 }

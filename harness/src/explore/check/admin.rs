@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use super::{Checker, Millis, Violation, violation};
 
 /// The success footer of a LunaCM command.
-const NO_ERROR: &str = "Command Result : No Error";
+pub(super) const NO_ERROR: &str = "Command Result : No Error";
 
 impl Checker<'_> {
     /// I8 for one `C_GetSlotList`.
