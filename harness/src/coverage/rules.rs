@@ -193,11 +193,11 @@ mod tests {
             .chain((54..=55).map(|n| format!("D{n}")))
             .chain((57..=59).map(|n| format!("D{n}")))
             .chain((60..=67).map(|n| format!("D{n}")))
-            .chain((70..=71).map(|n| format!("D{n}")))
+            .chain((70..=72).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 128);
+        assert_eq!(ids.len(), 129);
     }
 
     #[test]
