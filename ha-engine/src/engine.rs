@@ -100,6 +100,9 @@ pub struct HaEngine {
     sink: Box<dyn LogSink>,
     pid: u32,
     pub(crate) runtime: Option<Runtime>,
+    /// Virtual handles issued by earlier initialisations (D72): numbering goes on after
+    /// `C_Finalize`, so a handle kept across a re-initialisation never names another object.
+    handles_issued: u64,
     pub(crate) next_object_id: u64,
     pub(crate) next_ticket: u64,
     /// A manual recovery is waiting for the application's next call (B45).
@@ -142,6 +145,7 @@ impl HaEngine {
             sink,
             pid,
             runtime: None,
+            handles_issued: 0,
             next_object_id: 0,
             next_ticket: 0,
             manual_pending: false,
@@ -239,6 +243,7 @@ impl HaEngine {
         }
         self.runtime = Some(Runtime {
             groups,
+            next_handle: self.handles_issued,
             ..Runtime::default()
         });
         let group_count = self.group_count();
@@ -312,7 +317,9 @@ impl HaEngine {
         for g in 0..self.group_count() {
             self.log_group(g, now, HaLogMessage::MgmtThreadTerminate);
         }
-        self.runtime = None;
+        if let Some(rt) = self.runtime.take() {
+            self.handles_issued = rt.next_handle;
+        }
         Ok(())
     }
 

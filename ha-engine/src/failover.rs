@@ -214,6 +214,18 @@ impl HaEngine {
                 self.drop_member(g, m, now, rv);
                 self.redispatch(now, d)
             }
+            // D71: the login the call began under ended while it was in flight (another
+            // thread's `C_Logout`, D60), or it began without one: a member answering "not
+            // logged in" shows the application's own state, not a deactivation (D17). The code
+            // goes back, nothing is dropped, no other member is tried (as D66).
+            Err(Ckr::CKR_USER_NOT_LOGGED_IN)
+                if !self.group(g).logged_in || d.login != Some(self.group(g).logouts) =>
+            {
+                Completion::Done(Err(EngineError::new(
+                    Ckr::CKR_USER_NOT_LOGGED_IN,
+                    d.op.function(),
+                )))
+            }
             Err(rv) if self.check_deactivated(g, m, now, rv) => {
                 if !self.config.failover_on_deactivation {
                     // D17 without failover_on_deactivation: this one call sees the code.
@@ -441,6 +453,37 @@ mod tests {
                 .unwrap_or_else(|p| p.into_inner());
             !waited.timed_out()
         }
+    }
+
+    #[test]
+    fn not_logged_in_across_a_logout_in_flight_is_no_deactivation() {
+        // D71 (D17, D60, D66): the call began under a login that another thread's logout ended
+        // while it was in flight; the member's "not logged in" is the application's own state,
+        // even though the group is logged in again when the answer comes back.
+        let meeting = Meeting::new(1, Duration::from_secs(1));
+        let (mut f, vs, key) = group_signing_at(&meeting);
+        let engine = &mut f.engine;
+        let d = engine
+            .begin(0, vs, CryptoOp::Sign, key, b"data")
+            .expect("begin");
+        engine.logout(0, vs).expect("logout");
+        engine
+            .login(0, vs, &Secret::new(FIXTURE_CO))
+            .expect("login again");
+        let done = engine.complete(0, d, Err(Ckr::CKR_USER_NOT_LOGGED_IN));
+        assert_eq!(
+            done,
+            Completion::Done(Err(EngineError::new(
+                Ckr::CKR_USER_NOT_LOGGED_IN,
+                CryptoOp::Sign.function()
+            )))
+        );
+        assert_eq!(engine.alive_members()["g"].len(), 2);
+        assert!(
+            !f.sink.lines().iter().any(|l| l.contains("deactivated")),
+            "{:?}",
+            f.sink.lines()
+        );
     }
 
     #[test]

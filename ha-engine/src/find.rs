@@ -180,6 +180,34 @@ mod tests {
     }
 
     #[test]
+    fn a_handle_kept_across_a_reinitialise_never_names_another_object() {
+        // D72: numbering goes on after C_Finalize, so a stale handle is invalid, never the
+        // handle of an object made since (a destroy through it would remove that object).
+        let mut f = fixture(&["11", "22"]);
+        let vs = logged_in(&mut f);
+        let old = f
+            .engine
+            .generate_key(0, vs, KeyKind::Aes256, "old", true)
+            .expect("key")[0];
+        f.engine.finalize(0).expect("finalize");
+        f.engine.initialize(0).expect("initialise");
+        let vs = f.engine.open_session(0, 0).expect("session");
+        f.engine
+            .login(0, vs, &Secret::new(FIXTURE_CO))
+            .expect("login");
+        let new = f
+            .engine
+            .generate_key(0, vs, KeyKind::Aes256, "new", true)
+            .expect("key")[0];
+        assert_ne!(new, old);
+        let stale = f
+            .engine
+            .sign(0, vs, old, b"data")
+            .expect_err("stale handle");
+        assert_eq!(stale.rv, Ckr::CKR_OBJECT_HANDLE_INVALID);
+    }
+
+    #[test]
     fn an_unreachable_first_member_fails_over_to_the_next() {
         let mut f = fixture(&["11", "22"]);
         let vs = logged_in(&mut f);

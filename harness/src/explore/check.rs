@@ -710,6 +710,15 @@ impl Checker<'_> {
         {
             return None; // D11, or the application's own state
         }
+        if code == "CKR_USER_NOT_LOGGED_IN"
+            && app
+                .issued
+                .is_some_and(|issued| self.truth.login_lost_between(issued, at))
+        {
+            // D71: a thread's call in flight across another thread's logout (D60) reached the
+            // member after its login ended: the application's own state, as D66.
+            return None;
+        }
         if code == "CKR_USER_NOT_LOGGED_IN" && self.deactivation_excuses > 0 {
             self.deactivation_excuses -= 1;
             return None; // D17 with failover_on_deactivation = 0: that one call
@@ -1914,6 +1923,31 @@ mod tests {
         assert_eq!(check(&run(true), &[], None), None);
         let v = check(&run(false), &[], None).expect("a violation");
         assert!(v.detail.contains("not reported"), "{}", v.detail);
+    }
+
+    #[test]
+    fn not_logged_in_for_a_call_in_flight_across_a_logout_is_the_applications() {
+        // D71: a thread's sign issued at 5 was answered at 10 after another thread logged out
+        // (and in again) at 6-7; the member's "not logged in" is the application's own state.
+        let signed = |issued: Millis| {
+            let mut a = app(sign(), "CKR_USER_NOT_LOGGED_IN", Some(&["A", "B"]));
+            if let Happening::App(obs) = &mut a {
+                obs.issued = Some(issued);
+            }
+            a
+        };
+        let run = |issued: Millis| {
+            obs(vec![
+                (0, login()),
+                (1, create_k1()),
+                (6, app(OpObs::Logout, "CKR_OK", None)),
+                (7, login()),
+                (10, signed(issued)),
+            ])
+        };
+        assert_eq!(check(&run(5), &[], None), None);
+        // Issued after the new login: nothing excuses it while A and B hold the key.
+        assert_eq!(check(&run(8), &[], None).map(|v| v.invariant), Some("I2"));
     }
 
     #[test]

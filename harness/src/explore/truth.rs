@@ -46,6 +46,8 @@ struct MemberFacts {
     /// `Busy`: calls answer `CKR_FUNCTION_FAILED` until this instant (D35); cleared by
     /// `Restore`.
     busy_until: Option<Millis>,
+    /// Every `Busy` spell, `[from, until)`, cut short by `Restore`.
+    busy_spells: Vec<(Millis, Millis)>,
     /// It lost its connection (or its activation) while in service and the engine has not
     /// talked to it since: the engine's next call to it fails by rule, even when the fault is
     /// over by then (D19, "an outage over before the next call is still noticed"), so it is
@@ -155,6 +157,9 @@ impl Truth {
                 f.hung = false;
                 f.idle_cut = false;
                 f.busy_until = None;
+                if let Some(spell) = f.busy_spells.last_mut() {
+                    spell.1 = spell.1.min(at);
+                }
             }),
             FaultObs::Deactivate => self.update(member, at, |f| f.activated = false),
             FaultObs::Activate => self.update(member, at, |f| f.activated = true),
@@ -185,7 +190,10 @@ impl Truth {
             // Busy answers are not drops (D3): the member stays healthy, only busy.
             FaultObs::Busy(ms) => {
                 let until = at.saturating_add(*ms);
-                self.update(member, at, |f| f.busy_until = Some(until));
+                self.update(member, at, |f| {
+                    f.busy_until = Some(until);
+                    f.busy_spells.push((at, until));
+                });
             }
             FaultObs::DirectModify(_) | FaultObs::DirectChange(_) => {}
             FaultObs::MemberAdded => self.join(member, at),
@@ -318,6 +326,14 @@ impl Truth {
         before || self.logins.iter().any(|(t, l)| *t == at && *l)
     }
 
+    /// Whether the application lost its login after `from` and at or before `to`: a call in
+    /// flight over that span ran under a login that ended (D66, D71).
+    pub fn login_lost_between(&self, from: Millis, to: Millis) -> bool {
+        self.logins
+            .iter()
+            .any(|(t, l)| !*l && *t >= from && *t <= to)
+    }
+
     /// Logged in, and already before `at` (not by a login made at that very instant).
     pub fn logged_in_before(&self, at: Millis) -> bool {
         self.logged_in && self.last_login.is_some_and(|li| li < at)
@@ -445,7 +461,21 @@ impl Truth {
         }
         let back_from = if self.may_be_exhausted(member) {
             // Only a manual recovery brings it back (B45): the attempt runs at the next drive.
-            match self.recovers.iter().find(|r| **r >= since && **r <= at) {
+            // One made while the member was busy fails (`CKR_FUNCTION_FAILED`, D43) and, with
+            // automatic recovery off or exhausted, nothing follows it (D24 "Retry 0"): only a
+            // recover while it is not busy counts. A recover at the very instant the outage
+            // began may have had its attempt run before the member was lost (the engine finds
+            // a lost connection at its next call, D19): only one after it counts.
+            let busy_at = |t: Millis| {
+                f.busy_spells
+                    .iter()
+                    .any(|(from, until)| *from <= t && t < *until)
+            };
+            match self
+                .recovers
+                .iter()
+                .find(|r| **r > since && **r <= at && !busy_at(**r))
+            {
                 Some(r) => *r + max_interval_ms(*r) + SLACK_MS,
                 None => return false,
             }
@@ -568,6 +598,39 @@ mod tests {
         forever.fault("B", &FaultObs::Drop, 0);
         forever.fault("B", &FaultObs::Restore, 10_000_000);
         assert!(forever.usable("B", 10_061_000));
+    }
+
+    #[test]
+    fn a_manual_recovery_while_the_member_is_busy_brings_nothing_back_with_retry_zero() {
+        // The recover's attempt finds the member busy and fails (D43); with automatic
+        // recovery off nothing follows it (D24): only a recover after the busy spell counts.
+        let mut t = truth(0);
+        t.fault("B", &FaultObs::Drop, 0);
+        t.fault("B", &FaultObs::Restore, 1_000);
+        t.fault("B", &FaultObs::Busy(50_000), 10_000);
+        t.command("hagroup recover", "Command Result : No Error", 20_000);
+        assert!(!t.usable("B", 10_000_000));
+        t.command("hagroup recover", "Command Result : No Error", 10_000_000);
+        assert!(t.usable("B", 10_061_000));
+        // A restore ends the spell: a recover after it counts.
+        let mut r = truth(0);
+        r.fault("B", &FaultObs::Drop, 0);
+        r.fault("B", &FaultObs::Busy(50_000), 10_000);
+        r.fault("B", &FaultObs::Restore, 15_000);
+        r.command("hagroup recover", "Command Result : No Error", 20_000);
+        assert!(r.usable("B", 81_000));
+    }
+
+    #[test]
+    fn a_recover_at_the_instant_a_loss_is_found_brings_nothing_back_with_retry_zero() {
+        // Seed 464: the recover's attempt ran at the next drive, then the application's login
+        // found B's connection lost (D19) at that same instant; nothing attempts B again.
+        let mut t = truth(0);
+        t.command("hagroup recover", "Command Result : No Error", 15_000);
+        t.detected("B", 15_000);
+        assert!(!t.usable("B", 10_000_000));
+        t.command("hagroup recover", "Command Result : No Error", 20_000);
+        assert!(t.usable("B", 81_000));
     }
 
     #[test]
