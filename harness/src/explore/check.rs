@@ -165,6 +165,10 @@ struct Checker<'a> {
     orphans: BTreeSet<(String, String)>,
     /// Orphans the engine reported: (label, member).
     reported: BTreeSet<(String, String)>,
+    /// The instant the last application call began, until an operator command or checkpoint:
+    /// the HA log lines its engine call wrote are recorded when it returns (after its member
+    /// calls' time), so a line may be that call's although recorded later.
+    call_start: Option<Millis>,
 }
 
 /// A failed call (D3) whose drop line is due (D19).
@@ -210,6 +214,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         creation_lost: None,
         orphans: BTreeSet::new(),
         reported: BTreeSet::new(),
+        call_start: None,
     };
     for (at, happening) in &obs.events {
         if let Some(v) = c.overdue(*at, happening) {
@@ -361,6 +366,13 @@ impl Checker<'_> {
     }
 
     fn step(&mut self, at: Millis, happening: &Happening) -> Option<Violation> {
+        match happening {
+            Happening::App(_) => self.call_start = Some(at),
+            Happening::Command { .. } | Happening::Checkpoint { .. } | Happening::SlotList(_) => {
+                self.call_start = None;
+            }
+            _ => {}
+        }
         match happening {
             Happening::Failed {
                 member,
@@ -966,11 +978,18 @@ impl Checker<'_> {
         }
         if succeeded {
             // Back means reachable; with the application logged in, also logged in with the
-            // group's credential (B43); without a login, a reconnection is all an attempt can do.
-            // A login at this very instant may come after the attempt (a call drives due
-            // recovery before it does its own work, B45).
+            // group's credential (B43); without a login, a reconnection is all an attempt can do
+            // (decisions: "Recovery while the application holds no login"). A call drives due
+            // recovery before it does its own work (B45), so a login made by the very call that
+            // wrote this line comes after the attempt: that call began at `call_start`, in the
+            // second the line states (D15), and its line is recorded when it returns, which is
+            // later when members took time to answer (a slow or hung member, B28).
+            let asked = self
+                .call_start
+                .filter(|s| *s <= at && s / 1000 == stamped / 1000)
+                .unwrap_or(at);
             let back = self.truth.reachable(member)
-                && (self.truth.credential_ok(member) || !self.truth.logged_in_before(at));
+                && (self.truth.credential_ok(member) || !self.truth.logged_in_before(asked));
             if !back && !self.lost_while_brought_in(member, at) {
                 return broken(format!(
                     "`succeeded` for member {member}, which is not reachable at {at} ms"
@@ -1621,6 +1640,48 @@ mod tests {
     fn a_drop_line_for_a_reachable_member_breaks_i3() {
         let o = obs(vec![(0, login()), (10, log("has dropped member: B"))]);
         assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I3"));
+    }
+
+    #[test]
+    fn an_attempt_driven_by_a_login_comes_before_that_login() {
+        // B's credential fails; the application logs out, the operator asks for a manual
+        // recovery, and the next C_Login (at 20 s, a hung member makes it return at 40 s)
+        // drives the attempt before its own login (B45): the attempt only reconnects B and
+        // says `succeeded`; the login then fails on B (B49).
+        let run = |succeeded_at: u64| {
+            with_clock(obs(vec![
+                (0, login()),
+                (
+                    0,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::LoginFailure,
+                    },
+                ),
+                (
+                    0,
+                    log(
+                        "can not login to member: B, autorecovery will be disabled. Code: 0xA0 : CKR_PIN_INCORRECT",
+                    ),
+                ),
+                (1_000, app(OpObs::Logout, "CKR_OK", None)),
+                (
+                    1_000,
+                    Happening::Command {
+                        line: "hagroup recover".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (20_000, login()),
+                (
+                    40_000,
+                    log_at(succeeded_at, "recovery attempt 1 succeeded for member: B"),
+                ),
+            ]))
+        };
+        assert_eq!(check(&run(20), &[], None), None);
+        // A line the recovery thread wrote at 40 s, after that login: B cannot log in.
+        assert_eq!(check(&run(40), &[], None).map(|v| v.invariant), Some("I3"));
     }
 
     #[test]
