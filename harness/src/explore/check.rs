@@ -833,6 +833,10 @@ impl Checker<'_> {
                 },
             };
             if matches!(self.claims.get(&member), Some(Claimed::Back) | None) {
+                // D9, D19: the outage counts from this notice (a deactivation is found by a call
+                // that needs the login, D17, not by a drop code): a member activated again
+                // meanwhile is usable from its next due attempt on, not before.
+                self.truth.detected(&member, since);
                 self.mark_down(member, since);
             }
             return None;
@@ -1682,6 +1686,35 @@ mod tests {
         assert_eq!(check(&run(20), &[], None), None);
         // A line the recovery thread wrote at 40 s, after that login: B cannot log in.
         assert_eq!(check(&run(40), &[], None).map(|v| v.invariant), Some("I3"));
+    }
+
+    #[test]
+    fn a_deactivation_found_late_counts_from_the_notice() {
+        // A is gone for good; B is deactivated and activated again at 0 while nobody calls.
+        // Its first call at 111 s finds the lost login (D17): B is usable again only from the
+        // next due attempt after that notice (D9, D19), so nothing was usable then (B53).
+        let fault = |member: &str, fault| Happening::Fault {
+            member: member.into(),
+            fault,
+        };
+        let run = |offline_at: Millis| {
+            obs(vec![
+                (0, login()),
+                (0, fault("A", FaultObs::Drop)),
+                (0, failed("A", "Sign", 0)),
+                (0, log("has dropped member: A")),
+                (0, fault("B", FaultObs::Deactivate)),
+                (0, fault("B", FaultObs::Activate)),
+                (111_000, log("member: B deactivated")),
+                (offline_at, log("all members gone offline.")),
+            ])
+        };
+        assert_eq!(check(&run(111_000), &[], None), None);
+        // One interval after the notice B is usable again: no total loss then.
+        assert_eq!(
+            check(&run(200_000), &[], None).map(|v| v.invariant),
+            Some("I3")
+        );
     }
 
     #[test]
