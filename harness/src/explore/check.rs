@@ -169,6 +169,8 @@ struct Checker<'a> {
     /// the HA log lines its engine call wrote are recorded when it returns (after its member
     /// calls' time), so a line may be that call's although recorded later.
     call_start: Option<Millis>,
+    /// The member the last `detected new member` line named, and when (D24).
+    new_member: Option<(String, Millis)>,
 }
 
 /// A failed call (D3) whose drop line is due (D19).
@@ -215,6 +217,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         orphans: BTreeSet::new(),
         reported: BTreeSet::new(),
         call_start: None,
+        new_member: None,
     };
     for (at, happening) in &obs.events {
         if let Some(v) = c.overdue(*at, happening) {
@@ -764,7 +767,11 @@ impl Checker<'_> {
                 self.mark_down(member, u.called_at);
                 return None;
             }
-            if self.truth.healthy(&member) {
+            // D24: a new member that cannot be brought in when it is detected is handled as a
+            // member dropped then; one that answers but refuses (busy, D35) cannot be.
+            let refused_join = self.new_member.as_ref() == Some(&(member.clone(), at))
+                && self.truth.busy(&member, at);
+            if self.truth.healthy(&member) && !refused_join {
                 return broken(format!(
                     "member {member} was reachable and no call to it failed at {at} ms"
                 ));
@@ -774,6 +781,10 @@ impl Checker<'_> {
                 Some(Claimed::Down { .. }) | Some(Claimed::Stopped)
             ) {
                 return broken(format!("member {member} dropped twice without coming back"));
+            }
+            if refused_join {
+                // Its outage counts from this drop (D24, D9): usable again from its attempt.
+                self.truth.detected(&member, stamped);
             }
             self.mark_down(member, stamped);
             return None;
@@ -854,6 +865,7 @@ impl Checker<'_> {
             return None;
         }
         if let Some(member) = msg.strip_prefix("detected new member member: ") {
+            self.new_member = Some((member.trim().to_string(), at));
             self.claims.insert(member.trim().to_string(), Claimed::Back);
             return None;
         }
@@ -1713,6 +1725,42 @@ mod tests {
         // One interval after the notice B is usable again: no total loss then.
         assert_eq!(
             check(&run(200_000), &[], None).map(|v| v.invariant),
+            Some("I3")
+        );
+    }
+
+    #[test]
+    fn a_new_member_refusing_its_join_is_dropped_at_detection() {
+        // C is added at run time and busy (D35) when its first pass detects it: it cannot be
+        // brought in, so it is handled as a member dropped then (D24).
+        let run = |busy: bool| {
+            let mut events = vec![
+                (0, login()),
+                (
+                    0,
+                    Happening::Fault {
+                        member: "C".into(),
+                        fault: FaultObs::MemberAdded,
+                    },
+                ),
+            ];
+            if busy {
+                events.push((
+                    0,
+                    Happening::Fault {
+                        member: "C".into(),
+                        fault: FaultObs::Busy(120_000),
+                    },
+                ));
+            }
+            events.push((60_000, log("detected new member member: C")));
+            events.push((60_000, log("has dropped member: C")));
+            obs(events)
+        };
+        assert_eq!(check(&run(true), &["C".to_string()], None), None);
+        // A reachable member that answers has no reason to be dropped.
+        assert_eq!(
+            check(&run(false), &["C".to_string()], None).map(|v| v.invariant),
             Some("I3")
         );
     }
