@@ -119,7 +119,10 @@ impl HaEngine {
             if self.group(g).tombstones.contains_key(&key) {
                 tracing::debug!(group = g, member = m, id = %info.id, "deleted object destroyed");
                 self.slots[slot].member.destroy_object(s, h)?;
-                if self.group_mut(g).lost_creations.remove(&key) {
+                // Reported wherever it is found (D37): a `synchronize` may have copied it to
+                // other members before this one was compared (D8, D70). The mark goes with the
+                // tombstone, once every member has been compared.
+                if self.group(g).lost_creations.contains(&key) {
                     self.report_orphan(g, m, now, &info);
                 }
             } else if self.group(g).objects.contains_key(&key) {
@@ -312,6 +315,55 @@ impl HaEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::EngineEvent;
+    use crate::ports::Secret;
+    use crate::test_support::{FIXTURE_CO, fixture, group_config};
+
+    #[test]
+    fn an_orphan_is_reported_on_every_member_it_is_found_on() {
+        // D37, D70: the orphan of a lost creation on 11 was copied to 22 by a LunaCM
+        // `synchronize` (D8) before either was compared with the table; each comparison
+        // destroys it and reports it there.
+        let mut f = fixture(&["11", "22", "33"]);
+        f.engine
+            .apply_config(
+                group_config("g", &["11", "22", "33"]),
+                Default::default(),
+                0,
+            )
+            .expect("configure");
+        f.engine.initialize(0).expect("initialise");
+        let vs = f.engine.open_session(0, 0).expect("session");
+        f.engine
+            .login(0, vs, &Secret::new(FIXTURE_CO))
+            .expect("login");
+        while f.engine.poll_event().is_some() {}
+        let key = (ObjectId(b"hasim-00000099".to_vec()), ObjectClass::SecretKey);
+        let applied: BTreeSet<usize> = [1, 2].into_iter().collect();
+        f.engine.tombstone(0, &key.0, key.1, &applied);
+        f.engine.group_mut(0).lost_creations.insert(key.clone());
+        f.controls[0].put("hasim-00000099", ObjectClass::SecretKey);
+        f.controls[1].put("hasim-00000099", ObjectClass::SecretKey);
+        f.engine.reconcile(0, 1, 5, true).expect("22 compared");
+        f.engine.reconcile(0, 0, 5, true).expect("11 compared");
+        let mut reported = Vec::new();
+        while let Some(event) = f.engine.poll_event() {
+            if let EngineEvent::Orphan { member, id, .. } = event {
+                reported.push((member, id));
+            }
+        }
+        let orphan = "hasim-00000099".to_string();
+        assert_eq!(
+            reported,
+            vec![
+                ("22".to_string(), orphan.clone()),
+                ("11".to_string(), orphan)
+            ]
+        );
+        assert!(f.controls[0].held().is_empty() && f.controls[1].held().is_empty());
+        // Every member that could hold it was compared: the mark went with the tombstone.
+        assert!(f.engine.group(0).lost_creations.is_empty());
+    }
 
     #[test]
     fn the_engine_namespace_is_its_own_ids_only() {

@@ -138,27 +138,90 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// The keyed HMAC state of cloning domain `domain`: what [`seal_keyed`] and [`open_keyed`]
+/// take, so a partition sets up its domain key once instead of once per blob.
+pub fn domain_keyed(domain: &str) -> crypto::HmacSha256 {
+    domain_mac(domain)
+}
+
 /// Seals `object` into a blob for cloning domain `domain`.
 pub fn seal(object: &ClonedObject, domain: &str) -> Vec<u8> {
-    let mut payload = vec![VERSION];
-    put_bytes(&mut payload, &object.id);
-    put_bytes(&mut payload, object.label.as_bytes());
-    payload.push(class_code(object.class));
-    payload.push(kind_code(object.kind));
-    payload.push(u8::from(object.token));
-    payload.push(u8::from(object.private));
-    put_bytes(&mut payload, &object.secret);
-    put_bytes(&mut payload, &object.value);
-    payload.extend_from_slice(&object.size.to_be_bytes());
+    seal_keyed(&Fields::of_cloned(object), &domain_mac(domain))
+}
 
-    let mut mac = domain_mac(domain);
-    mac.update(&payload);
-    let tag = mac.finalize().into_bytes();
+/// Seals `record` (its clone-relevant fields) into a blob for the domain `keyed` was made for
+/// ([`domain_keyed`]): the same bytes as [`seal`] of [`ClonedObject::from_record`], without
+/// copying the record first.
+pub fn seal_record(record: &ObjectRecord, keyed: &crypto::HmacSha256) -> Vec<u8> {
+    seal_keyed(&Fields::of_record(record), keyed)
+}
 
-    let mut blob = Vec::with_capacity(8 + payload.len() + TAG_LEN);
+/// The fields a blob carries, borrowed.
+struct Fields<'a> {
+    id: &'a [u8],
+    label: &'a str,
+    class: ObjectClass,
+    kind: Option<KeyKind>,
+    token: bool,
+    private: bool,
+    secret: &'a [u8],
+    value: &'a [u8],
+    size: u64,
+}
+
+impl<'a> Fields<'a> {
+    fn of_cloned(o: &'a ClonedObject) -> Self {
+        Fields {
+            id: &o.id,
+            label: &o.label,
+            class: o.class,
+            kind: o.kind,
+            token: o.token,
+            private: o.private,
+            secret: &o.secret,
+            value: &o.value,
+            size: o.size,
+        }
+    }
+
+    fn of_record(o: &'a ObjectRecord) -> Self {
+        Fields {
+            id: &o.id,
+            label: &o.label,
+            class: o.class,
+            kind: o.kind,
+            token: o.token,
+            private: o.private,
+            secret: &o.secret,
+            value: &o.value,
+            size: o.size,
+        }
+    }
+}
+
+/// The blob of `object` under the keyed domain state `keyed`: written in one buffer (header,
+/// payload, tag), the payload's length filled in once it is known.
+fn seal_keyed(object: &Fields<'_>, keyed: &crypto::HmacSha256) -> Vec<u8> {
+    let variable = object.id.len() + object.label.len() + object.secret.len() + object.value.len();
+    let mut blob = Vec::with_capacity(8 + 1 + 16 + 4 + 8 + variable + TAG_LEN);
     blob.extend_from_slice(MAGIC);
-    blob.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    blob.extend_from_slice(&payload);
+    blob.extend_from_slice(&[0; 4]); // the payload length, below
+    blob.push(VERSION);
+    put_bytes(&mut blob, object.id);
+    put_bytes(&mut blob, object.label.as_bytes());
+    blob.push(class_code(object.class));
+    blob.push(kind_code(object.kind));
+    blob.push(u8::from(object.token));
+    blob.push(u8::from(object.private));
+    put_bytes(&mut blob, object.secret);
+    put_bytes(&mut blob, object.value);
+    blob.extend_from_slice(&object.size.to_be_bytes());
+    let len = (blob.len() - 8) as u32;
+    blob[4..8].copy_from_slice(&len.to_be_bytes());
+
+    let mut mac = keyed.clone();
+    mac.update(&blob[8..]);
+    let tag = mac.finalize().into_bytes();
     blob.extend_from_slice(&tag);
     blob
 }
@@ -213,6 +276,11 @@ impl<'a> Reader<'a> {
 /// Errors: bad framing, unknown version or inconsistent fields → `CloneBlobInvalid`; a tag that
 /// does not verify under this domain's key → `CloneDomainMismatch`.
 pub fn open(blob: &[u8], domain: &str) -> Result<ClonedObject, ModelError> {
+    open_keyed(blob, &domain_mac(domain))
+}
+
+/// [`open`] with the keyed state of the domain ([`domain_keyed`]).
+pub fn open_keyed(blob: &[u8], keyed: &crypto::HmacSha256) -> Result<ClonedObject, ModelError> {
     let mut outer = Reader { rest: blob };
     if outer.take(4)? != MAGIC {
         return Err(ModelError::CloneBlobInvalid);
@@ -224,7 +292,7 @@ pub fn open(blob: &[u8], domain: &str) -> Result<ClonedObject, ModelError> {
         return Err(ModelError::CloneBlobInvalid);
     }
 
-    let mut mac = domain_mac(domain);
+    let mut mac = keyed.clone();
     mac.update(payload);
     mac.verify_slice(tag)
         .map_err(|_| ModelError::CloneDomainMismatch)?;
@@ -278,6 +346,20 @@ mod tests {
             value: vec![],
             size: 736,
         }
+    }
+
+    #[test]
+    fn sealing_a_record_with_the_keyed_domain_gives_the_same_blob() {
+        let o = sample();
+        let record = o.clone().into_record(42, None);
+        let keyed = domain_keyed("dom1");
+        let blob = seal_record(&record, &keyed);
+        assert_eq!(blob, seal(&o, "dom1"));
+        assert_eq!(open_keyed(&blob, &keyed).unwrap(), o);
+        assert_eq!(
+            open_keyed(&blob, &domain_keyed("dom2")),
+            Err(ModelError::CloneDomainMismatch)
+        );
     }
 
     #[test]

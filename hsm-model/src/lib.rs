@@ -13,6 +13,8 @@
 //! - [`object`]: [`ObjectRecord`], [`ObjectView`], [`Query`], [`ObjectClass`], [`KeyKind`].
 //! - [`policy`]: policy numbers the model acts on and their defaults.
 //! - [`storage`]: object sizes and [`StorageInfo`] (`partition showinfo`).
+//! - `table`: a partition's objects by handle (a vector sorted by handle; handles reissued in
+//!   place).
 //! - [`crypto`]: stand-in cryptography and the per-partition RNG seeding.
 //! - [`clone`]: the clone blob format.
 //! - [`error`]: the error type, [`ModelError`].
@@ -43,6 +45,7 @@ pub mod object;
 pub mod partition;
 pub mod policy;
 pub mod storage;
+mod table;
 
 pub use error::{ModelError, ModelResult};
 pub use hsm::{AuthMethod, Firmware, FirmwareParseError, Hsm, HsmForm, HsmSpec};

@@ -27,7 +27,7 @@ use std::fmt;
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
-use crate::clone::{self, ClonedObject};
+use crate::clone;
 use crate::crypto;
 use crate::error::{ModelError, ModelResult};
 use crate::hsm::Hsm;
@@ -43,6 +43,7 @@ pub const APPLICATION: ClientId = 0;
 pub const LUNACM: ClientId = 1;
 use crate::policy;
 use crate::storage::{self, StorageInfo};
+use crate::table::ObjectTable;
 
 /// What to build a partition from. `Debug` never shows the CO credential.
 #[derive(Clone, PartialEq, Eq)]
@@ -144,6 +145,9 @@ impl fmt::Debug for Credential {
 pub struct Partition {
     /// HMAC states keyed with each key's material, so signing does not redo the key setup.
     keyed: RefCell<BTreeMap<Vec<u8>, crypto::HmacSha256>>,
+    /// The HMAC state keyed with the cloning domain's key (the domain never changes), so a
+    /// clone blob does not redo the key setup.
+    domain_keyed: crypto::HmacSha256,
     serial: String,
     label: String,
     hsm_serial: String,
@@ -170,7 +174,7 @@ pub struct Partition {
     next_session: u64,
     /// Clients logged in.
     logged_in: BTreeSet<ClientId>,
-    objects: BTreeMap<u64, ObjectRecord>,
+    objects: ObjectTable,
     next_handle: u64,
 }
 
@@ -202,6 +206,7 @@ impl Partition {
         }
         Ok(Partition {
             keyed: RefCell::new(BTreeMap::new()),
+            domain_keyed: clone::domain_keyed(&spec.domain),
             rng: crypto::partition_rng(seed, &spec.serial),
             policies: policy::merged(policy::default_partition_policies(), &spec.policies),
             hsm_policies: hsm.policies().clone(),
@@ -224,7 +229,7 @@ impl Partition {
             sign_ops: BTreeMap::new(),
             next_session: 1,
             logged_in: BTreeSet::new(),
-            objects: BTreeMap::new(),
+            objects: ObjectTable::default(),
             next_handle: 1,
         })
     }
@@ -288,7 +293,7 @@ impl Partition {
         if !activated && !self.logged_in.is_empty() {
             // Every client's login ends.
             self.logged_in.clear();
-            self.objects.retain(|_, o| o.token || !o.private);
+            self.objects.retain(|o| o.token || !o.private);
             self.reissue_handles();
         }
     }
@@ -395,7 +400,7 @@ impl Partition {
         let Some(client) = self.sessions.remove(&session) else {
             return Err(ModelError::SessionHandleInvalid);
         };
-        self.objects.retain(|_, o| o.owner_session != Some(session));
+        self.objects.retain(|o| o.owner_session != Some(session));
         self.sign_ops.remove(&session);
         if !self.sessions.values().any(|c| *c == client) {
             self.logged_in.remove(&client);
@@ -412,7 +417,7 @@ impl Partition {
     pub fn close_all_sessions(&mut self) -> ModelResult<()> {
         self.sessions.clear();
         self.sign_ops.clear();
-        self.objects.retain(|_, o| o.token);
+        self.objects.retain(|o| o.token);
         self.logged_in.clear();
         self.reissue_handles();
         Ok(())
@@ -567,7 +572,7 @@ impl Partition {
         if token && size > old {
             self.check_fits(size - old)?;
         }
-        if let Some(object) = self.objects.get_mut(&handle) {
+        if let Some(object) = self.objects.get_mut(handle) {
             object.value = value.to_vec();
             object.size = size;
         }
@@ -595,7 +600,7 @@ impl Partition {
     /// Destroys an object (`C_DestroyObject`).
     pub fn destroy_object(&mut self, session: u64, handle: u64) -> ModelResult<()> {
         self.object(session, handle)?;
-        self.objects.remove(&handle);
+        self.objects.remove(handle);
         Ok(())
     }
 
@@ -694,10 +699,7 @@ impl Partition {
         if class_policy.is_some_and(|p| self.policy(p) == 0) {
             return Err(ModelError::CloningNotAllowed);
         }
-        Ok(clone::seal(
-            &ClonedObject::from_record(object),
-            &self.domain,
-        ))
+        Ok(clone::seal_record(object, &self.domain_keyed))
     }
 
     /// Target half of a clone: opens the blob with this partition's own domain key and stores
@@ -710,7 +712,7 @@ impl Partition {
         if self.hsm_policy(policy::HSM_ALLOW_CLONING) == 0 {
             return Err(ModelError::CloningNotAllowed);
         }
-        let cloned = clone::open(blob, &self.domain)?;
+        let cloned = clone::open_keyed(blob, &self.domain_keyed)?;
         if cloned.token {
             self.check_fits(cloned.size)?;
         }
@@ -752,7 +754,7 @@ impl Partition {
         let logged_in = self.session_logged_in(session)?;
         let object = self
             .objects
-            .get(&handle)
+            .get(handle)
             .ok_or(ModelError::ObjectHandleInvalid)?;
         if object.private && !logged_in {
             return Err(ModelError::UserNotLoggedIn);
@@ -773,7 +775,7 @@ impl Partition {
         let handle = self.next_handle;
         self.next_handle += 1;
         record.handle = handle;
-        self.objects.insert(handle, record);
+        self.objects.insert(record);
         handle
     }
 
@@ -782,7 +784,7 @@ impl Partition {
     fn end_login(&mut self, client: ClientId) {
         self.logged_in.remove(&client);
         let sessions = &self.sessions;
-        self.objects.retain(|_, o| {
+        self.objects.retain(|o| {
             o.token
                 || !o.private
                 || o.owner_session
@@ -793,19 +795,9 @@ impl Partition {
 
     /// Gives every object a fresh handle, in the order of the old handles.
     fn reissue_handles(&mut self) {
-        // The old handles are in ascending order, so are the new ones: the map is built in
-        // one pass instead of by one insertion per object.
-        let old = std::mem::take(&mut self.objects);
         let first = self.next_handle;
-        self.next_handle += old.len() as u64;
-        self.objects = old
-            .into_values()
-            .zip(first..)
-            .map(|(mut record, handle)| {
-                record.handle = handle;
-                (handle, record)
-            })
-            .collect();
+        self.next_handle += self.objects.len() as u64;
+        self.objects.reissue(first);
     }
 }
 

@@ -5,6 +5,7 @@
 //! partition itself (activation, the CO credential) and what a transport fault means for a real
 //! device (a restore after a drop re-initialises the connection).
 
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use ha_engine::ports::{Member, TokenInfo};
@@ -193,12 +194,20 @@ impl Partitions for ModelPartitions {
     fn token_labels(&self, serial: &str) -> Option<Vec<String>> {
         let model = self.model.lock().ok()?;
         let p = model.partition(serial)?;
+        // Straight from the records (no views cloned, no sort by id first): the labels are
+        // sorted at the end either way.
         let mut labels: Vec<String> = p
-            .token_objects()
-            .into_iter()
-            .map(|o| format!("{}/{:?}", o.label, o.class))
+            .objects()
+            .filter(|o| o.token)
+            .map(|o| {
+                let mut text = String::with_capacity(o.label.len() + 12);
+                text.push_str(&o.label);
+                text.push('/');
+                let _ = write!(text, "{:?}", o.class);
+                text
+            })
             .collect();
-        labels.sort();
+        labels.sort_unstable();
         Some(labels)
     }
 }

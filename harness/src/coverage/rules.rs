@@ -192,11 +192,11 @@ mod tests {
             .chain((51..=51).map(|n| format!("D{n}")))
             .chain((54..=55).map(|n| format!("D{n}")))
             .chain((57..=59).map(|n| format!("D{n}")))
-            .chain((60..=66).map(|n| format!("D{n}")))
+            .chain((60..=67).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 125);
+        assert_eq!(ids.len(), 126);
     }
 
     #[test]

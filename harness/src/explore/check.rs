@@ -30,6 +30,7 @@
 //! - **I7** security: no signature or encryption succeeds while the application holds no login.
 
 mod admin;
+mod tombstones;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -125,6 +126,9 @@ struct Checker<'a> {
     /// A destroy happened while some member was not usable (its tombstone lives in this
     /// process only, D20).
     pending_tombstones: BTreeSet<String>,
+    /// Destroyed labels a member may still hold, until it is compared with the engine's table
+    /// (a `synchronize` meanwhile may copy them back, D8, D22).
+    tombstone_risk: tombstones::TombstoneRisk,
     /// The application's open sessions (the login lives while one is open).
     sessions: u64,
     /// Login epochs: incremented each time the application loses its login; a handle made in
@@ -201,6 +205,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         deactivation_excuses: 0,
         session_lost: false,
         pending_tombstones: BTreeSet::new(),
+        tombstone_risk: BTreeMap::new(),
         sessions: 0,
         epoch: 0,
         made_in: BTreeMap::new(),
@@ -369,6 +374,7 @@ impl Checker<'_> {
     }
 
     fn step(&mut self, at: Millis, happening: &Happening) -> Option<Violation> {
+        self.tombstones_compared(at, false);
         match happening {
             Happening::App(_) => self.call_start = Some(at),
             Happening::Command { .. } | Happening::Checkpoint { .. } | Happening::SlotList(_) => {
@@ -427,6 +433,8 @@ impl Checker<'_> {
                     return Some(v);
                 }
                 self.populated_answer(line, output);
+                self.synchronize_resurrects(line, output);
+                self.synchronize_spreads_orphans(line, output);
                 let membership = matches!(
                     line.split_whitespace().nth(1),
                     Some("addmember" | "removemember")
@@ -511,6 +519,7 @@ impl Checker<'_> {
                 self.session_lost = false;
                 // Members back in service are compared with the table at this login.
                 self.orphans_compared(None);
+                self.tombstones_compared(at, true);
             }
             // A close that fails closed nothing: a thread whose session never opened (its
             // witness `C_OpenSession` failed, D60) gets CKR_SESSION_HANDLE_INVALID and the
@@ -568,6 +577,7 @@ impl Checker<'_> {
                     {
                         self.pending_tombstones.insert(label.clone());
                     }
+                    self.deletion_missed(label, at);
                 } else {
                     self.uncertain.insert(label.clone());
                 }
@@ -1119,6 +1129,40 @@ impl Checker<'_> {
         ))
     }
 
+    /// D70 (D8, D22, D37, D18): LunaCM's `hagroup synchronize` is a process of its own that
+    /// knows no tombstone of the application's table and copies by union. One that cloned
+    /// anything while a member that may hold the orphan of a creation cut short (a lost
+    /// answer, D37; a primary lost during replication, D18) was reachable and not yet compared
+    /// with the table may have copied that orphan to every member; recovery destroys it only on
+    /// the members it compares, so the label may be held twice: its count is not the engine's
+    /// to keep (as after a restart, D49).
+    fn synchronize_spreads_orphans(&mut self, line: &str, output: &str) {
+        let sync = line
+            .split_whitespace()
+            .take(2)
+            .eq(["hagroup", "synchronize"]);
+        if !sync || line.contains("-enable") || line.contains("-disable") {
+            return;
+        }
+        // Copies already made are kept when others fail (D8): any clone counts.
+        let cloned = output.lines().any(|l| {
+            l.trim()
+                .split_once(": ")
+                .and_then(|(_, rest)| rest.strip_suffix(" token objects cloned to it."))
+                .is_some_and(|n| n != "0")
+        });
+        if !cloned {
+            return;
+        }
+        let spread: Vec<String> = self
+            .orphan_risk
+            .iter()
+            .filter(|(_, members)| members.iter().any(|m| self.truth.reachable(m)))
+            .map(|(label, _)| label.clone())
+            .collect();
+        self.uncertain.extend(spread);
+    }
+
     /// I6: at the "healed" checkpoint, every member that can come back by itself is back.
     fn liveness(&self, at: Millis) -> Option<Violation> {
         for member in self.truth.group() {
@@ -1212,14 +1256,8 @@ impl Checker<'_> {
             }
         }
         for (label, count) in &reference {
-            let pair = self.created.get(label).copied().unwrap_or(false);
-            let expected = if pair { 2 } else { 1 };
-            if *count > expected && !self.uncertain.contains(label) {
-                return Some(violation(
-                    "I1",
-                    format!("object {label} is held {count} times (duplicated)"),
-                ));
-            }
+            // Held at all first: a destroyed key pair held once is two objects, not a
+            // duplicate (its pair-ness left `created` with it).
             if !self.created.contains_key(label)
                 && !self.uncertain.contains(label)
                 && !self.direct.contains_key(label)
@@ -1229,6 +1267,14 @@ impl Checker<'_> {
                     format!(
                         "object {label} is held although the application destroyed it or never made it"
                     ),
+                ));
+            }
+            let pair = self.created.get(label).copied().unwrap_or(false);
+            let expected = if pair { 2 } else { 1 };
+            if *count > expected && !self.uncertain.contains(label) {
+                return Some(violation(
+                    "I1",
+                    format!("object {label} is held {count} times (duplicated)"),
                 ));
             }
         }
@@ -1924,6 +1970,89 @@ mod tests {
     }
 
     #[test]
+    fn a_synchronize_that_copies_while_an_orphan_may_be_held_leaves_the_count_open() {
+        // D70: B may hold the orphan of k1 (its creation failed there) and answers LunaCM
+        // before the engine compared it: a synchronize that copied anything may have spread
+        // that orphan, which the engine's comparisons only remove where they run.
+        let twice = final_with(&[
+            ("A", &["k1/SecretKey", "k1/SecretKey"]),
+            ("B", &["k1/SecretKey", "k1/SecretKey"]),
+        ]);
+        let run = |cloned: &str| {
+            obs(vec![
+                (0, login()),
+                (10, create_k1()),
+                (10, failed("B", "GenerateKey", 10)),
+                (10, log("has dropped member: B")),
+                (
+                    20,
+                    Happening::Command {
+                        line: "hagroup synchronize -group g".into(),
+                        output: format!(
+                            "        Member A: {cloned} token objects cloned to it.\n\
+                             Command Result : No Error"
+                        ),
+                    },
+                ),
+                (200_000, twice.clone()),
+            ])
+        };
+        assert_eq!(check(&run("1"), &[], None), None);
+        // Nothing copied: nothing spread, the duplicate is the engine's.
+        let v = check(&run("0"), &[], None).expect("a violation");
+        assert!(v.detail.contains("held 2 times"), "{}", v.detail);
+    }
+
+    #[test]
+    fn an_orphan_on_a_partition_added_back_with_remove_is_the_operators() {
+        // B may hold the orphan of k1 (D37); the operator removes B and adds it back with
+        // `-answer remove` (B12): its objects are deleted, no orphan is left to report.
+        let cmd = |line: &str, output: &str| Happening::Command {
+            line: line.into(),
+            output: output.into(),
+        };
+        let run = |readded: bool| {
+            let mut events = vec![
+                (0, login()),
+                (10, Happening::CreationLost { member: "B".into() }),
+                (10, create_k1()),
+                (10, failed("B", "GenerateKey", 10)),
+                (10, log("has dropped member: B")),
+            ];
+            if readded {
+                events.push((
+                    20,
+                    cmd(
+                        "hagroup removemember -group g -serialnumber B",
+                        "Command Result : No Error",
+                    ),
+                ));
+                events.push((
+                    30,
+                    cmd(
+                        "hagroup addmember -group g -serialnumber B -answer remove",
+                        "Partition B already holds 1 token objects.\n\
+                         1 token objects deleted from partition B.\n\
+                         Command Result : No Error",
+                    ),
+                ));
+                events.push((90_000, log("detected new member member: B")));
+            } else {
+                events.push((70_000, log("recovery attempt 1 succeeded for member: B")));
+            }
+            events.push((100_000, login()));
+            events.push((
+                200_000,
+                final_with(&[("A", &["k1/SecretKey"]), ("B", &["k1/SecretKey"])]),
+            ));
+            obs(events)
+        };
+        assert_eq!(check(&run(true), &[], None), None);
+        let v = check(&run(false), &[], None).expect("a violation");
+        assert!(v.detail.contains("not reported"), "{}", v.detail);
+    }
+
+    #[test]
     fn an_orphan_found_after_a_lost_answer_must_be_reported() {
         // B's creating call took effect and its answer was lost (D37): B holds an orphan,
         // which the engine destroys when B is compared again, and reports.
@@ -1961,6 +2090,36 @@ mod tests {
         assert!(v.detail.contains("not reported"), "{}", v.detail);
         // A restart forgets the orphan (D20, D49): nothing to report then.
         assert_eq!(check(&run(false, true), &[], None), None);
+    }
+
+    #[test]
+    fn a_destroyed_pair_held_once_is_held_although_destroyed_not_duplicated() {
+        // A key pair is two objects under one label: held once after its destroy, it is a
+        // deletion that did not stick, not a second copy.
+        let create_pair = app(
+            OpObs::Create {
+                label: "k1".into(),
+                token: true,
+                pair: true,
+            },
+            "CKR_OK",
+            None,
+        );
+        let pair = final_with(&[
+            ("A", &["k1/PublicKey", "k1/PrivateKey"]),
+            ("B", &["k1/PublicKey", "k1/PrivateKey"]),
+        ]);
+        let destroyed = obs(vec![
+            (0, login()),
+            (1, create_pair.clone()),
+            (10, destroy_k1("CKR_OK")),
+            (100_000, pair.clone()),
+        ]);
+        let v = check(&destroyed, &[], None).expect("a violation");
+        assert!(v.detail.contains("held although"), "{}", v.detail);
+        // Kept, the same holding is what I1 asks for.
+        let kept = obs(vec![(0, login()), (1, create_pair), (100_000, pair)]);
+        assert_eq!(check(&kept, &[], None), None);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use super::{Checker, Millis, Violation, violation};
 
 /// The success footer of a LunaCM command.
-const NO_ERROR: &str = "Command Result : No Error";
+pub(super) const NO_ERROR: &str = "Command Result : No Error";
 
 impl Checker<'_> {
     /// I8 for one `C_GetSlotList`.
@@ -159,7 +159,30 @@ impl Checker<'_> {
         } else if line.ends_with("-answer copy") && output.contains("already holds") {
             let labels: Vec<String> = self.destroyed.iter().cloned().collect();
             self.uncertain.extend(labels);
+        } else {
+            return;
         }
+        // The operator's answer decided the fate of what the partition held (B12, D57): an
+        // orphan of a creation cut short there (D37, D18) was deleted with it, or copied into
+        // the group as the partition's own object; it is no longer the engine's to report, and
+        // a copy may hold its label twice.
+        let Some(serial) = line
+            .split_whitespace()
+            .skip_while(|w| *w != "-serialnumber")
+            .nth(1)
+        else {
+            return;
+        };
+        self.orphans.retain(|(_, member)| member != serial);
+        let copied = line.ends_with("-answer copy");
+        let mut spread = Vec::new();
+        for (label, members) in &mut self.orphan_risk {
+            if members.remove(serial) && copied {
+                spread.push(label.clone());
+            }
+        }
+        self.orphan_risk.retain(|_, members| !members.is_empty());
+        self.uncertain.extend(spread);
     }
 
     /// A fault on `member` struck at `at`: an armed one set off by this very command's calls

@@ -1,0 +1,223 @@
+//! I1's view of the deletions a member missed (D67; D7, D8, D22, D48 and the "synchronize never
+//! deletes" decision): a token object the application destroyed while a member of the group was
+//! away (not usable) or busy is still held there until the engine compares that member with
+//! its table, which destroys it (the tombstone is this process's, D20). LunaCM's `hagroup
+//! synchronize` is its own process (D22): it knows no tombstone and copies by union, never
+//! deleting (D8). A synchronize that runs while such a member is reachable and not yet compared
+//! may therefore copy the destroyed object back to every member, where no later comparison
+//! removes it from the members that had applied the deletion (recovery compares the member that
+//! rejoins, not the others): the label's fate is then not the application's, and I1 counts it
+//! as uncertain.
+//!
+//! When a member counts as compared: an away member once the truth counts it usable (it is
+//! back and the application logged in since, so the engine must have compared it); a busy
+//! member (D48, it stays in service holding the object) at the application's next login while
+//! it is usable and no longer busy.
+
+use std::collections::BTreeMap;
+
+use super::{Checker, Millis};
+
+/// Why a member may still hold a destroyed object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Missed {
+    /// Away (dropped, deactivated, unreachable, ...) when the object was destroyed.
+    Away,
+    /// In service but busy: it refused the deletion with a code that drops nothing (D48).
+    Busy,
+}
+
+/// Destroyed labels → the members that may still hold them, and why.
+pub(super) type TombstoneRisk = BTreeMap<String, BTreeMap<String, Missed>>;
+
+impl Checker<'_> {
+    /// The application destroyed `label` at `at` (`CKR_OK`): the members of the group that
+    /// could not apply the deletion then keep the object until compared.
+    pub(super) fn deletion_missed(&mut self, label: &str, at: Millis) {
+        let missed: BTreeMap<String, Missed> = self
+            .truth
+            .group()
+            .into_iter()
+            .filter_map(|m| {
+                if !self.truth.usable(&m, at) {
+                    Some((m, Missed::Away))
+                } else if self.truth.busy(&m, at) {
+                    Some((m, Missed::Busy))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if !missed.is_empty() {
+            self.tombstone_risk.insert(label.to_string(), missed);
+        }
+    }
+
+    /// Members that must have been compared with the engine's table by `at` leave the risk
+    /// (`login`: the application has just logged in, which compares busy members too).
+    pub(super) fn tombstones_compared(&mut self, at: Millis, login: bool) {
+        if self.tombstone_risk.is_empty() {
+            return;
+        }
+        let truth = &self.truth;
+        for members in self.tombstone_risk.values_mut() {
+            members.retain(|m, why| {
+                let compared = match why {
+                    Missed::Away => truth.usable(m, at),
+                    Missed::Busy => login && truth.usable(m, at) && !truth.busy(m, at),
+                };
+                !compared
+            });
+        }
+        self.tombstone_risk.retain(|_, members| !members.is_empty());
+    }
+
+    /// A successful `hagroup synchronize` at `at`: a destroyed object still held by a reachable
+    /// member that was not compared since may have been copied back everywhere (D8, D22).
+    pub(super) fn synchronize_resurrects(&mut self, line: &str, output: &str) {
+        let sync = line
+            .split_whitespace()
+            .take(2)
+            .eq(["hagroup", "synchronize"]);
+        let enable_only = line.contains("-enable") || line.contains("-disable");
+        if !sync || enable_only || !output.contains(super::admin::NO_ERROR) {
+            return;
+        }
+        let group = self.truth.group();
+        let back: Vec<String> = self
+            .tombstone_risk
+            .iter()
+            .filter(|(_, members)| {
+                members
+                    .keys()
+                    .any(|m| group.contains(m) && self.truth.reachable(m))
+            })
+            .map(|(label, _)| label.clone())
+            .collect();
+        self.uncertain.extend(back);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::observe::{
+        AppObs, FaultObs, Happening, Observations, OpObs, Settings,
+    };
+    use super::super::check;
+    use super::Millis;
+
+    fn obs(events: Vec<(Millis, Happening)>) -> Observations {
+        Observations {
+            members: vec!["A".into(), "B".into()],
+            standby: vec![],
+            settings: Settings {
+                retry: -1,
+                interval: 60,
+                enhanced: false,
+                failover_on_deactivation: true,
+                synchronize: true,
+                ha_only: false,
+                naive_slot: false,
+            },
+            events,
+            log_start: None,
+        }
+    }
+
+    fn app(op: OpObs) -> Happening {
+        Happening::App(AppObs {
+            op,
+            result: "CKR_OK".into(),
+            count: 1,
+            served_by: vec![],
+            holders: None,
+            issued: None,
+        })
+    }
+
+    fn fault(member: &str, fault: FaultObs) -> Happening {
+        Happening::Fault {
+            member: member.into(),
+            fault,
+        }
+    }
+
+    fn synchronize() -> Happening {
+        Happening::Command {
+            line: "hagroup synchronize -group g".into(),
+            output: "Command Result : No Error".into(),
+        }
+    }
+
+    /// k1 made on A and B, B dropped, k1 destroyed (B misses the deletion), B restored at
+    /// 20 s; `synchronize` at `sync_at` (if any); both members hold k1 at the end.
+    fn run(restore: bool, sync_at: Option<Millis>) -> Observations {
+        let prefix = "Wed Oct  4 16:29:21 2017 : [1] HA group: 1A ";
+        let mut events = vec![
+            (0, app(OpObs::Login)),
+            (
+                1,
+                app(OpObs::Create {
+                    label: "k1".into(),
+                    token: true,
+                    pair: false,
+                }),
+            ),
+            (5, fault("B", FaultObs::Drop)),
+            (
+                10,
+                Happening::Failed {
+                    member: "B".into(),
+                    call: "DestroyObject".into(),
+                    code: "CKR_DEVICE_ERROR".into(),
+                    called_at: 10,
+                },
+            ),
+            (10, Happening::Log(format!("{prefix}has dropped member: B"))),
+            (10, app(OpObs::Destroy { label: "k1".into() })),
+        ];
+        if restore {
+            events.push((20_000, fault("B", FaultObs::Restore)));
+        }
+        if let Some(at) = sync_at {
+            events.push((at, synchronize()));
+        }
+        events.push((
+            300_000,
+            Happening::Checkpoint {
+                label: "final".into(),
+                objects: [("A", "k1/SecretKey"), ("B", "k1/SecretKey")]
+                    .into_iter()
+                    .map(|(m, o)| (m.to_string(), vec![o.to_string()]))
+                    .collect(),
+            },
+        ));
+        obs(events)
+    }
+
+    fn verdict(o: &Observations) -> Option<String> {
+        check(o, &[], None).map(|v| format!("{} {}", v.invariant, v.detail))
+    }
+
+    #[test]
+    fn a_synchronize_before_the_member_that_missed_a_deletion_is_compared_may_bring_it_back() {
+        // D8, D22: LunaCM copies by union from B, which still holds k1: k1 is uncertain.
+        assert_eq!(verdict(&run(true, Some(30_000))), None);
+        // No synchronize: B's comparison destroys k1; holding it is the engine's fault.
+        let v = verdict(&run(true, None)).expect("a violation");
+        assert!(
+            v.contains("held although the application destroyed it"),
+            "{v}"
+        );
+        // B unreachable at the synchronize: nothing to copy k1 from.
+        let v = verdict(&run(false, Some(30_000))).expect("a violation");
+        assert!(v.contains("I1"), "{v}");
+        // B back and compared (usable one interval after the restore) before the synchronize:
+        // the deletion was applied there, nothing left to copy.
+        let v = verdict(&run(true, Some(200_000))).expect("a violation");
+        assert!(
+            v.contains("held although the application destroyed it"),
+            "{v}"
+        );
+    }
+}
