@@ -193,10 +193,11 @@ mod tests {
             .chain((54..=55).map(|n| format!("D{n}")))
             .chain((57..=59).map(|n| format!("D{n}")))
             .chain((60..=67).map(|n| format!("D{n}")))
+            .chain((73..=73).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 126);
+        assert_eq!(ids.len(), 127);
     }
 
     #[test]
