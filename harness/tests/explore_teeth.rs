@@ -29,9 +29,11 @@ fn teeth(bug: PlantedBug) {
     teeth_within(bug, MAX_STEPS);
 }
 
-/// [`teeth`] with another bound on the shrunk scenario's steps: the classes that need a login
-/// cycle, a membership change or several members down and back before the heal's checkpoint
-/// cannot be stated in 8 steps of the plan (an `Advance` and its fault are two).
+/// [`teeth`] with another bound on the shrunk scenario's steps, for the two classes the
+/// shrinker does not bring to 8 (see `docs/exploration.md`, Teeth): class 4 needs a member
+/// down and back, a creation, a closed and reopened logged-in session and the wait for the
+/// recovery attempt before its checkpoint (10 steps, each one needed); class 19 needs several
+/// members down and back around concurrent creations.
 fn teeth_within(bug: PlantedBug, max_steps: usize) {
     for seed in 0..MAX_SEEDS {
         let plan = harness::explore::generate::generate_sized(seed, Some(OPERATIONS));
@@ -52,12 +54,31 @@ fn teeth_within(bug: PlantedBug, max_steps: usize) {
         let shrunk = shrink::shrink(plan, &violation, Some(bug), &mut |_| {});
         assert_eq!(shrunk.violation.invariant, invariant);
         eprintln!("{bug:?}: shrunk to {} steps", shrunk.plan.steps.len());
+        if std::env::var_os("TEETH_PRINT").is_some() {
+            eprintln!(
+                "{}",
+                shrink::regression_file(&shrunk.plan, &shrunk.violation, &shrunk.run)
+            );
+        }
         assert!(
             shrunk.plan.steps.len() <= max_steps,
             "{bug:?}: seed {seed} shrank to {} steps:\n{}",
             shrunk.plan.steps.len(),
             shrunk.plan.to_ron("shrunk", &[])
         );
+        // A failure at one of the heal's checkpoints keeps the heal step it checks (I1 at
+        // `final`: the `synchronize` before it; at `reconciled`: the fresh login before it).
+        let keep = shrink::Keep::of(&shrunk.plan);
+        if let Some(harness::explore::plan::PlanStep::Checkpoint(label)) = shrunk.plan.steps.last()
+            && (label == "final" || label == "reconciled")
+        {
+            assert_eq!(
+                keep.protected(&shrunk.plan).len(),
+                2,
+                "{bug:?}: the shrunk scenario lost the heal step its checkpoint {label:?} checks:\n{}",
+                shrunk.plan.to_ron("shrunk", &[])
+            );
+        }
         assert_ne!(
             invariant_of(&shrunk.plan, None),
             Some(invariant),
@@ -110,14 +131,14 @@ fn a_login_kept_after_logout_is_found() {
 
 #[test]
 fn bug_4_a_stale_source_handle_leaving_a_gap_is_found() {
-    // Measured: seed 2 (the 3rd), shrunk to 11 steps.
-    teeth_within(PlantedBug::StaleSourceHandle, 12);
+    // Measured: seed 2 (the 3rd), shrunk to 10 steps.
+    teeth_within(PlantedBug::StaleSourceHandle, 10);
 }
 
 #[test]
 fn bug_9_a_member_added_while_logged_out_left_empty_is_found() {
-    // Measured: seed 28 (the 29th), shrunk to 10 steps.
-    teeth_within(PlantedBug::NewMemberNotReconciledAtLogin, 10);
+    // Measured: seed 28 (the 29th), shrunk to 8 steps.
+    teeth(PlantedBug::NewMemberNotReconciledAtLogin);
 }
 
 #[test]
@@ -132,6 +153,6 @@ fn bug_18_lunacm_borrowing_the_application_login_is_found() {
 
 #[test]
 fn bug_19_a_gap_compared_from_memory_is_found() {
-    // Measured: seed 659 (the 660th), shrunk to 15 steps.
+    // Measured: seed 247 (the 248th), shrunk to 16 steps.
     teeth_within(PlantedBug::GapsFromMemory, 16);
 }

@@ -112,6 +112,7 @@ fn step(step: &PlanStep) -> Option<Step> {
                 .collect::<Option<Vec<_>>>()?,
         },
         PlanStep::Fault(f) => Step::Fault(fault(f)?),
+        PlanStep::At(second, f) => Step::At(Seconds::new(*second)?, fault(f)?),
         PlanStep::Advance(s) => Step::Advance(Seconds::new(*s)?),
         PlanStep::Command(line) if plain(line) => Step::Command(line.clone()),
         PlanStep::Checkpoint(label) if plain(label) => Step::Checkpoint(label.clone()),
@@ -270,6 +271,21 @@ mod tests {
                 plan.options.seed
             );
         }
+    }
+
+    /// The shrinker's `At` step (never generated) builds the AST its text parses to.
+    #[test]
+    fn an_at_step() {
+        let mut plan = generate(1);
+        plan.steps.push(PlanStep::Advance(5));
+        plan.steps.push(PlanStep::At(
+            100_000,
+            FaultCall::MemberAdded("1500000000002".into()),
+        ));
+        let parsed = parse_generated(&plan.to_ron("x", &[]), "test").unwrap();
+        let direct = to_scenario(&plan, "x").unwrap();
+        assert!(matches!(direct.steps.last(), Some(Step::At(..))));
+        assert_eq!(direct, parsed);
     }
 
     /// Every application call the plan has runs inside `Threads` (D60): the direct AST of such

@@ -188,6 +188,10 @@ pub enum PlanStep {
     },
     /// `Fault(fault)`: applied now (after an `Advance`, so time never has to go back).
     Fault(FaultCall),
+    /// `At(second, fault)`: time advanced to this absolute second, then the fault applied. The
+    /// generator never writes it (its gaps are relative); the shrinker folds an `Advance` and
+    /// the fault after it into one, at the second the run applied the fault.
+    At(u64, FaultCall),
     /// `Advance(seconds)`.
     Advance(u64),
     /// `Command("...")`.
@@ -303,6 +307,7 @@ pub fn render_step(step: &PlanStep) -> String {
             out
         }
         PlanStep::Fault(fault) => format!("Fault({})", fault.render()),
+        PlanStep::At(second, fault) => format!("At({second}, {})", fault.render()),
         PlanStep::Advance(s) => format!("Advance({s})"),
         PlanStep::Command(line) => format!("Command(\"{line}\")"),
         PlanStep::Checkpoint(label) => format!("Checkpoint(\"{label}\")"),

@@ -4,10 +4,17 @@
 
 use ha_engine::planted::PlantedBug;
 
+mod keep;
+mod passes;
+
+use std::collections::BTreeSet;
+
 use super::campaign::run_plan;
 use super::check::Violation;
-use super::plan::{AppCall, FaultCall, Plan, PlanStep};
+use super::plan::Plan;
 use sim::record::Record as Run;
+
+pub use keep::Keep;
 
 /// A shrunk failure.
 pub struct Shrunk {
@@ -19,154 +26,83 @@ pub struct Shrunk {
     pub run: Run,
 }
 
-/// The invariant of `plan`'s run, when it breaks one.
-fn fails(plan: &Plan, invariant: &str, planted: Option<PlantedBug>) -> Option<(Violation, Run)> {
+/// What a candidate must still break: the invariant, and for I1 (checked at the heal's
+/// checkpoints, where each kind of failure has its own wording) the same kind of failure, so
+/// that a shrunk scenario failing at `final` does not turn into one failing at `reconciled`.
+struct Target {
+    invariant: &'static str,
+    kind: Option<String>,
+}
+
+impl Target {
+    fn of(violation: &Violation) -> Target {
+        Target {
+            invariant: violation.invariant,
+            kind: (violation.invariant == "I1").then(|| kind(&violation.detail)),
+        }
+    }
+
+    fn is_met_by(&self, violation: &Violation) -> bool {
+        violation.invariant == self.invariant
+            && self
+                .kind
+                .as_ref()
+                .is_none_or(|k| *k == kind(&violation.detail))
+    }
+}
+
+/// A violation's wording with its particulars (labels, serials, counts: every word holding a
+/// digit) masked: `object d17 is held 2 times` and `object k3 is held 4 times` are one kind.
+fn kind(detail: &str) -> String {
+    detail
+        .split_whitespace()
+        .map(|w| {
+            if w.chars().any(|c| c.is_ascii_digit()) {
+                "#"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The violation of `plan`'s run, when it is `target`'s.
+fn fails(plan: &Plan, target: &Target, planted: Option<PlantedBug>) -> Option<(Violation, Run)> {
     let seed_run = run_plan(plan.clone(), planted).ok()?;
     let found = match seed_run.violation {
-        Some(v) if v.invariant == invariant => (v, seed_run.run),
+        Some(v) if target.is_met_by(&v) => (v, seed_run.run),
         _ => return None,
     };
     // With a planted bug, the failure must be the plant's: the same plan without it must not
     // break that invariant (or the shrinker would wander onto a bug of the engine itself).
     if planted.is_some()
         && let Ok(baseline) = run_plan(plan.clone(), None)
-        && baseline.violation.is_some_and(|v| v.invariant == invariant)
+        && baseline
+            .violation
+            .is_some_and(|v| v.invariant == target.invariant)
     {
         return None;
     }
     Some(found)
 }
 
-/// Simplifications of `plan` other than removing steps: fewer members, simpler steps, simpler
-/// settings.
-fn simplifications(plan: &Plan) -> Vec<Plan> {
-    let mut out = Vec::new();
-    // Fewer members: drop the last member or spare and every step naming it.
-    for serial in plan.members.iter().skip(1).chain(plan.spares.iter()).rev() {
-        out.push(without_member(plan, serial));
-    }
-    // Simpler steps.
-    for (i, step) in plan.steps.iter().enumerate() {
-        for simpler in simpler_steps(step) {
-            let mut p = plan.clone();
-            p.steps[i] = simpler;
-            out.push(p);
-        }
-    }
-    // Simpler settings.
-    if !plan.standby.is_empty() {
-        let mut p = plan.clone();
-        p.standby.clear();
-        out.push(p);
-    }
-    if plan.ha_only {
-        let mut p = plan.clone();
-        p.ha_only = false;
-        out.push(p);
-    }
-    if plan.interval > 60 {
-        let mut p = plan.clone();
-        p.interval = 60;
-        out.push(p);
-    }
-    if plan.retry > 3 || plan.retry < 0 {
-        let mut p = plan.clone();
-        p.retry = 3;
-        out.push(p);
-    }
-    out
-}
-
-fn without_member(plan: &Plan, serial: &str) -> Plan {
-    let mut p = plan.clone();
-    p.members.retain(|m| m != serial);
-    p.spares.retain(|m| m != serial);
-    p.standby.retain(|m| m != serial);
-    p.steps.retain(|step| !names(step, serial));
-    for step in &mut p.steps {
-        if let PlanStep::Threads { faults, programs } = step {
-            faults.retain(|(_, f)| f.member() != serial);
-            for program in programs {
-                program.retain(|c| !matches!(c, AppCall::Direct { serial: s, .. } if s == serial));
-            }
-        }
-    }
-    p
-}
-
-fn names(step: &PlanStep, serial: &str) -> bool {
-    match step {
-        PlanStep::Fault(f) => f.member() == serial,
-        PlanStep::OnCall { member, .. } => member == serial,
-        PlanStep::App(AppCall::Direct { serial: s, .. }) => s == serial,
-        PlanStep::Command(line) => line.split_whitespace().any(|w| w == serial),
-        _ => false,
-    }
-}
-
-fn simpler_steps(step: &PlanStep) -> Vec<PlanStep> {
-    let mut out = Vec::new();
-    match step {
-        PlanStep::App(AppCall::Sign { label, times }) if *times > 1 => {
-            out.push(PlanStep::App(AppCall::Sign {
-                label: label.clone(),
-                times: 1,
-            }));
-        }
-        PlanStep::App(AppCall::Encrypt { label, times }) if *times > 1 => {
-            out.push(PlanStep::App(AppCall::Encrypt {
-                label: label.clone(),
-                times: 1,
-            }));
-        }
-        PlanStep::Advance(s) if *s > 1 => {
-            out.push(PlanStep::Advance(s / 2));
-        }
-        PlanStep::Fault(FaultCall::Slow(m, ms)) if *ms > 1 => {
-            out.push(PlanStep::Fault(FaultCall::Slow(m.clone(), ms / 2)));
-        }
-        PlanStep::Threads { programs, faults } => {
-            if programs.len() > 1 {
-                for i in 0..programs.len() {
-                    let mut p = programs.clone();
-                    p.remove(i);
-                    out.push(PlanStep::Threads {
-                        programs: p,
-                        faults: faults.clone(),
-                    });
-                }
-            }
-            for (i, program) in programs.iter().enumerate() {
-                if program.len() > 1 {
-                    let mut p = programs.clone();
-                    p[i].truncate(program.len() / 2);
-                    out.push(PlanStep::Threads {
-                        programs: p,
-                        faults: faults.clone(),
-                    });
-                }
-            }
-            // A Threads block with one thread of one call is an App step.
-            if programs.len() == 1 && programs[0].len() == 1 && faults.is_empty() {
-                out.push(PlanStep::App(programs[0][0].clone()));
-            }
-        }
-        _ => {}
-    }
-    out
-}
-
-/// Shrinks `plan` while `violation`'s invariant still fails; `progress` hears the step count
-/// after each improvement. Steps are removed in chunks, halving the chunk size (delta
-/// debugging), then members, steps and settings are simplified, until nothing changes.
+/// Shrinks `plan` while `violation`'s invariant still fails (for I1: the same kind of failure,
+/// [`Target`]); `progress` hears the step count
+/// after each improvement. First the shortest failing prefix; when it ends at a checkpoint,
+/// that checkpoint and the heal step it checks are kept ([`Keep`]). Then, until nothing
+/// changes: steps are removed in chunks, halving the chunk size (delta debugging), adjacent
+/// steps are folded into one ([`passes::folds`]), and members, steps and settings are
+/// simplified ([`passes::simplifications`]). Deterministic: candidates are tried in a fixed
+/// order and every run is.
 pub fn shrink(
     plan: Plan,
     violation: &Violation,
     planted: Option<PlantedBug>,
     progress: &mut dyn FnMut(usize),
 ) -> Shrunk {
-    let invariant = violation.invariant;
-    let Some((v, run)) = fails(&plan, invariant, planted) else {
+    let target = Target::of(violation);
+    let Some((v, run)) = fails(&plan, &target, planted) else {
         // Not reproducible from the plan alone (cannot happen for a deterministic run).
         let run = run_plan(plan.clone(), planted)
             .map(|r| r.run)
@@ -183,7 +119,7 @@ pub fn shrink(
         run,
     };
     let mut accept = |best: &mut Shrunk, candidate: Plan| -> bool {
-        match fails(&candidate, invariant, planted) {
+        match fails(&candidate, &target, planted) {
             Some((v, run)) => {
                 *best = Shrunk {
                     plan: candidate,
@@ -209,16 +145,18 @@ pub fn shrink(
             lo = mid + 1;
         }
     }
+    let keep = Keep::of(&best.plan);
     loop {
         let mut changed = false;
         let mut chunk = best.plan.steps.len().div_ceil(2).max(1);
         loop {
             let mut i = 0;
             while i < best.plan.steps.len() {
-                let mut candidate = best.plan.clone();
-                let end = (i + chunk).min(candidate.steps.len());
-                candidate.steps.drain(i..end);
-                if accept(&mut best, candidate) {
+                let end = (i + chunk).min(best.plan.steps.len());
+                let protected = keep.protected(&best.plan);
+                let removed = without_steps(&best.plan, i..end, &protected)
+                    .is_some_and(|candidate| accept(&mut best, candidate));
+                if removed {
                     changed = true;
                 } else {
                     i += chunk;
@@ -229,8 +167,12 @@ pub fn shrink(
             }
             chunk = chunk.div_ceil(2);
         }
-        for candidate in simplifications(&best.plan) {
-            if accept(&mut best, candidate) {
+        let protected = keep.protected(&best.plan);
+        let candidates = passes::folds(&best.plan, &best.run, &protected)
+            .into_iter()
+            .chain(passes::simplifications(&best.plan));
+        for candidate in candidates {
+            if keep.protected(&candidate).len() == protected.len() && accept(&mut best, candidate) {
                 changed = true;
                 break;
             }
@@ -239,6 +181,23 @@ pub fn shrink(
             return best;
         }
     }
+}
+
+/// `plan` without its steps in `range` other than the `protected` ones; `None` when that
+/// removes nothing.
+fn without_steps(
+    plan: &Plan,
+    range: std::ops::Range<usize>,
+    protected: &BTreeSet<usize>,
+) -> Option<Plan> {
+    let mut p = plan.clone();
+    let mut i = 0;
+    p.steps.retain(|_| {
+        let removed = range.contains(&i) && !protected.contains(&i);
+        i += 1;
+        !removed
+    });
+    (p.steps.len() < plan.steps.len()).then_some(p)
 }
 
 /// The regression scenario: the shrunk plan with the expectations the invariant requires (the
@@ -285,4 +244,49 @@ pub fn regression_file(plan: &Plan, violation: &Violation, run: &Run) -> String 
         expect.push(format!("ObjectCounts({{{}}})", counts.join(", ")));
     }
     plan.to_ron(&name, &expect)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::plan::{AppCall, PlanStep};
+
+    #[test]
+    fn i1_keeps_its_kind_of_failure_other_invariants_only_their_name() {
+        let v = |invariant, detail: &str| Violation {
+            invariant,
+            detail: detail.into(),
+            expect: Vec::new(),
+            errors: Vec::new(),
+        };
+        let duplicated = Target::of(&v("I1", "object k17 is held 4 times (duplicated)"));
+        assert!(duplicated.is_met_by(&v("I1", "object d2 is held 2 times (duplicated)")));
+        assert!(!duplicated.is_met_by(&v(
+            "I1",
+            "at the heal, before synchronize, usable member 1500000000002 lacks d41 while usable member 1500000000001 holds it (recovery and the login reconciled nothing)"
+        )));
+        assert!(!duplicated.is_met_by(&v("I3", "object d2 is held 2 times (duplicated)")));
+        let i3 = Target::of(&v("I3", "attempt 2 for member 1500000000002"));
+        assert!(i3.is_met_by(&v("I3", "something else entirely")));
+    }
+
+    #[test]
+    fn removing_steps_spares_the_protected_ones() {
+        let mut plan = crate::explore::generate::generate(1);
+        plan.steps = vec![
+            PlanStep::App(AppCall::OpenSession),
+            PlanStep::App(AppCall::Login),
+            PlanStep::Advance(3),
+            PlanStep::Checkpoint("final".into()),
+        ];
+        let cut = without_steps(&plan, 0..4, &BTreeSet::from([1, 3])).map(|p| p.steps);
+        assert_eq!(
+            cut,
+            Some(vec![
+                PlanStep::App(AppCall::Login),
+                PlanStep::Checkpoint("final".into())
+            ])
+        );
+        assert!(without_steps(&plan, 3..4, &BTreeSet::from([3])).is_none());
+    }
 }

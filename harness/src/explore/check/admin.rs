@@ -222,14 +222,57 @@ impl Checker<'_> {
                 continue;
             };
             if let Some(member) = usable.iter().find(|m| count(m, label) < expected) {
-                return Some(violation(
+                let mut v = violation(
                     "I1",
                     format!(
                         "at the heal, before synchronize, usable member {member} lacks {label} while usable member {holder} holds it (recovery and the login reconciled nothing)"
                     ),
-                ));
+                );
+                v.expect = vec![self.reconciled_counts(&usable, objects)];
+                return Some(v);
             }
         }
         None
+    }
+
+    /// What I1 requires at `reconciled`, for a regression file: each usable member's objects
+    /// plus every certain object this process created that a usable member holds and it lacks.
+    fn reconciled_counts(
+        &self,
+        usable: &[String],
+        objects: &BTreeMap<String, Vec<String>>,
+    ) -> String {
+        let count = |member: &str, label: &str| {
+            objects
+                .get(member)
+                .into_iter()
+                .flatten()
+                .filter(|o| o.split('/').next() == Some(label))
+                .count()
+        };
+        let counts: Vec<String> = usable
+            .iter()
+            .map(|member| {
+                let have = objects.get(member).map_or(0, Vec::len);
+                let missing: usize = self
+                    .created
+                    .iter()
+                    .filter(|(label, _)| {
+                        !self.uncertain.contains(*label) && self.created_here.contains(*label)
+                    })
+                    .map(|(label, pair)| {
+                        let expected = if *pair { 2 } else { 1 };
+                        let held = usable.iter().any(|m| count(m, label) >= expected);
+                        if held {
+                            expected.saturating_sub(count(member, label))
+                        } else {
+                            0
+                        }
+                    })
+                    .sum();
+                format!("{member}: {}", have + missing)
+            })
+            .collect();
+        format!("ObjectCountsAt(\"reconciled\", {{{}}})", counts.join(", "))
     }
 }
