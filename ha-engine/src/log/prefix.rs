@@ -4,6 +4,8 @@
 //! characters), the `<date> : [<pid>] HA group: <serial>` prefix and the `YYYYMMDDHHMMSS` stamp.
 //! Everything is formatted here from a [`CivilTime`]; nothing reads `TZ`, `LANG` or a clock.
 
+use std::fmt::Write as _;
+
 use crate::ports::CivilTime;
 
 /// English abbreviated weekday names, indexed by [`CivilTime::weekday`] (0 = Sunday).
@@ -21,6 +23,13 @@ const UNKNOWN_NAME: &str = "???";
 /// The `ctime()` date of `t`, as strftime `%a %b %e %H:%M:%S %Y` in English:
 /// `Wed Oct  4 16:29:21 2017`, `Sat Oct 14 09:05:03 2017` (B63).
 pub fn ctime(t: &CivilTime) -> String {
+    let mut out = String::with_capacity(24);
+    write_ctime(&mut out, t);
+    out
+}
+
+/// [`ctime`] appended to `out`.
+fn write_ctime(out: &mut String, t: &CivilTime) {
     let weekday = WEEKDAYS
         .get(usize::from(t.weekday))
         .copied()
@@ -30,16 +39,21 @@ pub fn ctime(t: &CivilTime) -> String {
         .and_then(|i| MONTHS.get(i))
         .copied()
         .unwrap_or(UNKNOWN_NAME);
-    format!(
+    let _ = write!(
+        out,
         "{weekday} {month} {:>2} {:02}:{:02}:{:02} {}",
         t.day, t.hour, t.minute, t.second, t.year
-    )
+    );
 }
 
 /// The prefix of every HA log line (B63, the `<MessagePrefix>` of §4):
 /// `Wed Oct  4 16:29:21 2017 : [17469] HA group: 11234840370164`.
 pub fn line_prefix(t: &CivilTime, pid: u32, group_serial: &str) -> String {
-    format!("{} : [{pid}] HA group: {group_serial}", ctime(t))
+    // One buffer for the whole prefix (the date is not formatted into a string of its own).
+    let mut out = String::with_capacity(48 + group_serial.len());
+    write_ctime(&mut out, t);
+    let _ = write!(out, " : [{pid}] HA group: {group_serial}");
+    out
 }
 
 /// The timestamp a rotated log file carries (B64, D15): `YYYYMMDDHHMMSS`, e.g. `20171004162921`.

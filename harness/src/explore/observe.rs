@@ -220,7 +220,8 @@ pub struct Observations {
 impl Observations {
     /// The observations of a generated plan's run, from its record.
     pub fn of(plan: &super::plan::Plan, record: &Record) -> Observations {
-        let mut events: Vec<(Millis, Happening)> = Vec::new();
+        // At most one fact per event, and most events are one: no regrowth on the way.
+        let mut events: Vec<(Millis, Happening)> = Vec::with_capacity(record.events.len());
         for stamped in &record.events {
             let at = stamped.at;
             match &stamped.event {

@@ -60,11 +60,21 @@ impl Checker<'_> {
             return;
         }
         let truth = &self.truth;
+        // Many labels share few members: each member's usability at `at` is computed once.
+        let mut usable: Vec<(String, bool)> = Vec::new();
+        let mut usable_at = |m: &String| {
+            if let Some((_, u)) = usable.iter().find(|(k, _)| k == m) {
+                return *u;
+            }
+            let u = truth.usable(m, at);
+            usable.push((m.clone(), u));
+            u
+        };
         for members in self.tombstone_risk.values_mut() {
             members.retain(|m, why| {
                 let compared = match why {
-                    Missed::Away => truth.usable(m, at),
-                    Missed::Busy => login && truth.usable(m, at) && !truth.busy(m, at),
+                    Missed::Away => usable_at(m),
+                    Missed::Busy => login && usable_at(m) && !truth.busy(m, at),
                 };
                 !compared
             });
