@@ -40,11 +40,20 @@ pub enum PlantedBug {
     /// engine remembers it holds, not from what it holds, so an object `hagroup synchronize`
     /// gave it meanwhile is copied a second time (D7, D8; I1).
     GapsFromMemory,
+    /// A rejoining member's data objects are compared by id but copied again anyway: its own
+    /// copy is destroyed and cloned from another holder, so a change made on it outside the
+    /// group (B21) is silently undone and the copies agree again (B22, D64; I10).
+    RecloneHeldData,
+    /// LunaCM's `hagroup synchronize` copies a data object over every other member's copy by
+    /// id (from the first member holding it) instead of only to members that lack it, so a
+    /// change made outside the group is silently spread or undone (D8, B22, D64; I10).
+    /// Planted in the harness, which builds LunaCM.
+    SyncOverwritesById,
 }
 
 impl PlantedBug {
     /// Every planted bug.
-    pub const ALL: [PlantedBug; 11] = [
+    pub const ALL: [PlantedBug; 13] = [
         PlantedBug::MiscountAttempts,
         PlantedBug::FalseTotalLoss,
         PlantedBug::DropWrongMember,
@@ -56,5 +65,7 @@ impl PlantedBug {
         PlantedBug::RemovedMemberUnlisted,
         PlantedBug::LunacmBorrowsLogin,
         PlantedBug::GapsFromMemory,
+        PlantedBug::RecloneHeldData,
+        PlantedBug::SyncOverwritesById,
     ];
 }

@@ -125,6 +125,12 @@ impl HaEngine {
                 if self.group(g).lost_creations.contains(&key) {
                     self.report_orphan(g, m, now, &info);
                 }
+            } else if self.group(g).objects.contains_key(&key)
+                && info.class == ObjectClass::Data
+                && self.planted(crate::planted::PlantedBug::RecloneHeldData)
+            {
+                // Planted bug (B22, D64): the member's own copy is replaced by another's.
+                self.slots[slot].member.destroy_object(s, h)?;
             } else if self.group(g).objects.contains_key(&key) {
                 self.member_mut(g, m).handles.insert(key.clone(), h);
                 present.insert(key);

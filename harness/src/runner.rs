@@ -163,6 +163,10 @@ pub fn run_built(scenario: &Scenario, built: backend::Built, options: RunOptions
     } else {
         build_lunacm(&world)
     };
+    let mut lunacm = lunacm;
+    if options.planted == Some(ha_engine::planted::PlantedBug::SyncOverwritesById) {
+        lunacm.plant_sync_overwrite();
+    }
     let mut runner = Runner {
         scenario,
         world,
@@ -401,6 +405,9 @@ impl Runner<'_> {
     }
 
     fn fault(&mut self, fault: &Fault) -> Result<(), StepFailure> {
+        if let Action::Fault(sim::fault::Fault::DirectChange { label, .. }) = fault.action() {
+            return self.direct_change(fault, &label);
+        }
         self.push(Event::Fault(FaultEvent {
             member: fault.member().to_string(),
             action: fault.action(),
@@ -425,6 +432,51 @@ impl Runner<'_> {
             return Ok(());
         };
         self.world.apply(fault.member().as_str(), &injected)?;
+        Ok(())
+    }
+
+    /// `DirectChange` (D64): made first, recorded as a fault only when it was made. A partition
+    /// that holds no such object (destroyed meanwhile, never given to it) is a step that cannot
+    /// run: recorded with its reason, and the run goes on, as another application's attempt
+    /// would (D79, issue 9). With witness data on, every copy's fingerprint right after it.
+    fn direct_change(&mut self, fault: &Fault, label: &str) -> Result<(), StepFailure> {
+        let Action::Fault(injected) = fault.action() else {
+            return Ok(());
+        };
+        let member = fault.member().to_string();
+        match self.world.apply(&member, &injected) {
+            Err(WorldError::NotHeld { serial, label }) => {
+                self.push(Event::NotRun {
+                    step: format!("DirectChange {serial} {label}"),
+                    reason: format!("it holds no token data object labelled {label:?}"),
+                });
+                return Ok(());
+            }
+            other => other?,
+        }
+        self.push(Event::Fault(FaultEvent {
+            member: member.clone(),
+            action: fault.action(),
+            timing: FaultTiming::Now,
+        }));
+        if self.options.witness {
+            let copies = self
+                .world
+                .data_fingerprints()
+                .into_iter()
+                .flat_map(|(serial, objects)| {
+                    objects
+                        .into_iter()
+                        .filter(|(l, _)| l == label)
+                        .map(move |(_, fp)| (serial.clone(), fp))
+                })
+                .collect();
+            self.push(Event::Changed {
+                member,
+                label: label.to_string(),
+                copies,
+            });
+        }
         Ok(())
     }
 
@@ -735,9 +787,11 @@ impl Runner<'_> {
         }));
         if self.options.witness {
             let objects = self.world.token_labels();
+            let contents = self.world.data_fingerprints();
             self.push(Event::Holdings {
                 label: label.to_string(),
                 objects,
+                contents,
             });
         }
     }

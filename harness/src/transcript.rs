@@ -309,9 +309,16 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
             );
         }
         Event::Aborted(reason) => note(out, at, &[format!("ABORTED: {reason}")]),
+        Event::NotRun { step, reason } => {
+            let _ = writeln!(
+                out,
+                "{stamp} note  {step} not run: {reason}; the run goes on (D79)"
+            );
+        }
         // Exploration's witness data: for the invariant checker, not the reader.
         Event::Holders { .. }
         | Event::Holdings { .. }
+        | Event::Changed { .. }
         | Event::MemberFailed { .. }
         | Event::ThreadSession { .. }
         | Event::RunnerCallMade(_)

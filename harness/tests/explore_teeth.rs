@@ -156,3 +156,18 @@ fn bug_19_a_gap_compared_from_memory_is_found() {
     // Measured: seed 247 (the 248th), shrunk to 16 steps.
     teeth_within(PlantedBug::GapsFromMemory, 16);
 }
+
+// Issue 12's "changed outside the group" field fault (generator v7): I10 sees a member's own
+// copy of a data object replaced by another's when it rejoins.
+
+#[test]
+fn a_rejoining_member_s_changed_copy_re_cloned_is_found() {
+    // Measured: seed 63 (the 64th), shrunk to 9 steps: a session and login, the object, its
+    // change, the drop, a call that finds it, the restore, an interval, a checkpoint.
+    teeth_within(PlantedBug::RecloneHeldData, 9);
+}
+
+#[test]
+fn synchronize_copying_over_a_changed_copy_is_found() {
+    teeth(PlantedBug::SyncOverwritesById);
+}

@@ -587,14 +587,20 @@ impl Partition {
             .objects
             .values()
             .find(|o| o.token && o.label == label)?;
-        let digest = crypto::sha256(&[
-            b"hasim-object-fingerprint:",
-            format!("{:?}", o.class).as_bytes(),
-            &o.id,
-            &o.value,
-            &o.secret,
-        ]);
-        Some(digest.iter().take(8).map(|b| format!("{b:02x}")).collect())
+        Some(object_fingerprint_of(o))
+    }
+
+    /// Every token data object as `(label, fingerprint)` (the fingerprint of
+    /// [`Partition::object_fingerprint`]), duplicates included, sorted.
+    pub fn data_fingerprints(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .objects
+            .values()
+            .filter(|o| o.token && o.class == ObjectClass::Data)
+            .map(|o| (o.label.clone(), object_fingerprint_of(o)))
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// Destroys an object (`C_DestroyObject`).
@@ -809,4 +815,17 @@ fn fingerprint(tag: &str, text: &str) -> String {
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// An object's fingerprint: its class, id and value or key material, hashed (16 hex digits);
+/// equal contents, equal fingerprints, never the contents themselves.
+fn object_fingerprint_of(o: &ObjectRecord) -> String {
+    let digest = crypto::sha256(&[
+        b"hasim-object-fingerprint:",
+        format!("{:?}", o.class).as_bytes(),
+        &o.id,
+        &o.value,
+        &o.secret,
+    ]);
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

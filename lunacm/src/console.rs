@@ -58,6 +58,9 @@ pub struct LunaCm {
     pub(crate) current: Option<SlotRef>,
     /// The slot the Crypto Officer logged in to with `partition login`, if any.
     pub(crate) logged_in: Option<SlotRef>,
+    /// Exploration's planted bug `SyncOverwritesById` (`ha_engine::planted`): `hagroup
+    /// synchronize` copies data objects over existing copies. Off unless planted.
+    pub(crate) overwrite_by_id: bool,
 }
 
 impl LunaCm {
@@ -72,7 +75,15 @@ impl LunaCm {
             conf: Document::empty(Format::Conf, DEFAULT_ORIGIN),
             current: None,
             logged_in: None,
+            overwrite_by_id: false,
         }
+    }
+
+    /// Plants `ha_engine::planted::PlantedBug::SyncOverwritesById` (exploration's own tests
+    /// only): `hagroup synchronize` copies each data object over every other member's copy.
+    #[doc(hidden)]
+    pub fn plant_sync_overwrite(&mut self) {
+        self.overwrite_by_id = true;
     }
 
     /// The configuration as the file says it.

@@ -146,8 +146,18 @@ pub fn synchronize(
     for target in 0..opened.len() {
         let mut count = 0;
         for (key, holders) in &union {
-            if opened[target].objects.contains_key(key) {
-                continue;
+            if let Some(&held) = opened[target].objects.get(key) {
+                // Planted bug (exploration's teeth): a data object copied over the target's
+                // own copy from the first member holding it.
+                let overwrite = cm.overwrite_by_id
+                    && key.1 == ObjectClass::Data
+                    && holders.first().is_some_and(|&h| h != target);
+                if !overwrite {
+                    continue;
+                }
+                let (slot, session) = (opened[target].slot, opened[target].session);
+                let _ = cm.member(slot).destroy_object(session, held);
+                opened[target].objects.remove(key);
             }
             match copy(cm, &opened, holders, target, key) {
                 Ok(handle) => {

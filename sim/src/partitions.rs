@@ -77,6 +77,14 @@ pub trait Partitions: Send {
         None
     }
 
+    /// Partition `serial`'s token data objects as `(label, fingerprint)` (the fingerprint of
+    /// [`Partitions::object_fingerprint`], one row per object, duplicates included), sorted;
+    /// `None` when the backend cannot tell (only the model answers).
+    fn data_fingerprints(&self, serial: &str) -> Option<Vec<(String, String)>> {
+        let _ = serial;
+        None
+    }
+
     /// Told after the injector applied a transport fault; `after_drop` is true for a
     /// `Restore` of a member whose connection was lost. A real backend reconnects the member
     /// there; the model needs nothing (its injector resets the sessions at the next call).
@@ -180,6 +188,11 @@ impl Partitions for ModelPartitions {
     fn object_fingerprint(&self, serial: &str, label: &str) -> Option<String> {
         let model = self.model.lock().ok()?;
         model.partition(serial)?.object_fingerprint(label)
+    }
+
+    fn data_fingerprints(&self, serial: &str) -> Option<Vec<(String, String)>> {
+        let model = self.model.lock().ok()?;
+        Some(model.partition(serial)?.data_fingerprints())
     }
 
     fn holds(&self, serial: &str, label: &str) -> bool {

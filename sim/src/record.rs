@@ -180,6 +180,28 @@ pub enum Event {
         label: String,
         /// Per partition, sorted.
         objects: BTreeMap<String, Vec<String>>,
+        /// Per partition, its token data objects as `(label, fingerprint)`, sorted (their
+        /// contents, which only a change outside the group makes differ, B22, D64).
+        contents: BTreeMap<String, Vec<(String, String)>>,
+    },
+    /// Exploration's witness (recorded only when asked, never rendered): a `DirectChange`
+    /// was made on `member`; every partition's copies of `label` right after it, as
+    /// `(partition, fingerprint)` in slot order (one row per copy).
+    Changed {
+        /// The partition changed outside the group.
+        member: String,
+        /// The data object's label.
+        label: String,
+        /// Every copy of it then.
+        copies: Vec<(String, String)>,
+    },
+    /// A step that could not run, with its reason; the run went on, as an application's
+    /// would (issue 9, D79): e.g. a `DirectChange` on a partition that holds no such object.
+    NotRun {
+        /// The step, as the transcript names it (e.g. `DirectChange 1234 doc`).
+        step: String,
+        /// Why it could not run.
+        reason: String,
     },
     /// Exploration's witness (recorded only when asked, never rendered): a thread's runner
     /// call (any call but a sign or encrypt) when it was made, in the order of the run; its

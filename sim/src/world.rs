@@ -70,6 +70,16 @@ pub enum WorldError {
     /// reached or re-initialised).
     #[error("backend: {0}")]
     Backend(String),
+    /// `DirectChange` found no token data object with the label on the partition (destroyed
+    /// meanwhile, or never given to it): the change cannot be made there (D64, D79). A caller
+    /// that runs steps as an application would records it with this reason and goes on.
+    #[error("DirectChange of {serial}: it holds no token data object labelled {label:?}")]
+    NotHeld {
+        /// The partition.
+        serial: String,
+        /// The label looked for.
+        label: String,
+    },
     /// Too many recovery timer runs (`queue::MAX_TIMER_RUNS`): e.g. `retry -1` with a very long
     /// advance, which would log one failed attempt per interval without end.
     #[error(
@@ -500,6 +510,16 @@ impl World {
             .collect()
     }
 
+    /// Each partition's token data objects as `(label, fingerprint)`, sorted (read below the
+    /// injectors; only the model can tell): the contents exploration follows after an object
+    /// was changed outside the group (B22, D64, D79).
+    pub fn data_fingerprints(&self) -> BTreeMap<String, Vec<(String, String)>> {
+        self.serials
+            .iter()
+            .filter_map(|s| Some((s.clone(), self.partitions.data_fingerprints(s)?)))
+            .collect()
+    }
+
     /// Each partition's token objects as `label/class`, sorted (read below the injectors;
     /// only the model can tell).
     pub fn token_labels(&self) -> BTreeMap<String, Vec<String>> {
@@ -593,9 +613,10 @@ impl World {
         let _ = member.close_session(session);
         match changed.map_err(fail("C_SetAttributeValue"))? {
             true => Ok(()),
-            false => Err(WorldError::Backend(format!(
-                "DirectChange of {serial}: it holds no token data object labelled {label:?}"
-            ))),
+            false => Err(WorldError::NotHeld {
+                serial: serial.to_string(),
+                label: label.to_string(),
+            }),
         }
     }
 

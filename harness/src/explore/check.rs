@@ -28,8 +28,10 @@
 //! - **I6** liveness: after the heal, every member that can recover by itself is back (the log
 //!   says so) within its bound.
 //! - **I7** security: no signature or encryption succeeds while the application holds no login.
+//! - **I10** an object changed outside the group stays changed (B22, D64): see [`contents`].
 
 mod admin;
+mod contents;
 mod tombstones;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -175,6 +177,11 @@ struct Checker<'a> {
     call_start: Option<Millis>,
     /// The member the last `detected new member` line named, and when (D24).
     new_member: Option<(String, Millis)>,
+    /// Every label that was ever at risk of an orphan (a creation cut short, D37, D18): the
+    /// engine may destroy a copy of it by rule, so I10 does not follow its contents.
+    orphan_labels: BTreeSet<String>,
+    /// I10: the copies of objects changed outside the group and their contents.
+    contents: contents::Contents,
 }
 
 /// A failed call (D3) whose drop line is due (D19).
@@ -223,6 +230,8 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         reported: BTreeSet::new(),
         call_start: None,
         new_member: None,
+        orphan_labels: BTreeSet::new(),
+        contents: contents::Contents::default(),
     };
     for (at, happening) in &obs.events {
         if let Some(v) = c.overdue(*at, happening) {
@@ -394,6 +403,7 @@ impl Checker<'_> {
                         .entry(label.clone())
                         .or_default()
                         .insert(member.clone());
+                    self.orphan_labels.insert(label.clone());
                 }
                 self.failed(at, member, call, code, *called_at);
                 None
@@ -433,6 +443,17 @@ impl Checker<'_> {
                     return Some(v);
                 }
                 self.populated_answer(line, output);
+                if line.starts_with("hagroup addmember")
+                    && line.ends_with("-answer remove")
+                    && output.contains(admin::NO_ERROR)
+                    && let Some(serial) = line
+                        .split_whitespace()
+                        .skip_while(|w| *w != "-serialnumber")
+                        .nth(1)
+                {
+                    // B12: the operator deleted what the partition held.
+                    self.contents.cleared(serial);
+                }
                 self.synchronize_resurrects(line, output);
                 self.synchronize_spreads_orphans(line, output);
                 let membership = matches!(
@@ -489,14 +510,24 @@ impl Checker<'_> {
             }
             Happening::Log(line) => self.log(at, line),
             Happening::SlotList(listed) => self.slot_list(at, listed),
-            Happening::Checkpoint { label, objects } => match label.as_str() {
-                "final" => self
-                    .unreported_orphan(at)
-                    .or_else(|| self.final_objects(at, objects)),
-                "reconciled" => self.reconciled(at, objects),
-                "healed" => self.liveness(at),
-                _ => None,
-            },
+            Happening::Changed { label, copies, .. } => {
+                self.direct_changed(label, copies);
+                None
+            }
+            Happening::Checkpoint {
+                label,
+                objects,
+                contents,
+            } => self
+                .contents_kept(at, label, contents)
+                .or_else(|| match label.as_str() {
+                    "final" => self
+                        .unreported_orphan(at)
+                        .or_else(|| self.final_objects(at, objects)),
+                    "reconciled" => self.reconciled(at, objects),
+                    "healed" => self.liveness(at),
+                    _ => None,
+                }),
         }
     }
 
@@ -511,6 +542,7 @@ impl Checker<'_> {
             _ => None,
         };
         if let (Some(label), Some(member)) = (&self.last_creation, self.creation_lost.take()) {
+            self.orphan_labels.insert(label.clone());
             self.orphans.insert((label.clone(), member));
         }
         match &app.op {
@@ -1887,6 +1919,7 @@ mod tests {
                 .iter()
                 .map(|(m, objs)| (m.to_string(), objs.iter().map(|o| o.to_string()).collect()))
                 .collect(),
+            contents: BTreeMap::new(),
         }
     }
 
@@ -2138,9 +2171,142 @@ mod tests {
                 Happening::Checkpoint {
                     label: "final".into(),
                     objects,
+                    contents: BTreeMap::new(),
                 },
             ),
         ]);
         assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I1"));
+    }
+
+    // ---- I10: an object changed outside the group stays changed (B22, D64) ----------------
+
+    fn create_d1() -> Happening {
+        app(
+            OpObs::Create {
+                label: "d1".into(),
+                token: true,
+                pair: false,
+            },
+            "CKR_OK",
+            None,
+        )
+    }
+
+    /// B's copy of d1 changed outside the group (content `new`), A's kept (`old`).
+    fn changed_on_b() -> Happening {
+        Happening::Changed {
+            member: "B".into(),
+            label: "d1".into(),
+            copies: vec![("A".into(), "old".into()), ("B".into(), "new".into())],
+        }
+    }
+
+    /// A checkpoint where every listed member holds d1 with the given content.
+    fn checkpoint_d1(label: &str, contents: &[(&str, &str)]) -> Happening {
+        Happening::Checkpoint {
+            label: label.into(),
+            objects: contents
+                .iter()
+                .map(|(m, _)| (m.to_string(), vec!["d1/Data".to_string()]))
+                .collect(),
+            contents: contents
+                .iter()
+                .map(|(m, fp)| (m.to_string(), vec![("d1".to_string(), fp.to_string())]))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_changed_copy_overwritten_breaks_i10_and_kept_does_not() {
+        let run = |last: Happening| {
+            obs(vec![
+                (0, login()),
+                (1, create_d1()),
+                (2, changed_on_b()),
+                (3, last),
+            ])
+        };
+        // Kept: the divergence is surfaced, not resolved.
+        let kept = run(checkpoint_d1("final", &[("A", "old"), ("B", "new")]));
+        assert_eq!(check(&kept, &[], None), None);
+        // B's change silently undone: the copies agree again.
+        let undone = run(checkpoint_d1("final", &[("A", "old"), ("B", "old")]));
+        let v = check(&undone, &[], None).expect("I10");
+        assert_eq!(v.invariant, "I10");
+        assert!(
+            v.detail.contains("partition B holds d1 as [old]"),
+            "{}",
+            v.detail
+        );
+        // A's unchanged copy overwritten with B's change: also a copy the group overwrote.
+        let spread = run(checkpoint_d1("final", &[("A", "new"), ("B", "new")]));
+        assert_eq!(check(&spread, &[], None).map(|v| v.invariant), Some("I10"));
+        // A content no copy ever held.
+        let made_up = run(checkpoint_d1(
+            "final",
+            &[("A", "old"), ("B", "new"), ("C", "x")],
+        ));
+        assert_eq!(check(&made_up, &[], None).map(|v| v.invariant), Some("I10"));
+    }
+
+    #[test]
+    fn a_copy_made_after_the_change_is_followed_from_then_on() {
+        // C got its copy from B (carrying the change) by the `healed` checkpoint; it must keep
+        // it at `final`.
+        let with_final = |c: &'static str| {
+            obs(vec![
+                (0, login()),
+                (1, create_d1()),
+                (2, changed_on_b()),
+                (
+                    3,
+                    checkpoint_d1("healed", &[("A", "old"), ("B", "new"), ("C", "new")]),
+                ),
+                (
+                    4,
+                    checkpoint_d1("final", &[("A", "old"), ("B", "new"), ("C", c)]),
+                ),
+            ])
+        };
+        assert_eq!(check(&with_final("new"), &[], None), None);
+        assert_eq!(
+            check(&with_final("old"), &[], None).map(|v| v.invariant),
+            Some("I10")
+        );
+    }
+
+    #[test]
+    fn a_destroyed_or_orphaned_object_is_not_followed() {
+        // The application destroyed d1: its copies may go.
+        let destroyed = obs(vec![
+            (0, login()),
+            (1, create_d1()),
+            (2, changed_on_b()),
+            (
+                3,
+                app(OpObs::Destroy { label: "d1".into() }, "CKR_OK", None),
+            ),
+            (4, checkpoint_d1("final", &[])),
+        ]);
+        assert_eq!(check(&destroyed, &[], None), None);
+        // d1's creation was cut short on B (D37, D18): B's copy may be an orphan the engine
+        // destroys by rule.
+        let orphan = obs(vec![
+            (0, login()),
+            (1, create_d1()),
+            (
+                1,
+                Happening::Failed {
+                    member: "B".into(),
+                    call: "ImportClone".into(),
+                    code: "CKR_DEVICE_ERROR".into(),
+                    called_at: 1,
+                },
+            ),
+            (1, log("has dropped member: B")),
+            (2, changed_on_b()),
+            (3, checkpoint_d1("healed", &[("A", "old"), ("B", "old")])),
+        ]);
+        assert_ne!(check(&orphan, &[], None).map(|v| v.invariant), Some("I10"));
     }
 }

@@ -219,7 +219,14 @@ fn fault(f: &FaultCall) -> Option<Fault> {
             member: s(m)?,
             label: label.clone(),
         },
-        FaultCall::DirectModify(..) => return None,
+        FaultCall::DirectChange(m, label, value) if plain(label) && plain(value) => {
+            Fault::DirectChange {
+                member: s(m)?,
+                label: label.clone(),
+                value: value.clone(),
+            }
+        }
+        FaultCall::DirectModify(..) | FaultCall::DirectChange(..) => return None,
     })
 }
 

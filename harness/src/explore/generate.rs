@@ -18,6 +18,9 @@ enum Purpose {
     Options = 101,
     Workload = 102,
     Faults = 103,
+    /// What another application changes outside the group (generator v7, D64): a stream of
+    /// its own, so the fault schedule's draws keep their meaning.
+    Direct = 104,
 }
 
 fn stream(seed: u64, purpose: Purpose) -> ChaCha20Rng {
@@ -37,6 +40,9 @@ struct AppState {
     /// Keys: label, kind, token.
     keys: Vec<(String, Kind, bool)>,
     data: Vec<String>,
+    /// Token data objects the application made and did not destroy, whether or not it still
+    /// holds their handles (another application may change them outside the group, D64).
+    made_data: Vec<String>,
     next: u32,
 }
 
@@ -55,6 +61,8 @@ struct FaultState {
     max_interval: u32,
     /// `DirectModify` objects made so far (their labels are numbered).
     direct_modifies: u32,
+    /// `DirectChange`s made so far (their values are numbered).
+    direct_changes: u32,
     /// Members removed from the group (`hagroup removemember`), which may be added back.
     removed: Vec<String>,
 }
@@ -63,6 +71,7 @@ struct Gen {
     options: Options,
     work: ChaCha20Rng,
     faults: ChaCha20Rng,
+    direct: ChaCha20Rng,
     app: AppState,
     ops: FaultState,
     now: u64,
@@ -91,6 +100,7 @@ pub fn generate_sized(seed: u64, operations: Option<u32>) -> Plan {
     let mut g = Gen {
         work: stream(seed, Purpose::Workload),
         faults: stream(seed, Purpose::Faults),
+        direct: stream(seed, Purpose::Direct),
         app: AppState::default(),
         ops: FaultState {
             in_group: members.clone(),
@@ -204,6 +214,7 @@ impl Gen {
             OpKind::Create => {
                 let label = self.label("d");
                 self.app.data.push(label.clone());
+                self.app.made_data.push(label.clone());
                 self.app_call(AppCall::CreateData { label });
             }
             OpKind::Destroy => {
@@ -214,6 +225,7 @@ impl Gen {
                 } else {
                     self.app.data.remove(pick - self.app.keys.len())
                 };
+                self.app.made_data.retain(|d| *d != label);
                 self.app_call(AppCall::Destroy { label });
             }
             OpKind::Sign => {
@@ -405,11 +417,13 @@ impl Gen {
                 OpKind::Create => {
                     let label = self.label("d");
                     own.push((label.clone(), None, true));
+                    self.app.made_data.push(label.clone());
                     program.push(AppCall::CreateData { label });
                 }
                 OpKind::Destroy => {
                     let i = self.work.random_range(0..own.len() as u32) as usize;
                     let (label, ..) = own.remove(i);
+                    self.app.made_data.retain(|d| *d != label);
                     program.push(AppCall::Destroy { label });
                 }
                 OpKind::Sign | OpKind::Encrypt => {
@@ -785,9 +799,29 @@ impl Gen {
                 self.at(FaultCall::IdleCut(m, ms));
             }
             _ => {
-                self.ops.direct_modifies += 1;
-                let label = format!("dm{}", self.ops.direct_modifies);
-                self.at(FaultCall::DirectModify(m, label));
+                // Generator v7: half the time, when there is one, another application changes
+                // a token data object outside the group instead of creating one (D64): one the
+                // application made (`dN`) or one made outside the group (`dmN`), which this
+                // member may not hold (destroyed, never given to it: then the step is recorded
+                // as not run and the run goes on, D79). Drawn from a stream of its own; the
+                // fault schedule draws exactly what it drew for `DirectModify`.
+                let changeable: Vec<String> = self
+                    .app
+                    .made_data
+                    .iter()
+                    .cloned()
+                    .chain((1..=self.ops.direct_modifies).map(|n| format!("dm{n}")))
+                    .collect();
+                if !changeable.is_empty() && self.direct.random_bool(0.5) {
+                    let i = self.direct.random_range(0..changeable.len() as u32) as usize;
+                    self.ops.direct_changes += 1;
+                    let value = format!("changed outside the group {}", self.ops.direct_changes);
+                    self.at(FaultCall::DirectChange(m, changeable[i].clone(), value));
+                } else {
+                    self.ops.direct_modifies += 1;
+                    let label = format!("dm{}", self.ops.direct_modifies);
+                    self.at(FaultCall::DirectModify(m, label));
+                }
             }
         }
     }
@@ -835,6 +869,36 @@ impl Gen {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Generator v7 draws `DirectChange` (D64) on a member in service, of a token data object
+    /// the application made (`dN`) and of one made outside the group (`dmN`); a seed without
+    /// the `DirectModify` kind draws neither.
+    #[test]
+    fn direct_changes_of_both_kinds_of_data_object_are_drawn() {
+        let (mut app_made, mut outside) = (0, 0);
+        for seed in 1..=400u64 {
+            let plan = generate(seed);
+            let enabled = plan.options.faults.contains(&FaultKind::DirectModify);
+            for step in &plan.steps {
+                let PlanStep::Fault(FaultCall::DirectChange(member, label, value)) = step else {
+                    continue;
+                };
+                assert!(enabled, "seed {seed}");
+                assert!(
+                    plan.partitions().any(|p| p == member),
+                    "seed {seed}: {member}"
+                );
+                assert!(value.starts_with("changed outside the group "), "{value}");
+                if label.starts_with("dm") {
+                    outside += 1;
+                } else {
+                    assert!(label.starts_with('d'), "seed {seed}: {label}");
+                    app_made += 1;
+                }
+            }
+        }
+        assert!(app_made > 0 && outside > 0, "dN {app_made}, dmN {outside}");
+    }
 
     /// Multi-threaded workloads hold every kind of application call inside `Threads` (D61),
     /// not only signs and encrypts.

@@ -41,6 +41,9 @@ pub enum FaultObs {
     IdleCut(u64),
     /// An object created on the partition outside the group (B21, B22), with its label.
     DirectModify(String),
+    /// The value of the partition's token data object with this label was changed outside
+    /// the group (B21, B22, D64); only a change that was made is observed (D79).
+    DirectChange(String),
     /// The operator added the partition to the group.
     MemberAdded,
 }
@@ -178,6 +181,18 @@ pub enum Happening {
         label: String,
         /// Per member, sorted.
         objects: BTreeMap<String, Vec<String>>,
+        /// Per member, its token data objects as `(label, fingerprint)`, sorted.
+        contents: BTreeMap<String, Vec<(String, String)>>,
+    },
+    /// A `DirectChange` was made (D64): every partition's copies of the object right after
+    /// it, as `(partition, fingerprint)`, read below the injectors.
+    Changed {
+        /// The partition changed outside the group.
+        member: String,
+        /// The data object's label.
+        label: String,
+        /// Every copy then.
+        copies: Vec<(String, String)>,
     },
 }
 
@@ -363,11 +378,28 @@ impl Observations {
                 Event::RecoveryBusy { from, until } => {
                     events.push((*from, Happening::RecoveryBusy { until: *until }));
                 }
-                Event::Holdings { label, objects } => events.push((
+                Event::Holdings {
+                    label,
+                    objects,
+                    contents,
+                } => events.push((
                     at,
                     Happening::Checkpoint {
                         label: label.clone(),
                         objects: objects.clone(),
+                        contents: contents.clone(),
+                    },
+                )),
+                Event::Changed {
+                    member,
+                    label,
+                    copies,
+                } => events.push((
+                    at,
+                    Happening::Changed {
+                        member: member.clone(),
+                        label: label.clone(),
+                        copies: copies.clone(),
                     },
                 )),
                 Event::Holders { label, members } => {
@@ -436,11 +468,10 @@ fn fault_of(action: &Action) -> FaultObs {
             Fault::LostAnswer => FaultObs::LostAnswer,
             Fault::Busy { ms } => FaultObs::Busy(*ms),
             Fault::IdleCut { ms } => FaultObs::IdleCut(*ms),
-            // Both are another application's write outside the group; the truth model
-            // follows neither (an object's contents are not its reachability).
-            Fault::DirectModify { label } | Fault::DirectChange { label, .. } => {
-                FaultObs::DirectModify(label.clone())
-            }
+            // Another application's writes outside the group; the truth model follows
+            // neither (an object's contents are not its reachability).
+            Fault::DirectModify { label } => FaultObs::DirectModify(label.clone()),
+            Fault::DirectChange { label, .. } => FaultObs::DirectChange(label.clone()),
         },
     }
 }

@@ -10,7 +10,7 @@ use rand_chacha::ChaCha20Rng;
 
 /// The generator's version: part of a seed's meaning. Bump it whenever the same seed would
 /// generate a different scenario (a test snapshots seed 1's scenario to catch accidents).
-pub const GENERATOR_VERSION: u32 = 6;
+pub const GENERATOR_VERSION: u32 = 7;
 
 /// Application operations the workload may draw (swarm: a seed enables a subset).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -97,7 +97,8 @@ pub enum FaultKind {
     Busy,
     /// `IdleCut`: an idle connection is cut, found at the next call (D35).
     IdleCut,
-    /// `DirectModify`: an object made on one member outside the group (B21, B22, D35).
+    /// `DirectModify`: an object made on one member outside the group (B21, B22, D35), or
+    /// (generator v7) a token data object changed there (`DirectChange`, D64).
     DirectModify,
     /// `hagroup synchronize` while the application runs (D8: union, never deletes).
     Synchronize,

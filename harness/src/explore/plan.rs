@@ -128,6 +128,8 @@ pub enum FaultCall {
     IdleCut(String, u64),
     /// `DirectModify(member: S, label: L)`.
     DirectModify(String, String),
+    /// `DirectChange(member: S, label: L, value: V)` (D64).
+    DirectChange(String, String, String),
 }
 
 impl FaultCall {
@@ -147,7 +149,8 @@ impl FaultCall {
             | FaultCall::LostAnswer(s)
             | FaultCall::Busy(s, _)
             | FaultCall::IdleCut(s, _)
-            | FaultCall::DirectModify(s, _) => s,
+            | FaultCall::DirectModify(s, _)
+            | FaultCall::DirectChange(s, ..) => s,
         }
     }
 
@@ -168,6 +171,9 @@ impl FaultCall {
             FaultCall::IdleCut(s, ms) => format!("IdleCut(member: {s}, ms: {ms})"),
             FaultCall::DirectModify(s, label) => {
                 format!("DirectModify(member: {s}, label: \"{label}\")")
+            }
+            FaultCall::DirectChange(s, label, value) => {
+                format!("DirectChange(member: {s}, label: \"{label}\", value: \"{value}\")")
             }
         }
     }

@@ -187,7 +187,7 @@ impl Truth {
                 let until = at.saturating_add(*ms);
                 self.update(member, at, |f| f.busy_until = Some(until));
             }
-            FaultObs::DirectModify(_) => {}
+            FaultObs::DirectModify(_) | FaultObs::DirectChange(_) => {}
             FaultObs::MemberAdded => self.join(member, at),
         }
     }

@@ -200,6 +200,7 @@ mod tests {
                     .into_iter()
                     .map(|(m, o)| (m.to_string(), vec![o.to_string()]))
                     .collect(),
+                contents: std::collections::BTreeMap::new(),
             },
         ));
         obs(events)
