@@ -113,8 +113,14 @@ impl HaEngine {
                 continue;
             }
             match self.destroy_on_member(g, m, vs, &target.id, target.class) {
-                Ok(()) => {
+                Ok(Destroyed::Yes) => {
                     applied.insert(m);
+                }
+                // D68: not found, but the member may only be hiding it (a private object on a
+                // partition that lost its login unseen): it is compared with the table again,
+                // as one that refused the deletion is (D48).
+                Ok(Destroyed::NotSeen) => {
+                    refused.insert(m);
                 }
                 Err(rv) if rv.drops_member() => self.drop_member(g, m, now, rv),
                 // A deactivated member is out now; the deletion waits for its recovery (D7).
@@ -130,7 +136,7 @@ impl HaEngine {
                 }
             }
         }
-        if applied.is_empty() {
+        if applied.is_empty() && refused.is_empty() {
             self.note_if_all_offline(g, now);
             return Err(EngineError::new(Ckr::CKR_DEVICE_ERROR, F));
         }
@@ -213,7 +219,7 @@ impl HaEngine {
         vs: VSessionHandle,
         id: &ObjectId,
         class: ObjectClass,
-    ) -> MemberResult<()> {
+    ) -> MemberResult<Destroyed> {
         let s = self.ensure_session(g, m, vs)?;
         let key = (id.clone(), class);
         // A remembered handle may have been reissued (a logout, a deactivation): one more
@@ -222,8 +228,14 @@ impl HaEngine {
             let cached = self.member(g, m).handles.contains_key(&key);
             let h = match self.member_handle(g, m, s, id, class) {
                 Ok(h) => h,
-                // Already gone there: the goal of a destroy is met.
-                Err(Ckr::CKR_OBJECT_HANDLE_INVALID) => return Ok(()),
+                // Already gone there: the goal of a destroy is met, unless the object is one a
+                // partition shows only to a logged-in session: one deactivated and reactivated
+                // before the engine talked to it has lost its login without a word (D17) and
+                // hides its private objects from the search (D68).
+                Err(Ckr::CKR_OBJECT_HANDLE_INVALID) if is_private(class) => {
+                    return Ok(Destroyed::NotSeen);
+                }
+                Err(Ckr::CKR_OBJECT_HANDLE_INVALID) => return Ok(Destroyed::Yes),
                 Err(rv) => return Err(rv),
             };
             let slot = self.member_slot(g, m);
@@ -231,10 +243,10 @@ impl HaEngine {
             self.member_mut(g, m).handles.remove(&key);
             match r {
                 Err(Ckr::CKR_OBJECT_HANDLE_INVALID) if cached => continue,
-                r => return r,
+                r => return r.map(|()| Destroyed::Yes),
             }
         }
-        Ok(())
+        Ok(Destroyed::Yes)
     }
 
     fn next_object_id(&mut self) -> ObjectId {
@@ -514,9 +526,11 @@ impl HaEngine {
                     continue;
                 }
                 match self.destroy_on_member(g, m, vs, id, *class) {
-                    Ok(()) => {
+                    Ok(Destroyed::Yes) => {
                         applied.insert(m);
                     }
+                    // Possibly hidden there (D68): the tombstone waits for it.
+                    Ok(Destroyed::NotSeen) => {}
                     Err(rv) => {
                         tracing::debug!(member = m, rv = %rv, "undo of a partial object failed");
                         if rv.drops_member() {
@@ -564,6 +578,20 @@ impl HaEngine {
         }
         out
     }
+}
+
+/// What a destroy found on one member.
+enum Destroyed {
+    /// Destroyed there, or not there (an object any session can see, D68).
+    Yes,
+    /// Not found, but it is one a session without login does not see: the member may be
+    /// hiding it (D68).
+    NotSeen,
+}
+
+/// Objects a partition shows only to a logged-in session (secret and private keys).
+fn is_private(class: ObjectClass) -> bool {
+    matches!(class, ObjectClass::SecretKey | ObjectClass::PrivateKey)
 }
 
 /// Result of cloning a new object to the other members.

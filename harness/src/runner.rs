@@ -33,6 +33,7 @@ use sim::scheduler::{
 
 mod conf;
 mod react;
+pub use react::HANDLE_KEPT;
 
 /// The runner's failure to start at all.
 #[derive(Debug, thiserror::Error)]

@@ -192,12 +192,13 @@ mod tests {
             .chain((51..=51).map(|n| format!("D{n}")))
             .chain((54..=55).map(|n| format!("D{n}")))
             .chain((57..=59).map(|n| format!("D{n}")))
-            .chain((60..=67).map(|n| format!("D{n}")))
+            .chain((60..=69).map(|n| format!("D{n}")))
             .chain((73..=73).map(|n| format!("D{n}")))
+            .chain((76..=80).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 127);
+        assert_eq!(ids.len(), 134);
     }
 
     #[test]

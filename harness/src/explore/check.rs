@@ -32,6 +32,7 @@
 
 mod admin;
 mod contents;
+mod stale;
 mod tombstones;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,6 +132,11 @@ struct Checker<'a> {
     /// Destroyed labels a member may still hold, until it is compared with the engine's table
     /// (a `synchronize` meanwhile may copy them back, D8, D22).
     tombstone_risk: tombstones::TombstoneRisk,
+    /// `C_Finalize`s so far, and the one before which each label's handle was made (D69).
+    processes: u64,
+    born: BTreeMap<String, u64>,
+    /// Labels whose handle, kept across a restart, may name another object (D69).
+    stale: BTreeSet<String>,
     /// The application's open sessions (the login lives while one is open).
     sessions: u64,
     /// Login epochs: incremented each time the application loses its login; a handle made in
@@ -213,6 +219,9 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         session_lost: false,
         pending_tombstones: BTreeSet::new(),
         tombstone_risk: BTreeMap::new(),
+        processes: 0,
+        born: BTreeMap::new(),
+        stale: BTreeSet::new(),
         sessions: 0,
         epoch: 0,
         made_in: BTreeMap::new(),
@@ -508,6 +517,10 @@ impl Checker<'_> {
                 self.reported.insert((label.clone(), member.clone()));
                 None
             }
+            Happening::HandleKept { label } => {
+                self.handle_kept(label);
+                None
+            }
             Happening::Log(line) => self.log(at, line),
             Happening::SlotList(listed) => self.slot_list(at, listed),
             Happening::Changed { label, copies, .. } => {
@@ -535,6 +548,7 @@ impl Checker<'_> {
 
     fn app(&mut self, at: Millis, app: &AppObs) -> Option<Violation> {
         let ok = app.result == "CKR_OK";
+        self.handles_of_processes(&app.op, ok);
         self.last_creation = match &app.op {
             OpObs::Create {
                 label, token: true, ..

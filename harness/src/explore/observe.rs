@@ -175,6 +175,12 @@ pub enum Happening {
         /// Its label.
         label: String,
     },
+    /// An application profile re-found `label` after an error, found nothing and kept the
+    /// handle it had (`runner::HANDLE_KEPT`): after a restart it may name another object (D69).
+    HandleKept {
+        /// The label.
+        label: String,
+    },
     /// A checkpoint: the token objects each member holds (below the port), as `label/class`.
     Checkpoint {
         /// The label.
@@ -348,6 +354,16 @@ impl Observations {
                             at,
                             Happening::CreationLost {
                                 member: f.member.clone(),
+                            },
+                        ));
+                    }
+                }
+                Event::React(react) => {
+                    if let Some(label) = react.text.strip_suffix(crate::runner::HANDLE_KEPT) {
+                        events.push((
+                            at,
+                            Happening::HandleKept {
+                                label: label.to_string(),
                             },
                         ));
                     }

@@ -14,6 +14,11 @@ use crate::app::{AppSpec, Decision, Reaction, SlotBinding, SlotSeen};
 use crate::scenario::AppOp;
 use crate::transcript::result_of;
 
+/// The end of the `react` line of a re-find that found nothing: the application keeps the
+/// handle it had, which after a `C_Finalize` names nothing of this process, or another object
+/// (exploration's checker reads it, D69).
+pub const HANDLE_KEPT: &str = ": not found; the old handle is kept";
+
 impl Runner<'_> {
     /// An `App` step under the scenario's profile.
     pub(super) fn app_profiled(&mut self, op: &AppOp, spec: &AppSpec) -> Result<(), StepFailure> {
@@ -165,7 +170,7 @@ impl Runner<'_> {
                 continue;
             };
             if found.is_empty() {
-                self.react(format!("{label}: not found; the old handle is kept"), None);
+                self.react(format!("{label}{HANDLE_KEPT}"), None);
                 continue;
             }
             for (h, class) in found {
