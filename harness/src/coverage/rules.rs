@@ -192,12 +192,12 @@ mod tests {
             .chain((51..=51).map(|n| format!("D{n}")))
             .chain((54..=55).map(|n| format!("D{n}")))
             .chain((57..=59).map(|n| format!("D{n}")))
-            .chain((60..=72).map(|n| format!("D{n}")))
+            .chain((60..=73).map(|n| format!("D{n}")))
             .chain((76..=80).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 136);
+        assert_eq!(ids.len(), 137);
     }
 
     #[test]

@@ -177,6 +177,12 @@ struct Checker<'a> {
     orphans: BTreeSet<(String, String)>,
     /// Orphans the engine reported: (label, member).
     reported: BTreeSet<(String, String)>,
+    /// The instant the last application call began, until an operator command or checkpoint:
+    /// the HA log lines its engine call wrote are recorded when it returns (after its member
+    /// calls' time), so a line may be that call's although recorded later.
+    call_start: Option<Millis>,
+    /// The member the last `detected new member` line named, and when (D24).
+    new_member: Option<(String, Millis)>,
     /// Every label that was ever at risk of an orphan (a creation cut short, D37, D18): the
     /// engine may destroy a copy of it by rule, so I10 does not follow its contents.
     orphan_labels: BTreeSet<String>,
@@ -231,6 +237,8 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         creation_lost: None,
         orphans: BTreeSet::new(),
         reported: BTreeSet::new(),
+        call_start: None,
+        new_member: None,
         orphan_labels: BTreeSet::new(),
         contents: contents::Contents::default(),
     };
@@ -385,6 +393,13 @@ impl Checker<'_> {
 
     fn step(&mut self, at: Millis, happening: &Happening) -> Option<Violation> {
         self.tombstones_compared(at, false);
+        match happening {
+            Happening::App(_) => self.call_start = Some(at),
+            Happening::Command { .. } | Happening::Checkpoint { .. } | Happening::SlotList(_) => {
+                self.call_start = None;
+            }
+            _ => {}
+        }
         match happening {
             Happening::Failed {
                 member,
@@ -817,7 +832,11 @@ impl Checker<'_> {
                 self.mark_down(member, u.called_at);
                 return None;
             }
-            if self.truth.healthy(&member) {
+            // D24: a new member that cannot be brought in when it is detected is handled as a
+            // member dropped then; one that answers but refuses (busy, D35) cannot be.
+            let refused_join = self.new_member.as_ref() == Some(&(member.clone(), at))
+                && self.truth.busy(&member, at);
+            if self.truth.healthy(&member) && !refused_join {
                 return broken(format!(
                     "member {member} was reachable and no call to it failed at {at} ms"
                 ));
@@ -827,6 +846,10 @@ impl Checker<'_> {
                 Some(Claimed::Down { .. }) | Some(Claimed::Stopped)
             ) {
                 return broken(format!("member {member} dropped twice without coming back"));
+            }
+            if refused_join {
+                // Its outage counts from this drop (D24, D9): usable again from its attempt.
+                self.truth.detected(&member, stamped);
             }
             self.mark_down(member, stamped);
             return None;
@@ -886,6 +909,10 @@ impl Checker<'_> {
                 },
             };
             if matches!(self.claims.get(&member), Some(Claimed::Back) | None) {
+                // D9, D19: the outage counts from this notice (a deactivation is found by a call
+                // that needs the login, D17, not by a drop code): a member activated again
+                // meanwhile is usable from its next due attempt on, not before.
+                self.truth.detected(&member, since);
                 self.mark_down(member, since);
             }
             return None;
@@ -903,6 +930,7 @@ impl Checker<'_> {
             return None;
         }
         if let Some(member) = msg.strip_prefix("detected new member member: ") {
+            self.new_member = Some((member.trim().to_string(), at));
             self.claims.insert(member.trim().to_string(), Claimed::Back);
             return None;
         }
@@ -1020,8 +1048,18 @@ impl Checker<'_> {
             // member calls runs when it is free (the simulation's time policy: recovery is its
             // own thread, B41).
             let free = self.recovery_free(due);
+            // Attempt 1 counts from the failed call here, the engine from when it got its
+            // answer (D9), up to the receive timeout later (B28): an attempt due then may have
+            // waited for the recovery thread too.
+            let latest = due.saturating_add(RECEIVE_TIMEOUT_MS);
+            let free_late = if n == 1 && self.recovery_free(latest) > latest {
+                self.recovery_free(latest)
+            } else {
+                free
+            };
             if stamped.abs_diff(due) > RECEIVE_TIMEOUT_MS
                 && stamped.abs_diff(free) > RECEIVE_TIMEOUT_MS
+                && stamped.abs_diff(free_late) > RECEIVE_TIMEOUT_MS
                 && !self.interval_changed_between(last, stamped)
             {
                 return broken(format!(
@@ -1031,11 +1069,18 @@ impl Checker<'_> {
         }
         if succeeded {
             // Back means reachable; with the application logged in, also logged in with the
-            // group's credential (B43); without a login, a reconnection is all an attempt can do.
-            // A login at this very instant may come after the attempt (a call drives due
-            // recovery before it does its own work, B45).
+            // group's credential (B43); without a login, a reconnection is all an attempt can do
+            // (decisions: "Recovery while the application holds no login"). A call drives due
+            // recovery before it does its own work (B45), so a login made by the very call that
+            // wrote this line comes after the attempt: that call began at `call_start`, in the
+            // second the line states (D15), and its line is recorded when it returns, which is
+            // later when members took time to answer (a slow or hung member, B28).
+            let asked = self
+                .call_start
+                .filter(|s| *s <= at && s / 1000 == stamped / 1000)
+                .unwrap_or(at);
             let back = self.truth.reachable(member)
-                && (self.truth.credential_ok(member) || !self.truth.logged_in_before(at));
+                && (self.truth.credential_ok(member) || !self.truth.logged_in_before(asked));
             if !back && !self.lost_while_brought_in(member, at) {
                 return broken(format!(
                     "`succeeded` for member {member}, which is not reachable at {at} ms"
@@ -1053,7 +1098,9 @@ impl Checker<'_> {
     }
 
     /// The first instant from `due` on at which the recovery thread was not busy with a timer
-    /// run that began at or before it (the record's `RecoveryBusy` witness).
+    /// run that began before it (the record's `RecoveryBusy` witness). A run that begins at
+    /// that instant is the one that serves the attempt, however long it keeps the thread busy
+    /// after (exploration seeds 3239, 9621: not the end of a chain of runs).
     fn recovery_free(&self, due: Millis) -> Millis {
         let mut free = due;
         loop {
@@ -1062,7 +1109,7 @@ impl Checker<'_> {
                 .events
                 .iter()
                 .filter_map(|(from, h)| match h {
-                    Happening::RecoveryBusy { until } if *from <= free && *until > free => {
+                    Happening::RecoveryBusy { until } if *from < free && *until > free => {
                         Some(*until)
                     }
                     _ => None,
@@ -1708,7 +1755,11 @@ mod tests {
         let mut late = base.clone();
         late.push(busy(200_000));
         late.push((200_000, log_at(200, FAILED_2)));
-        assert_eq!(check(&with_clock(obs(late)), &[], None), None);
+        assert_eq!(check(&with_clock(obs(late.clone())), &[], None), None);
+        // The run that begins when the thread is free serves attempt 2, however long it lasts.
+        let mut chained = late.clone();
+        chained.push((200_000, Happening::RecoveryBusy { until: 900_000 }));
+        assert_eq!(check(&with_clock(obs(chained)), &[], None), None);
         // Without that witness, 70 s late.
         let mut unexcused = base;
         unexcused.push((200_000, log_at(200, FAILED_2)));
@@ -1722,6 +1773,138 @@ mod tests {
     fn a_drop_line_for_a_reachable_member_breaks_i3() {
         let o = obs(vec![(0, login()), (10, log("has dropped member: B"))]);
         assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I3"));
+    }
+
+    #[test]
+    fn an_attempt_driven_by_a_login_comes_before_that_login() {
+        // B's credential fails; the application logs out, the operator asks for a manual
+        // recovery, and the next C_Login (at 20 s, a hung member makes it return at 40 s)
+        // drives the attempt before its own login (B45): the attempt only reconnects B and
+        // says `succeeded`; the login then fails on B (B49).
+        let run = |succeeded_at: u64| {
+            with_clock(obs(vec![
+                (0, login()),
+                (
+                    0,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::LoginFailure,
+                    },
+                ),
+                (
+                    0,
+                    log(
+                        "can not login to member: B, autorecovery will be disabled. Code: 0xA0 : CKR_PIN_INCORRECT",
+                    ),
+                ),
+                (1_000, app(OpObs::Logout, "CKR_OK", None)),
+                (
+                    1_000,
+                    Happening::Command {
+                        line: "hagroup recover".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (20_000, login()),
+                (
+                    40_000,
+                    log_at(succeeded_at, "recovery attempt 1 succeeded for member: B"),
+                ),
+            ]))
+        };
+        assert_eq!(check(&run(20), &[], None), None);
+        // A line the recovery thread wrote at 40 s, after that login: B cannot log in.
+        assert_eq!(check(&run(40), &[], None).map(|v| v.invariant), Some("I3"));
+    }
+
+    #[test]
+    fn a_deactivation_found_late_counts_from_the_notice() {
+        // A is gone for good; B is deactivated and activated again at 0 while nobody calls.
+        // Its first call at 111 s finds the lost login (D17): B is usable again only from the
+        // next due attempt after that notice (D9, D19), so nothing was usable then (B53).
+        let fault = |member: &str, fault| Happening::Fault {
+            member: member.into(),
+            fault,
+        };
+        let run = |offline_at: Millis| {
+            obs(vec![
+                (0, login()),
+                (0, fault("A", FaultObs::Drop)),
+                (0, failed("A", "Sign", 0)),
+                (0, log("has dropped member: A")),
+                (0, fault("B", FaultObs::Deactivate)),
+                (0, fault("B", FaultObs::Activate)),
+                (111_000, log("member: B deactivated")),
+                (offline_at, log("all members gone offline.")),
+            ])
+        };
+        assert_eq!(check(&run(111_000), &[], None), None);
+        // One interval after the notice B is usable again: no total loss then.
+        assert_eq!(
+            check(&run(200_000), &[], None).map(|v| v.invariant),
+            Some("I3")
+        );
+    }
+
+    #[test]
+    fn a_new_member_refusing_its_join_is_dropped_at_detection() {
+        // C is added at run time and busy (D35) when its first pass detects it: it cannot be
+        // brought in, so it is handled as a member dropped then (D24).
+        let run = |busy: bool| {
+            let mut events = vec![
+                (0, login()),
+                (
+                    0,
+                    Happening::Fault {
+                        member: "C".into(),
+                        fault: FaultObs::MemberAdded,
+                    },
+                ),
+            ];
+            if busy {
+                events.push((
+                    0,
+                    Happening::Fault {
+                        member: "C".into(),
+                        fault: FaultObs::Busy(120_000),
+                    },
+                ));
+            }
+            events.push((60_000, log("detected new member member: C")));
+            events.push((60_000, log("has dropped member: C")));
+            obs(events)
+        };
+        assert_eq!(check(&run(true), &["C".to_string()], None), None);
+        // A reachable member that answers has no reason to be dropped.
+        assert_eq!(
+            check(&run(false), &["C".to_string()], None).map(|v| v.invariant),
+            Some("I3")
+        );
+    }
+
+    #[test]
+    fn attempt_one_may_wait_for_a_run_that_began_while_the_failed_call_waited() {
+        // A sign to hung B began at 357 s and was answered at the receive timeout (377 s, the
+        // drop, B28); the engine counts attempt 1 from there (D9): due at 437 s, while the run
+        // of 420 s kept the recovery thread busy until 440 s (seed 4962).
+        let run = |busy: bool| {
+            let mut events = vec![
+                (0, login()),
+                (377_000, failed("B", "Sign", 357_000)),
+                (377_000, log_at(377, "has dropped member: B")),
+            ];
+            if busy {
+                events.push((420_000, Happening::RecoveryBusy { until: 440_000 }));
+            }
+            events.push((440_000, log_at(440, FAILED_1)));
+            with_clock(obs(events))
+        };
+        assert_eq!(check(&run(true), &[], None), None);
+        // An idle thread has no excuse: 23 s after the latest instant it was due.
+        assert_eq!(
+            check(&run(false), &[], None).map(|v| v.invariant),
+            Some("I3")
+        );
     }
 
     #[test]

@@ -417,7 +417,17 @@ impl Truth {
         let (Some(since), Some(start)) = (f.healthy_since, f.outage_start) else {
             return false;
         };
-        let window: Vec<(Millis, i32)> = changes_over(&self.retry, start, since);
+        // The retry counts in force from the outage's start until the attempt that brings it
+        // back is due (one interval after it became healthy, D9): a count set to 0 in between
+        // cancels that attempt (B44), even when it was set after the member was reachable again.
+        let first = u64::from(self.interval_at(since)) * 1000 + SLACK_MS;
+        let longest = changes_over(&self.interval, since, since.saturating_add(first))
+            .iter()
+            .map(|(_, i)| u64::from(*i) * 1000 + SLACK_MS)
+            .max()
+            .unwrap_or(first);
+        let window: Vec<(Millis, i32)> =
+            changes_over(&self.retry, start, since.saturating_add(longest));
         if window.iter().any(|(_, r)| *r == 0) {
             return true;
         }
@@ -708,6 +718,29 @@ mod tests {
         fresh.fault("B", &FaultObs::Restore, 510_000);
         assert!(!fresh.may_be_exhausted("B"));
         assert!(fresh.usable("B", 571_000));
+    }
+
+    #[test]
+    fn recovery_switched_off_before_the_attempt_is_due_needs_a_manual_recovery() {
+        // B down at 0, reachable again at 1 s; the attempt due at 60 s is cancelled by the
+        // count set to 0 at 2 s (B44): only `hagroup recover` brings B back.
+        let mut t = truth(3);
+        t.fault("B", &FaultObs::Drop, 0);
+        t.fault("B", &FaultObs::Restore, 1_000);
+        t.command("hagroup retry -count 0", "Command Result : No Error", 2_000);
+        assert!(t.may_be_exhausted("B"));
+        assert!(!t.usable("B", 119_000));
+        // A count set to 0 after the attempt brought it back changes nothing.
+        let mut late = truth(3);
+        late.fault("B", &FaultObs::Drop, 0);
+        late.fault("B", &FaultObs::Restore, 1_000);
+        late.command(
+            "hagroup retry -count 0",
+            "Command Result : No Error",
+            100_000,
+        );
+        assert!(!late.may_be_exhausted("B"));
+        assert!(late.usable("B", 119_000));
     }
 
     #[test]
