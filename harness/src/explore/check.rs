@@ -1390,12 +1390,18 @@ mod tests {
 
     const PREFIX: &str = "Wed Oct  4 16:29:21 2017 : [1] HA group: 1A ";
 
-    fn obs(events: Vec<(Millis, Happening)>) -> Observations {
+    /// Two members `A` and `B`, retry count 3, interval 60 s, activeBasic.
+    pub(super) fn obs(events: Vec<(Millis, Happening)>) -> Observations {
+        obs_retry(3, events)
+    }
+
+    /// [`obs`] with another retry count.
+    pub(super) fn obs_retry(retry: i32, events: Vec<(Millis, Happening)>) -> Observations {
         Observations {
             members: vec!["A".into(), "B".into()],
             standby: vec![],
             settings: Settings {
-                retry: 3,
+                retry,
                 interval: 60,
                 enhanced: false,
                 failover_on_deactivation: true,

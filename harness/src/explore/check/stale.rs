@@ -38,7 +38,7 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::observe::{AppObs, Happening, Observations, OpObs, Settings};
+    use super::super::super::observe::{AppObs, Happening, Observations, OpObs};
     use super::super::Millis;
     use super::super::check;
 
@@ -90,21 +90,7 @@ mod tests {
                 contents: std::collections::BTreeMap::new(),
             },
         ));
-        Observations {
-            members: vec!["A".into(), "B".into()],
-            standby: vec![],
-            settings: Settings {
-                retry: 3,
-                interval: 60,
-                enhanced: false,
-                failover_on_deactivation: true,
-                synchronize: true,
-                ha_only: false,
-                naive_slot: false,
-            },
-            events,
-            log_start: None,
-        }
+        super::super::tests::obs(events)
     }
 
     #[test]

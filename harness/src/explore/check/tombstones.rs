@@ -110,28 +110,12 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::observe::{
-        AppObs, FaultObs, Happening, Observations, OpObs, Settings,
-    };
+    use super::super::super::observe::{AppObs, FaultObs, Happening, Observations, OpObs};
     use super::super::check;
     use super::Millis;
 
     fn obs(events: Vec<(Millis, Happening)>) -> Observations {
-        Observations {
-            members: vec!["A".into(), "B".into()],
-            standby: vec![],
-            settings: Settings {
-                retry: -1,
-                interval: 60,
-                enhanced: false,
-                failover_on_deactivation: true,
-                synchronize: true,
-                ha_only: false,
-                naive_slot: false,
-            },
-            events,
-            log_start: None,
-        }
+        super::super::tests::obs_retry(-1, events)
     }
 
     fn app(op: OpObs) -> Happening {
