@@ -75,6 +75,12 @@ impl HaEngine {
         let mut out = Vec::new();
         for (id, class, token) in found {
             let key = (id.clone(), class);
+            if self.group(g).tombstones.contains_key(&key) {
+                // This process destroyed it; a member not compared with the table since still
+                // holds it (D7, D48). The table's word stands: the application does not get it
+                // back, and the member's next comparison destroys it (D81).
+                continue;
+            }
             if !self.group(g).objects.contains_key(&key) {
                 let owner = if token { None } else { Some(vs) };
                 self.group_mut(g).objects.insert(
