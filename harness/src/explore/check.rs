@@ -1414,7 +1414,8 @@ mod tests {
         }
     }
 
-    fn app(op: OpObs, result: &str, holders: Option<&[&str]>) -> Happening {
+    /// An application call answered `result`; `holders` as the observer records them.
+    pub(super) fn app(op: OpObs, result: &str, holders: Option<&[&str]>) -> Happening {
         Happening::App(AppObs {
             op,
             result: result.into(),

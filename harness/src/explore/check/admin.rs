@@ -204,14 +204,7 @@ impl Checker<'_> {
             return None;
         }
         let usable = self.truth.usable_members(at);
-        let count = |member: &str, label: &str| {
-            objects
-                .get(member)
-                .into_iter()
-                .flatten()
-                .filter(|o| o.split('/').next() == Some(label))
-                .count()
-        };
+        let count = |member: &str, label: &str| held(objects, member, label);
         for (label, pair) in &self.created {
             if self.uncertain.contains(label) || !self.created_here.contains(label) {
                 continue;
@@ -242,14 +235,7 @@ impl Checker<'_> {
         usable: &[String],
         objects: &BTreeMap<String, Vec<String>>,
     ) -> String {
-        let count = |member: &str, label: &str| {
-            objects
-                .get(member)
-                .into_iter()
-                .flatten()
-                .filter(|o| o.split('/').next() == Some(label))
-                .count()
-        };
+        let count = |member: &str, label: &str| held(objects, member, label);
         let counts: Vec<String> = usable
             .iter()
             .map(|member| {
@@ -275,4 +261,14 @@ impl Checker<'_> {
             .collect();
         format!("ObjectCountsAt(\"reconciled\", {{{}}})", counts.join(", "))
     }
+}
+
+/// How many of `member`'s objects at a checkpoint carry `label` (a key pair's halves count two).
+fn held(objects: &BTreeMap<String, Vec<String>>, member: &str, label: &str) -> usize {
+    objects
+        .get(member)
+        .into_iter()
+        .flatten()
+        .filter(|o| o.split('/').next() == Some(label))
+        .count()
 }

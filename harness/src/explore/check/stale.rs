@@ -38,19 +38,12 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::observe::{AppObs, Happening, Observations, OpObs};
+    use super::super::super::observe::{Happening, Observations, OpObs};
     use super::super::Millis;
     use super::super::check;
 
     fn app(op: OpObs) -> Happening {
-        Happening::App(AppObs {
-            op,
-            result: "CKR_OK".into(),
-            count: 1,
-            served_by: vec![],
-            holders: None,
-            issued: None,
-        })
+        super::super::tests::app(op, "CKR_OK", None)
     }
 
     fn create(label: &str) -> Happening {

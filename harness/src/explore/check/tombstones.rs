@@ -110,7 +110,7 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::observe::{AppObs, FaultObs, Happening, Observations, OpObs};
+    use super::super::super::observe::{FaultObs, Happening, Observations, OpObs};
     use super::super::check;
     use super::Millis;
 
@@ -119,14 +119,7 @@ mod tests {
     }
 
     fn app(op: OpObs) -> Happening {
-        Happening::App(AppObs {
-            op,
-            result: "CKR_OK".into(),
-            count: 1,
-            served_by: vec![],
-            holders: None,
-            issued: None,
-        })
+        super::super::tests::app(op, "CKR_OK", None)
     }
 
     fn fault(member: &str, fault: FaultObs) -> Happening {
