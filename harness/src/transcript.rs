@@ -322,6 +322,7 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
         | Event::MemberFailed { .. }
         | Event::ThreadSession { .. }
         | Event::RunnerCallMade(_)
+        | Event::ScheduledFaultApplied { .. }
         | Event::RecoveryBusy { .. } => {}
         Event::End(end) => {
             let mut lines = vec!["end".to_string()];

@@ -181,6 +181,12 @@ struct Checker<'a> {
     /// the HA log lines its engine call wrote are recorded when it returns (after its member
     /// calls' time), so a line may be that call's although recorded later.
     call_start: Option<Millis>,
+    /// Armed faults set off since the last application call was recorded: they belong to the
+    /// call recorded next (a set-off fault is recorded before the call it interrupted).
+    set_off_pending: Vec<SetOff>,
+    /// The armed faults the last application call set off, until an operator command or
+    /// checkpoint.
+    set_off_by_call: Vec<SetOff>,
     /// The member the last `detected new member` line named, and when (D24).
     new_member: Option<(String, Millis)>,
     /// Every label that was ever at risk of an orphan (a creation cut short, D37, D18): the
@@ -189,6 +195,31 @@ struct Checker<'a> {
     /// I10: the copies of objects changed outside the group and their contents.
     contents: contents::Contents,
 }
+
+/// An armed fault an application call set off on a member, and the member as it was just
+/// before.
+#[derive(Clone, Debug)]
+struct SetOff {
+    member: String,
+    /// The kind of member call that set it off (`sim`'s `CallKind` name).
+    call: String,
+    /// Reachable then.
+    reachable: bool,
+    /// The group's credential logged in there then.
+    credential_ok: bool,
+}
+
+/// Member calls a recovery attempt never makes on the member it brings back (B43, D9: probe,
+/// activation, reconnect, log in, compare with the table and clone into it): a fault set off by
+/// one of them was set off by the application call's own work.
+const NOT_AN_ATTEMPTS_CALL: &[&str] = &[
+    "GenerateKey",
+    "CreateData",
+    "Sign",
+    "Encrypt",
+    "SignMultipart",
+    "SetValue",
+];
 
 /// A failed call (D3) whose drop line is due (D19).
 #[derive(Clone, Debug)]
@@ -238,6 +269,8 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         orphans: BTreeSet::new(),
         reported: BTreeSet::new(),
         call_start: None,
+        set_off_pending: Vec::new(),
+        set_off_by_call: Vec::new(),
         new_member: None,
         orphan_labels: BTreeSet::new(),
         contents: contents::Contents::default(),
@@ -394,9 +427,17 @@ impl Checker<'_> {
     fn step(&mut self, at: Millis, happening: &Happening) -> Option<Violation> {
         self.tombstones_compared(at, false);
         match happening {
-            Happening::App(_) => self.call_start = Some(at),
-            Happening::Command { .. } | Happening::Checkpoint { .. } | Happening::SlotList(_) => {
+            Happening::App(_) => {
+                self.call_start = Some(at);
+                self.set_off_by_call = std::mem::take(&mut self.set_off_pending);
+            }
+            Happening::SlotList(_) => {
                 self.call_start = None;
+                self.set_off_by_call = std::mem::take(&mut self.set_off_pending);
+            }
+            Happening::Command { .. } | Happening::Checkpoint { .. } => {
+                self.call_start = None;
+                self.set_off_by_call.clear();
             }
             _ => {}
         }
@@ -508,6 +549,15 @@ impl Checker<'_> {
                 None
             }
             Happening::RecoveryBusy { .. } => None,
+            Happening::SetOff { member, call } => {
+                self.set_off_pending.push(SetOff {
+                    member: member.clone(),
+                    call: call.clone(),
+                    reachable: self.truth.reachable(member),
+                    credential_ok: self.truth.credential_ok(member),
+                });
+                None
+            }
             Happening::App(app) => self.app(at, app),
             Happening::CreationLost { member } => {
                 self.creation_lost = Some(member.clone());
@@ -1075,13 +1125,17 @@ impl Checker<'_> {
             // wrote this line comes after the attempt: that call began at `call_start`, in the
             // second the line states (D15), and its line is recorded when it returns, which is
             // later when members took time to answer (a slow or hung member, B28).
-            let asked = self
+            let by_call = self
                 .call_start
-                .filter(|s| *s <= at && s / 1000 == stamped / 1000)
-                .unwrap_or(at);
-            let back = self.truth.reachable(member)
-                && (self.truth.credential_ok(member) || !self.truth.logged_in_before(asked));
-            if !back && !self.lost_while_brought_in(member, at) {
+                .filter(|s| *s <= at && s / 1000 == stamped / 1000);
+            let asked = by_call.unwrap_or(at);
+            let logged_in = self.truth.logged_in_before(asked);
+            let back =
+                self.truth.reachable(member) && (self.truth.credential_ok(member) || !logged_in);
+            if !back
+                && !self.lost_while_brought_in(member, at)
+                && !(by_call.is_some() && self.struck_after_attempt(member, logged_in))
+            {
                 return broken(format!(
                     "`succeeded` for member {member}, which is not reachable at {at} ms"
                 ));
@@ -1139,6 +1193,21 @@ impl Checker<'_> {
                 })
         });
         struck && leaves
+    }
+
+    /// B45: a call drives due recovery before it does its own work. An armed fault that the
+    /// call which wrote the attempt's line set off on `member` with a member call no attempt
+    /// makes there ([`NOT_AN_ATTEMPTS_CALL`]; a login only while the application held one
+    /// before the call, decisions: "Recovery while the application holds no login") struck
+    /// after the attempt: the attempt met the member as it was just before that fault, and the
+    /// call's own work finds it gone (D19), so `succeeded` comes first and its drop after (as
+    /// for bug 5).
+    fn struck_after_attempt(&self, member: &str, logged_in: bool) -> bool {
+        self.set_off_by_call.iter().any(|s| {
+            let not_the_attempts = NOT_AN_ATTEMPTS_CALL.contains(&s.call.as_str())
+                || (s.call == "Login" && !logged_in);
+            s.member == member && not_the_attempts && s.reachable && (s.credential_ok || !logged_in)
+        })
     }
 
     /// The log takes `member` out of service at `at`, its outage counted from then (D9).
