@@ -153,6 +153,9 @@ struct Checker<'a> {
     last_failure: BTreeMap<String, (Millis, Millis)>,
     /// When the log last took each member out of service.
     down_since: BTreeMap<String, Millis>,
+    /// The stamp of the line that last took each member out of service: when the engine
+    /// detected the outage (D19), which attempt 1 counts from (D9).
+    detected_stamp: BTreeMap<String, Millis>,
     /// Partitions declared outside the group at the start (I8 lists them).
     spares: Vec<String>,
     /// Token objects created since the application last initialised (the table of this
@@ -259,6 +262,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         unnoticed: BTreeMap::new(),
         last_failure: BTreeMap::new(),
         down_since: BTreeMap::new(),
+        detected_stamp: BTreeMap::new(),
         spares: spares.to_vec(),
         created_here: BTreeSet::new(),
         cleared: false,
@@ -879,7 +883,7 @@ impl Checker<'_> {
             let member = member.trim().to_string();
             if let Some(u) = self.unnoticed.remove(&member) {
                 // The member side's failure (D3) the line reports: D9 counts from it.
-                self.mark_down(member, u.called_at);
+                self.mark_down(member, u.called_at, stamped);
                 return None;
             }
             // D24: a new member that cannot be brought in when it is detected is handled as a
@@ -901,7 +905,7 @@ impl Checker<'_> {
                 // Its outage counts from this drop (D24, D9): usable again from its attempt.
                 self.truth.detected(&member, stamped);
             }
-            self.mark_down(member, stamped);
+            self.mark_down(member, stamped, stamped);
             return None;
         }
         // A revocation, or a member still not activated, found by a recovery attempt counts
@@ -928,7 +932,7 @@ impl Checker<'_> {
                 }
                 Some(Claimed::Stopped) => {}
                 _ => {
-                    self.mark_down(member, stamped);
+                    self.mark_down(member, stamped, stamped);
                 }
             }
             return None;
@@ -963,7 +967,7 @@ impl Checker<'_> {
                 // that needs the login, D17, not by a drop code): a member activated again
                 // meanwhile is usable from its next due attempt on, not before.
                 self.truth.detected(&member, since);
-                self.mark_down(member, since);
+                self.mark_down(member, since, stamped);
             }
             return None;
         }
@@ -1107,10 +1111,28 @@ impl Checker<'_> {
             } else {
                 free
             };
+            // D9: attempt 1 is due one interval after the drop was detected, which the drop
+            // line's stamp states (D19): the engine may have learnt of it several receive
+            // timeouts after the call began (a teardown retried on a hung member first, D54,
+            // then the call itself). Both stamps are whole seconds (D15).
+            let after_detection = n == 1
+                && self.detected_stamp.get(member).is_some_and(|d| {
+                    let due = d + u64::from(self.truth.interval_at(*d)) * 1000;
+                    stamped.abs_diff(due) < 1000
+                });
+            // A stamp is whole seconds (D15): the attempt ran within the second it states (and
+            // not after the line was recorded), so a change of the interval in that second may
+            // have come before it.
+            let ran_by = if stamped == at {
+                at
+            } else {
+                stamped.saturating_add(999).min(at)
+            };
             if stamped.abs_diff(due) > RECEIVE_TIMEOUT_MS
                 && stamped.abs_diff(free) > RECEIVE_TIMEOUT_MS
                 && stamped.abs_diff(free_late) > RECEIVE_TIMEOUT_MS
-                && !self.interval_changed_between(last, stamped)
+                && !after_detection
+                && !self.interval_changed_between(last, ran_by)
             {
                 return broken(format!(
                     "attempt {n} for member {member} at {stamped} ms, due at {due} ms (one interval after the previous)"
@@ -1210,10 +1232,12 @@ impl Checker<'_> {
         })
     }
 
-    /// The log takes `member` out of service at `at`, its outage counted from then (D9).
-    fn mark_down(&mut self, member: String, at: Millis) {
+    /// The log takes `member` out of service at `at`, its outage counted from then (D9), with
+    /// a line stamped `stamped` (when the engine detected it, D19).
+    fn mark_down(&mut self, member: String, at: Millis, stamped: Millis) {
         self.truth.noticed(&member);
         self.down_since.insert(member.clone(), at);
+        self.detected_stamp.insert(member.clone(), stamped);
         self.claims.insert(member, Claimed::down(0, at));
     }
 
