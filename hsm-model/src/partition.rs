@@ -558,6 +558,18 @@ impl Partition {
         Ok(self.object(session, handle)?.view())
     }
 
+    /// [`Partition::object_info`] for a caller that keeps only objects labelled `label`: the
+    /// same checks and errors, `None` for another label (nothing copied out).
+    pub fn object_info_labelled(
+        &self,
+        session: u64,
+        handle: u64,
+        label: &str,
+    ) -> ModelResult<Option<ObjectView>> {
+        let object = self.object(session, handle)?;
+        Ok((object.label == label).then(|| object.view()))
+    }
+
     /// Sets a data object's value (`C_SetAttributeValue` of `CKA_VALUE`; public data objects
     /// need no login, as at creation). A key's value cannot be set
     /// (`KeyFunctionNotPermitted`); a larger value must fit the free storage.
