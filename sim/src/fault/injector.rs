@@ -734,6 +734,17 @@ impl Member for FaultyMember {
         })
     }
 
+    fn object_info_labelled(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+        label: &str,
+    ) -> MemberResult<Option<ObjectInfo>> {
+        self.guarded(CallKind::ObjectInfo, Some(session), |m| {
+            m.object_info_labelled(session, object, label)
+        })
+    }
+
     fn destroy_object(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()> {
         self.guarded(CallKind::Destroy, Some(session), |m| {
             m.destroy_object(session, object)

@@ -204,7 +204,8 @@ impl Checker<'_> {
             return None;
         }
         let usable = self.truth.usable_members(at);
-        let count = |member: &str, label: &str| held(objects, member, label);
+        let index = Held::of(objects);
+        let count = |member: &str, label: &str| index.count(member, label);
         for (label, pair) in &self.created {
             if self.uncertain.contains(label) || !self.created_here.contains(label) {
                 continue;
@@ -235,7 +236,8 @@ impl Checker<'_> {
         usable: &[String],
         objects: &BTreeMap<String, Vec<String>>,
     ) -> String {
-        let count = |member: &str, label: &str| held(objects, member, label);
+        let index = Held::of(objects);
+        let count = |member: &str, label: &str| index.count(member, label);
         let counts: Vec<String> = usable
             .iter()
             .map(|member| {
@@ -263,12 +265,33 @@ impl Checker<'_> {
     }
 }
 
-/// How many of `member`'s objects at a checkpoint carry `label` (a key pair's halves count two).
-fn held(objects: &BTreeMap<String, Vec<String>>, member: &str, label: &str) -> usize {
-    objects
-        .get(member)
-        .into_iter()
-        .flatten()
-        .filter(|o| o.split('/').next() == Some(label))
-        .count()
+/// How many of each member's objects at a checkpoint carry each label (a key pair's halves
+/// count two), counted once per checkpoint.
+struct Held<'a>(BTreeMap<&'a str, BTreeMap<&'a str, usize>>);
+
+impl<'a> Held<'a> {
+    fn of(objects: &'a BTreeMap<String, Vec<String>>) -> Held<'a> {
+        Held(
+            objects
+                .iter()
+                .map(|(member, held)| {
+                    let mut by_label: BTreeMap<&str, usize> = BTreeMap::new();
+                    for o in held {
+                        let label = o.split('/').next().unwrap_or(o);
+                        *by_label.entry(label).or_default() += 1;
+                    }
+                    (member.as_str(), by_label)
+                })
+                .collect(),
+        )
+    }
+
+    /// How many of `member`'s objects carry `label`.
+    fn count(&self, member: &str, label: &str) -> usize {
+        self.0
+            .get(member)
+            .and_then(|by_label| by_label.get(label))
+            .copied()
+            .unwrap_or(0)
+    }
 }
