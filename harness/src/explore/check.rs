@@ -2181,6 +2181,40 @@ mod tests {
     }
 
     #[test]
+    fn an_orphan_a_partition_clear_destroyed_has_nothing_to_report() {
+        // B holds the orphan of k1 (D37); the operator's `partition clear` runs before B is
+        // compared again. `cleared`: the members its output says it emptied.
+        let run = |cleared: &[&str]| {
+            let output: String = cleared
+                .iter()
+                .map(|m| format!("        Member {m}:  1 token objects destroyed\n"))
+                .chain(std::iter::once(admin::NO_ERROR.to_string()))
+                .collect();
+            obs(vec![
+                (0, login()),
+                (10, Happening::CreationLost { member: "B".into() }),
+                (10, create_k1()),
+                (10, failed("B", "GenerateKey", 10)),
+                (10, log("has dropped member: B")),
+                (
+                    20_000,
+                    Happening::Command {
+                        line: "partition clear -force".into(),
+                        output,
+                    },
+                ),
+                (200_000, final_with(&[("A", &[]), ("B", &[])])),
+            ])
+        };
+        // B emptied: the orphan is gone before the engine could find it (D37, D67).
+        assert_eq!(check(&run(&["A", "B"]), &[], None), None);
+        // Only A emptied (B was away): B's orphan is still there to be found and reported.
+        let v = check(&run(&["A"]), &[], None).expect("a violation");
+        assert_eq!(v.invariant, "I1");
+        assert!(v.detail.contains("not reported"), "{}", v.detail);
+    }
+
+    #[test]
     fn a_destroyed_pair_held_once_is_held_although_destroyed_not_duplicated() {
         // A key pair is two objects under one label: held once after its destroy, it is a
         // deletion that did not stick, not a second copy.
