@@ -253,6 +253,16 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
     c.overdue(Millis::MAX, &Happening::Log(String::new()))
 }
 
+/// A `hagroup synchronize` output says it cloned at least one object to some member.
+fn cloned_any(output: &str) -> bool {
+    output.lines().any(|l| {
+        l.trim()
+            .split_once(": ")
+            .and_then(|(_, rest)| rest.strip_suffix(" token objects cloned to it."))
+            .is_some_and(|n| n != "0")
+    })
+}
+
 /// The object an operation names.
 fn object_of(op: &OpObs) -> Option<&str> {
     match op {
@@ -1200,13 +1210,7 @@ impl Checker<'_> {
             return;
         }
         // Copies already made are kept when others fail (D8): any clone counts.
-        let cloned = output.lines().any(|l| {
-            l.trim()
-                .split_once(": ")
-                .and_then(|(_, rest)| rest.strip_suffix(" token objects cloned to it."))
-                .is_some_and(|n| n != "0")
-        });
-        if !cloned {
+        if !cloned_any(output) {
             return;
         }
         let spread: Vec<String> = self
