@@ -253,6 +253,16 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
     c.overdue(Millis::MAX, &Happening::Log(String::new()))
 }
 
+/// A `hagroup synchronize` output says it cloned at least one object to some member.
+fn cloned_any(output: &str) -> bool {
+    output.lines().any(|l| {
+        l.trim()
+            .split_once(": ")
+            .and_then(|(_, rest)| rest.strip_suffix(" token objects cloned to it."))
+            .is_some_and(|n| n != "0")
+    })
+}
+
 /// The object an operation names.
 fn object_of(op: &OpObs) -> Option<&str> {
     match op {
@@ -1200,13 +1210,7 @@ impl Checker<'_> {
             return;
         }
         // Copies already made are kept when others fail (D8): any clone counts.
-        let cloned = output.lines().any(|l| {
-            l.trim()
-                .split_once(": ")
-                .and_then(|(_, rest)| rest.strip_suffix(" token objects cloned to it."))
-                .is_some_and(|n| n != "0")
-        });
-        if !cloned {
+        if !cloned_any(output) {
             return;
         }
         let spread: Vec<String> = self
@@ -2178,6 +2182,40 @@ mod tests {
         assert!(v.detail.contains("not reported"), "{}", v.detail);
         // A restart forgets the orphan (D20, D49): nothing to report then.
         assert_eq!(check(&run(false, true), &[], None), None);
+    }
+
+    #[test]
+    fn an_orphan_a_partition_clear_destroyed_has_nothing_to_report() {
+        // B holds the orphan of k1 (D37); the operator's `partition clear` runs before B is
+        // compared again. `cleared`: the members its output says it emptied.
+        let run = |cleared: &[&str]| {
+            let output: String = cleared
+                .iter()
+                .map(|m| format!("        Member {m}:  1 token objects destroyed\n"))
+                .chain(std::iter::once(admin::NO_ERROR.to_string()))
+                .collect();
+            obs(vec![
+                (0, login()),
+                (10, Happening::CreationLost { member: "B".into() }),
+                (10, create_k1()),
+                (10, failed("B", "GenerateKey", 10)),
+                (10, log("has dropped member: B")),
+                (
+                    20_000,
+                    Happening::Command {
+                        line: "partition clear -force".into(),
+                        output,
+                    },
+                ),
+                (200_000, final_with(&[("A", &[]), ("B", &[])])),
+            ])
+        };
+        // B emptied: the orphan is gone before the engine could find it (D37, D67).
+        assert_eq!(check(&run(&["A", "B"]), &[], None), None);
+        // Only A emptied (B was away): B's orphan is still there to be found and reported.
+        let v = check(&run(&["A"]), &[], None).expect("a violation");
+        assert_eq!(v.invariant, "I1");
+        assert!(v.detail.contains("not reported"), "{}", v.detail);
     }
 
     #[test]

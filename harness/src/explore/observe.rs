@@ -340,24 +340,21 @@ impl Observations {
                             },
                         ));
                     }
-                    // A lost answer set off by a creating call: the creation took effect on
-                    // the member, which now holds an orphan (D37).
-                    if let (
-                        Action::Fault(Fault::LostAnswer),
-                        FaultTiming::Fired {
-                            call: CallKind::GenerateKey | CallKind::CreateData,
-                            ..
-                        },
-                    ) = (&f.action, &f.timing)
-                    {
-                        events.push((
-                            at,
-                            Happening::CreationLost {
-                                member: f.member.clone(),
-                            },
-                        ));
-                    }
                 }
+                // A lost answer cut a creating call that took effect on the member, which now
+                // holds an orphan (D37). Read where the answer was lost, not where the fault
+                // was armed or fired: a member that refused the call (deactivated, busy, ...)
+                // made nothing, and a lost answer a refusal left pending cuts a later call.
+                Event::AnswerLost {
+                    member,
+                    call: CallKind::GenerateKey | CallKind::CreateData,
+                    took_effect: true,
+                } => events.push((
+                    at,
+                    Happening::CreationLost {
+                        member: member.clone(),
+                    },
+                )),
                 Event::React(react) => {
                     if let Some(label) = react.text.strip_suffix(crate::runner::HANDLE_KEPT) {
                         events.push((
