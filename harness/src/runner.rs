@@ -1381,6 +1381,20 @@ fn thread_seen(
                 );
             }
         }
+        // Exploration sees a scheduled fault where it struck (the rendered line stands where
+        // it was scheduled): simultaneous events in the order the seed gave them.
+        Observed::Fault(f) => {
+            drain(world, record);
+            if options.witness {
+                record.push(
+                    world.now(),
+                    Event::ScheduledFaultApplied {
+                        member: f.member.clone(),
+                        action: Action::Fault(f.fault.clone()),
+                    },
+                );
+            }
+        }
         Observed::Tick => {}
     }
     drain(world, record);

@@ -323,6 +323,7 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
         | Event::AnswerLost { .. }
         | Event::ThreadSession { .. }
         | Event::RunnerCallMade(_)
+        | Event::ScheduledFaultApplied { .. }
         | Event::RecoveryBusy { .. } => {}
         Event::End(end) => {
             let mut lines = vec!["end".to_string()];

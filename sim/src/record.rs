@@ -219,6 +219,16 @@ pub enum Event {
     /// call (any call but a sign or encrypt) when it was made, in the order of the run; its
     /// rendered [`Event::ThreadCall`] follows when the answer reaches the thread.
     RunnerCallMade(ThreadCall),
+    /// Exploration's witness (recorded only when asked, never rendered): a fault scheduled
+    /// inside a `Threads` step (its rendered [`Event::Fault`] stands where it was scheduled)
+    /// was applied now, in the order of the run: among the threads' events of the same
+    /// instant, where the seeded tie-break put it.
+    ScheduledFaultApplied {
+        /// The member's serial.
+        member: String,
+        /// What happened to it.
+        action: Action,
+    },
     /// Exploration's witness (recorded only when asked, never rendered): a `Threads` step's
     /// own session of a thread was opened (`true`, when the step starts) or closed (`false`,
     /// when it ends) by the application, outside any thread's program.

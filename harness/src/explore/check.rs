@@ -153,6 +153,9 @@ struct Checker<'a> {
     last_failure: BTreeMap<String, (Millis, Millis)>,
     /// When the log last took each member out of service.
     down_since: BTreeMap<String, Millis>,
+    /// The stamp of the line that last took each member out of service: when the engine
+    /// detected the outage (D19), which attempt 1 counts from (D9).
+    detected_stamp: BTreeMap<String, Millis>,
     /// Partitions declared outside the group at the start (I8 lists them).
     spares: Vec<String>,
     /// Token objects created since the application last initialised (the table of this
@@ -181,6 +184,12 @@ struct Checker<'a> {
     /// the HA log lines its engine call wrote are recorded when it returns (after its member
     /// calls' time), so a line may be that call's although recorded later.
     call_start: Option<Millis>,
+    /// Armed faults set off since the last application call was recorded: they belong to the
+    /// call recorded next (a set-off fault is recorded before the call it interrupted).
+    set_off_pending: Vec<SetOff>,
+    /// The armed faults the last application call set off, until an operator command or
+    /// checkpoint.
+    set_off_by_call: Vec<SetOff>,
     /// The member the last `detected new member` line named, and when (D24).
     new_member: Option<(String, Millis)>,
     /// Every label that was ever at risk of an orphan (a creation cut short, D37, D18): the
@@ -189,6 +198,31 @@ struct Checker<'a> {
     /// I10: the copies of objects changed outside the group and their contents.
     contents: contents::Contents,
 }
+
+/// An armed fault an application call set off on a member, and the member as it was just
+/// before.
+#[derive(Clone, Debug)]
+struct SetOff {
+    member: String,
+    /// The kind of member call that set it off (`sim`'s `CallKind` name).
+    call: String,
+    /// Reachable then.
+    reachable: bool,
+    /// The group's credential logged in there then.
+    credential_ok: bool,
+}
+
+/// Member calls a recovery attempt never makes on the member it brings back (B43, D9: probe,
+/// activation, reconnect, log in, compare with the table and clone into it): a fault set off by
+/// one of them was set off by the application call's own work.
+const NOT_AN_ATTEMPTS_CALL: &[&str] = &[
+    "GenerateKey",
+    "CreateData",
+    "Sign",
+    "Encrypt",
+    "SignMultipart",
+    "SetValue",
+];
 
 /// A failed call (D3) whose drop line is due (D19).
 #[derive(Clone, Debug)]
@@ -228,6 +262,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         unnoticed: BTreeMap::new(),
         last_failure: BTreeMap::new(),
         down_since: BTreeMap::new(),
+        detected_stamp: BTreeMap::new(),
         spares: spares.to_vec(),
         created_here: BTreeSet::new(),
         cleared: false,
@@ -238,6 +273,8 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         orphans: BTreeSet::new(),
         reported: BTreeSet::new(),
         call_start: None,
+        set_off_pending: Vec::new(),
+        set_off_by_call: Vec::new(),
         new_member: None,
         orphan_labels: BTreeSet::new(),
         contents: contents::Contents::default(),
@@ -404,9 +441,17 @@ impl Checker<'_> {
     fn step(&mut self, at: Millis, happening: &Happening) -> Option<Violation> {
         self.tombstones_compared(at, false);
         match happening {
-            Happening::App(_) => self.call_start = Some(at),
-            Happening::Command { .. } | Happening::Checkpoint { .. } | Happening::SlotList(_) => {
+            Happening::App(_) => {
+                self.call_start = Some(at);
+                self.set_off_by_call = std::mem::take(&mut self.set_off_pending);
+            }
+            Happening::SlotList(_) => {
                 self.call_start = None;
+                self.set_off_by_call = std::mem::take(&mut self.set_off_pending);
+            }
+            Happening::Command { .. } | Happening::Checkpoint { .. } => {
+                self.call_start = None;
+                self.set_off_by_call.clear();
             }
             _ => {}
         }
@@ -518,6 +563,15 @@ impl Checker<'_> {
                 None
             }
             Happening::RecoveryBusy { .. } => None,
+            Happening::SetOff { member, call } => {
+                self.set_off_pending.push(SetOff {
+                    member: member.clone(),
+                    call: call.clone(),
+                    reachable: self.truth.reachable(member),
+                    credential_ok: self.truth.credential_ok(member),
+                });
+                None
+            }
             Happening::App(app) => self.app(at, app),
             Happening::CreationLost { member } => {
                 self.creation_lost = Some(member.clone());
@@ -839,7 +893,7 @@ impl Checker<'_> {
             let member = member.trim().to_string();
             if let Some(u) = self.unnoticed.remove(&member) {
                 // The member side's failure (D3) the line reports: D9 counts from it.
-                self.mark_down(member, u.called_at);
+                self.mark_down(member, u.called_at, stamped);
                 return None;
             }
             // D24: a new member that cannot be brought in when it is detected is handled as a
@@ -861,7 +915,7 @@ impl Checker<'_> {
                 // Its outage counts from this drop (D24, D9): usable again from its attempt.
                 self.truth.detected(&member, stamped);
             }
-            self.mark_down(member, stamped);
+            self.mark_down(member, stamped, stamped);
             return None;
         }
         // A revocation, or a member still not activated, found by a recovery attempt counts
@@ -888,7 +942,7 @@ impl Checker<'_> {
                 }
                 Some(Claimed::Stopped) => {}
                 _ => {
-                    self.mark_down(member, stamped);
+                    self.mark_down(member, stamped, stamped);
                 }
             }
             return None;
@@ -923,7 +977,7 @@ impl Checker<'_> {
                 // that needs the login, D17, not by a drop code): a member activated again
                 // meanwhile is usable from its next due attempt on, not before.
                 self.truth.detected(&member, since);
-                self.mark_down(member, since);
+                self.mark_down(member, since, stamped);
             }
             return None;
         }
@@ -1067,10 +1121,28 @@ impl Checker<'_> {
             } else {
                 free
             };
+            // D9: attempt 1 is due one interval after the drop was detected, which the drop
+            // line's stamp states (D19): the engine may have learnt of it several receive
+            // timeouts after the call began (a teardown retried on a hung member first, D54,
+            // then the call itself). Both stamps are whole seconds (D15).
+            let after_detection = n == 1
+                && self.detected_stamp.get(member).is_some_and(|d| {
+                    let due = d + u64::from(self.truth.interval_at(*d)) * 1000;
+                    stamped.abs_diff(due) < 1000
+                });
+            // A stamp is whole seconds (D15): the attempt ran within the second it states (and
+            // not after the line was recorded), so a change of the interval in that second may
+            // have come before it.
+            let ran_by = if stamped == at {
+                at
+            } else {
+                stamped.saturating_add(999).min(at)
+            };
             if stamped.abs_diff(due) > RECEIVE_TIMEOUT_MS
                 && stamped.abs_diff(free) > RECEIVE_TIMEOUT_MS
                 && stamped.abs_diff(free_late) > RECEIVE_TIMEOUT_MS
-                && !self.interval_changed_between(last, stamped)
+                && !after_detection
+                && !self.interval_changed_between(last, ran_by)
             {
                 return broken(format!(
                     "attempt {n} for member {member} at {stamped} ms, due at {due} ms (one interval after the previous)"
@@ -1085,13 +1157,17 @@ impl Checker<'_> {
             // wrote this line comes after the attempt: that call began at `call_start`, in the
             // second the line states (D15), and its line is recorded when it returns, which is
             // later when members took time to answer (a slow or hung member, B28).
-            let asked = self
+            let by_call = self
                 .call_start
-                .filter(|s| *s <= at && s / 1000 == stamped / 1000)
-                .unwrap_or(at);
-            let back = self.truth.reachable(member)
-                && (self.truth.credential_ok(member) || !self.truth.logged_in_before(asked));
-            if !back && !self.lost_while_brought_in(member, at) {
+                .filter(|s| *s <= at && s / 1000 == stamped / 1000);
+            let asked = by_call.unwrap_or(at);
+            let logged_in = self.truth.logged_in_before(asked);
+            let back =
+                self.truth.reachable(member) && (self.truth.credential_ok(member) || !logged_in);
+            if !back
+                && !self.lost_while_brought_in(member, at)
+                && !(by_call.is_some() && self.struck_after_attempt(member, logged_in))
+            {
                 return broken(format!(
                     "`succeeded` for member {member}, which is not reachable at {at} ms"
                 ));
@@ -1151,10 +1227,27 @@ impl Checker<'_> {
         struck && leaves
     }
 
-    /// The log takes `member` out of service at `at`, its outage counted from then (D9).
-    fn mark_down(&mut self, member: String, at: Millis) {
+    /// B45: a call drives due recovery before it does its own work. An armed fault that the
+    /// call which wrote the attempt's line set off on `member` with a member call no attempt
+    /// makes there ([`NOT_AN_ATTEMPTS_CALL`]; a login only while the application held one
+    /// before the call, decisions: "Recovery while the application holds no login") struck
+    /// after the attempt: the attempt met the member as it was just before that fault, and the
+    /// call's own work finds it gone (D19), so `succeeded` comes first and its drop after (as
+    /// for bug 5).
+    fn struck_after_attempt(&self, member: &str, logged_in: bool) -> bool {
+        self.set_off_by_call.iter().any(|s| {
+            let not_the_attempts = NOT_AN_ATTEMPTS_CALL.contains(&s.call.as_str())
+                || (s.call == "Login" && !logged_in);
+            s.member == member && not_the_attempts && s.reachable && (s.credential_ok || !logged_in)
+        })
+    }
+
+    /// The log takes `member` out of service at `at`, its outage counted from then (D9), with
+    /// a line stamped `stamped` (when the engine detected it, D19).
+    fn mark_down(&mut self, member: String, at: Millis, stamped: Millis) {
         self.truth.noticed(&member);
         self.down_since.insert(member.clone(), at);
+        self.detected_stamp.insert(member.clone(), stamped);
         self.claims.insert(member, Claimed::down(0, at));
     }
 
