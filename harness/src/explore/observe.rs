@@ -117,6 +117,9 @@ pub struct AppObs {
     /// A sign or encrypt of a `Threads` step, seen when its answer came: when its thread issued
     /// it (the login it needed was checked then, D60).
     pub issued: Option<Millis>,
+    /// Made on a thread's own session (a `Threads` step, D60), not on the handle the
+    /// application's own calls use.
+    pub thread: bool,
 }
 
 /// One fact of the run.
@@ -264,6 +267,8 @@ impl Observations {
                             served_by,
                             holders: None,
                             issued: None,
+                            // A thread's session the application failed to open for it.
+                            thread: call.op.contains("(thread "),
                         }),
                     ));
                 }
@@ -276,6 +281,7 @@ impl Observations {
                         served_by: run.served.keys().cloned().collect(),
                         holders: None,
                         issued: None,
+                        thread: false,
                     }),
                 )),
                 // A runner call (open, login, generate, ...) takes effect when the thread
@@ -298,6 +304,7 @@ impl Observations {
                         },
                         holders: None,
                         issued: call.placement.is_none().then_some(call.started),
+                        thread: true,
                     }),
                 )),
                 // The application opens each thread's own session before a `Threads` step and
@@ -315,6 +322,7 @@ impl Observations {
                         served_by: Vec::new(),
                         holders: None,
                         issued: None,
+                        thread: true,
                     }),
                 )),
                 Event::Fault(f) => {
