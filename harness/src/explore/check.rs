@@ -12,8 +12,9 @@
 //!   come back through `synchronize` (D20, D8, D49): such labels are uncertain.
 //! - **I2** no operation fails while a usable member held its object (or, for a creation, while
 //!   a usable member existed), except D3 (codes that are the caller's), D5 (multi-part cut by a
-//!   drop), D11 (activeBasic total loss), D17 (`failover_on_deactivation = 0`: one call), D18
-//!   (refused clone).
+//!   drop), D11 and D25 (activeBasic total loss: the sessions open then, not a thread's opened
+//!   since, see [`sessions`]), D17 (`failover_on_deactivation = 0`: one call), D18 (refused
+//!   clone), D85 (a handle to an object the operator cleared, see [`cleared`]).
 //! - **I3** log ↔ events: every engine call a member failed with a drop code (D3; the injector's
 //!   member-side record, not the engine's) has its `has dropped member` line when the engine
 //!   gets the answer, and every such line answers a failed call or names a member that was
@@ -31,6 +32,7 @@
 //! - **I10** an object changed outside the group stays changed (B22, D64): see [`contents`].
 
 mod admin;
+mod cleared;
 mod contents;
 mod sessions;
 mod stale;
@@ -162,6 +164,8 @@ struct Checker<'a> {
     created_here: BTreeSet<String>,
     /// A LunaCM `partition clear` succeeded: what the application made may be gone.
     cleared: bool,
+    /// The application's handles a `partition clear` killed (D85).
+    cleared_handles: cleared::ClearedHandles,
     /// Labels the application destroyed (a partition added back with `-answer copy` may bring
     /// them back, B12, D8).
     destroyed: BTreeSet<String>,
@@ -236,6 +240,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         spares: spares.to_vec(),
         created_here: BTreeSet::new(),
         cleared: false,
+        cleared_handles: cleared::ClearedHandles::default(),
         destroyed: BTreeSet::new(),
         last_creation: None,
         orphan_risk: BTreeMap::new(),
@@ -535,6 +540,7 @@ impl Checker<'_> {
             }
             Happening::HandleKept { label } => {
                 self.handle_kept(label);
+                self.cleared_handles.kept(label);
                 None
             }
             Happening::Log(line) => self.log(at, line),
@@ -565,6 +571,7 @@ impl Checker<'_> {
     fn app(&mut self, at: Millis, app: &AppObs) -> Option<Violation> {
         let ok = app.result == "CKR_OK";
         self.handles_of_processes(&app.op, ok);
+        self.cleared_handles.call(&app.op, ok);
         self.last_creation = match &app.op {
             OpObs::Create {
                 label, token: true, ..
@@ -772,6 +779,11 @@ impl Checker<'_> {
         {
             // A handle from before a lost login, or one never made: the application's own.
             return None;
+        }
+        if code == "CKR_OBJECT_HANDLE_INVALID"
+            && object_of(&app.op).is_some_and(|label| self.cleared_handles.dead(label))
+        {
+            return None; // D85: the operator cleared the object the handle named
         }
         let usable = self.truth.usable_members(at);
         let witness: Vec<String> = if needs_object {

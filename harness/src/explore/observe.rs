@@ -89,6 +89,11 @@ pub enum OpObs {
     },
     /// `C_SignUpdate` / `C_SignFinal`.
     SignContinue,
+    /// `C_FindObjects` of a profile's re-find (a `HandleKept` after it says it found nothing).
+    Find {
+        /// Label.
+        label: String,
+    },
     /// A write straight to a member's physical slot (B21).
     Direct {
         /// The member.
@@ -544,6 +549,7 @@ fn op_of(op: &str) -> OpObs {
         "Sign" | "Encrypt" => OpObs::Crypto { label: arg(0) },
         "C_SignInit" => OpObs::SignInit { label: arg(0) },
         "C_SignUpdate" | "C_SignFinal" => OpObs::SignContinue,
+        "C_FindObjects" => OpObs::Find { label: arg(0) },
         "GenerateKeyOnSlot" => OpObs::Direct {
             member: arg(0),
             label: arg(1),

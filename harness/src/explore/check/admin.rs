@@ -131,6 +131,9 @@ impl Checker<'_> {
                     .collect();
                 self.uncertain.extend(labels);
                 self.cleared = true;
+                // D85: the engine forgot them; the application's handles name nothing.
+                let held: Vec<String> = self.created.keys().cloned().collect();
+                self.cleared_handles.cleared(held);
                 None
             }
             _ => None,
