@@ -12,8 +12,9 @@
 //!   come back through `synchronize` (D20, D8, D49): such labels are uncertain.
 //! - **I2** no operation fails while a usable member held its object (or, for a creation, while
 //!   a usable member existed), except D3 (codes that are the caller's), D5 (multi-part cut by a
-//!   drop), D11 (activeBasic total loss), D17 (`failover_on_deactivation = 0`: one call), D18
-//!   (refused clone).
+//!   drop), D11 and D25 (activeBasic total loss: the sessions open then, not a thread's opened
+//!   since, see [`sessions`]), D17 (`failover_on_deactivation = 0`: one call), D18 (refused
+//!   clone), D85 (a handle to an object the operator cleared, see [`cleared`]).
 //! - **I3** log ↔ events: every engine call a member failed with a drop code (D3; the injector's
 //!   member-side record, not the engine's) has its `has dropped member` line when the engine
 //!   gets the answer, and every such line answers a failed call or names a member that was
@@ -31,7 +32,9 @@
 //! - **I10** an object changed outside the group stays changed (B22, D64): see [`contents`].
 
 mod admin;
+mod cleared;
 mod contents;
+mod sessions;
 mod stale;
 mod tombstones;
 
@@ -124,8 +127,9 @@ struct Checker<'a> {
     direct: BTreeMap<String, String>,
     /// Deactivations that may still give one `CKR_USER_NOT_LOGGED_IN` (D17, fod = 0).
     deactivation_excuses: u64,
-    /// The application's session was invalidated by an activeBasic total loss (D11).
-    session_lost: bool,
+    /// The application's session handles: invalidated by an activeBasic total loss (D11,
+    /// D25), closed, or held (its own and its threads', D60).
+    handles: sessions::Handles,
     /// A destroy happened while some member was not usable (its tombstone lives in this
     /// process only, D20).
     pending_tombstones: BTreeSet<String>,
@@ -163,6 +167,8 @@ struct Checker<'a> {
     created_here: BTreeSet<String>,
     /// A LunaCM `partition clear` succeeded: what the application made may be gone.
     cleared: bool,
+    /// The application's handles a `partition clear` killed (D85).
+    cleared_handles: cleared::ClearedHandles,
     /// Labels the application destroyed (a partition added back with `-answer copy` may bring
     /// them back, B12, D8).
     destroyed: BTreeSet<String>,
@@ -192,6 +198,9 @@ struct Checker<'a> {
     set_off_by_call: Vec<SetOff>,
     /// The member the last `detected new member` line named, and when (D24).
     new_member: Option<(String, Millis)>,
+    /// Members added at run time (`hagroup addmember`) that the log has neither detected nor
+    /// dropped yet: not in service (B54, D24), so not back from a total loss (D25).
+    undetected: BTreeSet<String>,
     /// Every label that was ever at risk of an orphan (a creation cut short, D37, D18): the
     /// engine may destroy a copy of it by rule, so I10 does not follow its contents.
     orphan_labels: BTreeSet<String>,
@@ -250,7 +259,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         uncertain: BTreeSet::new(),
         direct: BTreeMap::new(),
         deactivation_excuses: 0,
-        session_lost: false,
+        handles: sessions::Handles::default(),
         pending_tombstones: BTreeSet::new(),
         tombstone_risk: BTreeMap::new(),
         processes: 0,
@@ -266,6 +275,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         spares: spares.to_vec(),
         created_here: BTreeSet::new(),
         cleared: false,
+        cleared_handles: cleared::ClearedHandles::default(),
         destroyed: BTreeSet::new(),
         last_creation: None,
         orphan_risk: BTreeMap::new(),
@@ -276,6 +286,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         set_off_pending: Vec::new(),
         set_off_by_call: Vec::new(),
         new_member: None,
+        undetected: BTreeSet::new(),
         orphan_labels: BTreeSet::new(),
         contents: contents::Contents::default(),
     };
@@ -376,12 +387,17 @@ impl Checker<'_> {
             return;
         }
         let group = self.truth.group();
+        // A member added at run time and not detected yet is not in service (B54, D24).
         let all_gone = !group.is_empty()
-            && group
-                .iter()
-                .all(|m| !matches!(self.claims.get(m), Some(Claimed::Back) | None));
+            && group.iter().all(|m| {
+                self.undetected.contains(m)
+                    || !matches!(self.claims.get(m), Some(Claimed::Back) | None)
+            });
         if all_gone {
-            self.session_lost = true;
+            // As D11's loss: the sessions are gone with the login (a later close of one fails
+            // and closes nothing, D65).
+            self.handles.lost();
+            self.sessions = 0;
             self.lose_login(at);
         }
     }
@@ -534,6 +550,11 @@ impl Checker<'_> {
                     {
                         self.claims.insert(serial.to_string(), Claimed::Back);
                         self.unnoticed.remove(serial);
+                        if line.split_whitespace().nth(1) == Some("addmember") {
+                            self.undetected.insert(serial.to_string());
+                        } else {
+                            self.undetected.remove(serial);
+                        }
                     }
                 }
                 if line.split_whitespace().nth(1) == Some("recover") {
@@ -583,6 +604,7 @@ impl Checker<'_> {
             }
             Happening::HandleKept { label } => {
                 self.handle_kept(label);
+                self.cleared_handles.kept(label);
                 None
             }
             Happening::Log(line) => self.log(at, line),
@@ -613,6 +635,7 @@ impl Checker<'_> {
     fn app(&mut self, at: Millis, app: &AppObs) -> Option<Violation> {
         let ok = app.result == "CKR_OK";
         self.handles_of_processes(&app.op, ok);
+        self.cleared_handles.call(&app.op, ok);
         self.last_creation = match &app.op {
             OpObs::Create {
                 label, token: true, ..
@@ -626,7 +649,7 @@ impl Checker<'_> {
         match &app.op {
             OpObs::Login if ok => {
                 self.truth.login(true, at);
-                self.session_lost = false;
+                self.handles.logged_in(app.thread);
                 // Members back in service are compared with the table at this login.
                 self.orphans_compared(None);
                 self.tombstones_compared(at, true);
@@ -634,7 +657,12 @@ impl Checker<'_> {
             // A close that fails closed nothing: a thread whose session never opened (its
             // witness `C_OpenSession` failed, D60) gets CKR_SESSION_HANDLE_INVALID and the
             // application's other sessions keep the login (PKCS#11, D65).
+            // The application forgets its own handle whatever its close answered.
+            OpObs::CloseSession if !app.thread && !ok => self.handles.closed(),
             OpObs::CloseSession if ok => {
+                if !app.thread {
+                    self.handles.closed();
+                }
                 self.sessions = self.sessions.saturating_sub(1);
                 if self.sessions == 0 {
                     // Closing the application's last session logs it out (PKCS#11).
@@ -647,6 +675,7 @@ impl Checker<'_> {
             OpObs::Logout | OpObs::Finalize => {
                 self.lose_login(at);
                 if matches!(app.op, OpObs::Finalize) {
+                    self.handles.closed();
                     self.sessions = 0;
                     self.created_here.clear();
                     // D20: what the process knew of missed deletions is gone, and so are the
@@ -660,7 +689,7 @@ impl Checker<'_> {
                 }
             }
             OpObs::OpenSession if ok => {
-                self.session_lost = false;
+                self.handles.opened(app.thread);
                 self.sessions += 1;
             }
             OpObs::Create { label, token, pair } => {
@@ -785,9 +814,12 @@ impl Checker<'_> {
         if matches!(
             code,
             "CKR_SESSION_HANDLE_INVALID" | "CKR_USER_NOT_LOGGED_IN"
-        ) && (self.session_lost || !self.truth.logged_in())
+        ) && (self.handles.invalidated(app.thread) || !self.truth.logged_in())
         {
-            return None; // D11, or the application's own state
+            return None; // D11, D25, or the application's own state
+        }
+        if code == "CKR_SESSION_HANDLE_INVALID" && self.handles.none_held(app.thread) {
+            return None; // PKCS#11: the application's own call named no session it held
         }
         if code == "CKR_USER_NOT_LOGGED_IN"
             && app
@@ -811,6 +843,11 @@ impl Checker<'_> {
         {
             // A handle from before a lost login, or one never made: the application's own.
             return None;
+        }
+        if code == "CKR_OBJECT_HANDLE_INVALID"
+            && object_of(&app.op).is_some_and(|label| self.cleared_handles.dead(label))
+        {
+            return None; // D85: the operator cleared the object the handle named
         }
         let usable = self.truth.usable_members(at);
         let witness: Vec<String> = if needs_object {
@@ -987,6 +1024,7 @@ impl Checker<'_> {
             for claim in self.claims.values_mut() {
                 *claim = Claimed::Back;
             }
+            self.undetected.clear();
             // It connects afresh: an outage of the old connections is no one's to notice.
             for member in self.truth.group() {
                 self.truth.noticed(&member);
@@ -995,6 +1033,7 @@ impl Checker<'_> {
         }
         if let Some(member) = msg.strip_prefix("detected new member member: ") {
             self.new_member = Some((member.trim().to_string(), at));
+            self.undetected.remove(member.trim());
             self.claims.insert(member.trim().to_string(), Claimed::Back);
             return None;
         }
@@ -1017,7 +1056,7 @@ impl Checker<'_> {
             if !self.truth.enhanced_at(at) {
                 // D11: activeBasic loses sessions and login with the last member (their
                 // handles are gone: a later close of one fails and closes nothing, D65).
-                self.session_lost = true;
+                self.handles.lost();
                 self.sessions = 0;
                 self.lose_login(at);
             }
@@ -1245,6 +1284,7 @@ impl Checker<'_> {
     /// The log takes `member` out of service at `at`, its outage counted from then (D9), with
     /// a line stamped `stamped` (when the engine detected it, D19).
     fn mark_down(&mut self, member: String, at: Millis, stamped: Millis) {
+        self.undetected.remove(&member);
         self.truth.noticed(&member);
         self.down_since.insert(member.clone(), at);
         self.detected_stamp.insert(member.clone(), stamped);
@@ -1520,6 +1560,7 @@ mod tests {
             served_by: vec![],
             holders: holders.map(|h| h.iter().map(|s| s.to_string()).collect()),
             issued: None,
+            thread: false,
         })
     }
 

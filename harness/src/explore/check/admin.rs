@@ -151,6 +151,9 @@ impl Checker<'_> {
                 self.uncertain.extend(labels);
                 self.cleared = true;
                 self.orphans_cleared(output);
+                // D85: the engine forgot them; the application's handles name nothing.
+                let held: Vec<String> = self.created.keys().cloned().collect();
+                self.cleared_handles.cleared(held);
                 None
             }
             _ => None,
