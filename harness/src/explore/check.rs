@@ -608,7 +608,11 @@ impl Checker<'_> {
                 self.sessions += 1;
             }
             OpObs::Create { label, token, pair } => {
-                self.made_in.insert(label.clone(), self.epoch);
+                // A failed creation gives the application no handle: it keeps the one it had
+                // for the label, if any (the runner passes an invalid one otherwise).
+                if ok {
+                    self.made_in.insert(label.clone(), self.epoch);
+                }
                 if ok && *token {
                     self.created.insert(label.clone(), *pair);
                     self.created_here.insert(label.clone());
@@ -753,7 +757,10 @@ impl Checker<'_> {
             && let Some(label) = object_of(&app.op)
             && self.made_in.get(label).is_none_or(|e| *e < self.epoch)
         {
-            // A handle from before a lost login, or one never made: the application's own.
+            // A handle from before a lost login, or one never made (no creation of the label
+            // succeeded, e.g. one whose answer was lost, D37, even if a `synchronize` spread
+            // its orphan since): the application's own. (A `C_FindObjects` is not followed: a
+            // label never made is found only as an orphan, which the engine does not adopt.)
             return None;
         }
         let usable = self.truth.usable_members(at);
@@ -1602,6 +1609,38 @@ mod tests {
         assert_eq!(check(&run(1), &[], None), None);
         // A second session opened since keeps it: the failure is the engine's.
         assert_eq!(check(&run(2), &[], None).map(|v| v.invariant), Some("I2"));
+    }
+
+    /// A creation that failed gave the application no handle: its later calls on the label
+    /// pass an invalid one, and `CKR_OBJECT_HANDLE_INVALID` is its own even while a member
+    /// holds an object of that label (the orphan of a lost answer spread by a `synchronize`,
+    /// D37, D8: seed 42013). Made, the same failure is the engine's.
+    #[test]
+    fn a_label_whose_creation_failed_has_no_handle_to_fail() {
+        let run = |created: &str| {
+            obs(vec![
+                (0, app(OpObs::OpenSession, "CKR_OK", None)),
+                (0, login()),
+                (
+                    1,
+                    app(
+                        OpObs::Create {
+                            label: "k1".into(),
+                            token: true,
+                            pair: false,
+                        },
+                        created,
+                        None,
+                    ),
+                ),
+                (5, app(sign(), "CKR_OBJECT_HANDLE_INVALID", Some(&["A"]))),
+            ])
+        };
+        assert_eq!(check(&run("CKR_FUNCTION_FAILED"), &[], None), None);
+        assert_eq!(
+            check(&run("CKR_OK"), &[], None).map(|v| v.invariant),
+            Some("I2")
+        );
     }
 
     #[test]
