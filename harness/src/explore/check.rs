@@ -394,12 +394,18 @@ impl Checker<'_> {
                     || !matches!(self.claims.get(m), Some(Claimed::Back) | None)
             });
         if all_gone {
-            // As D11's loss: the sessions are gone with the login (a later close of one fails
-            // and closes nothing, D65).
-            self.handles.lost();
-            self.sessions = 0;
-            self.lose_login(at);
+            self.sessions_lost(at);
         }
+    }
+
+    /// D11 (and D25 for a switch to activeBasic during a total loss): the application's
+    /// sessions and login go with the last member. Their handles are gone: a later close of
+    /// one fails and closes nothing (D65), so the login lives only in sessions opened after.
+    fn sessions_lost(&mut self, at: Millis) {
+        self.session_lost = true;
+        self.handles.lost();
+        self.sessions = 0;
+        self.lose_login(at);
     }
 
     fn lose_login(&mut self, at: Millis) {
@@ -693,7 +699,11 @@ impl Checker<'_> {
                 self.sessions += 1;
             }
             OpObs::Create { label, token, pair } => {
-                self.made_in.insert(label.clone(), self.epoch);
+                // A failed creation gives the application no handle: it keeps the one it had
+                // for the label, if any (the runner passes an invalid one otherwise).
+                if ok {
+                    self.made_in.insert(label.clone(), self.epoch);
+                }
                 if ok && *token {
                     self.created.insert(label.clone(), *pair);
                     self.created_here.insert(label.clone());
@@ -841,7 +851,10 @@ impl Checker<'_> {
             && let Some(label) = object_of(&app.op)
             && self.made_in.get(label).is_none_or(|e| *e < self.epoch)
         {
-            // A handle from before a lost login, or one never made: the application's own.
+            // A handle from before a lost login, or one never made (no creation of the label
+            // succeeded, e.g. one whose answer was lost, D37, even if a `synchronize` spread
+            // its orphan since): the application's own. (A `C_FindObjects` is not followed: a
+            // label never made is found only as an orphan, which the engine does not adopt.)
             return None;
         }
         if code == "CKR_OBJECT_HANDLE_INVALID"
@@ -1054,11 +1067,8 @@ impl Checker<'_> {
                 ));
             }
             if !self.truth.enhanced_at(at) {
-                // D11: activeBasic loses sessions and login with the last member (their
-                // handles are gone: a later close of one fails and closes nothing, D65).
-                self.handles.lost();
-                self.sessions = 0;
-                self.lose_login(at);
+                // D11: activeBasic loses sessions and login with the last member.
+                self.sessions_lost(at);
             }
             return None;
         }
@@ -1676,6 +1686,97 @@ mod tests {
         events.push(switch(15));
         events.extend(kept.split_off(8));
         assert_eq!(check(&obs(events), &[], None), None);
+    }
+
+    /// D25 (D11): the sessions lost with the switch no longer count; closing the only session
+    /// opened since logs the application out (PKCS#11), so a sign then is its own failure.
+    /// Seeds 71139, 44397 and eight others of the 100,000-seed run.
+    #[test]
+    fn sessions_lost_to_a_switch_during_a_total_loss_keep_no_login() {
+        let fault = |m: &str, fault| Happening::Fault {
+            member: m.into(),
+            fault,
+        };
+        let run = |opened: usize| {
+            let mut events = vec![
+                (0, app(OpObs::OpenSession, "CKR_OK", None)),
+                (0, login()),
+                (
+                    0,
+                    Happening::Command {
+                        line: "hagroup recoverymode -group g -mode activeEnhanced".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (10, fault("A", FaultObs::Drop)),
+                (10, fault("B", FaultObs::Drop)),
+                (10, log("has dropped member: A")),
+                (10, log("has dropped member: B")),
+                (10, log("all members gone offline.")),
+                (
+                    15,
+                    Happening::Command {
+                        line: "hagroup recoverymode -group g -mode activeBasic".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (20, fault("A", FaultObs::Restore)),
+                (20, fault("B", FaultObs::Restore)),
+                (60_010, log("recovery attempt 1 succeeded for member: A")),
+                (60_010, log("recovery attempt 1 succeeded for member: B")),
+                (
+                    100_000,
+                    app(OpObs::CloseSession, "CKR_SESSION_HANDLE_INVALID", None),
+                ),
+            ];
+            for _ in 0..opened {
+                events.push((100_000, app(OpObs::OpenSession, "CKR_OK", None)));
+            }
+            events.push((100_000, login()));
+            events.push((100_000, create_k1()));
+            events.push((100_000, app(OpObs::CloseSession, "CKR_OK", None)));
+            events.push((
+                100_000,
+                app(sign(), "CKR_OBJECT_HANDLE_INVALID", Some(&["A", "B"])),
+            ));
+            obs(events)
+        };
+        // The session lost with the switch would have kept the login: not any more.
+        assert_eq!(check(&run(1), &[], None), None);
+        // A second session opened since keeps it: the failure is the engine's.
+        assert_eq!(check(&run(2), &[], None).map(|v| v.invariant), Some("I2"));
+    }
+
+    /// A creation that failed gave the application no handle: its later calls on the label
+    /// pass an invalid one, and `CKR_OBJECT_HANDLE_INVALID` is its own even while a member
+    /// holds an object of that label (the orphan of a lost answer spread by a `synchronize`,
+    /// D37, D8: seed 42013). Made, the same failure is the engine's.
+    #[test]
+    fn a_label_whose_creation_failed_has_no_handle_to_fail() {
+        let run = |created: &str| {
+            obs(vec![
+                (0, app(OpObs::OpenSession, "CKR_OK", None)),
+                (0, login()),
+                (
+                    1,
+                    app(
+                        OpObs::Create {
+                            label: "k1".into(),
+                            token: true,
+                            pair: false,
+                        },
+                        created,
+                        None,
+                    ),
+                ),
+                (5, app(sign(), "CKR_OBJECT_HANDLE_INVALID", Some(&["A"]))),
+            ])
+        };
+        assert_eq!(check(&run("CKR_FUNCTION_FAILED"), &[], None), None);
+        assert_eq!(
+            check(&run("CKR_OK"), &[], None).map(|v| v.invariant),
+            Some("I2")
+        );
     }
 
     #[test]
