@@ -320,6 +320,7 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
         | Event::Holdings { .. }
         | Event::Changed { .. }
         | Event::MemberFailed { .. }
+        | Event::AnswerLost { .. }
         | Event::ThreadSession { .. }
         | Event::RunnerCallMade(_)
         | Event::ScheduledFaultApplied { .. }

@@ -89,6 +89,11 @@ pub enum OpObs {
     },
     /// `C_SignUpdate` / `C_SignFinal`.
     SignContinue,
+    /// `C_FindObjects` of a profile's re-find (a `HandleKept` after it says it found nothing).
+    Find {
+        /// Label.
+        label: String,
+    },
     /// A write straight to a member's physical slot (B21).
     Direct {
         /// The member.
@@ -117,6 +122,9 @@ pub struct AppObs {
     /// A sign or encrypt of a `Threads` step, seen when its answer came: when its thread issued
     /// it (the login it needed was checked then, D60).
     pub issued: Option<Millis>,
+    /// Made on a thread's own session (a `Threads` step, D60), not on the handle the
+    /// application's own calls use.
+    pub thread: bool,
 }
 
 /// One fact of the run.
@@ -272,6 +280,8 @@ impl Observations {
                             served_by,
                             holders: None,
                             issued: None,
+                            // A thread's session the application failed to open for it.
+                            thread: call.op.contains("(thread "),
                         }),
                     ));
                 }
@@ -284,6 +294,7 @@ impl Observations {
                         served_by: run.served.keys().cloned().collect(),
                         holders: None,
                         issued: None,
+                        thread: false,
                     }),
                 )),
                 // A runner call (open, login, generate, ...) takes effect when the thread
@@ -306,6 +317,7 @@ impl Observations {
                         },
                         holders: None,
                         issued: call.placement.is_none().then_some(call.started),
+                        thread: true,
                     }),
                 )),
                 // The application opens each thread's own session before a `Threads` step and
@@ -323,6 +335,7 @@ impl Observations {
                         served_by: Vec::new(),
                         holders: None,
                         issued: None,
+                        thread: true,
                     }),
                 )),
                 Event::Fault(f) => {
@@ -357,24 +370,21 @@ impl Observations {
                             },
                         ));
                     }
-                    // A lost answer set off by a creating call: the creation took effect on
-                    // the member, which now holds an orphan (D37).
-                    if let (
-                        Action::Fault(Fault::LostAnswer),
-                        FaultTiming::Fired {
-                            call: CallKind::GenerateKey | CallKind::CreateData,
-                            ..
-                        },
-                    ) = (&f.action, &f.timing)
-                    {
-                        events.push((
-                            at,
-                            Happening::CreationLost {
-                                member: f.member.clone(),
-                            },
-                        ));
-                    }
                 }
+                // A lost answer cut a creating call that took effect on the member, which now
+                // holds an orphan (D37). Read where the answer was lost, not where the fault
+                // was armed or fired: a member that refused the call (deactivated, busy, ...)
+                // made nothing, and a lost answer a refusal left pending cuts a later call.
+                Event::AnswerLost {
+                    member,
+                    call: CallKind::GenerateKey | CallKind::CreateData,
+                    took_effect: true,
+                } => events.push((
+                    at,
+                    Happening::CreationLost {
+                        member: member.clone(),
+                    },
+                )),
                 Event::ScheduledFaultApplied { member, action } => events.push((
                     at,
                     Happening::Fault {
@@ -561,6 +571,7 @@ fn op_of(op: &str) -> OpObs {
         "Sign" | "Encrypt" => OpObs::Crypto { label: arg(0) },
         "C_SignInit" => OpObs::SignInit { label: arg(0) },
         "C_SignUpdate" | "C_SignFinal" => OpObs::SignContinue,
+        "C_FindObjects" => OpObs::Find { label: arg(0) },
         "GenerateKeyOnSlot" => OpObs::Direct {
             member: arg(0),
             label: arg(1),
