@@ -99,3 +99,60 @@ fn the_cluster_manifests_run_one_shard_per_index_and_merge() {
     assert!(workflow.contains(&format!("--shard \"$SHARD/{shards}\"")));
     assert!(workflow.contains("hasim explore merge results/shard-*.jsonl"));
 }
+
+#[test]
+fn a_threads_fault_at_the_instant_of_a_call_is_checked_where_it_struck() {
+    // Seed 76143, shrunk: a `Threads` step schedules a drop of B at the instant its thread's
+    // call drives B's manual recovery (B45). The scenario language lets the seed order the two
+    // ("the seed orders simultaneous events"); this seed runs the call first, so the attempt
+    // met B reachable and `succeeded` is true. The checker reads the drop where it struck.
+    use harness::explore::options::Mode;
+    use harness::explore::plan::{AppCall, FaultCall, Kind, PlanStep};
+    let b = "1500000000002".to_string();
+    let mut plan = generate(76143);
+    plan.members = vec!["1500000000001".into(), b.clone()];
+    plan.standby.clear();
+    plan.spares.clear();
+    plan.retry = 1;
+    plan.interval = 60;
+    plan.mode = Mode::Basic;
+    plan.steps = vec![
+        PlanStep::Threads {
+            programs: vec![vec![AppCall::SignInit {
+                label: "k19".into(),
+            }]],
+            faults: vec![(505, FaultCall::Drop(b.clone()))],
+        },
+        PlanStep::Threads {
+            programs: vec![vec![AppCall::Generate {
+                label: "k51".into(),
+                kind: Kind::Aes256,
+                token: true,
+            }]],
+            faults: vec![],
+        },
+        PlanStep::At(819, FaultCall::Restore(b.clone())),
+        PlanStep::Command("hagroup recover".into()),
+        PlanStep::Threads {
+            programs: vec![vec![AppCall::CreateData {
+                label: "d78".into(),
+            }]],
+            faults: vec![(819, FaultCall::Drop(b.clone()))],
+        },
+    ];
+    let seed_run = campaign::run_plan(plan, None).expect("the plan runs");
+    assert_eq!(seed_run.violation.map(|v| v.detail), None);
+    let events = &seed_run.run.events;
+    let succeeded = events.iter().position(|e| {
+        matches!(&e.event, sim::record::Event::Log(l)
+            if l.ends_with("recovery attempt 1 succeeded for member: 1500000000002"))
+    });
+    let struck = events.iter().position(|e| {
+        matches!(&e.event, sim::record::Event::ScheduledFaultApplied { member, .. } if *member == b)
+            && e.at == 819_000
+    });
+    assert!(
+        matches!((succeeded, struck), (Some(s), Some(d)) if s < d),
+        "the attempt's line comes before the drop: {succeeded:?} {struck:?}"
+    );
+}

@@ -1172,7 +1172,7 @@ impl Checker<'_> {
             // D9: attempt 1 is due one interval after the drop was detected, which the drop
             // line's stamp states (D19): the engine may have learnt of it several receive
             // timeouts after the call began (a teardown retried on a hung member first, D54,
-            // then the call itself). Both stamps are whole seconds (D15).
+            // then the call itself). Both stamps are whole seconds (D15; D96).
             let after_detection = n == 1
                 && self.detected_stamp.get(member).is_some_and(|d| {
                     let due = d + u64::from(self.truth.interval_at(*d)) * 1000;
@@ -1180,7 +1180,7 @@ impl Checker<'_> {
                 });
             // A stamp is whole seconds (D15): the attempt ran within the second it states (and
             // not after the line was recorded), so a change of the interval in that second may
-            // have come before it.
+            // have come before it (D96).
             let ran_by = if stamped == at {
                 at
             } else {
@@ -1212,10 +1212,10 @@ impl Checker<'_> {
             let logged_in = self.truth.logged_in_before(asked);
             let back =
                 self.truth.reachable(member) && (self.truth.credential_ok(member) || !logged_in);
-            if !back
-                && !self.lost_while_brought_in(member, at)
-                && !(by_call.is_some() && self.struck_after_attempt(member, logged_in))
-            {
+            // Lost after it was back (bug 5), or by the call's own work after its attempt (D95).
+            let lost_after = self.lost_while_brought_in(member, at)
+                || (by_call.is_some() && self.struck_after_attempt(member, logged_in));
+            if !back && !lost_after {
                 return broken(format!(
                     "`succeeded` for member {member}, which is not reachable at {at} ms"
                 ));
@@ -1281,7 +1281,7 @@ impl Checker<'_> {
     /// before the call, decisions: "Recovery while the application holds no login") struck
     /// after the attempt: the attempt met the member as it was just before that fault, and the
     /// call's own work finds it gone (D19), so `succeeded` comes first and its drop after (as
-    /// for bug 5).
+    /// for bug 5; D95).
     fn struck_after_attempt(&self, member: &str, logged_in: bool) -> bool {
         self.set_off_by_call.iter().any(|s| {
             let not_the_attempts = NOT_AN_ATTEMPTS_CALL.contains(&s.call.as_str())
@@ -2060,6 +2060,143 @@ mod tests {
         assert_eq!(check(&run(20), &[], None), None);
         // A line the recovery thread wrote at 40 s, after that login: B cannot log in.
         assert_eq!(check(&run(40), &[], None).map(|v| v.invariant), Some("I3"));
+    }
+
+    #[test]
+    fn a_fault_the_call_set_off_after_its_attempt_leaves_succeeded_true() {
+        // B was dropped and came back; the operator asks for a manual recovery. The next call
+        // (at 20 s; a hung member makes it return at 40 s) drives B's attempt first (B45),
+        // then its own work sets off an armed fault on B (`call`): the attempt met B
+        // reachable, so `succeeded` comes first and its drop after.
+        let run = |logged_out: bool, call: &str, next: Happening| {
+            let mut events = vec![
+                (0, login()),
+                (
+                    0,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Drop,
+                    },
+                ),
+                (0, failed("B", "Sign", 0)),
+                (0, log_at(0, "has dropped member: B")),
+            ];
+            if logged_out {
+                events.push((1_000, app(OpObs::Logout, "CKR_OK", None)));
+            }
+            events.extend([
+                (
+                    1_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Restore,
+                    },
+                ),
+                (
+                    1_000,
+                    Happening::Command {
+                        line: "hagroup recover".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::SetOff {
+                        member: "B".into(),
+                        call: call.into(),
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::LostAnswer,
+                    },
+                ),
+                (20_000, next),
+                (40_000, failed("B", call, 20_000)),
+                (
+                    40_000,
+                    log_at(20, "recovery attempt 1 succeeded for member: B"),
+                ),
+                (40_000, log_at(20, "has dropped member: B")),
+            ]);
+            with_clock(obs(events))
+        };
+        let generate = || {
+            app(
+                OpObs::Create {
+                    label: "k1".into(),
+                    token: true,
+                    pair: false,
+                },
+                "CKR_OK",
+                None,
+            )
+        };
+        // The application's own login, which an attempt without one never makes.
+        assert_eq!(check(&run(true, "Login", login()), &[], None), None);
+        // A creation: no attempt creates anything on the member it brings back.
+        assert_eq!(
+            check(&run(false, "GenerateKey", generate()), &[], None),
+            None
+        );
+        // The attempt logs in while the application holds a login (B43): the fault may have
+        // struck the attempt itself, which then cannot have succeeded.
+        let lie = |o: &Observations| {
+            check(o, &[], None)
+                .map(|v| (v.invariant, v.detail.contains("`succeeded` for member B")))
+        };
+        assert_eq!(lie(&run(false, "Login", generate())), Some(("I3", true)));
+        // The attempt compares the member's objects with the table (B43): the same.
+        assert_eq!(lie(&run(true, "FindObjects", login())), Some(("I3", true)));
+    }
+
+    #[test]
+    fn attempt_one_counts_from_the_detection_the_drop_line_states() {
+        // The call began at 10 s; the engine learnt of B's drop at 50 s (a teardown retried on
+        // the hung member first, D54, then the call itself: two receive timeouts, B28), and
+        // stamped its drop line then (D19): attempt 1 is due at 110 s (D9).
+        let run = |attempt_at: u64| {
+            with_clock(obs(vec![
+                (0, login()),
+                (50_000, failed("B", "Sign", 10_000)),
+                (50_000, log_at(50, "has dropped member: B")),
+                (attempt_at * 1000, log_at(attempt_at, FAILED_1)),
+            ]))
+        };
+        assert_eq!(check(&run(110), &[], None), None);
+        // 30 s after it is late, whichever instant D9 counts from.
+        assert_eq!(check(&run(140), &[], None).map(|v| v.invariant), Some("I3"));
+    }
+
+    #[test]
+    fn an_interval_lowered_within_the_attempts_second_may_precede_it() {
+        // Attempt 1 failed at 70 s; at 100.4 s the interval goes from 60 s to 30 s, so
+        // attempt 2 is due at once (never before now, D9): it runs at 100.4 s and its line,
+        // recorded at 105 s, states 100 s (whole seconds, D15).
+        let run = |command_at: Millis| {
+            with_clock(obs(vec![
+                (0, login()),
+                (10_000, failed("B", "Sign", 10_000)),
+                (10_000, log_at(10, "has dropped member: B")),
+                (70_000, log_at(70, FAILED_1)),
+                (
+                    command_at,
+                    Happening::Command {
+                        line: "hagroup interval -interval 30".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (105_000, log_at(100, FAILED_2)),
+            ]))
+        };
+        assert_eq!(check(&run(100_400), &[], None), None);
+        // A change one second after the attempt cannot have moved it: 30 s early.
+        assert_eq!(
+            check(&run(101_400), &[], None).map(|v| v.invariant),
+            Some("I3")
+        );
     }
 
     #[test]

@@ -344,7 +344,7 @@ impl Observations {
                         // A fault scheduled inside a `Threads` step is seen where it struck
                         // (`Event::ScheduledFaultApplied`), not where it was scheduled: the
                         // seed orders it among the threads' events of the same instant
-                        // (scenario language, `Threads`), and the engine met it in that order.
+                        // (scenario language, `Threads`), and the engine met it in that order (D94).
                         FaultTiming::Scheduled(_) | FaultTiming::Armed { .. } => None,
                     };
                     // `MemberAdded` is an operator action: the group changes only when its
@@ -577,5 +577,66 @@ fn op_of(op: &str) -> OpObs {
             label: arg(1),
         },
         _ => OpObs::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::generate::generate;
+    use sim::record::{FaultEvent, Stamped};
+
+    const LINE: &str = "Wed Oct  4 16:43:00 2017 : [17469] HA group: 11500000000001 recovery attempt 1 succeeded for member: B";
+
+    fn record(events: Vec<Event>) -> Record {
+        Record {
+            events: events
+                .into_iter()
+                .map(|event| Stamped { at: 819_000, event })
+                .collect(),
+            ..Record::default()
+        }
+    }
+
+    /// The positions of the attempt's line and of B's fault among the observed facts, and how
+    /// many faults there are.
+    fn order(events: Vec<Event>) -> (Option<usize>, Option<usize>, usize) {
+        let obs = Observations::of(&generate(1), &record(events));
+        let line = obs
+            .events
+            .iter()
+            .position(|(_, h)| matches!(h, Happening::Log(l) if l == LINE));
+        let faults: Vec<usize> = obs
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, h))| matches!(h, Happening::Fault { member, .. } if member == "B"))
+            .map(|(i, _)| i)
+            .collect();
+        (line, faults.first().copied(), faults.len())
+    }
+
+    #[test]
+    fn a_fault_scheduled_inside_threads_is_seen_where_it_struck() {
+        // A `Threads` step schedules a drop of B at the instant its thread's call drives B's
+        // manual recovery; the seed's tie-break decides which comes first (scenario language,
+        // `Threads`). The rendered fault line stands where it was scheduled, before both.
+        let scheduled = Event::Fault(FaultEvent {
+            member: "B".into(),
+            action: Action::Fault(Fault::Drop),
+            timing: FaultTiming::Scheduled(819_000),
+        });
+        let applied = Event::ScheduledFaultApplied {
+            member: "B".into(),
+            action: Action::Fault(Fault::Drop),
+        };
+        let line = Event::Log(LINE.into());
+        // The call first: the attempt met B reachable, the drop came after it.
+        assert_eq!(
+            order(vec![scheduled.clone(), line.clone(), applied.clone()]),
+            (Some(0), Some(1), 1)
+        );
+        // The drop first: the attempt met B unreachable.
+        assert_eq!(order(vec![scheduled, applied, line]), (Some(1), Some(0), 1));
     }
 }
