@@ -631,21 +631,14 @@ impl FaultyMember {
             self.inner.close_all_sessions()?;
         }
         let result = f(self.inner.as_mut());
-        let lost = {
-            let mut st = self.control.state();
-            if std::mem::take(&mut st.lose_next_answer) {
-                // The call took effect; the connection goes before its answer (D35).
-                self.control.apply_locked(&mut st, &Fault::Drop);
-                true
-            } else {
-                false
-            }
-        };
-        if lost {
+        let mut st = self.control.state();
+        if std::mem::take(&mut st.lose_next_answer) {
+            // The call took effect; the connection goes before its answer (D35).
+            self.control.apply_locked(&mut st, &Fault::Drop);
             return Err(Ckr::CKR_DEVICE_ERROR);
         }
         if result.is_ok() {
-            *self.control.state().record.served.entry(kind).or_default() += 1;
+            *st.record.served.entry(kind).or_default() += 1;
         }
         result
     }
