@@ -82,6 +82,25 @@ impl Checker<'_> {
         ))
     }
 
+    /// D37 with a `partition clear` (D67: the operator decides the fate of what a member
+    /// holds): an orphan on a member the clear emptied (its `Member S:  N token objects
+    /// destroyed` line) is gone before the engine could find it, so there is nothing left to
+    /// report; the engine drops the tombstone as for a member that never held it.
+    fn orphans_cleared(&mut self, output: &str) {
+        let cleared: Vec<&str> = output
+            .lines()
+            .filter_map(|l| {
+                let rest = l.trim().strip_prefix("Member ")?;
+                let (serial, tail) = rest.split_once(':')?;
+                tail.trim_end()
+                    .ends_with(" token objects destroyed")
+                    .then_some(serial.trim())
+            })
+            .collect();
+        self.orphans
+            .retain(|(_, member)| !cleared.contains(&member.as_str()));
+    }
+
     /// I9 for one LunaCM command (and what a successful `partition clear` means for I1).
     pub(super) fn lunacm_data(
         &mut self,
@@ -131,6 +150,10 @@ impl Checker<'_> {
                     .collect();
                 self.uncertain.extend(labels);
                 self.cleared = true;
+                self.orphans_cleared(output);
+                // D85: the engine forgot them; the application's handles name nothing.
+                let held: Vec<String> = self.created.keys().cloned().collect();
+                self.cleared_handles.cleared(held);
                 None
             }
             _ => None,
