@@ -173,8 +173,8 @@ pub fn run_built(scenario: &Scenario, built: backend::Built, options: RunOptions
         world,
         lunacm,
         record: Record {
-            // A few events per step, reserved up
-            // front so the record is not copied as it grows; capped for very long scenarios.
+            // A few events per step, reserved up front so the record is not copied as it
+            // grows; capped for very long scenarios.
             events: Vec::with_capacity(scenario.steps.len().saturating_mul(4).min(4096)),
             ..Record::default()
         },
