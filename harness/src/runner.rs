@@ -172,7 +172,12 @@ pub fn run_built(scenario: &Scenario, built: backend::Built, options: RunOptions
         scenario,
         world,
         lunacm,
-        record: Record::default(),
+        record: Record {
+            // A few events per step, reserved up front so the record is not copied as it
+            // grows; capped for very long scenarios.
+            events: Vec::with_capacity(scenario.steps.len().saturating_mul(4).min(4096)),
+            ..Record::default()
+        },
         app: App::default(),
         credential: Secret::new(scenario.credentials.co.clone()),
         options,

@@ -537,19 +537,23 @@ fn op_label(op: &OpObs) -> Option<&str> {
     }
 }
 
-/// The arguments inside `Name(a, b)`.
-fn args(op: &str) -> Vec<&str> {
-    op.split_once('(')
+/// The first two arguments inside `Name(a, b, ...)` (the only ones read), without collecting.
+fn args(op: &str) -> [Option<&str>; 2] {
+    let Some(inner) = op
+        .split_once('(')
         .and_then(|(_, rest)| rest.strip_suffix(')'))
-        .map(|inner| inner.split(", ").collect())
-        .unwrap_or_default()
+    else {
+        return [None, None];
+    };
+    let mut parts = inner.split(", ");
+    [parts.next(), parts.next()]
 }
 
 /// What an application call of the record was (its transcript name, e.g. `Sign(k1)`).
 fn op_of(op: &str) -> OpObs {
     let name = op.split(['(', ' ']).next().unwrap_or(op);
     let a = args(op);
-    let arg = |i: usize| a.get(i).map(|s| s.to_string()).unwrap_or_default();
+    let arg = |i: usize| a[i].map(str::to_string).unwrap_or_default();
     match name {
         "C_Initialize" => OpObs::Initialize,
         "C_Finalize" => OpObs::Finalize,
@@ -560,7 +564,7 @@ fn op_of(op: &str) -> OpObs {
         "GenerateKey" | "GenerateSessionKey" => OpObs::Create {
             label: arg(0),
             token: name == "GenerateKey",
-            pair: matches!(a.get(1).copied(), Some("Rsa2048" | "EcP256")),
+            pair: matches!(a[1], Some("Rsa2048" | "EcP256")),
         },
         "CreateData" => OpObs::Create {
             label: arg(0),

@@ -46,7 +46,7 @@ pub fn check(scenario: &Scenario) -> Option<String> {
         }
     }
     for (index, step) in scenario.steps.iter().enumerate() {
-        let place = format!("steps[{index}]");
+        let place = StepPlace(index);
         match step {
             Step::App(op) | Step::In(_, op) => {
                 if let Some(message) = app_op(op) {
@@ -96,6 +96,15 @@ pub fn check(scenario: &Scenario) -> Option<String> {
         }
     }
     None
+}
+
+/// Where in the scenario a refusal points: `steps[N]`, written only when a message is.
+struct StepPlace(usize);
+
+impl std::fmt::Display for StepPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "steps[{}]", self.0)
+    }
 }
 
 /// Most characters of a `DirectModify` label (a PKCS#11 label the members store).

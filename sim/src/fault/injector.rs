@@ -660,31 +660,24 @@ impl FaultyMember {
             self.inner.close_all_sessions()?;
         }
         let result = f(self.inner.as_mut());
-        let lost = {
-            let mut st = self.control.state();
-            if std::mem::take(&mut st.lose_next_answer) {
-                // The call took effect; the connection goes before its answer (D35).
-                self.control.apply_locked(&mut st, &Fault::Drop);
-                if self.engine_side && st.record_failures {
-                    st.answers_lost.push(AnswerLost {
-                        call: kind,
-                        took_effect: result.is_ok(),
-                    });
-                    self.control
-                        .news
-                        .answers_lost
-                        .store(true, Ordering::Release);
-                }
-                true
-            } else {
-                false
+        let mut st = self.control.state();
+        if std::mem::take(&mut st.lose_next_answer) {
+            // The call took effect; the connection goes before its answer (D35).
+            self.control.apply_locked(&mut st, &Fault::Drop);
+            if self.engine_side && st.record_failures {
+                st.answers_lost.push(AnswerLost {
+                    call: kind,
+                    took_effect: result.is_ok(),
+                });
+                self.control
+                    .news
+                    .answers_lost
+                    .store(true, Ordering::Release);
             }
-        };
-        if lost {
             return Err(Ckr::CKR_DEVICE_ERROR);
         }
         if result.is_ok() {
-            *self.control.state().record.served.entry(kind).or_default() += 1;
+            *st.record.served.entry(kind).or_default() += 1;
         }
         result
     }
