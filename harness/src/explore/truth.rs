@@ -2,7 +2,8 @@
 //! operator's commands alone: whether each member was healthy (reachable, not revoked, not hung
 //! past the receive timeout, activated, with the group's credential, in the group), and from
 //! when a member the engine may have seen fail counts as *usable* again: from its next due
-//! recovery attempt (D9, D19), and only while attempts cannot have been exhausted.
+//! recovery attempt (D9, D19; an attempt that may have found it busy failed, D43, and the next
+//! is due one interval later), and only while attempts cannot have been exhausted.
 //!
 //! "Usable" is deliberately conservative: when the facts allow the engine to be right in
 //! refusing a member (an attempt may not be due yet, attempts may have run out), the member is
