@@ -27,6 +27,7 @@ impl HaEngine {
             label: label.to_string(),
             token: true,
         };
+        self.settle_reset(slot)?;
         let member = self.slots[slot].member.as_mut();
         let session = member.open_session()?;
         let (result, own_login) = match member.login(session, pin) {

@@ -67,6 +67,11 @@ pub(crate) struct Slot {
     /// sessions still carry the login, so it is logged out again before its next use while
     /// the application holds no login (D54).
     pub(crate) logout_pending: bool,
+    /// `C_Finalize` could not end the application's sessions on this member, which it counted
+    /// down (the member refused without a drop code: busy, D35): sessions of the finished
+    /// process, and the login they carry, may still be open there. Every session there is
+    /// closed before the engine opens its first one again (D82).
+    pub(crate) reset_pending: bool,
 }
 
 /// State that exists between `C_Initialize` and `C_Finalize`.
@@ -133,6 +138,7 @@ impl HaEngine {
                     shared,
                     unclosed: Vec::new(),
                     logout_pending: false,
+                    reset_pending: false,
                 }
             })
             .collect();
@@ -309,9 +315,17 @@ impl HaEngine {
         for slot in down {
             // C_Finalize ends every session of the application, also on a member the engine
             // counts down: one it reaches again keeps no session, and so no login, of this
-            // process (D41). The answer changes nothing (D40).
-            if self.slots[slot].member.close_all_sessions().is_ok() {
-                self.slots[slot].unclosed.clear();
+            // process (D41). The answer changes nothing (D40), but a member that refuses
+            // without a drop code (busy, D35) still holds them, and with them the login: they
+            // are all closed before the engine opens a session there again (D82).
+            match self.slots[slot].member.close_all_sessions() {
+                Ok(()) => {
+                    self.slots[slot].unclosed.clear();
+                    self.slots[slot].reset_pending = false;
+                }
+                Err(rv) if !rv.drops_member() => self.slots[slot].reset_pending = true,
+                // The connection is gone, and its sessions with it (D41).
+                Err(_) => {}
             }
         }
         for g in 0..self.group_count() {

@@ -328,6 +328,7 @@ impl HaEngine {
         }
         // Sessions from before the outage are dead; clear them on the member side too.
         member.close_all_sessions().map_err(Failure::Member)?;
+        self.slots[slot].reset_pending = false;
         self.member_mut(g, m).forget_connection();
         let s = self.slots[slot]
             .member

@@ -120,6 +120,25 @@ impl HaEngine {
         refused
     }
 
+    /// Before the engine opens a session on member `slot`: sessions of a finished process that
+    /// `C_Finalize` could not close there (the member was counted down and refused without a
+    /// drop code, busy) would carry that process's login to the new sessions (login is per
+    /// application and token), so every session there is closed first; while the member still
+    /// refuses, it is not used and its refusal is the call's answer (D3, D82, issue 9, I7).
+    /// A drop code ends them with the connection (D41).
+    pub(crate) fn settle_reset(&mut self, slot: usize) -> MemberResult<()> {
+        if !self.slots[slot].reset_pending {
+            return Ok(());
+        }
+        match self.slots[slot].member.close_all_sessions() {
+            Err(rv) if !rv.drops_member() => return Err(rv),
+            _ => {}
+        }
+        self.slots[slot].reset_pending = false;
+        self.slots[slot].unclosed.clear();
+        Ok(())
+    }
+
     /// Before member `m` of group `g` is used while the application holds no login there: a
     /// session it refused to close (D44) would still carry the application's last login on
     /// the partition (per application and token), so it is closed first; while it cannot be,
@@ -270,9 +289,17 @@ impl HaEngine {
             // Login is per application and partition: a member brought back by recovery may hold
             // the engine's own logged-in session and none of this virtual session's; logging out
             // through it ends the application's login there too (else a session that never logs
-            // in could use a private key on that member).
+            // in could use a private key on that member). Failing those, any session of the
+            // application's there carries the login just as well: a thread whose own session
+            // could not be opened on a busy member logs out through another thread's (D82).
             let member = self.member(g, m);
-            let Some(s) = member.sessions.get(&vs).copied().or(member.mgmt) else {
+            let Some(s) = member
+                .sessions
+                .get(&vs)
+                .copied()
+                .or(member.mgmt)
+                .or_else(|| member.sessions.values().next().copied())
+            else {
                 continue;
             };
             let slot = self.member_slot(g, m);
@@ -336,6 +363,7 @@ impl HaEngine {
         m: usize,
         vs: VSessionHandle,
     ) -> MemberResult<SessionHandle> {
+        self.settle_reset(self.member_slot(g, m))?;
         self.settle_unclosed(g, m)?;
         if let Some(s) = self.member(g, m).sessions.get(&vs) {
             return Ok(*s);
@@ -357,6 +385,7 @@ impl HaEngine {
     /// The engine's own session on member `m` (cloning, recovery), logged in when the
     /// application is.
     pub(crate) fn ensure_mgmt(&mut self, g: usize, m: usize) -> MemberResult<SessionHandle> {
+        self.settle_reset(self.member_slot(g, m))?;
         self.settle_unclosed(g, m)?;
         if let Some(s) = self.member(g, m).mgmt {
             return Ok(s);

@@ -448,6 +448,14 @@ impl Truth {
         failed_max + 1 >= u64::try_from(min_retry).unwrap_or(u64::MAX)
     }
 
+    /// After a failed login (B49, D10): the first `hagroup recover` at or after the credential
+    /// worked again, which re-enabled the member's automatic recovery.
+    fn reenabled_at(f: &MemberFacts, recovers: &[Millis]) -> Option<Millis> {
+        let failed = f.login_failed_at?;
+        let works_from = f.login_restored_at.filter(|ok| *ok >= failed)?;
+        recovers.iter().copied().find(|r| *r >= works_from)
+    }
+
     /// Whether `member` counts as usable at `at` (see the module doc).
     pub fn usable(&self, member: &str, at: Millis) -> bool {
         let Some(f) = self.members.get(member) else {
@@ -498,9 +506,16 @@ impl Truth {
             // An attempt (due, or one a `hagroup recover` ran) that finds the member busy
             // fails (`CKR_FUNCTION_FAILED`, D43) and the next is due one interval after it
             // (D9): the last busy instant of this healthy period may have been such an attempt.
-            match last_busy(f, since, at) {
+            let automatic = match last_busy(f, since, at) {
                 Some(busy) => first.max(busy + max_interval_ms(busy) + SLACK_MS),
                 None => first,
+            };
+            // B49, D10: after a failed login only the `hagroup recover` that re-enabled recovery
+            // (one at or after the credential worked again) starts attempts again: the first
+            // runs at the next drive, up to one interval after that recover.
+            match Self::reenabled_at(f, &self.recovers) {
+                Some(r) => automatic.max(r + max_interval_ms(r) + SLACK_MS),
+                None => automatic,
             }
         };
         at >= back_from && self.login_since(since)
@@ -616,6 +631,23 @@ mod tests {
         t.command("hagroup recover", "Command Result : No Error", 1_000_000);
         assert!(!t.may_be_exhausted("B"));
         assert!(t.usable("B", 1_061_000));
+    }
+
+    #[test]
+    fn after_a_failed_login_a_member_is_back_one_interval_after_the_recover_not_before() {
+        // Seed 75575: the login failed during the outage and automatic recovery stopped
+        // (B49, D10); the credential works again long before the `hagroup recover` that
+        // re-enables recovery: the member cannot be back before the attempt that recover
+        // starts, at most one interval later.
+        let mut t = truth(357);
+        t.fault("B", &FaultObs::Drop, 0);
+        t.fault("B", &FaultObs::Restore, 0);
+        t.fault("B", &FaultObs::LoginFailure, 0);
+        t.fault("B", &FaultObs::LoginRestore, 660_000);
+        assert!(!t.usable("B", 700_000), "recovery is off until a recover");
+        t.command("hagroup recover", "Command Result : No Error", 747_000);
+        assert!(!t.usable("B", 747_000), "the recover's attempt has not run yet");
+        assert!(t.usable("B", 808_000));
     }
 
     #[test]
