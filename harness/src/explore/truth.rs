@@ -2,7 +2,8 @@
 //! operator's commands alone: whether each member was healthy (reachable, not revoked, not hung
 //! past the receive timeout, activated, with the group's credential, in the group), and from
 //! when a member the engine may have seen fail counts as *usable* again: from its next due
-//! recovery attempt (D9, D19), and only while attempts cannot have been exhausted.
+//! recovery attempt (D9, D19; an attempt that may have found it busy failed, D43, and the next
+//! is due one interval later), and only while attempts cannot have been exhausted.
 //!
 //! "Usable" is deliberately conservative: when the facts allow the engine to be right in
 //! refusing a member (an attempt may not be due yet, attempts may have run out), the member is
@@ -504,11 +505,23 @@ impl Truth {
             let first = since + max_interval_ms(since) + SLACK_MS;
             // An attempt (due, or one a `hagroup recover` ran) that finds the member busy
             // fails (`CKR_FUNCTION_FAILED`, D43) and the next is due one interval after it
-            // (D9): the last busy instant of this healthy period may have been such an attempt.
-            let automatic = match last_busy(f, since, at) {
-                Some(busy) => first.max(busy + max_interval_ms(busy) + SLACK_MS),
-                None => first,
-            };
+            // (D9): a busy spell that began before the member was surely back may have held
+            // such an attempt up to its last instant; one that began after it changes nothing
+            // (busy answers drop nothing, D3).
+            let mut automatic = first;
+            let mut spells: Vec<(Millis, Millis)> = f
+                .busy_spells
+                .iter()
+                .filter(|(from, until)| *until > since && *from <= at)
+                .copied()
+                .collect();
+            spells.sort_unstable();
+            for (from, until) in spells {
+                if from < automatic {
+                    let busy = until.saturating_sub(1).min(at);
+                    automatic = automatic.max(busy + max_interval_ms(busy) + SLACK_MS);
+                }
+            }
             // B49, D10: after a failed login only the `hagroup recover` that re-enabled recovery
             // (one at or after the credential worked again) starts attempts again: the first
             // runs at the next drive, up to one interval after that recover.
@@ -702,6 +715,12 @@ mod tests {
         quiet.fault("B", &FaultObs::Drop, 0);
         quiet.fault("B", &FaultObs::Restore, 10_000);
         assert!(quiet.usable("B", 71_000));
+        // Nor one that began once B was surely back (one interval after it became reachable).
+        let mut after = truth(-1);
+        after.fault("B", &FaultObs::Drop, 0);
+        after.fault("B", &FaultObs::Restore, 10_000);
+        after.fault("B", &FaultObs::Busy(30_000), 72_000);
+        assert!(after.usable("B", 110_000));
         // A busy spell over before B became reachable changes nothing.
         let mut before = truth(-1);
         before.fault("B", &FaultObs::Busy(5_000), 0);
