@@ -193,11 +193,11 @@ mod tests {
             .chain((54..=55).map(|n| format!("D{n}")))
             .chain((57..=59).map(|n| format!("D{n}")))
             .chain((60..=73).map(|n| format!("D{n}")))
-            .chain((76..=81).map(|n| format!("D{n}")))
+            .chain((76..=82).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 138);
+        assert_eq!(ids.len(), 139);
     }
 
     #[test]
