@@ -54,8 +54,8 @@ impl HaEngine {
             .find_objects(s, &ObjectQuery::default())?;
         let mut out = Vec::new();
         for h in listed {
-            let info = self.slots[slot].member.object_info(s, h)?;
-            if info.label == label {
+            let info = self.slots[slot].member.object_info_labelled(s, h, label)?;
+            if let Some(info) = info {
                 self.member_mut(g, m)
                     .handles
                     .insert((info.id.clone(), info.class), h);

@@ -280,6 +280,18 @@ pub trait Member: Send {
         session: SessionHandle,
         object: ObjectHandle,
     ) -> MemberResult<ObjectInfo>;
+    /// The same call as [`Member::object_info`] (the member sees and answers it alike), for a
+    /// caller that keeps only objects labelled `label`: `None` for any other label. A member
+    /// may compare the label before copying the attributes out; the default reads them all.
+    fn object_info_labelled(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+        label: &str,
+    ) -> MemberResult<Option<ObjectInfo>> {
+        let info = self.object_info(session, object)?;
+        Ok((info.label == label).then_some(info))
+    }
     /// `C_DestroyObject`.
     fn destroy_object(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()>;
     /// `C_SignInit` + `C_Sign`.

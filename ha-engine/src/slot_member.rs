@@ -119,6 +119,14 @@ impl Member for SlotMember {
     ) -> MemberResult<ObjectInfo> {
         delegate!(self, |m| m.object_info(session, object))
     }
+    fn object_info_labelled(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+        label: &str,
+    ) -> MemberResult<Option<ObjectInfo>> {
+        delegate!(self, |m| m.object_info_labelled(session, object, label))
+    }
     fn destroy_object(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()> {
         delegate!(self, |m| m.destroy_object(session, object))
     }

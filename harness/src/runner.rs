@@ -1381,6 +1381,20 @@ fn thread_seen(
                 );
             }
         }
+        // Exploration sees a scheduled fault where it struck (the rendered line stands where
+        // it was scheduled): simultaneous events in the order the seed gave them.
+        Observed::Fault(f) => {
+            drain(world, record);
+            if options.witness {
+                record.push(
+                    world.now(),
+                    Event::ScheduledFaultApplied {
+                        member: f.member.clone(),
+                        action: Action::Fault(f.fault.clone()),
+                    },
+                );
+            }
+        }
         Observed::Tick => {}
     }
     drain(world, record);
@@ -1462,9 +1476,20 @@ fn record_failures(world: &mut World, record: &mut Record) {
 }
 
 /// The armed faults that went off since the last look, as fault events now (recorded before
-/// the call they interrupted, so the transcript reads in cause order).
+/// the call they interrupted, so the transcript reads in cause order), and the lost answers
+/// (D35) of the engine's calls (exploration's witness, recorded only when asked).
 fn record_fired(world: &World, record: &mut Record) {
     let now = world.now();
+    for (member, lost) in world.take_answers_lost() {
+        record.push(
+            now,
+            Event::AnswerLost {
+                member,
+                call: lost.call,
+                took_effect: lost.took_effect,
+            },
+        );
+    }
     for (member, fired) in world.take_fired() {
         record.push(
             now,

@@ -320,8 +320,10 @@ fn event_lines(out: &mut String, at: Millis, event: &Event, view: View) {
         | Event::Holdings { .. }
         | Event::Changed { .. }
         | Event::MemberFailed { .. }
+        | Event::AnswerLost { .. }
         | Event::ThreadSession { .. }
         | Event::RunnerCallMade(_)
+        | Event::ScheduledFaultApplied { .. }
         | Event::RecoveryBusy { .. } => {}
         Event::End(end) => {
             let mut lines = vec!["end".to_string()];

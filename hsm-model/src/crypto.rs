@@ -44,6 +44,18 @@ pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
+/// `bytes` in lower-case hex, two digits each (as `{:02x}` per byte writes them), in one
+/// allocation.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
 /// The random generator of partition `serial` in a model seeded with `seed`: ChaCha20 seeded
 /// from SHA-256(seed as u64 little-endian || serial bytes). Deterministic and independent per
 /// partition.
@@ -95,6 +107,14 @@ pub fn domain_key(domain: &str) -> [u8; 32] {
 mod tests {
     use super::*;
     use rand::Rng;
+
+    #[test]
+    fn hex_writes_what_format_writes() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&bytes), want);
+        assert_eq!(hex(&[]), "");
+    }
 
     #[test]
     fn keyed_signing_gives_the_same_bytes() {

@@ -46,6 +46,16 @@ impl ObjectClass {
     pub fn is_private(self) -> bool {
         matches!(self, ObjectClass::SecretKey | ObjectClass::PrivateKey)
     }
+
+    /// The variant's name, as `{:?}` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectClass::Data => "Data",
+            ObjectClass::SecretKey => "SecretKey",
+            ObjectClass::PrivateKey => "PrivateKey",
+            ObjectClass::PublicKey => "PublicKey",
+        }
+    }
 }
 
 /// One object as the partition stores it.
@@ -140,6 +150,18 @@ pub struct Query {
 #[allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_class_name_is_its_debug_name() {
+        for c in [
+            ObjectClass::Data,
+            ObjectClass::SecretKey,
+            ObjectClass::PrivateKey,
+            ObjectClass::PublicKey,
+        ] {
+            assert_eq!(c.name(), format!("{c:?}"));
+        }
+    }
 
     #[test]
     fn debug_hides_key_material() {

@@ -558,6 +558,18 @@ impl Partition {
         Ok(self.object(session, handle)?.view())
     }
 
+    /// [`Partition::object_info`] for a caller that keeps only objects labelled `label`: the
+    /// same checks and errors, `None` for another label (nothing copied out).
+    pub fn object_info_labelled(
+        &self,
+        session: u64,
+        handle: u64,
+        label: &str,
+    ) -> ModelResult<Option<ObjectView>> {
+        let object = self.object(session, handle)?;
+        Ok((object.label == label).then(|| object.view()))
+    }
+
     /// Sets a data object's value (`C_SetAttributeValue` of `CKA_VALUE`; public data objects
     /// need no login, as at creation). A key's value cannot be set
     /// (`KeyFunctionNotPermitted`); a larger value must fit the free storage.
@@ -810,11 +822,7 @@ impl Partition {
 /// The first 8 bytes of SHA-256(`tag` || `text`) in hex: equal inputs, equal fingerprints; the
 /// input cannot be read back.
 fn fingerprint(tag: &str, text: &str) -> String {
-    crypto::sha256(&[tag.as_bytes(), text.as_bytes()])
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crypto::hex(&crypto::sha256(&[tag.as_bytes(), text.as_bytes()])[..8])
 }
 
 /// An object's fingerprint: its class, id and value or key material, hashed (16 hex digits);
@@ -822,10 +830,10 @@ fn fingerprint(tag: &str, text: &str) -> String {
 fn object_fingerprint_of(o: &ObjectRecord) -> String {
     let digest = crypto::sha256(&[
         b"hasim-object-fingerprint:",
-        format!("{:?}", o.class).as_bytes(),
+        o.class.name().as_bytes(),
         &o.id,
         &o.value,
         &o.secret,
     ]);
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    crypto::hex(&digest[..8])
 }

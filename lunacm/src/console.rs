@@ -54,6 +54,10 @@ pub struct LunaCm {
     /// The configuration file (`Chrystoki.conf`), kept in step with `config` and `log`
     /// ([`crate::chrystoki`]).
     pub(crate) conf: Document,
+    /// The configuration and log settings a command last wrote into `conf` (`None` after a
+    /// load): while they are still LunaCM's, writing them again would change nothing, so a
+    /// command leaves the document as it is ([`crate::chrystoki`]).
+    pub(crate) conf_written: Option<(ClientConfig, HaLogSettings)>,
     /// The slot `slot set` chose (`None`: LunaCM's slot 0, where it starts).
     pub(crate) current: Option<SlotRef>,
     /// The slot the Crypto Officer logged in to with `partition login`, if any.
@@ -73,6 +77,7 @@ impl LunaCm {
             config: ClientConfig::default(),
             log: HaLogSettings::default(),
             conf: Document::empty(Format::Conf, DEFAULT_ORIGIN),
+            conf_written: None,
             current: None,
             logged_in: None,
             overwrite_by_id: false,

@@ -271,6 +271,18 @@ impl Member for ModelMember {
         self.with(|p| p.object_info(session, object).map(info_from_model))
     }
 
+    fn object_info_labelled(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+        label: &str,
+    ) -> MemberResult<Option<ObjectInfo>> {
+        self.with(|p| {
+            p.object_info_labelled(session, object, label)
+                .map(|view| view.map(info_from_model))
+        })
+    }
+
     fn destroy_object(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()> {
         self.with(|p| p.destroy_object(session, object))
     }

@@ -163,6 +163,18 @@ pub enum Event {
         /// The virtual instant of the engine call that made it.
         called_at: Millis,
     },
+    /// Exploration's witness (recorded only when asked, never rendered): a lost answer (D35)
+    /// went off on a call of the application's engine, read in the injector; recorded before
+    /// the application call it cut, as the fault that armed it is.
+    AnswerLost {
+        /// The member.
+        member: String,
+        /// The kind of call it cut.
+        call: CallKind,
+        /// The member executed the call successfully before the answer was lost: a creation
+        /// left an orphan there (D37).
+        took_effect: bool,
+    },
     /// Exploration's witness (recorded only when asked, never rendered): a run of the
     /// application engine's recovery timer at `from` whose member calls kept its recovery
     /// thread busy until `until` (the time policy of `queue`); an attempt due meanwhile runs
@@ -207,6 +219,16 @@ pub enum Event {
     /// call (any call but a sign or encrypt) when it was made, in the order of the run; its
     /// rendered [`Event::ThreadCall`] follows when the answer reaches the thread.
     RunnerCallMade(ThreadCall),
+    /// Exploration's witness (recorded only when asked, never rendered): a fault scheduled
+    /// inside a `Threads` step (its rendered [`Event::Fault`] stands where it was scheduled)
+    /// was applied now, in the order of the run: among the threads' events of the same
+    /// instant, where the seeded tie-break put it.
+    ScheduledFaultApplied {
+        /// The member's serial.
+        member: String,
+        /// What happened to it.
+        action: Action,
+    },
     /// Exploration's witness (recorded only when asked, never rendered): a `Threads` step's
     /// own session of a thread was opened (`true`, when the step starts) or closed (`false`,
     /// when it ends) by the application, outside any thread's program.

@@ -89,8 +89,12 @@ pub struct TimedFault {
 /// What the observer is told after each event.
 #[derive(Debug)]
 pub enum Observed<'a> {
-    /// Time moved or a fault was applied; recovery may have logged.
+    /// Time moved; recovery may have logged.
     Tick,
+    /// A scheduled fault was applied now, where the seeded tie-break put it among the
+    /// threads' events of the same instant (the scenario language: "the seed orders
+    /// simultaneous events").
+    Fault(&'a TimedFault),
     /// A crypto call finished.
     Call(&'a ThreadCall, &'a CallOutcome),
     /// The answer to a runner call reached its thread (the caller recorded what the call did
@@ -376,7 +380,10 @@ impl Driver {
             queue::advance_to(world, at, &mut |w| observe(w, Observed::Tick))?;
             observe(world, Observed::Tick);
             match event {
-                Event::Fault(f) => world.apply(&f.member, &f.fault)?,
+                Event::Fault(f) => {
+                    world.apply(&f.member, &f.fault)?;
+                    observe(world, Observed::Fault(&f));
+                }
                 Event::Issue { thread } => {
                     if let Some(call) = self.issue(world, thread, at, observe)? {
                         // What the runner call logs is observed when it is answered.

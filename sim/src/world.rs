@@ -14,7 +14,7 @@ use rand_chacha::ChaCha20Rng;
 use crate::clock::SimCalendar;
 use crate::fault::injector::{Fired, UnsupportedFault, VirtualNow};
 use crate::fault::{
-    CallKind, CallMeter, CallRecord, Fault, FaultControl, FaultyMember, MemberFailure,
+    AnswerLost, CallKind, CallMeter, CallRecord, Fault, FaultControl, FaultyMember, MemberFailure,
 };
 use crate::memfs::SharedMemFs;
 use crate::partitions::{ModelPartitions, Partitions};
@@ -469,6 +469,12 @@ impl World {
     /// The engine's failed calls since the last look, per member in slot order.
     pub fn take_failures(&self) -> Vec<(String, MemberFailure)> {
         self.take_news(FaultControl::take_failures)
+    }
+
+    /// The lost answers (D35) of the engine's calls since the last look, per member in slot
+    /// order (only while [`World::record_failures`] is on).
+    pub fn take_answers_lost(&self) -> Vec<(String, AnswerLost)> {
+        self.take_news(FaultControl::take_answers_lost)
     }
 
     /// The armed faults that went off since the last call, per member in slot order.

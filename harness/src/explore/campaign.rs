@@ -189,7 +189,7 @@ pub fn transcript(seed_run: &SeedRun) -> String {
 
 fn hash(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    hsm_model::crypto::hex(&digest[..16])
 }
 
 /// The result line of one seed.

@@ -12,8 +12,9 @@
 //!   come back through `synchronize` (D20, D8, D49): such labels are uncertain.
 //! - **I2** no operation fails while a usable member held its object (or, for a creation, while
 //!   a usable member existed), except D3 (codes that are the caller's), D5 (multi-part cut by a
-//!   drop), D11 (activeBasic total loss), D17 (`failover_on_deactivation = 0`: one call), D18
-//!   (refused clone).
+//!   drop), D11 and D25 (activeBasic total loss: the sessions open then, not a thread's opened
+//!   since, see [`sessions`]), D17 (`failover_on_deactivation = 0`: one call), D18 (refused
+//!   clone), D85 (a handle to an object the operator cleared, see [`cleared`]).
 //! - **I3** log ↔ events: every engine call a member failed with a drop code (D3; the injector's
 //!   member-side record, not the engine's) has its `has dropped member` line when the engine
 //!   gets the answer, and every such line answers a failed call or names a member that was
@@ -31,7 +32,9 @@
 //! - **I10** an object changed outside the group stays changed (B22, D64): see [`contents`].
 
 mod admin;
+mod cleared;
 mod contents;
+mod sessions;
 mod stale;
 mod tombstones;
 
@@ -124,8 +127,9 @@ struct Checker<'a> {
     direct: BTreeMap<String, String>,
     /// Deactivations that may still give one `CKR_USER_NOT_LOGGED_IN` (D17, fod = 0).
     deactivation_excuses: u64,
-    /// The application's session was invalidated by an activeBasic total loss (D11).
-    session_lost: bool,
+    /// The application's session handles: invalidated by an activeBasic total loss (D11,
+    /// D25), closed, or held (its own and its threads', D60).
+    handles: sessions::Handles,
     /// A destroy happened while some member was not usable (its tombstone lives in this
     /// process only, D20).
     pending_tombstones: BTreeSet<String>,
@@ -153,6 +157,9 @@ struct Checker<'a> {
     last_failure: BTreeMap<String, (Millis, Millis)>,
     /// When the log last took each member out of service.
     down_since: BTreeMap<String, Millis>,
+    /// The stamp of the line that last took each member out of service: when the engine
+    /// detected the outage (D19), which attempt 1 counts from (D9).
+    detected_stamp: BTreeMap<String, Millis>,
     /// Partitions declared outside the group at the start (I8 lists them).
     spares: Vec<String>,
     /// Token objects created since the application last initialised (the table of this
@@ -160,6 +167,8 @@ struct Checker<'a> {
     created_here: BTreeSet<String>,
     /// A LunaCM `partition clear` succeeded: what the application made may be gone.
     cleared: bool,
+    /// The application's handles a `partition clear` killed (D85).
+    cleared_handles: cleared::ClearedHandles,
     /// Labels the application destroyed (a partition added back with `-answer copy` may bring
     /// them back, B12, D8).
     destroyed: BTreeSet<String>,
@@ -181,14 +190,48 @@ struct Checker<'a> {
     /// the HA log lines its engine call wrote are recorded when it returns (after its member
     /// calls' time), so a line may be that call's although recorded later.
     call_start: Option<Millis>,
+    /// Armed faults set off since the last application call was recorded: they belong to the
+    /// call recorded next (a set-off fault is recorded before the call it interrupted).
+    set_off_pending: Vec<SetOff>,
+    /// The armed faults the last application call set off, until an operator command or
+    /// checkpoint.
+    set_off_by_call: Vec<SetOff>,
     /// The member the last `detected new member` line named, and when (D24).
     new_member: Option<(String, Millis)>,
+    /// Members added at run time (`hagroup addmember`) that the log has neither detected nor
+    /// dropped yet: not in service (B54, D24), so not back from a total loss (D25).
+    undetected: BTreeSet<String>,
     /// Every label that was ever at risk of an orphan (a creation cut short, D37, D18): the
     /// engine may destroy a copy of it by rule, so I10 does not follow its contents.
     orphan_labels: BTreeSet<String>,
     /// I10: the copies of objects changed outside the group and their contents.
     contents: contents::Contents,
 }
+
+/// An armed fault an application call set off on a member, and the member as it was just
+/// before.
+#[derive(Clone, Debug)]
+struct SetOff {
+    member: String,
+    /// The kind of member call that set it off (`sim`'s `CallKind` name).
+    call: String,
+    /// Reachable then.
+    reachable: bool,
+    /// The group's credential logged in there then.
+    credential_ok: bool,
+}
+
+/// Member calls a recovery attempt never makes on the member it brings back (B43, D9: probe,
+/// activation, reconnect, log in, compare with the table and clone into it): a fault set off by
+/// one of them was set off by the application call's own work.
+const NOT_AN_ATTEMPTS_CALL: &[&str] = &[
+    "GenerateKey",
+    "CreateData",
+    "Sign",
+    "Encrypt",
+    "SignMultipart",
+    "SetValue",
+];
 
 /// A failed call (D3) whose drop line is due (D19).
 #[derive(Clone, Debug)]
@@ -216,7 +259,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         uncertain: BTreeSet::new(),
         direct: BTreeMap::new(),
         deactivation_excuses: 0,
-        session_lost: false,
+        handles: sessions::Handles::default(),
         pending_tombstones: BTreeSet::new(),
         tombstone_risk: BTreeMap::new(),
         processes: 0,
@@ -228,9 +271,11 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         unnoticed: BTreeMap::new(),
         last_failure: BTreeMap::new(),
         down_since: BTreeMap::new(),
+        detected_stamp: BTreeMap::new(),
         spares: spares.to_vec(),
         created_here: BTreeSet::new(),
         cleared: false,
+        cleared_handles: cleared::ClearedHandles::default(),
         destroyed: BTreeSet::new(),
         last_creation: None,
         orphan_risk: BTreeMap::new(),
@@ -238,7 +283,10 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         orphans: BTreeSet::new(),
         reported: BTreeSet::new(),
         call_start: None,
+        set_off_pending: Vec::new(),
+        set_off_by_call: Vec::new(),
         new_member: None,
+        undetected: BTreeSet::new(),
         orphan_labels: BTreeSet::new(),
         contents: contents::Contents::default(),
     };
@@ -251,6 +299,16 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         }
     }
     c.overdue(Millis::MAX, &Happening::Log(String::new()))
+}
+
+/// A `hagroup synchronize` output says it cloned at least one object to some member.
+fn cloned_any(output: &str) -> bool {
+    output.lines().any(|l| {
+        l.trim()
+            .split_once(": ")
+            .and_then(|(_, rest)| rest.strip_suffix(" token objects cloned to it."))
+            .is_some_and(|n| n != "0")
+    })
 }
 
 /// The object an operation names.
@@ -329,14 +387,25 @@ impl Checker<'_> {
             return;
         }
         let group = self.truth.group();
+        // A member added at run time and not detected yet is not in service (B54, D24).
         let all_gone = !group.is_empty()
-            && group
-                .iter()
-                .all(|m| !matches!(self.claims.get(m), Some(Claimed::Back) | None));
+            && group.iter().all(|m| {
+                self.undetected.contains(m)
+                    || !matches!(self.claims.get(m), Some(Claimed::Back) | None)
+            });
         if all_gone {
-            self.session_lost = true;
-            self.lose_login(at);
+            self.sessions_lost(at);
         }
+    }
+
+    /// D11 (and D25 for a switch to activeBasic during a total loss): the application's
+    /// sessions and login go with the last member. Their handles are gone: a later close of
+    /// one fails and closes nothing (D65), so the login lives only in sessions opened after.
+    fn sessions_lost(&mut self, at: Millis) {
+        self.session_lost = true;
+        self.handles.lost();
+        self.sessions = 0;
+        self.lose_login(at);
     }
 
     fn lose_login(&mut self, at: Millis) {
@@ -394,9 +463,17 @@ impl Checker<'_> {
     fn step(&mut self, at: Millis, happening: &Happening) -> Option<Violation> {
         self.tombstones_compared(at, false);
         match happening {
-            Happening::App(_) => self.call_start = Some(at),
-            Happening::Command { .. } | Happening::Checkpoint { .. } | Happening::SlotList(_) => {
+            Happening::App(_) => {
+                self.call_start = Some(at);
+                self.set_off_by_call = std::mem::take(&mut self.set_off_pending);
+            }
+            Happening::SlotList(_) => {
                 self.call_start = None;
+                self.set_off_by_call = std::mem::take(&mut self.set_off_pending);
+            }
+            Happening::Command { .. } | Happening::Checkpoint { .. } => {
+                self.call_start = None;
+                self.set_off_by_call.clear();
             }
             _ => {}
         }
@@ -479,6 +556,11 @@ impl Checker<'_> {
                     {
                         self.claims.insert(serial.to_string(), Claimed::Back);
                         self.unnoticed.remove(serial);
+                        if line.split_whitespace().nth(1) == Some("addmember") {
+                            self.undetected.insert(serial.to_string());
+                        } else {
+                            self.undetected.remove(serial);
+                        }
                     }
                 }
                 if line.split_whitespace().nth(1) == Some("recover") {
@@ -508,6 +590,15 @@ impl Checker<'_> {
                 None
             }
             Happening::RecoveryBusy { .. } => None,
+            Happening::SetOff { member, call } => {
+                self.set_off_pending.push(SetOff {
+                    member: member.clone(),
+                    call: call.clone(),
+                    reachable: self.truth.reachable(member),
+                    credential_ok: self.truth.credential_ok(member),
+                });
+                None
+            }
             Happening::App(app) => self.app(at, app),
             Happening::CreationLost { member } => {
                 self.creation_lost = Some(member.clone());
@@ -519,6 +610,7 @@ impl Checker<'_> {
             }
             Happening::HandleKept { label } => {
                 self.handle_kept(label);
+                self.cleared_handles.kept(label);
                 None
             }
             Happening::Log(line) => self.log(at, line),
@@ -549,6 +641,7 @@ impl Checker<'_> {
     fn app(&mut self, at: Millis, app: &AppObs) -> Option<Violation> {
         let ok = app.result == "CKR_OK";
         self.handles_of_processes(&app.op, ok);
+        self.cleared_handles.call(&app.op, ok);
         self.last_creation = match &app.op {
             OpObs::Create {
                 label, token: true, ..
@@ -562,7 +655,7 @@ impl Checker<'_> {
         match &app.op {
             OpObs::Login if ok => {
                 self.truth.login(true, at);
-                self.session_lost = false;
+                self.handles.logged_in(app.thread);
                 // Members back in service are compared with the table at this login.
                 self.orphans_compared(None);
                 self.tombstones_compared(at, true);
@@ -570,7 +663,12 @@ impl Checker<'_> {
             // A close that fails closed nothing: a thread whose session never opened (its
             // witness `C_OpenSession` failed, D60) gets CKR_SESSION_HANDLE_INVALID and the
             // application's other sessions keep the login (PKCS#11, D65).
+            // The application forgets its own handle whatever its close answered.
+            OpObs::CloseSession if !app.thread && !ok => self.handles.closed(),
             OpObs::CloseSession if ok => {
+                if !app.thread {
+                    self.handles.closed();
+                }
                 self.sessions = self.sessions.saturating_sub(1);
                 if self.sessions == 0 {
                     // Closing the application's last session logs it out (PKCS#11).
@@ -583,6 +681,7 @@ impl Checker<'_> {
             OpObs::Logout | OpObs::Finalize => {
                 self.lose_login(at);
                 if matches!(app.op, OpObs::Finalize) {
+                    self.handles.closed();
                     self.sessions = 0;
                     self.created_here.clear();
                     // D20: what the process knew of missed deletions is gone, and so are the
@@ -596,11 +695,15 @@ impl Checker<'_> {
                 }
             }
             OpObs::OpenSession if ok => {
-                self.session_lost = false;
+                self.handles.opened(app.thread);
                 self.sessions += 1;
             }
             OpObs::Create { label, token, pair } => {
-                self.made_in.insert(label.clone(), self.epoch);
+                // A failed creation gives the application no handle: it keeps the one it had
+                // for the label, if any (the runner passes an invalid one otherwise).
+                if ok {
+                    self.made_in.insert(label.clone(), self.epoch);
+                }
                 if ok && *token {
                     self.created.insert(label.clone(), *pair);
                     self.created_here.insert(label.clone());
@@ -721,9 +824,12 @@ impl Checker<'_> {
         if matches!(
             code,
             "CKR_SESSION_HANDLE_INVALID" | "CKR_USER_NOT_LOGGED_IN"
-        ) && (self.session_lost || !self.truth.logged_in())
+        ) && (self.handles.invalidated(app.thread) || !self.truth.logged_in())
         {
-            return None; // D11, or the application's own state
+            return None; // D11, D25, or the application's own state
+        }
+        if code == "CKR_SESSION_HANDLE_INVALID" && self.handles.none_held(app.thread) {
+            return None; // PKCS#11: the application's own call named no session it held
         }
         if code == "CKR_USER_NOT_LOGGED_IN"
             && app
@@ -745,8 +851,16 @@ impl Checker<'_> {
             && let Some(label) = object_of(&app.op)
             && self.made_in.get(label).is_none_or(|e| *e < self.epoch)
         {
-            // A handle from before a lost login, or one never made: the application's own.
+            // A handle from before a lost login, or one never made (no creation of the label
+            // succeeded, e.g. one whose answer was lost, D37, even if a `synchronize` spread
+            // its orphan since): the application's own. (A `C_FindObjects` is not followed: a
+            // label never made is found only as an orphan, which the engine does not adopt.)
             return None;
+        }
+        if code == "CKR_OBJECT_HANDLE_INVALID"
+            && object_of(&app.op).is_some_and(|label| self.cleared_handles.dead(label))
+        {
+            return None; // D85: the operator cleared the object the handle named
         }
         let usable = self.truth.usable_members(at);
         let witness: Vec<String> = if needs_object {
@@ -829,7 +943,7 @@ impl Checker<'_> {
             let member = member.trim().to_string();
             if let Some(u) = self.unnoticed.remove(&member) {
                 // The member side's failure (D3) the line reports: D9 counts from it.
-                self.mark_down(member, u.called_at);
+                self.mark_down(member, u.called_at, stamped);
                 return None;
             }
             // D24: a new member that cannot be brought in when it is detected is handled as a
@@ -851,7 +965,7 @@ impl Checker<'_> {
                 // Its outage counts from this drop (D24, D9): usable again from its attempt.
                 self.truth.detected(&member, stamped);
             }
-            self.mark_down(member, stamped);
+            self.mark_down(member, stamped, stamped);
             return None;
         }
         // A revocation, or a member still not activated, found by a recovery attempt counts
@@ -878,7 +992,7 @@ impl Checker<'_> {
                 }
                 Some(Claimed::Stopped) => {}
                 _ => {
-                    self.mark_down(member, stamped);
+                    self.mark_down(member, stamped, stamped);
                 }
             }
             return None;
@@ -913,7 +1027,7 @@ impl Checker<'_> {
                 // that needs the login, D17, not by a drop code): a member activated again
                 // meanwhile is usable from its next due attempt on, not before.
                 self.truth.detected(&member, since);
-                self.mark_down(member, since);
+                self.mark_down(member, since, stamped);
             }
             return None;
         }
@@ -923,6 +1037,7 @@ impl Checker<'_> {
             for claim in self.claims.values_mut() {
                 *claim = Claimed::Back;
             }
+            self.undetected.clear();
             // It connects afresh: an outage of the old connections is no one's to notice.
             for member in self.truth.group() {
                 self.truth.noticed(&member);
@@ -931,6 +1046,7 @@ impl Checker<'_> {
         }
         if let Some(member) = msg.strip_prefix("detected new member member: ") {
             self.new_member = Some((member.trim().to_string(), at));
+            self.undetected.remove(member.trim());
             self.claims.insert(member.trim().to_string(), Claimed::Back);
             return None;
         }
@@ -951,11 +1067,8 @@ impl Checker<'_> {
                 ));
             }
             if !self.truth.enhanced_at(at) {
-                // D11: activeBasic loses sessions and login with the last member (their
-                // handles are gone: a later close of one fails and closes nothing, D65).
-                self.session_lost = true;
-                self.sessions = 0;
-                self.lose_login(at);
+                // D11: activeBasic loses sessions and login with the last member.
+                self.sessions_lost(at);
             }
             return None;
         }
@@ -1057,10 +1170,28 @@ impl Checker<'_> {
             } else {
                 free
             };
+            // D9: attempt 1 is due one interval after the drop was detected, which the drop
+            // line's stamp states (D19): the engine may have learnt of it several receive
+            // timeouts after the call began (a teardown retried on a hung member first, D54,
+            // then the call itself). Both stamps are whole seconds (D15).
+            let after_detection = n == 1
+                && self.detected_stamp.get(member).is_some_and(|d| {
+                    let due = d + u64::from(self.truth.interval_at(*d)) * 1000;
+                    stamped.abs_diff(due) < 1000
+                });
+            // A stamp is whole seconds (D15): the attempt ran within the second it states (and
+            // not after the line was recorded), so a change of the interval in that second may
+            // have come before it.
+            let ran_by = if stamped == at {
+                at
+            } else {
+                stamped.saturating_add(999).min(at)
+            };
             if stamped.abs_diff(due) > RECEIVE_TIMEOUT_MS
                 && stamped.abs_diff(free) > RECEIVE_TIMEOUT_MS
                 && stamped.abs_diff(free_late) > RECEIVE_TIMEOUT_MS
-                && !self.interval_changed_between(last, stamped)
+                && !after_detection
+                && !self.interval_changed_between(last, ran_by)
             {
                 return broken(format!(
                     "attempt {n} for member {member} at {stamped} ms, due at {due} ms (one interval after the previous)"
@@ -1075,13 +1206,17 @@ impl Checker<'_> {
             // wrote this line comes after the attempt: that call began at `call_start`, in the
             // second the line states (D15), and its line is recorded when it returns, which is
             // later when members took time to answer (a slow or hung member, B28).
-            let asked = self
+            let by_call = self
                 .call_start
-                .filter(|s| *s <= at && s / 1000 == stamped / 1000)
-                .unwrap_or(at);
-            let back = self.truth.reachable(member)
-                && (self.truth.credential_ok(member) || !self.truth.logged_in_before(asked));
-            if !back && !self.lost_while_brought_in(member, at) {
+                .filter(|s| *s <= at && s / 1000 == stamped / 1000);
+            let asked = by_call.unwrap_or(at);
+            let logged_in = self.truth.logged_in_before(asked);
+            let back =
+                self.truth.reachable(member) && (self.truth.credential_ok(member) || !logged_in);
+            if !back
+                && !self.lost_while_brought_in(member, at)
+                && !(by_call.is_some() && self.struck_after_attempt(member, logged_in))
+            {
                 return broken(format!(
                     "`succeeded` for member {member}, which is not reachable at {at} ms"
                 ));
@@ -1141,10 +1276,28 @@ impl Checker<'_> {
         struck && leaves
     }
 
-    /// The log takes `member` out of service at `at`, its outage counted from then (D9).
-    fn mark_down(&mut self, member: String, at: Millis) {
+    /// B45: a call drives due recovery before it does its own work. An armed fault that the
+    /// call which wrote the attempt's line set off on `member` with a member call no attempt
+    /// makes there ([`NOT_AN_ATTEMPTS_CALL`]; a login only while the application held one
+    /// before the call, decisions: "Recovery while the application holds no login") struck
+    /// after the attempt: the attempt met the member as it was just before that fault, and the
+    /// call's own work finds it gone (D19), so `succeeded` comes first and its drop after (as
+    /// for bug 5).
+    fn struck_after_attempt(&self, member: &str, logged_in: bool) -> bool {
+        self.set_off_by_call.iter().any(|s| {
+            let not_the_attempts = NOT_AN_ATTEMPTS_CALL.contains(&s.call.as_str())
+                || (s.call == "Login" && !logged_in);
+            s.member == member && not_the_attempts && s.reachable && (s.credential_ok || !logged_in)
+        })
+    }
+
+    /// The log takes `member` out of service at `at`, its outage counted from then (D9), with
+    /// a line stamped `stamped` (when the engine detected it, D19).
+    fn mark_down(&mut self, member: String, at: Millis, stamped: Millis) {
+        self.undetected.remove(&member);
         self.truth.noticed(&member);
         self.down_since.insert(member.clone(), at);
+        self.detected_stamp.insert(member.clone(), stamped);
         self.claims.insert(member, Claimed::down(0, at));
     }
 
@@ -1200,13 +1353,7 @@ impl Checker<'_> {
             return;
         }
         // Copies already made are kept when others fail (D8): any clone counts.
-        let cloned = output.lines().any(|l| {
-            l.trim()
-                .split_once(": ")
-                .and_then(|(_, rest)| rest.strip_suffix(" token objects cloned to it."))
-                .is_some_and(|n| n != "0")
-        });
-        if !cloned {
+        if !cloned_any(output) {
             return;
         }
         let spread: Vec<String> = self
@@ -1423,6 +1570,7 @@ mod tests {
             served_by: vec![],
             holders: holders.map(|h| h.iter().map(|s| s.to_string()).collect()),
             issued: None,
+            thread: false,
         })
     }
 
@@ -1538,6 +1686,97 @@ mod tests {
         events.push(switch(15));
         events.extend(kept.split_off(8));
         assert_eq!(check(&obs(events), &[], None), None);
+    }
+
+    /// D25 (D11): the sessions lost with the switch no longer count; closing the only session
+    /// opened since logs the application out (PKCS#11), so a sign then is its own failure.
+    /// Seeds 71139, 44397 and eight others of the 100,000-seed run.
+    #[test]
+    fn sessions_lost_to_a_switch_during_a_total_loss_keep_no_login() {
+        let fault = |m: &str, fault| Happening::Fault {
+            member: m.into(),
+            fault,
+        };
+        let run = |opened: usize| {
+            let mut events = vec![
+                (0, app(OpObs::OpenSession, "CKR_OK", None)),
+                (0, login()),
+                (
+                    0,
+                    Happening::Command {
+                        line: "hagroup recoverymode -group g -mode activeEnhanced".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (10, fault("A", FaultObs::Drop)),
+                (10, fault("B", FaultObs::Drop)),
+                (10, log("has dropped member: A")),
+                (10, log("has dropped member: B")),
+                (10, log("all members gone offline.")),
+                (
+                    15,
+                    Happening::Command {
+                        line: "hagroup recoverymode -group g -mode activeBasic".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (20, fault("A", FaultObs::Restore)),
+                (20, fault("B", FaultObs::Restore)),
+                (60_010, log("recovery attempt 1 succeeded for member: A")),
+                (60_010, log("recovery attempt 1 succeeded for member: B")),
+                (
+                    100_000,
+                    app(OpObs::CloseSession, "CKR_SESSION_HANDLE_INVALID", None),
+                ),
+            ];
+            for _ in 0..opened {
+                events.push((100_000, app(OpObs::OpenSession, "CKR_OK", None)));
+            }
+            events.push((100_000, login()));
+            events.push((100_000, create_k1()));
+            events.push((100_000, app(OpObs::CloseSession, "CKR_OK", None)));
+            events.push((
+                100_000,
+                app(sign(), "CKR_OBJECT_HANDLE_INVALID", Some(&["A", "B"])),
+            ));
+            obs(events)
+        };
+        // The session lost with the switch would have kept the login: not any more.
+        assert_eq!(check(&run(1), &[], None), None);
+        // A second session opened since keeps it: the failure is the engine's.
+        assert_eq!(check(&run(2), &[], None).map(|v| v.invariant), Some("I2"));
+    }
+
+    /// A creation that failed gave the application no handle: its later calls on the label
+    /// pass an invalid one, and `CKR_OBJECT_HANDLE_INVALID` is its own even while a member
+    /// holds an object of that label (the orphan of a lost answer spread by a `synchronize`,
+    /// D37, D8: seed 42013). Made, the same failure is the engine's.
+    #[test]
+    fn a_label_whose_creation_failed_has_no_handle_to_fail() {
+        let run = |created: &str| {
+            obs(vec![
+                (0, app(OpObs::OpenSession, "CKR_OK", None)),
+                (0, login()),
+                (
+                    1,
+                    app(
+                        OpObs::Create {
+                            label: "k1".into(),
+                            token: true,
+                            pair: false,
+                        },
+                        created,
+                        None,
+                    ),
+                ),
+                (5, app(sign(), "CKR_OBJECT_HANDLE_INVALID", Some(&["A"]))),
+            ])
+        };
+        assert_eq!(check(&run("CKR_FUNCTION_FAILED"), &[], None), None);
+        assert_eq!(
+            check(&run("CKR_OK"), &[], None).map(|v| v.invariant),
+            Some("I2")
+        );
     }
 
     #[test]
@@ -2178,6 +2417,40 @@ mod tests {
         assert!(v.detail.contains("not reported"), "{}", v.detail);
         // A restart forgets the orphan (D20, D49): nothing to report then.
         assert_eq!(check(&run(false, true), &[], None), None);
+    }
+
+    #[test]
+    fn an_orphan_a_partition_clear_destroyed_has_nothing_to_report() {
+        // B holds the orphan of k1 (D37); the operator's `partition clear` runs before B is
+        // compared again. `cleared`: the members its output says it emptied.
+        let run = |cleared: &[&str]| {
+            let output: String = cleared
+                .iter()
+                .map(|m| format!("        Member {m}:  1 token objects destroyed\n"))
+                .chain(std::iter::once(admin::NO_ERROR.to_string()))
+                .collect();
+            obs(vec![
+                (0, login()),
+                (10, Happening::CreationLost { member: "B".into() }),
+                (10, create_k1()),
+                (10, failed("B", "GenerateKey", 10)),
+                (10, log("has dropped member: B")),
+                (
+                    20_000,
+                    Happening::Command {
+                        line: "partition clear -force".into(),
+                        output,
+                    },
+                ),
+                (200_000, final_with(&[("A", &[]), ("B", &[])])),
+            ])
+        };
+        // B emptied: the orphan is gone before the engine could find it (D37, D67).
+        assert_eq!(check(&run(&["A", "B"]), &[], None), None);
+        // Only A emptied (B was away): B's orphan is still there to be found and reported.
+        let v = check(&run(&["A"]), &[], None).expect("a violation");
+        assert_eq!(v.invariant, "I1");
+        assert!(v.detail.contains("not reported"), "{}", v.detail);
     }
 
     #[test]

@@ -89,6 +89,11 @@ pub enum OpObs {
     },
     /// `C_SignUpdate` / `C_SignFinal`.
     SignContinue,
+    /// `C_FindObjects` of a profile's re-find (a `HandleKept` after it says it found nothing).
+    Find {
+        /// Label.
+        label: String,
+    },
     /// A write straight to a member's physical slot (B21).
     Direct {
         /// The member.
@@ -117,6 +122,9 @@ pub struct AppObs {
     /// A sign or encrypt of a `Threads` step, seen when its answer came: when its thread issued
     /// it (the login it needed was checked then, D60).
     pub issued: Option<Millis>,
+    /// Made on a thread's own session (a `Threads` step, D60), not on the handle the
+    /// application's own calls use.
+    pub thread: bool,
 }
 
 /// One fact of the run.
@@ -161,6 +169,14 @@ pub enum Happening {
     },
     /// The application's slot list (`C_GetSlotList`), one rendered line per slot.
     SlotList(Vec<String>),
+    /// An armed fault (`OnCall`) went off on the member's call of this kind, made by the engine
+    /// call recorded next; the fault itself follows at once. Read in the injector.
+    SetOff {
+        /// The member.
+        member: String,
+        /// The kind of the member call that set it off, e.g. `GenerateKey`.
+        call: String,
+    },
     /// A lost answer went off on the member's creating call (`GenerateKey`, `CreateData`): the
     /// creation took effect there and its answer never came back, so the member holds an
     /// orphan (D37). Read in the injector; recorded before the application call it cut.
@@ -264,6 +280,8 @@ impl Observations {
                             served_by,
                             holders: None,
                             issued: None,
+                            // A thread's session the application failed to open for it.
+                            thread: call.op.contains("(thread "),
                         }),
                     ));
                 }
@@ -276,6 +294,7 @@ impl Observations {
                         served_by: run.served.keys().cloned().collect(),
                         holders: None,
                         issued: None,
+                        thread: false,
                     }),
                 )),
                 // A runner call (open, login, generate, ...) takes effect when the thread
@@ -298,6 +317,7 @@ impl Observations {
                         },
                         holders: None,
                         issued: call.placement.is_none().then_some(call.started),
+                        thread: true,
                     }),
                 )),
                 // The application opens each thread's own session before a `Threads` step and
@@ -315,21 +335,31 @@ impl Observations {
                         served_by: Vec::new(),
                         holders: None,
                         issued: None,
+                        thread: true,
                     }),
                 )),
                 Event::Fault(f) => {
                     let when = match f.timing {
                         FaultTiming::Now | FaultTiming::Fired { .. } => Some(at),
-                        // A fault scheduled before the `Threads` step began (the generator's
-                        // clock ran behind the world's) is applied when it begins
-                        // (`sim::scheduler`: `fault.at.max(now)`), the instant it is recorded.
-                        FaultTiming::Scheduled(t) => Some(t.max(at)),
-                        FaultTiming::Armed { .. } => None,
+                        // A fault scheduled inside a `Threads` step is seen where it struck
+                        // (`Event::ScheduledFaultApplied`), not where it was scheduled: the
+                        // seed orders it among the threads' events of the same instant
+                        // (scenario language, `Threads`), and the engine met it in that order.
+                        FaultTiming::Scheduled(_) | FaultTiming::Armed { .. } => None,
                     };
                     // `MemberAdded` is an operator action: the group changes only when its
                     // `hagroup addmember` succeeds, which the command's own event says.
                     if matches!(f.action, Action::MemberAdded) {
                         continue;
+                    }
+                    if let FaultTiming::Fired { call, .. } = &f.timing {
+                        events.push((
+                            at,
+                            Happening::SetOff {
+                                member: f.member.clone(),
+                                call: format!("{call:?}"),
+                            },
+                        ));
                     }
                     if let Some(when) = when {
                         events.push((
@@ -340,24 +370,28 @@ impl Observations {
                             },
                         ));
                     }
-                    // A lost answer set off by a creating call: the creation took effect on
-                    // the member, which now holds an orphan (D37).
-                    if let (
-                        Action::Fault(Fault::LostAnswer),
-                        FaultTiming::Fired {
-                            call: CallKind::GenerateKey | CallKind::CreateData,
-                            ..
-                        },
-                    ) = (&f.action, &f.timing)
-                    {
-                        events.push((
-                            at,
-                            Happening::CreationLost {
-                                member: f.member.clone(),
-                            },
-                        ));
-                    }
                 }
+                // A lost answer cut a creating call that took effect on the member, which now
+                // holds an orphan (D37). Read where the answer was lost, not where the fault
+                // was armed or fired: a member that refused the call (deactivated, busy, ...)
+                // made nothing, and a lost answer a refusal left pending cuts a later call.
+                Event::AnswerLost {
+                    member,
+                    call: CallKind::GenerateKey | CallKind::CreateData,
+                    took_effect: true,
+                } => events.push((
+                    at,
+                    Happening::CreationLost {
+                        member: member.clone(),
+                    },
+                )),
+                Event::ScheduledFaultApplied { member, action } => events.push((
+                    at,
+                    Happening::Fault {
+                        member: member.clone(),
+                        fault: fault_of(action),
+                    },
+                )),
                 Event::React(react) => {
                     if let Some(label) = react.text.strip_suffix(crate::runner::HANDLE_KEPT) {
                         events.push((
@@ -433,8 +467,9 @@ impl Observations {
                 _ => {}
             }
         }
-        // Faults scheduled inside a `Threads` step are recorded when scheduled: put every fact
-        // at its own instant (a stable sort keeps the order of simultaneous ones).
+        // Some facts are recorded after later ones (a recovery run's busy span at its start, a
+        // thread's call where it was issued): put every fact at its own instant (a stable sort
+        // keeps the order of simultaneous ones).
         events.sort_by_key(|(at, _)| *at);
         Observations {
             members: plan.members.clone(),
@@ -536,6 +571,7 @@ fn op_of(op: &str) -> OpObs {
         "Sign" | "Encrypt" => OpObs::Crypto { label: arg(0) },
         "C_SignInit" => OpObs::SignInit { label: arg(0) },
         "C_SignUpdate" | "C_SignFinal" => OpObs::SignContinue,
+        "C_FindObjects" => OpObs::Find { label: arg(0) },
         "GenerateKeyOnSlot" => OpObs::Direct {
             member: arg(0),
             label: arg(1),

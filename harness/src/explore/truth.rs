@@ -414,9 +414,12 @@ impl Truth {
                 return true;
             }
         }
-        let (Some(since), Some(start)) = (f.healthy_since, f.outage_start) else {
+        let (Some(healthy), Some(start)) = (f.healthy_since, f.outage_start) else {
             return false;
         };
+        // Attempts that found the member busy failed (D43) and counted (D9): the failures may
+        // go on until its last busy instant.
+        let since = last_busy(f, healthy, Millis::MAX).map_or(healthy, |b| b.max(healthy));
         // The retry counts in force from the outage's start until the attempt that brings it
         // back is due (one interval after it became healthy, D9): a count set to 0 in between
         // cancels that attempt (B44), even when it was set after the member was reachable again.
@@ -442,6 +445,14 @@ impl Truth {
             .max(1);
         let failed_max = (since - start) / (min_interval * 1000);
         failed_max + 1 >= u64::try_from(min_retry).unwrap_or(u64::MAX)
+    }
+
+    /// After a failed login (B49, D10): the first `hagroup recover` at or after the credential
+    /// worked again, which re-enabled the member's automatic recovery.
+    fn reenabled_at(f: &MemberFacts, recovers: &[Millis]) -> Option<Millis> {
+        let failed = f.login_failed_at?;
+        let works_from = f.login_restored_at.filter(|ok| *ok >= failed)?;
+        recovers.iter().copied().find(|r| *r >= works_from)
     }
 
     /// Whether `member` counts as usable at `at` (see the module doc).
@@ -490,7 +501,21 @@ impl Truth {
                 None => return false,
             }
         } else {
-            since + max_interval_ms(since) + SLACK_MS
+            let first = since + max_interval_ms(since) + SLACK_MS;
+            // An attempt (due, or one a `hagroup recover` ran) that finds the member busy
+            // fails (`CKR_FUNCTION_FAILED`, D43) and the next is due one interval after it
+            // (D9): the last busy instant of this healthy period may have been such an attempt.
+            let automatic = match last_busy(f, since, at) {
+                Some(busy) => first.max(busy + max_interval_ms(busy) + SLACK_MS),
+                None => first,
+            };
+            // B49, D10: after a failed login only the `hagroup recover` that re-enabled recovery
+            // (one at or after the credential worked again) starts attempts again: the first
+            // runs at the next drive, up to one interval after that recover.
+            match Self::reenabled_at(f, &self.recovers) {
+                Some(r) => automatic.max(r + max_interval_ms(r) + SLACK_MS),
+                None => automatic,
+            }
         };
         at >= back_from && self.login_since(since)
     }
@@ -519,6 +544,15 @@ fn in_force<T: Copy>(history: &[(Millis, T)], at: Millis) -> Option<T> {
         .rev()
         .find(|(since, _)| *since <= at)
         .map(|(_, v)| *v)
+}
+
+/// The last instant of `[since, at]` at which the member was busy (`Busy`, D35), if any.
+fn last_busy(f: &MemberFacts, since: Millis, at: Millis) -> Option<Millis> {
+    f.busy_spells
+        .iter()
+        .filter(|(from, until)| *until > since && *from <= at)
+        .map(|(_, until)| until.saturating_sub(1).min(at))
+        .max()
 }
 
 /// The values in force at some instant of `[from, to]`.
@@ -599,6 +633,23 @@ mod tests {
     }
 
     #[test]
+    fn after_a_failed_login_a_member_is_back_one_interval_after_the_recover_not_before() {
+        // Seed 75575: the login failed during the outage and automatic recovery stopped
+        // (B49, D10); the credential works again long before the `hagroup recover` that
+        // re-enables recovery: the member cannot be back before the attempt that recover
+        // starts, at most one interval later.
+        let mut t = truth(357);
+        t.fault("B", &FaultObs::Drop, 0);
+        t.fault("B", &FaultObs::Restore, 0);
+        t.fault("B", &FaultObs::LoginFailure, 0);
+        t.fault("B", &FaultObs::LoginRestore, 660_000);
+        assert!(!t.usable("B", 700_000), "recovery is off until a recover");
+        t.command("hagroup recover", "Command Result : No Error", 747_000);
+        assert!(!t.usable("B", 747_000), "the recover's attempt has not run yet");
+        assert!(t.usable("B", 808_000));
+    }
+
+    #[test]
     fn retry_zero_never_recovers_by_itself_and_minus_one_always_does() {
         let mut zero = truth(0);
         zero.fault("B", &FaultObs::Drop, 0);
@@ -629,6 +680,44 @@ mod tests {
         r.fault("B", &FaultObs::Restore, 15_000);
         r.command("hagroup recover", "Command Result : No Error", 20_000);
         assert!(r.usable("B", 81_000));
+    }
+
+    #[test]
+    fn an_attempt_that_may_have_found_the_member_busy_puts_it_back_one_interval() {
+        // Seeds 19203, 19205, 61692: the attempt due (or run by a `hagroup recover`) while B
+        // was busy failed (D43); the next is due one interval after it (D9), not one interval
+        // after B became reachable.
+        let mut t = truth(-1);
+        t.fault("B", &FaultObs::Drop, 0);
+        t.fault("B", &FaultObs::Restore, 10_000);
+        t.fault("B", &FaultObs::Busy(30_000), 65_000);
+        assert!(!t.usable("B", 71_000));
+        assert!(!t.usable("B", 155_000));
+        assert!(t.usable("B", 156_000));
+        // Never busy: back one interval after it became reachable.
+        let mut quiet = truth(-1);
+        quiet.fault("B", &FaultObs::Drop, 0);
+        quiet.fault("B", &FaultObs::Restore, 10_000);
+        assert!(quiet.usable("B", 71_000));
+        // A busy spell over before B became reachable changes nothing.
+        let mut before = truth(-1);
+        before.fault("B", &FaultObs::Busy(5_000), 0);
+        before.fault("B", &FaultObs::Drop, 1_000);
+        before.fault("B", &FaultObs::Restore, 10_000);
+        assert!(before.usable("B", 71_000));
+    }
+
+    #[test]
+    fn attempts_a_busy_member_failed_count_towards_the_retry_count() {
+        // Retry 2, interval 60 s: B reachable at 10 s but busy until 200 s; the attempts due
+        // at 70 s and 130 s may both have failed (D43): recovery may be exhausted (D9).
+        let mut t = truth(2);
+        t.fault("B", &FaultObs::Drop, 0);
+        t.fault("B", &FaultObs::Restore, 10_000);
+        assert!(!t.may_be_exhausted("B"));
+        t.fault("B", &FaultObs::Busy(190_000), 10_000);
+        assert!(t.may_be_exhausted("B"));
+        assert!(!t.usable("B", 1_000_000));
     }
 
     #[test]

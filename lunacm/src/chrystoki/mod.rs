@@ -102,6 +102,7 @@ impl LunaCm {
         self.config = config;
         self.log = log;
         self.conf = doc;
+        self.conf_written = None;
         for label in raised {
             if let Some(index) = engine.running_group(&label) {
                 engine.request_recovery(now, Some(index));
@@ -129,17 +130,33 @@ impl LunaCm {
         saved: SavedConfig,
         now: Millis,
     ) -> Result<(), CommandError> {
-        let mut doc = self.conf.clone();
-        let applied = write_config(&mut doc, &self.config, &self.log)
-            .map_err(|e| CommandError::Refused(e.to_string()))
-            .and_then(|()| {
-                engine
-                    .apply_config(self.config.clone(), self.log.clone(), now)
-                    .map_err(|e| CommandError::Refused(e.to_string()))
-            });
+        // The document already holds what writing this configuration and these log settings
+        // gives (a command wrote them, nothing changed them since): writing them again changes
+        // nothing (the `chrystoki` property tests), so it is not written again.
+        let unchanged = matches!(
+            &self.conf_written,
+            Some((config, log)) if *config == self.config && *log == self.log
+        );
+        let doc = if unchanged {
+            Ok(None)
+        } else {
+            let mut doc = self.conf.clone();
+            write_config(&mut doc, &self.config, &self.log)
+                .map(|()| Some(doc))
+                .map_err(|e| CommandError::Refused(e.to_string()))
+        };
+        let applied = doc.and_then(|doc| {
+            engine
+                .apply_config(self.config.clone(), self.log.clone(), now)
+                .map(|()| doc)
+                .map_err(|e| CommandError::Refused(e.to_string()))
+        });
         match applied {
-            Ok(()) => {
-                self.conf = doc;
+            Ok(doc) => {
+                if let Some(doc) = doc {
+                    self.conf = doc;
+                    self.conf_written = Some((self.config.clone(), self.log.clone()));
+                }
                 Ok(())
             }
             Err(e) => {

@@ -472,6 +472,10 @@ fn check_write_read(
         return Ok(());
     }
     let written = doc.to_text();
+    // Writing the same configuration again changes nothing (`commit_config` relies on it).
+    let mut twice = doc.clone();
+    write_config(&mut twice, cfg, log).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(&twice.to_text(), &written);
     let again = Document::parse(&written, origin)
         .map_err(|e| TestCaseError::fail(format!("{e}\n{written}")))?;
     prop_assert_eq!(&again.to_text(), &written);

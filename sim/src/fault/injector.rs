@@ -76,6 +76,19 @@ pub struct MemberFailure {
     pub at: u64,
 }
 
+/// A lost answer (D35) that went off on a call of the application's engine: the call it cut and
+/// whether that call took effect on the member before the connection went (a call the member
+/// refused, deactivated for instance, changed nothing there). Recorded only when asked
+/// ([`FaultControl::record_failures`]), for exploration's checker: a creation that took effect
+/// leaves an orphan the engine must report (D37).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnswerLost {
+    /// The kind of call.
+    pub call: CallKind,
+    /// The member executed it successfully before its answer was lost.
+    pub took_effect: bool,
+}
+
 /// The codes of D3: a call failing with one of them drops the member.
 pub fn drops_member(code: Ckr) -> bool {
     matches!(
@@ -122,6 +135,9 @@ struct FaultState {
     record_failures: bool,
     /// The engine's failed calls nobody has taken yet ([`FaultControl::take_failures`]).
     failures: Vec<MemberFailure>,
+    /// Lost answers of the engine's calls nobody has taken yet
+    /// ([`FaultControl::take_answers_lost`]).
+    answers_lost: Vec<AnswerLost>,
 }
 
 impl FaultState {
@@ -284,6 +300,7 @@ pub struct FaultControl {
 struct News {
     fired: AtomicBool,
     failures: AtomicBool,
+    answers_lost: AtomicBool,
 }
 
 /// A fault that cannot be injected (yet).
@@ -373,10 +390,22 @@ impl FaultControl {
         std::mem::take(&mut st.fired)
     }
 
-    /// Whether armed faults went off or failures were recorded since they were last taken
-    /// (without the lock; a `true` may find nothing left).
+    /// The lost answers of the engine's calls since the last look, in order.
+    pub fn take_answers_lost(&self) -> Vec<AnswerLost> {
+        if !self.news.answers_lost.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        let mut st = self.state();
+        self.news.answers_lost.store(false, Ordering::Release);
+        std::mem::take(&mut st.answers_lost)
+    }
+
+    /// Whether armed faults went off or failures or lost answers were recorded since they were
+    /// last taken (without the lock; a `true` may find nothing left).
     pub fn has_news(&self) -> bool {
-        self.news.fired.load(Ordering::Acquire) || self.news.failures.load(Ordering::Acquire)
+        self.news.fired.load(Ordering::Acquire)
+            || self.news.failures.load(Ordering::Acquire)
+            || self.news.answers_lost.load(Ordering::Acquire)
     }
 
     /// The member's connection as a count of losses: compare the value taken when a call was
@@ -636,6 +665,16 @@ impl FaultyMember {
             if std::mem::take(&mut st.lose_next_answer) {
                 // The call took effect; the connection goes before its answer (D35).
                 self.control.apply_locked(&mut st, &Fault::Drop);
+                if self.engine_side && st.record_failures {
+                    st.answers_lost.push(AnswerLost {
+                        call: kind,
+                        took_effect: result.is_ok(),
+                    });
+                    self.control
+                        .news
+                        .answers_lost
+                        .store(true, Ordering::Release);
+                }
                 true
             } else {
                 false
@@ -731,6 +770,17 @@ impl Member for FaultyMember {
     ) -> MemberResult<ObjectInfo> {
         self.guarded(CallKind::ObjectInfo, Some(session), |m| {
             m.object_info(session, object)
+        })
+    }
+
+    fn object_info_labelled(
+        &mut self,
+        session: SessionHandle,
+        object: ObjectHandle,
+        label: &str,
+    ) -> MemberResult<Option<ObjectInfo>> {
+        self.guarded(CallKind::ObjectInfo, Some(session), |m| {
+            m.object_info_labelled(session, object, label)
         })
     }
 

@@ -5,6 +5,6 @@ pub mod injector;
 pub mod kind;
 
 pub use injector::{
-    CallMeter, CallRecord, FaultControl, FaultyMember, MemberFailure, drops_member,
+    AnswerLost, CallMeter, CallRecord, FaultControl, FaultyMember, MemberFailure, drops_member,
 };
 pub use kind::{CallKind, Fault, MemberFault};

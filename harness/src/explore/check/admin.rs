@@ -82,6 +82,25 @@ impl Checker<'_> {
         ))
     }
 
+    /// D37 with a `partition clear` (D67: the operator decides the fate of what a member
+    /// holds): an orphan on a member the clear emptied (its `Member S:  N token objects
+    /// destroyed` line) is gone before the engine could find it, so there is nothing left to
+    /// report; the engine drops the tombstone as for a member that never held it.
+    fn orphans_cleared(&mut self, output: &str) {
+        let cleared: Vec<&str> = output
+            .lines()
+            .filter_map(|l| {
+                let rest = l.trim().strip_prefix("Member ")?;
+                let (serial, tail) = rest.split_once(':')?;
+                tail.trim_end()
+                    .ends_with(" token objects destroyed")
+                    .then_some(serial.trim())
+            })
+            .collect();
+        self.orphans
+            .retain(|(_, member)| !cleared.contains(&member.as_str()));
+    }
+
     /// I9 for one LunaCM command (and what a successful `partition clear` means for I1).
     pub(super) fn lunacm_data(
         &mut self,
@@ -131,6 +150,10 @@ impl Checker<'_> {
                     .collect();
                 self.uncertain.extend(labels);
                 self.cleared = true;
+                self.orphans_cleared(output);
+                // D85: the engine forgot them; the application's handles name nothing.
+                let held: Vec<String> = self.created.keys().cloned().collect();
+                self.cleared_handles.cleared(held);
                 None
             }
             _ => None,
@@ -204,7 +227,8 @@ impl Checker<'_> {
             return None;
         }
         let usable = self.truth.usable_members(at);
-        let count = |member: &str, label: &str| held(objects, member, label);
+        let index = Held::of(objects);
+        let count = |member: &str, label: &str| index.count(member, label);
         for (label, pair) in &self.created {
             if self.uncertain.contains(label) || !self.created_here.contains(label) {
                 continue;
@@ -235,7 +259,8 @@ impl Checker<'_> {
         usable: &[String],
         objects: &BTreeMap<String, Vec<String>>,
     ) -> String {
-        let count = |member: &str, label: &str| held(objects, member, label);
+        let index = Held::of(objects);
+        let count = |member: &str, label: &str| index.count(member, label);
         let counts: Vec<String> = usable
             .iter()
             .map(|member| {
@@ -263,12 +288,33 @@ impl Checker<'_> {
     }
 }
 
-/// How many of `member`'s objects at a checkpoint carry `label` (a key pair's halves count two).
-fn held(objects: &BTreeMap<String, Vec<String>>, member: &str, label: &str) -> usize {
-    objects
-        .get(member)
-        .into_iter()
-        .flatten()
-        .filter(|o| o.split('/').next() == Some(label))
-        .count()
+/// How many of each member's objects at a checkpoint carry each label (a key pair's halves
+/// count two), counted once per checkpoint.
+struct Held<'a>(BTreeMap<&'a str, BTreeMap<&'a str, usize>>);
+
+impl<'a> Held<'a> {
+    fn of(objects: &'a BTreeMap<String, Vec<String>>) -> Held<'a> {
+        Held(
+            objects
+                .iter()
+                .map(|(member, held)| {
+                    let mut by_label: BTreeMap<&str, usize> = BTreeMap::new();
+                    for o in held {
+                        let label = o.split('/').next().unwrap_or(o);
+                        *by_label.entry(label).or_default() += 1;
+                    }
+                    (member.as_str(), by_label)
+                })
+                .collect(),
+        )
+    }
+
+    /// How many of `member`'s objects carry `label`.
+    fn count(&self, member: &str, label: &str) -> usize {
+        self.0
+            .get(member)
+            .and_then(|by_label| by_label.get(label))
+            .copied()
+            .unwrap_or(0)
+    }
 }

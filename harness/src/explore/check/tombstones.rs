@@ -39,7 +39,14 @@ impl Checker<'_> {
             .group()
             .into_iter()
             .filter_map(|m| {
-                if !self.truth.usable(&m, at) {
+                // A busy member the log counts in service refused the deletion and stays in
+                // service (D48), whatever the truth says of its usability (an outage over
+                // before the engine's next call, a recovery not yet due): no rejoin compares
+                // it, only what D48 names.
+                let in_service = matches!(self.claims.get(&m), Some(super::Claimed::Back));
+                if in_service && self.truth.busy(&m, at) {
+                    Some((m, Missed::Busy))
+                } else if !self.truth.usable(&m, at) {
                     Some((m, Missed::Away))
                 } else if self.truth.busy(&m, at) {
                     Some((m, Missed::Busy))
@@ -90,7 +97,10 @@ impl Checker<'_> {
             .take(2)
             .eq(["hagroup", "synchronize"]);
         let enable_only = line.contains("-enable") || line.contains("-disable");
-        if !sync || enable_only || !output.contains(super::admin::NO_ERROR) {
+        // Copies already made are kept when others fail (D8): a synchronize that reports an
+        // error but cloned anything may have copied the object back too (seed 68972).
+        let copied = output.contains(super::admin::NO_ERROR) || super::cloned_any(output);
+        if !sync || enable_only || !copied {
             return;
         }
         let group = self.truth.group();
@@ -130,15 +140,23 @@ mod tests {
     }
 
     fn synchronize() -> Happening {
+        synchronize_answering("Command Result : No Error")
+    }
+
+    fn synchronize_answering(output: &str) -> Happening {
         Happening::Command {
             line: "hagroup synchronize -group g".into(),
-            output: "Command Result : No Error".into(),
+            output: output.into(),
         }
     }
 
     /// k1 made on A and B, B dropped, k1 destroyed (B misses the deletion), B restored at
     /// 20 s; `synchronize` at `sync_at` (if any); both members hold k1 at the end.
     fn run(restore: bool, sync_at: Option<Millis>) -> Observations {
+        run_with(restore, sync_at.map(|at| (at, synchronize())))
+    }
+
+    fn run_with(restore: bool, sync: Option<(Millis, Happening)>) -> Observations {
         let prefix = "Wed Oct  4 16:29:21 2017 : [1] HA group: 1A ";
         let mut events = vec![
             (0, app(OpObs::Login)),
@@ -166,8 +184,8 @@ mod tests {
         if restore {
             events.push((20_000, fault("B", FaultObs::Restore)));
         }
-        if let Some(at) = sync_at {
-            events.push((at, synchronize()));
+        if let Some(sync) = sync {
+            events.push(sync);
         }
         events.push((
             300_000,
@@ -203,6 +221,95 @@ mod tests {
         // B back and compared (usable one interval after the restore) before the synchronize:
         // the deletion was applied there, nothing left to copy.
         let v = verdict(&run(true, Some(200_000))).expect("a violation");
+        assert!(
+            v.contains("held although the application destroyed it"),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn a_synchronize_that_failed_after_cloning_may_have_brought_it_back_too() {
+        // D8: copies made are kept when others fail; B still held k1 and answered LunaCM.
+        let failed = |cloned: u32| {
+            synchronize_answering(&format!(
+                "        Member A: {cloned} token objects cloned to it.\n\
+                 Error: hagroup synchronize: 1 object copies could not be made\n\n\
+                 Command Result : Operation Failed"
+            ))
+        };
+        assert_eq!(verdict(&run_with(true, Some((30_000, failed(1))))), None);
+        // It cloned nothing: k1 cannot have come back through it.
+        let v = verdict(&run_with(true, Some((30_000, failed(0))))).expect("a violation");
+        assert!(
+            v.contains("held although the application destroyed it"),
+            "{v}"
+        );
+    }
+
+    /// B dropped (found at 10 s), restored at 20 s and back at 70 s (attempt 1, D9), before the
+    /// truth can count it usable (81 s); busy from then, it refuses the deletion of k1 (D48)
+    /// and stays in service; the application logs in at `login_at` (if any); `synchronize` at
+    /// 90 s; both members hold k1 at the end.
+    fn busy_in_service(login_at: Option<Millis>) -> Observations {
+        let prefix = "Wed Oct  4 16:29:21 2017 : [1] HA group: 1A ";
+        let create = OpObs::Create {
+            label: "k1".into(),
+            token: true,
+            pair: false,
+        };
+        let mut events = vec![
+            (0, app(OpObs::Login)),
+            (1, app(create)),
+            (5_000, fault("B", FaultObs::Drop)),
+            (
+                10_000,
+                Happening::Failed {
+                    member: "B".into(),
+                    call: "Sign".into(),
+                    code: "CKR_DEVICE_ERROR".into(),
+                    called_at: 10_000,
+                },
+            ),
+            (
+                10_000,
+                Happening::Log(format!("{prefix}has dropped member: B")),
+            ),
+            (20_000, fault("B", FaultObs::Restore)),
+            (
+                70_000,
+                Happening::Log(format!(
+                    "{prefix}recovery attempt 1 succeeded for member: B"
+                )),
+            ),
+            (70_000, fault("B", FaultObs::Busy(5_000))),
+            (70_000, app(OpObs::Destroy { label: "k1".into() })),
+        ];
+        if let Some(at) = login_at {
+            events.push((at, app(OpObs::Login)));
+        }
+        events.push((90_000, synchronize()));
+        events.push((
+            300_000,
+            Happening::Checkpoint {
+                label: "final".into(),
+                objects: [("A", "k1/SecretKey"), ("B", "k1/SecretKey")]
+                    .into_iter()
+                    .map(|(m, o)| (m.to_string(), vec![o.to_string()]))
+                    .collect(),
+                contents: std::collections::BTreeMap::new(),
+            },
+        ));
+        obs(events)
+    }
+
+    #[test]
+    fn a_busy_member_in_service_is_compared_at_the_next_login_not_when_usable() {
+        // Seed 79673: no login since the refusal, so no comparison (D48): the synchronize
+        // may copy k1 back from B (D67).
+        assert_eq!(verdict(&busy_in_service(None)), None);
+        // A login once B is usable and no longer busy compares it: k1 is destroyed there
+        // before the synchronize, so holding it is the engine's fault.
+        let v = verdict(&busy_in_service(Some(85_000))).expect("a violation");
         assert!(
             v.contains("held although the application destroyed it"),
             "{v}"
