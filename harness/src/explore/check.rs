@@ -402,7 +402,6 @@ impl Checker<'_> {
     /// sessions and login go with the last member. Their handles are gone: a later close of
     /// one fails and closes nothing (D65), so the login lives only in sessions opened after.
     fn sessions_lost(&mut self, at: Millis) {
-        self.session_lost = true;
         self.handles.lost();
         self.sessions = 0;
         self.lose_login(at);
