@@ -1212,10 +1212,10 @@ impl Checker<'_> {
             let logged_in = self.truth.logged_in_before(asked);
             let back =
                 self.truth.reachable(member) && (self.truth.credential_ok(member) || !logged_in);
-            if !back
-                && !self.lost_while_brought_in(member, at)
-                && !(by_call.is_some() && self.struck_after_attempt(member, logged_in))
-            {
+            let excused = back
+                || self.lost_while_brought_in(member, at)
+                || (by_call.is_some() && self.struck_after_attempt(member, logged_in));
+            if !excused {
                 return broken(format!(
                     "`succeeded` for member {member}, which is not reachable at {at} ms"
                 ));
