@@ -452,10 +452,7 @@ impl Runner<'_> {
         let member = fault.member().to_string();
         match self.world.apply(&member, &injected) {
             Err(WorldError::NotHeld { serial, label }) => {
-                self.push(Event::NotRun {
-                    step: format!("DirectChange {serial} {label}"),
-                    reason: format!("it holds no token data object labelled {label:?}"),
-                });
+                self.push(not_held(&serial, &label));
                 return Ok(());
             }
             other => other?,
@@ -466,22 +463,8 @@ impl Runner<'_> {
             timing: FaultTiming::Now,
         }));
         if self.options.witness {
-            let copies = self
-                .world
-                .data_fingerprints()
-                .into_iter()
-                .flat_map(|(serial, objects)| {
-                    objects
-                        .into_iter()
-                        .filter(|(l, _)| l == label)
-                        .map(move |(_, fp)| (serial.clone(), fp))
-                })
-                .collect();
-            self.push(Event::Changed {
-                member,
-                label: label.to_string(),
-                copies,
-            });
+            let changed = changed_witness(&self.world, member, label);
+            self.push(changed);
         }
         Ok(())
     }
@@ -1398,11 +1381,49 @@ fn thread_seen(
                         action: Action::Fault(f.fault.clone()),
                     },
                 );
+                if let sim::fault::Fault::DirectChange { label, .. } = &f.fault {
+                    let changed = changed_witness(world, f.member.clone(), label);
+                    record.push(world.now(), changed);
+                }
             }
+        }
+        // D79: recorded at its instant with its reason; the threads go on.
+        Observed::NotMade { fault, label } => {
+            drain(world, record);
+            record.push(world.now(), not_held(&fault.member, &label));
         }
         Observed::Tick => {}
     }
     drain(world, record);
+}
+
+/// A `DirectChange` that cannot be made: the partition holds no token data object with that
+/// label (D79). Recorded with its reason; the run goes on, inside `Threads` as outside.
+fn not_held(serial: &str, label: &str) -> Event {
+    Event::NotRun {
+        step: format!("DirectChange {serial} {label}"),
+        reason: format!("it holds no token data object labelled {label:?}"),
+    }
+}
+
+/// Exploration's witness of a change made outside the group: every copy's fingerprint right
+/// after it (D80).
+fn changed_witness(world: &World, member: String, label: &str) -> Event {
+    let copies = world
+        .data_fingerprints()
+        .into_iter()
+        .flat_map(|(serial, objects)| {
+            objects
+                .into_iter()
+                .filter(|(l, _)| l == label)
+                .map(move |(_, fp)| (serial.clone(), fp))
+        })
+        .collect();
+    Event::Changed {
+        member,
+        label: label.to_string(),
+        copies,
+    }
 }
 
 /// The members a placement names: where a creation was made, or where a call went.

@@ -95,6 +95,15 @@ pub enum Observed<'a> {
     /// threads' events of the same instant (the scenario language: "the seed orders
     /// simultaneous events").
     Fault(&'a TimedFault),
+    /// A scheduled change outside the group could not be made now: the partition holds no
+    /// token data object with that label (D64, D79). Nothing was changed; the run goes on, as
+    /// for the same change outside `Threads`.
+    NotMade {
+        /// The fault that was due.
+        fault: &'a TimedFault,
+        /// The label of the object looked for.
+        label: String,
+    },
     /// A crypto call finished.
     Call(&'a ThreadCall, &'a CallOutcome),
     /// The answer to a runner call reached its thread (the caller recorded what the call did
@@ -380,10 +389,17 @@ impl Driver {
             queue::advance_to(world, at, &mut |w| observe(w, Observed::Tick))?;
             observe(world, Observed::Tick);
             match event {
-                Event::Fault(f) => {
-                    world.apply(&f.member, &f.fault)?;
-                    observe(world, Observed::Fault(&f));
-                }
+                Event::Fault(f) => match world.apply(&f.member, &f.fault) {
+                    // D79: a change that cannot be made stops nothing, inside `Threads` as
+                    // outside it (issue 12).
+                    Err(WorldError::NotHeld { label, .. }) => {
+                        observe(world, Observed::NotMade { fault: &f, label });
+                    }
+                    applied => {
+                        applied?;
+                        observe(world, Observed::Fault(&f));
+                    }
+                },
                 Event::Issue { thread } => {
                     if let Some(call) = self.issue(world, thread, at, observe)? {
                         // What the runner call logs is observed when it is answered.

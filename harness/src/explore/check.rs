@@ -1364,6 +1364,26 @@ impl Checker<'_> {
         self.uncertain.extend(spread);
     }
 
+    /// D83: the automatic attempt that would bring `member` back (one interval after its last
+    /// attempt or its drop, D9) has not run by `at` because the recovery thread, busy since
+    /// before that attempt was due with an earlier run's member calls (a reintroduction from
+    /// a slow copy source), is still busy at `at`: it runs when the thread is free, as I3's
+    /// timing check allows (B41, the simulation's time policy). A manual recovery's timing
+    /// is free, so it excuses nothing here.
+    fn recovery_still_busy(&self, member: &str, at: Millis) -> bool {
+        let Some(Claimed::Down {
+            last,
+            manual: false,
+            ..
+        }) = self.claims.get(member)
+        else {
+            return false;
+        };
+        let from = self.truth.recovery_resumed(*last, at).unwrap_or(*last);
+        let due = from + u64::from(self.truth.interval_at(at)) * 1000;
+        due <= at && self.recovery_free(due) > at
+    }
+
     /// I6: at the "healed" checkpoint, every member that can come back by itself is back.
     fn liveness(&self, at: Millis) -> Option<Violation> {
         for member in self.truth.group() {
@@ -1373,6 +1393,9 @@ impl Checker<'_> {
             // A member whose automatic recovery the log stopped (checked by I3: after the
             // retry count's attempts, D9, or a failed login, D10) waits for `hagroup recover`.
             if !recoverable || matches!(self.claims.get(&member), Some(Claimed::Stopped)) {
+                continue;
+            }
+            if self.recovery_still_busy(&member, at) {
                 continue;
             }
             if !matches!(self.claims.get(&member), Some(Claimed::Back) | None) {
@@ -1985,6 +2008,44 @@ mod tests {
             check(&with_clock(obs(wrong)), &[], None).map(|v| v.invariant),
             Some("I3")
         );
+    }
+
+    #[test]
+    fn i6_waits_for_a_recovery_thread_busy_since_before_the_attempt_was_due() {
+        let fault = |f| Happening::Fault {
+            member: "B".into(),
+            fault: f,
+        };
+        let healed = Happening::Checkpoint {
+            label: "healed".into(),
+            objects: Default::default(),
+            contents: Default::default(),
+        };
+        // B dropped at 10 s, attempt 1 failed at 70 s, B healthy again at 80 s: attempt 2 is
+        // due at 130 s and must have brought B back by the `healed` checkpoint at 201 s.
+        let run = |busy: Option<(Millis, Millis)>| {
+            let mut events = vec![
+                (0, login()),
+                (10_000, fault(FaultObs::Drop)),
+                (10_000, failed("B", "Sign", 10_000)),
+                (10_000, log_at(10, "has dropped member: B")),
+                (70_000, log_at(70, FAILED_1)),
+                (80_000, fault(FaultObs::Restore)),
+            ];
+            if let Some((from, until)) = busy {
+                events.push((from, Happening::RecoveryBusy { until }));
+            }
+            events.push((201_000, healed.clone()));
+            check(&with_clock(obs(events)), &[], None).map(|v| v.invariant)
+        };
+        assert_eq!(run(None), Some("I6"));
+        // The run that made attempt 1 at 70 s keeps the recovery thread busy until 300 s
+        // (a reintroduction from a slow source): attempt 2 waits for it (D83).
+        assert_eq!(run(Some((70_000, 300_000))), None);
+        // A run that began after attempt 2 was due excuses nothing: the thread was free then.
+        assert_eq!(run(Some((140_000, 300_000))), Some("I6"));
+        // Nor does one that ended before the checkpoint: the attempt ran when it was free.
+        assert_eq!(run(Some((70_000, 150_000))), Some("I6"));
     }
 
     #[test]
