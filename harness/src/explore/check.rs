@@ -1244,10 +1244,9 @@ impl Checker<'_> {
             let logged_in = self.truth.logged_in_before(asked);
             let back =
                 self.truth.reachable(member) && (self.truth.credential_ok(member) || !logged_in);
-            if !back
-                && !self.lost_while_brought_in(member, at)
-                && !(by_call.is_some() && self.struck_after_attempt(member, logged_in))
-            {
+            let excused = self.lost_while_brought_in(member, at)
+                || (by_call.is_some() && self.struck_after_attempt(member, logged_in));
+            if !(back || excused) {
                 return broken(format!(
                     "`succeeded` for member {member}, which is not reachable at {at} ms"
                 ));
@@ -2338,7 +2337,10 @@ mod tests {
         };
         let synchronize = Happening::Command {
             line: "hagroup synchronize -group g".into(),
-            output: format!("Member A: 1 token objects cloned to it.\n{}", admin::NO_ERROR),
+            output: format!(
+                "Member A: 1 token objects cloned to it.\n{}",
+                admin::NO_ERROR
+            ),
         };
         let run = |later_recovery: bool| {
             let mut events = vec![
@@ -2403,7 +2405,10 @@ mod tests {
                 100_000,
                 Happening::Command {
                     line: "hagroup synchronize -group g".into(),
-                    output: format!("Member A: 1 token objects cloned to it.\n{}", admin::NO_ERROR),
+                    output: format!(
+                        "Member A: 1 token objects cloned to it.\n{}",
+                        admin::NO_ERROR
+                    ),
                 },
             ));
             events.push((300_000, twice.clone()));
@@ -2656,13 +2661,15 @@ mod tests {
         // it to B (B is full). `lost`: B also lacks k1, which the group made itself (D18).
         let run = |incomplete: bool, lost: bool| {
             let output = if incomplete {
-                format!(
-                    "Member B: 0 token objects cloned to it.\n\
+                "Member B: 0 token objects cloned to it.\n\
                      Error: hagroup synchronize: 1 object copies could not be made in group g; the first: secret key x1 to member B: CKR_DEVICE_MEMORY (B14)\n\n\
                      Command Result : Operation Failed"
-                )
+                .to_string()
             } else {
-                format!("Member B: 1 token objects cloned to it.\n{}", admin::NO_ERROR)
+                format!(
+                    "Member B: 1 token objects cloned to it.\n{}",
+                    admin::NO_ERROR
+                )
             };
             let b: &[&str] = if lost { &[] } else { &["k1/SecretKey"] };
             obs(vec![
@@ -2686,16 +2693,27 @@ mod tests {
                         output,
                     },
                 ),
-                (4, final_with(&[("A", &["k1/SecretKey", "x1/SecretKey"]), ("B", b)])),
+                (
+                    4,
+                    final_with(&[("A", &["k1/SecretKey", "x1/SecretKey"]), ("B", b)]),
+                ),
             ])
         };
         assert_eq!(check(&run(true, false), &[], None), None);
         // The synchronize said nothing failed: B should hold x1.
         let v = check(&run(false, false), &[], None).expect("a violation");
-        assert!(v.detail.contains("hold different objects: x1"), "{}", v.detail);
+        assert!(
+            v.detail.contains("hold different objects: x1"),
+            "{}",
+            v.detail
+        );
         // What the group made is not the synchronize's to copy: B lacking k1 stays a fault.
         let v = check(&run(true, true), &[], None).expect("a violation");
-        assert!(v.detail.contains("hold different objects: k1"), "{}", v.detail);
+        assert!(
+            v.detail.contains("hold different objects: k1"),
+            "{}",
+            v.detail
+        );
     }
 
     // ---- I10: an object changed outside the group stays changed (B22, D64) ----------------

@@ -654,7 +654,10 @@ mod tests {
         t.fault("B", &FaultObs::LoginRestore, 660_000);
         assert!(!t.usable("B", 700_000), "recovery is off until a recover");
         t.command("hagroup recover", "Command Result : No Error", 747_000);
-        assert!(!t.usable("B", 747_000), "the recover's attempt has not run yet");
+        assert!(
+            !t.usable("B", 747_000),
+            "the recover's attempt has not run yet"
+        );
         assert!(t.usable("B", 808_000));
     }
 
