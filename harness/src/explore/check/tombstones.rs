@@ -249,7 +249,7 @@ mod tests {
     /// B dropped (found at 10 s), restored at 20 s and back at 70 s (attempt 1, D9), before the
     /// truth can count it usable (81 s); busy from then, it refuses the deletion of k1 (D48)
     /// and stays in service; the application logs in at `login_at` (if any); `synchronize` at
-    /// 90 s; both members hold k1 at the end.
+    /// 250 s; both members hold k1 at the end.
     fn busy_in_service(login_at: Option<Millis>) -> Observations {
         let prefix = "Wed Oct  4 16:29:21 2017 : [1] HA group: 1A ";
         let create = OpObs::Create {
@@ -287,7 +287,7 @@ mod tests {
         if let Some(at) = login_at {
             events.push((at, app(OpObs::Login)));
         }
-        events.push((90_000, synchronize()));
+        events.push((250_000, synchronize()));
         events.push((
             300_000,
             Happening::Checkpoint {
@@ -309,7 +309,7 @@ mod tests {
         assert_eq!(verdict(&busy_in_service(None)), None);
         // A login once B is usable and no longer busy compares it: k1 is destroyed there
         // before the synchronize, so holding it is the engine's fault.
-        let v = verdict(&busy_in_service(Some(85_000))).expect("a violation");
+        let v = verdict(&busy_in_service(Some(200_000))).expect("a violation");
         assert!(
             v.contains("held although the application destroyed it"),
             "{v}"
