@@ -195,12 +195,13 @@ mod tests {
             .chain((60..=73).map(|n| format!("D{n}")))
             .chain((76..=83).map(|n| format!("D{n}")))
             .chain((85..=85).map(|n| format!("D{n}")))
+            .chain((91..=91).map(|n| format!("D{n}")))
             .chain((94..=96).map(|n| format!("D{n}")))
             .chain((97..=97).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 145);
+        assert_eq!(ids.len(), 146);
     }
 
     #[test]

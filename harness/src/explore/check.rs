@@ -167,6 +167,9 @@ struct Checker<'a> {
     created_here: BTreeSet<String>,
     /// A LunaCM `partition clear` succeeded: what the application made may be gone.
     cleared: bool,
+    /// The last `hagroup synchronize` reported copies it could not make (B14, D91): the
+    /// direct writes it should have made everyone's (B21, D8) may be held by some members only.
+    sync_incomplete: bool,
     /// The application's handles a `partition clear` killed (D85).
     cleared_handles: cleared::ClearedHandles,
     /// Labels the application destroyed (a partition added back with `-answer copy` may bring
@@ -179,6 +182,11 @@ struct Checker<'a> {
     /// or a primary lost during replication, D18): label → members that may hold an orphan the
     /// engine's table tombstones until they are compared with it again.
     orphan_risk: BTreeMap<String, BTreeSet<String>>,
+    /// The risks the current application call added (label, member) → the instant of the
+    /// engine call that failed: a recovery line of the same call recorded after the failure
+    /// may tell of an attempt that ran before it (B45: at the call's start), which compared
+    /// nothing made later (seed 4847).
+    cut_in_call: BTreeMap<(String, String), Millis>,
     /// A lost answer went off on this member's creating call, for the next application call.
     creation_lost: Option<String>,
     /// Orphans this process must report when it finds them (D37): (label, member) of token
@@ -275,10 +283,12 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         spares: spares.to_vec(),
         created_here: BTreeSet::new(),
         cleared: false,
+        sync_incomplete: false,
         cleared_handles: cleared::ClearedHandles::default(),
         destroyed: BTreeSet::new(),
         last_creation: None,
         orphan_risk: BTreeMap::new(),
+        cut_in_call: BTreeMap::new(),
         creation_lost: None,
         orphans: BTreeSet::new(),
         reported: BTreeSet::new(),
@@ -361,13 +371,31 @@ impl Checker<'_> {
     /// Members the log says are back (`only`: just that one) are compared with the engine's
     /// table now (a login, or a recovery while logged in): an orphan they held is destroyed
     /// then (D37, D18), so their risk ends.
-    fn orphans_compared(&mut self, only: Option<&str>) {
+    ///
+    /// At a login, a member the log still counts back but that a fault struck since the
+    /// engine last talked to it (unreachable, revoked, its credential refused, a lost
+    /// connection not yet found, D19) is not compared: the login's call to it fails and drops
+    /// it (seed 77527: revoked just before the login, its orphan then spread by `synchronize`).
+    ///
+    /// `attempt_at`: the instant a recovery line states for `only`'s comparison; a risk the
+    /// current call added on that member from a failed engine call made at or after it stays.
+    fn orphans_compared(&mut self, only: Option<&str>, attempt_at: Option<Millis>) {
         let claims = &self.claims;
-        let compared = |m: &String| {
-            only.is_none_or(|o| o == m.as_str()) && matches!(claims.get(m), Some(Claimed::Back))
+        let truth = &self.truth;
+        let cut_in_call = &self.cut_in_call;
+        let compared = |label: &String, m: &String| {
+            let cut_after = attempt_at.is_some_and(|t| {
+                cut_in_call
+                    .get(&(label.clone(), m.clone()))
+                    .is_some_and(|called_at| *called_at >= t)
+            });
+            only.is_none_or(|o| o == m.as_str())
+                && matches!(claims.get(m), Some(Claimed::Back))
+                && (only.is_some() || truth.answers(m))
+                && !cut_after
         };
-        for members in self.orphan_risk.values_mut() {
-            members.retain(|m| !compared(m));
+        for (label, members) in self.orphan_risk.iter_mut() {
+            members.retain(|m| !compared(label, m));
         }
         self.orphan_risk.retain(|_, members| !members.is_empty());
     }
@@ -464,6 +492,7 @@ impl Checker<'_> {
         match happening {
             Happening::App(_) => {
                 self.call_start = Some(at);
+                self.cut_in_call.clear();
                 self.set_off_by_call = std::mem::take(&mut self.set_off_pending);
             }
             Happening::SlotList(_) => {
@@ -489,6 +518,8 @@ impl Checker<'_> {
                         .or_default()
                         .insert(member.clone());
                     self.orphan_labels.insert(label.clone());
+                    self.cut_in_call
+                        .insert((label.clone(), member.clone()), *called_at);
                 }
                 self.failed(at, member, call, code, *called_at);
                 None
@@ -541,6 +572,7 @@ impl Checker<'_> {
                 }
                 self.synchronize_resurrects(line, output);
                 self.synchronize_spreads_orphans(line, output);
+                self.synchronize_incomplete(line, output);
                 let membership = matches!(
                     line.split_whitespace().nth(1),
                     Some("addmember" | "removemember")
@@ -656,7 +688,7 @@ impl Checker<'_> {
                 self.truth.login(true, at);
                 self.handles.logged_in(app.thread);
                 // Members back in service are compared with the table at this login.
-                self.orphans_compared(None);
+                self.orphans_compared(None, None);
                 self.tombstones_compared(at, true);
             }
             // A close that fails closed nothing: a thread whose session never opened (its
@@ -1222,7 +1254,7 @@ impl Checker<'_> {
             }
             self.claims.insert(member.to_string(), Claimed::Back);
             if self.truth.logged_in() {
-                self.orphans_compared(Some(member));
+                self.orphans_compared(Some(member), Some(stamped));
             }
         } else {
             self.claims
@@ -1384,6 +1416,22 @@ impl Checker<'_> {
         due <= at && self.recovery_free(due) > at
     }
 
+    /// D91 (B14, B21, D8): a `hagroup synchronize` that could not make every copy (a full
+    /// partition's `CKR_DEVICE_MEMORY`, a key that cannot leave its partition) says so and
+    /// keeps the copies it made; a direct write reaches everyone only through it, so after
+    /// such a run the members may differ in direct writes, never in what the group itself
+    /// made (replicated at creation, D18).
+    fn synchronize_incomplete(&mut self, line: &str, output: &str) {
+        let sync = line
+            .split_whitespace()
+            .take(2)
+            .eq(["hagroup", "synchronize"]);
+        if !sync || line.contains("-enable") || line.contains("-disable") {
+            return;
+        }
+        self.sync_incomplete = output.contains(" object copies could not be made ");
+    }
+
     /// I6: at the "healed" checkpoint, every member that can come back by itself is back.
     fn liveness(&self, at: Millis) -> Option<Violation> {
         for member in self.truth.group() {
@@ -1466,10 +1514,14 @@ impl Checker<'_> {
                     .keys()
                     .chain(other.keys())
                     .filter(|l| reference.get(*l) != other.get(*l))
+                    .filter(|l| !(self.sync_incomplete && self.direct.contains_key(*l)))
                     .cloned()
                     .collect::<BTreeSet<_>>()
                     .into_iter()
                     .collect();
+                if differs.is_empty() {
+                    continue;
+                }
                 return Some(violation(
                     "I1",
                     format!(
@@ -2469,6 +2521,105 @@ mod tests {
     }
 
     #[test]
+    fn a_recovery_line_of_the_call_that_cut_a_creation_compared_nothing_made_after_it() {
+        // Seed 4847: B's attempt ran at the start of the call that created k1 (B45); k1 was
+        // made on B, whose copy to A failed (D18): B may hold an orphan. The attempt's line is
+        // recorded after that failure, yet compared B before it: a synchronize right after
+        // may spread the orphan (D70). A later recovery of B does compare it.
+        let twice = final_with(&[
+            ("A", &["k1/SecretKey", "k1/SecretKey"]),
+            ("B", &["k1/SecretKey", "k1/SecretKey"]),
+        ]);
+        let fault = |fault: FaultObs| Happening::Fault {
+            member: "B".into(),
+            fault,
+        };
+        let synchronize = Happening::Command {
+            line: "hagroup synchronize -group g".into(),
+            output: format!(
+                "Member A: 1 token objects cloned to it.\n{}",
+                admin::NO_ERROR
+            ),
+        };
+        let run = |later_recovery: bool| {
+            let mut events = vec![
+                (0, login()),
+                (10_000, failed("B", "Sign", 10_000)),
+                (10_000, log("has dropped member: B")),
+                (20_000, fault(FaultObs::Restore)),
+                (70_000, fault(FaultObs::Drop)),
+                (70_000, create_k1()),
+                (70_000, failed("B", "ExportClone", 70_000)),
+                (70_000, log("recovery attempt 1 succeeded for member: B")),
+                (70_000, log("has dropped member: B")),
+                (70_000, fault(FaultObs::Restore)),
+            ];
+            if later_recovery {
+                events.push((130_000, log("recovery attempt 1 succeeded for member: B")));
+                events.push((140_000, synchronize.clone()));
+            } else {
+                events.push((70_000, synchronize.clone()));
+            }
+            events.push((300_000, twice.clone()));
+            obs(events)
+        };
+        assert_eq!(check(&run(false), &[], None), None);
+        let v = check(&run(true), &[], None).expect("a violation");
+        assert_eq!(v.invariant, "I1");
+        assert!(v.detail.contains("held 2 times"), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_login_compares_no_member_a_fault_struck_since_it_came_back() {
+        // B failed replicating k1 (D18): it may hold an orphan. It comes back while nobody is
+        // logged in; the next login compares it, unless B was revoked just before that login
+        // (the login drops it instead); a synchronize then copies by union (D70).
+        let twice = final_with(&[
+            ("A", &["k1/SecretKey", "k1/SecretKey"]),
+            ("B", &["k1/SecretKey", "k1/SecretKey"]),
+        ]);
+        let fault = |fault: FaultObs| Happening::Fault {
+            member: "B".into(),
+            fault,
+        };
+        let run = |revoked: bool| {
+            let mut events = vec![
+                (0, login()),
+                (10_000, create_k1()),
+                (10_000, failed("B", "ExportClone", 10_000)),
+                (10_000, log("has dropped member: B")),
+                (20_000, fault(FaultObs::Restore)),
+                (30_000, app(OpObs::Logout, "CKR_OK", None)),
+                (70_000, log("recovery attempt 1 succeeded for member: B")),
+            ];
+            if revoked {
+                events.push((100_000, fault(FaultObs::Revoke)));
+            }
+            events.push((100_000, login()));
+            if revoked {
+                events.push((100_000, log("has dropped member: B")));
+                events.push((100_000, fault(FaultObs::Restore)));
+            }
+            events.push((
+                100_000,
+                Happening::Command {
+                    line: "hagroup synchronize -group g".into(),
+                    output: format!(
+                        "Member A: 1 token objects cloned to it.\n{}",
+                        admin::NO_ERROR
+                    ),
+                },
+            ));
+            events.push((300_000, twice.clone()));
+            obs(events)
+        };
+        assert_eq!(check(&run(true), &[], None), None);
+        let v = check(&run(false), &[], None).expect("a violation");
+        assert_eq!(v.invariant, "I1");
+        assert!(v.detail.contains("held 2 times"), "{}", v.detail);
+    }
+
+    #[test]
     fn a_synchronize_that_copies_while_an_orphan_may_be_held_leaves_the_count_open() {
         // D70: B may hold the orphan of k1 (its creation failed there) and answers LunaCM
         // before the engine compared it: a synchronize that copied anything may have spread
@@ -2701,6 +2852,67 @@ mod tests {
             ),
         ]);
         assert_eq!(check(&o, &[], None).map(|v| v.invariant), Some("I1"));
+    }
+
+    #[test]
+    fn a_synchronize_that_could_not_make_every_copy_leaves_direct_writes_uneven() {
+        // D91 (B14, B21, D8): x1 was written on A only; the final synchronize could not copy
+        // it to B (B is full). `lost`: B also lacks k1, which the group made itself (D18).
+        let run = |incomplete: bool, lost: bool| {
+            let output = if incomplete {
+                "Member B: 0 token objects cloned to it.\n\
+                     Error: hagroup synchronize: 1 object copies could not be made in group g; the first: secret key x1 to member B: CKR_DEVICE_MEMORY (B14)\n\n\
+                     Command Result : Operation Failed"
+                .to_string()
+            } else {
+                format!(
+                    "Member B: 1 token objects cloned to it.\n{}",
+                    admin::NO_ERROR
+                )
+            };
+            let b: &[&str] = if lost { &[] } else { &["k1/SecretKey"] };
+            obs(vec![
+                (0, login()),
+                (1, create_k1()),
+                (
+                    2,
+                    app(
+                        OpObs::Direct {
+                            member: "A".into(),
+                            label: "x1".into(),
+                        },
+                        "CKR_OK",
+                        None,
+                    ),
+                ),
+                (
+                    3,
+                    Happening::Command {
+                        line: "hagroup synchronize -group g".into(),
+                        output,
+                    },
+                ),
+                (
+                    4,
+                    final_with(&[("A", &["k1/SecretKey", "x1/SecretKey"]), ("B", b)]),
+                ),
+            ])
+        };
+        assert_eq!(check(&run(true, false), &[], None), None);
+        // The synchronize said nothing failed: B should hold x1.
+        let v = check(&run(false, false), &[], None).expect("a violation");
+        assert!(
+            v.detail.contains("hold different objects: x1"),
+            "{}",
+            v.detail
+        );
+        // What the group made is not the synchronize's to copy: B lacking k1 stays a fault.
+        let v = check(&run(true, true), &[], None).expect("a violation");
+        assert!(
+            v.detail.contains("hold different objects: k1"),
+            "{}",
+            v.detail
+        );
     }
 
     // ---- I10: an object changed outside the group stays changed (B22, D64) ----------------

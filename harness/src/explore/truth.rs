@@ -395,6 +395,15 @@ impl Truth {
         self.members.get(member).is_some_and(|f| f.credential_ok)
     }
 
+    /// Whether the engine's next call to `member` reaches it: healthy, and no fault struck it
+    /// since the engine last talked to it (a connection lost meanwhile is found by that call,
+    /// D19).
+    pub fn answers(&self, member: &str) -> bool {
+        self.members
+            .get(member)
+            .is_some_and(|f| f.healthy() && !f.unnoticed)
+    }
+
     /// Whether `member` is healthy now.
     pub fn healthy(&self, member: &str) -> bool {
         self.members.get(member).is_some_and(MemberFacts::healthy)
