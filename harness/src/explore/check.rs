@@ -1648,7 +1648,7 @@ mod tests {
         })
     }
 
-    fn create_k1() -> Happening {
+    pub(super) fn create_k1() -> Happening {
         app(
             OpObs::Create {
                 label: "k1".into(),
@@ -1660,7 +1660,7 @@ mod tests {
         )
     }
 
-    fn login() -> Happening {
+    pub(super) fn login() -> Happening {
         app(OpObs::Login, "CKR_OK", None)
     }
 
@@ -2236,17 +2236,7 @@ mod tests {
             ]);
             with_clock(obs(events))
         };
-        let generate = || {
-            app(
-                OpObs::Create {
-                    label: "k1".into(),
-                    token: true,
-                    pair: false,
-                },
-                "CKR_OK",
-                None,
-            )
-        };
+        let generate = create_k1;
         // The application's own login, which an attempt without one never makes.
         assert_eq!(check(&run(true, "Login", login()), &[], None), None);
         // A creation: no attempt creates anything on the member it brings back.

@@ -66,7 +66,7 @@ impl ClearedHandles {
 mod tests {
     use super::super::super::observe::{Happening, Millis, Observations, OpObs};
     use super::super::check;
-    use super::super::tests::{app, obs};
+    use super::super::tests::{app, create_k1, login, obs};
 
     fn command(line: &str, output: &str) -> Happening {
         Happening::Command {
@@ -89,19 +89,8 @@ mod tests {
     fn run(cleared: bool, tail: Vec<Happening>) -> Observations {
         let mut events: Vec<(Millis, Happening)> = vec![
             (0, app(OpObs::OpenSession, "CKR_OK", None)),
-            (0, app(OpObs::Login, "CKR_OK", None)),
-            (
-                1,
-                app(
-                    OpObs::Create {
-                        label: "k1".into(),
-                        token: true,
-                        pair: false,
-                    },
-                    "CKR_OK",
-                    None,
-                ),
-            ),
+            (0, login()),
+            (1, create_k1()),
         ];
         if cleared {
             events.push((2, command("slot set -slot 3", "")));
