@@ -1125,7 +1125,8 @@ mod tests {
     /// spare a spare; an accepted one makes it a member.
     #[test]
     fn a_refused_addmember_leaves_the_model_unchanged() {
-        let refusals: [(&str, fn(&mut FaultState)); 4] = [
+        type Refusal = (&'static str, fn(&mut FaultState));
+        let refusals: [Refusal; 4] = [
             ("primary dropped", |o| {
                 o.unreachable.insert("1".into());
             }),
