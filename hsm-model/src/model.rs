@@ -12,7 +12,9 @@ use crate::partition::{Partition, PartitionSpec};
 pub struct HsmModel {
     seed: u64,
     hsms: BTreeMap<String, Hsm>,
-    partitions: BTreeMap<String, Partition>,
+    /// Partitions sorted by serial (there are few; a lookup is a binary search, or one
+    /// comparison with a caller's remembered position, [`HsmModel::partition_mut_at`]).
+    partitions: Vec<Partition>,
 }
 
 impl HsmModel {
@@ -21,7 +23,7 @@ impl HsmModel {
         HsmModel {
             seed,
             hsms: BTreeMap::new(),
-            partitions: BTreeMap::new(),
+            partitions: Vec::new(),
         }
     }
 
@@ -31,7 +33,7 @@ impl HsmModel {
     }
 
     fn check_new_serial(&self, serial: &str) -> ModelResult<()> {
-        if self.hsms.contains_key(serial) || self.partitions.contains_key(serial) {
+        if self.hsms.contains_key(serial) || self.position(serial).is_ok() {
             Err(ModelError::DuplicateSerial(serial.to_string()))
         } else {
             Ok(())
@@ -52,9 +54,11 @@ impl HsmModel {
             .hsms
             .get(&spec.hsm)
             .ok_or_else(|| ModelError::UnknownHsm(spec.hsm.clone()))?;
-        let serial = spec.serial.clone();
         let partition = Partition::from_spec(spec, self.seed, hsm)?;
-        self.partitions.insert(serial, partition);
+        // check_new_serial made sure the serial is not there yet.
+        if let Err(at) = self.position(partition.serial()) {
+            self.partitions.insert(at, partition);
+        }
         Ok(())
     }
 
@@ -70,23 +74,39 @@ impl HsmModel {
 
     /// The partition with this serial.
     pub fn partition(&self, serial: &str) -> Option<&Partition> {
-        self.partitions.get(serial)
+        self.position(serial).ok().map(|i| &self.partitions[i])
+    }
+
+    /// Where partition `serial` is (or would be) in the serial-sorted list.
+    fn position(&self, serial: &str) -> Result<usize, usize> {
+        self.partitions.binary_search_by(|p| p.serial().cmp(serial))
     }
 
     /// The partition with this serial, mutably.
     pub fn partition_mut(&mut self, serial: &str) -> Option<&mut Partition> {
-        self.partitions.get_mut(serial)
+        let i = self.position(serial).ok()?;
+        Some(&mut self.partitions[i])
+    }
+
+    /// [`HsmModel::partition_mut`] for a caller that looks the same serial up again and again:
+    /// `hint` is where it was found last time (any value at first), checked with one comparison
+    /// and updated when the partition has moved (a partition with a smaller serial was added).
+    pub fn partition_mut_at(&mut self, serial: &str, hint: &mut usize) -> Option<&mut Partition> {
+        let at = *hint;
+        if self.partitions.get(at).is_none_or(|p| p.serial() != serial) {
+            *hint = self.position(serial).ok()?;
+        }
+        self.partitions.get_mut(*hint)
     }
 
     /// Every partition, in serial order.
     pub fn partitions(&self) -> impl Iterator<Item = &Partition> {
-        self.partitions.values()
+        self.partitions.iter()
     }
 
     /// The HSM holding partition `partition_serial`.
     pub fn hsm_of(&self, partition_serial: &str) -> Option<&Hsm> {
-        self.partitions
-            .get(partition_serial)
+        self.partition(partition_serial)
             .and_then(|p| self.hsms.get(p.hsm_serial()))
     }
 
@@ -98,7 +118,7 @@ impl HsmModel {
             .ok_or_else(|| ModelError::UnknownHsm(hsm_serial.to_string()))?;
         hsm.set_policy(number, value);
         let policies = hsm.policies().clone();
-        for partition in self.partitions.values_mut() {
+        for partition in &mut self.partitions {
             if partition.hsm_serial() == hsm_serial {
                 partition.set_hsm_policies(policies.clone());
             }
@@ -107,8 +127,7 @@ impl HsmModel {
     }
 
     fn partition_or_err(&mut self, serial: &str) -> ModelResult<&mut Partition> {
-        self.partitions
-            .get_mut(serial)
+        self.partition_mut(serial)
             .ok_or_else(|| ModelError::UnknownPartition(serial.to_string()))
     }
 

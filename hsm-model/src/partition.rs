@@ -143,7 +143,8 @@ impl fmt::Debug for Credential {
 
 /// A partition: a token with one application attached. See the module doc for the semantics.
 pub struct Partition {
-    /// HMAC states keyed with each key's material, so signing does not redo the key setup.
+    /// HMAC states keyed with each key's material, so signing and encrypting do not redo the
+    /// key setup.
     keyed: RefCell<BTreeMap<Vec<u8>, crypto::HmacSha256>>,
     /// The HMAC state keyed with the cloning domain's key (the domain never changes), so a
     /// clone blob does not redo the key setup.
@@ -631,14 +632,7 @@ impl Partition {
         let object = self.object(session, key)?;
         match object.class {
             ObjectClass::SecretKey | ObjectClass::PrivateKey => {
-                let mut keyed = self.keyed.borrow_mut();
-                if let Some(mac) = keyed.get(object.secret.as_slice()) {
-                    return Ok(crypto::sign_keyed(mac, data));
-                }
-                let mac = crypto::mac(&object.secret);
-                let signature = crypto::sign_keyed(&mac, data);
-                keyed.insert(object.secret.clone(), mac);
-                Ok(signature)
+                Ok(self.with_keyed(&object.secret, |mac| crypto::sign_keyed(mac, data)))
             }
             ObjectClass::PublicKey | ObjectClass::Data => Err(ModelError::KeyFunctionNotPermitted),
         }
@@ -691,7 +685,7 @@ impl Partition {
         let object = self.object(session, key)?;
         match (object.class, object.kind) {
             (ObjectClass::SecretKey, Some(kind)) if kind.is_aes() => {
-                Ok(crypto::encrypt(&object.secret, data))
+                Ok(self.with_keyed(&object.secret, |mac| crypto::encrypt_keyed(mac, data)))
             }
             _ => Err(ModelError::KeyTypeInconsistent),
         }
@@ -739,6 +733,19 @@ impl Partition {
     }
 
     // ----- internals ------------------------------------------------------------------
+
+    /// Runs `f` with the HMAC state keyed with `secret`, set up once per key material and kept
+    /// ([`Partition::keyed`]).
+    fn with_keyed<T>(&self, secret: &[u8], f: impl FnOnce(&crypto::HmacSha256) -> T) -> T {
+        let mut keyed = self.keyed.borrow_mut();
+        if let Some(mac) = keyed.get(secret) {
+            return f(mac);
+        }
+        let mac = crypto::mac(secret);
+        let out = f(&mac);
+        keyed.insert(secret.to_vec(), mac);
+        out
+    }
 
     fn check_session(&self, session: u64) -> ModelResult<()> {
         self.client_of(session).map(|_| ())

@@ -2,6 +2,7 @@
 //! shared model, calls the partition, and translates types both ways and errors into `CK_RV`
 //! values ([`ckr_of`]).
 
+use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
 use ha_engine::ckr::Ckr;
@@ -28,6 +29,8 @@ pub struct ModelMember {
     client: ClientId,
     /// The partition's label as discovered with the slot (`Member::label`).
     label: Option<String>,
+    /// Where the partition was in the model last time ([`HsmModel::partition_mut_at`]).
+    at: Cell<usize>,
 }
 
 impl ModelMember {
@@ -53,6 +56,7 @@ impl ModelMember {
             serial,
             client,
             label,
+            at: Cell::new(0),
         }
     }
 
@@ -67,9 +71,11 @@ impl ModelMember {
         call: impl FnOnce(&mut Partition) -> Result<T, ModelError>,
     ) -> MemberResult<T> {
         let mut model = self.model.lock().map_err(|_| Ckr::CKR_GENERAL_ERROR)?;
+        let mut at = self.at.get();
         let partition = model
-            .partition_mut(&self.serial)
+            .partition_mut_at(&self.serial, &mut at)
             .ok_or(Ckr::CKR_TOKEN_NOT_PRESENT)?;
+        self.at.set(at);
         call(partition).map_err(|e| ckr_of(&e))
     }
 }

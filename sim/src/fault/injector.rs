@@ -43,6 +43,52 @@ impl CallRecord {
     }
 }
 
+/// The injector's own tally behind [`CallRecord`]: one counter per [`CallKind`] in arrays, so
+/// counting a call is an index, not a map lookup (every member call counts). A served entry is
+/// `Some` once the kind was served, even when a lost answer took the count back to 0, exactly as
+/// the record's map keeps the key.
+#[derive(Clone, Debug, Default)]
+struct Tally {
+    attempted: [u64; CallKind::ALL.len()],
+    served: [Option<u64>; CallKind::ALL.len()],
+}
+
+impl Tally {
+    fn attempt(&mut self, kind: CallKind) {
+        self.attempted[kind.index()] += 1;
+    }
+
+    fn serve(&mut self, kind: CallKind) {
+        *self.served[kind.index()].get_or_insert(0) += 1;
+    }
+
+    /// A served call whose answer never arrived: no longer counted as served.
+    fn unserve(&mut self, kind: CallKind) {
+        if let Some(n) = &mut self.served[kind.index()] {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    fn served(&self, kind: CallKind) -> u64 {
+        self.served[kind.index()].unwrap_or(0)
+    }
+
+    /// The same tally as a [`CallRecord`] (kinds never attempted, or never served, absent).
+    fn record(&self) -> CallRecord {
+        let mut record = CallRecord::default();
+        for kind in CallKind::ALL {
+            let n = self.attempted[kind.index()];
+            if n > 0 {
+                record.attempted.insert(kind, n);
+            }
+            if let Some(n) = self.served[kind.index()] {
+                record.served.insert(kind, n);
+            }
+        }
+        record
+    }
+}
+
 #[derive(Debug)]
 struct Armed {
     call: CallKind,
@@ -130,7 +176,7 @@ struct FaultState {
     armed: Vec<Armed>,
     /// Armed faults that went off and nobody has taken yet ([`FaultControl::take_fired`]).
     fired: Vec<Fired>,
-    record: CallRecord,
+    record: Tally,
     /// Record the engine's failed calls ([`MemberFailure`]).
     record_failures: bool,
     /// The engine's failed calls nobody has taken yet ([`FaultControl::take_failures`]).
@@ -434,10 +480,8 @@ impl FaultControl {
             return result;
         }
         let mut st = self.state();
-        if result.is_ok()
-            && let Some(n) = st.record.served.get_mut(&kind)
-        {
-            *n = n.saturating_sub(1);
+        if result.is_ok() {
+            st.record.unserve(kind);
         }
         let code = if st.revoked {
             Ckr::CKR_DEVICE_REMOVED
@@ -473,7 +517,7 @@ impl FaultControl {
 
     /// What the member received so far.
     pub fn record(&self) -> CallRecord {
-        self.state().record.clone()
+        self.state().record.record()
     }
 }
 
@@ -582,7 +626,7 @@ impl FaultyMember {
     ) -> MemberResult<T> {
         let needs_reset = {
             let mut st = self.control.state();
-            *st.record.attempted.entry(kind).or_default() += 1;
+            st.record.attempt(kind);
             let mut fire = Vec::new();
             st.armed.retain_mut(|a| {
                 if a.call == kind || a.call == CallKind::Any {
@@ -677,7 +721,7 @@ impl FaultyMember {
             return Err(Ckr::CKR_DEVICE_ERROR);
         }
         if result.is_ok() {
-            *st.record.served.entry(kind).or_default() += 1;
+            st.record.serve(kind);
         }
         result
     }
@@ -866,6 +910,33 @@ impl Member for FaultyMember {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tally_reads_as_the_record_maps_would() {
+        let mut tally = Tally::default();
+        tally.attempt(CallKind::Sign);
+        tally.attempt(CallKind::Sign);
+        tally.serve(CallKind::Sign);
+        tally.attempt(CallKind::Login);
+        tally.unserve(CallKind::Login); // never served: no entry appears
+        tally.attempt(CallKind::Encrypt);
+        tally.serve(CallKind::Encrypt);
+        tally.unserve(CallKind::Encrypt); // the answer was lost: the entry stays, at 0
+        let record = tally.record();
+        let attempted: Vec<(CallKind, u64)> = record.attempted.into_iter().collect();
+        assert_eq!(
+            attempted,
+            [
+                (CallKind::Login, 1),
+                (CallKind::Sign, 2),
+                (CallKind::Encrypt, 1)
+            ]
+        );
+        let served: Vec<(CallKind, u64)> = record.served.into_iter().collect();
+        assert_eq!(served, [(CallKind::Sign, 1), (CallKind::Encrypt, 0)]);
+        assert_eq!(tally.served(CallKind::Sign), 1);
+        assert_eq!(tally.served(CallKind::Login), 0);
+    }
 
     fn state(slow_ms: Option<u64>, base_ms: u64, probe: Option<u64>) -> (FaultState, Timeouts) {
         (

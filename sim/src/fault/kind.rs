@@ -148,6 +148,35 @@ pub enum CallKind {
     SetValue,
 }
 
+impl CallKind {
+    /// Every kind, in declaration (and so `Ord`) order: `CallKind::ALL[k.index()] == k`.
+    pub const ALL: [CallKind; 18] = [
+        CallKind::Any,
+        CallKind::TokenInfo,
+        CallKind::OpenSession,
+        CallKind::CloseSession,
+        CallKind::Login,
+        CallKind::Logout,
+        CallKind::GenerateKey,
+        CallKind::CreateData,
+        CallKind::FindObjects,
+        CallKind::ObjectInfo,
+        CallKind::Destroy,
+        CallKind::Sign,
+        CallKind::SignMultipart,
+        CallKind::Encrypt,
+        CallKind::ExportClone,
+        CallKind::ImportClone,
+        CallKind::Properties,
+        CallKind::SetValue,
+    ];
+
+    /// The kind's position in [`CallKind::ALL`], for counters kept in arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 impl fmt::Display for CallKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)
@@ -314,6 +343,16 @@ impl<S> MemberFault<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_call_kind_is_listed_once_in_order() {
+        for (i, kind) in CallKind::ALL.iter().enumerate() {
+            assert_eq!(kind.index(), i, "{kind}");
+        }
+        let mut sorted = CallKind::ALL;
+        sorted.sort();
+        assert_eq!(sorted, CallKind::ALL, "ALL is in Ord order");
+    }
 
     #[test]
     fn every_fault_round_trips_through_its_scenario_form() {
