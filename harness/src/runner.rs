@@ -636,6 +636,7 @@ impl Runner<'_> {
             result: made.result,
             started: call.at,
             finished,
+            sent: None,
             members: members.clone(),
             placement: Some(made.placement.clone()),
         }));
@@ -1336,6 +1337,7 @@ fn thread_seen(
                     result: result_of(&o.result),
                     started: o.started,
                     finished: o.finished,
+                    sent: o.sent,
                     members: o.members.clone(),
                     placement: None,
                 }),
@@ -1367,6 +1369,7 @@ fn thread_seen(
                         result: call.result,
                         started: a.started,
                         finished: a.finished,
+                        sent: None,
                         members: placed_members(&call.placement),
                         placement: Some(call.placement),
                     }),

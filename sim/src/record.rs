@@ -350,6 +350,10 @@ pub struct ThreadCall {
     pub started: Millis,
     /// When the thread got the result.
     pub finished: Millis,
+    /// A single-part sign or encrypt: when the member call that answered was sent, the
+    /// instant the member did the work (exploration's witness, never rendered); `None`
+    /// otherwise.
+    pub sent: Option<Millis>,
     /// Members it was dispatched to, in order (more than one after a re-dispatch).
     pub members: Vec<String>,
     /// For a call other than a single-part sign or encrypt (a runner call: open, login,

@@ -67,6 +67,9 @@ pub struct CallOutcome {
     pub started: Millis,
     /// When the application got the result.
     pub finished: Millis,
+    /// A single-part crypto call: when the member call that answered was sent, the instant the
+    /// member did the work (after the preparation's member calls); `None` when none was sent.
+    pub sent: Option<Millis>,
     /// Members that served it, in order (more than one after a re-dispatch); recorded for
     /// `Threads` ([`run_threads`]) only: one thread's calls are counted from the injectors'
     /// records instead.
@@ -168,6 +171,8 @@ struct ThreadState {
     /// Calls finished.
     finished: u64,
     started: Millis,
+    /// When the current crypto call's last member call was sent.
+    sent: Option<Millis>,
     members: Vec<String>,
 }
 
@@ -334,6 +339,7 @@ impl Driver {
                     done_in_entry: 0,
                     finished: 0,
                     started: 0,
+                    sent: None,
                     members: Vec::new(),
                 };
                 // Skip entries of zero calls.
@@ -501,6 +507,7 @@ impl Driver {
             }
         };
         t.started = at;
+        t.sent = None;
         t.members.clear();
         let data = world.workload_bytes(32);
         let (begun, spent) = queue::call(world, |engine, now| {
@@ -546,6 +553,9 @@ impl Driver {
         at: Millis,
         dispatch: Dispatch,
     ) -> Result<(), WorldError> {
+        if let Some(t) = self.threads.get_mut(thread) {
+            t.sent = Some(at);
+        }
         let sent_on = world
             .fault_control(&dispatch.serial)
             .map_or(0, |c| c.connection());
@@ -609,6 +619,7 @@ impl Driver {
             index: t.finished + 1,
             started: t.started,
             finished: at,
+            sent: t.sent,
             members: std::mem::take(&mut t.members),
             result,
         };

@@ -799,10 +799,15 @@ impl Checker<'_> {
         let uses_key = matches!(app.op, OpObs::Crypto { .. } | OpObs::SignInit { .. });
         // A sign or encrypt of a thread needed the login when it was issued, not when its
         // answer came (a logout on another thread meanwhile does not undo it, D60).
+        // D100: nor when the member did the work: the call reached it after the member calls
+        // preparing it, and another thread may have logged in again meanwhile.
         let held = self.truth.logged_in()
             || app
                 .issued
-                .is_some_and(|issued| self.truth.login_held_at(issued));
+                .is_some_and(|issued| self.truth.login_held_at(issued))
+            || app
+                .executed
+                .is_some_and(|sent| self.truth.login_held_at(sent));
         if uses_key && app.result == "CKR_OK" && !held {
             let mut v = violation(
                 "I7",
@@ -1662,6 +1667,7 @@ mod tests {
             holders: holders.map(|h| h.iter().map(|s| s.to_string()).collect()),
             issued: None,
             chosen_at: None,
+            executed: None,
             thread: false,
         })
     }
@@ -2521,6 +2527,7 @@ mod tests {
                         holders: Some(vec!["B".into(), "C".into()]),
                         issued: None,
                         chosen_at: issued,
+                        executed: None,
                         thread: false,
                     }),
                 ),
@@ -2861,6 +2868,46 @@ mod tests {
         assert_eq!(check(&run(5), &[], None), None);
         // Issued after the new login: nothing excuses it while A and B hold the key.
         assert_eq!(check(&run(8), &[], None).map(|v| v.invariant), Some("I2"));
+    }
+
+    #[test]
+    fn d100_a_sign_the_member_did_while_another_thread_had_logged_in_again_is_no_breach() {
+        // Exploration seed 254138: thread 2's sign was issued at 5 while thread 1's logout (at
+        // 4) held; the member calls preparing it took until `sent`, when the member signed;
+        // thread 1 logged in again at 6 and thread 0 logged out at 8; the answer came at 10.
+        let run = |sent: Option<Millis>| {
+            let mut signed = app(sign(), "CKR_OK", None);
+            if let Happening::App(obs) = &mut signed {
+                obs.issued = Some(5);
+                obs.executed = sent;
+                obs.thread = true;
+            }
+            obs(vec![
+                (0, login()),
+                (1, create_k1()),
+                (4, app(OpObs::Logout, "CKR_OK", None)),
+                (6, login()),
+                (8, app(OpObs::Logout, "CKR_OK", None)),
+                (10, signed),
+            ])
+        };
+        // Signed at 7, under the new login: the member saw a logged-in application.
+        assert_eq!(check(&run(Some(7)), &[], None), None);
+        // Signed at 5, with no login anywhere in sight: a breach.
+        assert_eq!(
+            check(&run(Some(5)), &[], None).map(|v| v.invariant),
+            Some("I7")
+        );
+        // Signed after the second logout: a breach too.
+        assert_eq!(
+            check(&run(Some(9)), &[], None).map(|v| v.invariant),
+            Some("I7")
+        );
+        // Without the witness, judged at the issue and the answer, as before.
+        assert_eq!(
+            check(&run(None), &[], None).map(|v| v.invariant),
+            Some("I7")
+        );
     }
 
     #[test]

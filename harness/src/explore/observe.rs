@@ -126,6 +126,9 @@ pub struct AppObs {
     /// runner knew it (the witness's issue time): the call was issued then, and a member that
     /// came into service while it was under way was no choice the engine had (I5, D99).
     pub chosen_at: Option<Millis>,
+    /// A sign or encrypt of a `Threads` step: when the member call that answered was sent,
+    /// the instant the member did the work with the login it held then (I7, D100).
+    pub executed: Option<Millis>,
     /// Made on a thread's own session (a `Threads` step, D60), not on the handle the
     /// application's own calls use.
     pub thread: bool,
@@ -285,6 +288,7 @@ impl Observations {
                             holders: None,
                             issued: None,
                             chosen_at: None,
+                            executed: None,
                             // A thread's session the application failed to open for it.
                             thread: call.op.contains("(thread "),
                         }),
@@ -300,6 +304,7 @@ impl Observations {
                         holders: None,
                         issued: None,
                         chosen_at: None,
+                        executed: None,
                         thread: false,
                     }),
                 )),
@@ -324,6 +329,7 @@ impl Observations {
                         holders: None,
                         issued: call.placement.is_none().then_some(call.started),
                         chosen_at: None,
+                        executed: call.sent,
                         thread: true,
                     }),
                 )),
@@ -343,6 +349,7 @@ impl Observations {
                         holders: None,
                         issued: None,
                         chosen_at: None,
+                        executed: None,
                         thread: true,
                     }),
                 )),
