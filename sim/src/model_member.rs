@@ -289,6 +289,24 @@ impl Member for ModelMember {
         })
     }
 
+    fn objects_info_labelled(
+        &mut self,
+        session: SessionHandle,
+        objects: &[ObjectHandle],
+        label: &str,
+    ) -> (Vec<Option<ObjectInfo>>, MemberResult<()>) {
+        // The same calls as one by one, under one lock of the model.
+        let mut out = Vec::with_capacity(objects.len());
+        let end = self.with(|p| {
+            for &object in objects {
+                let view = p.object_info_labelled(session, object, label)?;
+                out.push(view.map(info_from_model));
+            }
+            Ok(())
+        });
+        (out, end)
+    }
+
     fn destroy_object(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()> {
         self.with(|p| p.destroy_object(session, object))
     }
