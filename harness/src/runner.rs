@@ -647,6 +647,7 @@ impl Runner<'_> {
                 self.options,
                 standby,
                 now,
+                Some(call.at),
                 label,
                 made.result,
                 &members,
@@ -822,6 +823,7 @@ impl Runner<'_> {
                 self.options,
                 &standby,
                 now,
+                None,
                 &label,
                 result,
                 &served,
@@ -1149,6 +1151,7 @@ impl Runner<'_> {
                     options,
                     &standby,
                     outcome.finished,
+                    Some(outcome.started),
                     key,
                     result,
                     &members,
@@ -1344,6 +1347,7 @@ fn thread_seen(
                     options,
                     standby,
                     o.finished,
+                    Some(o.started),
                     label,
                     result_of(&o.result),
                     &o.members,
@@ -1456,6 +1460,7 @@ fn witness(
     options: RunOptions,
     standby: &BTreeSet<String>,
     at: Millis,
+    issued: Option<Millis>,
     label: &str,
     result: Ckr,
     served: &[String],
@@ -1471,6 +1476,7 @@ fn witness(
         Event::Holders {
             label: label.to_string(),
             members: world.holders(label),
+            issued,
         },
     );
 }

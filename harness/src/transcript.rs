@@ -79,7 +79,11 @@ pub fn render_view(record: &Record, view: View) -> String {
         i += 1;
     }
     // Whatever a scenario or a user typed reaches a terminal escaped, never raw (ESC, NUL).
-    lunacm::printable::escape_lines(&out).into_owned()
+    let escaped = match lunacm::printable::escape_lines(&out) {
+        std::borrow::Cow::Borrowed(_) => None,
+        std::borrow::Cow::Owned(escaped) => Some(escaped),
+    };
+    escaped.unwrap_or(out)
 }
 
 fn header(out: &mut String, h: &Header, view: View) {
@@ -100,8 +104,49 @@ fn header(out: &mut String, h: &Header, view: View) {
     }
 }
 
-fn stamp(at: Millis) -> String {
-    format!("[{:>10}]", seconds(at))
+/// A line's time stamp, `[{seconds:>10}]` (what `format!("[{:>10}]", seconds(at))` gives),
+/// written into a stack buffer: the transcript stamps every line, so no allocation per line.
+struct Stamp {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Only ASCII digits, '.', ' ', '[' and ']' are ever written.
+        f.write_str(std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default())
+    }
+}
+
+fn stamp(at: Millis) -> Stamp {
+    // `{secs}.{ms:03}` right to left, then padded to 10 characters on the left.
+    let mut digits = [0u8; 30];
+    let mut n = digits.len();
+    let mut ms = at % 1000;
+    for _ in 0..3 {
+        n -= 1;
+        digits[n] = b'0' + (ms % 10) as u8;
+        ms /= 10;
+    }
+    n -= 1;
+    digits[n] = b'.';
+    let mut secs = at / 1000;
+    loop {
+        n -= 1;
+        digits[n] = b'0' + (secs % 10) as u8;
+        secs /= 10;
+        if secs == 0 {
+            break;
+        }
+    }
+    let text = &digits[n..];
+    let mut buf = [b' '; 32];
+    buf[0] = b'[';
+    let pad = 10usize.saturating_sub(text.len());
+    buf[1 + pad..1 + pad + text.len()].copy_from_slice(text);
+    let len = 1 + pad + text.len();
+    buf[len] = b']';
+    Stamp { buf, len: len + 1 }
 }
 
 /// A line with the time stamp, then continuation lines indented under it.
@@ -466,6 +511,20 @@ pub fn result_of<T>(result: &Result<T, ha_engine::EngineError>) -> Ckr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_match_the_formatted_seconds() {
+        let mut at: Millis = 0;
+        let mut samples = vec![u64::MAX, u64::MAX / 7, 9_999_999_999, 10_000_000_000];
+        while at < 100_000_000_000 {
+            samples.push(at);
+            at = at * 3 + 7;
+        }
+        samples.extend(0..2_100);
+        for at in samples {
+            assert_eq!(stamp(at).to_string(), format!("[{:>10}]", seconds(at)), "{at}");
+        }
+    }
 
     /// The rendered lines after the transcript's five header lines.
     fn body(r: &Record) -> Vec<String> {

@@ -148,6 +148,10 @@ pub enum Event {
         label: String,
         /// The partitions holding it then.
         members: Vec<String>,
+        /// When the application issued the call, if known (a sign or encrypt run by the
+        /// scheduler): the engine chose its member then, and a member that came into service
+        /// while the call was under way was no choice it had (I5).
+        issued: Option<Millis>,
     },
     /// Exploration's witness (recorded only when asked, never rendered): a call of the
     /// application's engine that the member failed with a code that drops a member (D3), read

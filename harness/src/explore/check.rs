@@ -241,6 +241,11 @@ const NOT_AN_ATTEMPTS_CALL: &[&str] = &[
     "SetValue",
 ];
 
+/// The member calls an attempt makes while the application holds no login: probe, activation,
+/// clean-up of the old connection and a new session (decisions: "Recovery while the application
+/// holds no login"; D98). No login, comparison or clone: those wait for the application's login.
+const RECONNECT_CALLS: &[&str] = &["TokenInfo", "Properties", "CloseSession", "OpenSession"];
+
 /// A failed call (D3) whose drop line is due (D19).
 #[derive(Clone, Debug)]
 struct Unnoticed {
@@ -822,9 +827,14 @@ impl Checker<'_> {
         if app.result != "CKR_OK" || !app.served_by.iter().any(|m| standby.contains(m)) {
             return None;
         }
+        // D99: the engine chose the member when the call was issued; one that came into
+        // service while the call was under way (a new member detected at its first pass, B54,
+        // D24) was no choice it had. Without the issue time, judged where the call is seen
+        // (a run of calls is seen where its first answer came, before its last was issued).
+        let chosen = app.chosen_at.map_or(at, |c| c.min(at));
         let active_holder = holders
             .iter()
-            .find(|m| !standby.contains(m) && self.truth.usable(m, at))?;
+            .find(|m| !standby.contains(m) && self.truth.usable(m, chosen))?;
         Some(violation(
             "I5",
             format!(
@@ -1314,10 +1324,17 @@ impl Checker<'_> {
     /// after the attempt: the attempt met the member as it was just before that fault, and the
     /// call's own work finds it gone (D19), so `succeeded` comes first and its drop after (as
     /// for bug 5; D95).
+    ///
+    /// D98: an attempt made while the application held no login makes only the reconnection's
+    /// calls ([`RECONNECT_CALLS`]), so any other call (a login, a comparison, a clone) is the
+    /// call's own work; and with the group's automatic synchronisation off (D21) an attempt
+    /// clones nothing into the member, so an `ImportClone` there is the call's own too.
     fn struck_after_attempt(&self, member: &str, logged_in: bool) -> bool {
         self.set_off_by_call.iter().any(|s| {
-            let not_the_attempts = NOT_AN_ATTEMPTS_CALL.contains(&s.call.as_str())
-                || (s.call == "Login" && !logged_in);
+            let call = s.call.as_str();
+            let not_the_attempts = NOT_AN_ATTEMPTS_CALL.contains(&call)
+                || (!logged_in && !RECONNECT_CALLS.contains(&call))
+                || (call == "ImportClone" && !self.obs.settings.synchronize);
             s.member == member && not_the_attempts && s.reachable && (s.credential_ok || !logged_in)
         })
     }
@@ -1644,6 +1661,7 @@ mod tests {
             served_by: vec![],
             holders: holders.map(|h| h.iter().map(|s| s.to_string()).collect()),
             issued: None,
+            chosen_at: None,
             thread: false,
         })
     }
@@ -2252,7 +2270,89 @@ mod tests {
         };
         assert_eq!(lie(&run(false, "Login", generate())), Some(("I3", true)));
         // The attempt compares the member's objects with the table (B43): the same.
-        assert_eq!(lie(&run(true, "FindObjects", login())), Some(("I3", true)));
+        assert_eq!(lie(&run(false, "FindObjects", generate())), Some(("I3", true)));
+        // D98: without the application's login the attempt only reconnects; the comparison
+        // waits for the login (decisions: "Recovery while the application holds no login").
+        assert_eq!(check(&run(true, "FindObjects", login()), &[], None), None);
+        // Its reconnection calls are the attempt's own: a fault they set off makes the
+        // attempt fail, so `succeeded` would be false.
+        assert_eq!(lie(&run(true, "OpenSession", login())), Some(("I3", true)));
+    }
+
+    #[test]
+    fn d98_a_clone_into_the_member_is_the_attempts_only_when_it_compares_and_copies() {
+        // B was dropped and came back; a manual recovery; the next call (at 20 s, returning at
+        // 40 s) drives B's attempt (B45), then an `ImportClone` into B loses its answer.
+        let run = |logged_out: bool, synchronize: bool, next: Happening| {
+            let mut events = vec![
+                (0, login()),
+                (
+                    0,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Drop,
+                    },
+                ),
+                (0, failed("B", "Sign", 0)),
+                (0, log_at(0, "has dropped member: B")),
+            ];
+            if logged_out {
+                events.push((1_000, app(OpObs::Logout, "CKR_OK", None)));
+            }
+            events.extend([
+                (
+                    1_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Restore,
+                    },
+                ),
+                (
+                    1_000,
+                    Happening::Command {
+                        line: "hagroup recover".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::SetOff {
+                        member: "B".into(),
+                        call: "ImportClone".into(),
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::LostAnswer,
+                    },
+                ),
+                (20_000, next),
+                (40_000, failed("B", "ImportClone", 20_000)),
+                (
+                    40_000,
+                    log_at(20, "recovery attempt 1 succeeded for member: B"),
+                ),
+                (40_000, log_at(20, "has dropped member: B")),
+            ]);
+            let mut o = with_clock(obs(events));
+            o.settings.synchronize = synchronize;
+            o
+        };
+        let lie = |o: &Observations| {
+            check(o, &[], None)
+                .map(|v| (v.invariant, v.detail.contains("`succeeded` for member B")))
+        };
+        // Logged in, synchronisation on: the attempt clones what B lacks (B43); a lost answer
+        // there fails the attempt, so `succeeded` is false.
+        assert_eq!(lie(&run(false, true, create_k1())), Some(("I3", true)));
+        // Exploration seeds 123742, 186195: no login before the call, so the attempt only
+        // reconnected B and the login's own comparison cloned into it afterwards.
+        assert_eq!(check(&run(true, true, login()), &[], None), None);
+        // Exploration seed 197890: synchronisation off (D21), the attempt clones nothing; the
+        // clone was the creation's own replication.
+        assert_eq!(check(&run(false, false, create_k1()), &[], None), None);
     }
 
     #[test]
@@ -2390,6 +2490,49 @@ mod tests {
             check(&run(false), &[], None).map(|v| v.invariant),
             Some("I3")
         );
+    }
+
+    #[test]
+    fn d99_i5_judges_the_standby_at_the_instant_the_call_was_issued() {
+        // B is a standby; C is added at run time, so its first pass (60 s, D24) brings it in
+        // and copies k1 to it (B54). A sign issued at `issued` and answered at 65 s was served
+        // by B, and C held k1 when the answer came (exploration seed 163472).
+        let run = |issued: Option<Millis>| {
+            let mut o = obs(vec![
+                (0, login()),
+                (0, create_k1()),
+                (
+                    0,
+                    Happening::Fault {
+                        member: "C".into(),
+                        fault: FaultObs::MemberAdded,
+                    },
+                ),
+                (
+                    65_000,
+                    Happening::App(AppObs {
+                        op: sign(),
+                        result: "CKR_OK".into(),
+                        count: 1,
+                        served_by: vec!["B".into()],
+                        holders: Some(vec!["B".into(), "C".into()]),
+                        issued: None,
+                        chosen_at: issued,
+                        thread: false,
+                    }),
+                ),
+                (65_000, log("detected new member member: C")),
+            ]);
+            o.standby = vec!["B".into()];
+            o
+        };
+        // Issued before C's first pass: B was the engine's only choice.
+        assert_eq!(check(&run(Some(58_000)), &["C".to_string()], None), None);
+        // Issued once C was surely in service: C should have served it.
+        let i5 = |o: &Observations| check(o, &["C".to_string()], None).map(|v| v.invariant);
+        assert_eq!(i5(&run(Some(64_000))), Some("I5"));
+        // Without the issue time, judged at the answer, as before.
+        assert_eq!(i5(&run(None)), Some("I5"));
     }
 
     #[test]

@@ -65,7 +65,14 @@ struct FaultState {
     direct_changes: u32,
     /// Members removed from the group (`hagroup removemember`), which may be added back.
     removed: Vec<String>,
+    /// Partitions that certainly do not answer now (generator v8): dropped (`Drop`, all
+    /// offline, a `Threads` block's drop), revoked or hung, until a `Restore`. LunaCM refuses
+    /// `hagroup addmember` when the joining partition or the primary does not answer (B9).
+    unreachable: BTreeSet<String>,
 }
+
+/// An object a thread made: label, key kind (none for data), token.
+type Made = (String, Option<Kind>, bool);
 
 struct Gen {
     options: Options,
@@ -86,32 +93,9 @@ pub fn generate(seed: u64) -> Plan {
 /// Generates the scenario of `seed` with `operations` application operations instead of the
 /// drawn number (benchmarks compare seeds of one size).
 pub fn generate_sized(seed: u64, operations: Option<u32>) -> Plan {
-    let mut options = Options::derive(seed, &mut stream(seed, Purpose::Options));
-    if let Some(n) = operations {
-        options.operations = n;
-    }
-    let serials: Vec<String> = (0..u64::from(options.members + options.spare))
-        .map(|i| (SERIAL_BASE + i).to_string())
-        .collect();
-    let members: Vec<String> = serials[..options.members as usize].to_vec();
-    let spares: Vec<String> = serials[options.members as usize..].to_vec();
+    let (mut g, members, spares) = Gen::new(seed, operations);
     // Standby members are the last ones: the first member founds the group and stays active.
-    let standby: Vec<String> = members[(options.members - options.standby) as usize..].to_vec();
-    let mut g = Gen {
-        work: stream(seed, Purpose::Workload),
-        faults: stream(seed, Purpose::Faults),
-        direct: stream(seed, Purpose::Direct),
-        app: AppState::default(),
-        ops: FaultState {
-            in_group: members.clone(),
-            spares: spares.clone(),
-            max_interval: options.interval,
-            ..FaultState::default()
-        },
-        now: 0,
-        steps: Vec::new(),
-        options,
-    };
+    let standby: Vec<String> = members[(g.options.members - g.options.standby) as usize..].to_vec();
     g.app_call(AppCall::OpenSession);
     g.app_call(AppCall::Login);
     g.app.session = true;
@@ -141,6 +125,35 @@ pub fn generate_sized(seed: u64, operations: Option<u32>) -> Plan {
 }
 
 impl Gen {
+    /// The generator of `seed` before any step, with the scenario's members and spares.
+    fn new(seed: u64, operations: Option<u32>) -> (Gen, Vec<String>, Vec<String>) {
+        let mut options = Options::derive(seed, &mut stream(seed, Purpose::Options));
+        if let Some(n) = operations {
+            options.operations = n;
+        }
+        let serials: Vec<String> = (0..u64::from(options.members + options.spare))
+            .map(|i| (SERIAL_BASE + i).to_string())
+            .collect();
+        let members: Vec<String> = serials[..options.members as usize].to_vec();
+        let spares: Vec<String> = serials[options.members as usize..].to_vec();
+        let g = Gen {
+            work: stream(seed, Purpose::Workload),
+            faults: stream(seed, Purpose::Faults),
+            direct: stream(seed, Purpose::Direct),
+            app: AppState::default(),
+            ops: FaultState {
+                in_group: members.clone(),
+                spares: spares.clone(),
+                max_interval: options.interval,
+                ..FaultState::default()
+            },
+            now: 0,
+            steps: Vec::new(),
+            options,
+        };
+        (g, members, spares)
+    }
+
     fn app_call(&mut self, call: AppCall) {
         self.steps.push(PlanStep::App(call));
     }
@@ -322,10 +335,24 @@ impl Gen {
         }
         let mut programs = Vec::new();
         let mut relogin = false;
+        // Generator v8 (D61): every thread uses the keys the application held when the block
+        // began; what a thread makes is the application's only after the block, so no thread
+        // uses a key another thread creates.
+        let shared: Vec<(String, Kind, bool)> = self.app.keys.clone();
+        let mut kept = Vec::new();
         for _ in 0..self.options.threads {
-            let (program, logged_out) = self.thread_program();
+            let (program, logged_out, own) = self.thread_program(&shared);
             relogin |= logged_out;
             programs.push(program);
+            kept.extend(own);
+        }
+        // Token objects the threads made and kept are the application's from now on.
+        for (label, kind, token) in kept {
+            match kind {
+                Some(kind) if token => self.app.keys.push((label, kind, true)),
+                None => self.app.data.push(label),
+                Some(_) => {}
+            }
         }
         let mut faults = Vec::new();
         if self.faults.random_bool(0.3)
@@ -333,6 +360,7 @@ impl Gen {
             && let Some(member) = self.pick(&self.ops.in_group.clone())
         {
             faults.push((self.now, FaultCall::Drop(member.clone())));
+            self.ops.unreachable.insert(member.clone());
             self.ops.down.insert(member);
         }
         self.steps.push(PlanStep::Threads { programs, faults });
@@ -347,9 +375,12 @@ impl Gen {
     /// One thread's program: 1 to 4 operations of the enabled kinds on the thread's own
     /// session. The thread uses the keys the application held when the block began and the
     /// objects it makes itself; it destroys only its own. A token object it keeps becomes the
-    /// application's (its session objects end with its session). Also says whether the thread
-    /// logs out.
-    fn thread_program(&mut self) -> (Vec<AppCall>, bool) {
+    /// application's after the block (its session objects end with its session). Returns the
+    /// program, whether the thread logs out, and the objects it made and kept.
+    fn thread_program(
+        &mut self,
+        shared: &[(String, Kind, bool)],
+    ) -> (Vec<AppCall>, bool, Vec<Made>) {
         const KINDS: [OpKind; 9] = [
             OpKind::Generate,
             OpKind::GenerateSession,
@@ -361,9 +392,8 @@ impl Gen {
             OpKind::Reopen,
             OpKind::Relogin,
         ];
-        let shared: Vec<(String, Kind, bool)> = self.app.keys.clone();
         // Objects this thread made (label, kind or none for data, token) and still holds.
-        let mut own: Vec<(String, Option<Kind>, bool)> = Vec::new();
+        let mut own: Vec<Made> = Vec::new();
         let mut program = Vec::new();
         let mut logged_out = false;
         for _ in 0..draw(&mut self.work, 1, 4) {
@@ -465,15 +495,7 @@ impl Gen {
                 }
             }
         }
-        // Token objects the thread made and kept are the application's from now on.
-        for (label, kind, token) in own {
-            match kind {
-                Some(kind) if token => self.app.keys.push((label, kind, true)),
-                None => self.app.data.push(label),
-                Some(_) => {}
-            }
-        }
-        (program, logged_out)
+        (program, logged_out, own)
     }
 
     fn pick(&mut self, from: &[String]) -> Option<String> {
@@ -510,6 +532,7 @@ impl Gen {
             if let Some(m) = self.pick(&down) {
                 self.ops.down.remove(&m);
                 self.ops.slow.remove(&m);
+                self.ops.unreachable.remove(&m);
                 self.at(FaultCall::Restore(m));
             }
             return;
@@ -519,6 +542,7 @@ impl Gen {
             FaultKind::Drop => {
                 if let Some(m) = self.pick(&up) {
                     self.ops.down.insert(m.clone());
+                    self.ops.unreachable.insert(m.clone());
                     self.at(FaultCall::Drop(m));
                 }
             }
@@ -546,6 +570,7 @@ impl Gen {
             FaultKind::Revoke => {
                 if let Some(m) = self.pick(&up) {
                     self.ops.down.insert(m.clone());
+                    self.ops.unreachable.insert(m.clone());
                     self.at(FaultCall::Revoke(m));
                 }
             }
@@ -580,17 +605,11 @@ impl Gen {
                 self.steps.push(PlanStep::Advance(gap));
                 for m in up {
                     self.ops.down.insert(m.clone());
+                    self.ops.unreachable.insert(m.clone());
                     self.steps.push(PlanStep::Fault(FaultCall::Drop(m)));
                 }
             }
-            FaultKind::MemberAdded => {
-                if let Some(s) = self.ops.spares.pop() {
-                    let logged_out = self.membership_logout();
-                    self.ops.in_group.push(s.clone());
-                    self.at(FaultCall::MemberAdded(s));
-                    self.detection_while_logged_out(logged_out);
-                }
-            }
+            FaultKind::MemberAdded => self.add_spare(),
             FaultKind::MemberRemoved => {
                 if !self.ops.removed.is_empty() && self.faults.random_bool(0.5) {
                     self.readd();
@@ -692,6 +711,39 @@ impl Gen {
         }
     }
 
+    /// Whether LunaCM certainly refuses `hagroup addmember` of `joining` now (generator v8): the
+    /// joining partition or the primary (the group's first member) does not answer, so the
+    /// prerequisites cannot be checked (B9); the group's Crypto Officer credential does not open
+    /// the joining partition (B9, `LoginFailure`); it is deactivated, so that login fails. A
+    /// refusal the generator cannot foresee (a fault armed on a call) leaves the model wrong,
+    /// which the heal tolerates: it undoes every fault on every partition.
+    fn add_refused(&self, joining: &str) -> bool {
+        let Some(primary) = self.ops.in_group.first() else {
+            // B5: no member to check against.
+            return true;
+        };
+        self.ops.unreachable.contains(joining)
+            || self.ops.unreachable.contains(primary)
+            || self.ops.bad_credential.contains(joining)
+            || self.ops.deactivated.contains(joining)
+    }
+
+    /// A spare partition added to the group (`MemberAdded`, B24, B54).
+    fn add_spare(&mut self) {
+        let Some(s) = self.ops.spares.pop() else {
+            return;
+        };
+        let logged_out = self.membership_logout();
+        // Generator v8: a refused `addmember` leaves the spare outside the group.
+        if self.add_refused(&s) {
+            self.ops.spares.push(s.clone());
+        } else {
+            self.ops.in_group.push(s.clone());
+        }
+        self.at(FaultCall::MemberAdded(s));
+        self.detection_while_logged_out(logged_out);
+    }
+
     /// A removed member added back (B24, B54), holding what it held when it left: LunaCM's
     /// populated-partition prompt (B12) answered `copy` (kept) or `remove` (cleared first).
     fn readd(&mut self) {
@@ -706,7 +758,13 @@ impl Gen {
         let gap = u64::from(draw(&mut self.faults, 1, self.options.interval));
         self.now += gap;
         self.steps.push(PlanStep::Advance(gap));
-        self.ops.in_group.push(m.clone());
+        // Generator v8: a refused `addmember` leaves the partition removed (it may be added
+        // back later).
+        if self.add_refused(&m) {
+            self.ops.removed.push(m.clone());
+        } else {
+            self.ops.in_group.push(m.clone());
+        }
         self.steps.push(PlanStep::Command(format!(
             "hagroup addmember -group {GROUP} -serialnumber {m} -answer {answer}"
         )));
@@ -767,6 +825,7 @@ impl Gen {
             FaultKind::Hang => {
                 // Counts as down for the heal: `Restore` ends it.
                 self.ops.down.insert(m.clone());
+                self.ops.unreachable.insert(m.clone());
                 self.at(FaultCall::Hang(m));
             }
             FaultKind::LostAnswer => {
@@ -830,11 +889,15 @@ impl Gen {
     /// a checkpoint, then a manual recovery, a fresh login, `synchronize` and a final checkpoint.
     fn heal(&mut self) {
         self.now += 1;
-        let all: Vec<String> = self
+        // Generator v8: every partition of the scenario, in serial order, whether the model
+        // thinks it is in the group or not: a LunaCM refusal the model did not foresee (B8, B9)
+        // must not leave a member faulty through the final `synchronize` (B61).
+        let all: BTreeSet<String> = self
             .ops
             .in_group
             .iter()
             .chain(self.ops.spares.iter())
+            .chain(self.ops.removed.iter())
             .cloned()
             .collect();
         self.steps.push(PlanStep::Advance(1));
@@ -954,5 +1017,162 @@ mod tests {
             );
         }
         assert!(!seen.contains("other"), "{seen:?}");
+    }
+
+    /// Labels an application call uses (not makes).
+    fn used(call: &AppCall) -> Option<&str> {
+        match call {
+            AppCall::Sign { label, .. }
+            | AppCall::Encrypt { label, .. }
+            | AppCall::SignInit { label }
+            | AppCall::FindObjects { label }
+            | AppCall::Destroy { label } => Some(label),
+            _ => None,
+        }
+    }
+
+    /// Generator v8 (D61): a thread uses the keys the application held when its `Threads`
+    /// block began and what it made itself, never what another thread of the block makes (it
+    /// holds no handle of it). Generator v7 drew that (a later thread saw an earlier thread's
+    /// keys as the application's).
+    #[test]
+    fn no_thread_uses_what_another_thread_of_its_block_makes() {
+        let mut blocks = 0;
+        for seed in 1..=1500u64 {
+            for step in generate(seed).steps {
+                let PlanStep::Threads { programs, .. } = step else {
+                    continue;
+                };
+                blocks += 1;
+                let made: Vec<BTreeSet<&str>> = programs
+                    .iter()
+                    .map(|p| {
+                        p.iter()
+                            .filter_map(|c| match c {
+                                AppCall::Generate { label, .. } | AppCall::CreateData { label } => {
+                                    Some(label.as_str())
+                                }
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .collect();
+                for (t, program) in programs.iter().enumerate() {
+                    for label in program.iter().filter_map(used) {
+                        for (other, theirs) in made.iter().enumerate() {
+                            assert!(
+                                other == t || !theirs.contains(label),
+                                "seed {seed}: thread {t} uses {label}, made by thread {other}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(blocks > 50, "{blocks} Threads blocks");
+    }
+
+    /// Generator v8: the heal undoes every fault (`Restore`, `Activate`, `LoginRestore`) on
+    /// every partition of the scenario, in or out of the group as the generator believes: a
+    /// LunaCM refusal it did not foresee (B8, B9) must not leave a member with a changed
+    /// credential through the final `synchronize` (issue 12, seed 113004 of generator v7).
+    #[test]
+    fn the_heal_undoes_every_fault_on_every_partition() {
+        for seed in 1..=300u64 {
+            let plan = generate(seed);
+            let healed = plan
+                .steps
+                .iter()
+                .position(|s| matches!(s, PlanStep::Checkpoint(c) if c == "healed"))
+                .expect("heal");
+            let heal: Vec<&PlanStep> = plan.steps[..healed]
+                .iter()
+                .rev()
+                .skip(1)
+                .take_while(|s| matches!(s, PlanStep::Fault(_)))
+                .collect();
+            for p in plan.partitions() {
+                for undo in [
+                    FaultCall::Restore(p.clone()),
+                    FaultCall::Activate(p.clone()),
+                    FaultCall::LoginRestore(p.clone()),
+                ] {
+                    assert!(
+                        heal.iter().any(|s| **s == PlanStep::Fault(undo.clone())),
+                        "seed {seed}: no {undo:?} in the heal"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A generator of some seed with `members` in the group, the first the primary, nothing
+    /// removed, no fault yet.
+    fn gen_with(members: &[&str]) -> Gen {
+        let (mut g, ..) = Gen::new(1, Some(1));
+        g.ops = FaultState {
+            in_group: members.iter().map(|m| m.to_string()).collect(),
+            max_interval: g.options.interval,
+            ..FaultState::default()
+        };
+        g
+    }
+
+    /// Generator v8 follows LunaCM's refusals of `hagroup addmember` it can foresee (B9): the
+    /// primary or the joining partition does not answer, the group's credential does not open
+    /// the joining partition, or it is deactivated. A refused re-add leaves the partition
+    /// removed (it stays a candidate for a later re-add) and a refused `MemberAdded` leaves the
+    /// spare a spare; an accepted one makes it a member.
+    #[test]
+    fn a_refused_addmember_leaves_the_model_unchanged() {
+        let refusals: [(&str, fn(&mut FaultState)); 4] = [
+            ("primary dropped", |o| {
+                o.unreachable.insert("1".into());
+            }),
+            ("joining dropped", |o| {
+                o.unreachable.insert("3".into());
+            }),
+            ("credential changed", |o| {
+                o.bad_credential.insert("3".into());
+            }),
+            ("deactivated", |o| {
+                o.deactivated.insert("3".into());
+            }),
+        ];
+        for (why, fault) in refusals {
+            let mut g = gen_with(&["1", "2"]);
+            g.ops.removed.push("3".into());
+            fault(&mut g.ops);
+            g.readd();
+            assert_eq!(g.ops.in_group, ["1", "2"], "{why}");
+            assert_eq!(g.ops.removed, ["3"], "{why}");
+            assert!(
+                g.steps.iter().any(|s| matches!(s, PlanStep::Command(c) if c.starts_with("hagroup addmember") && c.contains(" 3 "))),
+                "{why}: the command is still given"
+            );
+        }
+        // Nothing in the way: the partition joins.
+        let mut g = gen_with(&["1", "2"]);
+        g.ops.removed.push("3".into());
+        g.ops.unreachable.insert("2".into());
+        g.readd();
+        assert_eq!(g.ops.in_group, ["1", "2", "3"]);
+        assert!(g.ops.removed.is_empty());
+        // `MemberAdded` of a spare while the primary is revoked: still a spare; once it
+        // answers again, the spare joins.
+        let mut g = gen_with(&["1", "2"]);
+        g.ops.spares.push("4".into());
+        g.ops.unreachable.insert("1".into());
+        g.add_spare();
+        assert_eq!(g.ops.in_group, ["1", "2"]);
+        assert_eq!(g.ops.spares, ["4"]);
+        assert!(
+            g.steps
+                .contains(&PlanStep::Fault(FaultCall::MemberAdded("4".into())))
+        );
+        g.ops.unreachable.clear();
+        g.add_spare();
+        assert_eq!(g.ops.in_group, ["1", "2", "4"]);
+        assert!(g.ops.spares.is_empty());
     }
 }

@@ -122,6 +122,10 @@ pub struct AppObs {
     /// A sign or encrypt of a `Threads` step, seen when its answer came: when its thread issued
     /// it (the login it needed was checked then, D60).
     pub issued: Option<Millis>,
+    /// When the engine chose the member(s) for a call a standby served or that failed, if the
+    /// runner knew it (the witness's issue time): the call was issued then, and a member that
+    /// came into service while it was under way was no choice the engine had (I5, D99).
+    pub chosen_at: Option<Millis>,
     /// Made on a thread's own session (a `Threads` step, D60), not on the handle the
     /// application's own calls use.
     pub thread: bool,
@@ -280,6 +284,7 @@ impl Observations {
                             served_by,
                             holders: None,
                             issued: None,
+                            chosen_at: None,
                             // A thread's session the application failed to open for it.
                             thread: call.op.contains("(thread "),
                         }),
@@ -294,6 +299,7 @@ impl Observations {
                         served_by: run.served.keys().cloned().collect(),
                         holders: None,
                         issued: None,
+                        chosen_at: None,
                         thread: false,
                     }),
                 )),
@@ -317,6 +323,7 @@ impl Observations {
                         },
                         holders: None,
                         issued: call.placement.is_none().then_some(call.started),
+                        chosen_at: None,
                         thread: true,
                     }),
                 )),
@@ -335,6 +342,7 @@ impl Observations {
                         served_by: Vec::new(),
                         holders: None,
                         issued: None,
+                        chosen_at: None,
                         thread: true,
                     }),
                 )),
@@ -452,7 +460,11 @@ impl Observations {
                         copies: copies.clone(),
                     },
                 )),
-                Event::Holders { label, members } => {
+                Event::Holders {
+                    label,
+                    members,
+                    issued,
+                } => {
                     // The witness of the call just recorded on `label`.
                     let last = events.iter_mut().rev().find_map(|(_, h)| match h {
                         Happening::App(app) => Some(app),
@@ -462,6 +474,7 @@ impl Observations {
                         && op_label(&app.op) == Some(label.as_str())
                     {
                         app.holders = Some(members.clone());
+                        app.chosen_at = *issued;
                     }
                 }
                 _ => {}

@@ -10,7 +10,7 @@ use rand_chacha::ChaCha20Rng;
 
 /// The generator's version: part of a seed's meaning. Bump it whenever the same seed would
 /// generate a different scenario (a test snapshots seed 1's scenario to catch accidents).
-pub const GENERATOR_VERSION: u32 = 7;
+pub const GENERATOR_VERSION: u32 = 8;
 
 /// Application operations the workload may draw (swarm: a seed enables a subset).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

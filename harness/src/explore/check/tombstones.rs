@@ -27,7 +27,9 @@ pub(super) enum Missed {
     Busy,
 }
 
-/// Destroyed labels → the members that may still hold them, and why.
+/// Members → the destroyed labels each may still hold, and why. Keyed by member (a group has
+/// few) so that a step whose members are all still uncompared costs one look per member, not
+/// one per destroyed label.
 pub(super) type TombstoneRisk = BTreeMap<String, BTreeMap<String, Missed>>;
 
 impl Checker<'_> {
@@ -55,9 +57,17 @@ impl Checker<'_> {
                 }
             })
             .collect();
-        if !missed.is_empty() {
-            self.tombstone_risk.insert(label.to_string(), missed);
+        // A label destroyed again: its new risk replaces the old one.
+        for labels in self.tombstone_risk.values_mut() {
+            labels.remove(label);
         }
+        for (member, why) in missed {
+            self.tombstone_risk
+                .entry(member)
+                .or_default()
+                .insert(label.to_string(), why);
+        }
+        self.tombstone_risk.retain(|_, labels| !labels.is_empty());
     }
 
     /// Members that must have been compared with the engine's table by `at` leave the risk
@@ -67,26 +77,18 @@ impl Checker<'_> {
             return;
         }
         let truth = &self.truth;
-        // Many labels share few members: each member's usability at `at` is computed once.
-        let mut usable: Vec<(String, bool)> = Vec::new();
-        let mut usable_at = |m: &String| {
-            if let Some((_, u)) = usable.iter().find(|(k, _)| k == m) {
-                return *u;
+        for (m, labels) in self.tombstone_risk.iter_mut() {
+            // Each member's usability at `at` is computed once, for all its labels.
+            if !truth.usable(m, at) {
+                continue;
             }
-            let u = truth.usable(m, at);
-            usable.push((m.clone(), u));
-            u
-        };
-        for members in self.tombstone_risk.values_mut() {
-            members.retain(|m, why| {
-                let compared = match why {
-                    Missed::Away => usable_at(m),
-                    Missed::Busy => login && usable_at(m) && !truth.busy(m, at),
-                };
-                !compared
+            let busy_compared = login && !truth.busy(m, at);
+            labels.retain(|_, why| match why {
+                Missed::Away => false,
+                Missed::Busy => !busy_compared,
             });
         }
-        self.tombstone_risk.retain(|_, members| !members.is_empty());
+        self.tombstone_risk.retain(|_, labels| !labels.is_empty());
     }
 
     /// A successful `hagroup synchronize` at `at`: a destroyed object still held by a reachable
@@ -107,12 +109,8 @@ impl Checker<'_> {
         let back: Vec<String> = self
             .tombstone_risk
             .iter()
-            .filter(|(_, members)| {
-                members
-                    .keys()
-                    .any(|m| group.contains(m) && self.truth.reachable(m))
-            })
-            .map(|(label, _)| label.clone())
+            .filter(|(m, _)| group.contains(m) && self.truth.reachable(m))
+            .flat_map(|(_, labels)| labels.keys().cloned())
             .collect();
         self.uncertain.extend(back);
     }
