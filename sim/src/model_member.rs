@@ -298,11 +298,9 @@ impl Member for ModelMember {
         // The same calls as one by one, under one lock of the model.
         let mut out = Vec::with_capacity(objects.len());
         let end = self.with(|p| {
-            for &object in objects {
-                let view = p.object_info_labelled(session, object, label)?;
+            p.objects_info_labelled(session, objects, label, |view| {
                 out.push(view.map(info_from_model));
-            }
-            Ok(())
+            })
         });
         (out, end)
     }

@@ -1121,6 +1121,76 @@ mod tests {
         assert!(control.take_fired().is_empty());
     }
 
+    /// Three data objects ("a", "b", "a") on a fresh member, an open session and their handles.
+    fn three_objects() -> (FaultyMember, FaultControl, SessionHandle, Vec<ObjectHandle>) {
+        let (mut member, control, _, _) = model_member();
+        let s = member.open_session().expect("session");
+        for label in ["a", "b", "a"] {
+            member.create_data(s, &data(label)).expect("data");
+        }
+        let handles = member
+            .find_objects(s, &ObjectQuery::default())
+            .expect("find");
+        (member, control, s, handles)
+    }
+
+    /// The labels answered and the end of a run of attribute reads.
+    fn labels(
+        got: &(Vec<Option<ObjectInfo>>, MemberResult<()>),
+    ) -> (Vec<Option<String>>, MemberResult<()>) {
+        let answers = got.0.iter().map(|i| i.as_ref().map(|i| i.label.clone()));
+        (answers.collect(), got.1)
+    }
+
+    #[test]
+    fn attribute_reads_made_together_count_as_single_calls() {
+        let (mut member, control, s, handles) = three_objects();
+        let before = control.record();
+        let got = member.objects_info_labelled(s, &handles, "a");
+        assert_eq!(
+            labels(&got),
+            (vec![Some("a".into()), None, Some("a".into())], Ok(()))
+        );
+        let after = control.record();
+        let kind = CallKind::ObjectInfo;
+        assert_eq!(after.attempted.get(&kind), Some(&3));
+        assert_eq!(after.served(kind), 3);
+        assert_eq!(before.attempted.get(&kind), None);
+        // A stale handle: the calls up to it are made and counted, the failure ends the run.
+        let got = member.objects_info_labelled(s, &[handles[0], 999, handles[2]], "a");
+        assert_eq!(
+            labels(&got),
+            (vec![Some("a".into())], Err(Ckr::CKR_OBJECT_HANDLE_INVALID))
+        );
+        assert_eq!(control.record().attempted.get(&kind), Some(&5));
+        assert_eq!(control.record().served(kind), 4);
+        // No call, nothing counted.
+        let got = member.objects_info_labelled(s, &[], "a");
+        assert_eq!(labels(&got), (vec![], Ok(())));
+        assert_eq!(control.record().attempted.get(&kind), Some(&5));
+    }
+
+    #[test]
+    fn a_fault_armed_on_one_of_the_attribute_reads_goes_off_at_that_call() {
+        let (mut member, control, s, handles) = three_objects();
+        control.record_failures(true);
+        control
+            .arm(CallKind::ObjectInfo, 2, Fault::Drop)
+            .expect("a transport fault");
+        let got = member.objects_info_labelled(s, &handles, "a");
+        assert_eq!(
+            labels(&got),
+            (vec![Some("a".into())], Err(Ckr::CKR_DEVICE_ERROR))
+        );
+        assert_eq!(control.take_fired().len(), 1);
+        let failures = control.take_failures();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].call, CallKind::ObjectInfo);
+        let record = control.record();
+        assert_eq!(record.attempted.get(&CallKind::ObjectInfo), Some(&2));
+        assert_eq!(record.served(CallKind::ObjectInfo), 1);
+    }
+
     fn model_member() -> (FaultyMember, FaultControl, VirtualNow, CallMeter) {
         use std::sync::{Arc, Mutex};
 
