@@ -52,9 +52,13 @@ impl HaEngine {
         let listed = self.slots[slot]
             .member
             .find_objects(s, &ObjectQuery::default())?;
+        // One C_GetAttributeValue per object found, in order, up to the first that fails (the
+        // member sees the same calls as when they are made one by one).
+        let (infos, end) = self.slots[slot]
+            .member
+            .objects_info_labelled(s, &listed, label);
         let mut out = Vec::new();
-        for h in listed {
-            let info = self.slots[slot].member.object_info_labelled(s, h, label)?;
+        for (info, &h) in infos.into_iter().zip(&listed) {
             if let Some(info) = info {
                 self.member_mut(g, m)
                     .handles
@@ -62,6 +66,7 @@ impl HaEngine {
                 out.push((info.id, info.class, info.token));
             }
         }
+        end?;
         Ok(out)
     }
 

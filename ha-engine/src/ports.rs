@@ -292,6 +292,26 @@ pub trait Member: Send {
         let info = self.object_info(session, object)?;
         Ok((info.label == label).then_some(info))
     }
+    /// [`Member::object_info_labelled`] for each of `objects` in turn, stopping at the first
+    /// call that fails: the answers of the calls that succeeded, in order, and `Err` with the
+    /// failure when one did. The member sees exactly those calls, one at a time (each counted,
+    /// each able to meet a fault); the default makes them one by one, a member may make them
+    /// cheaper together.
+    fn objects_info_labelled(
+        &mut self,
+        session: SessionHandle,
+        objects: &[ObjectHandle],
+        label: &str,
+    ) -> (Vec<Option<ObjectInfo>>, MemberResult<()>) {
+        let mut out = Vec::with_capacity(objects.len());
+        for &object in objects {
+            match self.object_info_labelled(session, object, label) {
+                Ok(info) => out.push(info),
+                Err(rv) => return (out, Err(rv)),
+            }
+        }
+        (out, Ok(()))
+    }
     /// `C_DestroyObject`.
     fn destroy_object(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()>;
     /// `C_SignInit` + `C_Sign`.

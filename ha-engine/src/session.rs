@@ -5,7 +5,7 @@ use crate::ckr::Ckr;
 use crate::engine::HaEngine;
 use crate::error::EngineError;
 use crate::log::HaLogMessage;
-use crate::ports::{MemberResult, Millis, Secret, SessionHandle};
+use crate::ports::{MemberResult, Millis, ObjectClass, ObjectId, Secret, SessionHandle};
 use crate::state::{VSession, VSessionHandle};
 
 impl HaEngine {
@@ -57,8 +57,10 @@ impl HaEngine {
         let rt = self.rt_mut(F)?;
         rt.sessions.remove(&vs);
         rt.multipart.remove(&vs);
+        // One key buffer for every lookup, instead of a copy of each object's id.
+        let mut probe = (ObjectId(Vec::new()), ObjectClass::Data);
         rt.objects
-            .retain(|_, o| o.group != g || rt_object_alive(&rt.groups[g], o));
+            .retain(|_, o| o.group != g || rt_object_alive(&rt.groups[g], o, &mut probe));
         if !rt.sessions.values().any(|s| s.group == g) {
             // Closing the last session of a token logs the application out (PKCS#11).
             rt.groups[g].logged_in = false;
@@ -457,6 +459,15 @@ fn still_open_after(rv: Ckr) -> bool {
     !rv.drops_member() && rv != Ckr::CKR_SESSION_HANDLE_INVALID && rv != Ckr::CKR_SESSION_CLOSED
 }
 
-fn rt_object_alive(group: &crate::state::GroupRuntime, o: &crate::state::VObject) -> bool {
-    group.objects.contains_key(&(o.id.clone(), o.class))
+/// Whether the group's table still holds virtual object `o`; `probe` is scratch space for the
+/// lookup key (reused, so a lookup allocates nothing once it is large enough).
+fn rt_object_alive(
+    group: &crate::state::GroupRuntime,
+    o: &crate::state::VObject,
+    probe: &mut (ObjectId, ObjectClass),
+) -> bool {
+    probe.0.0.clear();
+    probe.0.0.extend_from_slice(&o.id.0);
+    probe.1 = o.class;
+    group.objects.contains_key(probe)
 }

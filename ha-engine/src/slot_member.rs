@@ -127,6 +127,14 @@ impl Member for SlotMember {
     ) -> MemberResult<Option<ObjectInfo>> {
         delegate!(self, |m| m.object_info_labelled(session, object, label))
     }
+    fn objects_info_labelled(
+        &mut self,
+        session: SessionHandle,
+        objects: &[ObjectHandle],
+        label: &str,
+    ) -> (Vec<Option<ObjectInfo>>, MemberResult<()>) {
+        delegate!(self, |m| m.objects_info_labelled(session, objects, label))
+    }
     fn destroy_object(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()> {
         delegate!(self, |m| m.destroy_object(session, object))
     }

@@ -571,6 +571,34 @@ impl Partition {
         Ok((object.label == label).then(|| object.view()))
     }
 
+    /// [`Partition::object_info_labelled`] for each of `handles` in turn, up to the first that
+    /// fails (its error is returned): `each` gets every answer, in order. The same answers and
+    /// the same error as the single calls, the session and its login looked up once.
+    pub fn objects_info_labelled(
+        &self,
+        session: u64,
+        handles: &[u64],
+        label: &str,
+        mut each: impl FnMut(Option<ObjectView>),
+    ) -> ModelResult<()> {
+        if handles.is_empty() {
+            return Ok(());
+        }
+        // What `object` checks first, the same for every call here.
+        let logged_in = self.session_logged_in(session)?;
+        for &handle in handles {
+            let object = self
+                .objects
+                .get(handle)
+                .ok_or(ModelError::ObjectHandleInvalid)?;
+            if object.private && !logged_in {
+                return Err(ModelError::UserNotLoggedIn);
+            }
+            each((object.label == label).then(|| object.view()));
+        }
+        Ok(())
+    }
+
     /// Sets a data object's value (`C_SetAttributeValue` of `CKA_VALUE`; public data objects
     /// need no login, as at creation). A key's value cannot be set
     /// (`KeyFunctionNotPermitted`); a larger value must fit the free storage.

@@ -741,3 +741,72 @@ fn partition_rng_is_independent_of_other_partitions() {
     };
     assert_eq!(first_sig(true), first_sig(false));
 }
+
+/// The answers (or the error) of single `object_info_labelled` calls over `handles`, up to the
+/// first failure, as `objects_info_labelled` must give them.
+fn one_by_one(
+    part: &Partition,
+    s: u64,
+    handles: &[u64],
+    label: &str,
+) -> (Vec<Option<hsm_model::ObjectView>>, Result<(), ModelError>) {
+    let mut out = Vec::new();
+    for &h in handles {
+        match part.object_info_labelled(s, h, label) {
+            Ok(v) => out.push(v),
+            Err(e) => return (out, Err(e)),
+        }
+    }
+    (out, Ok(()))
+}
+
+fn together(
+    part: &Partition,
+    s: u64,
+    handles: &[u64],
+    label: &str,
+) -> (Vec<Option<hsm_model::ObjectView>>, Result<(), ModelError>) {
+    let mut out = Vec::new();
+    let end = part.objects_info_labelled(s, handles, label, |v| out.push(v));
+    (out, end)
+}
+
+#[test]
+fn attribute_reads_made_together_answer_as_one_by_one() {
+    let mut m = model();
+    let s = logged_in(&mut m, "P1");
+    let part = p(&mut m, "P1");
+    let a = part
+        .generate_key(s, KeyKind::Aes256, b"a", "k", true)
+        .unwrap()[0];
+    let b = part.create_data(s, b"b", "d", b"v", true).unwrap();
+    let c = part
+        .generate_key(s, KeyKind::Aes256, b"c", "k", true)
+        .unwrap()[0];
+    let all = part.find_objects(s, &Query::default()).unwrap();
+    assert_eq!(all, [a, b, c]);
+    let cases: [&[u64]; 4] = [&[], &all, &[a, 999, c], &[b, a]];
+    for handles in cases {
+        assert_eq!(
+            together(part, s, handles, "k"),
+            one_by_one(part, s, handles, "k")
+        );
+    }
+    // A stale handle fails after the answers before it.
+    let (answers, end) = together(part, s, &[a, 999, c], "k");
+    assert_eq!(answers.len(), 1);
+    assert_eq!(end, Err(ModelError::ObjectHandleInvalid));
+    // Without login a private key fails, a public data object answers; an unknown session
+    // fails at the first call, and no call at all cannot fail.
+    let guest = part.open_session_for(LUNACM).unwrap();
+    for handles in [&[b, a][..], &[a, b][..]] {
+        let want = one_by_one(part, guest, handles, "d");
+        assert_eq!(together(part, guest, handles, "d"), want);
+        assert_eq!(want.1, Err(ModelError::UserNotLoggedIn));
+    }
+    assert_eq!(
+        together(part, 12345, &[a], "k"),
+        (vec![], Err(ModelError::SessionHandleInvalid))
+    );
+    assert_eq!(together(part, 12345, &[], "k"), (vec![], Ok(())));
+}

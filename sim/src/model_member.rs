@@ -289,6 +289,22 @@ impl Member for ModelMember {
         })
     }
 
+    fn objects_info_labelled(
+        &mut self,
+        session: SessionHandle,
+        objects: &[ObjectHandle],
+        label: &str,
+    ) -> (Vec<Option<ObjectInfo>>, MemberResult<()>) {
+        // The same calls as one by one, under one lock of the model.
+        let mut out = Vec::with_capacity(objects.len());
+        let end = self.with(|p| {
+            p.objects_info_labelled(session, objects, label, |view| {
+                out.push(view.map(info_from_model));
+            })
+        });
+        (out, end)
+    }
+
     fn destroy_object(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()> {
         self.with(|p| p.destroy_object(session, object))
     }

@@ -62,6 +62,15 @@ impl Tally {
         *self.served[kind.index()].get_or_insert(0) += 1;
     }
 
+    /// `n` calls attempted, of which `served` answered OK ([`Tally::attempt`] and
+    /// [`Tally::serve`] that many times).
+    fn count(&mut self, kind: CallKind, n: u64, served: u64) {
+        self.attempted[kind.index()] += n;
+        if served > 0 {
+            *self.served[kind.index()].get_or_insert(0) += served;
+        }
+    }
+
     /// A served call whose answer never arrived: no longer counted as served.
     fn unserve(&mut self, kind: CallKind) {
         if let Some(n) = &mut self.served[kind.index()] {
@@ -254,6 +263,30 @@ impl FaultState {
 }
 
 impl FaultState {
+    /// True when a call of `kind` on `session` at `now` would meet nothing at all: no armed
+    /// fault counts it, the connection is up and not to be reset, no fault hangs, slows, cuts,
+    /// refuses or loses it, and it takes no virtual time (not a cryptographic call). Such a call
+    /// only counts and reaches the member, so a run of them may be made together
+    /// ([`FaultyMember::objects_info_labelled`]).
+    fn is_quiet(&self, kind: CallKind, session: SessionHandle, now: u64) -> bool {
+        !matches!(
+            kind,
+            CallKind::Sign | CallKind::Encrypt | CallKind::SignMultipart
+        ) && !self
+            .armed
+            .iter()
+            .any(|a| a.call == kind || a.call == CallKind::Any)
+            && !self.disconnected
+            && !self.revoked
+            && !self.needs_reset
+            && self.slow_ms.is_none()
+            && !self.hang
+            && !self.lose_next_answer
+            && self.idle_cut_ms.is_none()
+            && self.busy_until.is_none_or(|until| now >= until)
+            && !self.dead_sessions.contains(&session)
+    }
+
     /// How long a call takes and whether the client gives up on it (B28, B32): a hang with no
     /// answer ends at the receive timeout; processing time is covered by heartbeats every 2 s,
     /// so it never meets the receive timeout, only a `ProbeTimeout` when one is set.
@@ -599,22 +632,26 @@ impl FaultyMember {
         f: impl FnOnce(&mut dyn Member) -> MemberResult<T>,
     ) -> MemberResult<T> {
         let result = self.checked(kind, session, f);
-        if let Err(code) = &result
-            && self.engine_side
-            && drops_member(*code)
-        {
+        if let Err(code) = &result {
+            self.failed(kind, *code);
+        }
+        result
+    }
+
+    /// Records the engine's call of `kind` that failed with `code` when that drops a member.
+    fn failed(&self, kind: CallKind, code: Ckr) {
+        if self.engine_side && drops_member(code) {
             let at = self.control.clock.get();
             let mut st = self.control.state();
             if st.record_failures {
                 st.failures.push(MemberFailure {
                     call: kind,
-                    code: *code,
+                    code,
                     at,
                 });
                 self.control.news.failures.store(true, Ordering::Release);
             }
         }
-        result
     }
 
     /// The checks every call goes through, then `f` on the inner member.
@@ -819,6 +856,43 @@ impl Member for FaultyMember {
         self.guarded(CallKind::ObjectInfo, Some(session), |m| {
             m.object_info_labelled(session, object, label)
         })
+    }
+
+    fn objects_info_labelled(
+        &mut self,
+        session: SessionHandle,
+        objects: &[ObjectHandle],
+        label: &str,
+    ) -> (Vec<Option<ObjectInfo>>, MemberResult<()>) {
+        const KIND: CallKind = CallKind::ObjectInfo;
+        let now = self.control.clock.get();
+        let mut st = self.control.state();
+        if !st.is_quiet(KIND, session, now) {
+            // Something may happen at one of these calls: make them one by one.
+            drop(st);
+            let mut out = Vec::with_capacity(objects.len());
+            for &object in objects {
+                match self.object_info_labelled(session, object, label) {
+                    Ok(info) => out.push(info),
+                    Err(rv) => return (out, Err(rv)),
+                }
+            }
+            return (out, Ok(()));
+        }
+        // Nothing can happen at any of them (the state stays quiet: the calls change only the
+        // member behind): each is counted and reaches the member, in order, as in `checked`.
+        let (out, end) = self.inner.objects_info_labelled(session, objects, label);
+        let made = out.len() as u64 + u64::from(end.is_err());
+        st.record.count(KIND, made, out.len() as u64);
+        if made > 0 {
+            // Every call counts as activity (`FaultState::idle_cut`).
+            st.last_activity = now;
+        }
+        drop(st);
+        if let Err(code) = end {
+            self.failed(KIND, code);
+        }
+        (out, end)
     }
 
     fn destroy_object(&mut self, session: SessionHandle, object: ObjectHandle) -> MemberResult<()> {
@@ -1045,6 +1119,76 @@ mod tests {
         assert_eq!(fired[0].fault, Fault::Drop);
         assert!(!control.has_news(), "taken");
         assert!(control.take_fired().is_empty());
+    }
+
+    /// Three data objects ("a", "b", "a") on a fresh member, an open session and their handles.
+    fn three_objects() -> (FaultyMember, FaultControl, SessionHandle, Vec<ObjectHandle>) {
+        let (mut member, control, _, _) = model_member();
+        let s = member.open_session().expect("session");
+        for label in ["a", "b", "a"] {
+            member.create_data(s, &data(label)).expect("data");
+        }
+        let handles = member
+            .find_objects(s, &ObjectQuery::default())
+            .expect("find");
+        (member, control, s, handles)
+    }
+
+    /// The labels answered and the end of a run of attribute reads.
+    fn labels(
+        got: &(Vec<Option<ObjectInfo>>, MemberResult<()>),
+    ) -> (Vec<Option<String>>, MemberResult<()>) {
+        let answers = got.0.iter().map(|i| i.as_ref().map(|i| i.label.clone()));
+        (answers.collect(), got.1)
+    }
+
+    #[test]
+    fn attribute_reads_made_together_count_as_single_calls() {
+        let (mut member, control, s, handles) = three_objects();
+        let before = control.record();
+        let got = member.objects_info_labelled(s, &handles, "a");
+        assert_eq!(
+            labels(&got),
+            (vec![Some("a".into()), None, Some("a".into())], Ok(()))
+        );
+        let after = control.record();
+        let kind = CallKind::ObjectInfo;
+        assert_eq!(after.attempted.get(&kind), Some(&3));
+        assert_eq!(after.served(kind), 3);
+        assert_eq!(before.attempted.get(&kind), None);
+        // A stale handle: the calls up to it are made and counted, the failure ends the run.
+        let got = member.objects_info_labelled(s, &[handles[0], 999, handles[2]], "a");
+        assert_eq!(
+            labels(&got),
+            (vec![Some("a".into())], Err(Ckr::CKR_OBJECT_HANDLE_INVALID))
+        );
+        assert_eq!(control.record().attempted.get(&kind), Some(&5));
+        assert_eq!(control.record().served(kind), 4);
+        // No call, nothing counted.
+        let got = member.objects_info_labelled(s, &[], "a");
+        assert_eq!(labels(&got), (vec![], Ok(())));
+        assert_eq!(control.record().attempted.get(&kind), Some(&5));
+    }
+
+    #[test]
+    fn a_fault_armed_on_one_of_the_attribute_reads_goes_off_at_that_call() {
+        let (mut member, control, s, handles) = three_objects();
+        control.record_failures(true);
+        control
+            .arm(CallKind::ObjectInfo, 2, Fault::Drop)
+            .expect("a transport fault");
+        let got = member.objects_info_labelled(s, &handles, "a");
+        assert_eq!(
+            labels(&got),
+            (vec![Some("a".into())], Err(Ckr::CKR_DEVICE_ERROR))
+        );
+        assert_eq!(control.take_fired().len(), 1);
+        let failures = control.take_failures();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].call, CallKind::ObjectInfo);
+        let record = control.record();
+        assert_eq!(record.attempted.get(&CallKind::ObjectInfo), Some(&2));
+        assert_eq!(record.served(CallKind::ObjectInfo), 1);
     }
 
     fn model_member() -> (FaultyMember, FaultControl, VirtualNow, CallMeter) {
