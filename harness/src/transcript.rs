@@ -522,7 +522,11 @@ mod tests {
         }
         samples.extend(0..2_100);
         for at in samples {
-            assert_eq!(stamp(at).to_string(), format!("[{:>10}]", seconds(at)), "{at}");
+            assert_eq!(
+                stamp(at).to_string(),
+                format!("[{:>10}]", seconds(at)),
+                "{at}"
+            );
         }
     }
 

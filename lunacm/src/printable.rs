@@ -85,9 +85,17 @@ mod tests {
             for keep in [false, true] {
                 let expected = c.is_control() && !(keep && c == '\n');
                 let alone = c.to_string();
-                assert_eq!(has_control(alone.as_bytes(), keep), expected, "{code:x} {keep}");
+                assert_eq!(
+                    has_control(alone.as_bytes(), keep),
+                    expected,
+                    "{code:x} {keep}"
+                );
                 let framed = format!("é{c}\u{a0}");
-                assert_eq!(has_control(framed.as_bytes(), keep), expected, "{code:x} {keep}");
+                assert_eq!(
+                    has_control(framed.as_bytes(), keep),
+                    expected,
+                    "{code:x} {keep}"
+                );
             }
         }
         assert!(matches!(escape_lines("a\nb é \u{a0}"), Cow::Borrowed(_)));

@@ -2270,7 +2270,10 @@ mod tests {
         };
         assert_eq!(lie(&run(false, "Login", generate())), Some(("I3", true)));
         // The attempt compares the member's objects with the table (B43): the same.
-        assert_eq!(lie(&run(false, "FindObjects", generate())), Some(("I3", true)));
+        assert_eq!(
+            lie(&run(false, "FindObjects", generate())),
+            Some(("I3", true))
+        );
         // D98: without the application's login the attempt only reconnects; the comparison
         // waits for the login (decisions: "Recovery while the application holds no login").
         assert_eq!(check(&run(true, "FindObjects", login()), &[], None), None);
