@@ -565,8 +565,17 @@ fn args(op: &str) -> [Option<&str>; 2] {
     else {
         return [None, None];
     };
-    let mut parts = inner.split(", ");
-    [parts.next(), parts.next()]
+    // `inner.split(", ")`'s first two parts, without building a substring searcher per call.
+    let (first, rest) = comma_split(inner);
+    [Some(first), rest.map(|r| comma_split(r).0)]
+}
+
+/// `text` up to its first `", "`, and what follows it (none without one).
+fn comma_split(text: &str) -> (&str, Option<&str>) {
+    match text.as_bytes().windows(2).position(|w| w == b", ") {
+        Some(i) => (&text[..i], Some(&text[i + 2..])),
+        None => (text, None),
+    }
 }
 
 /// What an application call of the record was (its transcript name, e.g. `Sign(k1)`).
@@ -609,6 +618,30 @@ mod tests {
     use super::*;
     use crate::explore::generate::generate;
     use sim::record::{FaultEvent, Stamped};
+
+    #[test]
+    fn args_are_the_first_two_comma_separated_parts() {
+        for op in [
+            "Sign(k1)",
+            "GenerateKey(k1, Rsa2048)",
+            "GenerateKeyOnSlot(B, k2, Aes256, x)",
+            "C_Login",
+            "X()",
+            "X(, )",
+            "X(a,b, c)",
+            "X(a, , b)",
+            "X(a, b",
+        ] {
+            let expected = op
+                .split_once('(')
+                .and_then(|(_, rest)| rest.strip_suffix(')'))
+                .map_or([None, None], |inner| {
+                    let mut parts = inner.split(", ");
+                    [parts.next(), parts.next()]
+                });
+            assert_eq!(args(op), expected, "{op}");
+        }
+    }
 
     const LINE: &str = "Wed Oct  4 16:43:00 2017 : [17469] HA group: 11500000000001 recovery attempt 1 succeeded for member: B";
 
