@@ -203,7 +203,7 @@ mod tests {
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 150);
+        assert_eq!(ids.len(), 151);
     }
 
     #[test]
