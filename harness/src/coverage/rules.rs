@@ -198,12 +198,12 @@ mod tests {
             .chain((91..=91).map(|n| format!("D{n}")))
             .chain((94..=96).map(|n| format!("D{n}")))
             .chain((97..=97).map(|n| format!("D{n}")))
-            .chain((98..=99).map(|n| format!("D{n}")))
+            .chain((98..=100).map(|n| format!("D{n}")))
             .chain((101..=102).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 150);
+        assert_eq!(ids.len(), 151);
     }
 
     #[test]
