@@ -231,8 +231,11 @@ struct SetOff {
 
 /// Member calls a recovery attempt never makes on the member it brings back (B43, D9: probe,
 /// activation, reconnect, log in, compare with the table and clone into it): a fault set off by
-/// one of them was set off by the application call's own work.
+/// one of them was set off by the application call's own work. An attempt clones only into the
+/// member it brings back, so it never exports a clone from it (D103): an `ExportClone` there is
+/// the call's own replication from it.
 const NOT_AN_ATTEMPTS_CALL: &[&str] = &[
+    "ExportClone",
     "GenerateKey",
     "CreateData",
     "Sign",
@@ -2286,6 +2289,68 @@ mod tests {
         // Its reconnection calls are the attempt's own: a fault they set off makes the
         // attempt fail, so `succeeded` would be false.
         assert_eq!(lie(&run(true, "OpenSession", login())), Some(("I3", true)));
+    }
+
+    #[test]
+    fn d103_an_attempt_never_exports_from_the_member_it_brings_back() {
+        // The same run as above, logged in: the creation's replication (D103) exports from B,
+        // which no attempt does (it clones into B): exploration seed 273521.
+        let run = |call: &str| {
+            with_clock(obs(vec![
+                (0, login()),
+                (
+                    0,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Drop,
+                    },
+                ),
+                (0, failed("B", "Sign", 0)),
+                (0, log_at(0, "has dropped member: B")),
+                (
+                    1_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Restore,
+                    },
+                ),
+                (
+                    1_000,
+                    Happening::Command {
+                        line: "hagroup recover".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::SetOff {
+                        member: "B".into(),
+                        call: call.into(),
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::LostAnswer,
+                    },
+                ),
+                (20_000, create_k1()),
+                (40_000, failed("B", call, 20_000)),
+                (
+                    40_000,
+                    log_at(20, "recovery attempt 1 succeeded for member: B"),
+                ),
+                (40_000, log_at(20, "has dropped member: B")),
+            ]))
+        };
+        assert_eq!(check(&run("ExportClone"), &[], None), None);
+        // A clone into B is the attempt's own copy (B43, synchronisation on): still a lie.
+        assert_eq!(
+            check(&run("ImportClone"), &[], None)
+                .map(|v| (v.invariant, v.detail.contains("`succeeded` for member B"))),
+            Some(("I3", true))
+        );
     }
 
     #[test]
