@@ -377,9 +377,9 @@ impl Observations {
                         armed.push((f.member.clone(), *call, *nth, at));
                     }
                     if let FaultTiming::Fired { call, nth } = &f.timing {
-                        let found = armed.iter().position(|(m, c, n, _)| {
-                            *m == f.member && c == call && n == nth
-                        });
+                        let found = armed
+                            .iter()
+                            .position(|(m, c, n, _)| *m == f.member && c == call && n == nth);
                         let armed_at = found.map_or(at, |i| armed.remove(i).3);
                         events.push((
                             at,
