@@ -13,7 +13,7 @@ use crate::engine::HaEngine;
 use crate::error::EngineError;
 use crate::ports::{
     DataObjectRequest, KeyGenRequest, KeyKind, MemberResult, Millis, ObjectClass, ObjectHandle,
-    ObjectId, ObjectQuery,
+    ObjectId, ObjectKey, ObjectQuery,
 };
 use crate::state::{GroupObject, Reconciliation, VObject, VObjectHandle, VSessionHandle};
 
@@ -184,7 +184,7 @@ impl HaEngine {
         id: &ObjectId,
         class: ObjectClass,
     ) -> MemberResult<ObjectHandle> {
-        if let Some(h) = self.member(g, m).handles.get(&(id.clone(), class)) {
+        if let Some(h) = self.member(g, m).handles.get(&(id.0.as_slice(), class) as &dyn ObjectKey) {
             return Ok(*h);
         }
         let slot = self.member_slot(g, m);
