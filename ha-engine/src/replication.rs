@@ -196,12 +196,14 @@ impl HaEngine {
         let found = self.slots[slot].member.find_objects(session, &query)?;
         let Some(&h) = found.first() else {
             // A deactivated partition hides its private objects: tell that apart from a
-            // member that simply lacks the object (D17).
+            // member that simply lacks the object (D17). The question is a call like any
+            // other: a drop code from it drops the member (D3, D19).
             let deactivated = self.group(g).logged_in
-                && self.slots[slot]
-                    .member
-                    .properties()
-                    .is_ok_and(|p| !p.activated);
+                && match self.slots[slot].member.properties() {
+                    Ok(p) => !p.activated,
+                    Err(rv) if rv.drops_member() => return Err(rv),
+                    Err(_) => false,
+                };
             return Err(if deactivated {
                 Ckr::CKR_USER_NOT_LOGGED_IN
             } else {
