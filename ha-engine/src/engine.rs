@@ -611,8 +611,9 @@ impl HaEngine {
             rt.multipart.remove(&vs);
         }
         let live = &rt.groups[g].objects;
-        rt.objects
-            .retain(|_, o| o.group != g || live.contains_key(&(o.id.0.as_slice(), o.class) as &dyn ObjectKey));
+        rt.objects.retain(|_, o| {
+            o.group != g || live.contains_key(&(o.id.0.as_slice(), o.class) as &dyn ObjectKey)
+        });
         if !rt.groups.iter().any(|gr| gr.logged_in) {
             rt.credential = None;
         }

@@ -251,7 +251,10 @@ impl HaEngine {
                 )))
             }
             Err(Ckr::CKR_OBJECT_HANDLE_INVALID)
-                if self.group(g).objects.contains_key(&(d.id.0.as_slice(), d.class) as &dyn ObjectKey) =>
+                if self
+                    .group(g)
+                    .objects
+                    .contains_key(&(d.id.0.as_slice(), d.class) as &dyn ObjectKey) =>
             {
                 // The group holds the object but this member does not (a session object made
                 // before it recovered, D7): another member serves the call; this one stays.

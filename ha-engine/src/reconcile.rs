@@ -164,7 +164,9 @@ impl HaEngine {
             .objects
             .values()
             .filter(|_| clone_missing)
-            .filter(|o| o.token && !present.contains(&(o.id.0.as_slice(), o.class) as &dyn ObjectKey))
+            .filter(|o| {
+                o.token && !present.contains(&(o.id.0.as_slice(), o.class) as &dyn ObjectKey)
+            })
             .map(|o| (o.id.clone(), o.class))
             .collect();
         let mut done = Reconciled::default();

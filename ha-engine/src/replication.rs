@@ -184,7 +184,11 @@ impl HaEngine {
         id: &ObjectId,
         class: ObjectClass,
     ) -> MemberResult<ObjectHandle> {
-        if let Some(h) = self.member(g, m).handles.get(&(id.0.as_slice(), class) as &dyn ObjectKey) {
+        if let Some(h) = self
+            .member(g, m)
+            .handles
+            .get(&(id.0.as_slice(), class) as &dyn ObjectKey)
+        {
             return Ok(*h);
         }
         let slot = self.member_slot(g, m);
