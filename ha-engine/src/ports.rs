@@ -32,6 +32,7 @@ pub type ObjectHandle = u64;
 pub struct ObjectId(pub Vec<u8>);
 
 impl Ord for ObjectId {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         cmp_id(&self.0, &other.0)
     }
@@ -43,31 +44,31 @@ impl PartialOrd for ObjectId {
     }
 }
 
-/// The byte-wise lexicographic order of `[u8]` (what a derived `Ord` on [`ObjectId`] was),
-/// compared eight bytes at a time: the engine's ids share a long prefix (`hasim-0000…`) and are
-/// compared on every map lookup, where a `memcmp` call per comparison costs more than the bytes.
+/// The byte-wise lexicographic order of `[u8]` (what a derived `Ord` on [`ObjectId`] was).
+/// The engine's ids (`hasim-00000001`, 8 to 16 bytes) share a long prefix and are compared on
+/// every map lookup, where a `memcmp` call per comparison costs more than the bytes: two
+/// eight-byte words each, the first bytes and the last eight of the shorter id (overlapping;
+/// the first difference, if any, lies in one of them). Other lengths take `[u8]`'s own order.
+#[inline]
 pub fn cmp_id(a: &[u8], b: &[u8]) -> Ordering {
     let n = a.len().min(b.len());
-    let (mut ca, mut cb) = (a[..n].chunks_exact(8), b[..n].chunks_exact(8));
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        let (x, y) = (u64::from_be_bytes(word(x)), u64::from_be_bytes(word(y)));
-        if x != y {
-            return x.cmp(&y);
-        }
+    if n < 8 || a.len() > 16 || b.len() > 16 {
+        return a.cmp(b);
     }
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        if x != y {
-            return x.cmp(y);
-        }
+    let (x, y) = (word(&a[..8]), word(&b[..8]));
+    if x != y {
+        return x.cmp(&y);
     }
-    a.len().cmp(&b.len())
+    let (x, y) = (word(&a[n - 8..n]), word(&b[n - 8..n]));
+    x.cmp(&y).then(a.len().cmp(&b.len()))
 }
 
-/// An eight-byte chunk (from `chunks_exact(8)`) as an array.
-fn word(chunk: &[u8]) -> [u8; 8] {
+/// Eight bytes as a big-endian word (so words order as their bytes do).
+#[inline]
+fn word(bytes: &[u8]) -> u64 {
     let mut out = [0; 8];
-    out.copy_from_slice(chunk);
-    out
+    out.copy_from_slice(bytes);
+    u64::from_be_bytes(out)
 }
 
 /// An `(ObjectId, ObjectClass)` map key looked up without building one (no copy of the id):
@@ -626,6 +627,11 @@ mod id_order_tests {
             b"0123456789abcdefX",
             b"0123456789abcdefY",
             b"0123456789abcdef",
+            b"0123456789abcdeX",
+            b"0123456789abcdf",
+            b"0123456789abce",
+            b"01234567",
+            b"01234568",
         ];
         for a in &ids {
             for b in &ids {
