@@ -15,7 +15,7 @@ use crate::ckr::Ckr;
 use crate::config::ClientConfig;
 use crate::error::EngineError;
 use crate::log::{HaLogMessage, HaLogSettings, HaLogWriter};
-use crate::ports::{Calendar, LogSink, Member, MemberRef, Millis, Secret, Timeouts};
+use crate::ports::{Calendar, LogSink, Member, MemberRef, Millis, ObjectKey, Secret, Timeouts};
 use crate::slot_member::{LimitsCell, SlotMember};
 use crate::state::{
     Down, DownReason, GroupRuntime, Liveness, MemberRuntime, VObject, VObjectHandle, VSession,
@@ -612,7 +612,7 @@ impl HaEngine {
         }
         let live = &rt.groups[g].objects;
         rt.objects
-            .retain(|_, o| o.group != g || live.contains_key(&(o.id.clone(), o.class)));
+            .retain(|_, o| o.group != g || live.contains_key(&(o.id.0.as_slice(), o.class) as &dyn ObjectKey));
         if !rt.groups.iter().any(|gr| gr.logged_in) {
             rt.credential = None;
         }

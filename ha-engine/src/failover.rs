@@ -13,7 +13,8 @@ use crate::ckr::Ckr;
 use crate::engine::HaEngine;
 use crate::error::EngineError;
 use crate::ports::{
-    MemberRef, MemberResult, Millis, ObjectClass, ObjectHandle, ObjectId, SessionHandle, Timeouts,
+    MemberRef, MemberResult, Millis, ObjectClass, ObjectHandle, ObjectId, ObjectKey, SessionHandle,
+    Timeouts,
 };
 use crate::state::{VObjectHandle, VSessionHandle};
 
@@ -200,7 +201,7 @@ impl HaEngine {
             d.relooked = true;
             self.member_mut(g, m)
                 .handles
-                .remove(&(d.id.clone(), d.class));
+                .remove(&(d.id.0.as_slice(), d.class) as &dyn ObjectKey);
             d.prepared = self.prepare(&mut d);
             return Completion::Redispatch(d);
         }
@@ -250,7 +251,7 @@ impl HaEngine {
                 )))
             }
             Err(Ckr::CKR_OBJECT_HANDLE_INVALID)
-                if self.group(g).objects.contains_key(&(d.id.clone(), d.class)) =>
+                if self.group(g).objects.contains_key(&(d.id.0.as_slice(), d.class) as &dyn ObjectKey) =>
             {
                 // The group holds the object but this member does not (a session object made
                 // before it recovered, D7): another member serves the call; this one stays.

@@ -8,6 +8,8 @@
 //! the client's call limits (B28, B32); they travel with every call (see
 //! [`Member::set_call_limits`]).
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -26,8 +28,100 @@ pub type ObjectHandle = u64;
 
 /// The group-wide unique id the engine gives every replicated object (the model's OUID; a
 /// `CKA_ID` value on a real PKCS#11 member).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct ObjectId(pub Vec<u8>);
+
+impl Ord for ObjectId {
+    fn cmp(&self, other: &Self) -> Ordering {
+        cmp_id(&self.0, &other.0)
+    }
+}
+
+impl PartialOrd for ObjectId {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The byte-wise lexicographic order of `[u8]` (what a derived `Ord` on [`ObjectId`] was),
+/// compared eight bytes at a time: the engine's ids share a long prefix (`hasim-0000…`) and are
+/// compared on every map lookup, where a `memcmp` call per comparison costs more than the bytes.
+pub fn cmp_id(a: &[u8], b: &[u8]) -> Ordering {
+    let n = a.len().min(b.len());
+    let (mut ca, mut cb) = (a[..n].chunks_exact(8), b[..n].chunks_exact(8));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        let (x, y) = (u64::from_be_bytes(word(x)), u64::from_be_bytes(word(y)));
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// An eight-byte chunk (from `chunks_exact(8)`) as an array.
+fn word(chunk: &[u8]) -> [u8; 8] {
+    let mut out = [0; 8];
+    out.copy_from_slice(chunk);
+    out
+}
+
+/// An `(ObjectId, ObjectClass)` map key looked up without building one (no copy of the id):
+/// `map.get(&(id.0.as_slice(), class) as &dyn ObjectKey)`. Ordered exactly as the owned key.
+pub trait ObjectKey {
+    /// The id's bytes.
+    fn key_id(&self) -> &[u8];
+    /// The class.
+    fn key_class(&self) -> ObjectClass;
+}
+
+impl ObjectKey for (ObjectId, ObjectClass) {
+    fn key_id(&self) -> &[u8] {
+        &self.0.0
+    }
+    fn key_class(&self) -> ObjectClass {
+        self.1
+    }
+}
+
+impl ObjectKey for (&[u8], ObjectClass) {
+    fn key_id(&self) -> &[u8] {
+        self.0
+    }
+    fn key_class(&self) -> ObjectClass {
+        self.1
+    }
+}
+
+impl<'a> Borrow<dyn ObjectKey + 'a> for (ObjectId, ObjectClass) {
+    fn borrow(&self) -> &(dyn ObjectKey + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn ObjectKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_class() == other.key_class() && self.key_id() == other.key_id()
+    }
+}
+
+impl Eq for dyn ObjectKey + '_ {}
+
+impl PartialOrd for dyn ObjectKey + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn ObjectKey + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        cmp_id(self.key_id(), other.key_id()).then(self.key_class().cmp(&other.key_class()))
+    }
+}
 
 impl fmt::Display for ObjectId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -502,4 +596,61 @@ pub trait LogSink: Send {
     fn append(&mut self, path: &str, text: &str) -> Result<(), SinkError>;
     /// Renames `from` to `to`; `to` must not exist.
     fn rename(&mut self, from: &str, to: &str) -> Result<(), SinkError>;
+}
+
+#[cfg(test)]
+mod id_order_tests {
+    use std::collections::BTreeMap;
+
+    use super::{ObjectClass, ObjectId, ObjectKey, cmp_id};
+
+    /// `cmp_id` is `[u8]`'s order, on the engine's ids and on the edge cases of the eight-byte
+    /// chunks (prefixes, a difference past the first chunk, in the remainder, high bytes).
+    #[test]
+    fn cmp_id_is_the_byte_order() {
+        let ids: Vec<&[u8]> = vec![
+            b"",
+            b"a",
+            b"ab",
+            b"hasim-00000001",
+            b"hasim-00000002",
+            b"hasim-00000010",
+            b"hasim-0000001",
+            b"hasim-000000010",
+            b"direct-00000001",
+            b"hasim-00",
+            b"hasim-0",
+            b"hasim-00\x00",
+            b"\xff\x00\x00\x00\x00\x00\x00\x00\x01",
+            b"\x7f\xff\xff\xff\xff\xff\xff\xff",
+            b"0123456789abcdefX",
+            b"0123456789abcdefY",
+            b"0123456789abcdef",
+        ];
+        for a in &ids {
+            for b in &ids {
+                assert_eq!(cmp_id(a, b), a.cmp(b), "{a:?} vs {b:?}");
+                let (x, y) = (ObjectId(a.to_vec()), ObjectId(b.to_vec()));
+                assert_eq!(x.cmp(&y), a.cmp(b));
+            }
+        }
+    }
+
+    /// A borrowed key finds exactly the owned key with the same id and class.
+    #[test]
+    fn borrowed_key_finds_the_owned_one() {
+        let mut map = BTreeMap::new();
+        for (i, id) in ["hasim-00000001", "hasim-00000002", "direct-00000001"]
+            .iter()
+            .enumerate()
+        {
+            map.insert((ObjectId(id.as_bytes().to_vec()), ObjectClass::Data), i);
+        }
+        let probe: (&[u8], ObjectClass) = (b"hasim-00000002", ObjectClass::Data);
+        assert_eq!(map.get(&probe as &dyn ObjectKey), Some(&1));
+        let other_class: (&[u8], ObjectClass) = (b"hasim-00000002", ObjectClass::SecretKey);
+        assert_eq!(map.get(&other_class as &dyn ObjectKey), None);
+        let missing: (&[u8], ObjectClass) = (b"hasim-00000003", ObjectClass::Data);
+        assert_eq!(map.get(&missing as &dyn ObjectKey), None);
+    }
 }

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use crate::ckr::Ckr;
 use crate::engine::HaEngine;
 use crate::log::HaLogMessage;
-use crate::ports::{Millis, ObjectClass, ObjectId, ObjectQuery};
+use crate::ports::{Millis, ObjectClass, ObjectId, ObjectKey, ObjectQuery};
 use crate::replication::CloneError;
 use crate::state::Reconciliation;
 
@@ -164,7 +164,7 @@ impl HaEngine {
             .objects
             .values()
             .filter(|_| clone_missing)
-            .filter(|o| o.token && !present.contains(&(o.id.clone(), o.class)))
+            .filter(|o| o.token && !present.contains(&(o.id.0.as_slice(), o.class) as &dyn ObjectKey))
             .map(|o| (o.id.clone(), o.class))
             .collect();
         let mut done = Reconciled::default();

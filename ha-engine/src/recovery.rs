@@ -323,8 +323,11 @@ impl HaEngine {
         }
         // The vendor extension tells activation without a login (B51); a generic token does
         // not have it, and then the login below tells.
-        if member.properties().is_ok_and(|p| !p.activated) {
-            return Err(Failure::NotActivated);
+        // A drop code from the question fails the attempt like any other call's (D3).
+        match member.properties() {
+            Ok(p) if !p.activated => return Err(Failure::NotActivated),
+            Err(rv) if rv.drops_member() => return Err(Failure::Member(rv)),
+            _ => {}
         }
         // Sessions from before the outage are dead; clear them on the member side too.
         member.close_all_sessions().map_err(Failure::Member)?;
@@ -346,14 +349,16 @@ impl HaEngine {
             // No login will tell a deactivation that struck while the member was reconnected
             // (B51, D17: only a call needing a login shows it), so the activation is asked
             // again before the attempt claims the member back.
-            if self.slots[slot]
-                .member
-                .properties()
-                .is_ok_and(|p| !p.activated)
-            {
+            let failure = match self.slots[slot].member.properties() {
+                Ok(p) if !p.activated => Some(Failure::NotActivated),
+                // A member that stops answering here is not back (D3, B43).
+                Err(rv) if rv.drops_member() => Some(Failure::Member(rv)),
+                _ => None,
+            };
+            if let Some(failure) = failure {
                 self.close_member_session(slot, s);
                 self.member_mut(g, m).forget_connection();
-                return Err(Failure::NotActivated);
+                return Err(failure);
             }
             return Ok(());
         };

@@ -13,7 +13,7 @@ use crate::engine::HaEngine;
 use crate::error::EngineError;
 use crate::ports::{
     DataObjectRequest, KeyGenRequest, KeyKind, MemberResult, Millis, ObjectClass, ObjectHandle,
-    ObjectId, ObjectQuery,
+    ObjectId, ObjectKey, ObjectQuery,
 };
 use crate::state::{GroupObject, Reconciliation, VObject, VObjectHandle, VSessionHandle};
 
@@ -184,7 +184,7 @@ impl HaEngine {
         id: &ObjectId,
         class: ObjectClass,
     ) -> MemberResult<ObjectHandle> {
-        if let Some(h) = self.member(g, m).handles.get(&(id.clone(), class)) {
+        if let Some(h) = self.member(g, m).handles.get(&(id.0.as_slice(), class) as &dyn ObjectKey) {
             return Ok(*h);
         }
         let slot = self.member_slot(g, m);
@@ -196,12 +196,14 @@ impl HaEngine {
         let found = self.slots[slot].member.find_objects(session, &query)?;
         let Some(&h) = found.first() else {
             // A deactivated partition hides its private objects: tell that apart from a
-            // member that simply lacks the object (D17).
+            // member that simply lacks the object (D17). The question is a call like any
+            // other: a drop code from it drops the member (D3, D19).
             let deactivated = self.group(g).logged_in
-                && self.slots[slot]
-                    .member
-                    .properties()
-                    .is_ok_and(|p| !p.activated);
+                && match self.slots[slot].member.properties() {
+                    Ok(p) => !p.activated,
+                    Err(rv) if rv.drops_member() => return Err(rv),
+                    Err(_) => false,
+                };
             return Err(if deactivated {
                 Ckr::CKR_USER_NOT_LOGGED_IN
             } else {

@@ -1104,11 +1104,8 @@ impl Runner<'_> {
             times: u64::from(times),
         };
         // Served calls per member in slot order, to see which member served each call.
-        let mut served: Vec<u64> = self
-            .world
-            .serials()
-            .iter()
-            .map(|s| self.world.served(s, kind))
+        let mut served: Vec<u64> = (0..self.world.serials().len())
+            .map(|i| self.world.served_at(i, kind))
             .collect();
         let (options, standby) = (self.options, self.standby());
         let record = &mut self.record;
@@ -1121,8 +1118,8 @@ impl Runner<'_> {
                 return;
             };
             by.clear();
-            for (i, (serial, before)) in world.serials().iter().zip(served.iter_mut()).enumerate() {
-                let after = world.served(serial, kind);
+            for (i, before) in served.iter_mut().enumerate() {
+                let after = world.served_at(i, kind);
                 let n = after - *before;
                 *before = after;
                 if n > 0 {
@@ -1192,13 +1189,11 @@ impl Runner<'_> {
     /// Served creations and clone imports per member, in slot order (from the injectors'
     /// records).
     fn creation_record(&self) -> Vec<(u64, u64)> {
-        self.world
-            .serials()
-            .iter()
-            .map(|s| {
-                let created = self.world.served(s, CallKind::GenerateKey)
-                    + self.world.served(s, CallKind::CreateData);
-                (created, self.world.served(s, CallKind::ImportClone))
+        (0..self.world.serials().len())
+            .map(|i| {
+                let created = self.world.served_at(i, CallKind::GenerateKey)
+                    + self.world.served_at(i, CallKind::CreateData);
+                (created, self.world.served_at(i, CallKind::ImportClone))
             })
             .collect()
     }

@@ -12,7 +12,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
 
 use crate::clock::SimCalendar;
-use crate::fault::injector::{Fired, UnsupportedFault, VirtualNow};
+use crate::fault::injector::{Fired, NewsBoard, UnsupportedFault, VirtualNow};
 use crate::fault::{
     AnswerLost, CallKind, CallMeter, CallRecord, Fault, FaultControl, FaultyMember, MemberFailure,
 };
@@ -123,6 +123,10 @@ pub struct World {
     engine: HaEngine,
     partitions: Box<dyn Partitions>,
     controls: BTreeMap<String, FaultControl>,
+    /// `controls` in slot order (`serials`): the per-event questions need no serial lookup.
+    slots: Vec<FaultControl>,
+    /// Whether any injector has news ([`World::take_fired`] and its siblings).
+    news: NewsBoard,
     /// What the member calls cost, for `queue` to charge.
     meter: CallMeter,
     /// The clock as the injectors read it (`Busy`, `IdleCut`), moved with `now`.
@@ -192,6 +196,14 @@ impl World {
             controls.insert(serial.clone(), control);
             members.push(Box::new(faulty));
         }
+        let news = NewsBoard::default();
+        for control in controls.values() {
+            control.share_news(&news);
+        }
+        let slots = serials
+            .iter()
+            .filter_map(|serial| controls.get(serial).cloned())
+            .collect();
         let fs = SharedMemFs::new();
         let engine = HaEngine::new(
             members,
@@ -209,6 +221,8 @@ impl World {
             engine,
             partitions,
             controls,
+            slots,
+            news,
             meter,
             clock,
             direct_objects: 0,
@@ -468,31 +482,35 @@ impl World {
 
     /// The engine's failed calls since the last look, per member in slot order.
     pub fn take_failures(&self) -> Vec<(String, MemberFailure)> {
+        if !self.news.take_failures() {
+            return Vec::new();
+        }
         self.take_news(FaultControl::take_failures)
     }
 
     /// The lost answers (D35) of the engine's calls since the last look, per member in slot
     /// order (only while [`World::record_failures`] is on).
     pub fn take_answers_lost(&self) -> Vec<(String, AnswerLost)> {
+        if !self.news.take_answers_lost() {
+            return Vec::new();
+        }
         self.take_news(FaultControl::take_answers_lost)
     }
 
     /// The armed faults that went off since the last call, per member in slot order.
     pub fn take_fired(&self) -> Vec<(String, Fired)> {
+        if !self.news.take_fired() {
+            return Vec::new();
+        }
         self.take_news(FaultControl::take_fired)
     }
 
-    /// What `take` takes from each member's fault control, per member in slot order. Almost
-    /// always nothing: then answered without a lookup or a lock.
+    /// What `take` takes from each member's fault control, per member in slot order (asked
+    /// only when the world's [`NewsBoard`] says some injector has that kind of news).
     fn take_news<T>(&self, take: impl Fn(&FaultControl) -> Vec<T>) -> Vec<(String, T)> {
-        if !self.controls.values().any(FaultControl::has_news) {
-            return Vec::new();
-        }
         let mut out = Vec::new();
-        for serial in &self.serials {
-            if let Some(control) = self.controls.get(serial) {
-                out.extend(take(control).into_iter().map(|item| (serial.clone(), item)));
-            }
+        for (serial, control) in self.serials.iter().zip(&self.slots) {
+            out.extend(take(control).into_iter().map(|item| (serial.clone(), item)));
         }
         out
     }
@@ -654,6 +672,12 @@ impl World {
     /// Calls of one kind a member answered with `CKR_OK` so far.
     pub fn served(&self, serial: &str, kind: CallKind) -> u64 {
         self.controls.get(serial).map_or(0, |c| c.served(kind))
+    }
+
+    /// [`World::served`] of the member in slot `slot` (an index in [`World::serials`]; 0 for
+    /// none), without looking its serial up.
+    pub fn served_at(&self, slot: usize, kind: CallKind) -> u64 {
+        self.slots.get(slot).map_or(0, |c| c.served(kind))
     }
 
     /// What a member's injector recorded.

@@ -160,6 +160,8 @@ struct Checker<'a> {
     /// The stamp of the line that last took each member out of service: when the engine
     /// detected the outage (D19), which attempt 1 counts from (D9).
     detected_stamp: BTreeMap<String, Millis>,
+    /// When the HA log last named each member (D104): a recovery line, a drop.
+    named_at: BTreeMap<String, Millis>,
     /// Partitions declared outside the group at the start (I8 lists them).
     spares: Vec<String>,
     /// Token objects created since the application last initialised (the table of this
@@ -227,12 +229,19 @@ struct SetOff {
     reachable: bool,
     /// The group's credential logged in there then.
     credential_ok: bool,
+    /// D104: a `Login` that came after another on the member since the fault was armed, the
+    /// member out of service all along with no attempt line since: the first of them was the
+    /// attempt's one login (B43), so this one is the call's own.
+    login_after_attempts: bool,
 }
 
 /// Member calls a recovery attempt never makes on the member it brings back (B43, D9: probe,
 /// activation, reconnect, log in, compare with the table and clone into it): a fault set off by
-/// one of them was set off by the application call's own work.
+/// one of them was set off by the application call's own work. An attempt clones only into the
+/// member it brings back, so it never exports a clone from it (D103): an `ExportClone` there is
+/// the call's own replication from it.
 const NOT_AN_ATTEMPTS_CALL: &[&str] = &[
+    "ExportClone",
     "GenerateKey",
     "CreateData",
     "Sign",
@@ -285,6 +294,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         last_failure: BTreeMap::new(),
         down_since: BTreeMap::new(),
         detected_stamp: BTreeMap::new(),
+        named_at: BTreeMap::new(),
         spares: spares.to_vec(),
         created_here: BTreeSet::new(),
         cleared: false,
@@ -626,12 +636,24 @@ impl Checker<'_> {
                 None
             }
             Happening::RecoveryBusy { .. } => None,
-            Happening::SetOff { member, call } => {
+            Happening::SetOff {
+                member,
+                call,
+                nth,
+                armed_at,
+            } => {
+                // D104: out of service since before the arming, and no attempt line since
+                // (each attempt writes one, B42): the member's only calls since were this
+                // call's attempt and the call's own work.
+                let quiet_since_arming =
+                    matches!(self.claims.get(member), Some(Claimed::Down { .. }))
+                        && self.named_at.get(member).is_some_and(|t| t < armed_at);
                 self.set_off_pending.push(SetOff {
                     member: member.clone(),
                     call: call.clone(),
                     reachable: self.truth.reachable(member),
                     credential_ok: self.truth.credential_ok(member),
+                    login_after_attempts: call == "Login" && *nth >= 2 && quiet_since_arming,
                 });
                 None
             }
@@ -649,7 +671,17 @@ impl Checker<'_> {
                 self.cleared_handles.kept(label);
                 None
             }
-            Happening::Log(line) => self.log(at, line),
+            Happening::Log(line) => {
+                // D104: every member a line names, with the instant it was recorded.
+                let group = self.truth.group();
+                for word in message(line).split_whitespace() {
+                    let word = word.trim_end_matches(['.', ',', ':']);
+                    if group.iter().any(|m| m == word) {
+                        self.named_at.insert(word.to_string(), at);
+                    }
+                }
+                self.log(at, line)
+            }
             Happening::SlotList(listed) => self.slot_list(at, listed),
             Happening::Changed { label, copies, .. } => {
                 self.direct_changed(label, copies);
@@ -1334,10 +1366,16 @@ impl Checker<'_> {
     /// calls ([`RECONNECT_CALLS`]), so any other call (a login, a comparison, a clone) is the
     /// call's own work; and with the group's automatic synchronisation off (D21) an attempt
     /// clones nothing into the member, so an `ImportClone` there is the call's own too.
+    ///
+    /// D104: an attempt logs in to the member once (B43), and a member out of service gets no
+    /// call but its attempts (B42, B45): counted from an arming made while it was out, with no
+    /// attempt line since, the first `Login` there was this attempt's and a later one the
+    /// call's own (its session's login on the member just brought back).
     fn struck_after_attempt(&self, member: &str, logged_in: bool) -> bool {
         self.set_off_by_call.iter().any(|s| {
             let call = s.call.as_str();
             let not_the_attempts = NOT_AN_ATTEMPTS_CALL.contains(&call)
+                || s.login_after_attempts
                 || (!logged_in && !RECONNECT_CALLS.contains(&call))
                 || (call == "ImportClone" && !self.obs.settings.synchronize);
             s.member == member && not_the_attempts && s.reachable && (s.credential_ok || !logged_in)
@@ -2241,6 +2279,8 @@ mod tests {
                     Happening::SetOff {
                         member: "B".into(),
                         call: call.into(),
+                        nth: 1,
+                        armed_at: 1_000,
                     },
                 ),
                 (
@@ -2289,6 +2329,140 @@ mod tests {
     }
 
     #[test]
+    fn d104_a_second_login_since_an_arming_while_out_is_the_calls_own() {
+        // B drops at 10 s and comes back; the operator asks for a manual recovery. The next
+        // call (at 20 s, returning at 40 s) drives B's attempt, which logs in to B once (B43);
+        // an armed fault goes off on B's `nth` login since it was armed at `armed_at`.
+        let run = |nth: u32, armed_at: Millis| {
+            with_clock(obs(vec![
+                (0, login()),
+                (
+                    10_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Drop,
+                    },
+                ),
+                (10_000, failed("B", "Sign", 10_000)),
+                (10_000, log_at(10, "has dropped member: B")),
+                (
+                    11_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Restore,
+                    },
+                ),
+                (
+                    11_000,
+                    Happening::Command {
+                        line: "hagroup recover".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::SetOff {
+                        member: "B".into(),
+                        call: "Login".into(),
+                        nth,
+                        armed_at,
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::LostAnswer,
+                    },
+                ),
+                (20_000, create_k1()),
+                (40_000, failed("B", "Login", 20_000)),
+                (
+                    40_000,
+                    log_at(20, "recovery attempt 1 succeeded for member: B"),
+                ),
+                (40_000, log_at(20, "has dropped member: B")),
+            ]))
+        };
+        let lie = |o: &Observations| {
+            check(o, &[], None)
+                .map(|v| (v.invariant, v.detail.contains("`succeeded` for member B")))
+        };
+        // Armed while B was out, nothing about B logged since: the first login was the
+        // attempt's, the second the creation's own (exploration seeds 213062, 273900, 300935).
+        assert_eq!(check(&run(2, 11_000), &[], None), None);
+        // The first login since the arming is the attempt's own: a lie.
+        assert_eq!(lie(&run(1, 11_000)), Some(("I3", true)));
+        // Armed while B was still in service: its own logins then counted, so the second may
+        // be the attempt's.
+        assert_eq!(lie(&run(2, 5_000)), Some(("I3", true)));
+    }
+
+    #[test]
+    fn d103_an_attempt_never_exports_from_the_member_it_brings_back() {
+        // The same run as above, logged in: the creation's replication (D103) exports from B,
+        // which no attempt does (it clones into B): exploration seed 273521.
+        let run = |call: &str| {
+            with_clock(obs(vec![
+                (0, login()),
+                (
+                    0,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Drop,
+                    },
+                ),
+                (0, failed("B", "Sign", 0)),
+                (0, log_at(0, "has dropped member: B")),
+                (
+                    1_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Restore,
+                    },
+                ),
+                (
+                    1_000,
+                    Happening::Command {
+                        line: "hagroup recover".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::SetOff {
+                        member: "B".into(),
+                        call: call.into(),
+                        nth: 1,
+                        armed_at: 1_000,
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::LostAnswer,
+                    },
+                ),
+                (20_000, create_k1()),
+                (40_000, failed("B", call, 20_000)),
+                (
+                    40_000,
+                    log_at(20, "recovery attempt 1 succeeded for member: B"),
+                ),
+                (40_000, log_at(20, "has dropped member: B")),
+            ]))
+        };
+        assert_eq!(check(&run("ExportClone"), &[], None), None);
+        // A clone into B is the attempt's own copy (B43, synchronisation on): still a lie.
+        assert_eq!(
+            check(&run("ImportClone"), &[], None)
+                .map(|v| (v.invariant, v.detail.contains("`succeeded` for member B"))),
+            Some(("I3", true))
+        );
+    }
+
+    #[test]
     fn d98_a_clone_into_the_member_is_the_attempts_only_when_it_compares_and_copies() {
         // B was dropped and came back; a manual recovery; the next call (at 20 s, returning at
         // 40 s) drives B's attempt (B45), then an `ImportClone` into B loses its answer.
@@ -2328,6 +2502,8 @@ mod tests {
                     Happening::SetOff {
                         member: "B".into(),
                         call: "ImportClone".into(),
+                        nth: 1,
+                        armed_at: 1_000,
                     },
                 ),
                 (

@@ -183,6 +183,10 @@ pub enum Happening {
         member: String,
         /// The kind of the member call that set it off, e.g. `GenerateKey`.
         call: String,
+        /// Which call of that kind on the member it was, counted from the arming (from 1).
+        nth: u32,
+        /// When the fault was armed (D104).
+        armed_at: Millis,
     },
     /// A lost answer went off on the member's creating call (`GenerateKey`, `CreateData`): the
     /// creation took effect there and its answer never came back, so the member holds an
@@ -266,6 +270,8 @@ impl Observations {
     pub fn of(plan: &super::plan::Plan, record: &Record) -> Observations {
         // At most one fact per event, and most events are one: no regrowth on the way.
         let mut events: Vec<(Millis, Happening)> = Vec::with_capacity(record.events.len());
+        // Armed faults not gone off yet: (member, kind, nth, when armed).
+        let mut armed: Vec<(String, CallKind, u32, Millis)> = Vec::new();
         for stamped in &record.events {
             let at = stamped.at;
             match &stamped.event {
@@ -367,12 +373,21 @@ impl Observations {
                     if matches!(f.action, Action::MemberAdded) {
                         continue;
                     }
-                    if let FaultTiming::Fired { call, .. } = &f.timing {
+                    if let FaultTiming::Armed { call, nth } = &f.timing {
+                        armed.push((f.member.clone(), *call, *nth, at));
+                    }
+                    if let FaultTiming::Fired { call, nth } = &f.timing {
+                        let found = armed
+                            .iter()
+                            .position(|(m, c, n, _)| *m == f.member && c == call && n == nth);
+                        let armed_at = found.map_or(at, |i| armed.remove(i).3);
                         events.push((
                             at,
                             Happening::SetOff {
                                 member: f.member.clone(),
                                 call: format!("{call:?}"),
+                                nth: *nth,
+                                armed_at,
                             },
                         ));
                     }

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use ha_engine::Ckr;
 use ha_engine::ports::{
@@ -380,6 +380,40 @@ struct News {
     fired: AtomicBool,
     failures: AtomicBool,
     answers_lost: AtomicBool,
+    /// The world's board, told too when one is shared ([`FaultControl::share_news`]).
+    board: OnceLock<NewsBoard>,
+}
+
+impl News {
+    fn mark(&self, which: impl Fn(&News) -> &AtomicBool) {
+        which(self).store(true, Ordering::Release);
+        if let Some(board) = self.board.get() {
+            which(&board.0).store(true, Ordering::Release);
+        }
+    }
+}
+
+/// Whether any of a world's injectors may have news, one flag per list (fired faults, failures,
+/// lost answers): the world asks after every event, almost always for nothing; this answers
+/// that with one load instead of one per member.
+#[derive(Clone, Default)]
+pub struct NewsBoard(Arc<News>);
+
+impl NewsBoard {
+    /// Whether fired faults may wait in some injector; cleared (take them all next).
+    pub fn take_fired(&self) -> bool {
+        self.0.fired.swap(false, Ordering::AcqRel)
+    }
+
+    /// Whether failures may wait in some injector; cleared (take them all next).
+    pub fn take_failures(&self) -> bool {
+        self.0.failures.swap(false, Ordering::AcqRel)
+    }
+
+    /// Whether lost answers may wait in some injector; cleared (take them all next).
+    pub fn take_answers_lost(&self) -> bool {
+        self.0.answers_lost.swap(false, Ordering::AcqRel)
+    }
 }
 
 /// A fault that cannot be injected (yet).
@@ -442,6 +476,21 @@ impl FaultControl {
 
     fn hook(&self) -> Option<PartitionHook> {
         self.partition.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// Tells `board` too whenever this injector has news (once; a later board is ignored).
+    /// Anything already waiting is announced on it at once.
+    pub fn share_news(&self, board: &NewsBoard) {
+        let _ = self.news.board.set(board.clone());
+        if self.news.fired.load(Ordering::Acquire) {
+            board.0.fired.store(true, Ordering::Release);
+        }
+        if self.news.failures.load(Ordering::Acquire) {
+            board.0.failures.store(true, Ordering::Release);
+        }
+        if self.news.answers_lost.load(Ordering::Acquire) {
+            board.0.answers_lost.store(true, Ordering::Release);
+        }
     }
 
     /// Starts (or stops) recording the engine's failed calls ([`MemberFailure`]).
@@ -528,7 +577,7 @@ impl FaultControl {
                 code,
                 at,
             });
-            self.news.failures.store(true, Ordering::Release);
+            self.news.mark(|n| &n.failures);
         }
         Err(code)
     }
@@ -649,7 +698,7 @@ impl FaultyMember {
                     code,
                     at,
                 });
-                self.control.news.failures.store(true, Ordering::Release);
+                self.control.news.mark(|n| &n.failures);
             }
         }
     }
@@ -687,7 +736,7 @@ impl FaultyMember {
                     on_partition.push(fired.fault.clone());
                 }
                 st.fired.push(fired);
-                self.control.news.fired.store(true, Ordering::Release);
+                self.control.news.mark(|n| &n.fired);
             }
             if !on_partition.is_empty() {
                 // The partition is changed outside the injector's lock (the hook locks the model).
@@ -750,10 +799,7 @@ impl FaultyMember {
                     call: kind,
                     took_effect: result.is_ok(),
                 });
-                self.control
-                    .news
-                    .answers_lost
-                    .store(true, Ordering::Release);
+                self.control.news.mark(|n| &n.answers_lost);
             }
             return Err(Ckr::CKR_DEVICE_ERROR);
         }
