@@ -587,15 +587,26 @@ fn args(op: &str) -> [Option<&str>; 2] {
 
 /// `text` up to its first `", "`, and what follows it (none without one).
 fn comma_split(text: &str) -> (&str, Option<&str>) {
-    match text.as_bytes().windows(2).position(|w| w == b", ") {
-        Some(i) => (&text[..i], Some(&text[i + 2..])),
-        None => (text, None),
+    // Each comma, then the byte after it (a byte search, not a two-byte window per byte).
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(j) = bytes[from..].iter().position(|&b| b == b',') {
+        let i = from + j;
+        if bytes.get(i + 1) == Some(&b' ') {
+            return (&text[..i], Some(&text[i + 2..]));
+        }
+        from = i + 1;
     }
+    (text, None)
 }
 
 /// What an application call of the record was (its transcript name, e.g. `Sign(k1)`).
 fn op_of(op: &str) -> OpObs {
-    let name = op.split(['(', ' ']).next().unwrap_or(op);
+    // Up to the first `(` or space (a byte search: both are ASCII).
+    let name = &op[..op
+        .bytes()
+        .position(|b| b == b'(' || b == b' ')
+        .unwrap_or(op.len())];
     let a = args(op);
     let arg = |i: usize| a[i].map(str::to_string).unwrap_or_default();
     match name {
@@ -646,6 +657,11 @@ mod tests {
             "X(a,b, c)",
             "X(a, , b)",
             "X(a, b",
+            "X(a,)",
+            "X(,)",
+            "X(a,,, b, c)",
+            "X(a ,b,  c, d)",
+            "X(é, ü,)",
         ] {
             let expected = op
                 .split_once('(')
@@ -655,6 +671,45 @@ mod tests {
                     [parts.next(), parts.next()]
                 });
             assert_eq!(args(op), expected, "{op}");
+        }
+    }
+
+    #[test]
+    fn op_names_end_at_the_first_parenthesis_or_space() {
+        let label = |l: &str| l.to_string();
+        for (op, expected) in [
+            ("C_Login", OpObs::Login),
+            ("C_Initialize (implicit)", OpObs::Initialize),
+            ("C_OpenSession(slot 1)", OpObs::OpenSession),
+            ("Sign(k1)", OpObs::Crypto { label: label("k1") }),
+            (
+                "GenerateKey(k1, Rsa2048)",
+                OpObs::Create {
+                    label: label("k1"),
+                    token: true,
+                    pair: true,
+                },
+            ),
+            (
+                "GenerateSessionKey(k2, Aes256)",
+                OpObs::Create {
+                    label: label("k2"),
+                    token: false,
+                    pair: false,
+                },
+            ),
+            (
+                "GenerateKeyOnSlot(B, k2, Aes256, x)",
+                OpObs::Direct {
+                    member: label("B"),
+                    label: label("k2"),
+                },
+            ),
+            ("T1: Sign(k1)", OpObs::Other),
+            ("Sign", OpObs::Crypto { label: label("") }),
+            ("", OpObs::Other),
+        ] {
+            assert_eq!(op_of(op), expected, "{op}");
         }
     }
 
