@@ -113,8 +113,13 @@ impl HaEngine {
             },
         )?;
         let mut present: BTreeSet<(ObjectId, ObjectClass)> = BTreeSet::new();
+        // D105: a listing that shows no secret or private key may come from a session that lost
+        // its login without a word (a deactivation undone before the engine talked to the
+        // member, D17): it proves nothing about the private objects the member holds.
+        let mut saw_private = false;
         for h in listed {
             let info = self.slots[slot].member.object_info(s, h)?;
+            saw_private |= crate::replication::is_private(info.class);
             let key = (info.id.clone(), info.class);
             if self.group(g).tombstones.contains_key(&key) {
                 tracing::debug!(group = g, member = m, id = %info.id, "deleted object destroyed");
@@ -146,11 +151,15 @@ impl HaEngine {
         if let Some(remembered) = remembered {
             present.retain(|key| remembered.contains(key));
         }
-        // Every deletion the table knows of has now been applied on this member.
+        // Every deletion the table knows of has now been applied on this member, but for a
+        // secret or private key only when the listing could see such keys (D105, D68): one
+        // hidden from a blind session stays pending for the next comparison.
         let serial = self.member_serial(g, m);
         let tombstones = &mut self.group_mut(g).tombstones;
-        for pending in tombstones.values_mut() {
-            pending.remove(&serial);
+        for (key, pending) in tombstones.iter_mut() {
+            if saw_private || !crate::replication::is_private(key.1) {
+                pending.remove(&serial);
+            }
         }
         tombstones.retain(|_, pending| !pending.is_empty());
         let group = self.group_mut(g);

@@ -596,7 +596,7 @@ enum Destroyed {
 }
 
 /// Objects a partition shows only to a logged-in session (secret and private keys).
-fn is_private(class: ObjectClass) -> bool {
+pub(crate) fn is_private(class: ObjectClass) -> bool {
     matches!(class, ObjectClass::SecretKey | ObjectClass::PrivateKey)
 }
 
