@@ -779,10 +779,12 @@ impl Runner<'_> {
         if self.options.witness {
             let objects = self.world.token_labels();
             let contents = self.world.data_fingerprints();
+            let rooms = self.world.rooms();
             self.push(Event::Holdings {
                 label: label.to_string(),
                 objects,
                 contents,
+                rooms,
             });
         }
     }

@@ -5,6 +5,7 @@
 //! partition itself (activation, the CO credential) and what a transport fault means for a real
 //! device (a restore after a drop re-initialises the connection).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
@@ -14,6 +15,7 @@ use hsm_model::{HsmModel, LUNACM};
 use crate::fault::Fault;
 use crate::fault::injector::{PartitionHook, UnsupportedFault};
 use crate::model_member::ModelMember;
+use crate::record::Room;
 use crate::world::WorldError;
 
 /// The partitions of one world, by serial.
@@ -73,6 +75,13 @@ pub trait Partitions: Send {
     /// Partition `serial`'s token objects as `label/class`, sorted; `None` when the backend
     /// cannot tell (only the model answers).
     fn token_labels(&self, serial: &str) -> Option<Vec<String>> {
+        let _ = serial;
+        None
+    }
+
+    /// Partition `serial`'s storage room (free bytes, each token object's size); `None` when
+    /// the backend cannot tell (only the model answers).
+    fn room(&self, serial: &str) -> Option<Room> {
         let _ = serial;
         None
     }
@@ -222,6 +231,22 @@ impl Partitions for ModelPartitions {
             .collect();
         labels.sort_unstable();
         Some(labels)
+    }
+
+    fn room(&self, serial: &str) -> Option<Room> {
+        let model = self.model.lock().ok()?;
+        let p = model.partition(serial)?;
+        let mut sizes = BTreeMap::new();
+        for o in p.objects().filter(|o| o.token) {
+            let size = sizes
+                .entry(format!("{}/{:?}", o.label, o.class))
+                .or_insert(0);
+            *size = o.size.max(*size);
+        }
+        Some(Room {
+            free: p.storage().free,
+            sizes,
+        })
     }
 }
 

@@ -199,6 +199,8 @@ pub enum Event {
         /// Per partition, its token data objects as `(label, fingerprint)`, sorted (their
         /// contents, which only a change outside the group makes differ, B22, D64).
         contents: BTreeMap<String, Vec<(String, String)>>,
+        /// Per partition, its storage room (B14): what a copy refused for want of it left.
+        rooms: BTreeMap<String, Room>,
     },
     /// Exploration's witness (recorded only when asked, never rendered): a `DirectChange`
     /// was made on `member`; every partition's copies of `label` right after it, as
@@ -445,6 +447,16 @@ pub enum EngineView {
     Alive,
     /// Dropped (or not yet recovered).
     Down,
+}
+
+/// A partition's storage at a checkpoint, read below its injector (exploration's witness,
+/// B14): its free bytes and what each of its token objects takes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Room {
+    /// Storage free, bytes.
+    pub free: u64,
+    /// Bytes each token object takes, by `label/class` (the largest when several share it).
+    pub sizes: BTreeMap<String, u64>,
 }
 
 /// One member at a checkpoint.

@@ -18,6 +18,7 @@ use crate::fault::{
 };
 use crate::memfs::SharedMemFs;
 use crate::partitions::{ModelPartitions, Partitions};
+use crate::record::Room;
 use crate::rng::{SeedRoot, Stream};
 
 /// Everything a world is built from.
@@ -550,6 +551,15 @@ impl World {
         self.serials
             .iter()
             .filter_map(|s| Some((s.clone(), self.partitions.token_labels(s)?)))
+            .collect()
+    }
+
+    /// Each partition's storage room (read below the injectors; only the model can tell):
+    /// what exploration's I1 needs to tell a copy refused for want of room (B14, D106).
+    pub fn rooms(&self) -> BTreeMap<String, Room> {
+        self.serials
+            .iter()
+            .filter_map(|s| Some((s.clone(), self.partitions.room(s)?)))
             .collect()
     }
 

@@ -125,6 +125,11 @@ struct Checker<'a> {
     uncertain: BTreeSet<String>,
     /// Direct writes (B21): label → member.
     direct: BTreeMap<String, String>,
+    /// Direct writes answered with a transport failure (D35 `LostAnswer`): they may have
+    /// been executed, and then `synchronize` copies them like any direct write (B21, D106).
+    direct_maybe: BTreeSet<String>,
+    /// Each partition's storage room at the last checkpoint (B14, D106).
+    rooms: BTreeMap<String, sim::record::Room>,
     /// Deactivations that may still give one `CKR_USER_NOT_LOGGED_IN` (D17, fod = 0).
     deactivation_excuses: u64,
     /// The application's session handles: invalidated by an activeBasic total loss (D11,
@@ -280,6 +285,8 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         created: BTreeMap::new(),
         uncertain: BTreeSet::new(),
         direct: BTreeMap::new(),
+        direct_maybe: BTreeSet::new(),
+        rooms: BTreeMap::new(),
         deactivation_excuses: 0,
         handles: sessions::Handles::default(),
         pending_tombstones: BTreeSet::new(),
@@ -687,6 +694,10 @@ impl Checker<'_> {
                 self.direct_changed(label, copies);
                 None
             }
+            Happening::Rooms(rooms) => {
+                self.rooms = rooms.clone();
+                None
+            }
             Happening::Checkpoint {
                 label,
                 objects,
@@ -811,6 +822,7 @@ impl Checker<'_> {
                 ) =>
             {
                 self.uncertain.insert(label.clone());
+                self.direct_maybe.insert(label.clone());
             }
             _ => {}
         }
@@ -1492,6 +1504,50 @@ impl Checker<'_> {
         self.sync_incomplete = output.contains(" object copies could not be made ");
     }
 
+    /// A direct write (B21), or one whose answer was lost and that may have been executed
+    /// (D35, D106): only `synchronize` makes it everyone's, so an incomplete one (D91) may
+    /// leave it uneven.
+    fn is_direct_write(&self, label: &str) -> bool {
+        self.direct.contains_key(label) || self.direct_maybe.contains(label)
+    }
+
+    /// B14 (D106): `lacker` holds fewer copies of `label` than `holder` because a full
+    /// partition refused them: every object of `label` that `holder` holds and `lacker` does
+    /// not is larger than `lacker`'s free room after the last `synchronize`. (That run only
+    /// adds objects, so its free room only shrank: a copy refused then cannot fit now, and one
+    /// that fits now would have fitted then.)
+    fn no_room_for(
+        &self,
+        objects: &BTreeMap<String, Vec<String>>,
+        lacker: &str,
+        holder: &str,
+        label: &str,
+    ) -> bool {
+        let of_label = |member: &str| -> Vec<&String> {
+            objects
+                .get(member)
+                .into_iter()
+                .flatten()
+                .filter(|o| o.split('/').next() == Some(label))
+                .collect()
+        };
+        let held = of_label(lacker);
+        let missing: Vec<&String> = of_label(holder)
+            .into_iter()
+            .filter(|o| !held.contains(o))
+            .collect();
+        let (Some(room), Some(sizes)) = (
+            self.rooms.get(lacker),
+            self.rooms.get(holder).map(|r| &r.sizes),
+        ) else {
+            return false;
+        };
+        !missing.is_empty()
+            && missing
+                .iter()
+                .all(|o| sizes.get(*o).is_some_and(|size| *size > room.free))
+    }
+
     /// I6: at the "healed" checkpoint, every member that can come back by itself is back.
     fn liveness(&self, at: Millis) -> Option<Violation> {
         for member in self.truth.group() {
@@ -1574,7 +1630,12 @@ impl Checker<'_> {
                     .keys()
                     .chain(other.keys())
                     .filter(|l| reference.get(*l) != other.get(*l))
-                    .filter(|l| !(self.sync_incomplete && self.direct.contains_key(*l)))
+                    .filter(|l| !(self.sync_incomplete && self.is_direct_write(l)))
+                    .filter(|l| {
+                        !(self.sync_incomplete
+                            && (self.no_room_for(objects, member, first, l)
+                                || self.no_room_for(objects, first, member, l)))
+                    })
                     .cloned()
                     .collect::<BTreeSet<_>>()
                     .into_iter()
@@ -3217,7 +3278,9 @@ mod tests {
     fn a_synchronize_that_could_not_make_every_copy_leaves_direct_writes_uneven() {
         // D91 (B14, B21, D8): x1 was written on A only; the final synchronize could not copy
         // it to B (B is full). `lost`: B also lacks k1, which the group made itself (D18).
-        let run = |incomplete: bool, lost: bool| {
+        // `answer`: what the direct write returned; a lost answer (D35) may hide a write
+        // that was executed (D106).
+        let run_with = |incomplete: bool, lost: bool, answer: &str| {
             let output = if incomplete {
                 "Member B: 0 token objects cloned to it.\n\
                      Error: hagroup synchronize: 1 object copies could not be made in group g; the first: secret key x1 to member B: CKR_DEVICE_MEMORY (B14)\n\n\
@@ -3240,7 +3303,7 @@ mod tests {
                             member: "A".into(),
                             label: "x1".into(),
                         },
-                        "CKR_OK",
+                        answer,
                         None,
                     ),
                 ),
@@ -3257,6 +3320,7 @@ mod tests {
                 ),
             ])
         };
+        let run = |incomplete: bool, lost: bool| run_with(incomplete, lost, "CKR_OK");
         assert_eq!(check(&run(true, false), &[], None), None);
         // The synchronize said nothing failed: B should hold x1.
         let v = check(&run(false, false), &[], None).expect("a violation");
@@ -3267,6 +3331,63 @@ mod tests {
         );
         // What the group made is not the synchronize's to copy: B lacking k1 stays a fault.
         let v = check(&run(true, true), &[], None).expect("a violation");
+        assert!(
+            v.detail.contains("hold different objects: k1"),
+            "{}",
+            v.detail
+        );
+        // D106: a direct write whose answer was lost but that A executed is a direct write
+        // for D91 too (seed 752617: the heal's synchronize could not copy it to a full B)...
+        assert_eq!(
+            check(&run_with(true, false, "CKR_DEVICE_ERROR"), &[], None),
+            None
+        );
+        // ...and a synchronize that said nothing failed should have copied it.
+        let v = check(&run_with(false, false, "CKR_DEVICE_ERROR"), &[], None).expect("a violation");
+        assert!(
+            v.detail.contains("hold different objects: x1"),
+            "{}",
+            v.detail
+        );
+    }
+
+    #[test]
+    fn a_copy_a_full_partition_refused_leaves_it_short() {
+        // B14, D106 (seed 752617): B was away while the group made k1 on A; at the heal, B
+        // had no room left for it, so recovery and the final synchronize could not copy it.
+        // `free`: B's room after the synchronize; k1 takes 528 bytes.
+        let run = |free: u64| {
+            let output = "Member B: 0 token objects cloned to it.\n\
+                     Error: hagroup synchronize: 1 object copies could not be made in group g; the first: secret key k1 to member B: CKR_DEVICE_MEMORY (B14)\n\n\
+                     Command Result : Operation Failed"
+                .to_string();
+            let room = |free: u64, held: &[&str]| sim::record::Room {
+                free,
+                sizes: held.iter().map(|o| (o.to_string(), 528)).collect(),
+            };
+            let rooms: BTreeMap<String, sim::record::Room> = [
+                ("A".to_string(), room(50_000, &["k1/SecretKey"])),
+                ("B".to_string(), room(free, &[])),
+            ]
+            .into_iter()
+            .collect();
+            obs(vec![
+                (0, login()),
+                (1, create_k1()),
+                (
+                    3,
+                    Happening::Command {
+                        line: "hagroup synchronize -group g".into(),
+                        output,
+                    },
+                ),
+                (4, Happening::Rooms(rooms)),
+                (4, final_with(&[("A", &["k1/SecretKey"]), ("B", &[])])),
+            ])
+        };
+        assert_eq!(check(&run(104), &[], None), None);
+        // Room enough for k1: the refusal was not for want of room.
+        let v = check(&run(528), &[], None).expect("a violation");
         assert!(
             v.detail.contains("hold different objects: k1"),
             "{}",

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use sim::fault::{CallKind, Fault};
-use sim::record::{Action, Event, FaultTiming, Placement, Record};
+use sim::record::{Action, Event, FaultTiming, Placement, Record, Room};
 
 /// Virtual milliseconds.
 pub type Millis = ha_engine::ports::Millis;
@@ -208,6 +208,9 @@ pub enum Happening {
         /// The label.
         label: String,
     },
+    /// Each partition's storage room right before a checkpoint (B14, D106), read below the
+    /// injectors: what a copy refused for want of room left.
+    Rooms(BTreeMap<String, Room>),
     /// A checkpoint: the token objects each member holds (below the port), as `label/class`.
     Checkpoint {
         /// The label.
@@ -462,14 +465,18 @@ impl Observations {
                     label,
                     objects,
                     contents,
-                } => events.push((
-                    at,
-                    Happening::Checkpoint {
-                        label: label.clone(),
-                        objects: objects.clone(),
-                        contents: contents.clone(),
-                    },
-                )),
+                    rooms,
+                } => {
+                    events.push((at, Happening::Rooms(rooms.clone())));
+                    events.push((
+                        at,
+                        Happening::Checkpoint {
+                            label: label.clone(),
+                            objects: objects.clone(),
+                            contents: contents.clone(),
+                        },
+                    ));
+                }
                 Event::Changed {
                     member,
                     label,
