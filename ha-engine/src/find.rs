@@ -49,9 +49,13 @@ impl HaEngine {
     ) -> MemberResult<Vec<(ObjectId, ObjectClass, bool)>> {
         let s = self.ensure_session(g, m, vs)?;
         let slot = self.member_slot(g, m);
-        let listed = self.slots[slot]
-            .member
-            .find_objects(s, &ObjectQuery::default())?;
+        // The application's template goes to the member (D31): it finds the objects labelled
+        // `label`, not every object it holds (a re-find of n keys would read n² attributes).
+        let query = ObjectQuery {
+            label: Some(label.to_string()),
+            ..ObjectQuery::default()
+        };
+        let listed = self.slots[slot].member.find_objects(s, &query)?;
         // One C_GetAttributeValue per object found, in order, up to the first that fails (the
         // member sees the same calls as when they are made one by one).
         let (infos, end) = self.slots[slot]

@@ -221,6 +221,8 @@ pub struct ObjectQuery {
     pub class: Option<ObjectClass>,
     /// `CKA_TOKEN`.
     pub token: Option<bool>,
+    /// `CKA_LABEL`.
+    pub label: Option<String>,
 }
 
 /// The attributes of one object the engine reads back (`C_GetAttributeValue`).

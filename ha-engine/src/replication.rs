@@ -196,6 +196,7 @@ impl HaEngine {
             id: Some(id.clone()),
             class: Some(class),
             token: None,
+            label: None,
         };
         let found = self.slots[slot].member.find_objects(session, &query)?;
         let Some(&h) = found.first() else {

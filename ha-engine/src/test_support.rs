@@ -333,6 +333,7 @@ impl Member for FakeMember {
                     query.id.as_ref().is_none_or(|id| *id == o.id)
                         && query.class.is_none_or(|c| c == o.class)
                         && query.token.is_none_or(|t| t == o.token)
+                        && query.label.as_ref().is_none_or(|l| *l == o.label)
                 })
                 .map(|(h, _)| *h)
                 .collect())

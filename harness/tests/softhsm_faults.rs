@@ -226,6 +226,7 @@ fn ids_through_injector(member: &mut dyn Member) -> Result<Vec<String>, String> 
         id: None,
         class: Some(ObjectClass::Data),
         token: Some(true),
+        label: None,
     };
     let mut ids = Vec::new();
     for h in member.find_objects(s, &query).map_err(name)? {

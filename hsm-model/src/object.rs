@@ -101,6 +101,7 @@ impl ObjectRecord {
         query.id.as_ref().is_none_or(|id| *id == self.id)
             && query.class.is_none_or(|c| c == self.class)
             && query.token.is_none_or(|t| t == self.token)
+            && query.label.as_ref().is_none_or(|l| *l == self.label)
     }
 }
 
@@ -144,6 +145,8 @@ pub struct Query {
     pub class: Option<ObjectClass>,
     /// `CKA_TOKEN`.
     pub token: Option<bool>,
+    /// `CKA_LABEL`.
+    pub label: Option<String>,
 }
 
 #[cfg(test)]
@@ -204,6 +207,7 @@ mod tests {
             id: Some(b"k1".to_vec()),
             class: Some(ObjectClass::PublicKey),
             token: Some(false),
+            label: None,
         }));
         assert!(!rec.matches(&Query {
             token: Some(true),

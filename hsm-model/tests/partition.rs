@@ -42,6 +42,7 @@ fn by_id(part: &Partition, s: u64, id: &[u8], class: ObjectClass) -> Vec<u64> {
             id: Some(id.to_vec()),
             class: Some(class),
             token: None,
+            label: None,
         },
     )
     .unwrap()

@@ -166,6 +166,7 @@ pub fn query_to_model(query: &ObjectQuery) -> Query {
         id: query.id.as_ref().map(|id| id.0.clone()),
         class: query.class.map(class_to_model),
         token: query.token,
+        label: query.label.clone(),
     }
 }
 

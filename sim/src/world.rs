@@ -636,6 +636,7 @@ impl World {
                 id: None,
                 class: Some(ObjectClass::Data),
                 token: Some(true),
+                label: None,
             };
             for handle in member.find_objects(session, &query)? {
                 if member.object_info(session, handle)?.label == label {

@@ -97,6 +97,7 @@ fn find(m: &mut Pkcs11Member, s: u64, id: &str, class: ObjectClass) -> Result<u6
         id: Some(ObjectId(id.as_bytes().to_vec())),
         class: Some(class),
         token: None,
+        label: None,
     };
     ck(m.find_objects(s, &q), "find")?
         .first()
