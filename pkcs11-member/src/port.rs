@@ -453,7 +453,12 @@ impl Member for Pkcs11Member {
                 .into_iter()
                 .collect();
             template.extend(token);
-            template.extend(query.label.clone().map(|l| Attribute::Label(l.into_bytes())));
+            template.extend(
+                query
+                    .label
+                    .clone()
+                    .map(|l| Attribute::Label(l.into_bytes())),
+            );
             for real in s.find_objects(&template).map_err(|e| ckr_of(&e))? {
                 // Leave out setup objects and classes the engine does not use.
                 let attrs = s
