@@ -510,6 +510,21 @@ fn objects_are_found_described_counted_destroyed<B: Backend>(b: &mut B) -> CaseR
         "find token data",
     )?;
     check(token_data == vec![d1], "find by class and token flag")?;
+    let by_label = |label: &str, id: Option<ObjectId>| ObjectQuery {
+        label: Some(label.into()),
+        id,
+        ..ObjectQuery::default()
+    };
+    let labelled = ok(m.find_objects(s, &by_label("one", None)), "find by label")?;
+    check(labelled == vec![d1], "find by label")?;
+    check(
+        ok(
+            m.find_objects(s, &by_label("one", Some(id("k1")))),
+            "find by label and id",
+        )?
+        .is_empty(),
+        "find by label and another object's id",
+    )?;
     let info = ok(m.object_info(s, d1), "object_info")?;
     check(
         info == ObjectInfo {

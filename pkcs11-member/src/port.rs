@@ -427,7 +427,18 @@ impl Member for Pkcs11Member {
         if query.id.as_ref().is_some_and(|id| is_setup_id(&id.0)) {
             return Ok(Vec::new());
         }
-        let token = query.token.map(Attribute::Token);
+        // The attributes every search carries whatever its class: `CKA_TOKEN`, `CKA_LABEL`.
+        let common: Vec<Attribute> = query
+            .token
+            .map(Attribute::Token)
+            .into_iter()
+            .chain(
+                query
+                    .label
+                    .as_ref()
+                    .map(|l| Attribute::Label(l.as_bytes().to_vec())),
+            )
+            .collect();
         let mut found = Vec::new();
         if let Some(id) = &query.id {
             // Keys carry the id in CKA_ID, data objects in CKA_APPLICATION: one search per
@@ -443,7 +454,7 @@ impl Member for Pkcs11Member {
             };
             for class in classes {
                 let mut template = templates::id_template(class, &id.0);
-                template.extend(token.clone());
+                template.extend(common.iter().cloned());
                 found.extend(s.find_objects(&template).map_err(|e| ckr_of(&e))?);
             }
         } else {
@@ -452,13 +463,7 @@ impl Member for Pkcs11Member {
                 .map(|c| Attribute::Class(class_to_ck(c)))
                 .into_iter()
                 .collect();
-            template.extend(token);
-            template.extend(
-                query
-                    .label
-                    .clone()
-                    .map(|l| Attribute::Label(l.into_bytes())),
-            );
+            template.extend(common);
             for real in s.find_objects(&template).map_err(|e| ckr_of(&e))? {
                 // Leave out setup objects and classes the engine does not use.
                 let attrs = s
