@@ -238,8 +238,13 @@ impl HaEngine {
                 // Already gone there: the goal of a destroy is met, unless the object is one a
                 // partition shows only to a logged-in session: one deactivated and reactivated
                 // before the engine talked to it has lost its login without a word (D17) and
-                // hides its private objects from the search (D68).
+                // hides its private objects from the search (D68). While the application holds
+                // no login, that hiding is the answer (D107, PKCS#11 `C_Logout`): its private
+                // objects are out of its reach, so the destroy fails and nothing changes.
                 Err(Ckr::CKR_OBJECT_HANDLE_INVALID) if is_private(class) => {
+                    if !self.group(g).logged_in {
+                        return Err(Ckr::CKR_OBJECT_HANDLE_INVALID);
+                    }
                     return Ok(Destroyed::NotSeen);
                 }
                 Err(Ckr::CKR_OBJECT_HANDLE_INVALID) => return Ok(Destroyed::Yes),
