@@ -815,7 +815,7 @@ impl Checker<'_> {
             }
             // A direct write answered with a transport failure may have been executed before its
             // answer was lost (D35 `LostAnswer`); `synchronize` then copies it (B21).
-            OpObs::Direct { label, .. }
+            OpObs::Direct { member, label }
                 if matches!(
                     app.result.as_str(),
                     "CKR_DEVICE_ERROR" | "CKR_DEVICE_REMOVED" | "CKR_TOKEN_NOT_PRESENT"
@@ -823,6 +823,7 @@ impl Checker<'_> {
             {
                 self.uncertain.insert(label.clone());
                 self.direct_maybe.insert(label.clone());
+                self.direct_cut(member);
             }
             _ => {}
         }
@@ -1422,6 +1423,20 @@ impl Checker<'_> {
                     && *t <= to
                     && matches!(h, Happening::Command { line, .. } if line.contains(" interval "))
             })
+    }
+
+    /// D109 (D19, D35, B21, B28): a direct write is the application's own call on the
+    /// member's physical slot, over the same client connection as the engine's. Answered with
+    /// a transport failure (a receive timeout on a slow member, a lost answer, a cut), that
+    /// connection is gone and the engine's sessions there with it (a timed-out call abandons
+    /// the connection, B28). The engine, which did not make the call, finds out at its next
+    /// call on one of those sessions, which fails by rule (D19) even when the fault is over by
+    /// then: until then the member is lost unnoticed, as after a `Drop` fault, so a login in
+    /// between does not compare it (its orphans stay at risk, D70).
+    fn direct_cut(&mut self, member: &str) {
+        if matches!(self.claims.get(member), Some(Claimed::Back)) {
+            self.truth.lost_unnoticed(member);
+        }
     }
 
     /// I1 (issue 12's lost answer): an orphan this process left on a member that is usable
@@ -2995,6 +3010,67 @@ mod tests {
         };
         assert_eq!(check(&run(true), &[], None), None);
         let v = check(&run(false), &[], None).expect("a violation");
+        assert_eq!(v.invariant, "I1");
+        assert!(v.detail.contains("held 2 times"), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_direct_write_that_timed_out_cut_the_engines_connection_before_a_login() {
+        // Seed 990344 (D109, D19, D70): B may hold the orphan of k1 (its copy failed, D18) and
+        // comes back while nobody is logged in. The application's direct write to B's
+        // physical slot times out on the slow member: the connection goes, and the engine's
+        // sessions there with it. The next login does not compare B (its first call on such a
+        // session drops it), so the heal's synchronize may copy the orphan by union. A direct
+        // write B answered leaves the connection up: the login compares B, a duplicate then
+        // is the engine's.
+        let twice = final_with(&[
+            ("A", &["k1/SecretKey", "k1/SecretKey", "x1/SecretKey"]),
+            ("B", &["k1/SecretKey", "k1/SecretKey", "x1/SecretKey"]),
+        ]);
+        let fault = |fault: FaultObs| Happening::Fault {
+            member: "B".into(),
+            fault,
+        };
+        let run = |answer: &str| {
+            obs(vec![
+                (0, login()),
+                (10_000, create_k1()),
+                (10_000, failed("B", "ExportClone", 10_000)),
+                (10_000, log("has dropped member: B")),
+                (20_000, fault(FaultObs::Restore)),
+                (30_000, app(OpObs::Logout, "CKR_OK", None)),
+                (70_000, log("recovery attempt 1 succeeded for member: B")),
+                (80_000, fault(FaultObs::Slow(25_000))),
+                (
+                    80_000,
+                    app(
+                        OpObs::Direct {
+                            member: "B".into(),
+                            label: "x1".into(),
+                        },
+                        answer,
+                        None,
+                    ),
+                ),
+                (100_000, fault(FaultObs::Restore)),
+                (100_000, login()),
+                (100_000, failed("B", "FindObjects", 100_000)),
+                (100_000, log("has dropped member: B")),
+                (
+                    100_000,
+                    Happening::Command {
+                        line: "hagroup synchronize -group g".into(),
+                        output: format!(
+                            "Member A: 2 token objects cloned to it.\n{}",
+                            admin::NO_ERROR
+                        ),
+                    },
+                ),
+                (300_000, twice.clone()),
+            ])
+        };
+        assert_eq!(check(&run("CKR_DEVICE_ERROR"), &[], None), None);
+        let v = check(&run("CKR_OK"), &[], None).expect("a violation");
         assert_eq!(v.invariant, "I1");
         assert!(v.detail.contains("held 2 times"), "{}", v.detail);
     }
