@@ -189,6 +189,10 @@ struct Checker<'a> {
     /// or a primary lost during replication, D18): label → members that may hold an orphan the
     /// engine's table tombstones until they are compared with it again.
     orphan_risk: BTreeMap<String, BTreeSet<String>>,
+    /// Members in service whose connection a direct write's transport failure cut (D109): the
+    /// engine's sessions there are dead until its next call finds them (D19), so a login
+    /// before that compares nothing there. Cleared when the engine finds it.
+    direct_cut: BTreeSet<String>,
     /// The risks the current application call added (label, member) → the instant of the
     /// engine call that failed: a recovery line of the same call recorded after the failure
     /// may tell of an attempt that ran before it (B45: at the call's start), which compared
@@ -310,6 +314,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         destroyed: BTreeSet::new(),
         last_creation: None,
         orphan_risk: BTreeMap::new(),
+        direct_cut: BTreeSet::new(),
         cut_in_call: BTreeMap::new(),
         creation_lost: None,
         orphans: BTreeSet::new(),
@@ -397,7 +402,8 @@ impl Checker<'_> {
     /// At a login, a member the log still counts back but that a fault struck since the
     /// engine last talked to it (unreachable, revoked, its credential refused, a lost
     /// connection not yet found, D19) is not compared: the login's call to it fails and drops
-    /// it (seed 77527: revoked just before the login, its orphan then spread by `synchronize`).
+    /// it (seed 77527: revoked just before the login, its orphan then spread by `synchronize`;
+    /// seed 990344: a direct write timed out on it, D109).
     ///
     /// `attempt_at`: the instant a recovery line states for `only`'s comparison; a risk the
     /// current call added on that member from a failed engine call made at or after it stays.
@@ -405,6 +411,7 @@ impl Checker<'_> {
         let claims = &self.claims;
         let truth = &self.truth;
         let cut_in_call = &self.cut_in_call;
+        let direct_cut = &self.direct_cut;
         let compared = |label: &String, m: &String| {
             let cut_after = attempt_at.is_some_and(|t| {
                 cut_in_call
@@ -413,7 +420,7 @@ impl Checker<'_> {
             });
             only.is_none_or(|o| o == m.as_str())
                 && matches!(claims.get(m), Some(Claimed::Back))
-                && (only.is_some() || truth.answers(m))
+                && (only.is_some() || (truth.answers(m) && !direct_cut.contains(m)))
                 && !cut_after
         };
         for (label, members) in self.orphan_risk.iter_mut() {
@@ -499,6 +506,7 @@ impl Checker<'_> {
         }
         // D9: from now on the member is usable again only from its next due attempt.
         self.truth.detected(member, called_at);
+        self.direct_cut.remove(member);
         self.unnoticed
             .entry(member.to_string())
             .or_insert_with(|| Unnoticed {
@@ -770,6 +778,8 @@ impl Checker<'_> {
                     self.uncertain.extend(forgotten);
                     let orphans = std::mem::take(&mut self.orphan_risk);
                     self.uncertain.extend(orphans.into_keys());
+                    // The new process's engine opens sessions of its own (D109 ends).
+                    self.direct_cut.clear();
                     self.orphans.clear();
                 }
             }
@@ -1399,6 +1409,7 @@ impl Checker<'_> {
     /// a line stamped `stamped` (when the engine detected it, D19).
     fn mark_down(&mut self, member: String, at: Millis, stamped: Millis) {
         self.undetected.remove(&member);
+        self.direct_cut.remove(&member);
         self.truth.noticed(&member);
         self.down_since.insert(member.clone(), at);
         self.detected_stamp.insert(member.clone(), stamped);
@@ -1431,11 +1442,11 @@ impl Checker<'_> {
     /// connection is gone and the engine's sessions there with it (a timed-out call abandons
     /// the connection, B28). The engine, which did not make the call, finds out at its next
     /// call on one of those sessions, which fails by rule (D19) even when the fault is over by
-    /// then: until then the member is lost unnoticed, as after a `Drop` fault, so a login in
-    /// between does not compare it (its orphans stay at risk, D70).
+    /// then, so a login in between does not compare it: its orphans stay at risk (D70), as a
+    /// member's whose connection a fault cut (`Truth::answers`).
     fn direct_cut(&mut self, member: &str) {
         if matches!(self.claims.get(member), Some(Claimed::Back)) {
-            self.truth.lost_unnoticed(member);
+            self.direct_cut.insert(member.to_string());
         }
     }
 
