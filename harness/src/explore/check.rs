@@ -189,6 +189,10 @@ struct Checker<'a> {
     /// or a primary lost during replication, D18): label → members that may hold an orphan the
     /// engine's table tombstones until they are compared with it again.
     orphan_risk: BTreeMap<String, BTreeSet<String>>,
+    /// Members in service whose connection a direct write's transport failure cut (D109): the
+    /// engine's sessions there are dead until its next call finds them (D19), so a login
+    /// before that compares nothing there. Cleared when the engine finds it.
+    direct_cut: BTreeSet<String>,
     /// The risks the current application call added (label, member) → the instant of the
     /// engine call that failed: a recovery line of the same call recorded after the failure
     /// may tell of an attempt that ran before it (B45: at the call's start), which compared
@@ -310,6 +314,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         destroyed: BTreeSet::new(),
         last_creation: None,
         orphan_risk: BTreeMap::new(),
+        direct_cut: BTreeSet::new(),
         cut_in_call: BTreeMap::new(),
         creation_lost: None,
         orphans: BTreeSet::new(),
@@ -397,7 +402,8 @@ impl Checker<'_> {
     /// At a login, a member the log still counts back but that a fault struck since the
     /// engine last talked to it (unreachable, revoked, its credential refused, a lost
     /// connection not yet found, D19) is not compared: the login's call to it fails and drops
-    /// it (seed 77527: revoked just before the login, its orphan then spread by `synchronize`).
+    /// it (seed 77527: revoked just before the login, its orphan then spread by `synchronize`;
+    /// seed 990344: a direct write timed out on it, D109).
     ///
     /// `attempt_at`: the instant a recovery line states for `only`'s comparison; a risk the
     /// current call added on that member from a failed engine call made at or after it stays.
@@ -405,6 +411,7 @@ impl Checker<'_> {
         let claims = &self.claims;
         let truth = &self.truth;
         let cut_in_call = &self.cut_in_call;
+        let direct_cut = &self.direct_cut;
         let compared = |label: &String, m: &String| {
             let cut_after = attempt_at.is_some_and(|t| {
                 cut_in_call
@@ -413,7 +420,7 @@ impl Checker<'_> {
             });
             only.is_none_or(|o| o == m.as_str())
                 && matches!(claims.get(m), Some(Claimed::Back))
-                && (only.is_some() || truth.answers(m))
+                && (only.is_some() || (truth.answers(m) && !direct_cut.contains(m)))
                 && !cut_after
         };
         for (label, members) in self.orphan_risk.iter_mut() {
@@ -499,6 +506,7 @@ impl Checker<'_> {
         }
         // D9: from now on the member is usable again only from its next due attempt.
         self.truth.detected(member, called_at);
+        self.direct_cut.remove(member);
         self.unnoticed
             .entry(member.to_string())
             .or_insert_with(|| Unnoticed {
@@ -770,6 +778,8 @@ impl Checker<'_> {
                     self.uncertain.extend(forgotten);
                     let orphans = std::mem::take(&mut self.orphan_risk);
                     self.uncertain.extend(orphans.into_keys());
+                    // The new process's engine opens sessions of its own (D109 ends).
+                    self.direct_cut.clear();
                     self.orphans.clear();
                 }
             }
@@ -815,7 +825,7 @@ impl Checker<'_> {
             }
             // A direct write answered with a transport failure may have been executed before its
             // answer was lost (D35 `LostAnswer`); `synchronize` then copies it (B21).
-            OpObs::Direct { label, .. }
+            OpObs::Direct { member, label }
                 if matches!(
                     app.result.as_str(),
                     "CKR_DEVICE_ERROR" | "CKR_DEVICE_REMOVED" | "CKR_TOKEN_NOT_PRESENT"
@@ -823,6 +833,7 @@ impl Checker<'_> {
             {
                 self.uncertain.insert(label.clone());
                 self.direct_maybe.insert(label.clone());
+                self.direct_cut(member);
             }
             _ => {}
         }
@@ -1398,6 +1409,7 @@ impl Checker<'_> {
     /// a line stamped `stamped` (when the engine detected it, D19).
     fn mark_down(&mut self, member: String, at: Millis, stamped: Millis) {
         self.undetected.remove(&member);
+        self.direct_cut.remove(&member);
         self.truth.noticed(&member);
         self.down_since.insert(member.clone(), at);
         self.detected_stamp.insert(member.clone(), stamped);
@@ -1422,6 +1434,20 @@ impl Checker<'_> {
                     && *t <= to
                     && matches!(h, Happening::Command { line, .. } if line.contains(" interval "))
             })
+    }
+
+    /// D109 (D19, D35, B21, B28): a direct write is the application's own call on the
+    /// member's physical slot, over the same client connection as the engine's. Answered with
+    /// a transport failure (a receive timeout on a slow member, a lost answer, a cut), that
+    /// connection is gone and the engine's sessions there with it (a timed-out call abandons
+    /// the connection, B28). The engine, which did not make the call, finds out at its next
+    /// call on one of those sessions, which fails by rule (D19) even when the fault is over by
+    /// then, so a login in between does not compare it: its orphans stay at risk (D70), as a
+    /// member's whose connection a fault cut (`Truth::answers`).
+    fn direct_cut(&mut self, member: &str) {
+        if matches!(self.claims.get(member), Some(Claimed::Back)) {
+            self.direct_cut.insert(member.to_string());
+        }
     }
 
     /// I1 (issue 12's lost answer): an orphan this process left on a member that is usable
@@ -2995,6 +3021,67 @@ mod tests {
         };
         assert_eq!(check(&run(true), &[], None), None);
         let v = check(&run(false), &[], None).expect("a violation");
+        assert_eq!(v.invariant, "I1");
+        assert!(v.detail.contains("held 2 times"), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_direct_write_that_timed_out_cut_the_engines_connection_before_a_login() {
+        // Seed 990344 (D109, D19, D70): B may hold the orphan of k1 (its copy failed, D18) and
+        // comes back while nobody is logged in. The application's direct write to B's
+        // physical slot times out on the slow member: the connection goes, and the engine's
+        // sessions there with it. The next login does not compare B (its first call on such a
+        // session drops it), so the heal's synchronize may copy the orphan by union. A direct
+        // write B answered leaves the connection up: the login compares B, a duplicate then
+        // is the engine's.
+        let twice = final_with(&[
+            ("A", &["k1/SecretKey", "k1/SecretKey", "x1/SecretKey"]),
+            ("B", &["k1/SecretKey", "k1/SecretKey", "x1/SecretKey"]),
+        ]);
+        let fault = |fault: FaultObs| Happening::Fault {
+            member: "B".into(),
+            fault,
+        };
+        let run = |answer: &str| {
+            obs(vec![
+                (0, login()),
+                (10_000, create_k1()),
+                (10_000, failed("B", "ExportClone", 10_000)),
+                (10_000, log("has dropped member: B")),
+                (20_000, fault(FaultObs::Restore)),
+                (30_000, app(OpObs::Logout, "CKR_OK", None)),
+                (70_000, log("recovery attempt 1 succeeded for member: B")),
+                (80_000, fault(FaultObs::Slow(25_000))),
+                (
+                    80_000,
+                    app(
+                        OpObs::Direct {
+                            member: "B".into(),
+                            label: "x1".into(),
+                        },
+                        answer,
+                        None,
+                    ),
+                ),
+                (100_000, fault(FaultObs::Restore)),
+                (100_000, login()),
+                (100_000, failed("B", "FindObjects", 100_000)),
+                (100_000, log("has dropped member: B")),
+                (
+                    100_000,
+                    Happening::Command {
+                        line: "hagroup synchronize -group g".into(),
+                        output: format!(
+                            "Member A: 2 token objects cloned to it.\n{}",
+                            admin::NO_ERROR
+                        ),
+                    },
+                ),
+                (300_000, twice.clone()),
+            ])
+        };
+        assert_eq!(check(&run("CKR_DEVICE_ERROR"), &[], None), None);
+        let v = check(&run("CKR_OK"), &[], None).expect("a violation");
         assert_eq!(v.invariant, "I1");
         assert!(v.detail.contains("held 2 times"), "{}", v.detail);
     }
