@@ -201,10 +201,11 @@ mod tests {
             .chain((98..=100).map(|n| format!("D{n}")))
             .chain((101..=102).map(|n| format!("D{n}")))
             .chain((103..=106).map(|n| format!("D{n}")))
+            .chain((111..=111).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 155);
+        assert_eq!(ids.len(), 156);
     }
 
     #[test]
