@@ -213,8 +213,11 @@ struct Checker<'a> {
     /// call recorded next (a set-off fault is recorded before the call it interrupted).
     set_off_pending: Vec<SetOff>,
     /// The armed faults the last application call set off, until an operator command or
-    /// checkpoint.
+    /// checkpoint (with D111, those of every thread session opened in its instant).
     set_off_by_call: Vec<SetOff>,
+    /// D111: the instant of the last application call when it opened a thread's session
+    /// before a `Threads` step and no HA log line has been recorded since.
+    thread_opens_at: Option<Millis>,
     /// The member the last `detected new member` line named, and when (D24).
     new_member: Option<(String, Millis)>,
     /// Members added at run time (`hagroup addmember`) that the log has neither detected nor
@@ -322,6 +325,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         call_start: None,
         set_off_pending: Vec::new(),
         set_off_by_call: Vec::new(),
+        thread_opens_at: None,
         new_member: None,
         undetected: BTreeSet::new(),
         orphan_labels: BTreeSet::new(),
@@ -520,19 +524,35 @@ impl Checker<'_> {
     fn step(&mut self, at: Millis, happening: &Happening) -> Option<Violation> {
         self.tombstones_compared(at, false);
         match happening {
-            Happening::App(_) => {
+            Happening::App(app) => {
                 self.call_start = Some(at);
                 self.cut_in_call.clear();
-                self.set_off_by_call = std::mem::take(&mut self.set_off_pending);
+                let set_off = std::mem::take(&mut self.set_off_pending);
+                // The application's opening of a thread's session before a `Threads` step (not
+                // issued by a thread; the runner opens them all, then pays for them).
+                let thread_open =
+                    app.thread && app.issued.is_none() && app.op == OpObs::OpenSession;
+                if thread_open && self.thread_opens_at == Some(at) {
+                    // D111: another thread's session opened in the same instant, before the
+                    // lines of the earlier opens were recorded: those lines come after this
+                    // call, so what the earlier opens set off stays theirs.
+                    self.set_off_by_call.extend(set_off);
+                } else {
+                    self.set_off_by_call = set_off;
+                }
+                self.thread_opens_at = thread_open.then_some(at);
             }
             Happening::SlotList(_) => {
                 self.call_start = None;
+                self.thread_opens_at = None;
                 self.set_off_by_call = std::mem::take(&mut self.set_off_pending);
             }
             Happening::Command { .. } | Happening::Checkpoint { .. } => {
                 self.call_start = None;
+                self.thread_opens_at = None;
                 self.set_off_by_call.clear();
             }
+            Happening::Log(_) => self.thread_opens_at = None,
             _ => {}
         }
         match happening {
@@ -2483,6 +2503,97 @@ mod tests {
         // Armed while B was still in service: its own logins then counted, so the second may
         // be the attempt's.
         assert_eq!(lie(&run(2, 5_000)), Some(("I3", true)));
+    }
+
+    #[test]
+    fn d111_the_thread_sessions_opened_in_one_instant_share_what_they_set_off() {
+        // As in D104's test, B is out of service and recovered manually; a `Threads` step's
+        // sessions are opened at 20 s: the first open drives B's attempt (its one login) and
+        // its own login on B sets off the armed lost answer (B's second login since the
+        // arming); the second open is recorded in the same instant, before the first one's
+        // lines, which come when the opens are paid for (exploration seed 885409, v8).
+        let thread_open = || {
+            Happening::App(AppObs {
+                thread: true,
+                ..match app(OpObs::OpenSession, "CKR_OK", None) {
+                    Happening::App(a) => a,
+                    _ => unreachable!(),
+                }
+            })
+        };
+        let run = |nth: u32, line_between: bool| {
+            let mut events = vec![
+                (0, login()),
+                (
+                    10_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Drop,
+                    },
+                ),
+                (10_000, failed("B", "Sign", 10_000)),
+                (10_000, log_at(10, "has dropped member: B")),
+                (
+                    11_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Restore,
+                    },
+                ),
+                (
+                    11_000,
+                    Happening::Command {
+                        line: "hagroup recover".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::SetOff {
+                        member: "B".into(),
+                        call: "Login".into(),
+                        nth,
+                        armed_at: 11_000,
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::LostAnswer,
+                    },
+                ),
+                (20_000, thread_open()),
+            ];
+            if line_between {
+                events.push((
+                    20_000,
+                    log_at(20, "configured as a \"PASSWORD Based\" virtual device"),
+                ));
+            }
+            events.extend([
+                (20_000, thread_open()),
+                (40_000, failed("B", "Login", 20_000)),
+                (
+                    40_000,
+                    log_at(20, "recovery attempt 1 succeeded for member: B"),
+                ),
+                (40_000, log_at(20, "has dropped member: B")),
+            ]);
+            with_clock(obs(events))
+        };
+        let lie = |o: &Observations| {
+            check(o, &[], None)
+                .map(|v| (v.invariant, v.detail.contains("`succeeded` for member B")))
+        };
+        // Both opens in one instant, the lines after both: the second login is the first
+        // open's own work, after its attempt.
+        assert_eq!(lie(&run(2, false)), None);
+        // The first login since the arming is still the attempt's own: a lie.
+        assert_eq!(lie(&run(1, false)), Some(("I3", true)));
+        // A line recorded between the opens ends the first one's lines: what it set off is
+        // no excuse for the lines after the second.
+        assert_eq!(lie(&run(2, true)), Some(("I3", true)));
     }
 
     #[test]
