@@ -577,16 +577,27 @@ fn last_busy(f: &MemberFacts, since: Millis, at: Millis) -> Option<Millis> {
         .max()
 }
 
-/// The values in force at some instant of `[from, to]`.
+/// The values in force at some instant of `[from, to]`. Events of one instant are ordered
+/// (B45, D21): a setting changed at `from` itself may have come after what happened then, so
+/// the value in force just before `from`, and each value set at `from`, count too (D108; seed
+/// 894398: a manual recovery's attempt exhausted a retry count of 1, and a count of 7 set at
+/// the same instant, after it, revived nothing).
 fn changes_over<T: Copy>(history: &[(Millis, T)], from: Millis, to: Millis) -> Vec<(Millis, T)> {
     let mut out: Vec<(Millis, T)> = Vec::new();
-    if let Some(first) = in_force(history, from) {
+    let changed_then = history.iter().any(|(since, _)| *since == from);
+    let before = if changed_then {
+        from.checked_sub(1).and_then(|b| in_force(history, b))
+    } else {
+        in_force(history, from)
+    };
+    if let Some(first) = before {
         out.push((from, first));
     }
     out.extend(
         history
             .iter()
-            .filter(|(since, _)| *since > from && *since <= to)
+            .filter(|(since, _)| *since >= from && *since <= to)
+            .filter(|(since, _)| changed_then || *since > from)
             .copied(),
     );
     out
@@ -861,6 +872,31 @@ mod tests {
         );
         assert!(!late.may_be_exhausted("B"));
         assert!(late.usable("B", 119_000));
+    }
+
+    #[test]
+    fn a_count_raised_at_the_instant_the_attempts_ran_out_revives_nothing() {
+        // Seed 894398: B dropped at 280 s with a retry count of 1; a manual recovery's attempt
+        // failed then and exhausted it (B44), and a count of 7 set at the same instant, after
+        // that attempt, does not restart automatic attempts (D108).
+        let run = |raised_at: Millis| {
+            let mut t = truth(1);
+            t.command(
+                "hagroup retry -count 7",
+                "Command Result : No Error",
+                raised_at,
+            );
+            t.fault("B", &FaultObs::Drop, 280_000);
+            t.fault("B", &FaultObs::Restore, 281_000);
+            t
+        };
+        let same_instant = run(280_000);
+        assert!(same_instant.may_be_exhausted("B"));
+        assert!(!same_instant.usable("B", 3_927_000));
+        // Raised before the drop, the count of 7 is the one in force all along.
+        let before = run(279_999);
+        assert!(!before.may_be_exhausted("B"));
+        assert!(before.usable("B", 3_927_000));
     }
 
     #[test]
