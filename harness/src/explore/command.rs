@@ -70,16 +70,32 @@ pub fn explore(args: &ExploreArgs) -> ExitCode {
     // Wall time is measured for the summary only; it never reaches a result line.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let every = plain_progress_every(total);
     let tick = |r: &SeedResult| {
         if r.verdict == Verdict::Fail {
             failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if bar.is_none() {
+                // Off a terminal (a log, a cluster job), a failure is told when it is found.
+                eprintln!("hasim explore: {}", r.failure_line());
+            }
         }
-        if let Some(bar) = &bar {
-            bar.inc(1);
-            bar.set_message(format!(
-                "{} failed",
-                failed.load(std::sync::atomic::Ordering::Relaxed)
-            ));
+        let failed = failed.load(std::sync::atomic::Ordering::Relaxed);
+        match &bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(format!("{failed} failed"));
+            }
+            None => {
+                let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if done.is_multiple_of(every) || done == total {
+                    let secs = started.elapsed().as_secs_f64();
+                    let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
+                    eprintln!(
+                        "hasim explore: {done}/{total} seeds, {failed} failed, {rate:.0} seeds/s"
+                    );
+                }
+            }
         }
     };
     let results = match campaign.run(&tick) {
@@ -184,6 +200,12 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
         None => print!("{text}"),
     }
     ExitCode::from(1)
+}
+
+/// Off a terminal, a plain progress line every this many seeds: every 5% of the shard, but
+/// no closer than 1,000 seeds apart (a short run prints one line, at its end).
+fn plain_progress_every(total: u64) -> u64 {
+    (total / 20).max(1000).min(total.max(1))
 }
 
 fn progress_bar(total: u64, forced: bool) -> Option<indicatif::ProgressBar> {
