@@ -2435,53 +2435,64 @@ mod tests {
         assert_eq!(lie(&run(true, "OpenSession", login())), Some(("I3", true)));
     }
 
+    /// B drops at 10 s and comes back at 11 s; the operator asks for a manual recovery; at
+    /// 20 s a lost answer armed at `armed_at` goes off on B's `nth` login since (D104, D111).
+    fn recovered_b_loses_an_answer_at_login(
+        nth: u32,
+        armed_at: Millis,
+    ) -> Vec<(Millis, Happening)> {
+        vec![
+            (0, login()),
+            (
+                10_000,
+                Happening::Fault {
+                    member: "B".into(),
+                    fault: FaultObs::Drop,
+                },
+            ),
+            (10_000, failed("B", "Sign", 10_000)),
+            (10_000, log_at(10, "has dropped member: B")),
+            (
+                11_000,
+                Happening::Fault {
+                    member: "B".into(),
+                    fault: FaultObs::Restore,
+                },
+            ),
+            (
+                11_000,
+                Happening::Command {
+                    line: "hagroup recover".into(),
+                    output: "Command Result : No Error".into(),
+                },
+            ),
+            (
+                20_000,
+                Happening::SetOff {
+                    member: "B".into(),
+                    call: "Login".into(),
+                    nth,
+                    armed_at,
+                },
+            ),
+            (
+                20_000,
+                Happening::Fault {
+                    member: "B".into(),
+                    fault: FaultObs::LostAnswer,
+                },
+            ),
+        ]
+    }
+
     #[test]
     fn d104_a_second_login_since_an_arming_while_out_is_the_calls_own() {
         // B drops at 10 s and comes back; the operator asks for a manual recovery. The next
         // call (at 20 s, returning at 40 s) drives B's attempt, which logs in to B once (B43);
         // an armed fault goes off on B's `nth` login since it was armed at `armed_at`.
         let run = |nth: u32, armed_at: Millis| {
-            with_clock(obs(vec![
-                (0, login()),
-                (
-                    10_000,
-                    Happening::Fault {
-                        member: "B".into(),
-                        fault: FaultObs::Drop,
-                    },
-                ),
-                (10_000, failed("B", "Sign", 10_000)),
-                (10_000, log_at(10, "has dropped member: B")),
-                (
-                    11_000,
-                    Happening::Fault {
-                        member: "B".into(),
-                        fault: FaultObs::Restore,
-                    },
-                ),
-                (
-                    11_000,
-                    Happening::Command {
-                        line: "hagroup recover".into(),
-                        output: "Command Result : No Error".into(),
-                    },
-                ),
-                (
-                    20_000,
-                    Happening::SetOff {
-                        member: "B".into(),
-                        call: "Login".into(),
-                        nth,
-                        armed_at,
-                    },
-                ),
-                (
-                    20_000,
-                    Happening::Fault {
-                        member: "B".into(),
-                        fault: FaultObs::LostAnswer,
-                    },
-                ),
+            let mut events = recovered_b_loses_an_answer_at_login(nth, armed_at);
+            events.extend([
                 (20_000, create_k1()),
                 (40_000, failed("B", "Login", 20_000)),
                 (
@@ -2489,7 +2500,8 @@ mod tests {
                     log_at(20, "recovery attempt 1 succeeded for member: B"),
                 ),
                 (40_000, log_at(20, "has dropped member: B")),
-            ]))
+            ]);
+            with_clock(obs(events))
         };
         let lie = |o: &Observations| {
             check(o, &[], None)
@@ -2522,49 +2534,8 @@ mod tests {
             })
         };
         let run = |nth: u32, line_between: bool| {
-            let mut events = vec![
-                (0, login()),
-                (
-                    10_000,
-                    Happening::Fault {
-                        member: "B".into(),
-                        fault: FaultObs::Drop,
-                    },
-                ),
-                (10_000, failed("B", "Sign", 10_000)),
-                (10_000, log_at(10, "has dropped member: B")),
-                (
-                    11_000,
-                    Happening::Fault {
-                        member: "B".into(),
-                        fault: FaultObs::Restore,
-                    },
-                ),
-                (
-                    11_000,
-                    Happening::Command {
-                        line: "hagroup recover".into(),
-                        output: "Command Result : No Error".into(),
-                    },
-                ),
-                (
-                    20_000,
-                    Happening::SetOff {
-                        member: "B".into(),
-                        call: "Login".into(),
-                        nth,
-                        armed_at: 11_000,
-                    },
-                ),
-                (
-                    20_000,
-                    Happening::Fault {
-                        member: "B".into(),
-                        fault: FaultObs::LostAnswer,
-                    },
-                ),
-                (20_000, thread_open()),
-            ];
+            let mut events = recovered_b_loses_an_answer_at_login(nth, 11_000);
+            events.push((20_000, thread_open()));
             if line_between {
                 events.push((
                     20_000,
