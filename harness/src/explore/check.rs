@@ -1414,14 +1414,30 @@ impl Checker<'_> {
     /// call but its attempts (B42, B45): counted from an arming made while it was out, with no
     /// attempt line since, the first `Login` there was this attempt's and a later one the
     /// call's own (its session's login on the member just brought back).
+    ///
+    /// D110: an attempt clones into the member only from another member in service; with none
+    /// in service at its line ([`Self::no_copy_source`]) an `ImportClone` there is not its own.
     fn struck_after_attempt(&self, member: &str, logged_in: bool) -> bool {
         self.set_off_by_call.iter().any(|s| {
             let call = s.call.as_str();
             let not_the_attempts = NOT_AN_ATTEMPTS_CALL.contains(&call)
                 || s.login_after_attempts
                 || (!logged_in && !RECONNECT_CALLS.contains(&call))
-                || (call == "ImportClone" && !self.obs.settings.synchronize);
+                || (call == "ImportClone"
+                    && (!self.obs.settings.synchronize || self.no_copy_source(member)));
             s.member == member && not_the_attempts && s.reachable && (s.credential_ok || !logged_in)
+        })
+    }
+
+    /// D110: no member of the group but `member` is in service as the log stands now (each
+    /// was taken out and has no `succeeded` line since, or was added and not yet detected,
+    /// D24): an attempt for `member` logged now had no member to clone from (B43, D7: missing
+    /// objects are cloned from another member in service), so it made no `ImportClone` there;
+    /// one in the same application call came after its `succeeded` (a later attempt's rejoin
+    /// filling its gaps, B19, or the call's own replication).
+    fn no_copy_source(&self, member: &str) -> bool {
+        self.truth.group().iter().filter(|m| *m != member).all(|m| {
+            !matches!(self.claims.get(m), Some(Claimed::Back)) || self.undetected.contains(m)
         })
     }
 
@@ -2625,6 +2641,110 @@ mod tests {
         assert_eq!(
             check(&run("ImportClone"), &[], None)
                 .map(|v| (v.invariant, v.detail.contains("`succeeded` for member B"))),
+            Some(("I3", true))
+        );
+    }
+
+    #[test]
+    fn d110_an_attempt_with_no_member_in_service_clones_nothing_into_it() {
+        // activeEnhanced, logged in: A drops at 0 s; B (the only holder of k1) drops at 10 s
+        // only when `b_out`, which loses every member (the session survives, D11). Both come
+        // back; a manual recovery; the next call (at 20 s, returning at 40 s) drives A's
+        // attempt, then B's (member order, D9); a clone into A (B's rejoin filling A's gap,
+        // B19) loses its answer, and A is dropped after both `succeeded` lines (bug 5's order;
+        // exploration seed 862966 of generator v8).
+        let run = |b_out: bool| {
+            let drop = |m: &str, at: Millis| {
+                [
+                    (
+                        at,
+                        Happening::Fault {
+                            member: m.into(),
+                            fault: FaultObs::Drop,
+                        },
+                    ),
+                    (at, failed(m, "Sign", at)),
+                    (at, log_at(at / 1000, &format!("has dropped member: {m}"))),
+                ]
+            };
+            let restore = |m: &str| {
+                (
+                    11_000,
+                    Happening::Fault {
+                        member: m.into(),
+                        fault: FaultObs::Restore,
+                    },
+                )
+            };
+            let mut events = vec![(0, login()), (0, create_k1())];
+            events.extend(drop("A", 0));
+            if b_out {
+                events.extend(drop("B", 10_000));
+                events.push((10_000, log_at(10, "all members gone offline.")));
+                events.push(restore("B"));
+            }
+            events.extend([
+                restore("A"),
+                (
+                    11_000,
+                    Happening::Command {
+                        line: "hagroup recover".into(),
+                        output: "Command Result : No Error".into(),
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::SetOff {
+                        member: "A".into(),
+                        call: "ImportClone".into(),
+                        nth: 1,
+                        armed_at: 11_000,
+                    },
+                ),
+                (
+                    20_000,
+                    Happening::Fault {
+                        member: "A".into(),
+                        fault: FaultObs::LostAnswer,
+                    },
+                ),
+                (
+                    20_000,
+                    app(
+                        OpObs::Create {
+                            label: "k2".into(),
+                            token: true,
+                            pair: false,
+                        },
+                        "CKR_OK",
+                        None,
+                    ),
+                ),
+                (40_000, failed("A", "ImportClone", 20_000)),
+                (
+                    40_000,
+                    log_at(20, "recovery attempt 1 succeeded for member: A"),
+                ),
+            ]);
+            if b_out {
+                events.push((
+                    40_000,
+                    log_at(20, "recovery attempt 1 succeeded for member: B"),
+                ));
+            }
+            events.push((40_000, log_at(20, "has dropped member: A")));
+            let mut o = with_clock(obs(events));
+            o.settings.enhanced = true;
+            o
+        };
+        // No member in service at A's line: its attempt had nothing to clone from, so the
+        // clone into A came after its `succeeded`.
+        assert_eq!(check(&run(true), &[], None), None);
+        // B in service at A's line: the clone may be the attempt's own copy (B43), so A was
+        // lost during its attempt and `succeeded` is a lie.
+        assert_eq!(
+            check(&run(false), &[], None)
+                .map(|v| (v.invariant, v.detail.contains("`succeeded` for member A"))),
             Some(("I3", true))
         );
     }
