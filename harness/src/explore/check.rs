@@ -27,7 +27,7 @@
 //! - **I5** a standby member serves nothing while an active member holding the key is usable
 //!   (B35, D12, D26).
 //! - **I6** liveness: after the heal, every member that can recover by itself is back (the log
-//!   says so) within its bound.
+//!   says so) within its bound, unless its attempt waits for a busy recovery thread (D83, D113).
 //! - **I7** security: no signature or encryption succeeds while the application holds no login.
 //! - **I10** an object changed outside the group stays changed (B22, D64): see [`contents`].
 
