@@ -27,7 +27,7 @@
 //! - **I5** a standby member serves nothing while an active member holding the key is usable
 //!   (B35, D12, D26).
 //! - **I6** liveness: after the heal, every member that can recover by itself is back (the log
-//!   says so) within its bound.
+//!   says so) within its bound, unless its attempt waits for a busy recovery thread (D83, D113).
 //! - **I7** security: no signature or encryption succeeds while the application holds no login.
 //! - **I10** an object changed outside the group stays changed (B22, D64): see [`contents`].
 
@@ -220,6 +220,10 @@ struct Checker<'a> {
     thread_opens_at: Option<Millis>,
     /// The member the last `detected new member` line named, and when (D24).
     new_member: Option<(String, Millis)>,
+    /// D113: members a `hagroup recover` made due for an attempt, and the instant of the first
+    /// such request since their last attempt line, while no application call has come since
+    /// (the call that would drive it, B45).
+    recover_undriven: BTreeMap<String, Millis>,
     /// Members added at run time (`hagroup addmember`) that the log has neither detected nor
     /// dropped yet: not in service (B54, D24), so not back from a total loss (D25).
     undetected: BTreeSet<String>,
@@ -327,6 +331,7 @@ pub fn check(obs: &Observations, spares: &[String], aborted: Option<&str>) -> Op
         set_off_by_call: Vec::new(),
         thread_opens_at: None,
         new_member: None,
+        recover_undriven: BTreeMap::new(),
         undetected: BTreeSet::new(),
         orphan_labels: BTreeSet::new(),
         contents: contents::Contents::default(),
@@ -527,6 +532,9 @@ impl Checker<'_> {
             Happening::App(app) => {
                 self.call_start = Some(at);
                 self.cut_in_call.clear();
+                // Every call counts as the one that drives a requested recovery (B45), even
+                // one that does not reach the engine's drive: D113 excuses only before it.
+                self.recover_undriven.clear();
                 let set_off = std::mem::take(&mut self.set_off_pending);
                 // The application's opening of a thread's session before a `Threads` step (not
                 // issued by a thread; the runner opens them all, then pays for them).
@@ -645,7 +653,7 @@ impl Checker<'_> {
                     }
                 }
                 if line.split_whitespace().nth(1) == Some("recover") {
-                    for claim in self.claims.values_mut() {
+                    for (member, claim) in self.claims.iter_mut() {
                         match claim {
                             Claimed::Stopped => {
                                 *claim = Claimed::Down {
@@ -653,11 +661,19 @@ impl Checker<'_> {
                                     last: at,
                                     manual: true,
                                 };
+                                self.recover_undriven.insert(member.clone(), at);
                             }
                             Claimed::Down {
                                 attempts, manual, ..
                             } => {
                                 *attempts = 0;
+                                // The first request since the last attempt line, unless an
+                                // application call has come since (it drove that one).
+                                if *manual {
+                                    self.recover_undriven.entry(member.clone()).or_insert(at);
+                                } else {
+                                    self.recover_undriven.insert(member.clone(), at);
+                                }
                                 *manual = true;
                             }
                             Claimed::Back => {}
@@ -1534,20 +1550,28 @@ impl Checker<'_> {
     /// attempt or its drop, D9) has not run by `at` because the recovery thread, busy since
     /// before that attempt was due with an earlier run's member calls (a reintroduction from
     /// a slow copy source), is still busy at `at`: it runs when the thread is free, as I3's
-    /// timing check allows (B41, the simulation's time policy). A manual recovery's timing
-    /// is free, so it excuses nothing here.
+    /// timing check allows (B41, the simulation's time policy).
+    ///
+    /// D113: a `hagroup recover` since then makes the attempt due at once (D9), on the
+    /// recovery thread when it is free or at the application's next call (B45), whichever
+    /// comes first; it excuses the member too when neither has come: the thread, busy since
+    /// before the first instant an attempt was due (the automatic one or the request), is
+    /// still busy at `at`, and the application has made no call since the request.
     fn recovery_still_busy(&self, member: &str, at: Millis) -> bool {
-        let Some(Claimed::Down {
-            last,
-            manual: false,
-            ..
-        }) = self.claims.get(member)
-        else {
+        let Some(Claimed::Down { last, manual, .. }) = self.claims.get(member) else {
             return false;
         };
         let from = self.truth.recovery_resumed(*last, at).unwrap_or(*last);
         let due = from + u64::from(self.truth.interval_at(at)) * 1000;
-        due <= at && self.recovery_free(due) > at
+        if !*manual {
+            return due <= at && self.recovery_free(due) > at;
+        }
+        // Not driven yet: no application call since the request (B45).
+        let Some(requested) = self.recover_undriven.get(member) else {
+            return false;
+        };
+        let first = due.min(*requested);
+        first <= at && self.recovery_free(first) > at
     }
 
     /// D91 (B14, B21, D8): a `hagroup synchronize` that could not make every copy (a full
@@ -2283,6 +2307,71 @@ mod tests {
         assert_eq!(run(Some((140_000, 300_000))), Some("I6"));
         // Nor does one that ended before the checkpoint: the attempt ran when it was free.
         assert_eq!(run(Some((70_000, 150_000))), Some("I6"));
+    }
+
+    #[test]
+    fn i6_waits_for_a_busy_recovery_thread_after_a_recover_no_call_has_driven() {
+        // D113 (seed 943171 of generator v8): as in the D83 test, B's attempt 2 is due at 130 s
+        // while the run of 70 s keeps the recovery thread busy; a `hagroup recover` at 150 s
+        // makes the attempt due at once, on that thread or at the application's next call
+        // (B45, D9). Neither has come by the `healed` checkpoint at 201 s.
+        let healed = Happening::Checkpoint {
+            label: "healed".into(),
+            objects: Default::default(),
+            contents: Default::default(),
+        };
+        let recover = Happening::Command {
+            line: "hagroup recover".into(),
+            output: "Manual recovery requested for every group.\n\nCommand Result : No Error"
+                .into(),
+        };
+        let run = |busy: (Millis, Millis), recover_at: Millis, call_at: Option<Millis>| {
+            let mut events = vec![
+                (0, login()),
+                (
+                    10_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Drop,
+                    },
+                ),
+                (10_000, failed("B", "Sign", 10_000)),
+                (10_000, log_at(10, "has dropped member: B")),
+                (70_000, log_at(70, FAILED_1)),
+                (
+                    80_000,
+                    Happening::Fault {
+                        member: "B".into(),
+                        fault: FaultObs::Restore,
+                    },
+                ),
+                (busy.0, Happening::RecoveryBusy { until: busy.1 }),
+                (recover_at, recover.clone()),
+            ];
+            if let Some(t) = call_at {
+                events.push((t, app(sign(), "CKR_OK", None)));
+            }
+            events.push((201_000, healed.clone()));
+            // The record is in time order (stable: one instant keeps the order above).
+            events.sort_by_key(|(t, _)| *t);
+            check(&with_clock(obs(events)), &[], None).map(|v| v.invariant)
+        };
+        // Busy since before the attempt was due and still at the checkpoint, no call since the
+        // request: the attempt has not run yet.
+        assert_eq!(run((70_000, 300_000), 150_000, None), None);
+        // A request before the automatic attempt was due waits the same way.
+        assert_eq!(run((70_000, 300_000), 100_000, None), None);
+        // An application call after the request drives the attempt (B45): B must be back.
+        assert_eq!(run((70_000, 300_000), 150_000, Some(160_000)), Some("I6"));
+        // A call before the request drove nothing of it.
+        assert_eq!(run((70_000, 300_000), 150_000, Some(140_000)), None);
+        // The thread free before the checkpoint ran the attempt then.
+        assert_eq!(run((70_000, 190_000), 150_000, None), Some("I6"));
+        // A run that began after the attempt was due (and the request made) excuses nothing.
+        assert_eq!(run((160_000, 300_000), 150_000, None), Some("I6"));
+        // With a request before the automatic attempt was due, a run begun between them
+        // excuses nothing either: the thread was free when the request made it due.
+        assert_eq!(run((110_000, 300_000), 100_000, None), Some("I6"));
     }
 
     #[test]
