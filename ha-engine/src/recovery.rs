@@ -52,13 +52,25 @@ impl HaEngine {
             .min()
     }
 
-    /// Runs every recovery attempt due at or before `now`: groups in `NN` order, members in
-    /// configuration order (D9).
+    /// The recovery thread's run (B41): every recovery attempt due at or before `now`, groups in
+    /// `NN` order, members in configuration order (D9). A manual recovery requested before
+    /// `now` is due then too, so this run serves it (D9: the next drive attempts them): the
+    /// application's next call has nothing left to drive (D115).
     pub fn on_timer(&mut self, now: Millis) {
+        self.manual_pending = false;
+        self.run_due(now, false);
+        self.refill_requested(now);
+    }
+
+    /// Runs the attempts due at or before `now` (D9's order); with `manual_only`, only those of
+    /// members a manual recovery is still waiting for (B45).
+    fn run_due(&mut self, now: Millis, manual_only: bool) {
         for g in 0..self.group_count() {
             for m in 0..self.member_count(g) {
                 let due = match &self.member(g, m).liveness {
-                    Liveness::Down(d) => d.next_attempt.is_some_and(|t| t <= now),
+                    Liveness::Down(d) => {
+                        d.next_attempt.is_some_and(|t| t <= now) && (d.manual || !manual_only)
+                    }
                     Liveness::Alive | Liveness::Removed => false,
                 };
                 if due {
@@ -66,7 +78,6 @@ impl HaEngine {
                 }
             }
         }
-        self.refill_requested(now);
     }
 
     /// The recovery settings changed while members are down (B44, D9): the next attempt is due
@@ -401,11 +412,14 @@ impl HaEngine {
         self.refill_pending = true;
     }
 
-    /// Runs recovery that a manual request made due, before an application call (B45).
+    /// Runs recovery that a manual request made due, before an application call (B45), when
+    /// the recovery thread has not served it yet: the manual attempts only. An automatic
+    /// attempt is the recovery thread's (B41): it never runs inside, nor stalls, an
+    /// application call, even while that thread is still busy with an earlier run (D115).
     pub(crate) fn drive_pending(&mut self, now: Millis) {
         if self.manual_pending {
             self.manual_pending = false;
-            self.on_timer(now);
+            self.run_due(now, true);
         }
         self.refill_requested(now);
     }
