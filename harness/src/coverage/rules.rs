@@ -202,10 +202,11 @@ mod tests {
             .chain((101..=102).map(|n| format!("D{n}")))
             .chain((103..=109).map(|n| format!("D{n}")))
             .chain((111..=111).map(|n| format!("D{n}")))
+            .chain((115..=115).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 159);
+        assert_eq!(ids.len(), 160);
     }
 
     #[test]
