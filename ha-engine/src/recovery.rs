@@ -492,7 +492,10 @@ mod tests {
         assert!(f.engine.manual_pending);
         f.engine.on_timer(10_000);
         assert_eq!(logged(&f, "recovery attempt 1 failed for member: 33"), 1);
-        assert!(!f.engine.manual_pending, "the thread's run served the request");
+        assert!(
+            !f.engine.manual_pending,
+            "the thread's run served the request"
+        );
         f.engine
             .generate_key(100_000, vs[0], KeyKind::Aes256, "k3", true)
             .expect("key on 11 and 22");
