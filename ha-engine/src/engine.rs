@@ -110,7 +110,8 @@ pub struct HaEngine {
     handles_issued: u64,
     pub(crate) next_object_id: u64,
     pub(crate) next_ticket: u64,
-    /// A manual recovery is waiting for the application's next call (B45).
+    /// A manual recovery is waiting for the next drive: the application's next call or the
+    /// recovery thread's next run, whichever comes first (B45, D9, D115).
     pub(crate) manual_pending: bool,
     /// A manual recovery asked for members left with gaps to be compared again (B45, B19).
     pub(crate) refill_pending: bool,

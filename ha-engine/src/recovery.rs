@@ -52,13 +52,25 @@ impl HaEngine {
             .min()
     }
 
-    /// Runs every recovery attempt due at or before `now`: groups in `NN` order, members in
-    /// configuration order (D9).
+    /// The recovery thread's run (B41): every recovery attempt due at or before `now`, groups in
+    /// `NN` order, members in configuration order (D9). A manual recovery requested before
+    /// `now` is due then too, so this run serves it (D9: the next drive attempts them): the
+    /// application's next call has nothing left to drive (D115).
     pub fn on_timer(&mut self, now: Millis) {
+        self.manual_pending = false;
+        self.run_due(now, false);
+        self.refill_requested(now);
+    }
+
+    /// Runs the attempts due at or before `now` (D9's order); with `manual_only`, only those of
+    /// members a manual recovery is still waiting for (B45).
+    fn run_due(&mut self, now: Millis, manual_only: bool) {
         for g in 0..self.group_count() {
             for m in 0..self.member_count(g) {
                 let due = match &self.member(g, m).liveness {
-                    Liveness::Down(d) => d.next_attempt.is_some_and(|t| t <= now),
+                    Liveness::Down(d) => {
+                        d.next_attempt.is_some_and(|t| t <= now) && (d.manual || !manual_only)
+                    }
                     Liveness::Alive | Liveness::Removed => false,
                 };
                 if due {
@@ -66,7 +78,6 @@ impl HaEngine {
                 }
             }
         }
-        self.refill_requested(now);
     }
 
     /// The recovery settings changed while members are down (B44, D9): the next attempt is due
@@ -401,12 +412,127 @@ impl HaEngine {
         self.refill_pending = true;
     }
 
-    /// Runs recovery that a manual request made due, before an application call (B45).
+    /// Runs recovery that a manual request made due, before an application call (B45), when
+    /// the recovery thread has not served it yet: the manual attempts only. An automatic
+    /// attempt is the recovery thread's (B41): it never runs inside, nor stalls, an
+    /// application call, even while that thread is still busy with an earlier run (D115).
     pub(crate) fn drive_pending(&mut self, now: Millis) {
         if self.manual_pending {
             self.manual_pending = false;
-            self.on_timer(now);
+            self.run_due(now, true);
         }
         self.refill_requested(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ClientConfig, GroupConfig, RetryLimit};
+    use crate::log::HaLogSettings;
+    use crate::ports::{KeyKind, Secret};
+    use crate::state::VSessionHandle;
+    use crate::test_support::{FIXTURE_CO, Fixture, fixture};
+
+    /// Groups of these members (labels `a`, `b`, ...), retry 3, interval 60 s; initialised,
+    /// one virtual session per group, logged in, one key made in each group.
+    fn running(groups: &[&[&str]]) -> (Fixture, Vec<VSessionHandle>) {
+        let serials: Vec<&str> = groups.iter().flat_map(|g| g.iter().copied()).collect();
+        let mut f = fixture(&serials);
+        let config = ClientConfig {
+            groups: groups
+                .iter()
+                .zip('a'..)
+                .map(|(members, label)| GroupConfig {
+                    label: label.to_string(),
+                    members: members.iter().map(|m| (*m).to_string()).collect(),
+                    standby: Default::default(),
+                })
+                .collect(),
+            retry: RetryLimit::Bounded(3),
+            interval_s: 60,
+            ..ClientConfig::default()
+        };
+        let log = HaLogSettings {
+            path: Some("/ha-logs".to_string()),
+            ..HaLogSettings::default()
+        };
+        f.engine.apply_config(config, log, 0).expect("configure");
+        f.engine.initialize(0).expect("initialise");
+        let mut sessions = Vec::new();
+        for g in 0..groups.len() {
+            let vs = f.engine.open_session(0, g).expect("session");
+            f.engine
+                .login(0, vs, &Secret::new(FIXTURE_CO))
+                .expect("login");
+            f.engine
+                .generate_key(0, vs, KeyKind::Aes256, "k", true)
+                .expect("key");
+            sessions.push(vs);
+        }
+        (f, sessions)
+    }
+
+    /// The HA log lines that contain `text`.
+    fn logged(f: &Fixture, text: &str) -> usize {
+        f.sink.lines().iter().filter(|l| l.contains(text)).count()
+    }
+
+    #[test]
+    fn a_manual_recovery_the_recovery_thread_served_is_not_driven_again_by_a_call() {
+        // D115 (B45, D9, B41): the recovery thread's run at t=10 s made the manual attempt; the
+        // application's call at t=100 s drives nothing, although attempt 2 is due (t=70 s): it is
+        // the recovery thread's, which runs it when it is free.
+        let (mut f, vs) = running(&[&["11", "22", "33"]]);
+        f.controls[2].set_reachable(false);
+        f.engine
+            .generate_key(0, vs[0], KeyKind::Aes256, "k2", true)
+            .expect("key on 11 and 22");
+        assert_eq!(logged(&f, "has dropped member: 33"), 1);
+        f.engine.request_recovery(10_000, None);
+        assert!(f.engine.manual_pending);
+        f.engine.on_timer(10_000);
+        assert_eq!(logged(&f, "recovery attempt 1 failed for member: 33"), 1);
+        assert!(
+            !f.engine.manual_pending,
+            "the thread's run served the request"
+        );
+        f.engine
+            .generate_key(100_000, vs[0], KeyKind::Aes256, "k3", true)
+            .expect("key on 11 and 22");
+        assert_eq!(logged(&f, "recovery attempt 2"), 0, "{:#?}", f.sink.lines());
+        f.engine.on_timer(100_000);
+        assert_eq!(logged(&f, "recovery attempt 2 failed for member: 33"), 1);
+    }
+
+    #[test]
+    fn a_call_drives_the_manual_attempts_and_no_automatic_one() {
+        // D115 (B45, B41): `hagroup recover -group a` at t=10 s waits for the next drive; the
+        // recovery thread has not run since (it is busy), so the application's call at t=100 s
+        // drives it: member 22's manual attempt, not member 44's automatic attempt 1 of group
+        // b (due at t=60 s), which stays the recovery thread's.
+        let (mut f, vs) = running(&[&["11", "22"], &["33", "44"]]);
+        f.controls[1].set_reachable(false);
+        f.controls[3].set_reachable(false);
+        f.engine
+            .generate_key(0, vs[0], KeyKind::Aes256, "ka", true)
+            .expect("key on 11");
+        f.engine
+            .generate_key(0, vs[1], KeyKind::Aes256, "kb", true)
+            .expect("key on 33");
+        assert_eq!(logged(&f, "has dropped member: 22"), 1);
+        assert_eq!(logged(&f, "has dropped member: 44"), 1);
+        f.engine.request_recovery(10_000, Some(0));
+        f.engine
+            .generate_key(100_000, vs[0], KeyKind::Aes256, "ka2", true)
+            .expect("key on 11");
+        assert_eq!(logged(&f, "recovery attempt 1 failed for member: 22"), 1);
+        assert_eq!(
+            logged(&f, "recovery attempt 1 failed for member: 44"),
+            0,
+            "{:#?}",
+            f.sink.lines()
+        );
+        f.engine.on_timer(100_000);
+        assert_eq!(logged(&f, "recovery attempt 1 failed for member: 44"), 1);
     }
 }

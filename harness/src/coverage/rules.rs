@@ -204,10 +204,11 @@ mod tests {
             .chain((110..=110).map(|n| format!("D{n}")))
             .chain((111..=111).map(|n| format!("D{n}")))
             .chain((113..=113).map(|n| format!("D{n}")))
+            .chain((115..=115).map(|n| format!("D{n}")))
             .collect();
         let actual: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         assert_eq!(actual, expected);
-        assert_eq!(ids.len(), 161);
+        assert_eq!(ids.len(), 162);
     }
 
     #[test]
