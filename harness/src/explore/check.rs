@@ -2223,6 +2223,22 @@ mod tests {
         assert_eq!(check(&o, &[], None), None);
     }
 
+    /// The application logs in; member B drops at 10 s under its first call, a `Sign`.
+    fn b_drops_at_10_s() -> Vec<(Millis, Happening)> {
+        vec![
+            (0, login()),
+            (
+                10_000,
+                Happening::Fault {
+                    member: "B".into(),
+                    fault: FaultObs::Drop,
+                },
+            ),
+            (10_000, failed("B", "Sign", 10_000)),
+            (10_000, log_at(10, "has dropped member: B")),
+        ]
+    }
+
     /// A line stamped `secs` after the clock's start (2017-10-04 16:29:21).
     fn log_at(secs: u64, msg: &str) -> Happening {
         let start = sim::clock::parse_civil("2017-10-04 16:29:21").expect("start");
@@ -2285,14 +2301,11 @@ mod tests {
         // B dropped at 10 s, attempt 1 failed at 70 s, B healthy again at 80 s: attempt 2 is
         // due at 130 s and must have brought B back by the `healed` checkpoint at 201 s.
         let run = |busy: Option<(Millis, Millis)>| {
-            let mut events = vec![
-                (0, login()),
-                (10_000, fault(FaultObs::Drop)),
-                (10_000, failed("B", "Sign", 10_000)),
-                (10_000, log_at(10, "has dropped member: B")),
+            let mut events = b_drops_at_10_s();
+            events.extend([
                 (70_000, log_at(70, FAILED_1)),
                 (80_000, fault(FaultObs::Restore)),
-            ];
+            ]);
             if let Some((from, until)) = busy {
                 events.push((from, Happening::RecoveryBusy { until }));
             }
@@ -2326,17 +2339,8 @@ mod tests {
                 .into(),
         };
         let run = |busy: (Millis, Millis), recover_at: Millis, call_at: Option<Millis>| {
-            let mut events = vec![
-                (0, login()),
-                (
-                    10_000,
-                    Happening::Fault {
-                        member: "B".into(),
-                        fault: FaultObs::Drop,
-                    },
-                ),
-                (10_000, failed("B", "Sign", 10_000)),
-                (10_000, log_at(10, "has dropped member: B")),
+            let mut events = b_drops_at_10_s();
+            events.extend([
                 (70_000, log_at(70, FAILED_1)),
                 (
                     80_000,
@@ -2347,7 +2351,7 @@ mod tests {
                 ),
                 (busy.0, Happening::RecoveryBusy { until: busy.1 }),
                 (recover_at, recover.clone()),
-            ];
+            ]);
             if let Some(t) = call_at {
                 events.push((t, app(sign(), "CKR_OK", None)));
             }
@@ -2548,17 +2552,8 @@ mod tests {
         nth: u32,
         armed_at: Millis,
     ) -> Vec<(Millis, Happening)> {
-        vec![
-            (0, login()),
-            (
-                10_000,
-                Happening::Fault {
-                    member: "B".into(),
-                    fault: FaultObs::Drop,
-                },
-            ),
-            (10_000, failed("B", "Sign", 10_000)),
-            (10_000, log_at(10, "has dropped member: B")),
+        let mut events = b_drops_at_10_s();
+        events.extend([
             (
                 11_000,
                 Happening::Fault {
@@ -2589,7 +2584,8 @@ mod tests {
                     fault: FaultObs::LostAnswer,
                 },
             ),
-        ]
+        ]);
+        events
     }
 
     /// The call's answer at 40 s: B's login failed (the lost answer), and the log tells of B's
