@@ -2553,11 +2553,25 @@ mod tests {
         armed_at: Millis,
     ) -> Vec<(Millis, Happening)> {
         let mut events = b_drops_at_10_s();
-        events.extend([
+        events.extend(back_at_11_s_then_loses_an_answer(
+            "B", "Login", nth, armed_at,
+        ));
+        events
+    }
+
+    /// `member` is back at 11 s and the operator asks for a manual recovery; at 20 s a lost
+    /// answer armed at `armed_at` goes off on the `nth` `call` to it since.
+    fn back_at_11_s_then_loses_an_answer(
+        member: &str,
+        call: &str,
+        nth: u32,
+        armed_at: Millis,
+    ) -> [(Millis, Happening); 4] {
+        [
             (
                 11_000,
                 Happening::Fault {
-                    member: "B".into(),
+                    member: member.into(),
                     fault: FaultObs::Restore,
                 },
             ),
@@ -2571,8 +2585,8 @@ mod tests {
             (
                 20_000,
                 Happening::SetOff {
-                    member: "B".into(),
-                    call: "Login".into(),
+                    member: member.into(),
+                    call: call.into(),
                     nth,
                     armed_at,
                 },
@@ -2580,12 +2594,11 @@ mod tests {
             (
                 20_000,
                 Happening::Fault {
-                    member: "B".into(),
+                    member: member.into(),
                     fault: FaultObs::LostAnswer,
                 },
             ),
-        ]);
-        events
+        ]
     }
 
     /// The call's answer at 40 s: B's login failed (the lost answer), and the log tells of B's
@@ -2752,47 +2765,26 @@ mod tests {
                     (at, log_at(at / 1000, &format!("has dropped member: {m}"))),
                 ]
             };
-            let restore = |m: &str| {
-                (
-                    11_000,
-                    Happening::Fault {
-                        member: m.into(),
-                        fault: FaultObs::Restore,
-                    },
-                )
-            };
             let mut events = vec![(0, login()), (0, create_k1())];
             events.extend(drop("A", 0));
             if b_out {
                 events.extend(drop("B", 10_000));
                 events.push((10_000, log_at(10, "all members gone offline.")));
-                events.push(restore("B"));
-            }
-            events.extend([
-                restore("A"),
-                (
+                events.push((
                     11_000,
-                    Happening::Command {
-                        line: "hagroup recover".into(),
-                        output: "Command Result : No Error".into(),
-                    },
-                ),
-                (
-                    20_000,
-                    Happening::SetOff {
-                        member: "A".into(),
-                        call: "ImportClone".into(),
-                        nth: 1,
-                        armed_at: 11_000,
-                    },
-                ),
-                (
-                    20_000,
                     Happening::Fault {
-                        member: "A".into(),
-                        fault: FaultObs::LostAnswer,
+                        member: "B".into(),
+                        fault: FaultObs::Restore,
                     },
-                ),
+                ));
+            }
+            events.extend(back_at_11_s_then_loses_an_answer(
+                "A",
+                "ImportClone",
+                1,
+                11_000,
+            ));
+            events.extend([
                 (
                     20_000,
                     app(
